@@ -1,0 +1,35 @@
+//! Kyukit signed emergency cards.
+//!
+//! A card is a COSE_Sign1 message (RFC 9052, ES256, `kid` in the protected header) whose payload is a
+//! CWT claims set (RFC 8392). This crate builds, signs and verifies cards, exports and imports the
+//! issuer's public keys as a JWKS (RFC 7517), and produces the two physical encodings: a QR code whose
+//! content is an `https://` URL carrying the card as decimal digits, and an NDEF message for NFC tags.
+//!
+//! The crate is pure: it performs no I/O, never reads the clock (callers pass `now`) and never draws
+//! randomness (callers pass card ids and key material). Every decoder bounds its input and returns a
+//! typed [`CardError`] instead of panicking.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod claims;
+mod cose;
+mod digits;
+mod error;
+mod keys;
+mod ndef;
+mod qr;
+mod url;
+
+pub use claims::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
+pub use cose::{
+    CLAIM_TRIAGE, CLAIM_VERSION, FORMAT_VERSION, MAX_COSE_LEN, VerifiedCard, decode_unverified,
+    sign, verify,
+};
+pub use digits::{bytes_to_digits, digits_len, digits_to_bytes};
+pub use error::CardError;
+pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, PublicKey};
+pub use ndef::{EXTERNAL_TYPE, MAX_NDEF_LEN, NdefCard, build_ndef, parse_ndef};
+pub use qr::{CardQr, EcLevel, QrLayout};
+pub use url::{CardUrl, MAX_URL_LEN, canonical_base, card_url, parse_card_url};
