@@ -162,10 +162,10 @@ impl PublicKey {
         sec1[33..].copy_from_slice(&y);
         let key = VerifyingKey::from_sec1_bytes(&sec1).map_err(|_| bad("point is not on P-256"))?;
         let pk = PublicKey::from_verifying_key(key)?;
-        if let Some(kid) = &jwk.kid {
-            if *kid != pk.kid.to_b64() {
-                return Err(bad("kid does not match the key's RFC 7638 thumbprint"));
-            }
+        if let Some(kid) = &jwk.kid
+            && *kid != pk.kid.to_b64()
+        {
+            return Err(bad("kid does not match the key's RFC 7638 thumbprint"));
         }
         Ok(pk)
     }

@@ -29,7 +29,7 @@ pub use cose::{
 };
 pub use digits::{bytes_to_digits, digits_len, digits_to_bytes};
 pub use error::CardError;
-pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, PublicKey};
+pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, MAX_JWKS_LEN, PublicKey};
 pub use ndef::{EXTERNAL_TYPE, MAX_NDEF_LEN, NdefCard, build_ndef, parse_ndef};
 pub use qr::{CardQr, EcLevel, QrLayout};
 pub use url::{CardUrl, MAX_URL_LEN, canonical_base, card_url, parse_card_url};

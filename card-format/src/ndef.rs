@@ -194,10 +194,11 @@ pub fn parse_ndef(bytes: &[u8]) -> Result<NdefCard, CardError> {
             if url.replace(format!("{prefix}{rest}")).is_some() {
                 return Err(CardError::encoding("more than one URI record"));
             }
-        } else if r.tnf == TNF_EXTERNAL && r.rtype.eq_ignore_ascii_case(EXTERNAL_TYPE.as_bytes()) {
-            if cose.replace(r.payload.to_vec()).is_some() {
-                return Err(CardError::encoding("more than one card record"));
-            }
+        } else if r.tnf == TNF_EXTERNAL
+            && r.rtype.eq_ignore_ascii_case(EXTERNAL_TYPE.as_bytes())
+            && cose.replace(r.payload.to_vec()).is_some()
+        {
+            return Err(CardError::encoding("more than one card record"));
         }
     }
     let url = url.ok_or_else(|| CardError::encoding("no URI record"))?;

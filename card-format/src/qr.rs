@@ -110,7 +110,7 @@ impl CardQr {
             .into_iter()
             .filter(|ec| *ec > min_ec)
             .filter_map(|ec| segment_bits(version, prefix, alnum, digits, ec).map(|f| (ec, f)))
-            .last()
+            .next_back()
             .unwrap_or((min_ec, fitted));
         let code = QrCode::with_bits(bits, ec.to_qr())
             .map_err(|e| CardError::encoding(format!("QR: {e}")))?;
