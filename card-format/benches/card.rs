@@ -14,8 +14,13 @@ fn fixtures() -> (IssuerKey, KeySet, Claims) {
         issued_at: Some(1_767_225_600),
         expires_at: 1_924_992_000,
         triage: Some(TriageCore {
-            blood_type: BloodType { abo: Abo::O, rh: Rh::Positive },
-            flags: [TriageFlag::Anticoagulant, TriageFlag::Insulin].into_iter().collect(),
+            blood_type: BloodType {
+                abo: Abo::O,
+                rh: Rh::Positive,
+            },
+            flags: [TriageFlag::Anticoagulant, TriageFlag::Insulin]
+                .into_iter()
+                .collect(),
         }),
     };
     (key, keys, claims)
@@ -26,27 +31,46 @@ fn benches(c: &mut Criterion) {
     let cose = sign(&claims, &key).unwrap();
     let url = card_url("https://qq.city.joso.lg.jp/c/", &cose).unwrap();
 
-    c.bench_function("sign", |b| b.iter(|| sign(black_box(&claims), &key).unwrap()));
-    c.bench_function("verify", |b| b.iter(|| verify(black_box(&cose), &keys, 1_800_000_000).unwrap()));
-    c.bench_function("qr_encode", |b| b.iter(|| CardQr::encode(black_box(&url), EcLevel::Q).unwrap()));
+    c.bench_function("sign", |b| {
+        b.iter(|| sign(black_box(&claims), &key).unwrap())
+    });
+    c.bench_function("verify", |b| {
+        b.iter(|| verify(black_box(&cose), &keys, 1_800_000_000).unwrap())
+    });
+    c.bench_function("qr_encode", |b| {
+        b.iter(|| CardQr::encode(black_box(&url), EcLevel::Q).unwrap())
+    });
     c.bench_function("qr_encode_png_4px", |b| {
-        b.iter(|| CardQr::encode(black_box(&url), EcLevel::Q).unwrap().to_png(4, 4).unwrap())
+        b.iter(|| {
+            CardQr::encode(black_box(&url), EcLevel::Q)
+                .unwrap()
+                .to_png(4, 4)
+                .unwrap()
+        })
     });
     c.bench_function("sign_url_qr_png_4px", |b| {
         b.iter(|| {
             let cose = sign(black_box(&claims), &key).unwrap();
             let url = card_url("https://qq.city.joso.lg.jp/c/", &cose).unwrap();
-            CardQr::encode(&url, EcLevel::Q).unwrap().to_png(4, 4).unwrap()
+            CardQr::encode(&url, EcLevel::Q)
+                .unwrap()
+                .to_png(4, 4)
+                .unwrap()
         })
     });
     c.bench_function("sign_url_qr_png_8px", |b| {
         b.iter(|| {
             let cose = sign(black_box(&claims), &key).unwrap();
             let url = card_url("https://qq.city.joso.lg.jp/c/", &cose).unwrap();
-            CardQr::encode(&url, EcLevel::Q).unwrap().to_png(8, 4).unwrap()
+            CardQr::encode(&url, EcLevel::Q)
+                .unwrap()
+                .to_png(8, 4)
+                .unwrap()
         })
     });
-    c.bench_function("ndef_build_parse", |b| b.iter(|| parse_ndef(&build_ndef(black_box(&url), &cose).unwrap()).unwrap()));
+    c.bench_function("ndef_build_parse", |b| {
+        b.iter(|| parse_ndef(&build_ndef(black_box(&url), &cose).unwrap()).unwrap())
+    });
 }
 
 criterion_group! {

@@ -1,16 +1,16 @@
 //! QR encoding and rendering of a card URL.
 //!
 //! The URL is written as two segments: the base in alphanumeric mode (or byte mode if it is not
-//! alphanumeric) and the card digits in numeric mode. The smallest version that holds the data at
-//! the requested error-correction level is chosen, then the level is raised as far as that version
-//! allows, so spare capacity becomes damage tolerance. Rendering is done here rather than by the
-//! `qrcode` crate's renderers so that the module size and quiet zone are both configurable.
+//! alphanumeric) and the card digits in numeric mode. `qrcodegen` (Nayuki's reference implementation)
+//! picks the smallest version that holds them at the requested error-correction level, raises the level
+//! as far as that version allows (spare capacity becomes damage tolerance) and chooses the mask by the
+//! standard's penalty rules. Rendering is done here so that module size and quiet zone are both
+//! configurable.
 
 use crate::CardError;
 use crate::url::is_qr_alphanumeric;
 use image::{GrayImage, ImageEncoder, Luma};
-use qrcode::bits::Bits;
-use qrcode::{Color, QrCode, Version};
+use qrcodegen::{DataTooLong, QrCode, QrCodeEcc, QrSegment, QrSegmentMode, Version};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -24,15 +24,22 @@ pub enum EcLevel {
 }
 
 impl EcLevel {
-    fn to_qr(self) -> qrcode::EcLevel {
+    fn to_qr(self) -> QrCodeEcc {
         match self {
-            EcLevel::L => qrcode::EcLevel::L,
-            EcLevel::M => qrcode::EcLevel::M,
-            EcLevel::Q => qrcode::EcLevel::Q,
-            EcLevel::H => qrcode::EcLevel::H,
+            EcLevel::L => QrCodeEcc::Low,
+            EcLevel::M => QrCodeEcc::Medium,
+            EcLevel::Q => QrCodeEcc::Quartile,
+            EcLevel::H => QrCodeEcc::High,
         }
     }
-    const ALL: [EcLevel; 4] = [EcLevel::L, EcLevel::M, EcLevel::Q, EcLevel::H];
+    fn from_qr(ecc: QrCodeEcc) -> Self {
+        match ecc {
+            QrCodeEcc::Low => EcLevel::L,
+            QrCodeEcc::Medium => EcLevel::M,
+            QrCodeEcc::Quartile => EcLevel::Q,
+            QrCodeEcc::High => EcLevel::H,
+        }
+    }
 }
 
 /// How a card URL was laid out in a QR symbol.
@@ -48,7 +55,7 @@ pub struct QrLayout {
     pub prefix_chars: usize,
     /// Length of the numeric segment.
     pub digits: usize,
-    /// Data bits used (mode indicators, counts and data) and the symbol's data capacity in bits.
+    /// Data bits used (mode indicators, character counts and data) and the symbol's data capacity.
     pub data_bits: usize,
     pub capacity_bits: usize,
 }
@@ -72,25 +79,33 @@ impl std::fmt::Debug for CardQr {
 pub const MAX_MODULE_PX: u32 = 64;
 pub const MAX_QUIET_ZONE: u32 = 32;
 
-fn segment_bits(
-    version: u8,
-    prefix: &str,
-    alnum: bool,
-    digits: &str,
-    ec: EcLevel,
-) -> Option<(Bits, usize, usize)> {
-    let mut bits = Bits::new(Version::Normal(i16::from(version)));
-    let pushed = if alnum {
-        bits.push_alphanumeric_data(prefix.as_bytes())
-    } else {
-        bits.push_byte_data(prefix.as_bytes())
+/// Bits the segments take in `version`: 4-bit mode indicator, character count (ISO/IEC 18004
+/// table 3), data.
+fn segment_bits(segs: &[QrSegment], version: Version) -> usize {
+    let band = match version.value() {
+        1..=9 => 0,
+        10..=26 => 1,
+        _ => 2,
     };
-    pushed.ok()?;
-    bits.push_numeric_data(digits.as_bytes()).ok()?;
-    let used = bits.len();
-    let capacity = bits.max_len(ec.to_qr()).ok()?;
-    bits.push_terminator(ec.to_qr()).ok()?;
-    Some((bits, used, capacity))
+    let count_bits = |mode: QrSegmentMode| match mode {
+        QrSegmentMode::Numeric => [10, 12, 14][band],
+        QrSegmentMode::Alphanumeric => [9, 11, 13][band],
+        QrSegmentMode::Byte => [8, 16, 16][band],
+        QrSegmentMode::Kanji => [8, 10, 12][band],
+        QrSegmentMode::Eci => 0,
+    };
+    segs.iter()
+        .map(|s| 4 + count_bits(s.mode()) + s.data().len())
+        .sum()
+}
+
+/// Data capacity in bits of (version, level): asked of qrcodegen by over-filling that exact version.
+fn capacity_bits(version: Version, ecl: QrCodeEcc) -> usize {
+    let huge = [QrSegment::make_bytes(&[0u8; 3000])];
+    match QrCode::encode_segments_advanced(&huge, ecl, version, version, None, false) {
+        Err(DataTooLong::DataOverCapacity(_, capacity)) => capacity,
+        _ => 0,
+    }
 }
 
 impl CardQr {
@@ -102,27 +117,34 @@ impl CardQr {
             return Err(CardError::encoding("a card URL ends in the card's digits"));
         }
         let alnum = is_qr_alphanumeric(prefix);
-        let (version, fitted) = (1u8..=40)
-            .find_map(|v| segment_bits(v, prefix, alnum, digits, min_ec).map(|f| (v, f)))
-            .ok_or_else(|| CardError::encoding("card URL too long for any QR version"))?;
-        // Raise the error-correction level while the same version still holds the data.
-        let (ec, (bits, used, capacity)) = EcLevel::ALL
-            .into_iter()
-            .filter(|ec| *ec > min_ec)
-            .filter_map(|ec| segment_bits(version, prefix, alnum, digits, ec).map(|f| (ec, f)))
-            .next_back()
-            .unwrap_or((min_ec, fitted));
-        let code = QrCode::with_bits(bits, ec.to_qr())
-            .map_err(|e| CardError::encoding(format!("QR: {e}")))?;
+        let base = if alnum {
+            QrSegment::make_alphanumeric(prefix)
+        } else {
+            QrSegment::make_bytes(prefix.as_bytes())
+        };
+        let segs = [base, QrSegment::make_numeric(digits)];
+        let code = QrCode::encode_segments_advanced(
+            &segs,
+            min_ec.to_qr(),
+            Version::MIN,
+            Version::MAX,
+            None,
+            true,
+        )
+        .map_err(|_| CardError::encoding("card URL too long for any QR version"))?;
         let layout = QrLayout {
-            version,
-            ec_level: ec,
-            modules: code.width(),
-            prefix_mode: if alnum { "alphanumeric" } else { "byte" },
+            version: code.version().value(),
+            ec_level: EcLevel::from_qr(code.error_correction_level()),
+            modules: usize::try_from(code.size()).unwrap_or(0),
+            prefix_mode: if segs[0].mode() == QrSegmentMode::Alphanumeric {
+                "alphanumeric"
+            } else {
+                "byte"
+            },
             prefix_chars: prefix.len(),
             digits: digits.len(),
-            data_bits: used,
-            capacity_bits: capacity,
+            data_bits: segment_bits(&segs, code.version()),
+            capacity_bits: capacity_bits(code.version(), code.error_correction_level()),
         };
         Ok(CardQr { code, layout })
     }
@@ -133,12 +155,15 @@ impl CardQr {
 
     /// Modules per side, without quiet zone.
     pub fn width(&self) -> usize {
-        self.code.width()
+        self.layout.modules
     }
 
     /// Whether the module at column `x`, row `y` is dark.
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
-        self.code[(x, y)] == Color::Dark
+        match (i32::try_from(x), i32::try_from(y)) {
+            (Ok(x), Ok(y)) => self.code.get_module(x, y),
+            _ => false,
+        }
     }
 
     fn check_render(module_px: u32, quiet_zone: u32) -> Result<(), CardError> {
@@ -173,18 +198,22 @@ impl CardQr {
     /// Renders to an in-memory greyscale image (black modules on white).
     pub fn to_image(&self, module_px: u32, quiet_zone: u32) -> Result<GrayImage, CardError> {
         Self::check_render(module_px, quiet_zone)?;
-        let n = self.code.width();
+        let n = self.width();
         let side = (n as u32 + 2 * quiet_zone) * module_px;
         let mut img = GrayImage::from_pixel(side, side, Luma([255]));
-        let colors = self.code.to_colors();
-        for (i, c) in colors.iter().enumerate() {
-            if *c != Color::Dark {
-                continue;
-            }
-            let (mx, my) = ((i % n) as u32 + quiet_zone, (i / n) as u32 + quiet_zone);
-            for py in my * module_px..(my + 1) * module_px {
-                for px in mx * module_px..(mx + 1) * module_px {
-                    img.put_pixel(px, py, Luma([0]));
+        for my in 0..n {
+            for mx in 0..n {
+                if !self.is_dark(mx, my) {
+                    continue;
+                }
+                let (x0, y0) = (
+                    (mx as u32 + quiet_zone) * module_px,
+                    (my as u32 + quiet_zone) * module_px,
+                );
+                for py in y0..y0 + module_px {
+                    for px in x0..x0 + module_px {
+                        img.put_pixel(px, py, Luma([0]));
+                    }
                 }
             }
         }
@@ -194,7 +223,7 @@ impl CardQr {
     /// Renders an SVG: one path of horizontal runs, in module units scaled to `module_px`.
     pub fn to_svg(&self, module_px: u32, quiet_zone: u32) -> Result<String, CardError> {
         Self::check_render(module_px, quiet_zone)?;
-        let n = self.code.width();
+        let n = self.width();
         let total = n + 2 * quiet_zone as usize;
         let px = total * module_px as usize;
         let mut d = String::new();

@@ -1,6 +1,7 @@
 //! The `kyukit` command line (clap). Each subcommand lives in its own module.
 
 mod card;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the server (SQLite-free for now: keys are generated in the data directory on first start).
+    Serve(serve::ServeArgs),
     /// Make, verify and inspect signed emergency cards.
     #[command(subcommand)]
     Card(card::CardCommand),
@@ -27,6 +30,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Card(cmd) => card::run(cmd),
     };
     match result {
