@@ -4,6 +4,7 @@
 # Needs: cargo (Rust 1.90+), python3 with venv. Installs the Python test oracles into target/oracle-venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p target
 export CARGO_TERM_COLOR=never
 step() { printf '\n== %s\n' "$*"; }
 
@@ -27,9 +28,21 @@ echo "ok: kyukit-card has none of diesel, actix-web, actix-rt, tokio, reqwest"
 step "the fuzz target compiles"
 cargo check -q --manifest-path card-format/fuzz/Cargo.toml
 
-step "Rust tests (unit, integration, property, golden vectors; benches run once as tests)"
-cargo test --workspace --all-targets
+step "PostgreSQL: a throwaway cluster for the end-to-end suite (initdb/pg_ctl; removed afterwards)"
+pgdir="${TMPDIR:-/tmp}/kyukit-pg-$$"
+trap 'tests/pg.sh stop "$pgdir"' EXIT
+KYUKIT_TEST_PG_URL=$(tests/pg.sh start "$pgdir")
+export KYUKIT_TEST_PG_URL KYUKIT_REQUIRE_PG=1
+echo "cluster up at $pgdir"
 
+step "Rust tests (unit, integration, property, golden vectors; e2e on SQLite and PostgreSQL; benches run once as tests)"
+cargo test --workspace --all-targets 2>&1 | tee target/cargo-test.log
+sqlite_ok=$(grep -cE '^test .*::sqlite \.\.\. ok$' target/cargo-test.log || true)
+pg_ok=$(grep -cE '^test .*::postgres \.\.\. ok$' target/cargo-test.log || true)
+echo "end-to-end scenarios passed: ${sqlite_ok} on SQLite, ${pg_ok} on PostgreSQL"
+[ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" = "$pg_ok" ] || { echo "the e2e suite must pass on both backends"; exit 1; }
+
+command -v pdftoppm >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
 step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2) against the kyukit binary"
 venv=target/oracle-venv
 if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/requirements.txt"; then

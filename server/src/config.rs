@@ -1,30 +1,70 @@
 //! Typed configuration, from command-line flags with `KYUKIT_*` environment fallbacks.
 
+use crate::db::DatabaseUrl;
+use crate::service::accounts::SessionPolicy;
+use crate::service::keys::MunicipalityDefaults;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Everything the server needs to start. Passed down explicitly; there is no global config.
+/// `Debug` shows no secret (the database URL redacts its password).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: SocketAddr,
-    /// Where keys (and, later, the database) live. Created on first start.
+    /// Keys, and the SQLite database unless `database_url` says otherwise. Created on first start.
     pub data_dir: PathBuf,
+    /// `None`: SQLite at `<data_dir>/kyukit.db`.
+    pub database_url: Option<DatabaseUrl>,
     /// The public `https://` base URL residents' phones reach, ending in `/`. Card URLs are
     /// `<public_url>c/<digits>`. In production TLS is terminated in front of Kyukit.
     pub public_url: String,
+    pub municipality: MunicipalityDefaults,
+    pub session_policy: SessionPolicy,
+    pub card_validity_secs: i64,
+    /// After 支援中止, how long before the record is purged.
+    pub withdrawal_retention_secs: i64,
+    pub db_max_connections: u32,
 }
 
 impl Config {
+    /// Defaults for a data directory and listen address (what `kyukit serve` uses with no flags).
+    pub fn new(listen: SocketAddr, data_dir: PathBuf, public_url: String) -> Self {
+        Config {
+            listen,
+            data_dir,
+            database_url: None,
+            public_url,
+            municipality: MunicipalityDefaults {
+                code: "000000".into(),
+                name_ja: "（自治体名未設定）".into(),
+                name_en: "(municipality not set)".into(),
+            },
+            session_policy: SessionPolicy::default(),
+            card_validity_secs: 5 * 365 * 86_400,
+            withdrawal_retention_secs: 90 * 86_400,
+            db_max_connections: 8,
+        }
+    }
+
     /// The base URL written into cards.
     pub fn card_base_url(&self) -> String {
         format!("{}c/", self.public_url)
     }
 
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("kyukit.db")))
+    }
+
     /// Checks what cannot be expressed in the types.
     pub fn validate(&self) -> Result<(), String> {
         kyukit_card::canonical_base(&self.card_base_url())
-            .map(|_| ())
-            .map_err(|e| format!("KYUKIT_PUBLIC_URL {:?}: {e}", self.public_url))
+            .map_err(|e| format!("KYUKIT_PUBLIC_URL {:?}: {e}", self.public_url))?;
+        if self.card_validity_secs < 86_400 || self.withdrawal_retention_secs < 0 {
+            return Err("card validity must be at least a day and retention not negative".into());
+        }
+        Ok(())
     }
 }

@@ -6,11 +6,13 @@
 )]
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod db;
 pub mod error;
-pub mod keystore;
 pub mod secrets;
+pub mod service;
 pub mod startup;
 pub mod state;

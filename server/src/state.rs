@@ -1,14 +1,15 @@
 //! Shared application state handed to handlers.
 
 use crate::clock::Clock;
-use kyukit_card::KeySet;
+use crate::config::Config;
+use crate::db::Db;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// Public keys of the issuer (all live keys).
-    pub keys: KeySet,
-    /// The JWKS document, serialised once at start.
-    pub jwks_json: String,
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// This server's municipality (one tenant per server process for now).
+    pub municipality_id: String,
     pub clock: Arc<dyn Clock>,
 }

@@ -1,17 +1,71 @@
-//! HTTP handlers, grouped by resource. Handlers validate input, call services and map errors to
-//! `ApiError`; they never touch storage directly.
+//! HTTP handlers, grouped by resource. Handlers extract and validate input, call services inside
+//! `web::block` (so the async runtime never waits on the database) and map errors to `ApiError`;
+//! they never touch diesel.
 
+pub mod accounts;
+pub mod cards;
 pub mod public;
+pub mod residents;
 
 use crate::error::ApiError;
-use actix_web::web;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     public::configure(cfg);
+    accounts::configure(cfg);
+    residents::configure(cfg);
+    cards::configure(cfg);
 }
 
 /// Unknown paths get the JSON error body too.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found("no such endpoint"))
+}
+
+/// JSON bodies: size limit (413), content type (415), syntax and schema errors (400), each in the
+/// standard error body. serde's message names the field; it contains no server internals.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default().limit(limit).error_handler(
+        move |err: JsonPayloadError, _req: &HttpRequest| {
+            let api = match &err {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request body over {limit} bytes"),
+                ),
+                JsonPayloadError::ContentType => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send Content-Type: application/json",
+                ),
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::bad_request("invalid_body", format!("request body: {e}"))
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+                }
+                _ => ApiError::bad_request(
+                    "invalid_json",
+                    "the request body could not be read as JSON",
+                ),
+            };
+            api.into()
+        },
+    )
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err: PathError, _req: &HttpRequest| {
+        ApiError::not_found("no such object").into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req: &HttpRequest| {
+        ApiError::bad_request("invalid_query", format!("query string: {err}")).into()
+    })
 }

@@ -3,6 +3,8 @@
 //! The card page is what a bystander's phone camera opens. It tells them what the card is and to
 //! call 119, and shows nothing private: not the card's claims, not even whether a triage core exists.
 
+use crate::error::ApiError;
+use crate::service::{cards, keys};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -20,33 +22,66 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.keys.is_empty() {
-        HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"error": "not_ready", "message": "no issuer key loaded"}))
+/// Ready when the database answers and an issuer key is usable.
+async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (db, cfg, muni) = (
+        state.db.clone(),
+        state.config.clone(),
+        state.municipality_id.clone(),
+    );
+    let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
+    if ring.rows.iter().any(|r| r.status == "active") {
+        Ok(HttpResponse::Ok()
+            .json(serde_json::json!({"status": "ready", "backend": state.db.backend().name()})))
     } else {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))
+        Err(ApiError::unavailable("no active issuer key"))
     }
 }
 
-async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+/// Every live public key: active and retired (their cards still verify), never compromised.
+async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (db, cfg, muni) = (
+        state.db.clone(),
+        state.config.clone(),
+        state.municipality_id.clone(),
+    );
+    let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
+    let jwks = ring.trusted.to_jwks().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/jwk-set+json")
-        .body(state.jwks_json.clone())
+        .body(serde_json::to_string(&jwks).map_err(ApiError::internal)?))
 }
 
-async fn card_page(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+async fn card_page(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let digits = path.into_inner();
-    let genuine = kyukit_card::digits_to_bytes(&digits)
-        .ok()
-        .is_some_and(|cose| kyukit_card::verify(&cose, &state.keys, state.clock.now()).is_ok());
+    let (db, cfg, muni, now) = (
+        state.db.clone(),
+        state.config.clone(),
+        state.municipality_id.clone(),
+        state.clock.now(),
+    );
+    let genuine = web::block(move || {
+        let Ok(cose) = kyukit_card::digits_to_bytes(&digits) else {
+            return Ok(false);
+        };
+        let ring = keys::load(&db, &cfg.data_dir, &muni, false)?;
+        match kyukit_card::verify(&cose, &ring.trusted, now) {
+            Ok(card) => Ok(!cards::is_revoked(&db, &muni, &card.claims.card_id)?),
+            Err(_) => Ok::<_, ApiError>(false),
+        }
+    })
+    .await??;
     let mut resp = if genuine {
         HttpResponse::Ok()
     } else {
         HttpResponse::NotFound()
     };
-    resp.insert_header((header::CACHE_CONTROL, "no-store"))
+    Ok(resp
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         // The URL is the card: never send it onwards as a Referer.
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -55,7 +90,7 @@ async fn card_page(state: web::Data<AppState>, path: web::Path<String>) -> HttpR
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .content_type("text/html; charset=utf-8")
-        .body(bystander_html(genuine))
+        .body(bystander_html(genuine)))
 }
 
 fn bystander_html(genuine: bool) -> String {

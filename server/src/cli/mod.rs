@@ -1,7 +1,8 @@
 //! The `kyukit` command line (clap). Each subcommand lives in its own module.
 
 mod card;
-mod serve;
+mod keys;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,8 +20,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server (SQLite-free for now: keys are generated in the data directory on first start).
+    /// Run the server (SQLite in the data directory unless DATABASE_URL says postgres://…).
     Serve(serve::ServeArgs),
+    /// Issuer keys: list, rotate, mark compromised.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Make, verify and inspect signed emergency cards.
     #[command(subcommand)]
     Card(card::CardCommand),
@@ -32,6 +36,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Card(cmd) => card::run(cmd),
+        Command::Keys(cmd) => keys::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

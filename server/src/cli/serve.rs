@@ -19,20 +19,31 @@ pub struct ServeArgs {
     /// Public https base URL that residents' phones reach (card URLs are <URL>c/<digits>).
     #[arg(long, env = "KYUKIT_PUBLIC_URL", default_value = "https://localhost/")]
     public_url: String,
+    /// Database: `postgres://…` for PostgreSQL; default SQLite at <data-dir>/kyukit.db.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> Result<Config, String> {
+        let public_url = if self.public_url.ends_with('/') {
+            self.public_url.clone()
+        } else {
+            format!("{}/", self.public_url)
+        };
+        let mut config = Config::new(self.listen, self.data_dir.clone(), public_url);
+        config.database_url = self
+            .database_url
+            .as_deref()
+            .map(crate::db::DatabaseUrl::parse)
+            .transpose()?;
+        Ok(config)
+    }
 }
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     init_logging();
-    let public_url = if args.public_url.ends_with('/') {
-        args.public_url
-    } else {
-        format!("{}/", args.public_url)
-    };
-    let config = Config {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        public_url,
-    };
+    let config = args.config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

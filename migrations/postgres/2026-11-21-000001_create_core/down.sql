@@ -1,0 +1,9 @@
+DROP TABLE cards;
+DROP TABLE consents;
+DROP TABLE dataset_items;
+DROP TABLE proxies;
+DROP TABLE residents;
+DROP TABLE sessions;
+DROP TABLE accounts;
+DROP TABLE issuer_keys;
+DROP TABLE municipalities;

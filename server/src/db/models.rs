@@ -1,0 +1,145 @@
+//! Row types: one `…Row` (read) per table, and insert forms where they differ.
+
+use super::schema::*;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = municipalities)]
+pub struct MunicipalityRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = issuer_keys)]
+pub struct IssuerKeyRow {
+    pub municipality_id: String,
+    pub kid: String,
+    pub status: String,
+    pub public_jwk: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+#[derive(Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub login_id: String,
+    pub password_hash: String,
+    pub role: String,
+    pub display_name: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for AccountRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRow")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub municipality_id: String,
+    pub account_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = residents, treat_none_as_null = true)]
+pub struct ResidentRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub account_id: Option<String>,
+    pub family_name: String,
+    pub given_name: String,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub address: String,
+    pub district: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: String,
+    pub status: String,
+    pub withdrawn_at: Option<i64>,
+    pub purge_after: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = proxies)]
+pub struct ProxyRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub account_id: String,
+    pub relation: String,
+    pub relation_detail: Option<String>,
+    pub consent_statement: String,
+    pub consented_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dataset_items)]
+pub struct DatasetItemRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub category: String,
+    pub body: String,
+    pub provenance: String,
+    pub last_verified: Option<String>,
+    pub updated_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct ConsentRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub version: i32,
+    pub status: String,
+    pub categories: String,
+    pub disaster_use: bool,
+    pub triage_on_card: bool,
+    pub name_on_print: bool,
+    pub given_by: String,
+    pub proxy_id: Option<String>,
+    pub recorded_by: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cards)]
+pub struct CardRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub kid: String,
+    pub cose: Vec<u8>,
+    pub triage: bool,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub status: String,
+    pub revoked_at: Option<i64>,
+    pub revoke_reason: Option<String>,
+}

@@ -1,0 +1,339 @@
+//! Queries. Each takes a connection and returns `QueryResult`; "not found" is `Ok(None)` only where
+//! the caller asked with `optional()`, never a swallowed error. Every query that reads or writes
+//! resident data is scoped by municipality.
+
+use super::DbConnection;
+use super::models::*;
+use super::schema::*;
+use diesel::prelude::*;
+
+// ---- municipalities and keys ------------------------------------------------------------------
+
+pub fn first_municipality(conn: &mut DbConnection) -> QueryResult<Option<MunicipalityRow>> {
+    municipalities::table
+        .order(municipalities::created_at.asc())
+        .select(MunicipalityRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_municipality(conn: &mut DbConnection, row: &MunicipalityRow) -> QueryResult<usize> {
+    diesel::insert_into(municipalities::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn issuer_keys(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<IssuerKeyRow>> {
+    issuer_keys::table
+        .filter(issuer_keys::municipality_id.eq(muni))
+        .order(issuer_keys::created_at.asc())
+        .select(IssuerKeyRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_issuer_key(conn: &mut DbConnection, row: &IssuerKeyRow) -> QueryResult<usize> {
+    diesel::insert_into(issuer_keys::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn set_issuer_key_status(
+    conn: &mut DbConnection,
+    muni: &str,
+    kid: &str,
+    status: &str,
+    at: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        issuer_keys::table
+            .filter(issuer_keys::municipality_id.eq(muni))
+            .filter(issuer_keys::kid.eq(kid)),
+    )
+    .set((
+        issuer_keys::status.eq(status),
+        issuer_keys::retired_at.eq(Some(at)),
+    ))
+    .execute(conn)
+}
+
+// ---- accounts and sessions --------------------------------------------------------------------
+
+pub fn insert_account(conn: &mut DbConnection, row: &AccountRow) -> QueryResult<usize> {
+    diesel::insert_into(accounts::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn account_by_login(
+    conn: &mut DbConnection,
+    muni: &str,
+    login_id: &str,
+) -> QueryResult<Option<AccountRow>> {
+    accounts::table
+        .filter(accounts::municipality_id.eq(muni))
+        .filter(accounts::login_id.eq(login_id))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<usize> {
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn session_with_account(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<(SessionRow, AccountRow)>> {
+    sessions::table
+        .inner_join(accounts::table)
+        .filter(sessions::token_hash.eq(token_hash))
+        .select((SessionRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+pub fn touch_session(conn: &mut DbConnection, token_hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::token_hash.eq(token_hash)))
+        .set(sessions::last_seen_at.eq(now))
+        .execute(conn)
+}
+
+pub fn delete_session(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)
+}
+
+// ---- residents and proxies --------------------------------------------------------------------
+
+pub fn insert_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResult<usize> {
+    diesel::insert_into(residents::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn resident(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<ResidentRow>> {
+    residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .filter(residents::id.eq(id))
+        .select(ResidentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn resident_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Option<ResidentRow>> {
+    residents::table
+        .filter(residents::account_id.eq(account_id))
+        .select(ResidentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResult<usize> {
+    diesel::update(
+        residents::table
+            .filter(residents::id.eq(&row.id))
+            .filter(residents::municipality_id.eq(&row.municipality_id)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+pub fn insert_proxy(conn: &mut DbConnection, row: &ProxyRow) -> QueryResult<usize> {
+    diesel::insert_into(proxies::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn proxy_for(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    account_id: &str,
+) -> QueryResult<Option<ProxyRow>> {
+    proxies::table
+        .filter(proxies::resident_id.eq(resident_id))
+        .filter(proxies::account_id.eq(account_id))
+        .select(ProxyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn residents_of_proxy(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Vec<ResidentRow>> {
+    proxies::table
+        .inner_join(residents::table)
+        .filter(proxies::account_id.eq(account_id))
+        .select(ResidentRow::as_select())
+        .load(conn)
+}
+
+// ---- dataset ----------------------------------------------------------------------------------
+
+pub fn insert_item(conn: &mut DbConnection, row: &DatasetItemRow) -> QueryResult<usize> {
+    diesel::insert_into(dataset_items::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn items(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<DatasetItemRow>> {
+    dataset_items::table
+        .filter(dataset_items::resident_id.eq(resident_id))
+        .order((
+            dataset_items::category.asc(),
+            dataset_items::created_at.asc(),
+            dataset_items::id.asc(),
+        ))
+        .select(DatasetItemRow::as_select())
+        .load(conn)
+}
+
+pub fn item(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    id: &str,
+) -> QueryResult<Option<DatasetItemRow>> {
+    dataset_items::table
+        .filter(dataset_items::resident_id.eq(resident_id))
+        .filter(dataset_items::id.eq(id))
+        .select(DatasetItemRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update_item(conn: &mut DbConnection, row: &DatasetItemRow) -> QueryResult<usize> {
+    diesel::update(
+        dataset_items::table
+            .filter(dataset_items::id.eq(&row.id))
+            .filter(dataset_items::resident_id.eq(&row.resident_id)),
+    )
+    .set((
+        dataset_items::body.eq(&row.body),
+        dataset_items::provenance.eq(&row.provenance),
+        dataset_items::last_verified.eq(&row.last_verified),
+        dataset_items::updated_by.eq(&row.updated_by),
+        dataset_items::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)
+}
+
+pub fn delete_item(conn: &mut DbConnection, resident_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        dataset_items::table
+            .filter(dataset_items::resident_id.eq(resident_id))
+            .filter(dataset_items::id.eq(id)),
+    )
+    .execute(conn)
+}
+
+// ---- consent ----------------------------------------------------------------------------------
+
+pub fn consents(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<ConsentRow>> {
+    consents::table
+        .filter(consents::resident_id.eq(resident_id))
+        .order(consents::version.asc())
+        .select(ConsentRow::as_select())
+        .load(conn)
+}
+
+pub fn latest_consent(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> QueryResult<Option<ConsentRow>> {
+    consents::table
+        .filter(consents::resident_id.eq(resident_id))
+        .order(consents::version.desc())
+        .select(ConsentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_consent(conn: &mut DbConnection, row: &ConsentRow) -> QueryResult<usize> {
+    diesel::insert_into(consents::table)
+        .values(row)
+        .execute(conn)
+}
+
+// ---- cards ------------------------------------------------------------------------------------
+
+pub fn insert_card(conn: &mut DbConnection, row: &CardRow) -> QueryResult<usize> {
+    diesel::insert_into(cards::table).values(row).execute(conn)
+}
+
+pub fn cards_of(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<CardRow>> {
+    cards::table
+        .filter(cards::resident_id.eq(resident_id))
+        .order(cards::issued_at.desc())
+        .select(CardRow::as_select())
+        .load(conn)
+}
+
+pub fn card(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<CardRow>> {
+    cards::table
+        .filter(cards::municipality_id.eq(muni))
+        .filter(cards::id.eq(id))
+        .select(CardRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Revokes one card if it is active; returns rows changed (0 if already revoked).
+pub fn revoke_card(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        cards::table
+            .filter(cards::id.eq(id))
+            .filter(cards::status.eq("active")),
+    )
+    .set((
+        cards::status.eq("revoked"),
+        cards::revoked_at.eq(Some(now)),
+        cards::revoke_reason.eq(Some(reason)),
+    ))
+    .execute(conn)
+}
+
+pub fn revoke_cards_of(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        cards::table
+            .filter(cards::resident_id.eq(resident_id))
+            .filter(cards::status.eq("active")),
+    )
+    .set((
+        cards::status.eq("revoked"),
+        cards::revoked_at.eq(Some(now)),
+        cards::revoke_reason.eq(Some(reason)),
+    ))
+    .execute(conn)
+}
+
+/// Ids of revoked cards signed by `kid` that have not yet expired (expired ones fail anyway).
+pub fn revoked_card_ids(
+    conn: &mut DbConnection,
+    muni: &str,
+    kid: &str,
+    now: i64,
+) -> QueryResult<Vec<String>> {
+    cards::table
+        .filter(cards::municipality_id.eq(muni))
+        .filter(cards::kid.eq(kid))
+        .filter(cards::status.eq("revoked"))
+        .filter(cards::expires_at.gt(now))
+        .order(cards::id.asc())
+        .select(cards::id)
+        .load(conn)
+}

@@ -1,0 +1,345 @@
+//! Cards: issue (signed with the municipality's active key via `kyukit-card`), list, reissue,
+//! revoke; the per-kid revocation list; renderings (QR, NDEF). The triage core goes on a card only
+//! if the resident opted in, and only from categories they consented to share.
+
+use super::accounts::Actor;
+use super::consent::{self, Consent};
+use super::dataset::{AdvanceDirective, Allergy, BloodTypeItem, Condition, Device, Medication};
+use super::keys;
+use super::residents::for_actor;
+use crate::db::models::{CardRow, DatasetItemRow};
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What issuing needs from configuration.
+#[derive(Debug, Clone)]
+pub struct IssuePolicy<'a> {
+    pub data_dir: &'a Path,
+    pub card_base_url: &'a str,
+    pub validity_secs: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CardInfo {
+    pub id: String,
+    pub kid: String,
+    pub url: String,
+    pub triage: bool,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// `active` | `revoked`.
+    pub status: String,
+    pub revoked_at: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
+fn info(row: &CardRow, base: &str) -> Result<CardInfo, ApiError> {
+    Ok(CardInfo {
+        id: row.id.clone(),
+        kid: row.kid.clone(),
+        url: kyukit_card::card_url(base, &row.cose).map_err(ApiError::internal)?,
+        triage: row.triage,
+        issued_at: row.issued_at,
+        expires_at: row.expires_at,
+        status: row.status.clone(),
+        revoked_at: row.revoked_at,
+        revoke_reason: row.revoke_reason.clone(),
+    })
+}
+
+fn body<T: for<'de> Deserialize<'de>>(items: &[DatasetItemRow], category: &str) -> Vec<T> {
+    items
+        .iter()
+        .filter(|i| i.category == category)
+        .filter_map(|i| serde_json::from_str(&i.body).ok())
+        .collect()
+}
+
+/// Derives the triage core from the consented categories of the dataset.
+pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
+    let shared = |c: &str| consent.categories.iter().any(|x| x == c);
+    let mut flags = TriageFlags::empty();
+    let mut blood_type = BloodType::UNKNOWN;
+    if shared("blood_type")
+        && let Some(b) = body::<BloodTypeItem>(items, "blood_type").first()
+    {
+        {
+            let abo = match b.abo.as_str() {
+                "A" => Abo::A,
+                "B" => Abo::B,
+                "O" => Abo::O,
+                "AB" => Abo::AB,
+                _ => Abo::Unknown,
+            };
+            let rh = match b.rh.as_str() {
+                "+" => Rh::Positive,
+                "-" => Rh::Negative,
+                _ => Rh::Unknown,
+            };
+            blood_type = BloodType { abo, rh };
+        }
+    }
+    if shared("medications") {
+        let meds = body::<Medication>(items, "medications");
+        if meds.iter().any(|m| m.anticoagulant) {
+            flags = flags.with(TriageFlag::Anticoagulant);
+        }
+        if meds.iter().any(|m| m.insulin) {
+            flags = flags.with(TriageFlag::Insulin);
+        }
+    }
+    if shared("allergies")
+        && body::<Allergy>(items, "allergies")
+            .iter()
+            .any(|a| a.severity == "severe" || a.severity == "anaphylaxis")
+    {
+        flags = flags.with(TriageFlag::SevereAllergy);
+    }
+    if shared("advance_directive")
+        && body::<AdvanceDirective>(items, "advance_directive")
+            .iter()
+            .any(|a| a.status != "none")
+    {
+        flags = flags.with(TriageFlag::DnarAcp);
+    }
+    if shared("devices") {
+        let devices = body::<Device>(items, "devices");
+        if !devices.is_empty() {
+            flags = flags.with(TriageFlag::ImplantedDevice);
+        }
+        if devices.iter().any(|d| d.kind == "insulin_pump") {
+            flags = flags.with(TriageFlag::Insulin);
+        }
+    }
+    let epileptic = |c: &Condition| {
+        c.icd10
+            .as_deref()
+            .is_some_and(|x| x.starts_with("G40") || x.starts_with("G41"))
+            || c.name.contains("てんかん")
+            || c.name.to_lowercase().contains("epilep")
+    };
+    if shared("conditions") && body::<Condition>(items, "conditions").iter().any(epileptic) {
+        flags = flags.with(TriageFlag::Epilepsy);
+    }
+    TriageCore { blood_type, flags }
+}
+
+fn issue_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    resident_id: &str,
+    policy: &IssuePolicy,
+    key: &kyukit_card::IssuerKey,
+    now: i64,
+) -> Result<CardRow, ApiError> {
+    let (resident, _) = for_actor(conn, actor, resident_id)?;
+    if resident.status != "active" {
+        return Err(ApiError::conflict(
+            "withdrawn",
+            "support is stopped (支援中止): give consent again to get a card",
+        ));
+    }
+    let consent = consent::current(conn, resident_id)?.ok_or_else(|| {
+        ApiError::conflict("consent_required", "record consent before issuing a card")
+    })?;
+    let triage = if consent.triage_on_card {
+        Some(triage_core(&queries::items(conn, resident_id)?, &consent))
+    } else {
+        None
+    };
+    let card_id = crate::secrets::new_card_id().map_err(ApiError::internal)?;
+    let claims = Claims {
+        card_id,
+        issuer: None,
+        issued_at: Some(now),
+        expires_at: now + policy.validity_secs,
+        triage,
+    };
+    let cose = kyukit_card::sign(&claims, key).map_err(ApiError::internal)?;
+    let row = CardRow {
+        id: card_id.to_hex(),
+        municipality_id: resident.municipality_id,
+        resident_id: resident.id,
+        kid: key.kid().to_b64(),
+        cose,
+        triage: claims.triage.is_some(),
+        issued_at: now,
+        expires_at: claims.expires_at,
+        status: "active".into(),
+        revoked_at: None,
+        revoke_reason: None,
+    };
+    queries::insert_card(conn, &row)?;
+    Ok(row)
+}
+
+fn active_key(
+    db: &Db,
+    actor: &Actor,
+    policy: &IssuePolicy,
+) -> Result<kyukit_card::IssuerKey, ApiError> {
+    keys::load(db, policy.data_dir, &actor.municipality_id, true)?
+        .active
+        .ok_or_else(|| {
+            ApiError::unavailable("no active issuer key (all keys retired or compromised)")
+        })
+}
+
+pub fn issue(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    policy: &IssuePolicy,
+    now: i64,
+) -> Result<CardInfo, ApiError> {
+    let key = active_key(db, actor, policy)?;
+    let row = db.write(|c| issue_in(c, actor, resident_id, policy, &key, now))?;
+    info(&row, policy.card_base_url)
+}
+
+pub fn list(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    base: &str,
+) -> Result<Vec<CardInfo>, ApiError> {
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        queries::cards_of(c, resident_id)?
+            .iter()
+            .map(|r| info(r, base))
+            .collect()
+    })
+}
+
+/// A card of a resident the actor may act for.
+pub fn get_row(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+) -> Result<CardRow, ApiError> {
+    super::check_id(card_id)?;
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        queries::card(c, &actor.municipality_id, card_id)?
+            .filter(|r| r.resident_id == resident_id)
+            .ok_or_else(|| ApiError::not_found("no such card"))
+    })
+}
+
+pub fn get(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+    base: &str,
+) -> Result<CardInfo, ApiError> {
+    info(&get_row(db, actor, resident_id, card_id)?, base)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeInput {
+    pub reason: String,
+}
+
+pub fn revoke(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+    input: RevokeInput,
+    base: &str,
+    now: i64,
+) -> Result<CardInfo, ApiError> {
+    let reason = super::text("reason", &input.reason, 1, 200)?;
+    super::check_id(card_id)?;
+    let row = db.write(|c| {
+        for_actor(c, actor, resident_id)?;
+        let row = queries::card(c, &actor.municipality_id, card_id)?
+            .filter(|r| r.resident_id == resident_id)
+            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        if row.status != "active" {
+            return Err(ApiError::conflict(
+                "already_revoked",
+                "this card is already revoked",
+            ));
+        }
+        queries::revoke_card(c, card_id, &reason, now)?;
+        queries::card(c, &actor.municipality_id, card_id)?
+            .ok_or_else(|| ApiError::not_found("no such card"))
+    })?;
+    info(&row, base)
+}
+
+/// Revokes a card and issues its replacement in one transaction.
+pub fn reissue(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+    policy: &IssuePolicy,
+    now: i64,
+) -> Result<CardInfo, ApiError> {
+    super::check_id(card_id)?;
+    let key = active_key(db, actor, policy)?;
+    let row = db.write(|c| {
+        for_actor(c, actor, resident_id)?;
+        let old = queries::card(c, &actor.municipality_id, card_id)?
+            .filter(|r| r.resident_id == resident_id)
+            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        if old.status == "active" {
+            queries::revoke_card(c, card_id, "reissued", now)?;
+        }
+        issue_in(c, actor, resident_id, policy, &key, now)
+    })?;
+    info(&row, policy.card_base_url)
+}
+
+/// The published revocation list of one key.
+#[derive(Debug, Serialize)]
+pub struct RevocationList {
+    pub kid: String,
+    /// `active` | `retired` | `compromised` (a compromised key's cards are all invalid).
+    pub key_status: String,
+    /// Revoked, unexpired card ids (`cti`, hex).
+    pub revoked: Vec<String>,
+    pub generated_at: i64,
+}
+
+pub fn revocation_list(
+    db: &Db,
+    muni: &str,
+    kid: &str,
+    now: i64,
+) -> Result<RevocationList, ApiError> {
+    if kid.len() > 16
+        || !kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError::not_found("no such key"));
+    }
+    db.read(|c| {
+        let key = queries::issuer_keys(c, muni)?
+            .into_iter()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| ApiError::not_found("no such key"))?;
+        let revoked = queries::revoked_card_ids(c, muni, kid, now)?;
+        Ok(RevocationList {
+            kid: kid.into(),
+            key_status: key.status,
+            revoked,
+            generated_at: now,
+        })
+    })
+}
+
+/// Whether a verified card is revoked (or its resident withdrew).
+pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, ApiError> {
+    db.read(|c| Ok(queries::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
+}

@@ -1,0 +1,208 @@
+//! Consent: which categories paramedics may see, disaster-time use, whether the card carries the
+//! triage core, whether printables show the name; who consented (self or proxy) and when. Every
+//! version is kept. Withdrawal (支援中止) is a version too: it hides everything from every role but
+//! the resident and their proxies, revokes every card and schedules a purge; only a new consent
+//! undoes it.
+
+use super::accounts::Actor;
+use super::dataset::CATEGORIES;
+use super::new_id;
+use super::residents::{Standing, for_actor};
+use crate::db::models::ConsentRow;
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInput {
+    /// Categories paramedics may see (a subset of the dataset categories).
+    pub categories: Vec<String>,
+    pub disaster_use: bool,
+    pub triage_on_card: bool,
+    pub name_on_print: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalInput {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub version: i32,
+    /// `granted` | `withdrawn`.
+    pub status: String,
+    pub categories: Vec<String>,
+    pub disaster_use: bool,
+    pub triage_on_card: bool,
+    pub name_on_print: bool,
+    /// `self` | `proxy`.
+    pub given_by: String,
+    pub proxy_id: Option<String>,
+    pub recorded_at: i64,
+}
+
+impl TryFrom<ConsentRow> for Consent {
+    type Error = ApiError;
+    fn try_from(r: ConsentRow) -> Result<Self, ApiError> {
+        Ok(Consent {
+            categories: serde_json::from_str(&r.categories).map_err(ApiError::internal)?,
+            version: r.version,
+            status: r.status,
+            disaster_use: r.disaster_use,
+            triage_on_card: r.triage_on_card,
+            name_on_print: r.name_on_print,
+            given_by: r.given_by,
+            proxy_id: r.proxy_id,
+            recorded_at: r.created_at,
+        })
+    }
+}
+
+/// The consent in force, if it is a grant.
+pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, ApiError> {
+    match queries::latest_consent(conn, resident_id)? {
+        Some(row) if row.status == "granted" => Consent::try_from(row).map(Some),
+        _ => Ok(None),
+    }
+}
+
+pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>, ApiError> {
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        queries::consents(c, resident_id)?
+            .into_iter()
+            .map(Consent::try_from)
+            .collect()
+    })
+}
+
+/// What a consent version says (a grant's choices, or a withdrawal's empty terms).
+struct Terms<'a> {
+    status: &'a str,
+    categories: &'a [String],
+    disaster_use: bool,
+    triage_on_card: bool,
+    name_on_print: bool,
+}
+
+fn next_row(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    resident_id: &str,
+    standing: &Standing,
+    terms: &Terms,
+    now: i64,
+) -> Result<ConsentRow, ApiError> {
+    let version = queries::latest_consent(conn, resident_id)?.map_or(1, |r| r.version + 1);
+    let (given_by, proxy_id) = match standing {
+        Standing::Own => ("self", None),
+        Standing::Proxy(p) => ("proxy", Some(p.id.clone())),
+    };
+    Ok(ConsentRow {
+        id: new_id()?,
+        municipality_id: actor.municipality_id.clone(),
+        resident_id: resident_id.to_string(),
+        version,
+        status: terms.status.into(),
+        categories: serde_json::to_string(terms.categories).map_err(ApiError::internal)?,
+        disaster_use: terms.disaster_use,
+        triage_on_card: terms.triage_on_card,
+        name_on_print: terms.name_on_print,
+        given_by: given_by.into(),
+        proxy_id,
+        recorded_by: actor.account_id.clone(),
+        created_at: now,
+    })
+}
+
+/// Records a new consent version. If the resident had withdrawn, this reactivates the record.
+pub fn grant(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    input: ConsentInput,
+    now: i64,
+) -> Result<Consent, ApiError> {
+    let mut categories = Vec::new();
+    for c in &input.categories {
+        if !CATEGORIES.contains(&c.as_str()) {
+            return Err(ApiError::unprocessable(
+                "unknown_category",
+                format!("unknown category {c:?}; one of {}", CATEGORIES.join(", ")),
+            ));
+        }
+        if !categories.contains(c) {
+            categories.push(c.clone());
+        }
+    }
+    db.write(|c| {
+        let (mut resident, standing) = for_actor(c, actor, resident_id)?;
+        let terms = Terms {
+            status: "granted",
+            categories: &categories,
+            disaster_use: input.disaster_use,
+            triage_on_card: input.triage_on_card,
+            name_on_print: input.name_on_print,
+        };
+        let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
+        queries::insert_consent(c, &row)?;
+        if resident.status != "active" {
+            resident.status = "active".into();
+            resident.withdrawn_at = None;
+            resident.purge_after = None;
+            resident.updated_at = now;
+            queries::update_resident(c, &resident)?;
+        }
+        Consent::try_from(row)
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Withdrawn {
+    pub consent_version: i32,
+    pub cards_revoked: usize,
+    pub purge_after: i64,
+}
+
+/// 支援中止: records the withdrawal, marks the resident withdrawn, revokes every card, schedules
+/// the purge `retention_secs` from now. All in one transaction.
+pub fn withdraw(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    input: WithdrawalInput,
+    retention_secs: i64,
+    now: i64,
+) -> Result<Withdrawn, ApiError> {
+    let reason = super::opt_text("reason", &input.reason, 200)?;
+    db.write(|c| {
+        let (mut resident, standing) = for_actor(c, actor, resident_id)?;
+        let terms = Terms {
+            status: "withdrawn",
+            categories: &[],
+            disaster_use: false,
+            triage_on_card: false,
+            name_on_print: false,
+        };
+        let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
+        queries::insert_consent(c, &row)?;
+        let revoke_reason = match &reason {
+            Some(r) => format!("consent withdrawn: {r}"),
+            None => "consent withdrawn".to_string(),
+        };
+        let cards_revoked = queries::revoke_cards_of(c, resident_id, &revoke_reason, now)?;
+        resident.status = "withdrawn".into();
+        resident.withdrawn_at = Some(now);
+        resident.purge_after = Some(now + retention_secs);
+        resident.updated_at = now;
+        queries::update_resident(c, &resident)?;
+        Ok(Withdrawn {
+            consent_version: row.version,
+            cards_revoked,
+            purge_after: now + retention_secs,
+        })
+    })
+}

@@ -1,0 +1,396 @@
+//! The emergency dataset: typed items per category, each with its provenance and last-verified
+//! date. Bodies are validated by category (unknown fields refused) and stored as JSON.
+
+use super::accounts::Actor;
+use super::residents::{Standing, for_actor};
+use super::{new_id, opt_text, past_date, phone, text, today};
+use crate::db::models::DatasetItemRow;
+use crate::db::{Db, queries};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Categories a resident can share with paramedics (the consent scope uses the same names).
+pub const CATEGORIES: [&str; 8] = [
+    "medications",
+    "conditions",
+    "allergies",
+    "devices",
+    "blood_type",
+    "advance_directive",
+    "care_team",
+    "emergency_contacts",
+];
+/// Categories that hold at most one item.
+const SINGLE: [&str; 3] = ["blood_type", "advance_directive", "care_team"];
+/// Items per resident and category, to bound storage and card work.
+const MAX_ITEMS_PER_CATEGORY: usize = 50;
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Medication {
+    pub name: String,
+    pub dose: Option<String>,
+    pub frequency: Option<String>,
+    /// YJ code (12 characters) or HOT code (9 or 13 digits), optional.
+    pub code: Option<String>,
+    #[serde(default)]
+    pub anticoagulant: bool,
+    #[serde(default)]
+    pub insulin: bool,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub name: String,
+    /// ICD-10 code, optional (e.g. `I48.9`).
+    pub icd10: Option<String>,
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allergy {
+    pub substance: String,
+    pub reaction: Option<String>,
+    /// `mild` | `moderate` | `severe` | `anaphylaxis`.
+    pub severity: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// `pacemaker` | `icd` | `insulin_pump` | `shunt` | `stent` | `joint_replacement` | `other`.
+    pub kind: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BloodTypeItem {
+    /// `A` | `B` | `O` | `AB` | `unknown`.
+    pub abo: String,
+    /// `+` | `-` | `unknown`.
+    pub rh: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceDirective {
+    /// `none` | `acp` (advance care planning on file) | `dnar`.
+    pub status: String,
+    pub document_location: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CareTeam {
+    pub primary_doctor: Option<String>,
+    pub primary_hospital: Option<String>,
+    pub hospital_phone: Option<String>,
+    pub care_manager: Option<String>,
+    pub care_manager_phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyContact {
+    pub name: String,
+    pub relation: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    pub category: String,
+    pub body: Value,
+    /// `YYYY-MM-DD`; defaults to today.
+    pub last_verified: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub id: String,
+    pub category: String,
+    pub body: Value,
+    /// `self` | `proxy` | `clinician`.
+    pub provenance: String,
+    pub last_verified: Option<String>,
+    pub updated_at: i64,
+}
+
+impl TryFrom<DatasetItemRow> for Item {
+    type Error = ApiError;
+    fn try_from(r: DatasetItemRow) -> Result<Self, ApiError> {
+        Ok(Item {
+            body: serde_json::from_str(&r.body).map_err(ApiError::internal)?,
+            id: r.id,
+            category: r.category,
+            provenance: r.provenance,
+            last_verified: r.last_verified,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<(), ApiError> {
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, ApiError> {
+    serde_json::from_value(body)
+        .map_err(|e| ApiError::unprocessable("invalid_item", format!("item body: {e}")))
+}
+
+/// Validates a body for its category and returns its normalised JSON.
+pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, ApiError> {
+    let normalised = match category {
+        "medications" => {
+            let mut m: Medication = parse(body)?;
+            m.name = text("name", &m.name, 1, 100)?;
+            m.dose = opt_text("dose", &m.dose, 50)?;
+            m.frequency = opt_text("frequency", &m.frequency, 50)?;
+            m.code = opt_text("code", &m.code, 13)?;
+            if let Some(code) = &m.code {
+                let ok = code.bytes().all(|b| b.is_ascii_alphanumeric())
+                    && [9, 12, 13].contains(&code.len());
+                if !ok {
+                    return Err(ApiError::unprocessable(
+                        "invalid_field",
+                        "code: a 12-character YJ code or a 9/13-digit HOT code",
+                    ));
+                }
+            }
+            serde_json::to_value(m)
+        }
+        "conditions" => {
+            let mut c: Condition = parse(body)?;
+            c.name = text("name", &c.name, 1, 100)?;
+            c.icd10 = opt_text("icd10", &c.icd10, 8)?;
+            if let Some(code) = &c.icd10 {
+                let b = code.as_bytes();
+                let ok = b.len() >= 3
+                    && b[0].is_ascii_uppercase()
+                    && b[1].is_ascii_digit()
+                    && b[2].is_ascii_alphanumeric()
+                    && code[3..]
+                        .bytes()
+                        .all(|x| x.is_ascii_alphanumeric() || x == b'.');
+                if !ok {
+                    return Err(ApiError::unprocessable(
+                        "invalid_field",
+                        "icd10: e.g. I48.9",
+                    ));
+                }
+            }
+            c.since = c
+                .since
+                .as_deref()
+                .map(|s| past_date("since", s, now))
+                .transpose()?;
+            serde_json::to_value(c)
+        }
+        "allergies" => {
+            let mut a: Allergy = parse(body)?;
+            a.substance = text("substance", &a.substance, 1, 100)?;
+            a.reaction = opt_text("reaction", &a.reaction, 100)?;
+            one_of(
+                "severity",
+                &a.severity,
+                &["mild", "moderate", "severe", "anaphylaxis"],
+            )?;
+            serde_json::to_value(a)
+        }
+        "devices" => {
+            let mut d: Device = parse(body)?;
+            one_of(
+                "kind",
+                &d.kind,
+                &[
+                    "pacemaker",
+                    "icd",
+                    "insulin_pump",
+                    "shunt",
+                    "stent",
+                    "joint_replacement",
+                    "other",
+                ],
+            )?;
+            d.description = opt_text("description", &d.description, 100)?;
+            serde_json::to_value(d)
+        }
+        "blood_type" => {
+            let b: BloodTypeItem = parse(body)?;
+            one_of("abo", &b.abo, &["A", "B", "O", "AB", "unknown"])?;
+            one_of("rh", &b.rh, &["+", "-", "unknown"])?;
+            serde_json::to_value(b)
+        }
+        "advance_directive" => {
+            let mut a: AdvanceDirective = parse(body)?;
+            one_of("status", &a.status, &["none", "acp", "dnar"])?;
+            a.document_location = opt_text("document_location", &a.document_location, 100)?;
+            serde_json::to_value(a)
+        }
+        "care_team" => {
+            let mut t: CareTeam = parse(body)?;
+            t.primary_doctor = opt_text("primary_doctor", &t.primary_doctor, 60)?;
+            t.primary_hospital = opt_text("primary_hospital", &t.primary_hospital, 100)?;
+            t.care_manager = opt_text("care_manager", &t.care_manager, 60)?;
+            t.hospital_phone = t
+                .hospital_phone
+                .as_deref()
+                .map(|p| phone("hospital_phone", p))
+                .transpose()?;
+            t.care_manager_phone = t
+                .care_manager_phone
+                .as_deref()
+                .map(|p| phone("care_manager_phone", p))
+                .transpose()?;
+            serde_json::to_value(t)
+        }
+        "emergency_contacts" => {
+            let mut e: EmergencyContact = parse(body)?;
+            e.name = text("name", &e.name, 1, 60)?;
+            e.relation = text("relation", &e.relation, 1, 30)?;
+            e.phone = phone("phone", &e.phone)?;
+            serde_json::to_value(e)
+        }
+        other => {
+            return Err(ApiError::unprocessable(
+                "unknown_category",
+                format!(
+                    "unknown category {other:?}; one of {}",
+                    CATEGORIES.join(", ")
+                ),
+            ));
+        }
+    };
+    normalised.map_err(ApiError::internal)
+}
+
+fn provenance(standing: &Standing) -> &'static str {
+    match standing {
+        Standing::Own => "self",
+        Standing::Proxy(_) => "proxy",
+    }
+}
+
+pub fn list(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Item>, ApiError> {
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        queries::items(c, resident_id)?
+            .into_iter()
+            .map(Item::try_from)
+            .collect()
+    })
+}
+
+pub fn add(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    input: ItemInput,
+    now: i64,
+) -> Result<Item, ApiError> {
+    let body = validate_body(&input.category, input.body, now)?;
+    let last_verified = Some(
+        input
+            .last_verified
+            .as_deref()
+            .map(|d| past_date("last_verified", d, now))
+            .transpose()?
+            .unwrap_or_else(|| today(now)),
+    );
+    let id = new_id()?;
+    db.write(|c| {
+        let (resident, standing) = for_actor(c, actor, resident_id)?;
+        let existing = queries::items(c, resident_id)?
+            .into_iter()
+            .filter(|i| i.category == input.category)
+            .count();
+        if SINGLE.contains(&input.category.as_str()) && existing > 0 {
+            return Err(ApiError::conflict(
+                "single_item_category",
+                format!("{} holds one item: update it instead", input.category),
+            ));
+        }
+        if existing >= MAX_ITEMS_PER_CATEGORY {
+            return Err(ApiError::unprocessable(
+                "too_many_items",
+                format!("at most {MAX_ITEMS_PER_CATEGORY} items per category"),
+            ));
+        }
+        let row = DatasetItemRow {
+            id: id.clone(),
+            municipality_id: resident.municipality_id,
+            resident_id: resident.id,
+            category: input.category.clone(),
+            body: body.to_string(),
+            provenance: provenance(&standing).into(),
+            last_verified: last_verified.clone(),
+            updated_by: actor.account_id.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        queries::insert_item(c, &row)?;
+        Item::try_from(row)
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemUpdate {
+    pub body: Value,
+    pub last_verified: Option<String>,
+}
+
+pub fn update(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    item_id: &str,
+    input: ItemUpdate,
+    now: i64,
+) -> Result<Item, ApiError> {
+    super::check_id(item_id)?;
+    let last_verified = Some(
+        input
+            .last_verified
+            .as_deref()
+            .map(|d| past_date("last_verified", d, now))
+            .transpose()?
+            .unwrap_or_else(|| today(now)),
+    );
+    db.write(|c| {
+        let (_, standing) = for_actor(c, actor, resident_id)?;
+        let mut row = queries::item(c, resident_id, item_id)?
+            .ok_or_else(|| ApiError::not_found("no such item"))?;
+        row.body = validate_body(&row.category, input.body, now)?.to_string();
+        row.provenance = provenance(&standing).into();
+        row.last_verified = last_verified;
+        row.updated_by = actor.account_id.clone();
+        row.updated_at = now;
+        queries::update_item(c, &row)?;
+        Item::try_from(row)
+    })
+}
+
+pub fn delete(db: &Db, actor: &Actor, resident_id: &str, item_id: &str) -> Result<(), ApiError> {
+    super::check_id(item_id)?;
+    db.write(|c| {
+        for_actor(c, actor, resident_id)?;
+        match queries::delete_item(c, resident_id, item_id)? {
+            0 => Err(ApiError::not_found("no such item")),
+            _ => Ok(()),
+        }
+    })
+}

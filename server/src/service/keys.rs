@@ -1,0 +1,144 @@
+//! The municipality's issuer keys: status in the database (`active`, `retired` = still verifies the
+//! cards it signed, `compromised` = withdrawn from the JWKS so its cards fail), private keys as 0600
+//! PKCS#8 files under `<data_dir>/keys/<kid>.pem`. Key material is never logged.
+
+use crate::db::models::{IssuerKeyRow, MunicipalityRow};
+use crate::db::{Db, queries};
+use crate::error::ApiError;
+use crate::secrets;
+use kyukit_card::{IssuerKey, KeySet, Kid};
+use std::path::{Path, PathBuf};
+
+/// The signing key and the public keys a verifier should trust.
+#[derive(Debug)]
+pub struct Keyring {
+    pub active: Option<IssuerKey>,
+    pub trusted: KeySet,
+    pub rows: Vec<IssuerKeyRow>,
+}
+
+fn key_path(data_dir: &Path, kid: &str) -> PathBuf {
+    data_dir.join("keys").join(format!("{kid}.pem"))
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Municipality defaults for a first start.
+#[derive(Debug, Clone)]
+pub struct MunicipalityDefaults {
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+}
+
+/// First start: creates the municipality and its first issuer key if there are none. Returns the
+/// municipality id.
+pub fn bootstrap(
+    db: &Db,
+    data_dir: &Path,
+    defaults: &MunicipalityDefaults,
+    now: i64,
+) -> Result<String, ApiError> {
+    let existing = db.read(|c| queries::first_municipality(c).map_err(ApiError::from))?;
+    let muni = match existing {
+        Some(m) => m.id,
+        None => {
+            let id = super::new_id()?;
+            let row = MunicipalityRow {
+                id: id.clone(),
+                municipality_id: id.clone(),
+                code: defaults.code.clone(),
+                name_ja: defaults.name_ja.clone(),
+                name_en: defaults.name_en.clone(),
+                created_at: now,
+            };
+            db.write(|c| queries::insert_municipality(c, &row).map_err(ApiError::from))?;
+            id
+        }
+    };
+    let keys = db.read(|c| queries::issuer_keys(c, &muni).map_err(ApiError::from))?;
+    if keys.is_empty() {
+        add_key(db, data_dir, &muni, now)?;
+    }
+    Ok(muni)
+}
+
+/// Generates a key, writes its file, and makes it the active key (the previous active key becomes
+/// `retired`: it stays in the JWKS so its cards verify until they expire).
+pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, ApiError> {
+    create_private_dir(&data_dir.join("keys")).map_err(ApiError::internal)?;
+    let key = secrets::generate_issuer_key().map_err(ApiError::internal)?;
+    let kid = key.kid();
+    secrets::write_private_key(&key_path(data_dir, &kid.to_b64()), &key)
+        .map_err(ApiError::internal)?;
+    let jwk = serde_json::to_string(&key.public().to_jwk().map_err(ApiError::internal)?)
+        .map_err(ApiError::internal)?;
+    db.write(|c| {
+        for row in queries::issuer_keys(c, muni)? {
+            if row.status == "active" {
+                queries::set_issuer_key_status(c, muni, &row.kid, "retired", now)?;
+            }
+        }
+        queries::insert_issuer_key(
+            c,
+            &IssuerKeyRow {
+                municipality_id: muni.into(),
+                kid: kid.to_b64(),
+                status: "active".into(),
+                public_jwk: jwk,
+                created_at: now,
+                retired_at: None,
+            },
+        )?;
+        Ok::<_, ApiError>(())
+    })?;
+    tracing::info!(kid = %kid, "new active issuer key");
+    Ok(kid)
+}
+
+/// Marks a key compromised: it leaves the JWKS and every card it signed fails verification.
+pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), ApiError> {
+    db.write(|c| {
+        let rows = queries::issuer_keys(c, muni)?;
+        let row = rows.iter().find(|r| r.kid == kid).ok_or_else(|| ApiError::not_found("no such key"))?;
+        if row.status == "active" && !rows.iter().any(|r| r.kid != kid && r.status != "compromised") {
+            tracing::warn!(kid, "the only usable key is being marked compromised; no card can be issued until `keys rotate`");
+        }
+        queries::set_issuer_key_status(c, muni, kid, "compromised", now)?;
+        Ok(())
+    })
+}
+
+/// Loads the keyring: public keys of active and retired keys, and the active private key.
+pub fn load(db: &Db, data_dir: &Path, muni: &str, with_private: bool) -> Result<Keyring, ApiError> {
+    let rows = db.read(|c| queries::issuer_keys(c, muni).map_err(ApiError::from))?;
+    let mut trusted = KeySet::new();
+    let mut active = None;
+    for row in &rows {
+        if row.status == "compromised" {
+            continue;
+        }
+        let jwk: kyukit_card::Jwk =
+            serde_json::from_str(&row.public_jwk).map_err(ApiError::internal)?;
+        trusted.insert(kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)?);
+        if with_private && row.status == "active" {
+            active = Some(
+                secrets::read_private_key(&key_path(data_dir, &row.kid))
+                    .map_err(|e| ApiError::internal(format!("key {}: {e}", row.kid)))?,
+            );
+        }
+    }
+    Ok(Keyring {
+        active,
+        trusted,
+        rows,
+    })
+}

@@ -1,0 +1,324 @@
+//! Residents and proxies: self-registration, registration by a proxy (family, care manager) with the
+//! relation and the proxy's own consent statement recorded, the profile, and who may act for whom.
+
+use super::accounts::{self, Actor, SessionPolicy};
+use super::{new_id, opt_text, past_date, phone, text};
+use crate::db::models::{AccountRow, ProxyRow, ResidentRow};
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// The statement a proxy accepts when registering someone (kept verbatim with the record).
+pub const PROXY_STATEMENT_JA: &str = "私は本人の家族・親族または支援者として、本人の同意を得て（本人が同意できない場合は家族として）、本人の救急医療情報を登録します。";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    pub family_name: String,
+    pub given_name: String,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `female` | `male` | `other` | `unknown`.
+    pub sex: String,
+    pub address: String,
+    pub district: Option<String>,
+    pub phone: Option<String>,
+    /// `ja` | `en`.
+    pub preferred_language: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterResident {
+    pub login_id: String,
+    pub password: String,
+    pub profile: ProfileInput,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterProxy {
+    pub login_id: String,
+    pub password: String,
+    pub display_name: String,
+    /// `family` | `relative` | `care_manager` | `guardian` | `other`.
+    pub relation: String,
+    pub relation_detail: Option<String>,
+    /// Must be true: the proxy accepts [`PROXY_STATEMENT_JA`].
+    pub accept_proxy_statement: bool,
+    pub resident: ProfileInput,
+}
+
+/// What the resident and their proxies see of the profile.
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    pub id: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub address: String,
+    pub district: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: String,
+    /// `active` or `withdrawn` (支援中止).
+    pub status: String,
+    pub withdrawn_at: Option<i64>,
+    pub purge_after: Option<i64>,
+}
+
+impl From<ResidentRow> for Profile {
+    fn from(r: ResidentRow) -> Self {
+        Profile {
+            id: r.id,
+            family_name: r.family_name,
+            given_name: r.given_name,
+            family_name_kana: r.family_name_kana,
+            given_name_kana: r.given_name_kana,
+            date_of_birth: r.date_of_birth,
+            sex: r.sex,
+            address: r.address,
+            district: r.district,
+            phone: r.phone,
+            preferred_language: r.preferred_language,
+            status: r.status,
+            withdrawn_at: r.withdrawn_at,
+            purge_after: r.purge_after,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    pub resident_id: String,
+    pub account_id: String,
+    pub token: String,
+}
+
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, ApiError> {
+    if allowed.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+/// Validates a profile into a row (ids and times filled by the caller).
+fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, ApiError> {
+    Ok(ResidentRow {
+        id: String::new(),
+        municipality_id: String::new(),
+        account_id: None,
+        family_name: text("family_name", &p.family_name, 1, 50)?,
+        given_name: text("given_name", &p.given_name, 1, 50)?,
+        family_name_kana: opt_text("family_name_kana", &p.family_name_kana, 50)?,
+        given_name_kana: opt_text("given_name_kana", &p.given_name_kana, 50)?,
+        date_of_birth: past_date("date_of_birth", &p.date_of_birth, now)?,
+        sex: one_of("sex", &p.sex, &["female", "male", "other", "unknown"])?,
+        address: text("address", &p.address, 1, 200)?,
+        district: opt_text("district", &p.district, 50)?,
+        phone: p
+            .phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| phone("phone", s))
+            .transpose()?,
+        preferred_language: one_of("preferred_language", &p.preferred_language, &["ja", "en"])?,
+        status: "active".into(),
+        withdrawn_at: None,
+        purge_after: None,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+fn new_account(
+    muni: &str,
+    login_id: &str,
+    password: &str,
+    role: &str,
+    display_name: String,
+    now: i64,
+) -> Result<AccountRow, ApiError> {
+    let login_id = accounts::validate_login_id(login_id)?;
+    accounts::validate_password(password)?;
+    Ok(AccountRow {
+        id: new_id()?,
+        municipality_id: muni.to_string(),
+        login_id,
+        password_hash: accounts::hash_password(password)?,
+        role: role.into(),
+        display_name,
+        status: "active".into(),
+        created_at: now,
+    })
+}
+
+fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), ApiError> {
+    if queries::account_by_login(conn, &account.municipality_id, &account.login_id)?.is_some() {
+        return Err(ApiError::conflict(
+            "login_id_taken",
+            "that login id is already in use",
+        ));
+    }
+    queries::insert_account(conn, account)?;
+    Ok(())
+}
+
+pub fn register_self(
+    db: &Db,
+    muni: &str,
+    req: RegisterResident,
+    now: i64,
+    policy: SessionPolicy,
+) -> Result<Registered, ApiError> {
+    let mut row = profile_row(&req.profile, now)?;
+    let display = format!("{} {}", row.family_name, row.given_name);
+    let account = new_account(muni, &req.login_id, &req.password, "resident", display, now)?;
+    row.id = new_id()?;
+    row.municipality_id = muni.to_string();
+    row.account_id = Some(account.id.clone());
+    db.write(|c| {
+        insert_account(c, &account)?;
+        queries::insert_resident(c, &row)?;
+        let token = accounts::create_session(c, &account, now, policy)?;
+        Ok(Registered {
+            resident_id: row.id.clone(),
+            account_id: account.id.clone(),
+            token,
+        })
+    })
+}
+
+pub fn register_by_proxy(
+    db: &Db,
+    muni: &str,
+    req: RegisterProxy,
+    now: i64,
+    policy: SessionPolicy,
+) -> Result<Registered, ApiError> {
+    if !req.accept_proxy_statement {
+        return Err(ApiError::unprocessable(
+            "proxy_statement_required",
+            "the proxy must accept the proxy statement",
+        ));
+    }
+    let relation = one_of(
+        "relation",
+        &req.relation,
+        &["family", "relative", "care_manager", "guardian", "other"],
+    )?;
+    let relation_detail = opt_text("relation_detail", &req.relation_detail, 50)?;
+    let display = text("display_name", &req.display_name, 1, 60)?;
+    let mut row = profile_row(&req.resident, now)?;
+    let account = new_account(muni, &req.login_id, &req.password, "proxy", display, now)?;
+    row.id = new_id()?;
+    row.municipality_id = muni.to_string();
+    let proxy = ProxyRow {
+        id: new_id()?,
+        municipality_id: muni.to_string(),
+        resident_id: row.id.clone(),
+        account_id: account.id.clone(),
+        relation,
+        relation_detail,
+        consent_statement: PROXY_STATEMENT_JA.into(),
+        consented_at: now,
+    };
+    db.write(|c| {
+        insert_account(c, &account)?;
+        queries::insert_resident(c, &row)?;
+        queries::insert_proxy(c, &proxy)?;
+        let token = accounts::create_session(c, &account, now, policy)?;
+        Ok(Registered {
+            resident_id: row.id.clone(),
+            account_id: account.id.clone(),
+            token,
+        })
+    })
+}
+
+/// How the actor stands to the resident.
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// The resident themself.
+    Own,
+    /// A registered proxy (family, care manager).
+    Proxy(ProxyRow),
+}
+
+/// Loads a resident the actor may act for (the resident themself or a registered proxy). Anyone
+/// else gets 404, so the existence of a record is not revealed.
+pub fn for_actor(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    resident_id: &str,
+) -> Result<(ResidentRow, Standing), ApiError> {
+    super::check_id(resident_id)?;
+    let missing = || ApiError::not_found("no such resident");
+    let resident =
+        queries::resident(conn, &actor.municipality_id, resident_id)?.ok_or_else(missing)?;
+    match actor.role.as_str() {
+        "resident" if resident.account_id.as_deref() == Some(actor.account_id.as_str()) => {
+            Ok((resident, Standing::Own))
+        }
+        "proxy" => match queries::proxy_for(conn, resident_id, &actor.account_id)? {
+            Some(p) => Ok((resident, Standing::Proxy(p))),
+            None => Err(missing()),
+        },
+        _ => Err(missing()),
+    }
+}
+
+/// The residents the actor may act for.
+pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, ApiError> {
+    db.read(|c| {
+        Ok(match actor.role.as_str() {
+            "resident" => queries::resident_of_account(c, &actor.account_id)?
+                .into_iter()
+                .map(Profile::from)
+                .collect(),
+            "proxy" => queries::residents_of_proxy(c, &actor.account_id)?
+                .into_iter()
+                .map(Profile::from)
+                .collect(),
+            _ => Vec::new(),
+        })
+    })
+}
+
+pub fn profile(db: &Db, actor: &Actor, resident_id: &str) -> Result<Profile, ApiError> {
+    db.read(|c| for_actor(c, actor, resident_id).map(|(r, _)| r.into()))
+}
+
+pub fn update_profile(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    input: &ProfileInput,
+    now: i64,
+) -> Result<Profile, ApiError> {
+    let fresh = profile_row(input, now)?;
+    db.write(|c| {
+        let (current, _) = for_actor(c, actor, resident_id)?;
+        let row = ResidentRow {
+            id: current.id,
+            municipality_id: current.municipality_id,
+            account_id: current.account_id,
+            status: current.status,
+            withdrawn_at: current.withdrawn_at,
+            purge_after: current.purge_after,
+            created_at: current.created_at,
+            updated_at: now,
+            ..fresh
+        };
+        queries::update_resident(c, &row)?;
+        Ok(row.into())
+    })
+}

@@ -1,0 +1,418 @@
+//! Residents, proxies, the dataset, consent, cards and withdrawal — end to end on a real server,
+//! on SQLite and on PostgreSQL.
+
+use kyukit_tests::*;
+use reqwest::Method;
+
+async fn json(r: reqwest::Response) -> Value {
+    r.json().await.expect("json body")
+}
+
+async fn add_items(app: &TestApp, rid: &str, token: &str) {
+    for (category, body) in [
+        (
+            "medications",
+            json!({"name": "ワルファリン", "dose": "2mg", "frequency": "朝1回", "anticoagulant": true}),
+        ),
+        (
+            "medications",
+            json!({"name": "アムロジピン", "dose": "5mg"}),
+        ),
+        ("conditions", json!({"name": "心房細動", "icd10": "I48.9"})),
+        (
+            "allergies",
+            json!({"substance": "ペニシリン", "reaction": "アナフィラキシー", "severity": "anaphylaxis"}),
+        ),
+        (
+            "devices",
+            json!({"kind": "pacemaker", "description": "2019年植込み"}),
+        ),
+        ("blood_type", json!({"abo": "A", "rh": "+"})),
+        (
+            "emergency_contacts",
+            json!({"name": "山田 一郎", "relation": "長男", "phone": "090-1234-5678"}),
+        ),
+    ] {
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/dataset"),
+                Some(token),
+                json!({"category": category, "body": body}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{category}: {}",
+            r.text().await.unwrap()
+        );
+    }
+}
+
+async fn consent(
+    app: &TestApp,
+    rid: &str,
+    token: &str,
+    categories: &[&str],
+    triage: bool,
+) -> Value {
+    let r = app
+        .post(
+            &format!("/api/v1/residents/{rid}/consents"),
+            Some(token),
+            json!({"categories": categories, "disaster_use": true, "triage_on_card": triage, "name_on_print": false}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    json(r).await
+}
+
+/// The one QR symbol in a PNG, decoded by rqrr (a decoder we did not write).
+fn decode_png(png: &[u8]) -> String {
+    let mut found = decode_qr_png(png);
+    assert_eq!(found.len(), 1, "one QR symbol");
+    found.remove(0)
+}
+
+both_backends!(
+    resident_journey_issues_a_verifiable_card_and_revocation_is_published,
+    |app: TestApp| async move {
+        let (rid, token) = register_resident(&app, "hanako").await;
+        add_items(&app, &rid, &token).await;
+        let items = json(
+            app.get(&format!("/api/v1/residents/{rid}/dataset"), Some(&token))
+                .await,
+        )
+        .await;
+        assert_eq!(items["items"].as_array().unwrap().len(), 7);
+        assert!(
+            items["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["provenance"] == "self" && i["last_verified"] == "2026-11-21")
+        );
+
+        // No card before consent.
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        assert_eq!(json(r).await["error"], "consent_required");
+
+        consent(
+            &app,
+            &rid,
+            &token,
+            &[
+                "medications",
+                "allergies",
+                "devices",
+                "blood_type",
+                "conditions",
+            ],
+            true,
+        )
+        .await;
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let card = json(r).await;
+        let cid = card["id"].as_str().unwrap().to_string();
+        assert_eq!(card["triage"], true);
+
+        // The served PNG decodes (rqrr) to the card URL, which verifies against the served JWKS.
+        let png = app
+            .get(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/qr.png"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(png.status(), StatusCode::OK);
+        let text = decode_png(&png.bytes().await.unwrap());
+        assert_eq!(text, card["url"].as_str().unwrap());
+        assert!(text.starts_with("HTTPS://QQ.CITY.JOSO.LG.JP/C/"));
+        let jwks = app
+            .get("/.well-known/jwks.json", None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let keys = kyukit_card::KeySet::from_jwks_json(&jwks).unwrap();
+        let cose = kyukit_card::parse_card_url(&text).unwrap().cose;
+        let verified = kyukit_card::verify(&cose, &keys, app.clock.now_for_tests()).unwrap();
+        assert_eq!(verified.claims.card_id.to_hex(), cid);
+        let triage = verified.claims.triage.unwrap();
+        assert_eq!(triage.blood_type.to_string(), "A+");
+        let flags: Vec<_> = triage.flags.iter().collect();
+        use kyukit_card::TriageFlag::*;
+        assert_eq!(
+            flags,
+            vec![Anticoagulant, SevereAllergy, ImplantedDevice],
+            "from consented categories only"
+        );
+
+        // The bystander page confirms it; NDEF bytes carry the same card.
+        let digits = text.rsplit('/').next().unwrap();
+        assert_eq!(
+            app.get(&format!("/c/{digits}"), None).await.status(),
+            StatusCode::OK
+        );
+        let ndef = app
+            .get(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/card.ndef"),
+                Some(&token),
+            )
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(kyukit_card::parse_ndef(&ndef).unwrap().cose, cose);
+
+        // Revoke → the published revocation list names it; a verifier applying it refuses the card.
+        let kid = verified.kid.to_b64();
+        let before = json(app.get(&format!("/api/v1/revocations/{kid}"), None).await).await;
+        assert_eq!(before["revoked"], json!([]));
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/revoke"),
+                Some(&token),
+                json!({"reason": "lost wallet"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(json(r).await["status"], "revoked");
+        let after = json(app.get(&format!("/api/v1/revocations/{kid}"), None).await).await;
+        assert_eq!(after["revoked"], json!([cid]));
+        assert_eq!(
+            app.get(&format!("/c/{digits}"), None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+
+        // Reissue gives a new, different card; the old one stays revoked.
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/reissue"),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let new_card = json(r).await;
+        assert_ne!(new_card["id"], cid.as_str());
+        let list = json(
+            app.get(&format!("/api/v1/residents/{rid}/cards"), Some(&token))
+                .await,
+        )
+        .await;
+        assert_eq!(list["cards"].as_array().unwrap().len(), 2);
+    }
+);
+
+both_backends!(
+    withdrawal_hides_everything_and_revokes_every_card,
+    |app: TestApp| async move {
+        let (rid, token) = register_resident(&app, "taro").await;
+        add_items(&app, &rid, &token).await;
+        consent(&app, &rid, &token, &["medications", "allergies"], false).await;
+        let mut urls = Vec::new();
+        for _ in 0..2 {
+            let card = json(
+                app.post(
+                    &format!("/api/v1/residents/{rid}/cards"),
+                    Some(&token),
+                    json!({}),
+                )
+                .await,
+            )
+            .await;
+            urls.push(card["url"].as_str().unwrap().to_string());
+        }
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/withdrawal"),
+                Some(&token),
+                json!({"reason": "本人の申し出"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let w = json(r).await;
+        assert_eq!(w["cards_revoked"], 2);
+        assert_eq!(w["purge_after"], T0 + 90 * 86_400);
+
+        // Recorded: a withdrawn consent version; the resident still sees their own record.
+        let consents = json(
+            app.get(&format!("/api/v1/residents/{rid}/consents"), Some(&token))
+                .await,
+        )
+        .await;
+        let versions = consents["consents"].as_array().unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(versions[1]["status"], "withdrawn");
+        let profile = json(
+            app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
+                .await,
+        )
+        .await;
+        assert_eq!(profile["status"], "withdrawn");
+
+        // Every card is revoked and its public page confirms nothing.
+        for url in &urls {
+            let digits = url.rsplit('/').next().unwrap();
+            let r = app.get(&format!("/C/{digits}"), None).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let html = r.text().await.unwrap();
+            assert!(!html.contains("山田") && !html.contains("ワルファリン"));
+        }
+        // No card can be issued until a new consent.
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(json(r).await["error"], "withdrawn");
+
+        // Anyone else — anonymous, another resident, a proxy of someone else — gets nothing of this record.
+        let (_, other) = register_resident(&app, "someone-else").await;
+        let paths = [
+            format!("/api/v1/residents/{rid}"),
+            format!("/api/v1/residents/{rid}/dataset"),
+            format!("/api/v1/residents/{rid}/consents"),
+            format!("/api/v1/residents/{rid}/cards"),
+        ];
+        for p in &paths {
+            let anon = app.get(p, None).await;
+            assert_eq!(anon.status(), StatusCode::UNAUTHORIZED, "{p}");
+            let r = app.get(p, Some(&other)).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{p}");
+            let body = r.text().await.unwrap();
+            assert!(
+                !body.contains("山田")
+                    && !body.contains("ワルファリン")
+                    && !body.contains(&rid[..8]),
+                "{p}: {body}"
+            );
+        }
+
+        // A new consent undoes the withdrawal.
+        consent(&app, &rid, &token, &["medications"], false).await;
+        let profile = json(
+            app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
+                .await,
+        )
+        .await;
+        assert_eq!(profile["status"], "active");
+        assert_eq!(
+            app.post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::CREATED
+        );
+    }
+);
+
+both_backends!(
+    a_proxy_registers_and_acts_for_a_resident,
+    |app: TestApp| async move {
+        let mut body = json!({
+            "login_id": "care.manager@joso", "password": "another long secret", "display_name": "佐藤 ケアマネ",
+            "relation": "care_manager", "accept_proxy_statement": true,
+            "resident": resident_body("unused")["profile"].clone()
+        });
+        body["resident"]["given_name"] = json!("トメ");
+        let r = app.post("/api/v1/proxies", None, body.clone()).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let reg = json(r).await;
+        let (rid, token) = (
+            reg["resident_id"].as_str().unwrap().to_string(),
+            reg["token"].as_str().unwrap().to_string(),
+        );
+        let mine = json(app.get("/api/v1/me/residents", Some(&token)).await).await;
+        assert_eq!(mine["residents"][0]["given_name"], "トメ");
+        add_items(&app, &rid, &token).await;
+        let items = json(
+            app.get(&format!("/api/v1/residents/{rid}/dataset"), Some(&token))
+                .await,
+        )
+        .await;
+        assert!(
+            items["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["provenance"] == "proxy")
+        );
+        let c = consent(&app, &rid, &token, &["medications"], false).await;
+        assert_eq!(
+            (c["given_by"].as_str(), c["proxy_id"].is_string()),
+            (Some("proxy"), true)
+        );
+
+        // Without accepting the proxy statement there is no registration.
+        body["login_id"] = json!("someone.else");
+        body["accept_proxy_statement"] = json!(false);
+        let r = app.post("/api/v1/proxies", None, body).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Login works with the same credentials; a wrong password does not.
+        let ok = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": "care.manager@joso", "password": "another long secret"}),
+            )
+            .await;
+        assert_eq!(ok.status(), StatusCode::CREATED);
+        let bad = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": "care.manager@joso", "password": "wrong password!"}),
+            )
+            .await;
+        assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(json(bad).await["error"], "unauthorized");
+    }
+);
+
+both_backends!(sessions_expire_when_idle, |app: TestApp| async move {
+    let (rid, token) = register_resident(&app, "idle").await;
+    app.clock.advance(29 * 60);
+    assert_eq!(
+        app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    app.clock.advance(31 * 60);
+    assert_eq!(
+        app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v1/sessions/current",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+});
