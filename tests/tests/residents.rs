@@ -416,3 +416,97 @@ both_backends!(sessions_expire_when_idle, |app: TestApp| async move {
         .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 });
+
+both_backends!(
+    printables_carry_the_card_and_the_name_only_when_chosen,
+    |app: TestApp| async move {
+        let (rid, token) = register_resident(&app, "print.user").await;
+        for name_on_print in [false, true] {
+            let r = app.post(&format!("/api/v1/residents/{rid}/consents"), Some(&token), json!({"categories": ["medications"], "disaster_use": false, "triage_on_card": false, "name_on_print": name_on_print})).await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            let card = json(
+                app.post(
+                    &format!("/api/v1/residents/{rid}/cards"),
+                    Some(&token),
+                    json!({}),
+                )
+                .await,
+            )
+            .await;
+            let cid = card["id"].as_str().unwrap();
+            let sheet = app
+                .get(
+                    &format!("/api/v1/residents/{rid}/cards/{cid}/print/fridge-sheet.png"),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(sheet.status(), StatusCode::OK);
+            assert_eq!(
+                decode_png(&sheet.bytes().await.unwrap()),
+                card["url"].as_str().unwrap()
+            );
+            let wallet = app
+                .get(
+                    &format!("/api/v1/residents/{rid}/cards/{cid}/print/wallet-card.png"),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(
+                decode_png(&wallet.bytes().await.unwrap()),
+                card["url"].as_str().unwrap()
+            );
+            let pdf = app
+                .get(
+                    &format!("/api/v1/residents/{rid}/cards/{cid}/print/fridge-sheet.pdf"),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(pdf.headers()["content-type"], "application/pdf");
+            let pdf = pdf.bytes().await.unwrap();
+            assert!(pdf.starts_with(b"%PDF-"));
+            // What the printables are built from: the name only when the consent says so.
+            let db = kyukit_server::db::Db::connect(
+                &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
+                1,
+            )
+            .unwrap();
+            let actor = kyukit_server::service::accounts::authenticate(
+                &db,
+                &token,
+                app.clock.now_for_tests(),
+                Default::default(),
+            )
+            .unwrap();
+            let data = kyukit_server::service::cards::print_data(
+                &db,
+                &actor,
+                &rid,
+                cid,
+                "https://qq.city.joso.lg.jp/c/",
+            )
+            .unwrap();
+            assert_eq!(
+                data.name.as_deref(),
+                if name_on_print {
+                    Some("山田 花子")
+                } else {
+                    None
+                }
+            );
+            assert_eq!(
+                (data.municipality_ja.as_str(), data.issued_on.as_str()),
+                ("常総市", "2026-11-21")
+            );
+        }
+        let r = app
+            .get(
+                &format!(
+                    "/api/v1/residents/{rid}/cards/{}/print/poster.gif",
+                    "0".repeat(32)
+                ),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+);

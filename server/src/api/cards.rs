@@ -32,6 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v1/residents/{rid}/cards/{cid}/card.ndef",
             web::get().to(ndef),
         )
+        .route(
+            "/api/v1/residents/{rid}/cards/{cid}/print/{doc}",
+            web::get().to(printable),
+        )
         .route("/api/v1/revocations/{kid}", web::get().to(revocations));
 }
 
@@ -211,4 +215,57 @@ async fn revocations(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(list))
+}
+
+/// Printables: `fridge-sheet.png|pdf`, `wallet-card.png|pdf`.
+async fn printable(
+    state: web::Data<AppState>,
+    Authenticated(a): Authenticated,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (rid, cid, doc) = path.into_inner();
+    type Render = fn(&kyukit_print::PrintCard) -> Result<Vec<u8>, kyukit_print::PrintError>;
+    let (render, content_type): (Render, &str) = match doc.as_str() {
+        "fridge-sheet.png" => (kyukit_print::fridge_sheet_png, "image/png"),
+        "fridge-sheet.pdf" => (kyukit_print::fridge_sheet_pdf, "application/pdf"),
+        "wallet-card.png" => (kyukit_print::wallet_card_png, "image/png"),
+        "wallet-card.pdf" => (kyukit_print::wallet_card_pdf, "application/pdf"),
+        _ => {
+            return Err(ApiError::not_found(
+                "printables: fridge-sheet.png|pdf, wallet-card.png|pdf",
+            ));
+        }
+    };
+    let (db, base) = (state.db.clone(), state.config.card_base_url());
+    let bytes = web::block(move || {
+        let d = cards::print_data(&db, &a, &rid, &cid, &base)?;
+        let qr = kyukit_card::CardQr::encode(&d.url, kyukit_card::EcLevel::Q)
+            .map_err(ApiError::internal)?;
+        let card = kyukit_print::PrintCard {
+            qr: &qr,
+            name: d.name.as_deref(),
+            municipality_ja: &d.municipality_ja,
+            municipality_en: &d.municipality_en,
+            card_ref: &d.card_ref,
+            issued_on: &d.issued_on,
+            expires_on: &d.expires_on,
+        };
+        render(&card).map_err(|e| match e {
+            kyukit_print::PrintError::MissingGlyph { .. }
+            | kyukit_print::PrintError::TextTooLong { .. } => ApiError::unprocessable(
+                "cannot_print",
+                format!("{e}; turn off printing the name or edit it"),
+            ),
+            other => ApiError::internal(other),
+        })
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"{doc}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(bytes))
 }

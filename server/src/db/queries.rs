@@ -337,3 +337,11 @@ pub fn revoked_card_ids(
         .select(cards::id)
         .load(conn)
 }
+
+pub fn municipality(conn: &mut DbConnection, id: &str) -> QueryResult<Option<MunicipalityRow>> {
+    municipalities::table
+        .filter(municipalities::id.eq(id))
+        .select(MunicipalityRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -343,3 +343,49 @@ pub fn revocation_list(
 pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, ApiError> {
     db.read(|c| Ok(queries::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
 }
+
+/// Everything a printable needs, with the name only if the resident's consent says so.
+#[derive(Debug)]
+pub struct PrintData {
+    pub url: String,
+    pub name: Option<String>,
+    pub municipality_ja: String,
+    pub municipality_en: String,
+    pub card_ref: String,
+    pub issued_on: String,
+    pub expires_on: String,
+}
+
+pub fn print_data(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+    base: &str,
+) -> Result<PrintData, ApiError> {
+    super::check_id(card_id)?;
+    db.read(|c| {
+        let (resident, _) = for_actor(c, actor, resident_id)?;
+        let row = queries::card(c, &actor.municipality_id, card_id)?
+            .filter(|r| r.resident_id == resident_id)
+            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        if row.status != "active" {
+            return Err(ApiError::conflict(
+                "card_revoked",
+                "this card is revoked; print the current card",
+            ));
+        }
+        let show_name = consent::current(c, resident_id)?.is_some_and(|k| k.name_on_print);
+        let muni = queries::municipality(c, &actor.municipality_id)?
+            .ok_or_else(|| ApiError::internal("municipality row missing"))?;
+        Ok(PrintData {
+            url: kyukit_card::card_url(base, &row.cose).map_err(ApiError::internal)?,
+            name: show_name.then(|| format!("{} {}", resident.family_name, resident.given_name)),
+            municipality_ja: muni.name_ja,
+            municipality_en: muni.name_en,
+            card_ref: row.id[..8].to_string(),
+            issued_on: super::today(row.issued_at),
+            expires_on: super::today(row.expires_at),
+        })
+    })
+}
