@@ -139,6 +139,23 @@ both_backends!(
             .await;
         assert_eq!(png.status(), StatusCode::OK);
         let text = decode_png(&png.bytes().await.unwrap());
+        let svg = app
+            .get(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/qr.svg?module_px=4"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+        assert!(svg.text().await.unwrap().starts_with("<svg"));
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/residents/{rid}/cards/{cid}/qr.gif"),
+                Some(&token)
+            )
+            .await
+            .status(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(text, card["url"].as_str().unwrap());
         assert!(text.starts_with("HTTPS://QQ.CITY.JOSO.LG.JP/C/"));
         let jwks = app

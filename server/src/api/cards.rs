@@ -21,12 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(reissue),
         )
         .route(
-            "/api/v1/residents/{rid}/cards/{cid}/qr.png",
-            web::get().to(qr_png),
-        )
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/qr.svg",
-            web::get().to(qr_svg),
+            "/api/v1/residents/{rid}/cards/{cid}/qr.{ext}",
+            web::get().to(qr),
         )
         .route(
             "/api/v1/residents/{rid}/cards/{cid}/card.ndef",
@@ -152,36 +148,28 @@ fn render_args(r: &Render) -> Result<(u32, u32), ApiError> {
     Ok((px, qz))
 }
 
-async fn qr_png(
+/// The card's QR as `qr.png` or `qr.svg`.
+async fn qr(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
     q: web::Query<Render>,
 ) -> Result<HttpResponse, ApiError> {
+    let (rid, cid, ext) = path.into_inner();
     let (px, qz) = render_args(&q)?;
-    let (rid, cid) = path.into_inner();
     let (qr, _, _) = card_qr(&state, a, rid, cid).await?;
-    let png = qr.to_png(px, qz).map_err(ApiError::internal)?;
+    let (body, content_type) = match ext.as_str() {
+        "png" => (qr.to_png(px, qz).map_err(ApiError::internal)?, "image/png"),
+        "svg" => (
+            qr.to_svg(px, qz).map_err(ApiError::internal)?.into_bytes(),
+            "image/svg+xml",
+        ),
+        _ => return Err(ApiError::not_found("qr.png or qr.svg")),
+    };
     Ok(HttpResponse::Ok()
-        .content_type("image/png")
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(png))
-}
-
-async fn qr_svg(
-    state: web::Data<AppState>,
-    Authenticated(a): Authenticated,
-    path: web::Path<(String, String)>,
-    q: web::Query<Render>,
-) -> Result<HttpResponse, ApiError> {
-    let (px, qz) = render_args(&q)?;
-    let (rid, cid) = path.into_inner();
-    let (qr, _, _) = card_qr(&state, a, rid, cid).await?;
-    let svg = qr.to_svg(px, qz).map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(svg))
+        .body(body))
 }
 
 async fn ndef(
