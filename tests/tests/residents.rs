@@ -196,7 +196,7 @@ both_backends!(
         assert_eq!(kyukit_card::parse_ndef(&ndef).unwrap().cose, cose);
 
         // Revoke → the published revocation list of its kid names its cti (what an offline verifier
-    // checks after the signature), and the server's own card page stops confirming it.
+        // checks after the signature), and the server's own card page stops confirming it.
         let kid = verified.kid.to_b64();
         let before = json(app.get(&format!("/api/v1/revocations/{kid}"), None).await).await;
         assert_eq!(before["revoked"], json!([]));
