@@ -17,6 +17,18 @@ pub struct ApiError {
     cause: Option<String>,
 }
 
+// Schema only, for the OpenAPI document: the body itself is written by
+// `ResponseError::error_response` below, with exactly these two fields.
+/// The body of every error response.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(example = json!({"error": "not_found", "message": "no such resident"}))]
+pub struct ErrorBody {
+    /// Stable snake_case code (docs/api.md lists them).
+    pub error: String,
+    /// For people; names the offending field where there is one. Never server internals.
+    pub message: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: &'a str,

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics;
 pub mod secrets;
 pub mod service;
 pub mod startup;

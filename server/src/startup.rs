@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::service::keys;
 use crate::state::AppState;
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::{App, HttpServer, web};
 use std::io;
 use std::net::TcpListener;
@@ -51,18 +52,39 @@ impl Application {
             config: Arc::new(config.clone()),
             municipality_id,
             clock,
+            metrics: Arc::default(),
         };
         let data = web::Data::new(state.clone());
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
+        let metrics = state.metrics.clone();
         let server = HttpServer::new(move || {
+            let metrics = metrics.clone();
             App::new()
+                .wrap_fn(move |req, srv| {
+                    let (metrics, method, started) = (
+                        metrics.clone(),
+                        req.method().to_string(),
+                        std::time::Instant::now(),
+                    );
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await;
+                        let status = match &res {
+                            Ok(r) => r.status().as_u16(),
+                            Err(e) => e.as_response_error().status_code().as_u16(),
+                        };
+                        metrics.observe(&method, status, started.elapsed().as_secs_f64());
+                        res
+                    }
+                })
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(api::json_config(MAX_BODY_BYTES))
                 .app_data(api::path_config())
                 .app_data(api::query_config())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
@@ -84,7 +106,23 @@ impl Application {
         &self.state
     }
 
+    /// Serves until stopped; meanwhile purges withdrawn records past retention, hourly.
     pub async fn run_until_stopped(self) -> io::Result<()> {
-        self.server.await
+        let state = self.state.clone();
+        let purger = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                let (db, now) = (state.db.clone(), state.clock.now());
+                match web::block(move || crate::service::purge::purge_due(&db, now)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "purge failed"),
+                    Err(e) => tracing::error!(error = %e, "purge task failed"),
+                }
+            }
+        });
+        let result = self.server.await;
+        purger.abort();
+        result
     }
 }

@@ -12,4 +12,5 @@ pub struct AppState {
     /// This server's municipality (one tenant per server process for now).
     pub municipality_id: String,
     pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -528,3 +528,90 @@ both_backends!(
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
 );
+
+both_backends!(
+    purge_after_retention_erases_the_record_but_keeps_the_consent_history,
+    |app: TestApp| async move {
+        let (rid, token) = register_resident(&app, "purge.user").await;
+        add_items(&app, &rid, &token).await;
+        consent(&app, &rid, &token, &["medications"], false).await;
+        let card = json(
+            app.post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        let db = kyukit_server::db::Db::connect(
+            &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            app.post(
+                &format!("/api/v1/residents/{rid}/withdrawal"),
+                Some(&token),
+                json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+
+        // Not yet due: nothing happens.
+        app.clock.advance(89 * 86_400);
+        assert_eq!(
+            kyukit_server::service::purge::purge_due(&db, app.clock.now_for_tests()).unwrap(),
+            0
+        );
+        assert_eq!(
+            table_counts(&app)
+                .iter()
+                .find(|(t, _)| *t == "dataset_items")
+                .unwrap()
+                .1,
+            7
+        );
+
+        app.clock.advance(2 * 86_400);
+        assert_eq!(
+            kyukit_server::service::purge::purge_due(&db, app.clock.now_for_tests()).unwrap(),
+            1
+        );
+        let counts = table_counts(&app);
+        let count = |t: &str| counts.iter().find(|(n, _)| *n == t).unwrap().1;
+        assert_eq!(count("dataset_items"), 0, "the dataset is deleted");
+        assert_eq!(count("consents"), 2, "the consent history is kept");
+        assert_eq!(
+            count("cards"),
+            1,
+            "the revoked card row is kept for revocation lists"
+        );
+        // The resident's login is suspended and their sessions are gone.
+        assert_eq!(
+            app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let login = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": "purge.user", "password": "correct horse battery"}),
+            )
+            .await;
+        assert_eq!(login.status(), StatusCode::FORBIDDEN);
+        // The card stays revoked in the published list.
+        let kid = card["kid"].as_str().unwrap();
+        let list = json(app.get(&format!("/api/v1/revocations/{kid}"), None).await).await;
+        assert_eq!(list["revoked"], json!([card["id"]]));
+        // Purging again finds nothing.
+        assert_eq!(
+            kyukit_server::service::purge::purge_due(&db, app.clock.now_for_tests()).unwrap(),
+            0
+        );
+    }
+);

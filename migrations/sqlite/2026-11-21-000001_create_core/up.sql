@@ -58,7 +58,7 @@ CREATE TABLE residents (
     district TEXT,
     phone TEXT,
     preferred_language TEXT NOT NULL CHECK (preferred_language IN ('ja', 'en')),
-    status TEXT NOT NULL CHECK (status IN ('active', 'withdrawn')),
+    status TEXT NOT NULL CHECK (status IN ('active', 'withdrawn', 'purged')),
     withdrawn_at BIGINT,
     purge_after BIGINT,
     created_at BIGINT NOT NULL,

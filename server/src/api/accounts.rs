@@ -1,11 +1,14 @@
 //! Registration (resident, proxy), login and logout.
 
+use super::openapi::{
+    BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use crate::auth::{Authenticated, bearer};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::service::{accounts, residents};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/residents", web::post().to(register_resident))
@@ -15,7 +18,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/me/residents", web::get().to(my_residents));
 }
 
-async fn register_resident(
+/// Self-registration: creates the resident's account and record and logs them in.
+#[utoipa::path(
+    post,
+    path = "/api/v1/residents",
+    tag = "accounts",
+    request_body = residents::RegisterResident,
+    responses(
+        (status = 201, description = "Registered and logged in", body = residents::Registered),
+        (status = 400, response = BadBody),
+        (status = 409, description = "`login_id_taken`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_login_id`, `weak_password`, `invalid_field`, `invalid_date`, `invalid_phone`: \
+            a field breaks a rule; the message names it", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn register_resident(
     state: web::Data<AppState>,
     body: web::Json<residents::RegisterResident>,
 ) -> Result<HttpResponse, ApiError> {
@@ -31,7 +52,29 @@ async fn register_resident(
     Ok(HttpResponse::Created().json(out))
 }
 
-async fn register_proxy(
+/// Proxy registration.
+///
+/// A family member or care manager registers a resident and becomes their proxy, accepting the
+/// proxy statement.
+#[utoipa::path(
+    post,
+    path = "/api/v1/proxies",
+    tag = "accounts",
+    request_body = residents::RegisterProxy,
+    responses(
+        (status = 201, description = "The proxy is registered and logged in; `resident_id` is the new resident",
+            body = residents::Registered),
+        (status = 400, response = BadBody),
+        (status = 409, description = "`login_id_taken`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`proxy_statement_required`, `invalid_login_id`, `weak_password`, `invalid_field`, \
+            `invalid_date`, `invalid_phone`: a field breaks a rule; the message names it", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn register_proxy(
     state: web::Data<AppState>,
     body: web::Json<residents::RegisterProxy>,
 ) -> Result<HttpResponse, ApiError> {
@@ -48,14 +91,43 @@ async fn register_proxy(
     Ok(HttpResponse::Created().json(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginInput {
+pub struct LoginInput {
     login_id: String,
     password: String,
 }
 
-async fn login(
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Session {
+    /// The bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResidentList {
+    pub residents: Vec<residents::Profile>,
+}
+
+/// Login: a new session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sessions",
+    tag = "accounts",
+    request_body = LoginInput,
+    responses(
+        (status = 201, description = "Logged in", body = Session),
+        (status = 400, response = BadBody),
+        (status = 401, description = "`unauthorized`: wrong login id or password (the same answer for both)",
+            body = ErrorBody),
+        (status = 403, description = "`forbidden`: the account is suspended", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -68,10 +140,23 @@ async fn login(
     let LoginInput { login_id, password } = body.into_inner();
     let token = web::block(move || accounts::login(&db, &muni, &login_id, &password, now, policy))
         .await??;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "token": token })))
+    Ok(HttpResponse::Created().json(Session { token }))
 }
 
-async fn logout(
+/// Logout: ends the caller's session.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/current",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
     _auth: Authenticated,
@@ -82,11 +167,24 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn my_residents(
+/// The residents the caller acts for: themself, or those they are a proxy of.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/residents",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Their profiles", body = ResidentList),
+        (status = 401, response = Unauthorized),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn my_residents(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
     let list = web::block(move || residents::mine(&db, &actor)).await??;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "residents": list })))
+    Ok(HttpResponse::Ok().json(ResidentList { residents: list }))
 }

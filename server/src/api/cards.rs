@@ -1,12 +1,20 @@
 //! Cards of a resident (issue, list, reissue, revoke, QR and NDEF renderings) and the public
 //! per-key revocation list.
 
+use super::openapi::{
+    BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use crate::auth::Authenticated;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::service::cards::{self, IssuePolicy};
 use crate::state::AppState;
 use actix_web::{HttpResponse, http::header, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CardList {
+    pub cards: Vec<cards::CardInfo>,
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/residents/{rid}/cards", web::get().to(list))
@@ -35,7 +43,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/revocations/{kid}", web::get().to(revocations));
 }
 
-async fn issue(
+/// Issues a card under the active issuer key, with the triage core if the consent says so.
+#[utoipa::path(
+    post,
+    path = "/api/v1/residents/{rid}/cards",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters")),
+    responses(
+        (status = 201, description = "The new card", body = cards::CardInfo),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident, or not one the caller acts for, or a malformed id", body = ErrorBody),
+        (status = 409, description = "`consent_required`: no consent is in force; `withdrawn`: support is stopped (支援中止)", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn issue(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     rid: web::Path<String>,
@@ -54,17 +78,47 @@ async fn issue(
     Ok(HttpResponse::Created().json(card))
 }
 
-async fn list(
+/// Every card of the resident, revoked ones included.
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/cards",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters")),
+    responses(
+        (status = 200, description = "The cards", body = CardList),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident, or not one the caller acts for, or a malformed id", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     rid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, base) = (state.db.clone(), state.config.card_base_url());
     let list = web::block(move || cards::list(&db, &a, &rid, &base)).await??;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "cards": list })))
+    Ok(HttpResponse::Ok().json(CardList { cards: list }))
 }
 
-async fn get(
+/// One card.
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/cards/{cid}",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters")),
+    responses(
+        (status = 200, description = "The card", body = cards::CardInfo),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, or a malformed id", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
@@ -75,7 +129,28 @@ async fn get(
     Ok(HttpResponse::Ok().json(card))
 }
 
-async fn revoke(
+/// Revokes a card: it joins its key's revocation list.
+#[utoipa::path(
+    post,
+    path = "/api/v1/residents/{rid}/cards/{cid}/revoke",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters")),
+    request_body = cards::RevokeInput,
+    responses(
+        (status = 200, description = "The revoked card", body = cards::CardInfo),
+        (status = 400, response = BadBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, or a malformed id", body = ErrorBody),
+        (status = 409, description = "`already_revoked`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`: the reason must be 1–200 characters without control characters", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn revoke(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
@@ -93,7 +168,23 @@ async fn revoke(
     Ok(HttpResponse::Ok().json(card))
 }
 
-async fn reissue(
+/// Revokes a card (reason `reissued`, if still active) and issues its replacement, in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/residents/{rid}/cards/{cid}/reissue",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters")),
+    responses(
+        (status = 201, description = "The new card", body = cards::CardInfo),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, or a malformed id", body = ErrorBody),
+        (status = 409, description = "`consent_required`: no consent is in force; `withdrawn`: support is stopped (支援中止)", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn reissue(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
@@ -113,10 +204,15 @@ async fn reissue(
     Ok(HttpResponse::Created().json(card))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct Render {
+#[into_params(parameter_in = Query)]
+pub struct Render {
+    /// Pixels per QR module, 1–32 (default 8).
+    #[param(minimum = 1, maximum = 32)]
     module_px: Option<u32>,
+    /// Quiet zone in modules, 4–16 (default 4).
+    #[param(minimum = 4, maximum = 16)]
     quiet_zone: Option<u32>,
 }
 
@@ -149,7 +245,22 @@ fn render_args(r: &Render) -> Result<(u32, u32), ApiError> {
 }
 
 /// The card's QR as `qr.png` or `qr.svg`.
-async fn qr(
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/cards/{cid}/qr.{ext}",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters"), ("ext" = String, Path, description = "`png` or `svg`", pattern = "^(png|svg)$"), Render),
+    responses(
+        (status = 200, description = "The card's QR code (its URL, error correction level Q)", headers(("Cache-Control" = String, description = "`private, no-store`")), content(("image/png"), (String = "image/svg+xml"))),
+        (status = 400, description = "`invalid_query`: module_px must be 1–32 and quiet_zone 4–16, or an unknown parameter", body = ErrorBody),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, a malformed id, or an extension other than png and svg", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn qr(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String, String)>,
@@ -172,7 +283,22 @@ async fn qr(
         .body(body))
 }
 
-async fn ndef(
+/// The card as an NDEF message (URI record and the card bytes) for writing to an NFC tag.
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/cards/{cid}/card.ndef",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters")),
+    responses(
+        (status = 200, description = "NDEF message bytes", content(("application/octet-stream")), headers(("Cache-Control" = String, description = "`private, no-store`"), ("Content-Disposition" = String, description = "`attachment; filename=\"card.ndef\"`"))),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, or a malformed id", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn ndef(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
@@ -190,7 +316,20 @@ async fn ndef(
         .body(bytes))
 }
 
-async fn revocations(
+/// The published revocation list of one issuer key: revoked, unexpired card ids.
+#[utoipa::path(
+    get,
+    path = "/api/v1/revocations/{kid}",
+    tag = "public",
+    params(("kid" = String, Path, description = "Issuer key id (at most 16 characters of A–Z a–z 0–9 - _)")),
+    responses(
+        (status = 200, description = "The list", body = cards::RevocationList, headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
+        (status = 404, description = "`not_found`: no such key", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn revocations(
     state: web::Data<AppState>,
     kid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -206,7 +345,23 @@ async fn revocations(
 }
 
 /// Printables: `fridge-sheet.png|pdf`, `wallet-card.png|pdf`.
-async fn printable(
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/cards/{cid}/print/{doc}",
+    tag = "cards",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters"), ("cid" = String, Path, description = "Card id: 32 lower-case hex characters"), ("doc" = String, Path, description = "`fridge-sheet.png`, `fridge-sheet.pdf`, `wallet-card.png` or `wallet-card.pdf`", pattern = "^(fridge-sheet|wallet-card)\\.(png|pdf)$")),
+    responses(
+        (status = 200, description = "The printable; the name only if the consent says `name_on_print`", headers(("Cache-Control" = String, description = "`private, no-store`"), ("Content-Disposition" = String, description = "`inline; filename=\"<doc>\"`")), content(("image/png"), ("application/pdf"))),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident or card, a malformed id, or not one of the four printables", body = ErrorBody),
+        (status = 409, description = "`card_revoked`: revoked cards are not printed", body = ErrorBody),
+        (status = 422, description = "`cannot_print`: the name has a glyph the font lacks or is too long; turn off printing the name or edit it", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn printable(
     state: web::Data<AppState>,
     Authenticated(a): Authenticated,
     path: web::Path<(String, String, String)>,

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod openapi;
 pub mod public;
 pub mod residents;
 
@@ -12,13 +13,52 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 
-/// Registers every route.
+/// Registers every route. Each one is also in `ROUTES` and has a `#[utoipa::path]` listed in
+/// `openapi::ApiDoc`; tests/tests/openapi.rs checks both.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     public::configure(cfg);
     accounts::configure(cfg);
     residents::configure(cfg);
     cards::configure(cfg);
+    openapi::configure(cfg);
 }
+
+/// Every (method, path) the server registers, spelled as in `configure` (and as in the OpenAPI
+/// document: `{name}` placeholders). tests/tests/openapi.rs checks that this list, the routes in
+/// the source and the document's operations are the same set, and that each one answers.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/.well-known/jwks.json"),
+    ("GET", "/c/{card}"),
+    ("GET", "/C/{card}"),
+    ("GET", "/api/v1/openapi.json"),
+    // Registered in `startup` (the handler is `crate::metrics::metrics`).
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/residents"),
+    ("POST", "/api/v1/proxies"),
+    ("POST", "/api/v1/sessions"),
+    ("DELETE", "/api/v1/sessions/current"),
+    ("GET", "/api/v1/me/residents"),
+    ("GET", "/api/v1/residents/{rid}"),
+    ("PUT", "/api/v1/residents/{rid}"),
+    ("GET", "/api/v1/residents/{rid}/dataset"),
+    ("POST", "/api/v1/residents/{rid}/dataset"),
+    ("PUT", "/api/v1/residents/{rid}/dataset/{item}"),
+    ("DELETE", "/api/v1/residents/{rid}/dataset/{item}"),
+    ("GET", "/api/v1/residents/{rid}/consents"),
+    ("POST", "/api/v1/residents/{rid}/consents"),
+    ("POST", "/api/v1/residents/{rid}/withdrawal"),
+    ("GET", "/api/v1/residents/{rid}/cards"),
+    ("POST", "/api/v1/residents/{rid}/cards"),
+    ("GET", "/api/v1/residents/{rid}/cards/{cid}"),
+    ("POST", "/api/v1/residents/{rid}/cards/{cid}/revoke"),
+    ("POST", "/api/v1/residents/{rid}/cards/{cid}/reissue"),
+    ("GET", "/api/v1/residents/{rid}/cards/{cid}/qr.{ext}"),
+    ("GET", "/api/v1/residents/{rid}/cards/{cid}/card.ndef"),
+    ("GET", "/api/v1/residents/{rid}/cards/{cid}/print/{doc}"),
+    ("GET", "/api/v1/revocations/{kid}"),
+];
 
 /// Unknown paths get the JSON error body too.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {

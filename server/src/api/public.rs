@@ -3,11 +3,13 @@
 //! The card page is what a bystander's phone camera opens. It tells them what the card is and to
 //! call 119, and shows nothing private: not the card's claims, not even whether a triage core exists.
 
+use super::openapi::{Internal, Unavailable};
 use crate::error::ApiError;
 use crate::service::{cards, keys};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use serde::Serialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -15,15 +17,73 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/.well-known/jwks.json", web::get().to(jwks))
         // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
         .route("/c/{card}", web::get().to(card_page))
-        .route("/C/{card}", web::get().to(card_page));
+        .route("/C/{card}", web::get().to(card_page_upper));
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
-/// Ready when the database answers and an issuer key is usable.
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    pub status: &'static str,
+    /// `sqlite` | `postgresql`.
+    pub backend: &'static str,
+}
+
+// Schema only, for the OpenAPI document: the body is written by `kyukit_card::KeySet::to_jwks`.
+/// A JSON Web Key Set (RFC 7517) of P-256 signing keys.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// One issuer public key.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `EC`.
+    pub kty: String,
+    /// `P-256`.
+    pub crv: String,
+    /// base64url x coordinate.
+    pub x: String,
+    /// base64url y coordinate.
+    pub y: String,
+    /// The key id cards carry in their protected header.
+    pub kid: String,
+    /// `ES256`.
+    pub alg: Option<String>,
+    /// `sig`.
+    #[schema(rename = "use")]
+    pub key_use: Option<String>,
+}
+
+/// Liveness: 200 while the process serves.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "public",
+    responses((status = 200, description = "The process serves", body = Health))
+)]
+pub(crate) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers and an issuer key is active.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "public",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (db, cfg, muni) = (
         state.db.clone(),
         state.config.clone(),
@@ -31,15 +91,29 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     );
     let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
     if ring.rows.iter().any(|r| r.status == "active") {
-        Ok(HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ready", "backend": state.db.backend().name()})))
+        Ok(HttpResponse::Ok().json(Ready {
+            status: "ready",
+            backend: state.db.backend().name(),
+        }))
     } else {
         Err(ApiError::unavailable("no active issuer key"))
     }
 }
 
 /// Every live public key: active and retired (their cards still verify), never compromised.
-async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "public",
+    responses(
+        (status = 200, description = "The issuer keys a verifier should trust",
+            content_type = "application/jwk-set+json", body = JwkSet,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (db, cfg, muni) = (
         state.db.clone(),
         state.config.clone(),
@@ -53,11 +127,55 @@ async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .body(serde_json::to_string(&jwks).map_err(ApiError::internal)?))
 }
 
-async fn card_page(
+/// The bystander page behind a card's URL (ja/en).
+///
+/// It says what the card is and to call 119, and shows nothing private: not the card's claims, not
+/// even whether the card carries a triage core.
+#[utoipa::path(
+    get,
+    path = "/c/{card}",
+    tag = "public",
+    params(("card" = String, Path, description = "The card: its COSE bytes as decimal digits (the QR's numeric part)")),
+    responses(
+        (status = 200, description = "The card verifies and is not revoked", content_type = "text/html", body = String),
+        (status = 404, description = "Not a genuine, unrevoked card: the page says so, and still to call 119",
+            content_type = "text/html", body = String),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn card_page(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let digits = path.into_inner();
+    card_page_for(state, path.into_inner()).await
+}
+
+/// The same page under the upper-cased base that QR codes carry (alphanumeric mode).
+#[utoipa::path(
+    get,
+    path = "/C/{card}",
+    tag = "public",
+    params(("card" = String, Path, description = "The card: its COSE bytes as decimal digits (the QR's numeric part)")),
+    responses(
+        (status = 200, description = "The card verifies and is not revoked", content_type = "text/html", body = String),
+        (status = 404, description = "Not a genuine, unrevoked card: the page says so, and still to call 119",
+            content_type = "text/html", body = String),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn card_page_upper(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    card_page_for(state, path.into_inner()).await
+}
+
+async fn card_page_for(
+    state: web::Data<AppState>,
+    digits: String,
+) -> Result<HttpResponse, ApiError> {
     let (db, cfg, muni, now) = (
         state.db.clone(),
         state.config.clone(),

@@ -88,6 +88,18 @@ pub struct VerifyArgs {
     /// Verify as of this time (RFC 3339), instead of now.
     #[arg(long, value_parser = parse_rfc3339)]
     now: Option<i64>,
+    /// A revocation list served at /api/v1/revocations/{kid}: refuse the card if it is listed or
+    /// its key is compromised.
+    #[arg(long)]
+    revocations: Option<PathBuf>,
+}
+
+/// The served revocation list (`/api/v1/revocations/{kid}`).
+#[derive(Debug, serde::Deserialize)]
+struct RevocationList {
+    kid: String,
+    key_status: String,
+    revoked: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +305,34 @@ fn verify_cmd(a: VerifyArgs, clock: &dyn Clock) -> Result<(), String> {
         ),
         e => format!("card rejected: {e}"),
     })?;
+    if let Some(path) = &a.revocations {
+        let list: RevocationList = serde_json::from_slice(&read(path, 16 * 1024 * 1024)?)
+            .map_err(|e| format!("{}: not a revocation list: {e}", path.display()))?;
+        if list.kid != card.kid.to_b64() {
+            return Err(format!(
+                "{}: revocation list is for key {}, the card is signed by {}",
+                path.display(),
+                list.kid,
+                card.kid
+            ));
+        }
+        if list.key_status == "compromised" {
+            return Err(format!(
+                "card rejected: its signing key {} is compromised",
+                card.kid
+            ));
+        }
+        if list
+            .revoked
+            .iter()
+            .any(|c| *c == card.claims.card_id.to_hex())
+        {
+            return Err(format!(
+                "card rejected: card {} is revoked",
+                card.claims.card_id
+            ));
+        }
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&card).map_err(|e| e.to_string())?

@@ -1,5 +1,6 @@
 //! The `kyukit` command line (clap). Each subcommand lives in its own module.
 
+mod admin;
 mod card;
 mod keys;
 pub mod serve;
@@ -21,7 +22,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (SQLite in the data directory unless DATABASE_URL says postgres://…).
-    Serve(serve::ServeArgs),
+    Serve(serve::RunArgs),
+    /// Staff accounts: create the first city administrator.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
     /// Issuer keys: list, rotate, mark compromised.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -37,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Card(cmd) => card::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Admin(cmd) => admin::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,9 @@
 //! `kyukit serve`: start the HTTP server.
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::service::cards::IssuePolicy;
+use crate::service::{accounts, demo};
 use crate::startup::Application;
 use clap::Args;
 use std::net::SocketAddr;
@@ -41,27 +43,48 @@ impl ServeArgs {
     }
 }
 
-pub fn run(args: ServeArgs) -> Result<(), String> {
+/// `kyukit serve` arguments: where and how to serve, and whether to load demo data.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    server: ServeArgs,
+    /// Load a small bilingual demo data set (only if there are no residents yet). Never with real data.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<(), String> {
     init_logging();
-    let config = args.config()?;
+    let config = args.server.config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let app = Application::build(&config, Arc::new(SystemClock))
-            .map_err(|e| format!("cannot start: {e}"))?;
+        let clock = Arc::new(SystemClock);
+        let app = Application::build(&config, clock.clone()).map_err(|e| format!("cannot start: {e}"))?;
+        let state = app.state().clone();
         let base = format!("http://{}:{}", config.listen.ip(), app.port());
-        println!(
-            "Kyukit is running. Data directory: {}",
-            config.data_dir.display()
-        );
+        println!("Kyukit is running. Data directory: {}; database: {}", config.data_dir.display(), state.db.backend().name());
         println!("  health:   {base}/healthz");
         println!("  JWKS:     {base}/.well-known/jwks.json");
-        println!(
-            "  cards:    {} (public URL; put TLS in front in production)",
-            config.card_base_url()
-        );
+        println!("  API:      {base}/api/v1/ (see docs/api.md)");
+        println!("  cards:    {} (public URL; put TLS in front in production)", config.card_base_url());
+        if args.demo {
+            let card_base = config.card_base_url();
+            let policy = IssuePolicy { data_dir: &config.data_dir, card_base_url: &card_base, validity_secs: config.card_validity_secs };
+            let logins = demo::load(&state.db, &state.municipality_id, &policy, clock.now()).map_err(|e| format!("demo data: {e}"))?;
+            if logins.is_empty() {
+                println!("Demo data not loaded: this municipality already has residents.");
+            }
+            for l in logins {
+                println!("  demo login: {} / {}  ({})", l.login_id, l.password, l.who);
+            }
+        }
+        if !accounts::has_city_admin(&state.db, &state.municipality_id).map_err(|e| e.to_string())? {
+            println!("No administrator yet. Create the first one with:");
+            println!("  kyukit admin create --data-dir {} --login-id admin --name \"City administrator\"", config.data_dir.display());
+        }
         println!("Stop with Ctrl-C.");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })

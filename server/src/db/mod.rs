@@ -213,6 +213,12 @@ impl Db {
         self.backend
     }
 
+    /// (open connections, idle connections).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections)
+    }
+
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         self.pool
             .get()

@@ -345,3 +345,51 @@ pub fn municipality(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Mun
         .first(conn)
         .optional()
 }
+
+/// Withdrawn residents whose retention has run out.
+pub fn residents_due_for_purge(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<ResidentRow>> {
+    residents::table
+        .filter(residents::status.eq("withdrawn"))
+        .filter(residents::purge_after.le(now))
+        .select(ResidentRow::as_select())
+        .load(conn)
+}
+
+pub fn delete_items_of(conn: &mut DbConnection, resident_id: &str) -> QueryResult<usize> {
+    diesel::delete(dataset_items::table.filter(dataset_items::resident_id.eq(resident_id)))
+        .execute(conn)
+}
+
+pub fn set_account_status(
+    conn: &mut DbConnection,
+    account_id: &str,
+    status: &str,
+) -> QueryResult<usize> {
+    diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
+        .set(accounts::status.eq(status))
+        .execute(conn)
+}
+
+pub fn delete_sessions_of(conn: &mut DbConnection, account_id: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::account_id.eq(account_id))).execute(conn)
+}
+
+pub fn count_accounts_with_role(
+    conn: &mut DbConnection,
+    muni: &str,
+    role: &str,
+) -> QueryResult<i64> {
+    accounts::table
+        .filter(accounts::municipality_id.eq(muni))
+        .filter(accounts::role.eq(role))
+        .count()
+        .get_result(conn)
+}
+
+pub fn any_resident(conn: &mut DbConnection, muni: &str) -> QueryResult<bool> {
+    let n: i64 = residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

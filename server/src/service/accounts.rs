@@ -175,3 +175,58 @@ pub fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
     db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(ApiError::from))
         .map(|_| ())
 }
+
+/// Roles the CLI may create (people who are not residents or proxies).
+pub const STAFF_ROLES: [&str; 5] = [
+    "city_admin",
+    "facility_manager",
+    "paramedic",
+    "ed_staff",
+    "disaster_responder",
+];
+
+/// Creates a staff account (e.g. the first city administrator). Two-factor login, facility
+/// membership and approval workflows come with the governance issue.
+pub fn create_staff(
+    db: &Db,
+    muni: &str,
+    login_id: &str,
+    password: &str,
+    role: &str,
+    display_name: &str,
+    now: i64,
+) -> Result<AccountRow, ApiError> {
+    if !STAFF_ROLES.contains(&role) {
+        return Err(ApiError::unprocessable(
+            "invalid_role",
+            format!("role: one of {}", STAFF_ROLES.join(", ")),
+        ));
+    }
+    let login_id = validate_login_id(login_id)?;
+    validate_password(password)?;
+    let account = AccountRow {
+        id: super::new_id()?,
+        municipality_id: muni.to_string(),
+        login_id,
+        password_hash: hash_password(password)?,
+        role: role.into(),
+        display_name: super::text("name", display_name, 1, 60)?,
+        status: "active".into(),
+        created_at: now,
+    };
+    db.write(|c| {
+        if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
+            return Err(ApiError::conflict(
+                "login_id_taken",
+                "that login id is already in use",
+            ));
+        }
+        queries::insert_account(c, &account)?;
+        Ok(account.clone())
+    })
+}
+
+/// Whether the municipality has a city administrator yet.
+pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, ApiError> {
+    db.read(|c| Ok(queries::count_accounts_with_role(c, muni, "city_admin")? > 0))
+}

@@ -22,7 +22,7 @@ pub struct IssuePolicy<'a> {
     pub validity_secs: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CardInfo {
     pub id: String,
     pub kid: String,
@@ -241,7 +241,7 @@ pub fn get(
     info(&get_row(db, actor, resident_id, card_id)?, base)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeInput {
     pub reason: String,
@@ -301,7 +301,7 @@ pub fn reissue(
 }
 
 /// The published revocation list of one key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RevocationList {
     pub kid: String,
     /// `active` | `retired` | `compromised` (a compromised key's cards are all invalid).

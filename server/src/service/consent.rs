@@ -13,7 +13,7 @@ use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// Categories paramedics may see (a subset of the dataset categories).
@@ -23,13 +23,13 @@ pub struct ConsentInput {
     pub name_on_print: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalInput {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Consent {
     pub version: i32,
     /// `granted` | `withdrawn`.
@@ -140,6 +140,12 @@ pub fn grant(
     }
     db.write(|c| {
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
+        if resident.status == "purged" {
+            return Err(ApiError::conflict(
+                "purged",
+                "this record was deleted after 支援中止; register again",
+            ));
+        }
         let terms = Terms {
             status: "granted",
             categories: &categories,
@@ -160,7 +166,7 @@ pub fn grant(
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Withdrawn {
     pub consent_version: i32,
     pub cards_revoked: usize,

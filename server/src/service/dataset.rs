@@ -101,19 +101,21 @@ pub struct EmergencyContact {
     pub phone: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     pub category: String,
+    #[schema(value_type = Object)]
     pub body: Value,
     /// `YYYY-MM-DD`; defaults to today.
     pub last_verified: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: String,
     pub category: String,
+    #[schema(value_type = Object)]
     pub body: Value,
     /// `self` | `proxy` | `clinician`.
     pub provenance: String,
@@ -346,9 +348,10 @@ pub fn add(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemUpdate {
+    #[schema(value_type = Object)]
     pub body: Value,
     pub last_verified: Option<String>,
 }

@@ -6,7 +6,9 @@ pub mod accounts;
 pub mod cards;
 pub mod consent;
 pub mod dataset;
+pub mod demo;
 pub mod keys;
+pub mod purge;
 pub mod residents;
 
 use crate::error::ApiError;

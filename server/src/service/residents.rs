@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The statement a proxy accepts when registering someone (kept verbatim with the record).
 pub const PROXY_STATEMENT_JA: &str = "私は本人の家族・親族または支援者として、本人の同意を得て（本人が同意できない場合は家族として）、本人の救急医療情報を登録します。";
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileInput {
     pub family_name: String,
@@ -29,7 +29,7 @@ pub struct ProfileInput {
     pub preferred_language: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterResident {
     pub login_id: String,
@@ -37,7 +37,7 @@ pub struct RegisterResident {
     pub profile: ProfileInput,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterProxy {
     pub login_id: String,
@@ -52,7 +52,7 @@ pub struct RegisterProxy {
 }
 
 /// What the resident and their proxies see of the profile.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub id: String,
     pub family_name: String,
@@ -92,7 +92,7 @@ impl From<ResidentRow> for Profile {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Registered {
     pub resident_id: String,
     pub account_id: String,

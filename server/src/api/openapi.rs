@@ -1,0 +1,140 @@
+//! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` attributes and the
+//! request and response types' `ToSchema` derives, and served at `GET /api/v1/openapi.json`.
+//!
+//! `ApiDoc` must list every handler `configure` registers; tests/tests/openapi.rs fails when the
+//! document's (method, path) pairs differ from `api::ROUTES` or from the routes in the source.
+
+use super::{accounts, cards, public, residents};
+use crate::error::ErrorBody;
+use actix_web::{HttpResponse, web};
+use std::sync::OnceLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToResponse};
+
+/// Name of the bearer security scheme that authenticated operations require.
+pub const BEARER: &str = "bearer";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/openapi.json", web::get().to(openapi_json));
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Kyukit (救急キット) API",
+        description = "Residents' emergency information and their signed cards. \
+            Authenticated operations take `Authorization: Bearer <token>` from registration or login. \
+            Every error is `{\"error\": code, \"message\": text}`; docs/api.md lists the codes.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        openapi_json,
+        crate::metrics::metrics,
+        public::healthz,
+        public::readyz,
+        public::jwks,
+        public::card_page,
+        public::card_page_upper,
+        accounts::register_resident,
+        accounts::register_proxy,
+        accounts::login,
+        accounts::logout,
+        accounts::my_residents,
+        residents::get_profile,
+        residents::put_profile,
+        residents::list_items,
+        residents::add_item,
+        residents::update_item,
+        residents::delete_item,
+        residents::consents,
+        residents::grant,
+        residents::withdraw,
+        cards::list,
+        cards::issue,
+        cards::get,
+        cards::revoke,
+        cards::reissue,
+        cards::qr,
+        cards::ndef,
+        cards::printable,
+        cards::revocations,
+    ),
+    components(
+        schemas(ErrorBody),
+        responses(BadBody, Unauthorized, PayloadTooLarge, UnsupportedMediaType, Internal, Unavailable),
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "public", description = "No session: health, issuer keys, revocation lists, the card page"),
+        (name = "accounts", description = "Registration, login, logout"),
+        (name = "residents", description = "A resident's profile, dataset, consent and withdrawal"),
+        (name = "cards", description = "A resident's cards and their renderings"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the bearer security scheme the `security(("bearer" = []))` operations refer to.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from registration or `POST /api/v1/sessions`; \
+                         sessions end after 30 idle minutes or 12 hours (configurable).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(ApiDoc::openapi)
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "public",
+    responses(
+        (status = 200, description = "The OpenAPI 3 document of this API", content_type = "application/json", body = Object),
+    )
+)]
+pub(crate) async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+/// `invalid_json` (not JSON, or not UTF-8) or `invalid_body` (an unknown, missing or mistyped
+/// field).
+#[derive(Debug, ToResponse)]
+pub struct BadBody(pub ErrorBody);
+
+/// `unauthorized`: no session, or an unknown or expired one.
+#[derive(Debug, ToResponse)]
+pub struct Unauthorized(pub ErrorBody);
+
+/// `payload_too_large`: the body is over 64 KiB.
+#[derive(Debug, ToResponse)]
+pub struct PayloadTooLarge(pub ErrorBody);
+
+/// `unsupported_media_type`: the body is not sent as `application/json`.
+#[derive(Debug, ToResponse)]
+pub struct UnsupportedMediaType(pub ErrorBody);
+
+/// `internal`: a bug; the details are in the server log only.
+#[derive(Debug, ToResponse)]
+pub struct Internal(pub ErrorBody);
+
+/// `unavailable`: the database is unreachable or its pool exhausted, or no issuer key is active.
+#[derive(Debug, ToResponse)]
+pub struct Unavailable(pub ErrorBody);

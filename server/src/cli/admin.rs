@@ -1,0 +1,63 @@
+//! `kyukit admin create`: staff accounts from the command line (the first city administrator).
+//! The password is read from `KYUKIT_ADMIN_PASSWORD` or, if unset, from one line on standard input,
+//! so it never appears in the process list or shell history.
+
+use super::serve::ServeArgs;
+use crate::clock::{Clock, SystemClock};
+use crate::service::accounts;
+use crate::startup;
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account (default role: city_admin).
+    Create(CreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    server: ServeArgs,
+    /// Login id (3–64 of a-z 0-9 . _ @ -).
+    #[arg(long)]
+    login_id: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// city_admin, facility_manager, paramedic, ed_staff or disaster_responder.
+    #[arg(long, default_value = "city_admin")]
+    role: String,
+}
+
+pub fn run(cmd: AdminCommand) -> Result<(), String> {
+    let AdminCommand::Create(a) = cmd;
+    let password = match std::env::var("KYUKIT_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            eprintln!("password (10–128 characters), then Enter:");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let config = a.server.config()?;
+    let clock = SystemClock;
+    let (db, muni) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
+    let account = accounts::create_staff(
+        &db,
+        &muni,
+        &a.login_id,
+        &password,
+        &a.role,
+        &a.name,
+        clock.now(),
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "created {} account {} ({})",
+        account.role, account.login_id, account.id
+    );
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Prometheus metrics at `/metrics` (text format 0.0.4): requests by method and status class, a
+//! latency histogram, the database pool, and build info. Labels carry no paths, ids or people.
+//! Latency uses the monotonic clock: it is measurement, not logic, so it does not go through `Clock`.
+
+use crate::state::AppState;
+use actix_web::{HttpResponse, web};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const METHODS: [&str; 5] = ["GET", "POST", "PUT", "DELETE", "OTHER"];
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; 5]; 5],
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn observe(&self, method: &str, status: u16, seconds: f64) {
+        let m = METHODS
+            .iter()
+            .position(|x| *x == method)
+            .unwrap_or(METHODS.len() - 1);
+        let class = usize::from((status / 100).clamp(1, 5) - 1);
+        self.requests[m][class].fetch_add(1, Ordering::Relaxed);
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if seconds <= *le {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        // Whole microseconds: sub-microsecond precision is noise here.
+        let micros = (seconds * 1e6).clamp(0.0, 1e15) as u64;
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, state: &AppState) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_http_requests_total HTTP requests answered, by method and status class."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_http_requests_total counter");
+        for (m, method) in METHODS.iter().enumerate() {
+            for class in 0..5 {
+                let n = self.requests[m][class].load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "kyukit_http_requests_total{{method=\"{method}\",status=\"{}xx\"}} {n}",
+                        class + 1
+                    );
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_http_request_duration_seconds Time from request to response."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_http_request_duration_seconds histogram");
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "kyukit_http_request_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "kyukit_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "kyukit_http_request_duration_seconds_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "kyukit_http_request_duration_seconds_count {count}");
+        let pool = state.db.pool_state();
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_db_connections Database pool connections."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_db_connections gauge");
+        let _ = writeln!(out, "kyukit_db_connections{{state=\"open\"}} {}", pool.0);
+        let _ = writeln!(out, "kyukit_db_connections{{state=\"idle\"}} {}", pool.1);
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_build_info Version and database backend."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_build_info gauge");
+        let _ = writeln!(
+            out,
+            "kyukit_build_info{{version=\"{}\",backend=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            state.db.backend().name()
+        );
+        out
+    }
+}
+
+/// Prometheus metrics (text exposition format 0.0.4).
+///
+/// Requests by method and status class, latency, the database pool, build info. No paths, ids
+/// or people in the labels.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "public",
+    responses(
+        (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+    )
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(&state))
+}
