@@ -97,6 +97,23 @@ fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> Option<String
 }
 
 impl TestApp {
+    /// A direct handle on this test's database (for what the API does not expose).
+    pub fn db(&self) -> kyukit_server::db::Db {
+        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&self.database_url).expect("url"), 2)
+            .expect("connect")
+    }
+
+    /// This server's municipality id (already created by the server's first start).
+    pub fn municipality_id(&self, db: &kyukit_server::db::Db) -> String {
+        let unused = kyukit_server::service::keys::MunicipalityDefaults {
+            code: String::new(),
+            name_ja: String::new(),
+            name_en: String::new(),
+        };
+        kyukit_server::service::keys::bootstrap(db, &self.data_dir, &unused, T0)
+            .expect("municipality")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -38,22 +38,8 @@ both_backends!(
         let (old_digits, old_cose) = issue(&app, &rid, &token).await;
 
         // Rotate, the way `kyukit keys rotate` does (same service, same database).
-        let db = kyukit_server::db::Db::connect(
-            &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
-            2,
-        )
-        .unwrap();
-        let muni = kyukit_server::service::keys::bootstrap(
-            &db,
-            &app.data_dir,
-            &kyukit_server::service::keys::MunicipalityDefaults {
-                code: "x".into(),
-                name_ja: "x".into(),
-                name_en: "x".into(),
-            },
-            T0,
-        )
-        .unwrap();
+        let db = app.db();
+        let muni = app.municipality_id(&db);
         let new_kid =
             kyukit_server::service::keys::add_key(&db, &app.data_dir, &muni, T0 + 10).unwrap();
 

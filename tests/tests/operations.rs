@@ -33,22 +33,8 @@ both_backends!(
 both_backends!(
     demo_data_loads_once_through_the_real_services,
     |app: TestApp| async move {
-        let db = kyukit_server::db::Db::connect(
-            &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
-            2,
-        )
-        .unwrap();
-        let muni = kyukit_server::service::keys::bootstrap(
-            &db,
-            &app.data_dir,
-            &kyukit_server::service::keys::MunicipalityDefaults {
-                code: "x".into(),
-                name_ja: "x".into(),
-                name_en: "x".into(),
-            },
-            T0,
-        )
-        .unwrap();
+        let db = app.db();
+        let muni = app.municipality_id(&db);
         let base = format!("{PUBLIC_URL}c/");
         let policy = kyukit_server::service::cards::IssuePolicy {
             data_dir: &app.data_dir,
@@ -116,22 +102,8 @@ both_backends!(
 both_backends!(
     staff_accounts_are_created_and_can_log_in,
     |app: TestApp| async move {
-        let db = kyukit_server::db::Db::connect(
-            &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
-            1,
-        )
-        .unwrap();
-        let muni = kyukit_server::service::keys::bootstrap(
-            &db,
-            &app.data_dir,
-            &kyukit_server::service::keys::MunicipalityDefaults {
-                code: "x".into(),
-                name_ja: "x".into(),
-                name_en: "x".into(),
-            },
-            T0,
-        )
-        .unwrap();
+        let db = app.db();
+        let muni = app.municipality_id(&db);
         assert!(!kyukit_server::service::accounts::has_city_admin(&db, &muni).unwrap());
         let admin = kyukit_server::service::accounts::create_staff(
             &db,

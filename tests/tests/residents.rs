@@ -483,11 +483,7 @@ both_backends!(
             let pdf = pdf.bytes().await.unwrap();
             assert!(pdf.starts_with(b"%PDF-"));
             // What the printables are built from: the name only when the consent says so.
-            let db = kyukit_server::db::Db::connect(
-                &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
-                1,
-            )
-            .unwrap();
+            let db = app.db();
             let actor = kyukit_server::service::accounts::authenticate(
                 &db,
                 &token,
@@ -544,11 +540,7 @@ both_backends!(
             .await,
         )
         .await;
-        let db = kyukit_server::db::Db::connect(
-            &kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap(),
-            1,
-        )
-        .unwrap();
+        let db = app.db();
         assert_eq!(
             app.post(
                 &format!("/api/v1/residents/{rid}/withdrawal"),
