@@ -210,9 +210,9 @@ pub(crate) async fn delete_item(
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = state.db.clone();
+    let (db, now) = (state.db.clone(), state.clock.now());
     let (rid, item) = path.into_inner();
-    web::block(move || dataset::delete(&db, &a, &rid, &item)).await??;
+    web::block(move || dataset::delete(&db, &a, &rid, &item, now)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,6 +1,7 @@
 //! The `kyukit` command line (clap). Each subcommand lives in its own module.
 
 mod admin;
+mod audit;
 mod card;
 mod keys;
 pub mod serve;
@@ -26,6 +27,9 @@ enum Command {
     /// Staff accounts: create the first city administrator.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// The hash-chained audit log: print the head, verify the chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Issuer keys: list, rotate, mark compromised.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -42,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Card(cmd) => card::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -138,7 +138,36 @@ diesel::joinable!(dataset_items -> residents (resident_id));
 diesel::joinable!(consents -> residents (resident_id));
 diesel::joinable!(cards -> residents (resident_id));
 
+diesel::table! {
+    audit_heads (municipality_id) {
+        municipality_id -> Text,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_events (municipality_id, seq) {
+        municipality_id -> Text,
+        seq -> BigInt,
+        at -> BigInt,
+        actor_account_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        facility_id -> Nullable<Text>,
+        resident_id -> Nullable<Text>,
+        action -> Text,
+        purpose -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_heads,
+    audit_events,
     municipalities,
     issuer_keys,
     accounts,

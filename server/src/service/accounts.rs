@@ -1,5 +1,6 @@
 //! Accounts, passwords (argon2id) and sessions (opaque bearer tokens, stored as SHA-256 hashes).
 
+use crate::audit;
 use crate::db::models::{AccountRow, SessionRow};
 use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
@@ -124,17 +125,44 @@ pub fn login(
     let account = db.read(|c| {
         queries::account_by_login(c, municipality_id, &login_id).map_err(ApiError::from)
     })?;
+    // Failed logins are audited (without the attempted password, and with the account only if
+    // the login id exists) in their own transaction, before the refusal is answered.
+    let failed = |account: Option<&AccountRow>, why: &str| -> Result<(), ApiError> {
+        let mut event =
+            audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
+        if let Some(a) = account {
+            event = event.by(&a.id, &a.role);
+        }
+        db.write(|c| {
+            audit::append(c, municipality_id, &event, now)
+                .map(|_| ())
+                .map_err(ApiError::from)
+        })
+    };
     let Some(account) = account else {
         let _ = password_matches(password, decoy_hash());
+        failed(None, "unknown_login_id")?;
         return Err(denied());
     };
     if !password_matches(password, &account.password_hash) {
+        failed(Some(&account), "wrong_password")?;
         return Err(denied());
     }
     if account.status != "active" {
+        failed(Some(&account), "suspended")?;
         return Err(ApiError::forbidden("this account is suspended"));
     }
-    db.write(|c| create_session(c, &account, now, policy))
+    db.write(|c| {
+        let token = create_session(c, &account, now, policy)?;
+        audit::append(
+            c,
+            municipality_id,
+            &audit::Event::new(audit::Action::LoginOk, audit::Outcome::Ok)
+                .by(&account.id, &account.role),
+            now,
+        )?;
+        Ok(token)
+    })
 }
 
 /// Resolves a bearer token to its actor, enforcing idle and absolute timeouts and suspension.
@@ -222,6 +250,13 @@ pub fn create_staff(
             ));
         }
         queries::insert_account(c, &account)?;
+        audit::append(
+            c,
+            muni,
+            &audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok)
+                .detail(format!("{} {}", account.role, account.id)),
+            now,
+        )?;
         Ok(account.clone())
     })
 }

@@ -7,6 +7,7 @@ use super::consent::{self, Consent};
 use super::dataset::{AdvanceDirective, Allergy, BloodTypeItem, Condition, Device, Medication};
 use super::keys;
 use super::residents::for_actor;
+use crate::audit;
 use crate::db::models::{CardRow, DatasetItemRow};
 use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
@@ -173,6 +174,11 @@ fn issue_in(
         revoke_reason: None,
     };
     queries::insert_card(conn, &row)?;
+    let event = audit::Event::new(audit::Action::IssueCard, audit::Outcome::Ok)
+        .by(&actor.account_id, &actor.role)
+        .about(resident_id)
+        .detail(row.id.clone());
+    audit::append(conn, &actor.municipality_id, &event, now)?;
     Ok(row)
 }
 
@@ -270,6 +276,11 @@ pub fn revoke(
             ));
         }
         queries::revoke_card(c, card_id, &reason, now)?;
+        let event = audit::Event::new(audit::Action::RevokeCard, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(card_id);
+        audit::append(c, &actor.municipality_id, &event, now)?;
         queries::card(c, &actor.municipality_id, card_id)?
             .ok_or_else(|| ApiError::not_found("no such card"))
     })?;
@@ -294,6 +305,11 @@ pub fn reissue(
             .ok_or_else(|| ApiError::not_found("no such card"))?;
         if old.status == "active" {
             queries::revoke_card(c, card_id, "reissued", now)?;
+            let event = audit::Event::new(audit::Action::ReissueCard, audit::Outcome::Ok)
+                .by(&actor.account_id, &actor.role)
+                .about(resident_id)
+                .detail(card_id);
+            audit::append(c, &actor.municipality_id, &event, now)?;
         }
         issue_in(c, actor, resident_id, policy, &key, now)
     })?;

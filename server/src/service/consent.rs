@@ -8,6 +8,7 @@ use super::accounts::Actor;
 use super::dataset::CATEGORIES;
 use super::new_id;
 use super::residents::{Standing, for_actor};
+use crate::audit;
 use crate::db::models::ConsentRow;
 use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
@@ -155,6 +156,11 @@ pub fn grant(
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         queries::insert_consent(c, &row)?;
+        let event = audit::Event::new(audit::Action::GrantConsent, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(format!("version {}", row.version));
+        audit::append(c, &actor.municipality_id, &event, now)?;
         if resident.status != "active" {
             resident.status = "active".into();
             resident.withdrawn_at = None;
@@ -200,6 +206,14 @@ pub fn withdraw(
             None => "consent withdrawn".to_string(),
         };
         let cards_revoked = queries::revoke_cards_of(c, resident_id, &revoke_reason, now)?;
+        let event = audit::Event::new(audit::Action::WithdrawConsent, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(format!(
+                "version {}, {cards_revoked} cards revoked",
+                row.version
+            ));
+        audit::append(c, &actor.municipality_id, &event, now)?;
         resident.status = "withdrawn".into();
         resident.withdrawn_at = Some(now);
         resident.purge_after = Some(now + retention_secs);

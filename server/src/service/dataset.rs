@@ -4,6 +4,7 @@
 use super::accounts::Actor;
 use super::residents::{Standing, for_actor};
 use super::{new_id, opt_text, past_date, phone, text, today};
+use crate::audit;
 use crate::db::models::DatasetItemRow;
 use crate::db::{Db, queries};
 use crate::error::ApiError;
@@ -344,6 +345,11 @@ pub fn add(
             updated_at: now,
         };
         queries::insert_item(c, &row)?;
+        let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(format!("add {} {}", row.category, row.id));
+        audit::append(c, &actor.municipality_id, &event, now)?;
         Item::try_from(row)
     })
 }
@@ -383,17 +389,33 @@ pub fn update(
         row.updated_by = actor.account_id.clone();
         row.updated_at = now;
         queries::update_item(c, &row)?;
+        let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(format!("update {} {}", row.category, row.id));
+        audit::append(c, &actor.municipality_id, &event, now)?;
         Item::try_from(row)
     })
 }
 
-pub fn delete(db: &Db, actor: &Actor, resident_id: &str, item_id: &str) -> Result<(), ApiError> {
+pub fn delete(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    item_id: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     super::check_id(item_id)?;
     db.write(|c| {
         for_actor(c, actor, resident_id)?;
-        match queries::delete_item(c, resident_id, item_id)? {
-            0 => Err(ApiError::not_found("no such item")),
-            _ => Ok(()),
+        if queries::delete_item(c, resident_id, item_id)? == 0 {
+            return Err(ApiError::not_found("no such item"));
         }
+        let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(resident_id)
+            .detail(format!("delete {item_id}"));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(())
     })
 }

@@ -64,6 +64,7 @@ pub fn bootstrap(
             id
         }
     };
+    db.write(|c| crate::audit::init_chain(c, &muni).map_err(ApiError::from))?;
     let keys = db.read(|c| queries::issuer_keys(c, &muni).map_err(ApiError::from))?;
     if keys.is_empty() {
         add_key(db, data_dir, &muni, now)?;
@@ -98,6 +99,10 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Ap
                 retired_at: None,
             },
         )?;
+        let event =
+            crate::audit::Event::new(crate::audit::Action::RotateKey, crate::audit::Outcome::Ok)
+                .detail(kid.to_b64());
+        crate::audit::append(c, muni, &event, now)?;
         Ok::<_, ApiError>(())
     })?;
     tracing::info!(kid = %kid, "new active issuer key");
@@ -113,6 +118,8 @@ pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), 
             tracing::warn!(kid, "the only usable key is being marked compromised; no card can be issued until `keys rotate`");
         }
         queries::set_issuer_key_status(c, muni, kid, "compromised", now)?;
+        let event = crate::audit::Event::new(crate::audit::Action::CompromiseKey, crate::audit::Outcome::Ok).detail(kid);
+        crate::audit::append(c, muni, &event, now)?;
         Ok(())
     })
 }

@@ -31,6 +31,13 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, ApiError> {
             r.status = "purged".into();
             r.updated_at = now;
             queries::update_resident(c, &r)?;
+            crate::audit::append(
+                c,
+                &r.municipality_id,
+                &crate::audit::Event::new(crate::audit::Action::Purge, crate::audit::Outcome::Ok)
+                    .about(&r.id),
+                now,
+            )?;
         }
         if !due.is_empty() {
             tracing::info!(count = due.len(), "purged withdrawn records past retention");

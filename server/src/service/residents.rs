@@ -3,6 +3,7 @@
 
 use super::accounts::{self, Actor, SessionPolicy};
 use super::{new_id, opt_text, past_date, phone, text};
+use crate::audit;
 use crate::db::models::{AccountRow, ProxyRow, ResidentRow};
 use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
@@ -188,6 +189,10 @@ pub fn register_self(
     db.write(|c| {
         insert_account(c, &account)?;
         queries::insert_resident(c, &row)?;
+        let event = audit::Event::new(audit::Action::RegisterResident, audit::Outcome::Ok)
+            .by(&account.id, "resident")
+            .about(&row.id);
+        audit::append(c, muni, &event, now)?;
         let token = accounts::create_session(c, &account, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -235,6 +240,11 @@ pub fn register_by_proxy(
         insert_account(c, &account)?;
         queries::insert_resident(c, &row)?;
         queries::insert_proxy(c, &proxy)?;
+        let event = audit::Event::new(audit::Action::RegisterProxy, audit::Outcome::Ok)
+            .by(&account.id, "proxy")
+            .about(&row.id)
+            .detail(proxy.relation.clone());
+        audit::append(c, muni, &event, now)?;
         let token = accounts::create_session(c, &account, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -319,6 +329,10 @@ pub fn update_profile(
             ..fresh
         };
         queries::update_resident(c, &row)?;
+        let event = audit::Event::new(audit::Action::UpdateProfile, audit::Outcome::Ok)
+            .by(&actor.account_id, &actor.role)
+            .about(&row.id);
+        audit::append(c, &actor.municipality_id, &event, now)?;
         Ok(row.into())
     })
 }

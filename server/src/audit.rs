@@ -1,0 +1,301 @@
+//! The audit log: typed events in a per-municipality hash chain (RULES R19).
+//!
+//! Each event's `hash` = SHA-256 over a canonical JSON array of its fields and the previous event's
+//! hash; the first event's previous hash is 64 zeros. Appending updates the chain head row first —
+//! in PostgreSQL that locks it until commit — so concurrent appends are serialised and the chain
+//! cannot fork. An event is appended in the same transaction as the write it records, so it is
+//! durable exactly when the write is, before the response. `verify` recomputes the chain and names
+//! the first bad entry: edited (hash mismatch), deleted (sequence gap), reordered (wrong previous
+//! hash) or truncated (shorter than a published head).
+
+use crate::db::DbConnection;
+use crate::db::schema::{audit_events, audit_heads};
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened. The string forms are stable: they are stored and hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    LoginOk,
+    LoginFailed,
+    RegisterResident,
+    RegisterProxy,
+    UpdateProfile,
+    WriteDataset,
+    GrantConsent,
+    WithdrawConsent,
+    IssueCard,
+    RevokeCard,
+    ReissueCard,
+    RotateKey,
+    CompromiseKey,
+    CreateStaff,
+    Purge,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::LoginOk => "login.ok",
+            Action::LoginFailed => "login.failed",
+            Action::RegisterResident => "resident.register",
+            Action::RegisterProxy => "proxy.register",
+            Action::UpdateProfile => "resident.update",
+            Action::WriteDataset => "dataset.write",
+            Action::GrantConsent => "consent.grant",
+            Action::WithdrawConsent => "consent.withdraw",
+            Action::IssueCard => "card.issue",
+            Action::RevokeCard => "card.revoke",
+            Action::ReissueCard => "card.reissue",
+            Action::RotateKey => "key.rotate",
+            Action::CompromiseKey => "key.compromise",
+            Action::CreateStaff => "staff.create",
+            Action::Purge => "resident.purge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Denied,
+    Failed,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One event to append (who, role, device, facility, resident, action, purpose, outcome).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub actor_account_id: Option<String>,
+    pub actor_role: Option<String>,
+    pub device_id: Option<String>,
+    pub facility_id: Option<String>,
+    pub resident_id: Option<String>,
+    pub action: Action,
+    pub purpose: Option<String>,
+    pub outcome: Outcome,
+    /// Short, non-medical detail (an item id, a card id, a reason code). Never free medical text.
+    pub detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(action: Action, outcome: Outcome) -> Self {
+        Event {
+            actor_account_id: None,
+            actor_role: None,
+            device_id: None,
+            facility_id: None,
+            resident_id: None,
+            action,
+            purpose: None,
+            outcome,
+            detail: None,
+        }
+    }
+    pub fn by(mut self, account_id: &str, role: &str) -> Self {
+        self.actor_account_id = Some(account_id.into());
+        self.actor_role = Some(role.into());
+        self
+    }
+    pub fn about(mut self, resident_id: &str) -> Self {
+        self.resident_id = Some(resident_id.into());
+        self
+    }
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = Some(d.into());
+        self
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub municipality_id: String,
+    pub seq: i64,
+    pub at: i64,
+    pub actor_account_id: Option<String>,
+    pub actor_role: Option<String>,
+    pub device_id: Option<String>,
+    pub facility_id: Option<String>,
+    pub resident_id: Option<String>,
+    pub action: String,
+    pub purpose: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an event: SHA-256 over the JSON array of every field but `hash`, in column order.
+pub fn event_hash(r: &AuditRow) -> String {
+    let canonical = serde_json::json!([
+        r.municipality_id,
+        r.seq,
+        r.at,
+        r.actor_account_id,
+        r.actor_role,
+        r.device_id,
+        r.facility_id,
+        r.resident_id,
+        r.action,
+        r.purpose,
+        r.outcome,
+        r.detail,
+        r.prev_hash
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Creates the chain head for a municipality (at bootstrap).
+pub fn init_chain(conn: &mut DbConnection, muni: &str) -> QueryResult<()> {
+    let exists = audit_heads::table
+        .filter(audit_heads::municipality_id.eq(muni))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(audit_heads::table)
+            .values((
+                audit_heads::municipality_id.eq(muni),
+                audit_heads::seq.eq(0i64),
+                audit_heads::hash.eq(GENESIS),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Appends an event in the caller's transaction; returns its sequence number.
+pub fn append(conn: &mut DbConnection, muni: &str, event: &Event, now: i64) -> QueryResult<i64> {
+    // Locks the head row (PostgreSQL) until this transaction ends; SQLite writers are serialised anyway.
+    let (seq, prev_hash): (i64, String) =
+        diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
+            .set(audit_heads::seq.eq(audit_heads::seq + 1))
+            .returning((audit_heads::seq, audit_heads::hash))
+            .get_result(conn)?;
+    let mut row = AuditRow {
+        municipality_id: muni.into(),
+        seq,
+        at: now,
+        actor_account_id: event.actor_account_id.clone(),
+        actor_role: event.actor_role.clone(),
+        device_id: event.device_id.clone(),
+        facility_id: event.facility_id.clone(),
+        resident_id: event.resident_id.clone(),
+        action: event.action.as_str().into(),
+        purpose: event.purpose.clone(),
+        outcome: event.outcome.as_str().into(),
+        detail: event.detail.clone(),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = event_hash(&row);
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
+        .set(audit_heads::hash.eq(&row.hash))
+        .execute(conn)?;
+    Ok(seq)
+}
+
+/// The current chain head (what an administrator publishes).
+pub fn head(conn: &mut DbConnection, muni: &str) -> QueryResult<(i64, String)> {
+    audit_heads::table
+        .filter(audit_heads::municipality_id.eq(muni))
+        .select((audit_heads::seq, audit_heads::hash))
+        .first(conn)
+}
+
+/// Why the chain does not verify, naming the first bad entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("entry {seq}: missing (deleted, or the log was reordered)")]
+    Missing { seq: i64 },
+    #[error("entry {seq}: content does not match its hash (edited)")]
+    Edited { seq: i64 },
+    #[error("entry {seq}: does not follow the entry before it (reordered or replaced)")]
+    Broken { seq: i64 },
+    #[error("the log ends at entry {last} but the published head is entry {published}: truncated")]
+    Truncated { last: i64, published: i64 },
+    #[error("entry {seq}: hash differs from the published head")]
+    HeadMismatch { seq: i64 },
+}
+
+/// Verifies a municipality's chain; with `published`, also that it still contains that head.
+/// Returns the number of entries checked.
+pub fn verify(
+    conn: &mut DbConnection,
+    muni: &str,
+    published: Option<(i64, &str)>,
+) -> Result<i64, VerifyError> {
+    let rows: Vec<AuditRow> = audit_events::table
+        .filter(audit_events::municipality_id.eq(muni))
+        .order(audit_events::seq.asc())
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    let mut prev = GENESIS.to_string();
+    for (i, r) in rows.iter().enumerate() {
+        let expected_seq = i64::try_from(i).unwrap_or(i64::MAX) + 1;
+        if r.seq != expected_seq {
+            return Err(ChainError::Missing { seq: expected_seq }.into());
+        }
+        if event_hash(r) != r.hash {
+            return Err(ChainError::Edited { seq: r.seq }.into());
+        }
+        if r.prev_hash != prev {
+            return Err(ChainError::Broken { seq: r.seq }.into());
+        }
+        prev = r.hash.clone();
+    }
+    let last = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let (head_seq, head_hash) = head(conn, muni)?;
+    if head_seq != last {
+        return Err(ChainError::Truncated {
+            last,
+            published: head_seq,
+        }
+        .into());
+    }
+    if head_hash != prev {
+        return Err(ChainError::HeadMismatch { seq: head_seq }.into());
+    }
+    if let Some((seq, hash)) = published {
+        if seq > last {
+            return Err(ChainError::Truncated {
+                last,
+                published: seq,
+            }
+            .into());
+        }
+        let at = usize::try_from(seq)
+            .ok()
+            .and_then(|s| s.checked_sub(1))
+            .and_then(|i| rows.get(i));
+        if seq > 0 && at.is_none_or(|r| r.hash != hash) {
+            return Err(ChainError::HeadMismatch { seq }.into());
+        }
+    }
+    Ok(last)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("cannot read the audit log: {0}")]
+    Db(#[from] diesel::result::Error),
+}
