@@ -607,3 +607,69 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    access_history_shows_who_did_what_from_the_audit_chain,
+    |app: TestApp| async move {
+        // A proxy registers the resident and edits; the history shows each write with its role.
+        let mut body = json!({
+            "login_id": "family.member", "password": "another long secret", "display_name": "山田 一郎",
+            "relation": "family", "accept_proxy_statement": true, "resident": resident_body("unused")["profile"].clone()
+        });
+        body["resident"]["given_name"] = json!("ウメ");
+        let reg = json(app.post("/api/v1/proxies", None, body).await).await;
+        let (rid, token) = (
+            reg["resident_id"].as_str().unwrap().to_string(),
+            reg["token"].as_str().unwrap().to_string(),
+        );
+        app.clock.advance(60);
+        add_items(&app, &rid, &token).await;
+        consent(&app, &rid, &token, &["medications"], false).await;
+        let card = json(
+            app.post(
+                &format!("/api/v1/residents/{rid}/cards"),
+                Some(&token),
+                json!({}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(card["status"], "active");
+        let h = json(
+            app.get(
+                &format!("/api/v1/residents/{rid}/access-history"),
+                Some(&token),
+            )
+            .await,
+        )
+        .await;
+        let entries = h["entries"].as_array().unwrap();
+        let actions: Vec<&str> = entries
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions[0], "card.issue", "newest first");
+        assert_eq!(actions.last().copied(), Some("proxy.register"));
+        assert_eq!(actions.iter().filter(|a| **a == "dataset.write").count(), 7);
+        assert!(
+            entries
+                .iter()
+                .all(|e| e["role"] == "proxy" && e["by_self"] == false)
+        );
+        assert!(
+            !h.to_string().contains("ワルファリン"),
+            "no medical content in the history"
+        );
+        // Another resident cannot read it.
+        let (_, other) = register_resident(&app, "not.family").await;
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/residents/{rid}/access-history"),
+                Some(&other)
+            )
+            .await
+            .status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+);

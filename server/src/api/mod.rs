@@ -49,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/residents/{rid}/consents"),
     ("POST", "/api/v1/residents/{rid}/consents"),
     ("POST", "/api/v1/residents/{rid}/withdrawal"),
+    ("GET", "/api/v1/residents/{rid}/access-history"),
     ("GET", "/api/v1/residents/{rid}/cards"),
     ("POST", "/api/v1/residents/{rid}/cards"),
     ("GET", "/api/v1/residents/{rid}/cards/{cid}"),

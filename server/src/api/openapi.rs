@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         residents::delete_item,
         residents::consents,
         residents::grant,
+        residents::access_history,
         residents::withdraw,
         cards::list,
         cards::issue,

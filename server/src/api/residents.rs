@@ -38,7 +38,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/residents/{rid}/withdrawal",
             web::post().to(withdraw),
+        )
+        .route(
+            "/api/v1/residents/{rid}/access-history",
+            web::get().to(access_history),
         );
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessHistory {
+    pub entries: Vec<residents::AccessEntry>,
+}
+
+/// Who did what with this record, newest first (RULES R13), from the audit chain.
+#[utoipa::path(
+    get,
+    path = "/api/v1/residents/{rid}/access-history",
+    tag = "residents",
+    security(("bearer" = [])),
+    params(("rid" = String, Path, description = "Resident id: 32 lower-case hex characters")),
+    responses(
+        (status = 200, description = "Audited events about this resident, newest first", body = AccessHistory),
+        (status = 401, response = Unauthorized),
+        (status = 404, description = "`not_found`: no such resident, or not one the caller acts for, or a malformed id", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn access_history(
+    state: web::Data<AppState>,
+    Authenticated(a): Authenticated,
+    rid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let db = state.db.clone();
+    let entries = web::block(move || residents::access_history(&db, &a, &rid)).await??;
+    Ok(HttpResponse::Ok().json(AccessHistory { entries }))
 }
 
 /// The resident's profile.

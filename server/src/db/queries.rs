@@ -393,3 +393,20 @@ pub fn any_resident(conn: &mut DbConnection, muni: &str) -> QueryResult<bool> {
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// Audit events about one resident, newest first.
+pub fn audit_events_about(
+    conn: &mut DbConnection,
+    muni: &str,
+    resident_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<crate::audit::AuditRow>> {
+    use crate::db::schema::audit_events;
+    audit_events::table
+        .filter(audit_events::municipality_id.eq(muni))
+        .filter(audit_events::resident_id.eq(resident_id))
+        .order(audit_events::seq.desc())
+        .limit(limit)
+        .select(crate::audit::AuditRow::as_select())
+        .load(conn)
+}

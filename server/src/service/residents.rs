@@ -336,3 +336,47 @@ pub fn update_profile(
         Ok(row.into())
     })
 }
+
+/// One entry of a resident's access history (RULES R13): when, who (role, facility), what, why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessEntry {
+    pub at: i64,
+    /// Audit action, e.g. `dataset.write`, `card.issue`, `consent.withdraw`.
+    pub action: String,
+    pub outcome: String,
+    /// `resident`, `proxy`, `paramedic`, … (absent for system actions such as the purge).
+    pub role: Option<String>,
+    pub facility_id: Option<String>,
+    pub purpose: Option<String>,
+    /// Whether the resident themself did it.
+    pub by_self: bool,
+    /// The audit entry's sequence number (so an entry can be checked against the chain).
+    pub audit_seq: i64,
+}
+
+/// Every audited event about the resident, newest first (at most 1,000).
+pub fn access_history(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+) -> Result<Vec<AccessEntry>, ApiError> {
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        Ok(
+            queries::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
+                .into_iter()
+                .map(|e| AccessEntry {
+                    at: e.at,
+                    by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
+                        && actor.role == "resident",
+                    action: e.action,
+                    outcome: e.outcome,
+                    role: e.actor_role,
+                    facility_id: e.facility_id,
+                    purpose: e.purpose,
+                    audit_seq: e.seq,
+                })
+                .collect(),
+        )
+    })
+}
