@@ -2,6 +2,7 @@
 
 use crate::clock::{Clock, FixedClock, SystemClock};
 use crate::secrets;
+use crate::service::cards::RevocationList;
 use clap::{Args, Subcommand};
 use kyukit_card::{
     BloodType, CardError, CardQr, Claims, EcLevel, KeySet, TriageCore, TriageFlag, TriageFlags,
@@ -92,14 +93,6 @@ pub struct VerifyArgs {
     /// its key is compromised.
     #[arg(long)]
     revocations: Option<PathBuf>,
-}
-
-/// The served revocation list (`/api/v1/revocations/{kid}`).
-#[derive(Debug, serde::Deserialize)]
-struct RevocationList {
-    kid: String,
-    key_status: String,
-    revoked: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -308,30 +301,8 @@ fn verify_cmd(a: VerifyArgs, clock: &dyn Clock) -> Result<(), String> {
     if let Some(path) = &a.revocations {
         let list: RevocationList = serde_json::from_slice(&read(path, 16 * 1024 * 1024)?)
             .map_err(|e| format!("{}: not a revocation list: {e}", path.display()))?;
-        if list.kid != card.kid.to_b64() {
-            return Err(format!(
-                "{}: revocation list is for key {}, the card is signed by {}",
-                path.display(),
-                list.kid,
-                card.kid
-            ));
-        }
-        if list.key_status == "compromised" {
-            return Err(format!(
-                "card rejected: its signing key {} is compromised",
-                card.kid
-            ));
-        }
-        if list
-            .revoked
-            .iter()
-            .any(|c| *c == card.claims.card_id.to_hex())
-        {
-            return Err(format!(
-                "card rejected: card {} is revoked",
-                card.claims.card_id
-            ));
-        }
+        list.check(&card)
+            .map_err(|why| format!("card rejected: {why}"))?;
     }
     println!(
         "{}",

@@ -221,6 +221,19 @@ pub fn list(
     })
 }
 
+/// The card `card_id` of `resident_id` in the actor's municipality, or 404. The caller has already
+/// checked, with `for_actor`, that the actor may act for the resident.
+fn owned_card(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+) -> Result<CardRow, ApiError> {
+    queries::card(conn, &actor.municipality_id, card_id)?
+        .filter(|r| r.resident_id == resident_id)
+        .ok_or_else(|| ApiError::not_found("no such card"))
+}
+
 /// A card of a resident the actor may act for.
 pub fn get_row(
     db: &Db,
@@ -231,9 +244,7 @@ pub fn get_row(
     super::check_id(card_id)?;
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        queries::card(c, &actor.municipality_id, card_id)?
-            .filter(|r| r.resident_id == resident_id)
-            .ok_or_else(|| ApiError::not_found("no such card"))
+        owned_card(c, actor, resident_id, card_id)
     })
 }
 
@@ -266,9 +277,7 @@ pub fn revoke(
     super::check_id(card_id)?;
     let row = db.write(|c| {
         for_actor(c, actor, resident_id)?;
-        let row = queries::card(c, &actor.municipality_id, card_id)?
-            .filter(|r| r.resident_id == resident_id)
-            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        let row = owned_card(c, actor, resident_id, card_id)?;
         if row.status != "active" {
             return Err(ApiError::conflict(
                 "already_revoked",
@@ -300,9 +309,7 @@ pub fn reissue(
     let key = active_key(db, actor, policy)?;
     let row = db.write(|c| {
         for_actor(c, actor, resident_id)?;
-        let old = queries::card(c, &actor.municipality_id, card_id)?
-            .filter(|r| r.resident_id == resident_id)
-            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        let old = owned_card(c, actor, resident_id, card_id)?;
         if old.status == "active" {
             queries::revoke_card(c, card_id, "reissued", now)?;
             let event = audit::Event::new(audit::Action::ReissueCard, audit::Outcome::Ok)
@@ -317,7 +324,7 @@ pub fn reissue(
 }
 
 /// The published revocation list of one key.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevocationList {
     pub kid: String,
     /// `active` | `retired` | `compromised` (a compromised key's cards are all invalid).
@@ -325,6 +332,30 @@ pub struct RevocationList {
     /// Revoked, unexpired card ids (`cti`, hex).
     pub revoked: Vec<String>,
     pub generated_at: i64,
+}
+
+impl RevocationList {
+    /// What an offline verifier does with a list after the signature: refuse the card if its key
+    /// is compromised or its id is listed. `Err` says why, in one line.
+    pub fn check(&self, card: &kyukit_card::VerifiedCard) -> Result<(), String> {
+        if self.kid != card.kid.to_b64() {
+            return Err(format!(
+                "the revocation list is for key {}, the card is signed by {}",
+                self.kid, card.kid
+            ));
+        }
+        if self.key_status == "compromised" {
+            return Err(format!("its signing key {} is compromised", card.kid));
+        }
+        if self
+            .revoked
+            .iter()
+            .any(|c| *c == card.claims.card_id.to_hex())
+        {
+            return Err(format!("card {} is revoked", card.claims.card_id));
+        }
+        Ok(())
+    }
 }
 
 pub fn revocation_list(
@@ -382,9 +413,7 @@ pub fn print_data(
     super::check_id(card_id)?;
     db.read(|c| {
         let (resident, _) = for_actor(c, actor, resident_id)?;
-        let row = queries::card(c, &actor.municipality_id, card_id)?
-            .filter(|r| r.resident_id == resident_id)
-            .ok_or_else(|| ApiError::not_found("no such card"))?;
+        let row = owned_card(c, actor, resident_id, card_id)?;
         if row.status != "active" {
             return Err(ApiError::conflict(
                 "card_revoked",
