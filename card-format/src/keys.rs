@@ -113,6 +113,14 @@ impl PublicKey {
         &self.key
     }
 
+    /// Verifies an ES256 signature (`r‖s`, 64 bytes, as WebCrypto makes them) over `message`.
+    /// Used for field-device request signatures; cards are verified by [`crate::verify`].
+    pub fn verify_es256(&self, message: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::Verifier;
+        p256::ecdsa::Signature::from_slice(signature)
+            .is_ok_and(|sig| self.key.verify(message, &sig).is_ok())
+    }
+
     /// The RFC 7638 SHA-256 thumbprint, base64url (the full 32 bytes, for display and audit).
     pub fn thumbprint(&self) -> Result<String, CardError> {
         let (x, y) = coordinates(&self.key)?;

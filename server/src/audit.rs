@@ -34,6 +34,21 @@ pub enum Action {
     CompromiseKey,
     CreateStaff,
     Purge,
+    CreateFacility,
+    CreateEnrollmentCode,
+    EnrollDevice,
+    RevokeDevice,
+    /// A signed field request refused before it reached its endpoint (device, signature, session).
+    DeviceRequest,
+    /// A card scan: the consented dataset disclosed to a responder.
+    Scan,
+    /// A break-glass search and disclosure (flagged for the city's review).
+    BreakGlass,
+    /// A disclosure read again within its grant.
+    ReadAccess,
+    ReviewBreakGlass,
+    /// A request refused by a rate limit.
+    Throttled,
 }
 
 impl Action {
@@ -54,6 +69,16 @@ impl Action {
             Action::CompromiseKey => "key.compromise",
             Action::CreateStaff => "staff.create",
             Action::Purge => "resident.purge",
+            Action::CreateFacility => "facility.create",
+            Action::CreateEnrollmentCode => "device.enrollment_code",
+            Action::EnrollDevice => "device.enroll",
+            Action::RevokeDevice => "device.revoke",
+            Action::DeviceRequest => "device.request",
+            Action::Scan => "record.scan",
+            Action::BreakGlass => "record.break_glass",
+            Action::ReadAccess => "record.read",
+            Action::ReviewBreakGlass => "break_glass.review",
+            Action::Throttled => "rate.throttled",
         }
     }
 }
@@ -111,6 +136,10 @@ impl Event {
     }
     pub fn about(mut self, resident_id: &str) -> Self {
         self.resident_id = Some(resident_id.into());
+        self
+    }
+    pub fn purpose(mut self, p: impl Into<String>) -> Self {
+        self.purpose = Some(p.into());
         self
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {

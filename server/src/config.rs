@@ -25,6 +25,7 @@ pub struct Config {
     /// After 支援中止, how long before the record is purged.
     pub withdrawal_retention_secs: i64,
     pub db_max_connections: u32,
+    pub rate_limits: crate::ratelimit::RateLimitConfig,
 }
 
 impl Config {
@@ -44,6 +45,7 @@ impl Config {
             card_validity_secs: 5 * 365 * 86_400,
             withdrawal_retention_secs: 90 * 86_400,
             db_max_connections: 8,
+            rate_limits: crate::ratelimit::RateLimitConfig::default(),
         }
     }
 

@@ -65,6 +65,22 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
+    pub fn forbidden_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn unauthorized_code(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+    }
+    /// Whether this refusal is a denial to record in the audit log (401, 403, 404, 429).
+    pub fn is_denial(&self) -> bool {
+        matches!(self.status.as_u16(), 401 | 403 | 404 | 429)
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
@@ -78,6 +94,11 @@ impl ApiError {
             message: "the service is temporarily unavailable; try again".into(),
             cause: Some(cause.to_string()),
         }
+    }
+    /// The same refusal under a more specific code.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
     }
     pub fn code(&self) -> &'static str {
         self.code

@@ -53,6 +53,7 @@ impl Application {
             municipality_id,
             clock,
             metrics: Arc::default(),
+            limits: Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits)),
         };
         let data = web::Data::new(state.clone());
         let listener = TcpListener::bind(config.listen)?;
@@ -114,7 +115,13 @@ impl Application {
             loop {
                 every.tick().await;
                 let (db, now) = (state.db.clone(), state.clock.now());
-                match web::block(move || crate::service::purge::purge_due(&db, now)).await {
+                state.limits.shrink();
+                match web::block(move || {
+                    crate::service::devices::purge_nonces(&db, now)?;
+                    crate::service::purge::purge_due(&db, now)
+                })
+                .await
+                {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => tracing::error!(error = %e, "purge failed"),
                     Err(e) => tracing::error!(error = %e, "purge task failed"),

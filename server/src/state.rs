@@ -13,4 +13,5 @@ pub struct AppState {
     pub municipality_id: String,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub limits: Arc<crate::ratelimit::RateLimits>,
 }

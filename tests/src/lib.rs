@@ -4,6 +4,8 @@
 //! `tests/pg.sh`, which `tests/run.sh` runs). With `KYUKIT_REQUIRE_PG=1` a missing cluster fails
 //! the PostgreSQL variants instead of skipping them.
 
+pub mod field;
+
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use kyukit_server::clock::Clock;

@@ -99,6 +99,21 @@ both_backends!(
     }
 );
 
+fn staff(
+    login: &str,
+    password: &str,
+    role: &str,
+    name: &str,
+) -> kyukit_server::service::accounts::NewStaff {
+    kyukit_server::service::accounts::NewStaff {
+        login_id: login.into(),
+        password: password.into(),
+        role: role.into(),
+        display_name: name.into(),
+        facility_id: None,
+    }
+}
+
 both_backends!(
     staff_accounts_are_created_and_can_log_in,
     |app: TestApp| async move {
@@ -108,10 +123,8 @@ both_backends!(
         let admin = kyukit_server::service::accounts::create_staff(
             &db,
             &muni,
-            "admin",
-            "a long admin password",
-            "city_admin",
-            "市 管理者",
+            &staff("admin", "a long admin password", "city_admin", "市 管理者"),
+            None,
             T0,
         )
         .unwrap();
@@ -121,10 +134,8 @@ both_backends!(
             kyukit_server::service::accounts::create_staff(
                 &db,
                 &muni,
-                "admin",
-                "a long admin password",
-                "city_admin",
-                "x",
+                &staff("admin", "a long admin password", "city_admin", "x"),
+                None,
                 T0
             )
             .is_err(),
@@ -134,10 +145,8 @@ both_backends!(
             kyukit_server::service::accounts::create_staff(
                 &db,
                 &muni,
-                "root2",
-                "a long admin password",
-                "superuser",
-                "x",
+                &staff("root2", "a long admin password", "superuser", "x"),
+                None,
                 T0
             )
             .is_err(),

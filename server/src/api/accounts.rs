@@ -1,11 +1,14 @@
 //! Registration (resident, proxy), login and logout.
 
+use super::field;
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::audit;
 use crate::auth::{Authenticated, bearer};
 use crate::error::{ApiError, ErrorBody};
-use crate::service::{accounts, residents};
+use crate::ratelimit::Limit;
+use crate::service::{accounts, devices, residents};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -120,8 +123,9 @@ pub struct ResidentList {
         (status = 400, response = BadBody),
         (status = 401, description = "`unauthorized`: wrong login id or password (the same answer for both)",
             body = ErrorBody),
-        (status = 403, description = "`forbidden`: the account is suspended", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the account is suspended; `device_required`: paramedics log in from an enrolled device (a signed request)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
+        (status = 429, description = "`rate_limited`: too many attempts from this address or for this login id", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -129,7 +133,8 @@ pub struct ResidentList {
 )]
 pub(crate) async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginInput>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (db, muni, now, policy) = (
         state.db.clone(),
@@ -137,10 +142,42 @@ pub(crate) async fn login(
         state.clock.now(),
         state.config.session_policy,
     );
-    let LoginInput { login_id, password } = body.into_inner();
-    let token = web::block(move || accounts::login(&db, &muni, &login_id, &password, now, policy))
-        .await??;
-    Ok(HttpResponse::Created().json(Session { token }))
+    // Throttle before anything costly (argon2), per address and per login id.
+    let addr = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let event = audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied);
+    field::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
+    // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.
+    let signed = field::parse_signature(&req, &body)?;
+    let LoginInput { login_id, password } = field::json_body(&req, &body)?;
+    let id_key = login_id.trim().to_ascii_lowercase();
+    field::limit(
+        &state,
+        Limit::LoginId,
+        &id_key,
+        event.detail(id_key.clone()),
+    )
+    .await?;
+    let token = web::block(move || {
+        let device = signed
+            .map(|s| devices::verify_signature(&db, &muni, &s, now))
+            .transpose()?;
+        accounts::login(
+            &db,
+            &muni,
+            &login_id,
+            &password,
+            device.as_ref(),
+            now,
+            policy,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(Session { token }))
 }
 
 /// Logout: ends the caller's session.
@@ -159,9 +196,10 @@ pub(crate) async fn login(
 pub(crate) async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    _auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer(&req).unwrap_or_default();
+    // The token alone may end its own session (field devices included): nothing else is reached.
+    let token = bearer(&req)
+        .ok_or_else(|| ApiError::unauthorized("log in first (Authorization: Bearer <token>)"))?;
     let db = state.db.clone();
     web::block(move || accounts::logout(&db, &token)).await??;
     Ok(HttpResponse::NoContent().finish())

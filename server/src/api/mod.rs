@@ -4,6 +4,8 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod facilities;
+pub mod field;
 pub mod openapi;
 pub mod public;
 pub mod residents;
@@ -20,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     accounts::configure(cfg);
     residents::configure(cfg);
     cards::configure(cfg);
+    facilities::configure(cfg);
+    field::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -59,6 +63,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/residents/{rid}/cards/{cid}/card.ndef"),
     ("GET", "/api/v1/residents/{rid}/cards/{cid}/print/{doc}"),
     ("GET", "/api/v1/revocations/{kid}"),
+    ("POST", "/api/v1/facilities"),
+    ("GET", "/api/v1/facilities"),
+    ("POST", "/api/v1/facilities/{fid}/staff"),
+    ("POST", "/api/v1/facilities/{fid}/enrollment-codes"),
+    ("GET", "/api/v1/facilities/{fid}/devices"),
+    ("POST", "/api/v1/devices"),
+    ("POST", "/api/v1/devices/{did}/revoke"),
+    ("GET", "/api/v1/reviews/break-glass"),
+    ("POST", "/api/v1/reviews/break-glass/{aid}"),
+    ("POST", "/api/v1/scans"),
+    ("POST", "/api/v1/break-glass"),
+    ("GET", "/api/v1/accesses/{aid}"),
 ];
 
 /// Unknown paths get the JSON error body too.

@@ -4,7 +4,7 @@
 //! `ApiDoc` must list every handler `configure` registers; tests/tests/openapi.rs fails when the
 //! document's (method, path) pairs differ from `api::ROUTES` or from the routes in the source.
 
-use super::{accounts, cards, public, residents};
+use super::{accounts, cards, facilities, field, public, residents};
 use crate::error::ErrorBody;
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
@@ -59,6 +59,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cards::ndef,
         cards::printable,
         cards::revocations,
+        facilities::create,
+        facilities::list,
+        facilities::add_staff,
+        facilities::create_code,
+        facilities::devices,
+        facilities::enroll,
+        facilities::revoke,
+        facilities::reviews,
+        facilities::review,
+        field::scan,
+        field::break_glass,
+        field::reread,
     ),
     components(
         schemas(ErrorBody),
@@ -70,6 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "accounts", description = "Registration, login, logout"),
         (name = "residents", description = "A resident's profile, dataset, consent and withdrawal"),
         (name = "cards", description = "A resident's cards and their renderings"),
+        (name = "facilities", description = "Fire departments and hospitals, and their staff"),
+        (name = "devices", description = "Field-device enrollment and revocation"),
+        (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
+        (name = "reviews", description = "The city's review of break-glass use"),
     )
 )]
 pub struct ApiDoc;

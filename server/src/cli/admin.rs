@@ -27,6 +27,9 @@ pub struct CreateArgs {
     /// city_admin, facility_manager, paramedic, ed_staff or disaster_responder.
     #[arg(long, default_value = "city_admin")]
     role: String,
+    /// The facility id, for paramedics, ED staff and facility managers.
+    #[arg(long)]
+    facility: Option<String>,
 }
 
 pub fn run(cmd: AdminCommand) -> Result<(), String> {
@@ -45,16 +48,15 @@ pub fn run(cmd: AdminCommand) -> Result<(), String> {
     let config = a.server.config()?;
     let clock = SystemClock;
     let (db, muni) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
-    let account = accounts::create_staff(
-        &db,
-        &muni,
-        &a.login_id,
-        &password,
-        &a.role,
-        &a.name,
-        clock.now(),
-    )
-    .map_err(|e| e.to_string())?;
+    let staff = accounts::NewStaff {
+        login_id: a.login_id.clone(),
+        password,
+        role: a.role.clone(),
+        display_name: a.name.clone(),
+        facility_id: a.facility.clone(),
+    };
+    let account =
+        accounts::create_staff(&db, &muni, &staff, None, clock.now()).map_err(|e| e.to_string())?;
     println!(
         "created {} account {} ({})",
         account.role, account.login_id, account.id

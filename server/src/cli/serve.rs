@@ -2,6 +2,7 @@
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::ratelimit::RateLimitConfig;
 use crate::service::cards::IssuePolicy;
 use crate::service::{accounts, demo};
 use crate::startup::Application;
@@ -24,6 +25,18 @@ pub struct ServeArgs {
     /// Database: `postgres://…` for PostgreSQL; default SQLite at <data-dir>/kyukit.db.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Scans (and break-glass searches) per device per minute; 0 = no limit.
+    #[arg(long, env = "KYUKIT_SCANS_PER_DEVICE_PER_MIN", default_value_t = RateLimitConfig::default().scans_per_device_per_min)]
+    scans_per_device_per_min: u32,
+    /// Scans per client address per minute; 0 = no limit.
+    #[arg(long, env = "KYUKIT_SCANS_PER_ADDR_PER_MIN", default_value_t = RateLimitConfig::default().scans_per_addr_per_min)]
+    scans_per_addr_per_min: u32,
+    /// Login attempts per client address per minute; 0 = no limit.
+    #[arg(long, env = "KYUKIT_LOGINS_PER_ADDR_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_addr_per_min)]
+    logins_per_addr_per_min: u32,
+    /// Login attempts per login id per minute; 0 = no limit.
+    #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
+    logins_per_id_per_min: u32,
 }
 
 impl ServeArgs {
@@ -39,6 +52,12 @@ impl ServeArgs {
             .as_deref()
             .map(crate::db::DatabaseUrl::parse)
             .transpose()?;
+        config.rate_limits = RateLimitConfig {
+            scans_per_device_per_min: self.scans_per_device_per_min,
+            scans_per_addr_per_min: self.scans_per_addr_per_min,
+            logins_per_addr_per_min: self.logins_per_addr_per_min,
+            logins_per_id_per_min: self.logins_per_id_per_min,
+        };
         Ok(config)
     }
 }

@@ -36,6 +36,8 @@ pub struct AccountRow {
     pub display_name: String,
     pub status: String,
     pub created_at: i64,
+    /// The facility a staff member belongs to (paramedics: their fire department).
+    pub facility_id: Option<String>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -57,6 +59,8 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// The device that signed the login, for sessions of field devices.
+    pub device_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -142,4 +146,80 @@ pub struct CardRow {
     pub status: String,
     pub revoked_at: Option<i64>,
     pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = facilities)]
+pub struct FacilityRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub address: String,
+    pub phone: String,
+    pub status: String,
+    pub listed: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub facility_id: String,
+    pub label: String,
+    pub public_jwk: String,
+    pub status: String,
+    pub enrolled_at: i64,
+    pub enrolled_by: String,
+    pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = enrollment_codes)]
+pub struct EnrollmentCodeRow {
+    pub code_hash: String,
+    pub municipality_id: String,
+    pub facility_id: String,
+    pub label: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_nonces)]
+pub struct RequestNonceRow {
+    pub device_id: String,
+    pub nonce: String,
+    pub municipality_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accesses)]
+pub struct AccessRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub kind: String,
+    pub resident_id: String,
+    pub card_id: Option<String>,
+    pub account_id: String,
+    pub device_id: String,
+    pub facility_id: String,
+    pub incident_ref: String,
+    pub reason: Option<String>,
+    pub categories: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub review_status: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<i64>,
+    pub review_note: Option<String>,
 }

@@ -410,3 +410,212 @@ pub fn audit_events_about(
         .select(crate::audit::AuditRow::as_select())
         .load(conn)
 }
+
+// ---- facilities, devices, enrollment codes, nonces --------------------------------------------
+
+pub fn insert_facility(conn: &mut DbConnection, row: &FacilityRow) -> QueryResult<usize> {
+    diesel::insert_into(facilities::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn facility(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<FacilityRow>> {
+    facilities::table
+        .filter(facilities::municipality_id.eq(muni))
+        .filter(facilities::id.eq(id))
+        .select(FacilityRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn facilities(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<FacilityRow>> {
+    facilities::table
+        .filter(facilities::municipality_id.eq(muni))
+        .order((facilities::kind, facilities::name_ja))
+        .select(FacilityRow::as_select())
+        .load(conn)
+}
+
+pub fn insert_enrollment_code(
+    conn: &mut DbConnection,
+    row: &EnrollmentCodeRow,
+) -> QueryResult<usize> {
+    diesel::insert_into(enrollment_codes::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn enrollment_code(
+    conn: &mut DbConnection,
+    muni: &str,
+    code_hash: &str,
+) -> QueryResult<Option<EnrollmentCodeRow>> {
+    enrollment_codes::table
+        .filter(enrollment_codes::municipality_id.eq(muni))
+        .filter(enrollment_codes::code_hash.eq(code_hash))
+        .select(EnrollmentCodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a code used, only if it was unused (a concurrent second use updates nothing).
+pub fn use_enrollment_code(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    device_id: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    let n = diesel::update(
+        enrollment_codes::table
+            .filter(enrollment_codes::code_hash.eq(code_hash))
+            .filter(enrollment_codes::used_at.is_null()),
+    )
+    .set((
+        enrollment_codes::used_at.eq(now),
+        enrollment_codes::device_id.eq(device_id),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        Ok(n)
+    } else {
+        Err(diesel::result::Error::RollbackTransaction)
+    }
+}
+
+pub fn insert_device(conn: &mut DbConnection, row: &DeviceRow) -> QueryResult<usize> {
+    diesel::insert_into(devices::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn device(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<DeviceRow>> {
+    devices::table
+        .filter(devices::municipality_id.eq(muni))
+        .filter(devices::id.eq(id))
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn devices_of(
+    conn: &mut DbConnection,
+    muni: &str,
+    facility_id: &str,
+) -> QueryResult<Vec<DeviceRow>> {
+    devices::table
+        .filter(devices::municipality_id.eq(muni))
+        .filter(devices::facility_id.eq(facility_id))
+        .order(devices::enrolled_at.desc())
+        .select(DeviceRow::as_select())
+        .load(conn)
+}
+
+pub fn revoke_device(
+    conn: &mut DbConnection,
+    id: &str,
+    by: &str,
+    reason: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(devices::table.filter(devices::id.eq(id)))
+        .set((
+            devices::status.eq("revoked"),
+            devices::revoked_at.eq(now),
+            devices::revoked_by.eq(by),
+            devices::revoke_reason.eq(reason),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_sessions_of_device(conn: &mut DbConnection, device_id: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::device_id.eq(device_id))).execute(conn)
+}
+
+pub fn insert_nonce(conn: &mut DbConnection, row: &RequestNonceRow) -> QueryResult<usize> {
+    diesel::insert_into(request_nonces::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn delete_expired_nonces(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    diesel::delete(request_nonces::table.filter(request_nonces::expires_at.lt(now))).execute(conn)
+}
+
+// ---- accesses (scans, break-glass) ------------------------------------------------------------
+
+pub fn insert_access(conn: &mut DbConnection, row: &AccessRow) -> QueryResult<usize> {
+    diesel::insert_into(accesses::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn access(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<AccessRow>> {
+    accesses::table
+        .filter(accesses::municipality_id.eq(muni))
+        .filter(accesses::id.eq(id))
+        .select(AccessRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn accesses_for_review(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<AccessRow>> {
+    accesses::table
+        .filter(accesses::municipality_id.eq(muni))
+        .filter(accesses::review_status.eq("pending"))
+        .order(accesses::created_at)
+        .select(AccessRow::as_select())
+        .load(conn)
+}
+
+pub fn review_access(
+    conn: &mut DbConnection,
+    muni: &str,
+    id: &str,
+    decision: &str,
+    by: &str,
+    note: Option<&str>,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        accesses::table
+            .filter(accesses::municipality_id.eq(muni))
+            .filter(accesses::id.eq(id))
+            .filter(accesses::review_status.eq("pending")),
+    )
+    .set((
+        accesses::review_status.eq(decision),
+        accesses::reviewed_by.eq(by),
+        accesses::reviewed_at.eq(now),
+        accesses::review_note.eq(note),
+    ))
+    .execute(conn)
+}
+
+pub fn accesses_of_resident(
+    conn: &mut DbConnection,
+    muni: &str,
+    resident_id: &str,
+) -> QueryResult<Vec<AccessRow>> {
+    accesses::table
+        .filter(accesses::municipality_id.eq(muni))
+        .filter(accesses::resident_id.eq(resident_id))
+        .order(accesses::created_at.desc())
+        .select(AccessRow::as_select())
+        .load(conn)
+}
+
+/// Active residents born on `date_of_birth` (break-glass candidates; names are compared by the
+/// caller after normalisation).
+pub fn residents_born_on(
+    conn: &mut DbConnection,
+    muni: &str,
+    date_of_birth: &str,
+) -> QueryResult<Vec<ResidentRow>> {
+    residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .filter(residents::date_of_birth.eq(date_of_birth))
+        .filter(residents::status.eq("active"))
+        .limit(500)
+        .select(ResidentRow::as_select())
+        .load(conn)
+}

@@ -33,6 +33,7 @@ diesel::table! {
         display_name -> Text,
         status -> Text,
         created_at -> BigInt,
+        facility_id -> Nullable<Text>,
     }
 }
 
@@ -44,6 +45,7 @@ diesel::table! {
         created_at -> BigInt,
         last_seen_at -> BigInt,
         expires_at -> BigInt,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -165,7 +167,90 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    facilities (id) {
+        id -> Text,
+        municipality_id -> Text,
+        kind -> Text,
+        name_ja -> Text,
+        name_en -> Text,
+        address -> Text,
+        phone -> Text,
+        status -> Text,
+        listed -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        municipality_id -> Text,
+        facility_id -> Text,
+        label -> Text,
+        public_jwk -> Text,
+        status -> Text,
+        enrolled_at -> BigInt,
+        enrolled_by -> Text,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<Text>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    enrollment_codes (code_hash) {
+        code_hash -> Text,
+        municipality_id -> Text,
+        facility_id -> Text,
+        label -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        device_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    request_nonces (device_id, nonce) {
+        device_id -> Text,
+        nonce -> Text,
+        municipality_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    accesses (id) {
+        id -> Text,
+        municipality_id -> Text,
+        kind -> Text,
+        resident_id -> Text,
+        card_id -> Nullable<Text>,
+        account_id -> Text,
+        device_id -> Text,
+        facility_id -> Text,
+        incident_ref -> Text,
+        reason -> Nullable<Text>,
+        categories -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        review_status -> Nullable<Text>,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<BigInt>,
+        review_note -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(devices -> facilities (facility_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    facilities,
+    devices,
+    enrollment_codes,
+    request_nonces,
+    accesses,
     audit_heads,
     audit_events,
     municipalities,

@@ -1,5 +1,6 @@
 //! Accounts, passwords (argon2id) and sessions (opaque bearer tokens, stored as SHA-256 hashes).
 
+use super::devices::SignedBy;
 use crate::audit;
 use crate::db::models::{AccountRow, SessionRow};
 use crate::db::{Db, DbConnection, queries};
@@ -32,6 +33,30 @@ pub struct Actor {
     pub account_id: String,
     pub municipality_id: String,
     pub role: String,
+    /// The staff member's facility (paramedics: their fire department).
+    pub facility_id: Option<String>,
+    /// The enrolled device that signed the request (field requests only).
+    pub device_id: Option<String>,
+}
+
+impl Actor {
+    pub(crate) fn from_account(account: &AccountRow, device_id: Option<String>) -> Self {
+        Actor {
+            account_id: account.id.clone(),
+            municipality_id: account.municipality_id.clone(),
+            role: account.role.clone(),
+            facility_id: account.facility_id.clone(),
+            device_id,
+        }
+    }
+
+    /// The actor's fields on an audit event.
+    pub(crate) fn event(&self, action: audit::Action, outcome: audit::Outcome) -> audit::Event {
+        let mut e = audit::Event::new(action, outcome).by(&self.account_id, &self.role);
+        e.facility_id = self.facility_id.clone();
+        e.device_id = self.device_id.clone();
+        e
+    }
 }
 
 pub fn validate_login_id(login_id: &str) -> Result<String, ApiError> {
@@ -87,10 +112,12 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a session for `account` and returns the bearer token (256 random bits).
+/// Creates a session for `account` (bound to `device_id` for field devices) and returns the
+/// bearer token (256 random bits).
 pub fn create_session(
     conn: &mut DbConnection,
     account: &AccountRow,
+    device_id: Option<&str>,
     now: i64,
     policy: SessionPolicy,
 ) -> Result<String, ApiError> {
@@ -106,17 +133,21 @@ pub fn create_session(
             created_at: now,
             last_seen_at: now,
             expires_at: now + policy.absolute_secs,
+            device_id: device_id.map(str::to_string),
         },
     )?;
     Ok(token)
 }
 
 /// Checks a login; returns a session token. Wrong id and wrong password give the same answer.
+/// Paramedics log in only from an enrolled device of their fire department (`device`, whose
+/// signature the caller has verified); their session is bound to it.
 pub fn login(
     db: &Db,
     municipality_id: &str,
     login_id: &str,
     password: &str,
+    device: Option<&SignedBy>,
     now: i64,
     policy: SessionPolicy,
 ) -> Result<String, ApiError> {
@@ -132,7 +163,9 @@ pub fn login(
             audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
         if let Some(a) = account {
             event = event.by(&a.id, &a.role);
+            event.facility_id = a.facility_id.clone();
         }
+        event.device_id = device.map(|d| d.device.id.clone());
         db.write(|c| {
             audit::append(c, municipality_id, &event, now)
                 .map(|_| ())
@@ -152,13 +185,35 @@ pub fn login(
         failed(Some(&account), "suspended")?;
         return Err(ApiError::forbidden("this account is suspended"));
     }
+    let bound = match (account.role.as_str(), device) {
+        ("paramedic", Some(d)) if account.facility_id.as_deref() == Some(&d.device.facility_id) => {
+            Some(d)
+        }
+        ("paramedic", _) => {
+            failed(Some(&account), "device_required")?;
+            return Err(ApiError::forbidden_code(
+                "device_required",
+                "paramedics log in from a device enrolled by their fire department",
+            ));
+        }
+        _ => None,
+    };
     db.write(|c| {
-        let token = create_session(c, &account, now, policy)?;
+        if let Some(d) = bound {
+            super::devices::consume_nonce(c, d, now)?;
+        }
+        let token = create_session(
+            c,
+            &account,
+            bound.map(|d| d.device.id.as_str()),
+            now,
+            policy,
+        )?;
+        let actor = Actor::from_account(&account, bound.map(|d| d.device.id.clone()));
         audit::append(
             c,
             municipality_id,
-            &audit::Event::new(audit::Action::LoginOk, audit::Outcome::Ok)
-                .by(&account.id, &account.role),
+            &actor.event(audit::Action::LoginOk, audit::Outcome::Ok),
             now,
         )?;
         Ok(token)
@@ -166,12 +221,31 @@ pub fn login(
 }
 
 /// Resolves a bearer token to its actor, enforcing idle and absolute timeouts and suspension.
+/// A session bound to a field device is refused here: it works only on requests that device
+/// signs (see `devices::authenticate_field`).
 pub fn authenticate(
     db: &Db,
     token: &str,
     now: i64,
     policy: SessionPolicy,
 ) -> Result<Actor, ApiError> {
+    let (session, account) = session_account(db, token, now, policy)?;
+    if session.device_id.is_some() {
+        return Err(ApiError::unauthorized_code(
+            "signature_required",
+            "this session belongs to a field device: sign the request with the device key",
+        ));
+    }
+    Ok(Actor::from_account(&account, None))
+}
+
+/// The live session of a bearer token and its account (timeouts and suspension enforced).
+pub(crate) fn session_account(
+    db: &Db,
+    token: &str,
+    now: i64,
+    policy: SessionPolicy,
+) -> Result<(SessionRow, AccountRow), ApiError> {
     let expired = || ApiError::unauthorized("session expired or unknown; log in again");
     if token.is_empty() || token.len() > 128 {
         return Err(expired());
@@ -192,16 +266,18 @@ pub fn authenticate(
     if now - session.last_seen_at >= 60 {
         db.write(|c| queries::touch_session(c, &hash, now).map_err(ApiError::from))?;
     }
-    Ok(Actor {
-        account_id: account.id,
-        municipality_id: account.municipality_id,
-        role: account.role,
-    })
+    Ok((session, account))
 }
 
+/// Ends the session of `token`; 401 if there is none.
 pub fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
-    db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(ApiError::from))
-        .map(|_| ())
+    let n = db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(ApiError::from))?;
+    if n == 0 {
+        return Err(ApiError::unauthorized(
+            "session expired or unknown; log in again",
+        ));
+    }
+    Ok(())
 }
 
 /// Roles the CLI may create (people who are not residents or proxies).
@@ -218,12 +294,18 @@ pub const STAFF_ROLES: [&str; 5] = [
 pub fn create_staff(
     db: &Db,
     muni: &str,
-    login_id: &str,
-    password: &str,
-    role: &str,
-    display_name: &str,
+    staff: &NewStaff,
+    by: Option<&Actor>,
     now: i64,
 ) -> Result<AccountRow, ApiError> {
+    let NewStaff {
+        login_id,
+        password,
+        role,
+        display_name,
+        facility_id,
+    } = staff;
+    let role = role.as_str();
     if !STAFF_ROLES.contains(&role) {
         return Err(ApiError::unprocessable(
             "invalid_role",
@@ -241,8 +323,10 @@ pub fn create_staff(
         display_name: super::text("name", display_name, 1, 60)?,
         status: "active".into(),
         created_at: now,
+        facility_id: facility_id.clone(),
     };
     db.write(|c| {
+        check_staff_facility(c, muni, role, facility_id.as_deref())?;
         if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
             return Err(ApiError::conflict(
                 "login_id_taken",
@@ -250,15 +334,79 @@ pub fn create_staff(
             ));
         }
         queries::insert_account(c, &account)?;
+        let event = match by {
+            Some(a) => a.event(audit::Action::CreateStaff, audit::Outcome::Ok),
+            None => audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok),
+        };
         audit::append(
             c,
             muni,
-            &audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok)
-                .detail(format!("{} {}", account.role, account.id)),
+            &event.detail(format!("{} {}", account.role, account.id)),
             now,
         )?;
         Ok(account.clone())
     })
+}
+
+/// A staff account to create.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    pub login_id: String,
+    pub password: String,
+    /// `city_admin` | `facility_manager` | `paramedic` | `ed_staff` | `disaster_responder`.
+    pub role: String,
+    pub display_name: String,
+    /// Required for paramedics (a fire department), ED staff (a hospital) and facility managers.
+    #[serde(default)]
+    pub facility_id: Option<String>,
+}
+
+impl NewStaff {
+    pub(crate) fn redacted(&self) -> String {
+        format!("{} {}", self.role, self.login_id)
+    }
+}
+
+/// Paramedics belong to a fire department, ED staff to a hospital, facility managers to any
+/// facility; city administrators and disaster responders to none.
+fn check_staff_facility(
+    c: &mut DbConnection,
+    muni: &str,
+    role: &str,
+    facility_id: Option<&str>,
+) -> Result<(), ApiError> {
+    let needs = match role {
+        "paramedic" => Some("fire_department"),
+        "ed_staff" => Some("hospital"),
+        "facility_manager" => Some(""),
+        _ => None,
+    };
+    match (needs, facility_id) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(ApiError::unprocessable(
+            "invalid_facility",
+            format!("a {role} does not belong to a facility"),
+        )),
+        (Some(_), None) => Err(ApiError::unprocessable(
+            "invalid_facility",
+            format!("a {role} needs facility_id"),
+        )),
+        (Some(kind), Some(id)) => {
+            super::check_id(id)?;
+            match queries::facility(c, muni, id)? {
+                Some(f) if kind.is_empty() || f.kind == kind => Ok(()),
+                Some(_) => Err(ApiError::unprocessable(
+                    "invalid_facility",
+                    format!("a {role} belongs to a {kind}"),
+                )),
+                None => Err(ApiError::unprocessable(
+                    "invalid_facility",
+                    "no such facility in this municipality",
+                )),
+            }
+        }
+    }
 }
 
 /// Whether the municipality has a city administrator yet.

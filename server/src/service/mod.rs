@@ -2,11 +2,16 @@
 //! clock), validate input, enforce per-object access, and call `db::queries`. They never read the
 //! clock or the environment themselves.
 
+pub mod access;
 pub mod accounts;
 pub mod cards;
 pub mod consent;
 pub mod dataset;
 pub mod demo;
+pub mod devices;
+pub mod disclosure;
+pub mod facilities;
+pub mod fhir;
 pub mod keys;
 pub mod purge;
 pub mod residents;

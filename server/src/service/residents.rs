@@ -159,6 +159,7 @@ fn new_account(
         display_name,
         status: "active".into(),
         created_at: now,
+        facility_id: None,
     })
 }
 
@@ -193,7 +194,7 @@ pub fn register_self(
             .by(&account.id, "resident")
             .about(&row.id);
         audit::append(c, muni, &event, now)?;
-        let token = accounts::create_session(c, &account, now, policy)?;
+        let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
             account_id: account.id.clone(),
@@ -245,7 +246,7 @@ pub fn register_by_proxy(
             .about(&row.id)
             .detail(proxy.relation.clone());
         audit::append(c, muni, &event, now)?;
-        let token = accounts::create_session(c, &account, now, policy)?;
+        let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
             account_id: account.id.clone(),
@@ -347,6 +348,9 @@ pub struct AccessEntry {
     /// `resident`, `proxy`, `paramedic`, … (absent for system actions such as the purge).
     pub role: Option<String>,
     pub facility_id: Option<String>,
+    /// The facility's name (Japanese, English), when the actor belongs to one.
+    pub facility_name: Option<String>,
+    pub facility_name_en: Option<String>,
     pub purpose: Option<String>,
     /// Whether the resident themself did it.
     pub by_self: bool,
@@ -362,10 +366,25 @@ pub fn access_history(
 ) -> Result<Vec<AccessEntry>, ApiError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
+        let names: std::collections::HashMap<String, (String, String)> =
+            queries::facilities(c, &actor.municipality_id)?
+                .into_iter()
+                .map(|f| (f.id, (f.name_ja, f.name_en)))
+                .collect();
         Ok(
             queries::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
                 .into_iter()
                 .map(|e| AccessEntry {
+                    facility_name: e
+                        .facility_id
+                        .as_ref()
+                        .and_then(|f| names.get(f))
+                        .map(|n| n.0.clone()),
+                    facility_name_en: e
+                        .facility_id
+                        .as_ref()
+                        .and_then(|f| names.get(f))
+                        .map(|n| n.1.clone()),
                     at: e.at,
                     by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
                         && actor.role == "resident",

@@ -1,0 +1,580 @@
+//! Responders' access to a resident's emergency data (RULES R10, R13, R19): a card scan, a
+//! break-glass search, a re-read within the grant, and the city's review of break-glass use.
+//!
+//! Each access checks, in one write transaction: the request's nonce (replay), the card (genuine,
+//! unexpired, unrevoked), the resident (active) and the consent in force (a grant), then records
+//! the access row and its audit event and returns only the consented categories. Every refusal is
+//! an audit event of its own, appended before the answer.
+
+use super::accounts::Actor;
+use super::consent::{self, Consent};
+use super::dataset::Item;
+use super::devices::{SignedBy, consume_nonce, deny};
+use super::disclosure::{Disclosure, Patient};
+use super::{check_id, new_id, past_date, text};
+use crate::audit::{self, Action, Event, Outcome};
+use crate::db::models::{AccessRow, ResidentRow};
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use base64::Engine;
+use kyukit_card::{CardError, KeySet};
+use serde::{Deserialize, Serialize};
+
+/// How long a scan's grant lasts (re-reads allowed until then).
+pub const SCAN_GRANT_SECS: i64 = 4 * 3600;
+/// How long a break-glass grant lasts.
+pub const BREAK_GLASS_GRANT_SECS: i64 = 3600;
+/// What break-glass may disclose at most (intersected with the consent): the emergency
+/// categories. The care team is not needed on scene.
+pub const EMERGENCY_CATEGORIES: [&str; 7] = [
+    "medications",
+    "conditions",
+    "allergies",
+    "devices",
+    "blood_type",
+    "advance_directive",
+    "emergency_contacts",
+];
+
+/// A refusal inside the access transaction, with the resident it concerned (so the resident sees
+/// refused attempts in their access history too).
+struct Refusal(Option<String>, ApiError);
+
+impl<E: Into<ApiError>> From<E> for Refusal {
+    fn from(e: E) -> Self {
+        Refusal(None, e.into())
+    }
+}
+
+fn require_responder(actor: &Actor) -> Result<(), ApiError> {
+    if actor.role == "paramedic" && actor.device_id.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only paramedics on enrolled devices may read emergency data",
+        ))
+    }
+}
+
+fn base_event(actor: &Actor, action: Action) -> Event {
+    actor.event(action, Outcome::Denied)
+}
+
+/// Runs `f` in a write transaction that first consumes the request's nonce. A refusal is
+/// audited (in its own transaction) under `action`, with the resident if known.
+fn guarded<T>(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    action: Action,
+    purpose: &str,
+    now: i64,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal>,
+) -> Result<T, ApiError> {
+    let outcome = db.write(|c| {
+        consume_nonce(c, by, now)?;
+        f(c)
+    });
+    match outcome {
+        Ok(v) => Ok(v),
+        Err(Refusal(resident, err)) if err.is_denial() || err.status().as_u16() == 409 => {
+            let mut event = base_event(actor, action).purpose(purpose);
+            event.resident_id = resident;
+            Err(deny(db, &actor.municipality_id, event, err, now))
+        }
+        Err(Refusal(_, err)) => Err(err),
+    }
+}
+
+/// Refuses before any transaction (e.g. a card that does not verify), audited.
+fn refuse_early(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    purpose: &str,
+    err: ApiError,
+    now: i64,
+) -> ApiError {
+    let event = base_event(actor, action).purpose(purpose);
+    deny(db, &actor.municipality_id, event, err, now)
+}
+
+// ---- scan ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanInput {
+    /// The card: its URL (what the QR code or NFC tag carries) or its COSE bytes as base64url.
+    pub card: String,
+    /// The crew's incident reference (1–64 characters), recorded with the access.
+    pub incident_ref: String,
+}
+
+/// The card bytes from a URL or base64url.
+fn card_bytes(card: &str) -> Result<Vec<u8>, ApiError> {
+    let card = card.trim();
+    let invalid = |m: String| ApiError::unprocessable("invalid_card", m);
+    if card.len() > 4096 {
+        return Err(invalid("card: too long to be a Kyukit card".into()));
+    }
+    if card
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        return kyukit_card::parse_card_url(card)
+            .map(|u| u.cose)
+            .map_err(|e| invalid(format!("card: {e}")));
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(card)
+        .map_err(|_| invalid("card: a card URL (https://…) or its COSE bytes as base64url".into()))
+}
+
+pub fn scan(
+    db: &Db,
+    trusted: &KeySet,
+    actor: &Actor,
+    by: &SignedBy,
+    input: &ScanInput,
+    now: i64,
+) -> Result<Disclosure, ApiError> {
+    let purpose = "scan";
+    let early = |err: ApiError| refuse_early(db, actor, Action::Scan, purpose, err, now);
+    require_responder(actor).map_err(early)?;
+    let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
+    let cose = card_bytes(&input.card)?;
+    let card = kyukit_card::verify(&cose, trusted, now).map_err(|e| {
+        early(match e {
+            CardError::UnknownKid(_) => ApiError::forbidden_code(
+                "untrusted_issuer",
+                "this card was issued by a municipality this server has no trust rule for",
+            ),
+            CardError::Expired { .. } => ApiError::forbidden_code(
+                "card_expired",
+                "this card has expired; the resident needs a new one",
+            ),
+            CardError::BadSignature | CardError::WrongAlgorithm => ApiError::forbidden_code(
+                "card_not_genuine",
+                "this card is not genuine: its signature does not verify",
+            ),
+            other => ApiError::unprocessable("invalid_card", format!("card: {other}")),
+        })
+    })?;
+    let card_id = card.claims.card_id.to_hex();
+    guarded(db, actor, by, Action::Scan, purpose, now, |c| {
+        let row = queries::card(c, &actor.municipality_id, &card_id)?
+            .ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
+        // Consent first: a withdrawn resident's cards are revoked too, and "withdrawn" is the
+        // truer answer.
+        let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
+        if row.status != "active" {
+            return Err(Refusal(
+                Some(row.resident_id.clone()),
+                ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+            ));
+        }
+        let access = AccessRow {
+            id: new_id()?,
+            municipality_id: actor.municipality_id.clone(),
+            kind: "scan".into(),
+            resident_id: row.resident_id.clone(),
+            card_id: Some(card_id.clone()),
+            account_id: actor.account_id.clone(),
+            device_id: by.device.id.clone(),
+            facility_id: by.device.facility_id.clone(),
+            incident_ref: incident_ref.clone(),
+            reason: None,
+            categories: String::new(),
+            created_at: now,
+            expires_at: now + SCAN_GRANT_SECS,
+            review_status: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            review_note: None,
+        };
+        disclose_new(
+            c,
+            actor,
+            access,
+            (resident, consent),
+            None,
+            Action::Scan,
+            purpose,
+            now,
+        )
+    })
+}
+
+/// Checks the resident and consent, records the access and its audit event, and builds the
+/// disclosure. `limit` narrows the consented categories (break-glass).
+#[allow(clippy::too_many_arguments)]
+fn disclose_new(
+    c: &mut DbConnection,
+    actor: &Actor,
+    mut access: AccessRow,
+    (resident, consent): (ResidentRow, Consent),
+    limit: Option<&[&str]>,
+    action: Action,
+    purpose: &str,
+    now: i64,
+) -> Result<Disclosure, Refusal> {
+    let categories: Vec<String> = consent
+        .categories
+        .iter()
+        .filter(|cat| limit.is_none_or(|l| l.contains(&cat.as_str())))
+        .cloned()
+        .collect();
+    access.categories = serde_json::to_string(&categories).map_err(ApiError::internal)?;
+    queries::insert_access(c, &access)?;
+    let event = actor
+        .event(action, Outcome::Ok)
+        .about(&resident.id)
+        .purpose(purpose)
+        .detail(format!("access {}", access.id));
+    audit::append(c, &actor.municipality_id, &event, now)?;
+    build(c, &access, resident, consent, categories, now)
+}
+
+/// The resident, active, with a consent grant in force.
+fn consented_resident(
+    c: &mut DbConnection,
+    actor: &Actor,
+    resident_id: &str,
+) -> Result<(ResidentRow, Consent), Refusal> {
+    let resident = queries::resident(c, &actor.municipality_id, resident_id)?
+        .ok_or_else(|| ApiError::not_found("no such resident"))?;
+    let withdrawn = || {
+        Refusal(
+            Some(resident_id.to_string()),
+            ApiError::forbidden_code(
+                "consent_withdrawn",
+                "the resident has not consented (or has withdrawn consent) to sharing with responders",
+            ),
+        )
+    };
+    if resident.status != "active" {
+        return Err(withdrawn());
+    }
+    let consent = consent::current(c, resident_id)?.ok_or_else(withdrawn)?;
+    Ok((resident, consent))
+}
+
+fn build(
+    c: &mut DbConnection,
+    access: &AccessRow,
+    resident: ResidentRow,
+    consent: Consent,
+    categories: Vec<String>,
+    now: i64,
+) -> Result<Disclosure, Refusal> {
+    let items = queries::items(c, &resident.id)?
+        .into_iter()
+        .filter(|i| categories.contains(&i.category))
+        .map(Item::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Disclosure {
+        access_id: access.id.clone(),
+        kind: access.kind.clone(),
+        incident_ref: access.incident_ref.clone(),
+        accessed_at: now,
+        expires_at: access.expires_at,
+        card_id: access.card_id.clone(),
+        facility_id: access.facility_id.clone(),
+        patient: Patient {
+            age: age(&resident.date_of_birth, now),
+            id: resident.id,
+            family_name: resident.family_name,
+            given_name: resident.given_name,
+            family_name_kana: resident.family_name_kana,
+            given_name_kana: resident.given_name_kana,
+            date_of_birth: resident.date_of_birth,
+            sex: resident.sex,
+            preferred_language: resident.preferred_language,
+        },
+        consent,
+        categories,
+        items,
+    })
+}
+
+/// Whole years between an ISO date of birth and `now` (0 if unparsable).
+pub fn age(date_of_birth: &str, now: i64) -> u32 {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let (Ok(dob), Ok(today)) = (
+        time::Date::parse(date_of_birth, &format),
+        time::OffsetDateTime::from_unix_timestamp(now).map(|t| t.date()),
+    ) else {
+        return 0;
+    };
+    let mut years = today.year() - dob.year();
+    if (today.month() as u8, today.day()) < (dob.month() as u8, dob.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).unwrap_or(0)
+}
+
+// ---- break-glass ----------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakGlassInput {
+    /// Family name in kanji or kana, as the patient or a bystander gives it.
+    pub family_name: String,
+    pub given_name: String,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// Part of the address, to tell apart residents with the same name and birthday.
+    pub address: Option<String>,
+    /// Why the card could not be used (10–500 characters). Reviewed by the city.
+    pub reason: String,
+    pub incident_ref: String,
+}
+
+/// Name comparison: without spaces (ASCII and ideographic), ASCII case-folded.
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn name_matches(r: &ResidentRow, family: &str, given: &str) -> bool {
+    let kanji = fold(&r.family_name) == family && fold(&r.given_name) == given;
+    let kana = r.family_name_kana.as_deref().map(fold).as_deref() == Some(family)
+        && r.given_name_kana.as_deref().map(fold).as_deref() == Some(given);
+    kanji || kana
+}
+
+pub fn break_glass(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    input: &BreakGlassInput,
+    now: i64,
+) -> Result<Disclosure, ApiError> {
+    let purpose = "break_glass";
+    require_responder(actor)
+        .map_err(|err| refuse_early(db, actor, Action::BreakGlass, purpose, err, now))?;
+    let family = fold(&text("family_name", &input.family_name, 1, 60)?);
+    let given = fold(&text("given_name", &input.given_name, 1, 60)?);
+    let dob = past_date("date_of_birth", &input.date_of_birth, now)?;
+    let address = input
+        .address
+        .as_deref()
+        .map(|a| text("address", a, 1, 200).map(|a| fold(&a)))
+        .transpose()?;
+    let reason = text("reason", &input.reason, 10, 500)?;
+    let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
+    guarded(db, actor, by, Action::BreakGlass, purpose, now, |c| {
+        let found: Vec<ResidentRow> = queries::residents_born_on(c, &actor.municipality_id, &dob)?
+            .into_iter()
+            .filter(|r| name_matches(r, &family, &given))
+            .filter(|r| {
+                address
+                    .as_ref()
+                    .is_none_or(|a| fold(&r.address).contains(a.as_str()))
+            })
+            .collect();
+        let resident = match found.as_slice() {
+            [] => {
+                return Err(Refusal(
+                    None,
+                    ApiError::not_found("no resident matches this name and date of birth")
+                        .with_code("no_match"),
+                ));
+            }
+            [one] => one.id.clone(),
+            _ => {
+                return Err(Refusal(
+                    None,
+                    ApiError::conflict(
+                        "ambiguous_match",
+                        "several residents match; add part of the address",
+                    ),
+                ));
+            }
+        };
+        let (resident, consent) = consented_resident(c, actor, &resident)?;
+        let access = AccessRow {
+            id: new_id()?,
+            municipality_id: actor.municipality_id.clone(),
+            kind: "break_glass".into(),
+            resident_id: resident.id.clone(),
+            card_id: None,
+            account_id: actor.account_id.clone(),
+            device_id: by.device.id.clone(),
+            facility_id: by.device.facility_id.clone(),
+            incident_ref: incident_ref.clone(),
+            reason: Some(reason.clone()),
+            categories: String::new(),
+            created_at: now,
+            expires_at: now + BREAK_GLASS_GRANT_SECS,
+            review_status: Some("pending".into()),
+            reviewed_by: None,
+            reviewed_at: None,
+            review_note: None,
+        };
+        disclose_new(
+            c,
+            actor,
+            access,
+            (resident, consent),
+            Some(&EMERGENCY_CATEGORIES),
+            Action::BreakGlass,
+            purpose,
+            now,
+        )
+    })
+}
+
+// ---- re-reading a grant ---------------------------------------------------------------------------
+
+/// Reads an access again within its grant: same paramedic, same device, consent still in force.
+pub fn reread(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    access_id: &str,
+    now: i64,
+) -> Result<Disclosure, ApiError> {
+    let purpose = "reread";
+    require_responder(actor)
+        .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
+    check_id(access_id)?;
+    guarded(db, actor, by, Action::ReadAccess, purpose, now, |c| {
+        let access = queries::access(c, &actor.municipality_id, access_id)?
+            .filter(|a| a.account_id == actor.account_id && a.device_id == by.device.id)
+            .ok_or_else(|| ApiError::not_found("no such access"))?;
+        let resident = Some(access.resident_id.clone());
+        if now >= access.expires_at {
+            return Err(Refusal(
+                resident,
+                ApiError::forbidden_code("access_expired", "this access has expired; scan again"),
+            ));
+        }
+        if let Some(card_id) = &access.card_id {
+            let active = queries::card(c, &actor.municipality_id, card_id)?
+                .is_some_and(|r| r.status == "active");
+            if !active {
+                return Err(Refusal(
+                    resident,
+                    ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+                ));
+            }
+        }
+        let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
+        let granted: Vec<String> =
+            serde_json::from_str(&access.categories).map_err(ApiError::internal)?;
+        // Never more than the consent in force now, nor more than was granted then.
+        let categories: Vec<String> = granted
+            .into_iter()
+            .filter(|cat| consent.categories.contains(cat))
+            .collect();
+        let event = actor
+            .event(Action::ReadAccess, Outcome::Ok)
+            .about(&resident.id)
+            .purpose(access.kind.as_str())
+            .detail(format!("access {}", access.id));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        build(c, &access, resident, consent, categories, now)
+    })
+}
+
+// ---- the city's review of break-glass use ------------------------------------------------------
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BreakGlassRecord {
+    pub access_id: String,
+    pub resident_id: String,
+    pub account_id: String,
+    pub device_id: String,
+    pub facility_id: String,
+    pub incident_ref: String,
+    pub reason: Option<String>,
+    pub categories: Vec<String>,
+    pub created_at: i64,
+    /// `pending` | `justified` | `unjustified`.
+    pub review_status: Option<String>,
+}
+
+impl TryFrom<AccessRow> for BreakGlassRecord {
+    type Error = ApiError;
+    fn try_from(a: AccessRow) -> Result<Self, ApiError> {
+        Ok(BreakGlassRecord {
+            categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+            access_id: a.id,
+            resident_id: a.resident_id,
+            account_id: a.account_id,
+            device_id: a.device_id,
+            facility_id: a.facility_id,
+            incident_ref: a.incident_ref,
+            reason: a.reason,
+            created_at: a.created_at,
+            review_status: a.review_status,
+        })
+    }
+}
+
+pub fn pending_reviews(db: &Db, actor: &Actor) -> Result<Vec<BreakGlassRecord>, ApiError> {
+    super::facilities::require_city_admin(actor)?;
+    db.read(|c| {
+        queries::accesses_for_review(c, &actor.municipality_id)?
+            .into_iter()
+            .map(BreakGlassRecord::try_from)
+            .collect()
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// `justified` | `unjustified`.
+    pub decision: String,
+    pub note: Option<String>,
+}
+
+pub fn review(
+    db: &Db,
+    actor: &Actor,
+    access_id: &str,
+    input: &ReviewInput,
+    now: i64,
+) -> Result<BreakGlassRecord, ApiError> {
+    super::facilities::require_city_admin(actor)?;
+    check_id(access_id)?;
+    if !["justified", "unjustified"].contains(&input.decision.as_str()) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "decision: justified or unjustified",
+        ));
+    }
+    let note = super::opt_text("note", &input.note, 500)?;
+    db.write(|c| {
+        let access = queries::access(c, &actor.municipality_id, access_id)?
+            .filter(|a| a.kind == "break_glass")
+            .ok_or_else(|| ApiError::not_found("no such break-glass access"))?;
+        let n = queries::review_access(
+            c,
+            &actor.municipality_id,
+            access_id,
+            &input.decision,
+            &actor.account_id,
+            note.as_deref(),
+            now,
+        )?;
+        if n == 0 {
+            return Err(ApiError::conflict(
+                "already_reviewed",
+                "this break-glass access has already been reviewed",
+            ));
+        }
+        let event = actor
+            .event(Action::ReviewBreakGlass, Outcome::Ok)
+            .about(&access.resident_id)
+            .detail(format!("access {} {}", access.id, input.decision));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        let updated = queries::access(c, &actor.municipality_id, access_id)?
+            .ok_or_else(|| ApiError::internal("reviewed access vanished"))?;
+        BreakGlassRecord::try_from(updated)
+    })
+}

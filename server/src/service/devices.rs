@@ -1,0 +1,452 @@
+//! Field devices (docs/device-protocol.md): one-time enrollment codes, enrollment of a device's
+//! P-256 public key, revocation, and the checks on every signed request — device, time window,
+//! signature, nonce (replay), and the paramedic's session bound to that device. Every refusal is
+//! an audit event appended in its own transaction before the answer.
+
+use super::accounts::{self, Actor, SessionPolicy};
+use super::facilities::require_manager_of;
+use super::{check_id, new_id, text};
+use crate::audit::{self, Action, Event, Outcome};
+use crate::db::models::{DeviceRow, EnrollmentCodeRow, RequestNonceRow};
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use crate::httpsig::Signed;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How far a request's `created` may be from the server clock.
+pub const SIGNATURE_WINDOW_SECS: i64 = 60;
+/// How long a used nonce is remembered (longer than the window, so every replay inside the
+/// window is caught).
+pub const NONCE_TTL_SECS: i64 = 600;
+/// Enrollment code lifetime: default and maximum.
+pub const CODE_TTL_DEFAULT_MIN: i64 = 60;
+pub const CODE_TTL_MAX_MIN: i64 = 7 * 24 * 60;
+
+/// A request whose device signature verified: the device and the nonce to consume in the
+/// request's transaction.
+#[derive(Debug, Clone)]
+pub struct SignedBy {
+    pub device: DeviceRow,
+    pub nonce: String,
+}
+
+/// Appends a denial (outcome `denied`, detail = the error code) in its own transaction, then
+/// returns the refusal. If the audit write fails, the request fails with that error instead.
+pub(crate) fn deny(db: &Db, muni: &str, event: Event, err: ApiError, now: i64) -> ApiError {
+    let mut event = event;
+    event.outcome = Outcome::Denied;
+    event.detail = Some(err.code().to_string());
+    match db.write(|c| audit::append(c, muni, &event, now).map_err(ApiError::from)) {
+        Ok(_) => err,
+        Err(audit_failed) => audit_failed,
+    }
+}
+
+// ---- enrollment codes --------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeInput {
+    /// What the device will be called, e.g. `救急1号車 tablet`.
+    pub label: String,
+    /// Minutes until the code expires (default 60, at most 10,080 = 7 days).
+    pub ttl_minutes: Option<i64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EnrollmentCode {
+    /// 128 random bits as 26 base32 characters in groups of 4. Shown once; only its hash is kept.
+    pub code: String,
+    pub facility_id: String,
+    pub label: String,
+    pub expires_at: i64,
+}
+
+/// Upper-case, without spaces and dashes: what is hashed.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+fn code_hash(code: &str) -> String {
+    hex::encode(Sha256::digest(normalise_code(code).as_bytes()))
+}
+
+pub fn create_code(
+    db: &Db,
+    actor: &Actor,
+    facility_id: &str,
+    input: &CodeInput,
+    now: i64,
+) -> Result<EnrollmentCode, ApiError> {
+    check_id(facility_id)?;
+    require_manager_of(actor, facility_id)?;
+    let label = text("label", &input.label, 1, 60)?;
+    let ttl = input.ttl_minutes.unwrap_or(CODE_TTL_DEFAULT_MIN);
+    if !(1..=CODE_TTL_MAX_MIN).contains(&ttl) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("ttl_minutes: 1–{CODE_TTL_MAX_MIN}"),
+        ));
+    }
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    let plain = data_encoding::BASE32_NOPAD.encode(&raw);
+    let code = plain
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-");
+    let row = EnrollmentCodeRow {
+        code_hash: code_hash(&plain),
+        municipality_id: actor.municipality_id.clone(),
+        facility_id: facility_id.to_string(),
+        label: label.clone(),
+        created_by: actor.account_id.clone(),
+        created_at: now,
+        expires_at: now + ttl * 60,
+        used_at: None,
+        device_id: None,
+    };
+    db.write(|c| {
+        if queries::facility(c, &actor.municipality_id, facility_id)?.is_none() {
+            return Err(ApiError::not_found("no such facility"));
+        }
+        queries::insert_enrollment_code(c, &row)?;
+        let mut event = actor.event(Action::CreateEnrollmentCode, Outcome::Ok);
+        event.facility_id = Some(facility_id.to_string());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(())
+    })?;
+    Ok(EnrollmentCode {
+        code,
+        facility_id: facility_id.to_string(),
+        label,
+        expires_at: row.expires_at,
+    })
+}
+
+// ---- enrollment ----------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollInput {
+    pub code: String,
+    /// The device's P-256 public key as a JWK (`kty` EC, `crv` P-256, `x`, `y`).
+    #[schema(value_type = Object)]
+    pub public_key: kyukit_card::Jwk,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub facility_id: String,
+    pub label: String,
+}
+
+pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enrolled, ApiError> {
+    let key = kyukit_card::PublicKey::from_jwk(&input.public_key)
+        .map_err(|e| ApiError::unprocessable("invalid_public_key", format!("public_key: {e}")))?;
+    let jwk = key.to_jwk().map_err(ApiError::internal)?;
+    let public_jwk = serde_json::json!({"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x, "y": jwk.y});
+    let normalised = normalise_code(&input.code);
+    if normalised.len() != 26 || !normalised.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(
+            ApiError::not_found("enrollment code unknown").with_code("enrollment_code_unknown")
+        );
+    }
+    let hash = code_hash(&normalised);
+    let device_id = new_id()?;
+    let outcome = db.write(|c| {
+        let Some(code) = queries::enrollment_code(c, muni, &hash)? else {
+            return Err(Refusal(
+                None,
+                ApiError::not_found("enrollment code unknown").with_code("enrollment_code_unknown"),
+            ));
+        };
+        let refuse = |code_row: &EnrollmentCodeRow, e: ApiError| {
+            Refusal(Some(Box::new(code_row.clone())), e)
+        };
+        if code.used_at.is_some() {
+            return Err(refuse(
+                &code,
+                ApiError::forbidden_code(
+                    "enrollment_code_used",
+                    "this enrollment code has already been used; ask for a new one",
+                ),
+            ));
+        }
+        if now >= code.expires_at {
+            return Err(refuse(
+                &code,
+                ApiError::forbidden_code(
+                    "enrollment_code_expired",
+                    "this enrollment code has expired; ask for a new one",
+                ),
+            ));
+        }
+        let label = match &input.label {
+            Some(l) => text("label", l, 1, 60).map_err(|e| refuse(&code, e))?,
+            None => code.label.clone(),
+        };
+        let row = DeviceRow {
+            id: device_id.clone(),
+            municipality_id: muni.to_string(),
+            facility_id: code.facility_id.clone(),
+            label,
+            public_jwk: public_jwk.to_string(),
+            status: "active".into(),
+            enrolled_at: now,
+            enrolled_by: code.created_by.clone(),
+            revoked_at: None,
+            revoked_by: None,
+            revoke_reason: None,
+        };
+        let db_err = Refusal::from;
+        queries::insert_device(c, &row).map_err(db_err)?;
+        queries::use_enrollment_code(c, &hash, &row.id, now).map_err(db_err)?;
+        let mut event = Event::new(Action::EnrollDevice, Outcome::Ok)
+            .detail(format!("key {}", key.kid().to_b64()));
+        event.device_id = Some(row.id.clone());
+        event.facility_id = Some(row.facility_id.clone());
+        audit::append(c, muni, &event, now).map_err(db_err)?;
+        Ok(Enrolled {
+            device_id: row.id,
+            facility_id: row.facility_id,
+            label: row.label,
+        })
+    });
+    match outcome {
+        Ok(e) => Ok(e),
+        Err(Refusal(code, err)) if err.is_denial() => {
+            let mut event = Event::new(Action::EnrollDevice, Outcome::Denied);
+            event.facility_id = code.map(|c| c.facility_id);
+            Err(deny(db, muni, event, err, now))
+        }
+        Err(Refusal(_, err)) => Err(err),
+    }
+}
+
+/// A failed enrollment, with the code it named (for the denial's facility).
+struct Refusal(Option<Box<EnrollmentCodeRow>>, ApiError);
+
+impl From<crate::db::DbError> for Refusal {
+    fn from(e: crate::db::DbError) -> Self {
+        Refusal(None, e.into())
+    }
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Refusal(None, e.into())
+    }
+}
+
+// ---- listing and revocation ----------------------------------------------------------------------
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: String,
+    pub facility_id: String,
+    pub label: String,
+    /// `active` | `revoked`.
+    pub status: String,
+    pub enrolled_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
+impl From<DeviceRow> for Device {
+    fn from(r: DeviceRow) -> Self {
+        Device {
+            id: r.id,
+            facility_id: r.facility_id,
+            label: r.label,
+            status: r.status,
+            enrolled_at: r.enrolled_at,
+            revoked_at: r.revoked_at,
+            revoke_reason: r.revoke_reason,
+        }
+    }
+}
+
+pub fn list(db: &Db, actor: &Actor, facility_id: &str) -> Result<Vec<Device>, ApiError> {
+    check_id(facility_id)?;
+    require_manager_of(actor, facility_id)?;
+    db.read(|c| {
+        Ok(queries::devices_of(c, &actor.municipality_id, facility_id)?
+            .into_iter()
+            .map(Device::from)
+            .collect())
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeInput {
+    /// Why, e.g. `lost`, `stolen`, `retired` (free text, up to 200 characters).
+    pub reason: String,
+}
+
+/// Revokes a device: its sessions end now and its next signed request is refused.
+pub fn revoke(
+    db: &Db,
+    actor: &Actor,
+    device_id: &str,
+    input: &RevokeInput,
+    now: i64,
+) -> Result<Device, ApiError> {
+    check_id(device_id)?;
+    let reason = text("reason", &input.reason, 1, 200)?;
+    db.write(|c| {
+        let device = queries::device(c, &actor.municipality_id, device_id)?
+            .ok_or_else(|| ApiError::not_found("no such device"))?;
+        require_manager_of(actor, &device.facility_id)
+            .map_err(|_| ApiError::not_found("no such device"))?;
+        if device.status == "revoked" {
+            return Ok(device.into());
+        }
+        queries::revoke_device(c, device_id, &actor.account_id, &reason, now)?;
+        queries::delete_sessions_of_device(c, device_id)?;
+        let mut event = actor
+            .event(Action::RevokeDevice, Outcome::Ok)
+            .detail(&reason);
+        event.device_id = Some(device_id.to_string());
+        event.facility_id = Some(device.facility_id.clone());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        let device = queries::device(c, &actor.municipality_id, device_id)?
+            .ok_or_else(|| ApiError::internal("revoked device vanished"))?;
+        Ok(device.into())
+    })
+}
+
+// ---- signed requests ---------------------------------------------------------------------------
+
+fn device_key(device: &DeviceRow) -> Result<kyukit_card::PublicKey, ApiError> {
+    let jwk: kyukit_card::Jwk =
+        serde_json::from_str(&device.public_jwk).map_err(ApiError::internal)?;
+    kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)
+}
+
+/// Checks a parsed signature: known and active device, time window, signature. The nonce is
+/// consumed later, in the request's transaction ([`consume_nonce`]). Refusals are audited.
+pub fn verify_signature(
+    db: &Db,
+    muni: &str,
+    signed: &Signed,
+    now: i64,
+) -> Result<SignedBy, ApiError> {
+    let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
+    let known = check_id(&signed.keyid)
+        .ok()
+        .map(|_| db.read(|c| queries::device(c, muni, &signed.keyid).map_err(ApiError::from)))
+        .transpose()?
+        .flatten();
+    let Some(device) = known else {
+        let err = ApiError::unauthorized_code("device_unknown", "this device is not enrolled");
+        return Err(deny(db, muni, event, err, now));
+    };
+    event.device_id = Some(device.id.clone());
+    event.facility_id = Some(device.facility_id.clone());
+    if device.status != "active" {
+        let err = ApiError::unauthorized_code(
+            "device_revoked",
+            "this device has been revoked; ask your fire department",
+        );
+        return Err(deny(db, muni, event, err, now));
+    }
+    if (signed.created - now).abs() > SIGNATURE_WINDOW_SECS {
+        let err = ApiError::unauthorized_code(
+            "signature_expired",
+            "the request's signature time is too far from the server's clock; check the device clock",
+        );
+        return Err(deny(db, muni, event, err, now));
+    }
+    if !device_key(&device)?.verify_es256(signed.base.as_bytes(), &signed.signature) {
+        let err = ApiError::unauthorized_code(
+            "signature_invalid",
+            "the request signature does not verify",
+        );
+        return Err(deny(db, muni, event, err, now));
+    }
+    Ok(SignedBy {
+        device,
+        nonce: signed.nonce.clone(),
+    })
+}
+
+/// Records the request's nonce; a second use is a replay. Call inside the request's write
+/// transaction, so the nonce is kept exactly when the request's effects are.
+pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy, now: i64) -> Result<(), ApiError> {
+    let row = RequestNonceRow {
+        device_id: by.device.id.clone(),
+        nonce: by.nonce.clone(),
+        municipality_id: by.device.municipality_id.clone(),
+        expires_at: now + NONCE_TTL_SECS,
+    };
+    match queries::insert_nonce(c, &row) {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(replayed()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) fn replayed() -> ApiError {
+    ApiError::unauthorized_code(
+        "replayed_request",
+        "this signed request has already been received",
+    )
+}
+
+/// A signed field request with the paramedic's session: the actor (with device and facility)
+/// and the signature to consume. The session must have been created by a login this device
+/// signed, and the account must belong to the device's facility.
+pub fn authenticate_field(
+    db: &Db,
+    muni: &str,
+    signed: &Signed,
+    token: Option<&str>,
+    now: i64,
+    policy: SessionPolicy,
+) -> Result<(Actor, SignedBy), ApiError> {
+    let by = verify_signature(db, muni, signed, now)?;
+    let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
+    event.device_id = Some(by.device.id.clone());
+    event.facility_id = Some(by.device.facility_id.clone());
+    let Some(token) = token else {
+        let err = ApiError::unauthorized("log in first (Authorization: Bearer <token>)");
+        return Err(deny(db, muni, event, err, now));
+    };
+    let (session, account) = match accounts::session_account(db, token, now, policy) {
+        Ok(found) => found,
+        Err(err) if err.is_denial() => return Err(deny(db, muni, event, err, now)),
+        Err(err) => return Err(err),
+    };
+    event = event.by(&account.id, &account.role);
+    if session.device_id.as_deref() != Some(by.device.id.as_str())
+        || account.facility_id.as_deref() != Some(by.device.facility_id.as_str())
+    {
+        let err = ApiError::unauthorized_code(
+            "session_not_bound",
+            "this session was not opened on this device; log in on it",
+        );
+        return Err(deny(db, muni, event, err, now));
+    }
+    Ok((
+        Actor::from_account(&account, Some(by.device.id.clone())),
+        by,
+    ))
+}
+
+/// Deletes nonces past their time; returns how many.
+pub fn purge_nonces(db: &Db, now: i64) -> Result<usize, ApiError> {
+    db.write(|c| queries::delete_expired_nonces(c, now).map_err(ApiError::from))
+}

@@ -1,0 +1,52 @@
+//! What a responder is shown: the consented emergency dataset of one resident, for one access
+//! (a card scan or a break-glass search). Built by `service::access`; rendered as JSON or, by
+//! `service::fhir`, as an IPS-shaped FHIR R4 Bundle.
+
+use super::consent::Consent;
+use super::dataset::Item;
+use serde::Serialize;
+
+/// The resident as a responder needs to identify them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    /// The resident's id (stable; used as the FHIR Patient id).
+    pub id: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// `female` | `male` | `other` | `unknown`.
+    pub sex: String,
+    /// Whole years at the time of access.
+    pub age: u32,
+    /// `ja` | `en`.
+    pub preferred_language: String,
+}
+
+/// One disclosure of a resident's emergency data to a responder.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Disclosure {
+    /// The access record's id (128 random bits, 32 hex); re-fetch with `GET /api/v1/accesses/{id}`.
+    pub access_id: String,
+    /// `scan` | `break_glass`.
+    pub kind: String,
+    /// The crew's incident reference, as sent.
+    pub incident_ref: String,
+    /// Unix seconds (UTC).
+    pub accessed_at: i64,
+    /// The grant ends at this time (Unix seconds); later reads are refused.
+    pub expires_at: i64,
+    /// The scanned card's id (hex), for scans.
+    pub card_id: Option<String>,
+    /// The responder's facility (fire department).
+    pub facility_id: String,
+    pub patient: Patient,
+    /// The consent in force (always a grant; a withdrawn consent discloses nothing).
+    pub consent: Consent,
+    /// The categories disclosed: the consented ones (for break-glass, only the emergency ones).
+    pub categories: Vec<String>,
+    /// The dataset items of the disclosed categories, and nothing else.
+    pub items: Vec<Item>,
+}

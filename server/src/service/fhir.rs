@@ -1,0 +1,1545 @@
+//! The disclosure as an IPS-shaped FHIR R4 (4.0.1) document Bundle.
+//!
+//! The Bundle is a `document`: its first entry is a Composition (LOINC 60591-5, Patient summary
+//! Document) whose sections follow the International Patient Summary (IPS) section codes, one per
+//! disclosed category. Every other entry is referenced from the Composition, directly or through a
+//! resource it references. Ids and `fullUrl`s are derived from the access id, so the same disclosure
+//! always gives the same JSON, and two accesses never share resource URLs (only the Patient keeps
+//! the resident's stable id, as `Disclosure` documents).
+//!
+//! Japanese code systems are those of JP Core: medication codes are YJ codes
+//! (`urn:oid:1.2.392.100495.20.1.73`), HOT9 (`urn:oid:1.2.392.200119.4.403.1`) or HOT13
+//! (`urn:oid:1.2.392.200119.4.402.1`); the kana name is a second HumanName marked with the
+//! ISO 21090 EN representation `SYL` (the kanji name is `IDE`).
+//!
+//! Only categories in `Disclosure::categories` appear, and items are filtered by them again here:
+//! a category that is not disclosed has no section, no resource and none of its items' text.
+
+use super::dataset::{
+    AdvanceDirective, Allergy, BloodTypeItem, CareTeam, Condition, Device, EmergencyContact, Item,
+    Medication,
+};
+use super::disclosure::Disclosure;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const LOINC: &str = "http://loinc.org";
+const XHTML: &str = "http://www.w3.org/1999/xhtml";
+const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+const BCP47: &str = "urn:ietf:bcp:47";
+const EN_REPRESENTATION: &str =
+    "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+/// JP Core: YJ code (個別医薬品コード).
+const YJ: &str = "urn:oid:1.2.392.100495.20.1.73";
+/// JP Core: HOT9.
+const HOT9: &str = "urn:oid:1.2.392.200119.4.403.1";
+/// JP Core: HOT13.
+const HOT13: &str = "urn:oid:1.2.392.200119.4.402.1";
+const EMPTY_REASON: &str = "http://terminology.hl7.org/CodeSystem/list-empty-reason";
+const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+const ALLERGY_VERIFICATION: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+const DATA_ABSENT: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+const CONSENT_SCOPE: &str = "http://terminology.hl7.org/CodeSystem/consentscope";
+const CONSENT_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/consentcategorycodes";
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
+const SNOMED: &str = "http://snomed.info/sct";
+
+/// The disclosure as an IPS-shaped FHIR R4 document Bundle.
+///
+/// `server_base` is the server's public URL: the Kyukit Organization's web address and the base of
+/// the Patient identifier's system (`{server_base}/fhir/sid/resident`). Left out when empty.
+pub fn ips_bundle(d: &Disclosure, server_base: &str) -> Value {
+    let mut doc = Doc::new(d, server_base.trim().trim_end_matches('/'));
+    let mut sections = Vec::new();
+    // IPS order: the required sections first, then the recommended and optional ones.
+    for category in [
+        "medications",
+        "allergies",
+        "conditions",
+        "devices",
+        "blood_type",
+        "advance_directive",
+        "care_team",
+        "emergency_contacts",
+    ] {
+        if !doc.disclosed(category) {
+            continue;
+        }
+        let section = match category {
+            "medications" => doc.medications(),
+            "allergies" => doc.allergies(),
+            "conditions" => doc.conditions(),
+            "devices" => doc.devices(),
+            "blood_type" => doc.blood_type(),
+            "advance_directive" => doc.advance_directive(),
+            "care_team" => doc.care_team(),
+            _ => doc.emergency_contacts(),
+        };
+        sections.push(section.into_json());
+    }
+    let composition = doc.composition(sections);
+    let mut entries = vec![composition];
+    entries.append(&mut doc.entries);
+    json!({
+        "resourceType": "Bundle",
+        "id": uuid_of_access(&d.access_id),
+        "identifier": {
+            "system": "urn:ietf:rfc:3986",
+            "value": format!("urn:uuid:{}", uuid_of_access(&d.access_id)),
+        },
+        "type": "document",
+        "timestamp": instant(d.accessed_at),
+        "entry": entries,
+    })
+}
+
+/// The access id (128 random bits, 32 hex) written as a UUID; anything else is hashed into one.
+fn uuid_of_access(access_id: &str) -> String {
+    let id = access_id.to_ascii_lowercase();
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        dashed(&id)
+    } else {
+        derived_uuid(access_id, "bundle")
+    }
+}
+
+/// A name-based UUID (RFC 9562 version 8, SHA-256) for one resource of one access.
+fn derived_uuid(access_id: &str, key: &str) -> String {
+    let hash = Sha256::new()
+        .chain_update(b"kyukit-fhir\0")
+        .chain_update(access_id.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(key.as_bytes())
+        .finalize();
+    let mut b = [0u8; 16];
+    for (dst, src) in b.iter_mut().zip(hash.iter()) {
+        *dst = *src;
+    }
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    dashed(&hex::encode(b))
+}
+
+/// 32 hex characters as `8-4-4-4-12`.
+fn dashed(h: &str) -> String {
+    let part = |a: usize, b: usize| h.get(a..b).unwrap_or_default();
+    format!(
+        "{}-{}-{}-{}-{}",
+        part(0, 8),
+        part(8, 12),
+        part(12, 16),
+        part(16, 20),
+        part(20, 32)
+    )
+}
+
+/// Unix seconds as an RFC 3339 UTC instant (the epoch if out of range, which no clock gives).
+fn instant(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string())
+}
+
+/// `s` if it is a real `YYYY-MM-DD` date (a FHIR `date`, and a valid `dateTime`).
+fn fhir_date(s: Option<&str>) -> Option<&str> {
+    let s = s?;
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt).ok().map(|_| s)
+}
+
+/// Text escaped for XHTML.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn coding(system: &str, code: &str, display: &str) -> Value {
+    json!({ "system": system, "code": code, "display": display })
+}
+
+fn concept(system: &str, code: &str, display: &str) -> Value {
+    json!({ "coding": [coding(system, code, display)] })
+}
+
+fn reference(url: &str) -> Value {
+    json!({ "reference": url })
+}
+
+/// A body of the given type, or `None` (logged) if the stored JSON no longer fits it.
+fn body<T: DeserializeOwned>(item: &Item) -> Option<T> {
+    match serde_json::from_value(item.body.clone()) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!(item = %item.id, category = %item.category, "FHIR export skips an unreadable item: {e}");
+            None
+        }
+    }
+}
+
+/// The medication code as a JP Core coding: YJ (12 characters), HOT9 or HOT13 (digits).
+fn medication_coding(code: &str, name: &str) -> Option<Value> {
+    let digits = code.bytes().all(|b| b.is_ascii_digit());
+    let alnum = code.bytes().all(|b| b.is_ascii_alphanumeric());
+    let system = match code.len() {
+        12 if alnum => YJ,
+        9 if digits => HOT9,
+        13 if digits => HOT13,
+        _ => return None,
+    };
+    Some(coding(system, code, name))
+}
+
+fn severity_label(s: &str) -> &str {
+    match s {
+        "mild" => "mild / 軽度",
+        "moderate" => "moderate / 中等度",
+        "severe" => "severe / 重度",
+        "anaphylaxis" => "anaphylaxis / アナフィラキシー",
+        other => other,
+    }
+}
+
+fn device_label(kind: &str) -> &str {
+    match kind {
+        "pacemaker" => "Cardiac pacemaker / ペースメーカー",
+        "icd" => "Implantable cardioverter-defibrillator (ICD) / 植込み型除細動器",
+        "insulin_pump" => "Insulin pump / インスリンポンプ",
+        "shunt" => "Shunt / シャント",
+        "stent" => "Stent / ステント",
+        "joint_replacement" => "Joint replacement / 人工関節",
+        "other" => "Other implanted device / その他の医療機器",
+        other => other,
+    }
+}
+
+/// One Composition section being built: narrative lines (already XHTML), entry references.
+struct Section {
+    title: &'static str,
+    code: Value,
+    lines: Vec<String>,
+    entries: Vec<Value>,
+    /// `(code, display, narrative)` when the section has no entries.
+    empty: (&'static str, &'static str, &'static str),
+}
+
+impl Section {
+    fn new(title: &'static str, loinc: Option<(&str, &str)>, text: &str) -> Self {
+        let code = match loinc {
+            Some((code, display)) => json!({
+                "coding": [coding(LOINC, code, display)],
+                "text": text,
+            }),
+            None => json!({ "text": text }),
+        };
+        Section {
+            title,
+            code,
+            lines: Vec::new(),
+            entries: Vec::new(),
+            empty: ("unavailable", "Unavailable", "No information / 情報なし"),
+        }
+    }
+
+    fn into_json(self) -> Value {
+        let div = if self.lines.is_empty() {
+            format!(r#"<div xmlns="{XHTML}"><p>{}</p></div>"#, esc(self.empty.2))
+        } else {
+            let items: String = self.lines.iter().map(|l| format!("<li>{l}</li>")).collect();
+            format!(r#"<div xmlns="{XHTML}"><ul>{items}</ul></div>"#)
+        };
+        let mut s = json!({
+            "title": self.title,
+            "code": self.code,
+            "text": { "status": "generated", "div": div },
+        });
+        if self.entries.is_empty() {
+            s["emptyReason"] = json!({
+                "coding": [coding(EMPTY_REASON, self.empty.0, self.empty.1)],
+                "text": self.empty.2,
+            });
+        } else {
+            s["entry"] = Value::Array(self.entries);
+        }
+        s
+    }
+}
+
+/// The document being built: every entry but the Composition, which comes last and goes first.
+struct Doc<'a> {
+    d: &'a Disclosure,
+    base: &'a str,
+    entries: Vec<Value>,
+    patient: Value,
+    kyukit: Value,
+    privacy: Value,
+}
+
+impl<'a> Doc<'a> {
+    fn new(d: &'a Disclosure, base: &'a str) -> Self {
+        let mut doc = Doc {
+            d,
+            base,
+            entries: Vec::new(),
+            patient: Value::Null,
+            kyukit: Value::Null,
+            privacy: Value::Null,
+        };
+        doc.patient = doc.patient_entry();
+        doc.kyukit = doc.organization_entry();
+        doc.privacy = doc.privacy_consent_entry();
+        doc
+    }
+
+    fn disclosed(&self, category: &str) -> bool {
+        self.d.categories.iter().any(|c| c == category)
+    }
+
+    /// The items of a category, if that category is disclosed.
+    fn items(&self, category: &'static str) -> impl Iterator<Item = &'a Item> + use<'a> {
+        let disclosed = self.disclosed(category);
+        self.d
+            .items
+            .iter()
+            .filter(move |i| disclosed && i.category == category)
+    }
+
+    /// Adds a resource under a per-access UUID (its id too, unless it has one); returns a
+    /// reference to it.
+    fn add(&mut self, key: &str, mut resource: Value) -> Value {
+        let uuid = derived_uuid(&self.d.access_id, key);
+        if resource.get("id").is_none() {
+            resource["id"] = json!(uuid);
+        }
+        let url = format!("urn:uuid:{uuid}");
+        self.entries
+            .push(json!({ "fullUrl": url, "resource": resource }));
+        reference(&url)
+    }
+
+    /// Who stated an item: the resident, a proxy, or a clinician.
+    fn source(&self, item: &Item) -> Value {
+        match item.provenance.as_str() {
+            "self" => self.patient.clone(),
+            "proxy" => json!({ "display": "Proxy / 代理人" }),
+            "clinician" => json!({ "display": "Clinician / 医療者" }),
+            other => json!({ "display": other }),
+        }
+    }
+
+    /// `confirmed` when a clinician entered the item, else `unconfirmed` (reported).
+    fn verified(item: &Item) -> (&'static str, &'static str) {
+        if item.provenance == "clinician" {
+            ("confirmed", "Confirmed")
+        } else {
+            ("unconfirmed", "Unconfirmed")
+        }
+    }
+
+    fn patient_entry(&mut self) -> Value {
+        let p = &self.d.patient;
+        let name = |rep: &str, family: &str, given: &str| {
+            let text: Vec<&str> = [family, given]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mut n = json!({
+                "extension": [{ "url": EN_REPRESENTATION, "valueCode": rep }],
+                "use": "official",
+                "text": text.join(" "),
+            });
+            if !family.is_empty() {
+                n["family"] = json!(family);
+            }
+            if !given.is_empty() {
+                n["given"] = json!([given]);
+            }
+            n
+        };
+        let mut names = vec![name("IDE", &p.family_name, &p.given_name)];
+        let kana_family = p.family_name_kana.as_deref().unwrap_or_default();
+        let kana_given = p.given_name_kana.as_deref().unwrap_or_default();
+        if !kana_family.is_empty() || !kana_given.is_empty() {
+            names.push(name("SYL", kana_family, kana_given));
+        }
+        let gender = match p.sex.as_str() {
+            g @ ("female" | "male" | "other") => g,
+            _ => "unknown",
+        };
+        let language = match p.preferred_language.as_str() {
+            "en" => coding(BCP47, "en", "English"),
+            _ => coding(BCP47, "ja", "Japanese"),
+        };
+        let valid_id = !p.id.is_empty()
+            && p.id.len() <= 64
+            && p.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        let mut patient = json!({
+            "resourceType": "Patient",
+            "name": names,
+            "gender": gender,
+            "communication": [{ "language": { "coding": [language] }, "preferred": true }],
+        });
+        if valid_id {
+            patient["id"] = json!(p.id);
+        }
+        if !self.base.is_empty() && !p.id.is_empty() {
+            patient["identifier"] = json!([{
+                "system": format!("{}/fhir/sid/resident", self.base),
+                "value": p.id,
+            }]);
+        }
+        if let Some(dob) = fhir_date(Some(&p.date_of_birth)) {
+            patient["birthDate"] = json!(dob);
+        }
+        self.add("patient", patient)
+    }
+
+    fn organization_entry(&mut self) -> Value {
+        let mut org = json!({
+            "resourceType": "Organization",
+            "active": true,
+            "name": "Kyukit",
+        });
+        if !self.base.is_empty() {
+            org["telecom"] = json!([{ "system": "url", "value": self.base }]);
+        }
+        self.add("organization", org)
+    }
+
+    /// The resident's consent to share the emergency dataset with responders.
+    fn privacy_consent_entry(&mut self) -> Value {
+        let c = &self.d.consent;
+        let performer = if c.given_by == "self" {
+            self.patient.clone()
+        } else {
+            json!({ "display": "Proxy / 代理人" })
+        };
+        let mut purpose = vec![coding(ACT_REASON, "ETREAT", "Emergency Treatment")];
+        if c.disaster_use {
+            purpose.push(coding(ACT_REASON, "DISASTER", "disaster"));
+        }
+        let mut provision = json!({ "type": "permit", "purpose": purpose });
+        if !c.categories.is_empty() {
+            provision["code"] = c
+                .categories
+                .iter()
+                .map(|cat| json!({ "text": cat }))
+                .collect();
+        }
+        let consent = json!({
+            "resourceType": "Consent",
+            "status": "active",
+            "scope": concept(CONSENT_SCOPE, "patient-privacy", "Privacy Consent"),
+            "category": [concept(LOINC, "59284-0", "Patient Consent")],
+            "patient": self.patient,
+            "dateTime": instant(c.recorded_at),
+            "performer": [performer],
+            "organization": [self.kyukit],
+            "policyRule": {
+                "coding": [coding(ACT_CODE, "OPTIN", "opt-in")],
+                "text": format!("Kyukit consent, version {}", c.version),
+            },
+            "provision": provision,
+        });
+        self.add("consent", consent)
+    }
+
+    fn composition(&self, sections: Vec<Value>) -> Value {
+        let d = self.d;
+        let (reason, label) = if d.kind == "break_glass" {
+            (
+                coding(ACT_REASON, "BTG", "break the glass"),
+                "Break-glass access by an emergency responder / 緊急時特別閲覧",
+            )
+        } else {
+            (
+                coding(ACT_REASON, "ETREAT", "Emergency Treatment"),
+                "Card scan by an emergency responder / 救急隊によるカード読取",
+            )
+        };
+        let mut period = json!({ "start": instant(d.accessed_at) });
+        if d.expires_at >= d.accessed_at {
+            period["end"] = json!(instant(d.expires_at));
+        }
+        let mut composition = json!({
+            "resourceType": "Composition",
+            "status": "final",
+            "type": concept(LOINC, "60591-5", "Patient summary Document"),
+            "subject": self.patient,
+            "date": instant(d.accessed_at),
+            "author": [self.kyukit],
+            "title": "International Patient Summary / 救急医療情報",
+            "confidentiality": "R",
+            "custodian": self.kyukit,
+            "event": [{
+                "code": [{ "coding": [reason], "text": label }],
+                "period": period,
+                "detail": [self.privacy],
+            }],
+        });
+        if !sections.is_empty() {
+            composition["section"] = Value::Array(sections);
+        }
+        let uuid = derived_uuid(&d.access_id, "composition");
+        composition["id"] = json!(uuid);
+        json!({ "fullUrl": format!("urn:uuid:{uuid}"), "resource": composition })
+    }
+
+    fn medications(&mut self) -> Section {
+        let mut s = Section::new(
+            "Medication Summary / 服薬",
+            Some(("10160-0", "History of Medication use Narrative")),
+            "Medications / 服薬",
+        );
+        for item in self.items("medications") {
+            let Some(m) = body::<Medication>(item) else {
+                continue;
+            };
+            let mut medication = json!({ "text": m.name });
+            if let Some(c) = m
+                .code
+                .as_deref()
+                .and_then(|c| medication_coding(c, &m.name))
+            {
+                medication["coding"] = json!([c]);
+            }
+            let dosage: Vec<&str> = [m.dose.as_deref(), m.frequency.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut flags = Vec::new();
+            if m.anticoagulant {
+                flags.push("Anticoagulant / 抗凝固薬");
+            }
+            if m.insulin {
+                flags.push("Insulin / インスリン");
+            }
+            let mut r = json!({
+                "resourceType": "MedicationStatement",
+                "status": "active",
+                "medicationCodeableConcept": medication,
+                "subject": self.patient,
+                "informationSource": self.source(item),
+            });
+            if !dosage.is_empty() {
+                r["dosage"] = json!([{ "text": dosage.join(" ") }]);
+            }
+            if !flags.is_empty() {
+                r["note"] = flags.iter().map(|f| json!({ "text": f })).collect();
+            }
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                r["dateAsserted"] = json!(date);
+            }
+            let mut line = format!("<b>{}</b>", esc(&m.name));
+            if !dosage.is_empty() {
+                line.push_str(&format!(" — {}", esc(&dosage.join(" "))));
+            }
+            if !flags.is_empty() {
+                line.push_str(&format!(" ({})", esc(&flags.join(", "))));
+            }
+            s.lines.push(line);
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+
+    fn allergies(&mut self) -> Section {
+        let mut s = Section::new(
+            "Allergies and Intolerances / アレルギー",
+            Some(("48765-2", "Allergies and adverse reactions Document")),
+            "Allergies / アレルギー",
+        );
+        for item in self.items("allergies") {
+            let Some(a) = body::<Allergy>(item) else {
+                continue;
+            };
+            let serious = matches!(a.severity.as_str(), "severe" | "anaphylaxis");
+            let (ver, ver_display) = Self::verified(item);
+            let mut r = json!({
+                "resourceType": "AllergyIntolerance",
+                "clinicalStatus": concept(ALLERGY_CLINICAL, "active", "Active"),
+                "verificationStatus": concept(ALLERGY_VERIFICATION, ver, ver_display),
+                "criticality": if serious { "high" } else { "low" },
+                "code": { "text": a.substance },
+                "patient": self.patient,
+                "asserter": self.source(item),
+                "note": [{ "text": format!("Reported severity / 重症度: {}", severity_label(&a.severity)) }],
+            });
+            let severity = match a.severity.as_str() {
+                "mild" => "mild",
+                "moderate" => "moderate",
+                _ => "severe",
+            };
+            let manifestation = match (&a.reaction, a.severity.as_str()) {
+                (Some(reaction), _) => Some(json!({ "text": reaction })),
+                (None, "anaphylaxis") => Some(json!({
+                    "coding": [coding(SNOMED, "39579001", "Anaphylaxis")],
+                    "text": "Anaphylaxis / アナフィラキシー",
+                })),
+                (None, _) => None,
+            };
+            if let Some(m) = manifestation {
+                r["reaction"] = json!([{ "manifestation": [m], "severity": severity }]);
+            }
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                r["recordedDate"] = json!(date);
+            }
+            let mut line = format!("<b>{}</b>", esc(&a.substance));
+            if let Some(reaction) = &a.reaction {
+                line.push_str(&format!(" — {}", esc(reaction)));
+            }
+            line.push_str(&format!(" ({})", esc(severity_label(&a.severity))));
+            s.lines.push(line);
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+
+    fn conditions(&mut self) -> Section {
+        let mut s = Section::new(
+            "Problem List / 既往歴・持病",
+            Some(("11450-4", "Problem list - Reported")),
+            "Problems / 既往歴・持病",
+        );
+        for item in self.items("conditions") {
+            let Some(c) = body::<Condition>(item) else {
+                continue;
+            };
+            let mut code = json!({ "text": c.name });
+            if let Some(icd) = &c.icd10 {
+                code["coding"] = json!([{ "system": ICD10, "code": icd }]);
+            }
+            let (ver, ver_display) = Self::verified(item);
+            let mut r = json!({
+                "resourceType": "Condition",
+                "clinicalStatus": concept(CONDITION_CLINICAL, "active", "Active"),
+                "verificationStatus": concept(CONDITION_VERIFICATION, ver, ver_display),
+                "category": [concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
+                "code": code,
+                "subject": self.patient,
+                "asserter": self.source(item),
+            });
+            match (fhir_date(c.since.as_deref()), &c.since) {
+                (Some(date), _) => r["onsetDateTime"] = json!(date),
+                (None, Some(since)) => r["onsetString"] = json!(since),
+                (None, None) => {}
+            }
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                r["recordedDate"] = json!(date);
+            }
+            let mut line = format!("<b>{}</b>", esc(&c.name));
+            if let Some(icd) = &c.icd10 {
+                line.push_str(&format!(" (ICD-10 {})", esc(icd)));
+            }
+            if let Some(since) = &c.since {
+                line.push_str(&format!(" — since / 発症 {}", esc(since)));
+            }
+            s.lines.push(line);
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+
+    fn devices(&mut self) -> Section {
+        let mut s = Section::new(
+            "Medical Devices / 医療機器",
+            Some(("46264-8", "History of medical device use")),
+            "Medical devices / 医療機器",
+        );
+        for item in self.items("devices") {
+            let Some(dev) = body::<Device>(item) else {
+                continue;
+            };
+            let label = device_label(&dev.kind);
+            let mut device = json!({
+                "resourceType": "Device",
+                "status": "active",
+                "type": { "text": label },
+                "patient": self.patient,
+            });
+            if let Some(desc) = &dev.description {
+                device["deviceName"] = json!([{ "name": desc, "type": "user-friendly-name" }]);
+            }
+            let device_ref = self.add(&format!("item:{}", item.id), device);
+            let mut usage = json!({
+                "resourceType": "DeviceUseStatement",
+                "status": "active",
+                "subject": self.patient,
+                "device": device_ref,
+                "source": self.source(item),
+            });
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                usage["recordedOn"] = json!(date);
+            }
+            let mut line = format!("<b>{}</b>", esc(label));
+            if let Some(desc) = &dev.description {
+                line.push_str(&format!(" — {}", esc(desc)));
+            }
+            s.lines.push(line);
+            s.entries
+                .push(self.add(&format!("item:{}:use", item.id), usage));
+        }
+        s
+    }
+
+    fn blood_type(&mut self) -> Section {
+        let mut s = Section::new(
+            "Results: Blood Type / 検査結果: 血液型",
+            Some((
+                "30954-2",
+                "Relevant diagnostic tests/laboratory data Narrative",
+            )),
+            "Results / 検査結果",
+        );
+        for item in self.items("blood_type") {
+            let Some(b) = body::<BloodTypeItem>(item) else {
+                continue;
+            };
+            let abo = if b.abo == "unknown" {
+                "ABO unknown"
+            } else {
+                &b.abo
+            };
+            let rh = match b.rh.as_str() {
+                "+" => "Rh+",
+                "-" => "Rh-",
+                _ => "Rh unknown",
+            };
+            let value = format!("{abo} {rh}");
+            let mut r = json!({
+                "resourceType": "Observation",
+                "status": "final",
+                "category": [concept(OBSERVATION_CATEGORY, "laboratory", "Laboratory")],
+                "code": {
+                    "coding": [coding(LOINC, "882-1", "ABO and Rh group [Type] in Blood")],
+                    "text": "Blood type / 血液型",
+                },
+                "subject": self.patient,
+            });
+            if b.abo == "unknown" && b.rh == "unknown" {
+                r["dataAbsentReason"] = concept(DATA_ABSENT, "unknown", "Unknown");
+            } else {
+                r["valueCodeableConcept"] = json!({ "text": value });
+            }
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                r["effectiveDateTime"] = json!(date);
+            }
+            s.lines
+                .push(format!("<b>Blood type / 血液型</b>: {}", esc(&value)));
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+
+    fn advance_directive(&mut self) -> Section {
+        let mut s = Section::new(
+            "Advance Directives / 事前指示 (ACP・DNAR)",
+            Some(("42348-3", "Advance directives")),
+            "Advance directives / 事前指示",
+        );
+        let mut none = false;
+        for item in self.items("advance_directive") {
+            let Some(a) = body::<AdvanceDirective>(item) else {
+                continue;
+            };
+            let (category, rule, mut line) = match a.status.as_str() {
+                "dnar" => (
+                    coding(CONSENT_CATEGORY, "dnr", "Do Not Resuscitate"),
+                    "Do not attempt resuscitation (DNAR) / 心肺蘇生を望まない (DNAR)",
+                    "<b>DNAR</b> — do not attempt resuscitation / 心肺蘇生を望まない".to_string(),
+                ),
+                "acp" => (
+                    coding(CONSENT_CATEGORY, "acd", "Advance Directive"),
+                    "Advance care planning (ACP) on file / 人生会議 (ACP) の記録あり",
+                    "<b>ACP</b> — advance care planning on file / 人生会議 (ACP) の記録あり"
+                        .to_string(),
+                ),
+                _ => {
+                    none = true;
+                    continue;
+                }
+            };
+            let mut r = json!({
+                "resourceType": "Consent",
+                "status": "active",
+                "scope": concept(CONSENT_SCOPE, "adr", "Advanced Care Directive"),
+                "category": [{ "coding": [category] }],
+                "patient": self.patient,
+                "policyRule": { "text": rule },
+            });
+            if a.status == "dnar" {
+                r["provision"] = json!({
+                    "type": "deny",
+                    "code": [{
+                        "coding": [coding(SNOMED, "89666000", "Cardiopulmonary resuscitation")],
+                        "text": "Cardiopulmonary resuscitation / 心肺蘇生",
+                    }],
+                });
+            }
+            if let Some(date) = fhir_date(item.last_verified.as_deref()) {
+                r["dateTime"] = json!(date);
+            }
+            if let Some(location) = &a.document_location {
+                r["sourceAttachment"] = json!({ "title": location });
+                line.push_str(&format!(
+                    "; document kept at / 書面の保管場所: {}",
+                    esc(location)
+                ));
+            }
+            s.lines.push(line);
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        if none && s.entries.is_empty() {
+            s.empty = (
+                "nilknown",
+                "Nil Known",
+                "No advance directive (no ACP, no DNAR) / 事前指示なし",
+            );
+        }
+        s
+    }
+
+    fn care_team(&mut self) -> Section {
+        let mut s = Section::new(
+            "Care Team / かかりつけ・支援体制",
+            Some(("85847-2", "Patient Care team information")),
+            "Care team / かかりつけ・支援体制",
+        );
+        for item in self.items("care_team") {
+            let Some(t) = body::<CareTeam>(item) else {
+                continue;
+            };
+            let phone = |p: &Option<String>| {
+                p.as_ref()
+                    .map(|p| json!([{ "system": "phone", "value": p }]))
+            };
+            let role = |text: &str| json!([{ "text": text }]);
+            let mut participants = Vec::new();
+            let mut lines = Vec::new();
+            let mut hospital = None;
+            if t.primary_hospital.is_some() || t.hospital_phone.is_some() {
+                let name = t
+                    .primary_hospital
+                    .as_deref()
+                    .unwrap_or("Primary hospital / かかりつけ病院");
+                let mut org = json!({ "resourceType": "Organization", "name": name });
+                if let Some(tel) = phone(&t.hospital_phone) {
+                    org["telecom"] = tel;
+                }
+                let org_ref = self.add(&format!("item:{}:hospital", item.id), org);
+                participants.push(json!({
+                    "role": role("Primary hospital / かかりつけ病院"),
+                    "member": org_ref,
+                }));
+                lines.push(contact_line(
+                    "Primary hospital / かかりつけ病院",
+                    t.primary_hospital.as_deref(),
+                    t.hospital_phone.as_deref(),
+                ));
+                hospital = Some(org_ref);
+            }
+            if let Some(doctor) = &t.primary_doctor {
+                let pr = json!({ "resourceType": "Practitioner", "name": [{ "text": doctor }] });
+                let pr_ref = self.add(&format!("item:{}:doctor", item.id), pr);
+                let mut p = json!({
+                    "role": role("Primary doctor / かかりつけ医"),
+                    "member": pr_ref,
+                });
+                if let Some(h) = &hospital {
+                    p["onBehalfOf"] = h.clone();
+                }
+                participants.push(p);
+                lines.push(contact_line(
+                    "Primary doctor / かかりつけ医",
+                    Some(doctor),
+                    None,
+                ));
+            }
+            if t.care_manager.is_some() || t.care_manager_phone.is_some() {
+                let mut pr = json!({ "resourceType": "Practitioner" });
+                if let Some(name) = &t.care_manager {
+                    pr["name"] = json!([{ "text": name }]);
+                }
+                if let Some(tel) = phone(&t.care_manager_phone) {
+                    pr["telecom"] = tel;
+                }
+                let pr_ref = self.add(&format!("item:{}:care-manager", item.id), pr);
+                participants.push(json!({
+                    "role": role("Care manager / ケアマネジャー"),
+                    "member": pr_ref,
+                }));
+                lines.push(contact_line(
+                    "Care manager / ケアマネジャー",
+                    t.care_manager.as_deref(),
+                    t.care_manager_phone.as_deref(),
+                ));
+            }
+            let mut r = json!({
+                "resourceType": "CareTeam",
+                "status": "active",
+                "name": "Care team / かかりつけ・支援体制",
+                "subject": self.patient,
+            });
+            if !participants.is_empty() {
+                r["participant"] = Value::Array(participants);
+            }
+            if lines.is_empty() {
+                lines.push("No care team members recorded / 登録なし".to_string());
+            }
+            s.lines.append(&mut lines);
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+
+    fn emergency_contacts(&mut self) -> Section {
+        let mut s = Section::new(
+            "Emergency Contacts / 緊急連絡先",
+            None,
+            "Emergency contacts / 緊急連絡先",
+        );
+        for item in self.items("emergency_contacts") {
+            let Some(c) = body::<EmergencyContact>(item) else {
+                continue;
+            };
+            let r = json!({
+                "resourceType": "RelatedPerson",
+                "active": true,
+                "patient": self.patient,
+                "relationship": [{ "text": c.relation }],
+                "name": [{ "text": c.name }],
+                "telecom": [{ "system": "phone", "value": c.phone }],
+            });
+            s.lines.push(format!(
+                "<b>{}</b> ({}): {}",
+                esc(&c.name),
+                esc(&c.relation),
+                esc(&c.phone)
+            ));
+            s.entries.push(self.add(&format!("item:{}", item.id), r));
+        }
+        s
+    }
+}
+
+/// A narrative line: `<b>role</b>: name, tel phone`.
+fn contact_line(role: &str, name: Option<&str>, phone: Option<&str>) -> String {
+    let mut line = format!("<b>{}</b>:", esc(role));
+    if let Some(n) = name {
+        line.push_str(&format!(" {}", esc(n)));
+    }
+    if let Some(p) = phone {
+        line.push_str(&format!(" (tel {})", esc(p)));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::consent::Consent;
+    use crate::service::disclosure::Patient;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const ACCESS: &str = "0123456789abcdef0123456789abcdef";
+    const BASE: &str = "https://qq.city.joso.lg.jp/";
+
+    fn item(n: u32, category: &str, body: Value) -> Item {
+        Item {
+            id: format!("{n:032x}"),
+            category: category.into(),
+            body,
+            provenance: if n.is_multiple_of(2) { "self" } else { "proxy" }.into(),
+            last_verified: Some("2026-10-01".into()),
+            updated_at: 1_790_000_000,
+        }
+    }
+
+    fn all_categories() -> Vec<String> {
+        crate::service::dataset::CATEGORIES
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    fn fixture() -> Disclosure {
+        let items = vec![
+            item(
+                1,
+                "medications",
+                json!({"name": "ワーファリン錠1mg", "dose": "2錠", "frequency": "1日1回朝", "code": "3332001F1020", "anticoagulant": true, "insulin": false}),
+            ),
+            item(
+                2,
+                "medications",
+                json!({"name": "ノボラピッド注", "dose": "6単位", "frequency": "毎食前", "code": "1234567890123", "anticoagulant": false, "insulin": true}),
+            ),
+            item(
+                3,
+                "medications",
+                json!({"name": "アムロジピン錠5mg <OD>", "dose": null, "frequency": null, "code": "123456789", "anticoagulant": false, "insulin": false}),
+            ),
+            item(
+                4,
+                "conditions",
+                json!({"name": "心房細動", "icd10": "I48.9", "since": "2015-04-01"}),
+            ),
+            item(
+                5,
+                "conditions",
+                json!({"name": "2型糖尿病", "icd10": null, "since": null}),
+            ),
+            item(
+                6,
+                "allergies",
+                json!({"substance": "ペニシリン", "reaction": "じんましん・呼吸困難", "severity": "anaphylaxis"}),
+            ),
+            item(
+                7,
+                "allergies",
+                json!({"substance": "そば", "reaction": null, "severity": "moderate"}),
+            ),
+            item(
+                8,
+                "devices",
+                json!({"kind": "pacemaker", "description": "Medtronic Azure"}),
+            ),
+            item(
+                9,
+                "devices",
+                json!({"kind": "joint_replacement", "description": null}),
+            ),
+            item(10, "blood_type", json!({"abo": "A", "rh": "+"})),
+            item(
+                11,
+                "advance_directive",
+                json!({"status": "dnar", "document_location": "冷蔵庫の扉の内側"}),
+            ),
+            item(
+                12,
+                "care_team",
+                json!({"primary_doctor": "鈴木一郎医師", "primary_hospital": "常総市立病院", "hospital_phone": "0297-00-1234", "care_manager": "佐藤ケアマネ", "care_manager_phone": "0297-00-5678"}),
+            ),
+            item(
+                13,
+                "emergency_contacts",
+                json!({"name": "山田太郎", "relation": "長男", "phone": "090-1234-5678"}),
+            ),
+            item(
+                14,
+                "emergency_contacts",
+                json!({"name": "山田次郎", "relation": "次男", "phone": "080-9876-5432"}),
+            ),
+        ];
+        Disclosure {
+            access_id: ACCESS.into(),
+            kind: "scan".into(),
+            incident_ref: "R8-1234".into(),
+            accessed_at: 1_795_000_000,
+            expires_at: 1_795_000_000 + 12 * 3600,
+            card_id: Some("00112233445566778899aabbccddeeff".into()),
+            facility_id: "fd01".into(),
+            patient: Patient {
+                id: "fedcba9876543210fedcba9876543210".into(),
+                family_name: "山田".into(),
+                given_name: "花子".into(),
+                family_name_kana: Some("ヤマダ".into()),
+                given_name_kana: Some("ハナコ".into()),
+                date_of_birth: "1941-02-28".into(),
+                sex: "female".into(),
+                age: 85,
+                preferred_language: "ja".into(),
+            },
+            consent: Consent {
+                version: 3,
+                status: "granted".into(),
+                categories: all_categories(),
+                disaster_use: true,
+                triage_on_card: true,
+                name_on_print: false,
+                given_by: "proxy".into(),
+                proxy_id: Some("abcdefabcdefabcdefabcdefabcdefab".into()),
+                recorded_at: 1_790_000_000,
+            },
+            categories: all_categories(),
+            items,
+        }
+    }
+
+    fn resources(b: &Value) -> Vec<&Value> {
+        b["entry"]
+            .as_array()
+            .map(|e| e.iter().map(|e| &e["resource"]).collect())
+            .unwrap_or_default()
+    }
+
+    fn counts(b: &Value) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for r in resources(b) {
+            *m.entry(r["resourceType"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        m
+    }
+
+    fn section_codes(b: &Value) -> Vec<String> {
+        b["entry"][0]["resource"]["section"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .map(|s| {
+                        s["code"]["coding"][0]["code"]
+                            .as_str()
+                            .unwrap_or("text-only")
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn collect_refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    if k == "reference" {
+                        out.push(v.as_str().unwrap().to_string());
+                    } else {
+                        collect_refs(v, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
+
+    fn is_uuid(s: &str) -> bool {
+        let parts: Vec<&str> = s.split('-').collect();
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+            && parts.iter().all(|p| {
+                p.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+    }
+
+    #[test]
+    fn full_document() {
+        let b = ips_bundle(&fixture(), BASE);
+        assert_eq!(b["resourceType"], "Bundle");
+        assert_eq!(b["type"], "document");
+        assert_eq!(b["timestamp"], "2026-11-18T11:06:40Z");
+        assert_eq!(b["identifier"]["system"], "urn:ietf:rfc:3986");
+        assert_eq!(
+            b["identifier"]["value"],
+            "urn:uuid:01234567-89ab-cdef-0123-456789abcdef"
+        );
+        let expected: BTreeMap<String, usize> = [
+            ("AllergyIntolerance", 2),
+            ("CareTeam", 1),
+            ("Composition", 1),
+            ("Condition", 2),
+            ("Consent", 2),
+            ("Device", 2),
+            ("DeviceUseStatement", 2),
+            ("MedicationStatement", 3),
+            ("Observation", 1),
+            ("Organization", 2),
+            ("Patient", 1),
+            ("Practitioner", 2),
+            ("RelatedPerson", 2),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(counts(&b), expected);
+
+        let comp = &b["entry"][0]["resource"];
+        assert_eq!(comp["resourceType"], "Composition");
+        assert_eq!(comp["type"]["coding"][0]["code"], "60591-5");
+        assert_eq!(comp["confidentiality"], "R");
+        assert_eq!(
+            section_codes(&b),
+            [
+                "10160-0",
+                "48765-2",
+                "11450-4",
+                "46264-8",
+                "30954-2",
+                "42348-3",
+                "85847-2",
+                "text-only"
+            ]
+        );
+        for s in comp["section"].as_array().unwrap() {
+            let div = s["text"]["div"].as_str().unwrap();
+            assert!(div.starts_with(r#"<div xmlns="http://www.w3.org/1999/xhtml">"#));
+            assert!(s["entry"].as_array().is_some_and(|e| !e.is_empty()));
+            assert!(s.get("emptyReason").is_none());
+        }
+        // Narrative text is escaped.
+        let meds = comp["section"][0]["text"]["div"].as_str().unwrap();
+        assert!(meds.contains("アムロジピン錠5mg &lt;OD&gt;"), "{meds}");
+
+        // Every fullUrl is a unique urn:uuid, every reference resolves to one.
+        let urls: BTreeSet<String> = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["fullUrl"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(urls.len(), b["entry"].as_array().unwrap().len());
+        for u in &urls {
+            assert!(is_uuid(u.strip_prefix("urn:uuid:").unwrap()), "{u}");
+        }
+        let mut refs = Vec::new();
+        collect_refs(&b, &mut refs);
+        assert!(refs.len() > 20);
+        for r in &refs {
+            assert!(urls.contains(r), "dangling reference {r}");
+        }
+        // Every entry but the Composition is referenced.
+        let referenced: BTreeSet<&String> = refs.iter().collect();
+        for e in b["entry"].as_array().unwrap().iter().skip(1) {
+            let u = e["fullUrl"].as_str().unwrap().to_string();
+            assert!(referenced.contains(&u), "unreferenced {}", e["resource"]);
+        }
+
+        let find = |t: &str| -> Vec<&Value> {
+            resources(&b)
+                .into_iter()
+                .filter(|r| r["resourceType"] == t)
+                .collect()
+        };
+        let patient = find("Patient")[0];
+        assert_eq!(patient["id"], "fedcba9876543210fedcba9876543210");
+        assert_eq!(patient["gender"], "female");
+        assert_eq!(patient["birthDate"], "1941-02-28");
+        assert_eq!(patient["name"][0]["family"], "山田");
+        assert_eq!(patient["name"][0]["extension"][0]["valueCode"], "IDE");
+        assert_eq!(patient["name"][1]["given"][0], "ハナコ");
+        assert_eq!(patient["name"][1]["extension"][0]["valueCode"], "SYL");
+        assert_eq!(
+            patient["identifier"][0]["system"],
+            "https://qq.city.joso.lg.jp/fhir/sid/resident"
+        );
+        assert_eq!(
+            patient["communication"][0]["language"]["coding"][0]["code"],
+            "ja"
+        );
+
+        let meds = find("MedicationStatement");
+        let systems: Vec<&str> = meds
+            .iter()
+            .map(|m| {
+                m["medicationCodeableConcept"]["coding"][0]["system"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(systems, [YJ, HOT13, HOT9]);
+        assert_eq!(meds[0]["dosage"][0]["text"], "2錠 1日1回朝");
+        assert_eq!(meds[0]["note"][0]["text"], "Anticoagulant / 抗凝固薬");
+        assert!(meds[2].get("dosage").is_none());
+
+        let allergies = find("AllergyIntolerance");
+        assert_eq!(allergies[0]["criticality"], "high");
+        assert_eq!(allergies[0]["reaction"][0]["severity"], "severe");
+        assert_eq!(
+            allergies[0]["verificationStatus"]["coding"][0]["code"],
+            "unconfirmed"
+        );
+        assert_eq!(allergies[1]["criticality"], "low");
+        assert!(allergies[1].get("reaction").is_none());
+
+        let conditions = find("Condition");
+        assert_eq!(conditions[0]["code"]["coding"][0]["system"], ICD10);
+        assert_eq!(conditions[0]["onsetDateTime"], "2015-04-01");
+        assert!(conditions[1]["code"].get("coding").is_none());
+
+        let obs = find("Observation")[0];
+        assert_eq!(obs["code"]["coding"][0]["code"], "882-1");
+        assert_eq!(obs["valueCodeableConcept"]["text"], "A Rh+");
+
+        let consents = find("Consent");
+        let scopes: Vec<&str> = consents
+            .iter()
+            .map(|c| c["scope"]["coding"][0]["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(scopes, ["patient-privacy", "adr"]);
+        assert_eq!(consents[0]["dateTime"], "2026-09-21T14:13:20Z");
+        assert_eq!(consents[1]["provision"]["type"], "deny");
+        assert_eq!(consents[1]["sourceAttachment"]["title"], "冷蔵庫の扉の内側");
+        assert_eq!(
+            comp["event"][0]["detail"][0]["reference"],
+            b["entry"][3]["fullUrl"]
+        );
+
+        let orgs = find("Organization");
+        assert_eq!(orgs[0]["name"], "Kyukit");
+        assert_eq!(
+            find("RelatedPerson")[1]["telecom"][0]["value"],
+            "080-9876-5432"
+        );
+    }
+
+    #[test]
+    fn undisclosed_categories_leave_no_trace() {
+        let mut d = fixture();
+        // The caller's items still hold allergies, care team and contacts: they must be dropped here.
+        d.categories = vec![
+            "medications".into(),
+            "conditions".into(),
+            "devices".into(),
+            "blood_type".into(),
+            "advance_directive".into(),
+        ];
+        let b = ips_bundle(&d, BASE);
+        let c = counts(&b);
+        for gone in [
+            "AllergyIntolerance",
+            "CareTeam",
+            "Practitioner",
+            "RelatedPerson",
+        ] {
+            assert!(!c.contains_key(gone), "{gone}");
+        }
+        assert_eq!(c["Organization"], 1, "only Kyukit");
+        assert_eq!(
+            section_codes(&b),
+            ["10160-0", "11450-4", "46264-8", "30954-2", "42348-3"]
+        );
+        let text = b.to_string();
+        for secret in [
+            "ペニシリン",
+            "じんましん",
+            "そば",
+            "鈴木一郎",
+            "常総市立病院",
+            "0297-00-1234",
+            "佐藤ケアマネ",
+            "山田太郎",
+            "長男",
+            "090-1234-5678",
+            "080-9876-5432",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked");
+        }
+        assert!(text.contains("ワーファリン"));
+
+        // Nothing disclosed at all: a Composition with no sections, and no item resources.
+        d.categories.clear();
+        let b = ips_bundle(&d, BASE);
+        assert!(b["entry"][0]["resource"].get("section").is_none());
+        assert_eq!(
+            counts(&b).keys().cloned().collect::<Vec<_>>(),
+            ["Composition", "Consent", "Organization", "Patient"]
+        );
+        for it in &d.items {
+            for v in it.body.as_object().unwrap().values() {
+                if let Some(s) = v.as_str().filter(|s| s.chars().count() > 2) {
+                    assert!(!b.to_string().contains(s), "{s} leaked");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_categories_have_an_empty_reason() {
+        let mut d = fixture();
+        d.items.retain(|i| i.category == "medications");
+        d.items.push(item(
+            20,
+            "advance_directive",
+            json!({"status": "none", "document_location": null}),
+        ));
+        let b = ips_bundle(&d, "");
+        let sections = b["entry"][0]["resource"]["section"].as_array().unwrap();
+        assert_eq!(sections.len(), 8);
+        for s in sections {
+            let empty = s["code"]["coding"][0]["code"] != "10160-0";
+            assert_eq!(s.get("entry").is_none(), empty, "{s}");
+            assert_eq!(s.get("emptyReason").is_some(), empty, "{s}");
+            if empty {
+                let reason = &s["emptyReason"]["coding"][0];
+                assert_eq!(
+                    reason["system"],
+                    "http://terminology.hl7.org/CodeSystem/list-empty-reason"
+                );
+                let expected = if s["code"]["coding"][0]["code"] == "42348-3" {
+                    "nilknown"
+                } else {
+                    "unavailable"
+                };
+                assert_eq!(reason["code"], expected);
+            }
+        }
+        assert_eq!(counts(&b)["Consent"], 1, "no ADR Consent for status none");
+        // No server base: no identifier system or web address derived from it.
+        assert!(!b.to_string().contains("/fhir/sid/"));
+    }
+
+    #[test]
+    fn deterministic() {
+        let d = fixture();
+        let a = serde_json::to_string(&ips_bundle(&d, BASE)).unwrap();
+        assert_eq!(a, serde_json::to_string(&ips_bundle(&d, BASE)).unwrap());
+        assert_eq!(
+            a,
+            serde_json::to_string(&ips_bundle(&d.clone(), BASE)).unwrap()
+        );
+        // Another access of the same data: same content, other document and resource URLs.
+        let mut other = d.clone();
+        other.access_id = "ffffffffffffffffffffffffffffffff".into();
+        let b = ips_bundle(&other, BASE);
+        let urls = |b: &Value| -> BTreeSet<String> {
+            b["entry"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["fullUrl"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let first = ips_bundle(&d, BASE);
+        assert!(urls(&first).is_disjoint(&urls(&b)));
+        assert_eq!(counts(&first), counts(&b));
+    }
+
+    #[test]
+    fn uuids() {
+        assert_eq!(
+            uuid_of_access("0123456789ABCDEF0123456789abcdef"),
+            "01234567-89ab-cdef-0123-456789abcdef"
+        );
+        let odd = uuid_of_access("not-an-id");
+        assert!(is_uuid(&odd), "{odd}");
+        let u = derived_uuid(ACCESS, "patient");
+        assert!(is_uuid(&u));
+        assert_eq!(&u[14..15], "8", "version 8");
+        assert!("89ab".contains(&u[19..20]), "RFC variant");
+        assert_ne!(u, derived_uuid(ACCESS, "organization"));
+        assert_eq!(u, derived_uuid(ACCESS, "patient"));
+    }
+
+    #[test]
+    fn medication_codes() {
+        assert_eq!(
+            medication_coding("3332001F1020", "x").unwrap()["system"],
+            YJ
+        );
+        assert_eq!(medication_coding("123456789", "x").unwrap()["system"], HOT9);
+        assert_eq!(
+            medication_coding("1234567890123", "x").unwrap()["system"],
+            HOT13
+        );
+        assert!(medication_coding("12345678A", "x").is_none());
+        assert!(medication_coding("1234", "x").is_none());
+    }
+
+    /// Writes sample bundles for the Python oracle (`tests/oracle/test_fhir.py`, fhir.resources'
+    /// R4 models) to `$KYUKIT_FHIR_SAMPLES`, `$CARGO_TARGET_DIR/fhir-samples` or
+    /// `target/fhir-samples`.
+    #[test]
+    fn write_oracle_samples() {
+        let dir = std::env::var_os("KYUKIT_FHIR_SAMPLES")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map(|t| std::path::PathBuf::from(t).join("fhir-samples"))
+            })
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fhir-samples")
+            });
+        std::fs::create_dir_all(&dir).unwrap();
+        let full = fixture();
+
+        let mut break_glass = fixture();
+        break_glass.kind = "break_glass".into();
+        break_glass.access_id = "00000000000000000000000000000001".into();
+        break_glass.categories = vec![
+            "medications".into(),
+            "allergies".into(),
+            "conditions".into(),
+            "advance_directive".into(),
+        ];
+        break_glass.items.retain(|i| i.category == "conditions");
+        break_glass.items.push(item(
+            30,
+            "advance_directive",
+            json!({"status": "acp", "document_location": null}),
+        ));
+
+        let mut sparse = fixture();
+        sparse.access_id = "00000000000000000000000000000002".into();
+        sparse.patient.family_name_kana = None;
+        sparse.patient.given_name_kana = None;
+        sparse.patient.sex = "unknown".into();
+        sparse.patient.preferred_language = "en".into();
+        sparse.consent.given_by = "self".into();
+        sparse.consent.disaster_use = false;
+        sparse.items = vec![
+            item(40, "blood_type", json!({"abo": "unknown", "rh": "unknown"})),
+            item(
+                41,
+                "advance_directive",
+                json!({"status": "none", "document_location": null}),
+            ),
+            item(
+                42,
+                "care_team",
+                json!({"primary_doctor": null, "primary_hospital": null, "hospital_phone": "03-0000-0000", "care_manager": null, "care_manager_phone": "03-1111-1111"}),
+            ),
+            item(
+                43,
+                "devices",
+                json!({"kind": "other", "description": "VPシャント & <弁>"}),
+            ),
+            item(
+                44,
+                "allergies",
+                json!({"substance": "卵", "reaction": null, "severity": "anaphylaxis"}),
+            ),
+            item(
+                45,
+                "conditions",
+                json!({"name": "てんかん", "icd10": "G40", "since": null}),
+            ),
+        ];
+
+        let mut nothing = fixture();
+        nothing.access_id = "00000000000000000000000000000003".into();
+        nothing.categories.clear();
+
+        for (name, d) in [
+            ("unit-fixture", full),
+            ("unit-break-glass", break_glass),
+            ("unit-sparse", sparse),
+            ("unit-no-categories", nothing),
+        ] {
+            let json = serde_json::to_string_pretty(&ips_bundle(&d, BASE)).unwrap();
+            std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
+        }
+    }
+}

@@ -1,0 +1,686 @@
+//! Paramedic scan end to end, on SQLite and PostgreSQL: enrollment → signed login → scan →
+//! consent-filtered dataset (JSON and FHIR) → audit entry → the resident's access history; and
+//! every refusal the issue lists, each with no data and an audited denial.
+
+use kyukit_field::{BreakGlass, Client, Error as FieldError};
+use kyukit_server::audit;
+use kyukit_tests::field::*;
+use kyukit_tests::*;
+use reqwest::Method;
+
+/// The excluded categories' texts: none may appear in any disclosure.
+const EXCLUDED_TEXTS: [&str; 4] = ["心房細動", "I48.9", "山田 一郎", "090-1234-5678"];
+
+fn assert_no_excluded(s: &str) {
+    for t in EXCLUDED_TEXTS {
+        assert!(!s.contains(t), "excluded text {t:?} disclosed: {s}");
+    }
+}
+
+fn http_code(e: &FieldError) -> (u16, String) {
+    match e {
+        FieldError::Http { status, error, .. } => (*status, error.clone()),
+        other => panic!("expected an HTTP refusal, got {other}"),
+    }
+}
+
+/// Writes a FHIR bundle for the Python R4 validator (tests/oracle/test_fhir.py).
+fn save_fhir_sample(name: &str, bundle: &Value) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fhir-samples");
+    std::fs::create_dir_all(&dir).expect("samples dir");
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_vec_pretty(bundle).expect("json"),
+    )
+    .expect("write sample");
+}
+
+fn backend_name(app: &TestApp) -> &'static str {
+    match app.backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+both_backends!(
+    enroll_scan_filtered_by_consent_audited_and_in_access_history,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+        let device_id = medic.device_id().unwrap().to_string();
+
+        // JSON: exactly the consented categories, nothing of the others.
+        let d = medic.scan(&w.card_url, "R8-1121-0042").await.expect("scan");
+        let mut cats: Vec<&str> = d["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        cats.sort();
+        let mut shared = SHARED.to_vec();
+        shared.sort();
+        assert_eq!(cats, shared);
+        let items = d["items"].as_array().unwrap();
+        assert_eq!(
+            items.len(),
+            5,
+            "2 medications, allergy, device, blood type: {d}"
+        );
+        assert!(
+            items
+                .iter()
+                .all(|i| SHARED.contains(&i["category"].as_str().unwrap()))
+        );
+        assert_eq!(d["patient"]["family_name"], "山田");
+        assert_eq!(d["patient"]["age"], 85);
+        assert_eq!(d["kind"], "scan");
+        assert_eq!(d["card_id"], w.card_id.as_str());
+        assert_no_excluded(&d.to_string());
+
+        // FHIR: the same filter; saved for the independent R4 validator.
+        let b = medic
+            .scan_fhir(&w.card_url, "R8-1121-0042")
+            .await
+            .expect("fhir");
+        assert_eq!(b["resourceType"], "Bundle");
+        let types: Vec<&str> = b["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+            .collect();
+        for t in [
+            "Composition",
+            "Patient",
+            "MedicationStatement",
+            "AllergyIntolerance",
+            "Consent",
+        ] {
+            assert!(types.contains(&t), "{t} missing from {types:?}");
+        }
+        assert!(
+            !types.contains(&"Condition"),
+            "conditions are not consented: {types:?}"
+        );
+        assert!(
+            !types.contains(&"RelatedPerson"),
+            "contacts are not consented: {types:?}"
+        );
+        assert_no_excluded(&b.to_string());
+        save_fhir_sample(&format!("scan-{}", backend_name(&app)), &b);
+
+        // The card also works as base64url COSE bytes.
+        let cose = kyukit_card::parse_card_url(&w.card_url).unwrap().cose;
+        let b64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cose)
+        };
+        let again = medic
+            .scan(&b64, "R8-1121-0042")
+            .await
+            .expect("scan by bytes");
+        assert_eq!(again["patient"]["id"], w.rid.as_str());
+
+        // Re-reading the access within its grant works, and is audited too.
+        let access_id = d["access_id"].as_str().unwrap();
+        let r = medic.access(access_id).await.expect("reread");
+        assert_eq!(r["access_id"], access_id);
+        assert_no_excluded(&r.to_string());
+
+        // Audit: the scans are in the chain with who, role, device, facility, resident, purpose.
+        let events = audit_events(&app);
+        let scans: Vec<_> = events
+            .iter()
+            .filter(|e| e.action == "record.scan")
+            .collect();
+        assert_eq!(scans.len(), 3);
+        let s = scans[0];
+        assert_eq!(s.outcome, "ok");
+        assert_eq!(s.actor_role.as_deref(), Some("paramedic"));
+        assert_eq!(s.device_id.as_deref(), Some(device_id.as_str()));
+        assert_eq!(s.facility_id.as_deref(), Some(w.fire_id.as_str()));
+        assert_eq!(s.resident_id.as_deref(), Some(w.rid.as_str()));
+        assert_eq!(s.purpose.as_deref(), Some("scan"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e.action == "record.read" && e.outcome == "ok")
+        );
+        let db = app.db();
+        let muni = app.municipality_id(&db);
+        let mut conn = db.conn().unwrap();
+        audit::verify(&mut conn, &muni, None).expect("the chain verifies");
+
+        // The resident sees every access: when, which facility, which role, why.
+        let h = json_of(
+            app.get(
+                &format!("/api/v1/residents/{}/access-history", w.rid),
+                Some(&w.resident_token),
+            )
+            .await,
+        )
+        .await;
+        let entries = h["entries"].as_array().unwrap();
+        let seen: Vec<&Value> = entries
+            .iter()
+            .filter(|e| e["action"] == "record.scan")
+            .collect();
+        assert_eq!(seen.len(), 3, "{h}");
+        assert_eq!(seen[0]["role"], "paramedic");
+        assert_eq!(seen[0]["facility_id"], w.fire_id.as_str());
+        assert_eq!(seen[0]["facility_name"], "常総広域消防本部");
+        assert_eq!(seen[0]["purpose"], "scan");
+    }
+);
+
+/// Sends a scan and expects a refusal with `status` and `code`, no disclosed data, and one more
+/// denied audit event carrying that code.
+async fn refused(app: &TestApp, client: &Client, card: &str, status: u16, code: &str) {
+    let before = audit_events(app)
+        .iter()
+        .filter(|e| e.outcome == "denied" && e.detail.as_deref() == Some(code))
+        .count();
+    let r = client
+        .signed(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&json!({"card": card, "incident_ref": "R8-1"})),
+            None,
+        )
+        .await
+        .expect("sent");
+    assert_refusal(app, r, status, code, before).await;
+}
+
+async fn assert_refusal(
+    app: &TestApp,
+    r: reqwest::Response,
+    status: u16,
+    code: &str,
+    before: usize,
+) {
+    assert_eq!(r.status().as_u16(), status, "expected {code}");
+    let body: Value = r.json().await.expect("error body");
+    assert_eq!(body["error"], code, "{body}");
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "only error and message: {body}"
+    );
+    assert_no_excluded(&body.to_string());
+    let after = audit_events(app)
+        .iter()
+        .filter(|e| e.outcome == "denied" && e.detail.as_deref() == Some(code))
+        .count();
+    assert_eq!(after, before + 1, "one audited denial for {code}");
+}
+
+fn denials(app: &TestApp, code: &str) -> usize {
+    audit_events(app)
+        .iter()
+        .filter(|e| e.outcome == "denied" && e.detail.as_deref() == Some(code))
+        .count()
+}
+
+both_backends!(
+    device_and_request_refusals_are_audited,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+
+        // Replayed request: the identical signed request twice.
+        let req = medic
+            .prepare_signed(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&json!({"card": w.card_url, "incident_ref": "R8-2"})),
+                None,
+            )
+            .unwrap();
+        assert_eq!(medic.send_prepared(&req).await.unwrap().status(), 201);
+        let before = denials(&app, "replayed_request");
+        let r = medic.send_prepared(&req).await.unwrap();
+        assert_refusal(&app, r, 401, "replayed_request", before).await;
+
+        // A body changed after signing.
+        let mut forged = medic
+            .prepare_signed(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&json!({"card": w.card_url, "incident_ref": "R8-3"})),
+                None,
+            )
+            .unwrap();
+        forged.body =
+            Some(serde_json::to_vec(&json!({"card": w.card_url, "incident_ref": "R8-4"})).unwrap());
+        let before = denials(&app, "signature_invalid");
+        let r = medic.send_prepared(&forged).await.unwrap();
+        assert_refusal(&app, r, 401, "signature_invalid", before).await;
+
+        // Unknown key: a device id nobody enrolled; and an enrolled id signed by another key.
+        let stranger = new_client(&app)
+            .with_device_id(random_hex(16))
+            .with_session(medic.session().unwrap());
+        refused(&app, &stranger, &w.card_url, 401, "device_unknown").await;
+        let impostor = new_client(&app)
+            .with_device_id(medic.device_id().unwrap())
+            .with_session(medic.session().unwrap());
+        refused(&app, &impostor, &w.card_url, 401, "signature_invalid").await;
+
+        // A signature from too far in the past (clock skew or a stored request).
+        let stale = medic.clone().with_clock({
+            let clock = app.clock.clone();
+            move || clock.now_for_tests() - 300
+        });
+        refused(&app, &stale, &w.card_url, 401, "signature_expired").await;
+
+        // The bearer token alone (without the device) is refused.
+        let before = denials(&app, "signature_required");
+        let r = app
+            .post(
+                "/api/v1/scans",
+                medic.session(),
+                json!({"card": w.card_url, "incident_ref": "R8-5"}),
+            )
+            .await;
+        assert_refusal(&app, r, 401, "signature_required", before).await;
+        // ... also on the ordinary endpoints.
+        let r = app.get("/api/v1/me/residents", medic.session()).await;
+        assert_eq!(r.status(), 401);
+
+        // A resident account trying to scan: unsigned, and with an enrolled device's signature.
+        let before = denials(&app, "signature_required");
+        let r = app
+            .post(
+                "/api/v1/scans",
+                Some(&w.resident_token),
+                json!({"card": w.card_url, "incident_ref": "R8-6"}),
+            )
+            .await;
+        assert_refusal(&app, r, 401, "signature_required", before).await;
+        let resident_event = audit_events(&app).into_iter().last().unwrap();
+        assert_eq!(resident_event.actor_role.as_deref(), Some("resident"));
+        let mut borrowed = enrolled_client(&app, &w.admin, &w.fire_id).await;
+        borrowed.set_session(Some(w.resident_token.clone()));
+        refused(&app, &borrowed, &w.card_url, 401, "session_not_bound").await;
+        // A resident cannot even log in on a field device as a paramedic would.
+        let mut r2 = enrolled_client(&app, &w.admin, &w.fire_id).await;
+        r2.login("hanako", "correct horse battery")
+            .await
+            .expect("resident login works");
+        refused(&app, &r2, &w.card_url, 401, "session_not_bound").await;
+
+        // A paramedic cannot log in without an enrolled device.
+        let before = denials(&app, "device_required");
+        let r = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": w.medic_login, "password": MEDIC_PASSWORD}),
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(json_of(r).await["error"], "device_required");
+        assert_eq!(denials(&app, "device_required"), before + 1);
+
+        // Revoked device: refused on its next request, and its session is gone.
+        let r = app
+            .post(
+                &format!("/api/v1/devices/{}/revoke", medic.device_id().unwrap()),
+                Some(&w.admin),
+                json!({"reason": "lost on scene"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(json_of(r).await["status"], "revoked");
+        refused(&app, &medic, &w.card_url, 401, "device_revoked").await;
+        let mut again = medic.clone();
+        let e = again
+            .login(&w.medic_login, MEDIC_PASSWORD)
+            .await
+            .unwrap_err();
+        assert_eq!(http_code(&e), (401, "device_revoked".into()));
+
+        // Expired and reused enrollment codes.
+        let code = enrollment_code(&app, &w.admin, &w.fire_id, 1).await;
+        app.clock.advance(61);
+        let before = denials(&app, "enrollment_code_expired");
+        let e = new_client(&app).enroll(&code, None).await.unwrap_err();
+        assert_eq!(http_code(&e), (403, "enrollment_code_expired".into()));
+        assert_eq!(denials(&app, "enrollment_code_expired"), before + 1);
+        let code = enrollment_code(&app, &w.admin, &w.fire_id, 10).await;
+        new_client(&app)
+            .enroll(&code, None)
+            .await
+            .expect("first use");
+        let before = denials(&app, "enrollment_code_used");
+        let e = new_client(&app).enroll(&code, None).await.unwrap_err();
+        assert_eq!(http_code(&e), (403, "enrollment_code_used".into()));
+        assert_eq!(denials(&app, "enrollment_code_used"), before + 1);
+        let e = new_client(&app)
+            .enroll("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GG", None)
+            .await
+            .unwrap_err();
+        assert_eq!(http_code(&e), (404, "enrollment_code_unknown".into()));
+
+        // Nothing above left a chain that does not verify.
+        let db = app.db();
+        let muni = app.municipality_id(&db);
+        audit::verify(&mut db.conn().unwrap(), &muni, None).expect("chain verifies");
+    }
+);
+
+both_backends!(
+    card_and_consent_refusals_are_audited,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+
+        // Another municipality's card (its key is not trusted here).
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).unwrap();
+        let foreign_key = kyukit_card::IssuerKey::from_secret_bytes(&secret).unwrap();
+        let claims = kyukit_card::Claims {
+            card_id: kyukit_card::CardId([7; 16]),
+            issued_at: Some(T0),
+            expires_at: T0 + 86_400 * 365,
+            issuer: None,
+            triage: None,
+        };
+        let cose = kyukit_card::sign(&claims, &foreign_key).unwrap();
+        let foreign_url = kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap();
+        refused(&app, &medic, &foreign_url, 403, "untrusted_issuer").await;
+
+        // A tampered card (one digit changed): not genuine.
+        let mut tampered = w.card_url.clone().into_bytes();
+        let i = tampered.len() - 20;
+        tampered[i] = if tampered[i] == b'1' { b'2' } else { b'1' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let r = medic
+            .signed(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&json!({"card": tampered, "incident_ref": "x"})),
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(r.status().as_u16(), 403 | 422), "{}", r.status());
+
+        // Expired card: five years later (a new login: sessions last 12 hours).
+        let (rid2, token2, card2) = resident_with_card(&app, "taro", &SHARED).await;
+        let exp = json_of(
+            app.get(&format!("/api/v1/residents/{rid2}/cards"), Some(&token2))
+                .await,
+        )
+        .await["cards"][0]["expires_at"]
+            .as_i64()
+            .unwrap();
+        let saved = app.clock.now_for_tests();
+        app.clock.set(exp + 1);
+        let mut late = medic.clone();
+        late.login(&w.medic_login, MEDIC_PASSWORD).await.unwrap();
+        refused(
+            &app,
+            &late,
+            card2["url"].as_str().unwrap(),
+            403,
+            "card_expired",
+        )
+        .await;
+        app.clock.set(saved);
+        let mut medic = medic.clone();
+        medic.login(&w.medic_login, MEDIC_PASSWORD).await.unwrap();
+
+        // Revoked card.
+        let r = app
+            .post(
+                &format!(
+                    "/api/v1/residents/{rid2}/cards/{}/revoke",
+                    card2["id"].as_str().unwrap()
+                ),
+                Some(&token2),
+                json!({"reason": "lost"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        refused(
+            &app,
+            &medic,
+            card2["url"].as_str().unwrap(),
+            403,
+            "card_revoked",
+        )
+        .await;
+
+        // Withdrawn consent (支援中止): refused as withdrawn, and shown to the resident.
+        let r = app
+            .post(
+                &format!("/api/v1/residents/{}/withdrawal", w.rid),
+                Some(&w.resident_token),
+                json!({"reason": "moved"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        refused(&app, &medic, &w.card_url, 403, "consent_withdrawn").await;
+        let h = json_of(
+            app.get(
+                &format!("/api/v1/residents/{}/access-history", w.rid),
+                Some(&w.resident_token),
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            h["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "record.scan" && e["outcome"] == "denied"),
+            "{h}"
+        );
+    }
+);
+
+both_backends!(
+    break_glass_discloses_emergency_categories_flags_review_and_shows_the_resident,
+    |app: TestApp| async move {
+        let admin = admin_token(&app).await;
+        let fire = create_facility(&app, &admin, "fire_department", "常総広域消防本部").await;
+        add_staff(&app, &admin, &fire, "medic1", "paramedic").await;
+        // The resident shares everything, including the care team (not an emergency category).
+        let all = [
+            "medications",
+            "conditions",
+            "allergies",
+            "devices",
+            "blood_type",
+            "advance_directive",
+            "care_team",
+            "emergency_contacts",
+        ];
+        let (rid, _, _) = resident_with_card(&app, "hanako", &all).await;
+        let mut medic = enrolled_client(&app, &admin, &fire).await;
+        medic.login("medic1", MEDIC_PASSWORD).await.unwrap();
+
+        let search = |family: &str, reason: &str| BreakGlass {
+            family_name: family.into(),
+            given_name: "ハナコ".into(),
+            date_of_birth: "1941-04-03".into(),
+            address: None,
+            reason: reason.into(),
+            incident_ref: "R8-77".into(),
+        };
+        let e = medic
+            .break_glass(&search("ヤマダ", "short"))
+            .await
+            .unwrap_err();
+        assert_eq!(http_code(&e).0, 422);
+        let before = denials(&app, "no_match");
+        let e = medic
+            .break_glass(&search("サトウ", "unconscious, no card found at home"))
+            .await
+            .unwrap_err();
+        assert_eq!(http_code(&e), (404, "no_match".into()));
+        assert_eq!(denials(&app, "no_match"), before + 1);
+
+        let d = medic
+            .break_glass(&search("ヤマダ", "unconscious, no card found at home"))
+            .await
+            .expect("break-glass");
+        assert_eq!(d["kind"], "break_glass");
+        assert_eq!(d["patient"]["id"], rid.as_str());
+        let cats: Vec<&str> = d["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(!cats.contains(&"care_team"), "{cats:?}");
+        assert!(cats.contains(&"conditions") && cats.contains(&"emergency_contacts"));
+        assert_eq!(
+            d["expires_at"].as_i64().unwrap() - d["accessed_at"].as_i64().unwrap(),
+            3600
+        );
+        let fhir = medic
+            .break_glass_fhir(&search("ヤマダ", "unconscious, no card found at home"))
+            .await
+            .unwrap();
+        save_fhir_sample(&format!("break-glass-{}", backend_name(&app)), &fhir);
+
+        // The grant expires.
+        let access_id = d["access_id"].as_str().unwrap().to_string();
+        medic.access(&access_id).await.expect("within the hour");
+        app.clock.advance(3601);
+        medic.login("medic1", MEDIC_PASSWORD).await.unwrap(); // 30 idle minutes ended the session
+        let e = medic.access(&access_id).await.unwrap_err();
+        assert_eq!(http_code(&e), (403, "access_expired".into()));
+
+        // Flagged for the city's review; reviewed once.
+        let admin = admin_token(&app).await; // a fresh session after the hour
+        let list = json_of(app.get("/api/v1/reviews/break-glass", Some(&admin)).await).await;
+        let pending = list["accesses"].as_array().unwrap();
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending[0]["reason"], "unconscious, no card found at home");
+        let r = app
+            .post(
+                &format!("/api/v1/reviews/break-glass/{access_id}"),
+                Some(&admin),
+                json!({"decision": "justified", "note": "確認済み"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .post(
+                &format!("/api/v1/reviews/break-glass/{access_id}"),
+                Some(&admin),
+                json!({"decision": "justified"}),
+            )
+            .await;
+        assert_eq!(r.status(), 409);
+        // Only the city reviews.
+        let token = json_of(
+            app.post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": "hanako", "password": "correct horse battery"}),
+            )
+            .await,
+        )
+        .await["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            app.get("/api/v1/reviews/break-glass", Some(&token))
+                .await
+                .status(),
+            403
+        );
+
+        // Shown to the resident.
+        let h = json_of(
+            app.get(
+                &format!("/api/v1/residents/{rid}/access-history"),
+                Some(&token),
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            h["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "record.break_glass"
+                    && e["purpose"] == "break_glass"
+                    && e["role"] == "paramedic"),
+            "{h}"
+        );
+    }
+);
+
+both_backends!(
+    scans_and_logins_are_rate_limited_and_audited,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+        // Default: 30 scans per device per minute.
+        let mut statuses = Vec::new();
+        for i in 0..34 {
+            let r = medic
+                .signed(
+                    Method::POST,
+                    "/api/v1/scans",
+                    Some(&json!({"card": w.card_url, "incident_ref": format!("R{i}")})),
+                    None,
+                )
+                .await
+                .unwrap();
+            statuses.push(r.status().as_u16());
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            30,
+            "{statuses:?}"
+        );
+        assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 4);
+        let throttled: Vec<_> = audit_events(&app)
+            .into_iter()
+            .filter(|e| e.action == "rate.throttled")
+            .collect();
+        assert_eq!(
+            throttled.len(),
+            1,
+            "coalesced to one event a minute per key"
+        );
+        assert_eq!(throttled[0].purpose.as_deref(), Some("scan_per_device"));
+        assert_eq!(throttled[0].device_id.as_deref(), medic.device_id());
+
+        // Logins: 10 per login id per minute.
+        let mut login_statuses = Vec::new();
+        for _ in 0..12 {
+            let r = app
+                .post(
+                    "/api/v1/sessions",
+                    None,
+                    json!({"login_id": "hanako", "password": "wrong password!"}),
+                )
+                .await;
+            login_statuses.push(r.status().as_u16());
+        }
+        assert_eq!(
+            login_statuses.iter().filter(|s| **s == 401).count(),
+            10,
+            "{login_statuses:?}"
+        );
+        assert_eq!(login_statuses.iter().filter(|s| **s == 429).count(), 2);
+        assert!(
+            audit_events(&app)
+                .iter()
+                .any(|e| e.action == "rate.throttled"
+                    && e.purpose.as_deref() == Some("login_per_login_id"))
+        );
+    }
+);
