@@ -88,6 +88,15 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE kyukit_db_connections gauge");
         let _ = writeln!(out, "kyukit_db_connections{{state=\"open\"}} {}", pool.0);
         let _ = writeln!(out, "kyukit_db_connections{{state=\"idle\"}} {}", pool.1);
+        let (commits, writes) = state.db.group_commit_stats();
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_db_group_commits_total SQLite commits (each one fsync) and the write transactions they carried"
+        );
+        let _ = writeln!(out, "# TYPE kyukit_db_group_commits_total counter");
+        let _ = writeln!(out, "kyukit_db_group_commits_total {commits}");
+        let _ = writeln!(out, "# TYPE kyukit_db_group_writes_total counter");
+        let _ = writeln!(out, "kyukit_db_group_writes_total {writes}");
         let _ = writeln!(
             out,
             "# HELP kyukit_build_info Version and database backend."

@@ -4,8 +4,9 @@
 //! The backend is chosen from the URL scheme (`postgres://`/`postgresql://` → PostgreSQL, anything
 //! else is a SQLite path), never by trying each backend in turn: SQLite accepts any string as a path.
 //! SQLite connections get WAL, `synchronous=FULL`, foreign keys and a busy timeout. Writes go through
-//! [`Db::write`]: one transaction, and on SQLite one writer at a time in this process, so write
-//! transactions never fail on a lock upgrade. Query functions in the submodules return
+//! [`Db::write`]: on PostgreSQL one transaction per call; on SQLite a **group commit** — concurrent
+//! writers share one `BEGIN IMMEDIATE` transaction on the process's writer connection, each in its
+//! own savepoint, and one fsync; nobody returns before the batch is durable (see [`GroupWriter`]). Query functions in the submodules return
 //! `QueryResult` and never turn an error into "not found".
 
 pub mod models;
@@ -17,8 +18,9 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -175,12 +177,82 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-/// The database handle shared by the server: a pool plus, for SQLite, the in-process writer lock.
+/// The database handle shared by the server: a pool plus, for SQLite, the group-commit writer.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: Backend,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<GroupWriter>,
+}
+
+/// Group commit for SQLite, where every commit costs an fsync (≈3 ms here) and writers are
+/// serialised anyway. The first writer to find no batch open becomes the **leader**: it opens
+/// `BEGIN IMMEDIATE` on the writer connection and runs its work in a savepoint. While other
+/// writers are queued for the lock (and up to [`MAX_BATCH`] of them, for at most
+/// [`MAX_GATHER`]), the leader waits; each of those **followers** runs its work in its own
+/// savepoint of the same transaction — a failed one rolls back only its savepoint — and waits.
+/// Then the leader commits once and wakes them all. A writer's `Ok` is returned only after the
+/// commit succeeded; if the commit fails, every member gets an error and nothing of the batch is
+/// kept. Writers that arrive during the commit form the next batch.
+pub struct GroupWriter {
+    state: Mutex<WriterState>,
+    /// A batch finished (followers wait for theirs).
+    finished: Condvar,
+    /// A follower finished its work in the open batch (the leader re-checks the queue).
+    joined: Condvar,
+    /// Writers waiting for the lock.
+    queued: AtomicUsize,
+    /// Commits and the writes they carried (for /metrics and the tests).
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+#[derive(Default)]
+struct WriterState {
+    conn: Option<PooledConn>,
+    open: bool,
+    batch: u64,
+    members: usize,
+    finished: u64,
+    finished_ok: bool,
+}
+
+/// Most writers in one batch.
+pub const MAX_BATCH: usize = 64;
+/// Longest a leader waits for queued writers before committing.
+pub const MAX_GATHER: Duration = Duration::from_millis(4);
+
+impl fmt::Debug for GroupWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupWriter").finish_non_exhaustive()
+    }
+}
+
+impl GroupWriter {
+    fn new() -> Self {
+        GroupWriter {
+            state: Mutex::new(WriterState::default()),
+            finished: Condvar::new(),
+            joined: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriterState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The SQLite connection inside a pooled `DbConnection`.
+fn sqlite_of(conn: &mut DbConnection) -> QueryResult<&mut SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Ok(c),
+        DbConnection::Pg(_) => Err(diesel::result::Error::BrokenTransactionManager),
+    }
 }
 
 impl fmt::Debug for Db {
@@ -202,7 +274,7 @@ impl Db {
         let db = Db {
             pool,
             backend: url.backend,
-            writer: Arc::new(Mutex::new(())),
+            writer: Arc::new(GroupWriter::new()),
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -211,6 +283,14 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// SQLite group commit: (commits, writes carried by them) since start.
+    pub fn group_commit_stats(&self) -> (u64, u64) {
+        (
+            self.writer.commits.load(Ordering::Relaxed),
+            self.writer.writes.load(Ordering::Relaxed),
+        )
     }
 
     /// (open connections, idle connections).
@@ -225,23 +305,111 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    /// Runs `f` in one transaction; commits only if it returns `Ok`. On SQLite, write transactions
-    /// are serialised in this process.
+    /// Runs `f` in one transaction (SQLite: a savepoint of a group-committed batch); returns
+    /// only after its effects are durable, or an error and no effects.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        let _guard = match self.backend {
-            Backend::Sqlite => Some(
-                self.writer
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            ),
-            Backend::Postgres => None,
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = self.conn()?;
+                let conn: &mut DbConnection = &mut conn;
+                conn.transaction(f)
+            }
+            Backend::Sqlite => self.write_grouped(f),
+        }
+    }
+
+    fn write_grouped<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let gw = &self.writer;
+        gw.queued.fetch_add(1, Ordering::SeqCst);
+        let mut st = gw.lock();
+        gw.queued.fetch_sub(1, Ordering::SeqCst);
+        if st.conn.is_none() {
+            st.conn = Some(self.conn()?);
+        }
+        let leader = !st.open;
+        if leader {
+            let conn = st
+                .conn
+                .as_mut()
+                .ok_or(DbError::Unavailable("no writer".into()))?;
+            if let Err(e) =
+                AnsiTransactionManager::begin_transaction_sql(sqlite_of(conn)?, "BEGIN IMMEDIATE")
+            {
+                st.conn = None;
+                return Err(e.into());
+            }
+            st.open = true;
+            st.batch += 1;
+            st.members = 0;
+        }
+        let mine = st.batch;
+        st.members += 1;
+        let result = match st.conn.as_mut() {
+            Some(conn) => {
+                let conn: &mut DbConnection = conn;
+                conn.transaction(f)
+            }
+            None => Err(DbError::Unavailable("no writer".into()).into()),
         };
-        let mut conn = self.conn()?;
-        let conn: &mut DbConnection = &mut conn;
-        conn.transaction(f)
+        if !leader {
+            gw.joined.notify_one();
+            while st.finished < mine {
+                st = gw
+                    .finished
+                    .wait(st)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            return match (result, st.finished_ok) {
+                (Ok(_), false) => Err(DbError::Unavailable(
+                    "the write batch could not be committed".into(),
+                )
+                .into()),
+                (r, _) => r,
+            };
+        }
+        // The leader gathers the writers queued behind it, then commits once for all.
+        let deadline = Instant::now() + MAX_GATHER;
+        while gw.queued.load(Ordering::SeqCst) > 0 && st.members < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            st = gw
+                .joined
+                .wait_timeout(st, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        let committed = match st.conn.as_mut().map(|c| sqlite_of(c)) {
+            Some(Ok(c)) => AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+            }),
+            _ => Err(diesel::result::Error::BrokenTransactionManager),
+        };
+        st.open = false;
+        st.finished = mine;
+        st.finished_ok = committed.is_ok();
+        if committed.is_ok() {
+            gw.commits.fetch_add(1, Ordering::Relaxed);
+            gw.writes.fetch_add(st.members as u64, Ordering::Relaxed);
+        }
+        if committed.is_err() {
+            // Start the next batch on a fresh connection.
+            st.conn = None;
+        }
+        gw.finished.notify_all();
+        drop(st);
+        match committed {
+            Ok(()) => result,
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Runs `f` on a pooled connection without a write transaction.
@@ -307,6 +475,68 @@ mod tests {
             !dbg.contains("s3cret") && dbg.contains("kyukit:***@db.example"),
             "{dbg}"
         );
+    }
+
+    /// Concurrent writers share commits; a failing writer loses only its own work; everything
+    /// acknowledged is there afterwards.
+    #[test]
+    fn group_commit_batches_and_isolates_failures() {
+        use crate::db::models::MunicipalityRow;
+        let dir = std::env::temp_dir().join(format!("kyukit-gc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 8).unwrap();
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let mut acked = 0;
+                    for i in 0..50 {
+                        let id = format!("{t:02}{i:02}");
+                        let fail = i % 10 == 0;
+                        let r: Result<(), DbError> = db.write(|c| {
+                            let row = MunicipalityRow {
+                                id: id.clone(),
+                                municipality_id: id.clone(),
+                                code: id.clone(),
+                                name_ja: "x".into(),
+                                name_en: "x".into(),
+                                created_at: 0,
+                            };
+                            queries::insert_municipality(c, &row)?;
+                            if fail {
+                                return Err(DbError::Unavailable("refused".into()));
+                            }
+                            Ok(())
+                        });
+                        assert_eq!(r.is_ok(), !fail);
+                        acked += usize::from(r.is_ok());
+                    }
+                    acked
+                })
+            })
+            .collect();
+        let acked: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(acked, 16 * 45);
+        let stored: i64 = db
+            .read(|c| {
+                schema::municipalities::table
+                    .count()
+                    .get_result::<i64>(c)
+                    .map_err(DbError::from)
+            })
+            .unwrap();
+        assert_eq!(
+            stored as usize, acked,
+            "exactly the acknowledged writes are stored"
+        );
+        let (commits, writes) = db.group_commit_stats();
+        assert_eq!(writes, 800, "failed writers are members of their batch too");
+        assert!(
+            commits < writes,
+            "{commits} commits for {writes} writes: no batching"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Same migration names, in the same order, for both backends.
