@@ -180,8 +180,13 @@ pub fn run(cli: Cli) -> Result<()> {
 fn print_json(v: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v)
         .map_err(|e| Error::InvalidResponse(format!("cannot print the answer: {e}")))?;
-    println!("{text}");
-    Ok(())
+    // A closed pipe (`| head`) is not an error worth a panic: stop writing quietly.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+        _ => Ok(()),
+    }
 }
 
 fn refuse_existing(path: &Path, what: &str) -> Result<()> {

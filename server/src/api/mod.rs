@@ -7,6 +7,7 @@ pub mod cards;
 pub mod facilities;
 pub mod field;
 pub mod openapi;
+pub mod pages;
 pub mod public;
 pub mod residents;
 
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cards::configure(cfg);
     facilities::configure(cfg);
     field::configure(cfg);
+    pages::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -75,6 +77,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/scans"),
     ("POST", "/api/v1/break-glass"),
     ("GET", "/api/v1/accesses/{aid}"),
+    ("GET", "/pages/access-history"),
+    ("GET", "/pages/assets/{file}"),
 ];
 
 /// Unknown paths get the JSON error body too.

@@ -4,7 +4,7 @@
 //! `ApiDoc` must list every handler `configure` registers; tests/tests/openapi.rs fails when the
 //! document's (method, path) pairs differ from `api::ROUTES` or from the routes in the source.
 
-use super::{accounts, cards, facilities, field, public, residents};
+use super::{accounts, cards, facilities, field, pages, public, residents};
 use crate::error::ErrorBody;
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
@@ -71,6 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         field::scan,
         field::break_glass,
         field::reread,
+        pages::access_history,
+        pages::asset,
     ),
     components(
         schemas(ErrorBody),
@@ -86,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
         (name = "reviews", description = "The city's review of break-glass use"),
+        (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,183 @@
+// The resident's (or proxy's) access history: who looked at, changed or was refused their record.
+// Talks to the JSON API with a bearer session kept in sessionStorage (this tab only).
+
+const T = {
+  ja: {
+    when: "日時", who: "だれが", what: "何を", why: "理由", result: "結果",
+    ok: "許可", denied: "拒否", failed: "失敗", you: "あなた自身", system: "システム",
+    none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
+    error: "読み込めませんでした。時間をおいてもう一度お試しください。",
+    roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
+    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用" },
+    actions: {
+      "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
+      "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
+      "card.issue": "カードの発行", "card.revoke": "カードの無効化", "card.reissue": "カードの再発行",
+      "resident.register": "登録", "proxy.register": "代理人の登録", "resident.update": "基本情報の変更",
+      "login.ok": "ログイン", "login.failed": "ログイン失敗", "break_glass.review": "市による確認", "rate.throttled": "回数制限",
+    },
+  },
+  en: {
+    when: "When", who: "Who", what: "What", why: "Why", result: "Result",
+    ok: "allowed", denied: "refused", failed: "failed", you: "you", system: "system",
+    none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
+    error: "Could not load. Please try again later.",
+    roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
+    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use" },
+    actions: {
+      "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
+      "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
+      "card.issue": "card issued", "card.revoke": "card revoked", "card.reissue": "card reissued",
+      "resident.register": "registered", "proxy.register": "proxy registered", "resident.update": "profile changed",
+      "login.ok": "logged in", "login.failed": "failed login", "break_glass.review": "reviewed by the city", "rate.throttled": "rate limited",
+    },
+  },
+};
+
+let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : (localStorage.getItem("kyukit.lang") || "ja");
+let lastData = null;
+const $ = (id) => document.getElementById(id);
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-ja]")) el.textContent = el.dataset[lang];
+  $("lang").textContent = lang === "ja" ? "English" : "日本語";
+  $("lang").setAttribute("aria-label", lang === "ja" ? "Switch to English" : "日本語に切り替え");
+  if (lastData) render(lastData);
+}
+
+function fmtTime(unix) {
+  return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", {
+    dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo",
+  }).format(new Date(unix * 1000));
+}
+
+function cell(row, label, text) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.textContent = text;
+  row.appendChild(td);
+  return td;
+}
+
+function render(data) {
+  const t = T[lang];
+  const root = $("history");
+  root.replaceChildren();
+  for (const { profile, entries } of data) {
+    const h = document.createElement("h2");
+    h.textContent = `${profile.family_name} ${profile.given_name}`;
+    root.appendChild(h);
+    if (entries.length === 0) {
+      const p = document.createElement("p");
+      p.textContent = t.none;
+      root.appendChild(p);
+      continue;
+    }
+    const table = document.createElement("table");
+    const head = table.createTHead().insertRow();
+    for (const k of ["when", "who", "what", "why", "result"]) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = t[k];
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const e of entries) {
+      const tr = body.insertRow();
+      if (e.outcome !== "ok") tr.className = "denied";
+      else if (e.purpose === "break_glass") tr.className = "emergency";
+      cell(tr, t.when, fmtTime(e.at));
+      const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
+      const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || e.role) : t.system);
+      cell(tr, t.who, facility ? (lang === "ja" ? `${role}（${facility}）` : `${role} (${facility})`) : role);
+      cell(tr, t.what, t.actions[e.action] || e.action);
+      const why = cell(tr, t.why, e.purpose ? (t.purposes[e.purpose] || e.purpose) : "—");
+      if (e.purpose === "break_glass") {
+        const b = document.createElement("span");
+        b.className = "badge bg";
+        b.textContent = lang === "ja" ? " 市が確認します" : " reviewed by the city";
+        why.append(" ", b);
+      }
+      const res = cell(tr, t.result, t[e.outcome] || e.outcome);
+      if (e.outcome !== "ok") res.classList.add("error");
+    }
+    root.appendChild(table);
+  }
+  root.hidden = false;
+}
+
+async function api(path, opts = {}) {
+  const token = sessionStorage.getItem("kyukit.token");
+  const headers = { ...(opts.headers || {}) };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const r = await fetch(path, { ...opts, headers });
+  if (r.status === 401) {
+    sessionStorage.removeItem("kyukit.token");
+    showLogin();
+    throw new Error("unauthorized");
+  }
+  if (!r.ok) throw new Error((await r.json()).error);
+  return r.json();
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("history").hidden = true;
+  $("logout").hidden = true;
+}
+
+async function load() {
+  try {
+    const me = await api("/api/v1/me/residents");
+    const data = [];
+    for (const profile of me.residents) {
+      const h = await api(`/api/v1/residents/${profile.id}/access-history`);
+      data.push({ profile, entries: h.entries });
+    }
+    lastData = data;
+    $("login").hidden = true;
+    $("logout").hidden = false;
+    render(data);
+  } catch (e) {
+    if (e.message !== "unauthorized") {
+      $("history").textContent = T[lang].error;
+      $("history").hidden = false;
+    }
+  }
+}
+
+$("lang").addEventListener("click", () => {
+  lang = lang === "ja" ? "en" : "ja";
+  localStorage.setItem("kyukit.lang", lang);
+  applyLang();
+});
+
+$("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const r = await fetch("/api/v1/sessions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login_id: f.get("login_id"), password: f.get("password") }),
+  });
+  if (!r.ok) {
+    $("login-error").textContent = T[lang].loginFailed;
+    $("login-error").hidden = false;
+    return;
+  }
+  $("login-error").hidden = true;
+  sessionStorage.setItem("kyukit.token", (await r.json()).token);
+  ev.target.reset();
+  load();
+});
+
+$("logout").addEventListener("click", async () => {
+  await fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${sessionStorage.getItem("kyukit.token")}` } });
+  sessionStorage.removeItem("kyukit.token");
+  lastData = null;
+  showLogin();
+});
+
+applyLang();
+if (sessionStorage.getItem("kyukit.token")) load(); else showLogin();
