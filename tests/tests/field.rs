@@ -364,10 +364,22 @@ both_backends!(
             .unwrap_err();
         assert_eq!(http_code(&e), (404, "enrollment_code_unknown".into()));
 
-        // Nothing above left a chain that does not verify.
+        // Nothing above left a chain that does not verify, up to the head served to the city.
+        let admin = admin_token(&app).await; // a fresh session (the clock moved)
+        let head = json_of(app.get("/api/v1/audit/head", Some(&admin)).await).await;
         let db = app.db();
         let muni = app.municipality_id(&db);
-        audit::verify(&mut db.conn().unwrap(), &muni, None).expect("chain verifies");
+        let seq = head["seq"].as_i64().unwrap();
+        let verified = audit::verify(
+            &mut db.conn().unwrap(),
+            &muni,
+            Some((seq, head["hash"].as_str().unwrap())),
+        )
+        .expect("chain verifies against the served head");
+        assert_eq!(verified, seq);
+        // The head is for the city only.
+        let r = app.get("/api/v1/audit/head", Some(&w.resident_token)).await;
+        assert_eq!(r.status(), 403);
     }
 );
 

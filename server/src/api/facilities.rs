@@ -7,6 +7,7 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::service::access::{self, BreakGlassRecord, ReviewInput};
 use crate::service::accounts::NewStaff;
+use crate::service::admin::{self, AuditHead};
 use crate::service::devices::{
     self, CodeInput, EnrollInput, Enrolled, EnrollmentCode, RevokeInput,
 };
@@ -27,7 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/devices", web::post().to(enroll))
         .route("/api/v1/devices/{did}/revoke", web::post().to(revoke))
         .route("/api/v1/reviews/break-glass", web::get().to(reviews))
-        .route("/api/v1/reviews/break-glass/{aid}", web::post().to(review));
+        .route("/api/v1/reviews/break-glass/{aid}", web::post().to(review))
+        .route("/api/v1/audit/head", web::get().to(audit_head));
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -306,4 +308,29 @@ pub(crate) async fn review(
     let (db, now, aid) = (state.db.clone(), state.clock.now(), path.into_inner());
     let r = web::block(move || access::review(&db, &actor, &aid, &body, now)).await??;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// The audit chain's head, to publish (city administrators).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/head",
+    tag = "reviews",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The last sequence number and hash", body = AuditHead),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a city administrator", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn audit_head(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let head = web::block(move || admin::audit_head(&db, &actor, now)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(head))
 }

@@ -77,6 +77,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/scans"),
     ("POST", "/api/v1/break-glass"),
     ("GET", "/api/v1/accesses/{aid}"),
+    ("GET", "/api/v1/audit/head"),
     ("GET", "/pages/access-history"),
     ("GET", "/pages/assets/{file}"),
 ];

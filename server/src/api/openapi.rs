@@ -68,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         facilities::revoke,
         facilities::reviews,
         facilities::review,
+        facilities::audit_head,
         field::scan,
         field::break_glass,
         field::reread,
@@ -87,7 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "facilities", description = "Fire departments and hospitals, and their staff"),
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
-        (name = "reviews", description = "The city's review of break-glass use"),
+        (name = "reviews", description = "The city's review of break-glass use, and the audit head to publish"),
         (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]
