@@ -26,6 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     facilities::configure(cfg);
     field::configure(cfg);
     pages::configure(cfg);
+    // governance: accounts & security (lead)
+    // governance: applications, directory, notices
+    // governance: disaster, disclosure
     openapi::configure(cfg);
 }
 
@@ -80,6 +83,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit/head"),
     ("GET", "/pages/access-history"),
     ("GET", "/pages/assets/{file}"),
+    // governance: accounts & security (lead)
+    // governance: applications, directory, notices
+    // governance: disaster, disclosure
 ];
 
 /// Unknown paths get the JSON error body too.

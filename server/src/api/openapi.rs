@@ -74,6 +74,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         field::reread,
         pages::access_history,
         pages::asset,
+        // governance: accounts & security (lead)
+        // governance: applications, directory, notices
+        // governance: disaster, disclosure
     ),
     components(
         schemas(ErrorBody),
