@@ -1,0 +1,169 @@
+//! `kyukit-bench`: load generator for a running Kyukit server (see `bench/README.md`).
+//!
+//! `kyukit-bench scan` builds its world through the real API — a fire department, one paramedic
+//! and one enrolled device per `--devices`, `--residents` residents with a small dataset, consent
+//! and a card — then runs `--concurrency` tasks of signed card scans for `--warmup` + `--duration`
+//! seconds and reports the window after the warm-up.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod probe;
+mod report;
+mod scan;
+mod setup;
+
+use clap::{Args, Parser, Subcommand};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kyukit-bench",
+    version,
+    about = "Load generator for a running Kyukit server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Signed card scans (`POST /api/v1/scans`) from many enrolled devices at once.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Base URL of the server under test.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// Login id of a city administrator (`kyukit admin create`).
+    #[arg(long, default_value = "admin")]
+    pub admin_login: String,
+    /// That administrator's password.
+    #[arg(long, env = "KYUKIT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+    /// That administrator's TOTP secret (base32; printed by `kyukit admin create`).
+    #[arg(long, env = "KYUKIT_ADMIN_TOTP_SECRET", hide_env_values = true)]
+    pub admin_totp_secret: String,
+    /// Enrolled devices (each with its own paramedic logged in).
+    #[arg(long, default_value_t = 32)]
+    pub devices: usize,
+    /// Residents with a card.
+    #[arg(long, default_value_t = 200)]
+    pub residents: usize,
+    /// Scans in flight at once; a comma-separated list runs one measurement per value, in order,
+    /// on the same world.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    pub concurrency: Vec<usize>,
+    /// Measured seconds (after the warm-up) per concurrency value.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Seconds of load before the measured window.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u64,
+    /// PID of the server process: its VmRSS/VmHWM and CPU time are read from /proc.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Label of the run's `backend` column (default: the server's backend from /metrics).
+    #[arg(long)]
+    pub backend_label: Option<String>,
+    /// Print one JSON object per concurrency value (one per line) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Requests in flight while building the world (password hashing makes it CPU bound).
+    #[arg(long, default_value_t = 8)]
+    pub setup_parallelism: usize,
+    /// Seed of each task's card choice (runs with the same seed scan the same card sequence).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Worker threads of this load generator (default: one per CPU).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl ScanArgs {
+    fn check(&self) -> Result<(), String> {
+        if self.devices == 0 || self.residents == 0 {
+            return Err("--devices and --residents must be at least 1".into());
+        }
+        if self.concurrency.is_empty() || self.concurrency.contains(&0) {
+            return Err("--concurrency must be at least 1".into());
+        }
+        if self.duration == 0 {
+            return Err("--duration must be at least 1 second".into());
+        }
+        if self.setup_parallelism == 0 || self.threads == Some(0) {
+            return Err("--setup-parallelism and --threads must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Scan(args) = cli.command;
+    match run_scan(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyukit-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_scan(args: ScanArgs) -> Result<(), String> {
+    args.check()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let http = setup::http_client(args.concurrency.iter().copied().max().unwrap_or(1))?;
+        let base = args.server.trim_end_matches('/').to_string();
+        let backend = match &args.backend_label {
+            Some(l) => l.clone(),
+            None => probe::metrics(&http, &base)
+                .await
+                .and_then(|m| m.backend)
+                .unwrap_or_else(|| "unknown".into()),
+        };
+        let rss_start = args.server_pid.and_then(probe::memory);
+        let started = std::time::Instant::now();
+        let world = setup::build(&args, &http, &base).await?;
+        eprintln!(
+            "setup: {} devices enrolled and logged in, {} residents with cards, in {:.1} s",
+            world.clients.len(),
+            world.cards.len(),
+            started.elapsed().as_secs_f64()
+        );
+        let mut reports = Vec::new();
+        for &concurrency in &args.concurrency {
+            let plan = scan::Plan {
+                concurrency,
+                warmup: Duration::from_secs(args.warmup),
+                duration: Duration::from_secs(args.duration),
+                seed: args.seed,
+                server_pid: args.server_pid,
+            };
+            eprintln!(
+                "scan: concurrency {concurrency}, {} s warm-up + {} s measured",
+                args.warmup, args.duration
+            );
+            let measured = scan::run(&world, &http, &base, &plan).await?;
+            let report = report::Report::new(&backend, &args, concurrency, rss_start, measured);
+            if args.json {
+                println!("{}", report.to_json());
+            }
+            reports.push(report);
+        }
+        if !args.json {
+            print!("{}", report::table(&reports));
+        }
+        Ok(())
+    })
+}
