@@ -80,6 +80,9 @@ struct LoginArgs {
     /// The paramedic's login id.
     #[arg(long)]
     login_id: String,
+    /// The 6-digit code of the paramedic's authenticator app (staff second factor).
+    #[arg(long, env = "KYUKIT_TOTP")]
+    totp: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -268,7 +271,9 @@ async fn login(a: LoginArgs) -> Result<()> {
     let mut state = State::load(&a.state.state)?;
     let mut client = state.client()?;
     let password = read_password()?;
-    client.login(&a.login_id, &password).await?;
+    client
+        .login(&a.login_id, &password, a.totp.as_deref())
+        .await?;
     state.session = client.session().map(str::to_string);
     state.save(&a.state.state)?;
     print_json(&json!({"device_id": state.device_id, "logged_in": true}))

@@ -453,8 +453,16 @@ impl Client {
 
     /// The paramedic's login (`POST /api/v1/sessions`), signed by this device and without an
     /// `Authorization` header. Keeps the session token for the following requests.
-    pub async fn login(&mut self, login_id: &str, password: &str) -> Result<()> {
-        let body = json!({"login_id": login_id, "password": password});
+    pub async fn login(
+        &mut self,
+        login_id: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> Result<()> {
+        let mut body = json!({"login_id": login_id, "password": password});
+        if let Some(code) = totp {
+            body["totp"] = Value::String(code.to_string());
+        }
         let resp = self
             .prepare_signed_with(
                 Method::POST,

@@ -301,10 +301,10 @@ async fn enroll_login_scan_replay_logout_on_the_wire() {
 
     // Login: signed, no Authorization; the stand-in verified it from the wire bytes.
     assert!(matches!(
-        c.login("p1", "wrong").await,
+        c.login("p1", "wrong", None).await,
         Err(Error::Http { ref error, .. }) if error == "invalid_credentials"
     ));
-    c.login("p1", "pw").await.unwrap();
+    c.login("p1", "pw", None).await.unwrap();
     assert_eq!(c.session(), Some("tok-1"));
     {
         let s = shared.lock().unwrap();

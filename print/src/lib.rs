@@ -38,6 +38,10 @@
 //! text that still does not fit, a character the embedded font lacks, or a control character is
 //! an error, never a silently damaged card. A name that is empty or only spaces counts as no name.
 //!
+//! [`disclosure_pdf`] prints a resident's disclosure (RULES R13: everything held and every recorded
+//! use) as a paginated A4 text document; it never refuses a character, printing 〓 for one the font
+//! lacks.
+//!
 //! Text is set in IPAexGothic (IPA Font License v1.0, `assets/fonts/`), compiled in. The crate
 //! does no I/O and reads no clock: dates arrive formatted, and the same input gives the same bytes.
 #![cfg_attr(
@@ -45,12 +49,14 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod disclosure;
 mod font;
 mod layout;
 mod pdf;
 mod raster;
 mod text;
 
+pub use disclosure::{DisclosureDoc, DisclosureSection, MAX_PAGES as DISCLOSURE_MAX_PAGES};
 use font::Font;
 use kyukit_card::CardQr;
 use layout::Page;
@@ -173,4 +179,21 @@ pub fn wallet_card_png(card: &PrintCard) -> Result<Vec<u8>, PrintError> {
 /// The wallet card as a one-page PDF of ID-1 size (85.6 × 54 mm) with a vector QR code.
 pub fn wallet_card_pdf(card: &PrintCard) -> Result<Vec<u8>, PrintError> {
     pdf(wallet_page, card)
+}
+
+/// A resident's disclosure (RULES R13) as an A4 portrait PDF of as many pages as it takes:
+/// the title block, then each section's heading and lines, with "page / pages" footers. Text is
+/// real (extractable) text in the embedded font. Characters the font lacks print as 〓 and control
+/// characters as spaces; only a document of more than [`DISCLOSURE_MAX_PAGES`] pages is refused
+/// ([`PrintError::TextTooLong`] with field `disclosure`). The same input gives the same bytes.
+pub fn disclosure_pdf(doc: &DisclosureDoc) -> Result<Vec<u8>, PrintError> {
+    let font = Font::load()?;
+    let pages = disclosure::layout(&font, doc)?;
+    let title = format!("保有個人データの開示 {}", doc.municipality_ja.trim());
+    pdf::render_pages(
+        &font,
+        &pages,
+        (disclosure::WIDTH_MM, disclosure::HEIGHT_MM),
+        &title,
+    )
 }

@@ -52,11 +52,12 @@ fn fill(rings: Vec<PolygonRing>, ink: Ink) -> [Op; 2] {
     ]
 }
 
-/// The embedded font cut down to the glyphs of `page`'s texts (plus `.notdef`).
-fn subset_font(font: &Font, page: &Page) -> Result<Vec<u8>, PrintError> {
-    let mut ids: Vec<u16> = page
-        .items
-        .iter()
+/// The embedded font cut down to the glyphs of `items`' texts (plus `.notdef`).
+fn subset_font<'i>(
+    font: &Font,
+    items: impl Iterator<Item = &'i Item>,
+) -> Result<Vec<u8>, PrintError> {
+    let mut ids: Vec<u16> = items
         .filter_map(|item| match item {
             Item::Text { text, .. } => Some(text.chars()),
             Item::Rect { .. } => None,
@@ -83,7 +84,49 @@ pub(crate) fn render(
     qr: &CardQr,
     title: &str,
 ) -> Result<Vec<u8>, PrintError> {
-    let subset = subset_font(font, page)?;
+    let (doc, font_id) = document(font, page.items.iter(), title)?;
+    let h = page.height_mm;
+    let mut ops = item_ops(&page.items, h, &font_id);
+
+    // The QR: one ring per horizontal run of dark modules.
+    let q = page.qr;
+    let module = page.px_to_mm(q.module_px);
+    let (ox, oy) = (page.px_to_mm(q.x_px), page.px_to_mm(q.y_px));
+    let n = q.modules as usize;
+    let mut rings = Vec::new();
+    for my in 0..n {
+        let mut mx = 0;
+        while mx < n {
+            if !qr.is_dark(mx, my) {
+                mx += 1;
+                continue;
+            }
+            let start = mx;
+            while mx < n && qr.is_dark(mx, my) {
+                mx += 1;
+            }
+            rings.push(ring(
+                h,
+                ox + start as f32 * module,
+                oy + my as f32 * module,
+                (mx - start) as f32 * module,
+                module,
+            ));
+        }
+    }
+    ops.extend(fill(rings, Ink::Black));
+
+    let pdf_page = PdfPage::new(Mm(page.width_mm), Mm(page.height_mm), ops);
+    save(doc, vec![pdf_page])
+}
+
+/// A document titled `title` with the embedded font, subset to the glyphs of `items`, as `F1`.
+fn document<'i>(
+    font: &Font,
+    items: impl Iterator<Item = &'i Item>,
+    title: &str,
+) -> Result<(PdfDocument, FontId), PrintError> {
+    let subset = subset_font(font, items)?;
     let mut warnings = Vec::new();
     let mut parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
         .ok_or_else(|| PrintError::Pdf("cannot parse the subset font".into()))?;
@@ -99,10 +142,13 @@ pub(crate) fn render(
         .fonts
         .map
         .insert(font_id.clone(), PdfFont::new(parsed));
+    Ok((doc, font_id))
+}
 
-    let h = page.height_mm;
+/// The drawing operations of laid-out items on a page `h` millimetres high.
+fn item_ops(items: &[Item], h: f32, font_id: &FontId) -> Vec<Op> {
     let mut ops = Vec::new();
-    for item in &page.items {
+    for item in items {
         match item {
             Item::Rect {
                 x,
@@ -138,36 +184,11 @@ pub(crate) fn render(
             }
         }
     }
+    ops
+}
 
-    // The QR: one ring per horizontal run of dark modules.
-    let q = page.qr;
-    let module = page.px_to_mm(q.module_px);
-    let (ox, oy) = (page.px_to_mm(q.x_px), page.px_to_mm(q.y_px));
-    let n = q.modules as usize;
-    let mut rings = Vec::new();
-    for my in 0..n {
-        let mut mx = 0;
-        while mx < n {
-            if !qr.is_dark(mx, my) {
-                mx += 1;
-                continue;
-            }
-            let start = mx;
-            while mx < n && qr.is_dark(mx, my) {
-                mx += 1;
-            }
-            rings.push(ring(
-                h,
-                ox + start as f32 * module,
-                oy + my as f32 * module,
-                (mx - start) as f32 * module,
-                module,
-            ));
-        }
-    }
-    ops.extend(fill(rings, Ink::Black));
-
-    let pdf_page = PdfPage::new(Mm(page.width_mm), Mm(page.height_mm), ops);
+/// Writes the pages: compressed, tidied, reproducible.
+fn save(mut doc: PdfDocument, pages: Vec<PdfPage>) -> Result<Vec<u8>, PrintError> {
     let options = PdfSaveOptions {
         optimize: true,
         subset_fonts: true,
@@ -175,7 +196,7 @@ pub(crate) fn render(
     };
     let mut save_warnings = Vec::new();
     let mut lo = doc
-        .with_pages(vec![pdf_page])
+        .with_pages(pages)
         .to_lopdf_document(&options, &mut save_warnings);
     tidy(&mut lo)?;
     lo.compress();
@@ -183,6 +204,27 @@ pub(crate) fn render(
     lo.save_to(&mut out)
         .map_err(|e| PrintError::Pdf(format!("writing: {e}")))?;
     Ok(out)
+}
+
+/// Writes text-and-rule pages (no QR) of `width_mm` × `height_mm` as one PDF titled `title`.
+pub(crate) fn render_pages(
+    font: &Font,
+    pages: &[Vec<Item>],
+    (width_mm, height_mm): (f32, f32),
+    title: &str,
+) -> Result<Vec<u8>, PrintError> {
+    let (doc, font_id) = document(font, pages.iter().flatten(), title)?;
+    let pdf_pages = pages
+        .iter()
+        .map(|items| {
+            PdfPage::new(
+                Mm(width_mm),
+                Mm(height_mm),
+                item_ops(items, height_mm, &font_id),
+            )
+        })
+        .collect();
+    save(doc, pdf_pages)
 }
 
 /// Makes the output reproducible and honest: printpdf writes a pseudo-random trailer `/ID`,

@@ -49,6 +49,41 @@ pub enum Action {
     ReviewBreakGlass,
     /// A request refused by a rate limit.
     Throttled,
+    // governance: applications, directory, notices (R1, R15, R17)
+    /// A facility applies to join (public; no actor).
+    ApplyFacility,
+    /// A facility manager asks to change or withdraw their facility.
+    RequestFacilityChange,
+    /// The city approves or rejects an application, change or withdrawal.
+    DecideFacilityApplication,
+    /// An approved change applied to a facility.
+    UpdateFacility,
+    /// An approved withdrawal: the facility leaves the network and the directory.
+    WithdrawFacility,
+    /// The city publishes a notice.
+    PublishNotice,
+    /// The city withdraws a notice.
+    WithdrawNotice,
+    SuspendAccount,
+    ReinstateAccount,
+    ReissueAccount,
+    SuspendFacility,
+    ReinstateFacility,
+    ChangePassword,
+    // governance: disaster mode (R11) and disclosure on request (R13)
+    /// The city declares a disaster (districts, period).
+    DeclareDisaster,
+    /// The city renews a declaration (a new period from now).
+    RenewDisaster,
+    /// The city ends a declaration early.
+    EndDisaster,
+    /// A disaster responder lists the consenting residents of the declared districts (one event
+    /// per listed resident, and one for the request).
+    DisasterList,
+    /// A disaster responder reads one resident's consented dataset.
+    DisasterRead,
+    /// A resident (or proxy) exports everything held about them.
+    ResidentDisclosure,
 }
 
 impl Action {
@@ -79,6 +114,25 @@ impl Action {
             Action::ReadAccess => "record.read",
             Action::ReviewBreakGlass => "break_glass.review",
             Action::Throttled => "rate.throttled",
+            Action::ApplyFacility => "facility.apply",
+            Action::RequestFacilityChange => "facility.change_request",
+            Action::DecideFacilityApplication => "facility.decide",
+            Action::UpdateFacility => "facility.update",
+            Action::WithdrawFacility => "facility.withdraw",
+            Action::PublishNotice => "notice.publish",
+            Action::WithdrawNotice => "notice.withdraw",
+            Action::SuspendAccount => "account.suspend",
+            Action::ReinstateAccount => "account.reinstate",
+            Action::ReissueAccount => "account.reissue",
+            Action::SuspendFacility => "facility.suspend",
+            Action::ReinstateFacility => "facility.reinstate",
+            Action::ChangePassword => "account.password",
+            Action::DeclareDisaster => "disaster.declare",
+            Action::RenewDisaster => "disaster.renew",
+            Action::EndDisaster => "disaster.end",
+            Action::DisasterList => "disaster.list",
+            Action::DisasterRead => "disaster.read",
+            Action::ResidentDisclosure => "resident.disclosure",
         }
     }
 }

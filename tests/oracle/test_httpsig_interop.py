@@ -25,6 +25,7 @@ import secrets
 import subprocess
 
 import http_sf
+import pyotp
 import pytest
 import requests
 from conftest import kyukit_bin
@@ -63,6 +64,8 @@ class Server:
         r = subprocess.run([kyukit_bin(), "admin", "create", *common, "--login-id", "admin", "--name", "市役所 管理者"],
                            env={**env, "KYUKIT_ADMIN_PASSWORD": ADMIN_PASSWORD}, capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
+        # The administrator's second factor, printed once by `kyukit admin create`.
+        self.admin_totp = re.search(r"secret: ([A-Z2-7]+)", r.stdout).group(1)
         self.proc = subprocess.Popen([kyukit_bin(), "serve", "--listen", "127.0.0.1:0", *common],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for _ in range(20):
@@ -96,12 +99,16 @@ def server(tmp_path_factory):
 def world(server):
     """A fire department with a paramedic, a device enrolled with a Python-generated P-256 key, and
     a resident with a card whose consent shares medications — built through the real API."""
-    admin = server.call("POST", "/api/v1/sessions", body={"login_id": "admin", "password": ADMIN_PASSWORD})["token"]
+    # Staff log in with a TOTP code: computed here by pyotp, an implementation we did not write.
+    admin = server.call("POST", "/api/v1/sessions", body={
+        "login_id": "admin", "password": ADMIN_PASSWORD, "totp": pyotp.TOTP(server.admin_totp).now()})["token"]
     fire = server.call("POST", "/api/v1/facilities", admin, {
         "kind": "fire_department", "name_ja": "常総広域消防本部", "name_en": "Joso Fire Department",
         "address": "茨城県常総市水海道諏訪町3222-3", "phone": "0297-23-0119"})["id"]
-    server.call("POST", f"/api/v1/facilities/{fire}/staff", admin, {
-        "login_id": "medic1", "password": MEDIC_PASSWORD, "role": "paramedic", "display_name": "救急 隊員"})
+    medic_totp = server.call("POST", f"/api/v1/facilities/{fire}/staff", admin, {
+        "login_id": "medic1", "password": MEDIC_PASSWORD, "role": "paramedic", "display_name": "救急 隊員"})["totp"]
+    assert medic_totp["uri"].startswith("otpauth://totp/Kyukit:medic1?secret=" + medic_totp["secret"])
+    assert pyotp.parse_uri(medic_totp["uri"]).secret == medic_totp["secret"]
     code = server.call("POST", f"/api/v1/facilities/{fire}/enrollment-codes", admin,
                        {"label": "救急1号車", "ttl_minutes": 60})["code"]
     key = ec.generate_private_key(ec.SECP256R1())
@@ -120,7 +127,8 @@ def world(server):
     server.call("POST", f"/api/v1/residents/{rid}/consents", rtoken, {
         "categories": ["medications"], "disaster_use": False, "triage_on_card": True, "name_on_print": False})
     card = server.call("POST", f"/api/v1/residents/{rid}/cards", rtoken, {})
-    return {"device_id": device["device_id"], "key": key, "card_url": card["url"], "card_id": card["id"]}
+    return {"device_id": device["device_id"], "key": key, "card_url": card["url"], "card_id": card["id"],
+            "medic_totp": medic_totp["secret"]}
 
 
 def sign(server, world, method, path, body=None, token=None, key=None, accept=None, nonce=None):
@@ -152,7 +160,8 @@ def send(req):
 
 
 def login(server, world):
-    body = json.dumps({"login_id": "medic1", "password": MEDIC_PASSWORD}).encode()
+    body = json.dumps({"login_id": "medic1", "password": MEDIC_PASSWORD,
+                       "totp": pyotp.TOTP(world["medic_totp"]).now()}).encode()
     r = send(sign(server, world, "POST", "/api/v1/sessions", body))
     assert r.status_code == 201, r.text
     return r.json()["token"]

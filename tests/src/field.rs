@@ -40,13 +40,24 @@ pub async fn admin_token(app: &TestApp) -> String {
         role: "city_admin".into(),
         display_name: "市役所 管理者".into(),
         facility_id: None,
+        profession: Some("city_staff".into()),
     };
-    let _ = kyukit_server::service::accounts::create_staff(&db, &muni, &staff, None, T0);
+    if let Ok(created) =
+        kyukit_server::service::accounts::create_staff(&db, &muni, &staff, None, T0)
+    {
+        app.remember_totp("admin", &created.totp.secret);
+    }
+    staff_token(app, "admin", ADMIN_PASSWORD).await
+}
+
+/// A staff member's session (password and a fresh TOTP code).
+pub async fn staff_token(app: &TestApp, login_id: &str, password: &str) -> String {
+    let code = app.totp_code(login_id);
     let r = app
         .post(
             "/api/v1/sessions",
             None,
-            json!({"login_id": "admin", "password": ADMIN_PASSWORD}),
+            json!({"login_id": login_id, "password": password, "totp": code}),
         )
         .await;
     created(r).await["token"]
@@ -67,6 +78,7 @@ pub async fn create_facility(app: &TestApp, admin: &str, kind: &str, name: &str)
     created(r).await["id"].as_str().expect("id").to_string()
 }
 
+/// Adds a staff member (password `MEDIC_PASSWORD`) and remembers their TOTP secret.
 pub async fn add_staff(app: &TestApp, admin: &str, facility: &str, login: &str, role: &str) {
     let r = app
         .post(
@@ -75,7 +87,18 @@ pub async fn add_staff(app: &TestApp, admin: &str, facility: &str, login: &str, 
             json!({"login_id": login, "password": MEDIC_PASSWORD, "role": role, "display_name": "救急 隊員"}),
         )
         .await;
-    created(r).await;
+    let v = created(r).await;
+    app.remember_totp(login, v["totp"]["secret"].as_str().expect("totp secret"));
+}
+
+/// A paramedic's signed login on a field device, with a fresh TOTP code.
+pub async fn medic_login(
+    app: &TestApp,
+    c: &mut Client,
+    login_id: &str,
+) -> Result<(), kyukit_field::Error> {
+    let code = app.totp_code(login_id);
+    c.login(login_id, MEDIC_PASSWORD, Some(&code)).await
 }
 
 pub async fn enrollment_code(
@@ -210,7 +233,7 @@ pub async fn world(app: &TestApp) -> FieldWorld {
 /// An enrolled device with the paramedic logged in on it.
 pub async fn medic_client(app: &TestApp, w: &FieldWorld) -> Client {
     let mut c = enrolled_client(app, &w.admin, &w.fire_id).await;
-    c.login(&w.medic_login, MEDIC_PASSWORD)
+    medic_login(app, &mut c, &w.medic_login)
         .await
         .expect("login");
     c

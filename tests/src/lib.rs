@@ -56,6 +56,39 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     pub backend: Backend,
     pub database_url: String,
+    /// Staff TOTP secrets by login id, and the last time step used (codes are single-use).
+    pub totp: std::sync::Mutex<
+        std::collections::HashMap<String, (String, std::collections::HashSet<i64>)>,
+    >,
+}
+
+impl TestApp {
+    /// Remembers a staff account's TOTP secret.
+    pub fn remember_totp(&self, login_id: &str, secret: &str) {
+        self.totp.lock().expect("totp map").insert(
+            login_id.to_string(),
+            (secret.to_string(), Default::default()),
+        );
+    }
+
+    /// A fresh TOTP code for `login_id`. Each 30-second step can be used once (RFC 6238 §5.2), so
+    /// if this account already logged in during the current step, the test clock moves on to the
+    /// start of the next step first.
+    pub fn totp_code(&self, login_id: &str) -> String {
+        let mut map = self.totp.lock().expect("totp map");
+        let (secret, used) = map
+            .get_mut(login_id)
+            .unwrap_or_else(|| panic!("no TOTP secret remembered for {login_id}"));
+        let mut now = self.clock.now_for_tests();
+        // The server also refuses steps older than the last one used; tests that move the clock
+        // back log in again only after moving it forward past that step.
+        while used.contains(&(now / 30)) {
+            now = (now / 30 + 1) * 30;
+            self.clock.set(now);
+        }
+        used.insert(now / 30);
+        kyukit_server::service::security::code_at(secret, now).expect("totp")
+    }
 }
 
 impl Drop for TestApp {
@@ -174,6 +207,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         data_dir,
         backend,
         database_url,
+        totp: Default::default(),
     })
 }
 

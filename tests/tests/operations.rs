@@ -111,6 +111,7 @@ fn staff(
         role: role.into(),
         display_name: name.into(),
         facility_id: None,
+        profession: None,
     }
 }
 
@@ -128,7 +129,8 @@ both_backends!(
             T0,
         )
         .unwrap();
-        assert_eq!(admin.role, "city_admin");
+        assert_eq!(admin.account.role, "city_admin");
+        app.remember_totp("admin", &admin.totp.secret);
         assert!(kyukit_server::service::accounts::has_city_admin(&db, &muni).unwrap());
         assert!(
             kyukit_server::service::accounts::create_staff(
@@ -152,11 +154,21 @@ both_backends!(
             .is_err(),
             "unknown role"
         );
+        // Staff need the second factor (RULES R7).
         let r = app
             .post(
                 "/api/v1/sessions",
                 None,
                 json!({"login_id": "admin", "password": "a long admin password"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "totp_required");
+        let r = app
+            .post(
+                "/api/v1/sessions",
+                None,
+                json!({"login_id": "admin", "password": "a long admin password", "totp": app.totp_code("admin")}),
             )
             .await;
         assert_eq!(r.status(), StatusCode::CREATED);

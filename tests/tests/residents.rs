@@ -408,16 +408,17 @@ both_backends!(
     }
 );
 
+// RULES R7: sessions end after 15 idle minutes (configurable).
 both_backends!(sessions_expire_when_idle, |app: TestApp| async move {
     let (rid, token) = register_resident(&app, "idle").await;
-    app.clock.advance(29 * 60);
+    app.clock.advance(14 * 60);
     assert_eq!(
         app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
             .await
             .status(),
         StatusCode::OK
     );
-    app.clock.advance(31 * 60);
+    app.clock.advance(16 * 60);
     assert_eq!(
         app.get(&format!("/api/v1/residents/{rid}"), Some(&token))
             .await

@@ -11,7 +11,7 @@ use crate::ratelimit::Limit;
 use crate::service::{accounts, devices, residents};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/residents", web::post().to(register_resident))
@@ -94,13 +94,6 @@ pub(crate) async fn register_proxy(
     Ok(HttpResponse::Created().json(out))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginInput {
-    login_id: String,
-    password: String,
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {
     /// The bearer token for `Authorization: Bearer <token>`.
@@ -117,7 +110,7 @@ pub struct ResidentList {
     post,
     path = "/api/v1/sessions",
     tag = "accounts",
-    request_body = LoginInput,
+    request_body = accounts::Credentials,
     responses(
         (status = 201, description = "Logged in", body = Session),
         (status = 400, response = BadBody),
@@ -151,8 +144,8 @@ pub(crate) async fn login(
     field::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
     // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.
     let signed = field::parse_signature(&req, &body)?;
-    let LoginInput { login_id, password } = field::json_body(&req, &body)?;
-    let id_key = login_id.trim().to_ascii_lowercase();
+    let creds: accounts::Credentials = field::json_body(&req, &body)?;
+    let id_key = creds.login_id.trim().to_ascii_lowercase();
     field::limit(
         &state,
         Limit::LoginId,
@@ -164,15 +157,7 @@ pub(crate) async fn login(
         let device = signed
             .map(|s| devices::verify_signature(&db, &muni, &s, now))
             .transpose()?;
-        accounts::login(
-            &db,
-            &muni,
-            &login_id,
-            &password,
-            device.as_ref(),
-            now,
-            policy,
-        )
+        accounts::login(&db, &muni, &creds, device.as_ref(), now, policy)
     })
     .await??;
     Ok(HttpResponse::Created()

@@ -4,12 +4,16 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod data_disclosure;
+pub mod disasters;
 pub mod facilities;
 pub mod field;
+pub mod governance;
 pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod residents;
+pub mod staff;
 
 use crate::error::ApiError;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -27,8 +31,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     field::configure(cfg);
     pages::configure(cfg);
     // governance: accounts & security (lead)
+    staff::configure(cfg);
     // governance: applications, directory, notices
+    governance::configure(cfg);
     // governance: disaster, disclosure
+    disasters::configure(cfg);
+    data_disclosure::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -84,8 +92,33 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/pages/access-history"),
     ("GET", "/pages/assets/{file}"),
     // governance: accounts & security (lead)
+    ("GET", "/api/v1/accounts"),
+    ("POST", "/api/v1/accounts/{aid}/suspend"),
+    ("POST", "/api/v1/accounts/{aid}/reinstate"),
+    ("POST", "/api/v1/accounts/{aid}/reissue"),
+    ("POST", "/api/v1/facilities/{fid}/suspend"),
+    ("POST", "/api/v1/facilities/{fid}/reinstate"),
+    ("PUT", "/api/v1/me/password"),
     // governance: applications, directory, notices
+    ("POST", "/api/v1/facility-applications"),
+    ("GET", "/api/v1/facility-applications"),
+    ("GET", "/api/v1/facility-applications/{apid}"),
+    ("POST", "/api/v1/facility-applications/{apid}/decision"),
+    ("POST", "/api/v1/facilities/{fid}/change-requests"),
+    ("GET", "/api/v1/directory"),
+    ("GET", "/pages/directory"),
+    ("POST", "/api/v1/notices"),
+    ("GET", "/api/v1/notices"),
+    ("DELETE", "/api/v1/notices/{nid}"),
     // governance: disaster, disclosure
+    ("POST", "/api/v1/disasters"),
+    ("GET", "/api/v1/disasters"),
+    ("POST", "/api/v1/disasters/{did}/renew"),
+    ("POST", "/api/v1/disasters/{did}/end"),
+    ("GET", "/api/v1/disaster/residents"),
+    ("GET", "/api/v1/disaster/residents/{rid}"),
+    ("GET", "/api/v1/residents/{rid}/disclosure"),
+    ("GET", "/api/v1/residents/{rid}/disclosure.pdf"),
 ];
 
 /// Unknown paths get the JSON error body too.

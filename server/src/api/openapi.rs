@@ -4,7 +4,7 @@
 //! `ApiDoc` must list every handler `configure` registers; tests/tests/openapi.rs fails when the
 //! document's (method, path) pairs differ from `api::ROUTES` or from the routes in the source.
 
-use super::{accounts, cards, facilities, field, pages, public, residents};
+use super::{accounts, cards, facilities, field, pages, public, residents, staff};
 use crate::error::ErrorBody;
 use actix_web::{HttpResponse, web};
 use std::sync::OnceLock;
@@ -75,8 +75,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         pages::access_history,
         pages::asset,
         // governance: accounts & security (lead)
+        staff::list,
+        staff::suspend,
+        staff::reinstate,
+        staff::reissue,
+        staff::suspend_facility,
+        staff::reinstate_facility,
+        staff::change_password,
         // governance: applications, directory, notices
+        super::governance::apply,
+        super::governance::list,
+        super::governance::status,
+        super::governance::decide,
+        super::governance::change_request,
+        super::governance::directory,
+        super::governance::directory_page,
+        super::governance::publish_notice,
+        super::governance::notices,
+        super::governance::withdraw_notice,
         // governance: disaster, disclosure
+        crate::api::disasters::declare,
+        crate::api::disasters::list,
+        crate::api::disasters::renew,
+        crate::api::disasters::end,
+        crate::api::disasters::residents,
+        crate::api::disasters::read,
+        crate::api::data_disclosure::disclosure,
+        crate::api::data_disclosure::disclosure_pdf,
     ),
     components(
         schemas(ErrorBody),
@@ -92,6 +117,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
         (name = "reviews", description = "The city's review of break-glass use, and the audit head to publish"),
+        (name = "staff", description = "Staff IDs: suspension, reissue, facility suspension, password change"),
+        (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
+        (name = "governance", description = "Facility applications and the city's decisions, change and withdrawal requests, the public directory, notices (RULES R1, R15, R17)"),
         (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]

@@ -30,6 +30,9 @@ pub struct CreateArgs {
     /// The facility id, for paramedics, ED staff and facility managers.
     #[arg(long)]
     facility: Option<String>,
+    /// The user's profession (RULES R3), e.g. city_staff, physician, nurse, paramedic.
+    #[arg(long)]
+    profession: Option<String>,
 }
 
 pub fn run(cmd: AdminCommand) -> Result<(), String> {
@@ -54,12 +57,18 @@ pub fn run(cmd: AdminCommand) -> Result<(), String> {
         role: a.role.clone(),
         display_name: a.name.clone(),
         facility_id: a.facility.clone(),
+        profession: a.profession.clone(),
     };
-    let account =
+    let created =
         accounts::create_staff(&db, &muni, &staff, None, clock.now()).map_err(|e| e.to_string())?;
+    let account = &created.account;
     println!(
         "created {} account {} ({})",
         account.role, account.login_id, account.id
     );
+    // The second factor is shown once, on the terminal of whoever runs this (RULES R2, R7).
+    println!("second factor (add it to an authenticator app; it is not shown again):");
+    println!("  {}", created.totp.uri);
+    println!("  secret: {}", created.totp.secret);
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod card;
 mod keys;
 pub mod serve;
@@ -36,6 +37,11 @@ enum Command {
     /// Make, verify and inspect signed emergency cards.
     #[command(subcommand)]
     Card(card::CardCommand),
+    /// Backups: take a consistent snapshot as a write-protected generation, or verify one.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore a backup generation into a data directory and database (verifies it first).
+    Restore(backup::RestoreArgs),
 }
 
 /// Exit codes: 0 success, 1 the operation failed (e.g. a card was rejected), 2 usage error.
@@ -47,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Backup(cmd) => backup::run(cmd),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,6 +34,12 @@ pub struct ServeArgs {
     /// Login attempts per client address per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ADDR_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_addr_per_min)]
     logins_per_addr_per_min: u32,
+    /// Sessions end after this many idle minutes (RULES R7: 15).
+    #[arg(long, env = "KYUKIT_SESSION_IDLE_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(i64).range(1..=1440))]
+    session_idle_minutes: i64,
+    /// Sessions end this many hours after login, whatever the activity.
+    #[arg(long, env = "KYUKIT_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..=168))]
+    session_max_hours: i64,
     /// Login attempts per login id per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
@@ -52,6 +58,10 @@ impl ServeArgs {
             .as_deref()
             .map(crate::db::DatabaseUrl::parse)
             .transpose()?;
+        config.session_policy = crate::service::accounts::SessionPolicy {
+            idle_secs: self.session_idle_minutes * 60,
+            absolute_secs: self.session_max_hours * 3600,
+        };
         config.rate_limits = RateLimitConfig {
             scans_per_device_per_min: self.scans_per_device_per_min,
             scans_per_addr_per_min: self.scans_per_addr_per_min,

@@ -38,6 +38,17 @@ pub struct AccountRow {
     pub created_at: i64,
     /// The facility a staff member belongs to (paramedics: their fire department).
     pub facility_id: Option<String>,
+    /// Staff: the TOTP secret (base32), and the last time step accepted (no code is used twice).
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+    /// Consecutive failed logins; at the limit the account is locked until `locked_until`.
+    pub failed_logins: i32,
+    pub locked_until: Option<i64>,
+    /// RULES R3: the user's profession.
+    pub profession: Option<String>,
+    /// A stopped ID (lost credential) points to the one issued in its place.
+    pub replaced_by: Option<String>,
+    pub suspended_reason: Option<String>,
 }
 
 impl std::fmt::Debug for AccountRow {
@@ -222,4 +233,132 @@ pub struct AccessRow {
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<i64>,
     pub review_note: Option<String>,
+}
+
+// ---- governance: disaster mode (RULES R11) ------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = disaster_declarations)]
+pub struct DisasterDeclarationRow {
+    pub id: String,
+    pub municipality_id: String,
+    /// JSON array of district names; `[]` = the whole municipality.
+    pub districts: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub reason: String,
+    pub declared_by: String,
+    pub created_at: i64,
+    pub renewed_from: Option<String>,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = disaster_accesses)]
+pub struct DisasterAccessRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub declaration_id: String,
+    pub resident_id: String,
+    pub account_id: String,
+    /// JSON array of the disclosed categories.
+    pub categories: String,
+    pub created_at: i64,
+}
+
+// ---- governance: applications, directory, notices (RULES R1, R6, R15, R17) ---------------------
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = facility_contacts)]
+pub struct FacilityContactRow {
+    pub facility_id: String,
+    pub municipality_id: String,
+    pub contact_email: String,
+    pub manager_name: String,
+    pub manager_phone: String,
+    pub updated_at: i64,
+}
+
+/// An application to join, or a facility's change or withdrawal request (`request_type`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = facility_applications)]
+pub struct FacilityApplicationRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub request_type: String,
+    pub status: String,
+    pub facility_id: Option<String>,
+    pub kind: Option<String>,
+    pub name_ja: Option<String>,
+    pub name_en: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub manager_name: Option<String>,
+    pub manager_phone: Option<String>,
+    pub listed: Option<bool>,
+    pub note: Option<String>,
+    pub status_token_hash: String,
+    pub submitted_by: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_notifications)]
+pub struct ApplicationNotificationRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub application_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub facility_id: Option<String>,
+    pub recipient_email: Option<String>,
+    pub created_at: i64,
+    pub email_sent_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notices)]
+pub struct NoticeRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub kind: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub termination: bool,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_at: Option<i64>,
+}
+
+/// The fields an approved change request sets on a facility (`None` = unchanged).
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = facilities)]
+pub struct FacilityChanges {
+    pub kind: Option<String>,
+    pub name_ja: Option<String>,
+    pub name_en: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub listed: Option<bool>,
+}
+
+impl FacilityChanges {
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_none()
+            && self.name_ja.is_none()
+            && self.name_en.is_none()
+            && self.address.is_none()
+            && self.phone.is_none()
+            && self.listed.is_none()
+    }
 }

@@ -34,6 +34,13 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         facility_id -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        failed_logins -> Integer,
+        locked_until -> Nullable<BigInt>,
+        profession -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
+        suspended_reason -> Nullable<Text>,
     }
 }
 
@@ -263,3 +270,105 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     cards,
 );
+
+// ---- governance: disaster mode (RULES R11) ------------------------------------------------------
+
+diesel::table! {
+    disaster_declarations (id) {
+        id -> Text,
+        municipality_id -> Text,
+        districts -> Text,
+        starts_at -> BigInt,
+        ends_at -> BigInt,
+        reason -> Text,
+        declared_by -> Text,
+        created_at -> BigInt,
+        renewed_from -> Nullable<Text>,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    disaster_accesses (id) {
+        id -> Text,
+        municipality_id -> Text,
+        declaration_id -> Text,
+        resident_id -> Text,
+        account_id -> Text,
+        categories -> Text,
+        created_at -> BigInt,
+    }
+}
+
+// ---- governance: applications, directory, notices (RULES R1, R6, R15, R17) ---------------------
+
+diesel::table! {
+    facility_contacts (facility_id) {
+        facility_id -> Text,
+        municipality_id -> Text,
+        contact_email -> Text,
+        manager_name -> Text,
+        manager_phone -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    facility_applications (id) {
+        id -> Text,
+        municipality_id -> Text,
+        request_type -> Text,
+        status -> Text,
+        facility_id -> Nullable<Text>,
+        kind -> Nullable<Text>,
+        name_ja -> Nullable<Text>,
+        name_en -> Nullable<Text>,
+        address -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        manager_name -> Nullable<Text>,
+        manager_phone -> Nullable<Text>,
+        listed -> Nullable<Bool>,
+        note -> Nullable<Text>,
+        status_token_hash -> Text,
+        submitted_by -> Nullable<Text>,
+        created_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+        decided_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    application_notifications (id) {
+        id -> Text,
+        municipality_id -> Text,
+        application_id -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        facility_id -> Nullable<Text>,
+        recipient_email -> Nullable<Text>,
+        created_at -> BigInt,
+        email_sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        municipality_id -> Text,
+        kind -> Text,
+        title_ja -> Text,
+        title_en -> Text,
+        body_ja -> Text,
+        body_en -> Text,
+        starts_at -> Nullable<BigInt>,
+        ends_at -> Nullable<BigInt>,
+        termination -> Bool,
+        status -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        withdrawn_by -> Nullable<Text>,
+        withdrawn_at -> Nullable<BigInt>,
+    }
+}

@@ -1,6 +1,7 @@
 //! Accounts, passwords (argon2id) and sessions (opaque bearer tokens, stored as SHA-256 hashes).
 
 use super::devices::SignedBy;
+use super::security;
 use crate::audit;
 use crate::db::models::{AccountRow, SessionRow};
 use crate::db::{Db, DbConnection, queries};
@@ -19,7 +20,7 @@ pub struct SessionPolicy {
 impl Default for SessionPolicy {
     fn default() -> Self {
         SessionPolicy {
-            idle_secs: 30 * 60,
+            idle_secs: 15 * 60,
             absolute_secs: 12 * 3600,
         }
     }
@@ -211,6 +212,11 @@ fn parse_phc(phc: &str) -> Option<(Params, Vec<u8>, Vec<u8>)> {
     Some((params, salt, hash))
 }
 
+/// Whether `password` matches the stored PHC hash (on the hashing threads).
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
+    password_matches(password, phc)
+}
+
 fn password_matches(password: &str, phc: &str) -> bool {
     let (password, phc) = (password.to_string(), phc.to_string());
     on_hash_thread(move || {
@@ -237,7 +243,7 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy-password-never-valid").unwrap_or_default())
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -268,26 +274,39 @@ pub fn create_session(
     Ok(token)
 }
 
+/// What a login sends.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub login_id: String,
+    pub password: String,
+    /// Staff: the 6-digit code of their authenticator app (TOTP, RFC 6238). Required for every
+    /// staff role; residents and proxies have none.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
 /// Checks a login; returns a session token. Wrong id and wrong password give the same answer.
+/// Staff also need their TOTP code. Five consecutive failures lock the account for 15 minutes.
 /// Paramedics log in only from an enrolled device of their fire department (`device`, whose
 /// signature the caller has verified); their session is bound to it.
 pub fn login(
     db: &Db,
     municipality_id: &str,
-    login_id: &str,
-    password: &str,
+    creds: &Credentials,
     device: Option<&SignedBy>,
     now: i64,
     policy: SessionPolicy,
 ) -> Result<String, ApiError> {
     let denied = || ApiError::unauthorized("wrong login id or password");
-    let login_id = validate_login_id(login_id).map_err(|_| denied())?;
+    let login_id = validate_login_id(&creds.login_id).map_err(|_| denied())?;
     let account = db.read(|c| {
         queries::account_by_login(c, municipality_id, &login_id).map_err(ApiError::from)
     })?;
-    // Failed logins are audited (without the attempted password, and with the account only if
-    // the login id exists) in their own transaction, before the refusal is answered.
-    let failed = |account: Option<&AccountRow>, why: &str| -> Result<(), ApiError> {
+    // Failed logins are audited (without the attempted secrets, and with the account only if the
+    // login id exists) in their own transaction, before the refusal is answered; `counts` adds
+    // one to the account's consecutive failures (and locks it at the limit) in the same one.
+    let failed = |account: Option<&AccountRow>, why: &str, counts: bool| -> Result<(), ApiError> {
         let mut event =
             audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
         if let Some(a) = account {
@@ -296,30 +315,79 @@ pub fn login(
         }
         event.device_id = device.map(|d| d.device.id.clone());
         db.write(|c| {
+            if let (Some(a), true) = (account, counts) {
+                let locks = a.failed_logins + 1 >= security::LOCK_AFTER_FAILURES;
+                queries::record_login_failure(
+                    c,
+                    &a.id,
+                    locks.then_some(now + security::LOCK_SECS),
+                )?;
+            }
             audit::append(c, municipality_id, &event, now)
                 .map(|_| ())
                 .map_err(ApiError::from)
         })
     };
     let Some(account) = account else {
-        let _ = password_matches(password, decoy_hash());
-        failed(None, "unknown_login_id")?;
+        let _ = password_matches(&creds.password, decoy_hash());
+        failed(None, "unknown_login_id", false)?;
         return Err(denied());
     };
-    if !password_matches(password, &account.password_hash) {
-        failed(Some(&account), "wrong_password")?;
+    if account.locked_until.is_some_and(|t| now < t) {
+        failed(Some(&account), "account_locked", false)?;
+        return Err(ApiError::forbidden_code(
+            "account_locked",
+            "too many failed logins: this account is locked for 15 minutes",
+        ));
+    }
+    if !password_matches(&creds.password, &account.password_hash) {
+        failed(Some(&account), "wrong_password", true)?;
         return Err(denied());
     }
     if account.status != "active" {
-        failed(Some(&account), "suspended")?;
+        failed(Some(&account), "suspended", false)?;
         return Err(ApiError::forbidden("this account is suspended"));
+    }
+    if !db.read(|c| super::staff::facility_allows_login(c, &account))? {
+        failed(Some(&account), "facility_suspended", false)?;
+        return Err(ApiError::forbidden_code(
+            "facility_suspended",
+            "this account's facility is suspended",
+        ));
+    }
+    let mut totp_step = None;
+    if STAFF_ROLES.contains(&account.role.as_str()) {
+        let Some(secret) = account.totp_secret.as_deref() else {
+            failed(Some(&account), "totp_not_set_up", false)?;
+            return Err(ApiError::forbidden_code(
+                "totp_not_set_up",
+                "this staff account has no second factor; ask the city to reissue it",
+            ));
+        };
+        let Some(code) = creds.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
+            failed(Some(&account), "totp_required", false)?;
+            return Err(ApiError::unauthorized_code(
+                "totp_required",
+                "staff log in with the 6-digit code of their authenticator app too",
+            ));
+        };
+        match security::check_code(secret, code, now, account.totp_last_step)? {
+            Some(step) => totp_step = Some(step),
+            None => {
+                failed(Some(&account), "totp_invalid", true)?;
+                return Err(ApiError::unauthorized_code(
+                    "totp_invalid",
+                    "wrong, expired or already used authenticator code",
+                ));
+            }
+        }
     }
     let bound = match (account.role.as_str(), device) {
         ("paramedic", Some(d)) if account.facility_id.as_deref() == Some(&d.device.facility_id) => {
             Some(d)
         }
         ("paramedic", _) => {
-            failed(Some(&account), "device_required")?;
+            failed(Some(&account), "device_required", false)?;
             return Err(ApiError::forbidden_code(
                 "device_required",
                 "paramedics log in from a device enrolled by their fire department",
@@ -330,6 +398,13 @@ pub fn login(
     db.write(|c| {
         if let Some(d) = bound {
             super::devices::consume_nonce(c, d, now)?;
+        }
+        // A concurrent login with the same code loses here (the step must still be newer).
+        if queries::record_login_success(c, &account.id, totp_step, account.totp_last_step)? != 1 {
+            return Err(ApiError::unauthorized_code(
+                "totp_invalid",
+                "wrong, expired or already used authenticator code",
+            ));
         }
         let token = create_session(
             c,
@@ -426,13 +501,14 @@ pub fn create_staff(
     staff: &NewStaff,
     by: Option<&Actor>,
     now: i64,
-) -> Result<AccountRow, ApiError> {
+) -> Result<CreatedStaff, ApiError> {
     let NewStaff {
         login_id,
         password,
         role,
         display_name,
         facility_id,
+        profession,
     } = staff;
     let role = role.as_str();
     if !STAFF_ROLES.contains(&role) {
@@ -443,6 +519,15 @@ pub fn create_staff(
     }
     let login_id = validate_login_id(login_id)?;
     validate_password(password)?;
+    if let Some(p) = profession
+        && !PROFESSIONS.contains(&p.as_str())
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("profession: one of {}", PROFESSIONS.join(", ")),
+        ));
+    }
+    let totp_secret = security::new_totp_secret()?;
     let account = AccountRow {
         id: super::new_id()?,
         municipality_id: muni.to_string(),
@@ -453,6 +538,13 @@ pub fn create_staff(
         status: "active".into(),
         created_at: now,
         facility_id: facility_id.clone(),
+        totp_secret: Some(totp_secret.clone()),
+        totp_last_step: None,
+        failed_logins: 0,
+        locked_until: None,
+        profession: profession.clone(),
+        replaced_by: None,
+        suspended_reason: None,
     };
     db.write(|c| {
         check_staff_facility(c, muni, role, facility_id.as_deref())?;
@@ -473,8 +565,46 @@ pub fn create_staff(
             &event.detail(format!("{} {}", account.role, account.id)),
             now,
         )?;
-        Ok(account.clone())
+        Ok(())
+    })?;
+    Ok(CreatedStaff {
+        totp: TotpProvisioning {
+            uri: security::provisioning_uri(&totp_secret, &account.login_id),
+            secret: totp_secret,
+        },
+        account,
     })
+}
+
+/// RULES R3: who can be a user.
+pub const PROFESSIONS: [&str; 13] = [
+    "physician",
+    "dentist",
+    "pharmacist",
+    "dental_hygienist",
+    "dietitian",
+    "nurse",
+    "therapist",
+    "care_manager",
+    "support_center_staff",
+    "paramedic",
+    "city_staff",
+    "vouched_staff",
+    "city_approved",
+];
+
+/// The second factor of a new staff account, shown once to be handed over with the password
+/// (RULES R2): the `otpauth://` URI for an authenticator app and its base32 secret.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TotpProvisioning {
+    pub uri: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedStaff {
+    pub account: AccountRow,
+    pub totp: TotpProvisioning,
 }
 
 /// A staff account to create.
@@ -489,6 +619,11 @@ pub struct NewStaff {
     /// Required for paramedics (a fire department), ED staff (a hospital) and facility managers.
     #[serde(default)]
     pub facility_id: Option<String>,
+    /// RULES R3: `physician`, `dentist`, `pharmacist`, `dental_hygienist`, `dietitian`, `nurse`
+    /// (public health nurse, nurse, midwife), `therapist` (PT/OT/ST), `care_manager`,
+    /// `support_center_staff`, `paramedic`, `city_staff`, `vouched_staff`, `city_approved`.
+    #[serde(default)]
+    pub profession: Option<String>,
 }
 
 impl NewStaff {

@@ -30,17 +30,19 @@ pub struct Patient {
 pub struct Disclosure {
     /// The access record's id (128 random bits, 32 hex); re-fetch with `GET /api/v1/accesses/{id}`.
     pub access_id: String,
-    /// `scan` | `break_glass`.
+    /// `scan` | `break_glass` | `disaster` (a disaster responder's read, RULES R11).
     pub kind: String,
-    /// The crew's incident reference, as sent.
+    /// The crew's incident reference, as sent (disaster reads: the declaration's id).
     pub incident_ref: String,
     /// Unix seconds (UTC).
     pub accessed_at: i64,
-    /// The grant ends at this time (Unix seconds); later reads are refused.
+    /// The grant ends at this time (Unix seconds); later reads are refused (disaster reads: the
+    /// declaration's end).
     pub expires_at: i64,
     /// The scanned card's id (hex), for scans.
     pub card_id: Option<String>,
-    /// The responder's facility (fire department).
+    /// The responder's facility (fire department); empty for disaster reads (responders belong
+    /// to no facility).
     pub facility_id: String,
     pub patient: Patient,
     /// The consent in force (always a grant; a withdrawn consent discloses nothing).

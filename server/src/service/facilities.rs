@@ -1,19 +1,22 @@
-//! Facilities of a municipality: fire departments and hospitals. City administrators create them
-//! (the application-and-approval workflow of RULES R1 comes with the governance issue) and add
-//! their staff; facility managers add staff to their own facility.
+//! Facilities of a municipality: fire departments, hospitals, clinics, pharmacies, care providers
+//! and community support centres. They join by application and the city's approval (RULES R1,
+//! `service::governance`, which creates them through `new_row` and `insert` here), or a city
+//! administrator creates them directly; city administrators add their staff; facility managers add
+//! staff to their own facility.
 
 use super::accounts::{self, Actor, NewStaff};
 use super::{check_id, new_id, phone, text};
 use crate::audit;
 use crate::db::models::FacilityRow;
-use crate::db::{Db, queries};
+use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FacilityInput {
-    /// `fire_department` | `hospital`.
+    /// `fire_department` | `hospital` | `clinic` | `pharmacy` | `care_provider` |
+    /// `support_center`.
     pub kind: String,
     pub name_ja: String,
     pub name_en: String,
@@ -32,7 +35,7 @@ pub struct Facility {
     pub name_en: String,
     pub address: String,
     pub phone: String,
-    /// `active` | `suspended`.
+    /// `active` | `suspended` | `withdrawn` (an approved withdrawal; final).
     pub status: String,
     pub listed: bool,
     pub created_at: i64,
@@ -76,23 +79,38 @@ pub(crate) fn require_manager_of(actor: &Actor, facility_id: &str) -> Result<(),
     }
 }
 
-pub fn create(
-    db: &Db,
-    actor: &Actor,
+/// The kinds of facility (RULES R1).
+pub const KINDS: [&str; 6] = [
+    "fire_department",
+    "hospital",
+    "clinic",
+    "pharmacy",
+    "care_provider",
+    "support_center",
+];
+
+/// Checks a facility kind.
+pub(crate) fn check_kind(kind: &str) -> Result<String, ApiError> {
+    if KINDS.contains(&kind) {
+        Ok(kind.to_string())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("kind: one of {}", KINDS.join(", ")),
+        ))
+    }
+}
+
+/// A new, active facility of `muni` from validated input.
+pub(crate) fn new_row(
+    muni: &str,
     input: &FacilityInput,
     now: i64,
-) -> Result<Facility, ApiError> {
-    require_city_admin(actor)?;
-    if !["fire_department", "hospital"].contains(&input.kind.as_str()) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "kind: one of fire_department, hospital",
-        ));
-    }
-    let row = FacilityRow {
+) -> Result<FacilityRow, ApiError> {
+    Ok(FacilityRow {
         id: new_id()?,
-        municipality_id: actor.municipality_id.clone(),
-        kind: input.kind.clone(),
+        municipality_id: muni.to_string(),
+        kind: check_kind(&input.kind)?,
         name_ja: text("name_ja", &input.name_ja, 1, 100)?,
         name_en: text("name_en", &input.name_en, 1, 100)?,
         address: text("address", &input.address, 1, 200)?,
@@ -100,18 +118,36 @@ pub fn create(
         status: "active".into(),
         listed: input.listed,
         created_at: now,
-    };
-    db.write(|c| {
-        queries::insert_facility(c, &row)?;
-        let event = actor
-            .event(audit::Action::CreateFacility, audit::Outcome::Ok)
-            .detail(format!("{} {}", row.kind, row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
-        Ok(row.clone().into())
     })
 }
 
-/// The municipality's facilities (staff only; the public directory comes with governance).
+/// Inserts a facility and audits its creation by `actor`, in the caller's transaction.
+pub(crate) fn insert(
+    c: &mut DbConnection,
+    actor: &Actor,
+    row: &FacilityRow,
+    now: i64,
+) -> Result<Facility, ApiError> {
+    queries::insert_facility(c, row)?;
+    let event = actor
+        .event(audit::Action::CreateFacility, audit::Outcome::Ok)
+        .detail(format!("{} {}", row.kind, row.id));
+    audit::append(c, &actor.municipality_id, &event, now)?;
+    Ok(row.clone().into())
+}
+
+pub fn create(
+    db: &Db,
+    actor: &Actor,
+    input: &FacilityInput,
+    now: i64,
+) -> Result<Facility, ApiError> {
+    require_city_admin(actor)?;
+    let row = new_row(&actor.municipality_id, input, now)?;
+    db.write(|c| insert(c, actor, &row, now))
+}
+
+/// The municipality's facilities (staff only; the public directory is `governance::directory`).
 pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Facility>, ApiError> {
     if ["resident", "proxy"].contains(&actor.role.as_str()) {
         return Err(ApiError::forbidden("staff only"));
@@ -132,6 +168,8 @@ pub struct Staff {
     pub login_id: String,
     pub role: String,
     pub facility_id: Option<String>,
+    /// The second factor, shown once: hand it over with the password (RULES R2, R7).
+    pub totp: accounts::TotpProvisioning,
 }
 
 pub fn add_staff(
@@ -164,11 +202,13 @@ pub fn add_staff(
         ..input.clone()
     };
     tracing::info!(staff = %staff.redacted(), "creating staff account");
-    let row = accounts::create_staff(db, &actor.municipality_id, &staff, Some(actor), now)?;
+    let created = accounts::create_staff(db, &actor.municipality_id, &staff, Some(actor), now)?;
+    let row = created.account;
     Ok(Staff {
         account_id: row.id,
         login_id: row.login_id,
         role: row.role,
         facility_id: row.facility_id,
+        totp: created.totp,
     })
 }

@@ -5,17 +5,23 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod backup;
 pub mod cards;
 pub mod consent;
+pub mod data_disclosure;
 pub mod dataset;
 pub mod demo;
 pub mod devices;
+pub mod disasters;
 pub mod disclosure;
 pub mod facilities;
 pub mod fhir;
+pub mod governance;
 pub mod keys;
 pub mod purge;
 pub mod residents;
+pub mod security;
+pub mod staff;
 
 use crate::error::ApiError;
 

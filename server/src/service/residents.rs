@@ -160,6 +160,13 @@ fn new_account(
         status: "active".into(),
         created_at: now,
         facility_id: None,
+        totp_secret: None,
+        totp_last_step: None,
+        failed_logins: 0,
+        locked_until: None,
+        profession: None,
+        replaced_by: None,
+        suspended_reason: None,
     })
 }
 

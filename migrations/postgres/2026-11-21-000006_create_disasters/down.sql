@@ -1,0 +1,2 @@
+DROP TABLE disaster_accesses;
+DROP TABLE disaster_declarations;

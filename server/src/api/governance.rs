@@ -1,0 +1,531 @@
+//! Governance endpoints (RULES R1, R6, R15, R17): facility applications and the city's decisions,
+//! change and withdrawal requests, the public directory (JSON and a server-rendered bilingual
+//! page) and the city's notices. The rules live in `service::governance`.
+
+use super::openapi::{
+    BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+};
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::service::governance::{
+    self, Application, ApplicationInput, ApplicationStatus, ChangeRequestInput, Decided,
+    DecisionInput, Directory, Notice, NoticeInput, Submitted,
+};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/facility-applications", web::post().to(apply))
+        .route("/api/v1/facility-applications", web::get().to(list))
+        .route(
+            "/api/v1/facility-applications/{apid}",
+            web::get().to(status),
+        )
+        .route(
+            "/api/v1/facility-applications/{apid}/decision",
+            web::post().to(decide),
+        )
+        .route(
+            "/api/v1/facilities/{fid}/change-requests",
+            web::post().to(change_request),
+        )
+        .route("/api/v1/directory", web::get().to(directory))
+        .route("/pages/directory", web::get().to(directory_page))
+        .route("/api/v1/notices", web::post().to(publish_notice))
+        .route("/api/v1/notices", web::get().to(notices))
+        .route("/api/v1/notices/{nid}", web::delete().to(withdraw_notice));
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationList {
+    /// Pending first (oldest first), then the last 200 decided (newest first).
+    pub applications: Vec<Application>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NoticeList {
+    /// Published notices, newest first (at most 100).
+    pub notices: Vec<Notice>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQuery {
+    /// The status token from the submission.
+    pub token: String,
+}
+
+fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.insert_header((header::CACHE_CONTROL, "no-store"));
+    b
+}
+
+/// Apply for a facility to join (no login). The answer's status token is shown once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/facility-applications",
+    tag = "governance",
+    request_body = ApplicationInput,
+    responses(
+        (status = 201, description = "Submitted, pending the city's decision", body = Submitted),
+        (status = 400, response = BadBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`, `invalid_phone`, `invalid_email`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many applications waiting", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn apply(
+    state: web::Data<AppState>,
+    body: web::Json<ApplicationInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, muni, now) = (
+        state.db.clone(),
+        state.municipality_id.clone(),
+        state.clock.now(),
+    );
+    let s = web::block(move || governance::apply(&db, &muni, &body, now)).await??;
+    Ok(no_store(actix_web::http::StatusCode::CREATED).json(s))
+}
+
+/// The status and decision of an application, change or withdrawal, for the holder of its token.
+#[utoipa::path(
+    get,
+    path = "/api/v1/facility-applications/{apid}",
+    tag = "governance",
+    params(("apid" = String, Path, description = "Application id"), TokenQuery),
+    responses(
+        (status = 200, description = "The status; `notification` once decided", body = ApplicationStatus),
+        (status = 400, description = "`invalid_query`: no token", body = ErrorBody),
+        (status = 404, description = "No such application, or a wrong token (the same answer)", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn status(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, muni, id) = (
+        state.db.clone(),
+        state.municipality_id.clone(),
+        path.into_inner(),
+    );
+    let token = query.into_inner().token;
+    let s = web::block(move || governance::status(&db, &muni, &id, &token)).await??;
+    Ok(no_store(actix_web::http::StatusCode::OK).json(s))
+}
+
+/// Applications, changes and withdrawals (city administrators): pending first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/facility-applications",
+    tag = "governance",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Pending (oldest first), then decided (newest first)", body = ApplicationList),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a city administrator", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let db = state.db.clone();
+    let applications = web::block(move || governance::list(&db, &actor)).await??;
+    Ok(no_store(actix_web::http::StatusCode::OK).json(ApplicationList { applications }))
+}
+
+/// Approve or reject an application, change or withdrawal (city administrators; once).
+#[utoipa::path(
+    post,
+    path = "/api/v1/facility-applications/{apid}/decision",
+    tag = "governance",
+    request_body = DecisionInput,
+    params(("apid" = String, Path, description = "Application id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Decided; the facility as it is now if approved", body = Decided),
+        (status = 400, response = BadBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a city administrator", body = ErrorBody),
+        (status = 404, description = "No such application", body = ErrorBody),
+        (status = 409, description = "`already_decided`, `facility_withdrawn`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field` (bad decision; a rejection without a reason)", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn decide(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    body: web::Json<DecisionInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now, id) = (state.db.clone(), state.clock.now(), path.into_inner());
+    let d = web::block(move || governance::decide(&db, &actor, &id, &body, now)).await??;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+/// Ask the city to change or withdraw a facility (its facility manager). The answer's status
+/// token is shown once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/facilities/{fid}/change-requests",
+    tag = "governance",
+    request_body = ChangeRequestInput,
+    params(("fid" = String, Path, description = "Facility id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Submitted, pending the city's decision", body = Submitted),
+        (status = 400, response = BadBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not this facility's manager", body = ErrorBody),
+        (status = 404, description = "No such facility", body = ErrorBody),
+        (status = 409, description = "`request_pending`, `facility_withdrawn`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`, `invalid_phone`, `invalid_email`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn change_request(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    body: web::Json<ChangeRequestInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now, fid) = (state.db.clone(), state.clock.now(), path.into_inner());
+    let s = web::block(move || governance::request_change(&db, &actor, &fid, &body, now)).await??;
+    Ok(no_store(actix_web::http::StatusCode::CREATED).json(s))
+}
+
+/// The public directory: facilities that agreed to be listed (RULES R15).
+#[utoipa::path(
+    get,
+    path = "/api/v1/directory",
+    tag = "governance",
+    responses(
+        (status = 200, description = "Listed, active facilities", body = Directory),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn directory(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+    let d = web::block(move || governance::directory(&db, &muni)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(d))
+}
+
+/// Publish a notice (city administrators): service change, planned suspension, incident.
+#[utoipa::path(
+    post,
+    path = "/api/v1/notices",
+    tag = "governance",
+    request_body = NoticeInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Published", body = Notice),
+        (status = 400, response = BadBody),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a city administrator", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`; `insufficient_notice`: a termination less than 30 days ahead", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn publish_notice(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    body: web::Json<NoticeInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let n = web::block(move || governance::publish_notice(&db, &actor, &body, now)).await??;
+    Ok(HttpResponse::Created().json(n))
+}
+
+/// Published notices, newest first (public).
+#[utoipa::path(
+    get,
+    path = "/api/v1/notices",
+    tag = "governance",
+    responses(
+        (status = 200, description = "Published notices", body = NoticeList),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn notices(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+    let notices = web::block(move || governance::notices(&db, &muni)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(NoticeList { notices }))
+}
+
+/// Withdraw a notice (city administrators); it is kept, no longer shown.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/notices/{nid}",
+    tag = "governance",
+    params(("nid" = String, Path, description = "Notice id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Withdrawn", body = Notice),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "Not a city administrator", body = ErrorBody),
+        (status = 404, description = "No such notice", body = ErrorBody),
+        (status = 409, description = "`already_withdrawn`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn withdraw_notice(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now, id) = (state.db.clone(), state.clock.now(), path.into_inner());
+    let n = web::block(move || governance::withdraw_notice(&db, &actor, &id, now)).await??;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+// ---- the directory page ---------------------------------------------------------------------------
+
+/// No scripts at all on this page: styles from our origin only.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                        form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The public overview, facility directory and notices, in Japanese and English (RULES R15, R17).
+#[utoipa::path(
+    get,
+    path = "/pages/directory",
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page, rendered on the server (no scripts)", content_type = "text/html", body = String),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn directory_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+    let (dir, notices) = web::block(move || -> Result<_, ApiError> {
+        Ok((
+            governance::directory(&db, &muni)?,
+            governance::notices(&db, &muni)?,
+        ))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .content_type("text/html; charset=utf-8")
+        .body(render_directory(&dir, &notices)))
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escaped multi-line text: one paragraph per blank-line-separated block, `<br>` for line breaks.
+fn esc_lines(s: &str) -> String {
+    s.split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let lines: Vec<String> = p.lines().map(esc).collect();
+            format!("<p>{}</p>", lines.join("<br>"))
+        })
+        .collect()
+}
+
+fn kind_label(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "fire_department" => ("消防本部・救急", "Fire department / ambulance"),
+        "hospital" => ("病院", "Hospital"),
+        "clinic" => ("診療所", "Clinic"),
+        "pharmacy" => ("薬局", "Pharmacy"),
+        "care_provider" => ("介護事業所", "Care provider"),
+        "support_center" => ("地域包括支援センター", "Community support centre"),
+        _ => ("その他", "Other"),
+    }
+}
+
+fn notice_label(kind: &str, termination: bool) -> (&'static str, &'static str) {
+    match (kind, termination) {
+        ("planned_suspension", true) => ("サービス終了", "End of service"),
+        ("planned_suspension", false) => ("計画停止", "Planned suspension"),
+        ("incident", _) => ("障害・インシデント", "Incident"),
+        _ => ("サービス変更", "Service change"),
+    }
+}
+
+/// A time in Japan Standard Time, `YYYY-MM-DD HH:MM`.
+fn jst(t: i64) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            time::UtcOffset::from_hms(9, 0, 0)
+                .ok()
+                .map(|o| d.to_offset(o))
+        })
+        .and_then(|d| d.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+fn render_directory(dir: &Directory, notices: &[Notice]) -> String {
+    let muni_ja = esc(&dir.municipality_ja);
+    let muni_en = esc(&dir.municipality_en);
+    let mut h = String::with_capacity(8192);
+    let _ = write!(
+        h,
+        r#"<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>救急キット 参加施設・お知らせ / Kyukit participating facilities and notices — {muni_ja}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/pages/assets/pages.css">
+</head>
+<body>
+<header>
+  <h1>救急キット <span lang="en">Kyukit</span> — {muni_ja} <span lang="en">{muni_en}</span></h1>
+</header>
+<main>
+<section id="overview">
+  <h2>救急キットとは <span lang="en">/ What Kyukit is</span></h2>
+  <p>救急キットは、{muni_ja}が運営する救急医療情報の共有の仕組みです。住民の方が同意した情報（お薬、アレルギー、持病、緊急連絡先など）を登録し、カードの二次元コードやNFCから、救急隊や病院が必要なときに確認できます。誰がいつ見たかはすべて記録され、本人が確認できます。</p>
+  <p lang="en">Kyukit is {muni_en}'s system for sharing emergency medical information. Residents record what they agree to share (medications, allergies, conditions, emergency contacts and more); ambulance crews and hospitals read it from the QR code or NFC tag of the resident's card when they need it. Every access is recorded, and residents can see who looked.</p>
+  <p>このページは、参加に同意して掲載を希望した施設の名称・連絡先と、運営からのお知らせを公開するものです。掲載の内容は市が管理しています。</p>
+  <p lang="en">This page lists the names and contacts of participating facilities that agreed to be listed, and the city's notices. The city maintains it.</p>
+</section>
+"#
+    );
+    h.push_str(
+        "<section id=\"notices\">\n  <h2>お知らせ <span lang=\"en\">/ Notices</span></h2>\n",
+    );
+    if notices.is_empty() {
+        h.push_str(
+            "  <p>現在お知らせはありません。 <span lang=\"en\">No notices at present.</span></p>\n",
+        );
+    }
+    for n in notices {
+        let (label_ja, label_en) = notice_label(&n.kind, n.termination);
+        let _ = write!(
+            h,
+            "  <article class=\"notice {kind}\">\n    <h3><span class=\"badge\">{label_ja} / <span lang=\"en\">{label_en}</span></span> {title_ja} <span lang=\"en\">/ {title_en}</span></h3>\n    <p>掲載 <span lang=\"en\">Published</span>: {published} JST",
+            kind = esc(&n.kind),
+            title_ja = esc(&n.title_ja),
+            title_en = esc(&n.title_en),
+            published = jst(n.published_at),
+        );
+        if let Some(s) = n.starts_at {
+            let _ = write!(h, " · 開始 <span lang=\"en\">Starts</span>: {} JST", jst(s));
+        }
+        if let Some(e) = n.ends_at {
+            let _ = write!(h, " · 終了 <span lang=\"en\">Ends</span>: {} JST", jst(e));
+        }
+        let _ = write!(
+            h,
+            "</p>\n    <div>{}</div>\n    <div lang=\"en\">{}</div>\n  </article>\n",
+            esc_lines(&n.body_ja),
+            esc_lines(&n.body_en)
+        );
+    }
+    h.push_str("</section>\n");
+    h.push_str("<section id=\"facilities\">\n  <h2>参加施設 <span lang=\"en\">/ Participating facilities</span></h2>\n");
+    if dir.facilities.is_empty() {
+        h.push_str("  <p>掲載されている施設はまだありません。 <span lang=\"en\">No facilities are listed yet.</span></p>\n");
+    } else {
+        h.push_str("  <table>\n    <thead><tr><th>種別 <span lang=\"en\">Kind</span></th><th>名称 <span lang=\"en\">Name</span></th><th>所在地 <span lang=\"en\">Address</span></th><th>電話 <span lang=\"en\">Phone</span></th></tr></thead>\n    <tbody>\n");
+        for f in &dir.facilities {
+            let (kind_ja, kind_en) = kind_label(&f.kind);
+            let phone = esc(&f.phone);
+            let tel: String = f
+                .phone
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == '+')
+                .collect();
+            let _ = writeln!(
+                h,
+                "      <tr><td data-label=\"種別\">{kind_ja} <span lang=\"en\">/ {kind_en}</span></td><td data-label=\"名称\">{name_ja}<br><span lang=\"en\">{name_en}</span></td><td data-label=\"所在地\">{address}</td><td data-label=\"電話\"><a href=\"tel:{tel}\">{phone}</a></td></tr>",
+                name_ja = esc(&f.name_ja),
+                name_en = esc(&f.name_en),
+                address = esc(&f.address),
+                tel = esc(&tel),
+            );
+        }
+        h.push_str("    </tbody>\n  </table>\n");
+    }
+    h.push_str("</section>\n");
+    h.push_str("<section id=\"apply\">\n  <h2>参加の申請 <span lang=\"en\">/ Applying to join</span></h2>\n  <p>医療機関・薬局・介護事業所・消防などの施設は、市に参加を申請できます（<code>POST /api/v1/facility-applications</code>）。市が審査し、結果は申請時に発行される確認用トークンで確認できます。</p>\n  <p lang=\"en\">Hospitals, clinics, pharmacies, care providers, fire departments and support centres apply to the city to join (<code>POST /api/v1/facility-applications</code>). The city reviews each application; the result is read with the status token given on submission.</p>\n</section>\n</main>\n</body>\n</html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_it_renders() {
+        assert_eq!(
+            esc(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+        assert_eq!(esc_lines("a<b\nc\n\nd"), "<p>a&lt;b<br>c</p><p>d</p>");
+        let dir = Directory {
+            municipality_ja: "<市>".into(),
+            municipality_en: "\"City\"".into(),
+            facilities: vec![governance::DirectoryEntry {
+                kind: "clinic".into(),
+                name_ja: "<img src=x onerror=alert(1)>".into(),
+                name_en: "a&b".into(),
+                address: "'addr'".into(),
+                phone: "0297-00-0000".into(),
+            }],
+        };
+        let html = render_directory(&dir, &[]);
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("&lt;市&gt;") && html.contains("&quot;City&quot;"));
+        assert!(html.contains("href=\"tel:0297000000\""));
+    }
+
+    #[test]
+    fn times_are_shown_in_japan() {
+        // 2026-11-21T00:00:00Z is 09:00 in Japan.
+        assert_eq!(jst(1_795_219_200), "2026-11-21 09:00");
+    }
+}

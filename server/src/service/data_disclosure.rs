@@ -1,0 +1,522 @@
+//! Disclosure on request (RULES R13): a resident (or their proxy) may ask what is held about them
+//! and how it was used. The answer is everything, at once: the profile, every dataset item, every
+//! consent version, the cards (metadata; the signing keys are the municipality's, never the
+//! resident's), the proxies (names and relations), every disclosure to a responder (scans,
+//! break-glass searches, disaster-time reads) and the full access history from the audit chain.
+//! As JSON, or as a bilingual PDF (`kyukit_print::disclosure_pdf`). The request itself is audited
+//! (`resident.disclosure`) before the data is read, so the export includes it.
+
+use super::accounts::Actor;
+use super::consent::Consent;
+use super::dataset::Item;
+use super::residents::{AccessEntry, Profile, for_actor};
+use crate::audit::{self, Action, Outcome};
+use crate::db::{Db, queries};
+use crate::error::ApiError;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Most audit events included (far more than a resident accumulates; bounds the work).
+pub const HISTORY_LIMIT: i64 = 100_000;
+/// The audit purpose of an export.
+pub const PURPOSE: &str = "disclosure_request";
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MunicipalityNames {
+    pub name_ja: String,
+    pub name_en: String,
+}
+
+/// A card, without its signed bytes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldCard {
+    /// The card id (`cti`, hex).
+    pub id: String,
+    /// The municipality's signing key (its private half is never the resident's to hold).
+    pub kid: String,
+    /// Whether the card carries the offline triage core.
+    pub triage: bool,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// `active` | `revoked`.
+    pub status: String,
+    pub revoked_at: Option<i64>,
+    pub revoke_reason: Option<String>,
+}
+
+/// Someone who acts for the resident.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldProxy {
+    pub display_name: String,
+    /// `family` | `relative` | `care_manager` | `guardian` | `other`.
+    pub relation: String,
+    pub relation_detail: Option<String>,
+    /// The statement the proxy accepted, verbatim, and when.
+    pub consent_statement: String,
+    pub consented_at: i64,
+}
+
+/// One disclosure of the resident's data to a responder.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldAccess {
+    pub id: String,
+    /// `scan` | `break_glass` | `disaster`.
+    pub kind: String,
+    pub at: i64,
+    /// End of the grant (scans, break-glass); absent for disaster reads.
+    pub expires_at: Option<i64>,
+    /// The categories disclosed.
+    pub categories: Vec<String>,
+    pub card_id: Option<String>,
+    /// The responder's facility (fire department); absent for disaster responders.
+    pub facility_id: Option<String>,
+    pub facility_name: Option<String>,
+    pub facility_name_en: Option<String>,
+    /// The crew's incident reference (scans, break-glass).
+    pub incident_ref: Option<String>,
+    /// Why break-glass was used.
+    pub reason: Option<String>,
+    /// Break-glass: `pending` | `justified` | `unjustified`.
+    pub review_status: Option<String>,
+    /// Disaster reads: the declaration in force.
+    pub declaration_id: Option<String>,
+}
+
+/// Everything held about one resident.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DataDisclosure {
+    /// Unix seconds.
+    pub generated_at: i64,
+    pub municipality: MunicipalityNames,
+    pub profile: Profile,
+    /// Every dataset item, of every category.
+    pub dataset: Vec<Item>,
+    /// Every consent version, oldest first.
+    pub consents: Vec<Consent>,
+    pub cards: Vec<HeldCard>,
+    pub proxies: Vec<HeldProxy>,
+    /// Disclosures to responders, newest first.
+    pub accesses: Vec<HeldAccess>,
+    /// Every audited event about the resident, newest first (this export included).
+    pub access_history: Vec<AccessEntry>,
+}
+
+/// Collects the disclosure and audits the request (`format`: `json` or `pdf`).
+pub fn export(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    format: &str,
+    now: i64,
+) -> Result<DataDisclosure, ApiError> {
+    // The request is durable in the audit chain before anything is read; the (possibly long)
+    // read then runs outside the write transaction, so it never holds up other writers.
+    let resident = db.write(|c| {
+        let (resident, _) = for_actor(c, actor, resident_id)?;
+        let event = actor
+            .event(Action::ResidentDisclosure, Outcome::Ok)
+            .about(&resident.id)
+            .purpose(PURPOSE)
+            .detail(format.to_string());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok::<_, ApiError>(resident)
+    })?;
+    db.read(|c| {
+        let muni = &actor.municipality_id;
+        let municipality = queries::municipality(c, muni)?
+            .map(|m| MunicipalityNames {
+                name_ja: m.name_ja,
+                name_en: m.name_en,
+            })
+            .ok_or_else(|| ApiError::internal("municipality row missing"))?;
+        let names: HashMap<String, (String, String)> = queries::facilities(c, muni)?
+            .into_iter()
+            .map(|f| (f.id, (f.name_ja, f.name_en)))
+            .collect();
+        let dataset = queries::items(c, &resident.id)?
+            .into_iter()
+            .map(Item::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let consents = queries::consents(c, &resident.id)?
+            .into_iter()
+            .map(Consent::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let cards = queries::cards_of(c, &resident.id)?
+            .into_iter()
+            .map(|r| HeldCard {
+                id: r.id,
+                kid: r.kid,
+                triage: r.triage,
+                issued_at: r.issued_at,
+                expires_at: r.expires_at,
+                status: r.status,
+                revoked_at: r.revoked_at,
+                revoke_reason: r.revoke_reason,
+            })
+            .collect();
+        let proxies = queries::proxies_with_names(c, &resident.id)?
+            .into_iter()
+            .map(|(p, display_name)| HeldProxy {
+                display_name,
+                relation: p.relation,
+                relation_detail: p.relation_detail,
+                consent_statement: p.consent_statement,
+                consented_at: p.consented_at,
+            })
+            .collect();
+        let mut accesses = Vec::new();
+        for a in queries::accesses_of_resident(c, muni, &resident.id)? {
+            let name = names.get(&a.facility_id);
+            accesses.push(HeldAccess {
+                categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+                facility_name: name.map(|n| n.0.clone()),
+                facility_name_en: name.map(|n| n.1.clone()),
+                id: a.id,
+                kind: a.kind,
+                at: a.created_at,
+                expires_at: Some(a.expires_at),
+                card_id: a.card_id,
+                facility_id: Some(a.facility_id),
+                incident_ref: Some(a.incident_ref),
+                reason: a.reason,
+                review_status: a.review_status,
+                declaration_id: None,
+            });
+        }
+        for a in queries::disaster_accesses_of_resident(c, muni, &resident.id)? {
+            accesses.push(HeldAccess {
+                categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+                id: a.id,
+                kind: "disaster".into(),
+                at: a.created_at,
+                expires_at: None,
+                card_id: None,
+                facility_id: None,
+                facility_name: None,
+                facility_name_en: None,
+                incident_ref: None,
+                reason: None,
+                review_status: None,
+                declaration_id: Some(a.declaration_id),
+            });
+        }
+        accesses.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
+        let access_history = queries::audit_events_about(c, muni, &resident.id, HISTORY_LIMIT)?
+            .into_iter()
+            .map(|e| {
+                let name = e.facility_id.as_ref().and_then(|f| names.get(f));
+                AccessEntry {
+                    facility_name: name.map(|n| n.0.clone()),
+                    facility_name_en: name.map(|n| n.1.clone()),
+                    at: e.at,
+                    by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
+                        && actor.role == "resident",
+                    action: e.action,
+                    outcome: e.outcome,
+                    role: e.actor_role,
+                    facility_id: e.facility_id,
+                    purpose: e.purpose,
+                    audit_seq: e.seq,
+                }
+            })
+            .collect();
+        Ok(DataDisclosure {
+            generated_at: now,
+            municipality,
+            profile: resident.into(),
+            dataset,
+            consents,
+            cards,
+            proxies,
+            accesses,
+            access_history,
+        })
+    })
+}
+
+/// The disclosure as a bilingual PDF.
+pub fn pdf(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Vec<u8>, ApiError> {
+    let d = export(db, actor, resident_id, "pdf", now)?;
+    kyukit_print::disclosure_pdf(&print_doc(&d)).map_err(|e| match e {
+        kyukit_print::PrintError::TextTooLong { .. } => ApiError::unprocessable(
+            "cannot_print",
+            "the disclosure is too long for a PDF; use the JSON export",
+        ),
+        other => ApiError::internal(other),
+    })
+}
+
+// ---- the printed form -----------------------------------------------------------------------------
+
+/// `YYYY-MM-DD HH:MM JST` (Japan has one time zone and no daylight saving).
+fn jst(t: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] JST");
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .map(|d| d.to_offset(time::macros::offset!(+9)))
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn category_ja(c: &str) -> &'static str {
+    match c {
+        "medications" => "服薬",
+        "conditions" => "病名・既往",
+        "allergies" => "アレルギー",
+        "devices" => "医療機器",
+        "blood_type" => "血液型",
+        "advance_directive" => "事前指示",
+        "care_team" => "かかりつけ",
+        "emergency_contacts" => "緊急連絡先",
+        _ => "その他",
+    }
+}
+
+fn action_ja(a: &str) -> &'static str {
+    match a {
+        "login.ok" => "ログイン",
+        "login.failed" => "ログイン失敗",
+        "resident.register" => "本人による登録",
+        "proxy.register" => "代理人による登録",
+        "resident.update" => "本人情報の更新",
+        "dataset.write" => "救急医療情報の更新",
+        "consent.grant" => "同意",
+        "consent.withdraw" => "支援中止",
+        "card.issue" => "カード発行",
+        "card.revoke" => "カード失効",
+        "card.reissue" => "カード再発行",
+        "resident.purge" => "情報の削除",
+        "record.scan" => "救急隊による閲覧（カード）",
+        "record.break_glass" => "救急隊による緊急検索",
+        "record.read" => "救急隊による再閲覧",
+        "break_glass.review" => "緊急検索の審査",
+        "disaster.list" => "災害時名簿への掲載",
+        "disaster.read" => "災害時の閲覧",
+        "resident.disclosure" => "開示請求",
+        "device.request" => "端末からの要求",
+        "rate.throttled" => "回数制限",
+        _ => "記録",
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "はい yes" } else { "いいえ no" }
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("—")
+}
+
+fn categories(c: &[String]) -> String {
+    if c.is_empty() {
+        "—".into()
+    } else {
+        c.iter()
+            .map(|c| format!("{} {c}", category_ja(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn item_line(i: &Item) -> String {
+    let body = match &i.body {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    format!(
+        "{} / {}: {body}（入力 / by: {}; 確認日 / verified: {}; 更新 / updated: {}）",
+        category_ja(&i.category),
+        i.category,
+        i.provenance,
+        opt(&i.last_verified),
+        jst(i.updated_at)
+    )
+}
+
+fn section(
+    heading_ja: &str,
+    heading_en: &str,
+    lines: Vec<String>,
+) -> kyukit_print::DisclosureSection {
+    kyukit_print::DisclosureSection {
+        heading_ja: heading_ja.into(),
+        heading_en: heading_en.into(),
+        lines,
+    }
+}
+
+/// The bilingual document for `kyukit_print::disclosure_pdf`.
+pub fn print_doc(d: &DataDisclosure) -> kyukit_print::DisclosureDoc {
+    let p = &d.profile;
+    let kana = match (&p.family_name_kana, &p.given_name_kana) {
+        (None, None) => String::new(),
+        (f, g) => format!(
+            "（{} {}）",
+            f.as_deref().unwrap_or(""),
+            g.as_deref().unwrap_or("")
+        ),
+    };
+    let name = format!("{} {}{kana}", p.family_name, p.given_name);
+    let mut profile = vec![
+        format!("氏名 / Name: {name}"),
+        format!("生年月日 / Date of birth: {}", p.date_of_birth),
+        format!("性別 / Sex: {}", p.sex),
+        format!("住所 / Address: {}", p.address),
+        format!("地区 / District: {}", opt(&p.district)),
+        format!("電話 / Phone: {}", opt(&p.phone)),
+        format!("言語 / Language: {}", p.preferred_language),
+        format!("状態 / Status: {}", p.status),
+    ];
+    if let Some(t) = p.withdrawn_at {
+        profile.push(format!("支援中止 / Withdrawn: {}", jst(t)));
+    }
+    if let Some(t) = p.purge_after {
+        profile.push(format!("削除予定 / To be deleted after: {}", jst(t)));
+    }
+    profile.push(format!("ID: {}", p.id));
+
+    let consents = d
+        .consents
+        .iter()
+        .map(|c| {
+            format!(
+                "v{} {} {} ({}): 共有する項目 / shared: {}; 災害時利用 / disaster use: {}; カードのトリアージ情報 / triage on card: {}; 印刷物の氏名 / name on print: {}",
+                c.version,
+                jst(c.recorded_at),
+                if c.status == "granted" { "同意 granted" } else { "支援中止 withdrawn" },
+                if c.given_by == "self" { "本人 self" } else { "代理人 proxy" },
+                categories(&c.categories),
+                yes_no(c.disaster_use),
+                yes_no(c.triage_on_card),
+                yes_no(c.name_on_print),
+            )
+        })
+        .collect();
+    let cards = d
+        .cards
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: 発行 / issued {}; 有効期限 / expires {}; 状態 / status {}{}",
+                c.id,
+                jst(c.issued_at),
+                jst(c.expires_at),
+                c.status,
+                c.revoke_reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let proxies = d
+        .proxies
+        .iter()
+        .map(|x| {
+            format!(
+                "{}: {}{}; 登録 / since {}",
+                x.display_name,
+                x.relation,
+                x.relation_detail
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                jst(x.consented_at)
+            )
+        })
+        .collect();
+    let accesses = d
+        .accesses
+        .iter()
+        .map(|a| {
+            let (kind, who) = match a.kind.as_str() {
+                "scan" => ("救急隊（カード） scan", opt(&a.facility_name).to_string()),
+                "break_glass" => (
+                    "救急隊（緊急検索） break-glass",
+                    opt(&a.facility_name).to_string(),
+                ),
+                _ => (
+                    "災害時 disaster",
+                    format!(
+                        "災害対応 / responder; 宣言 / declaration {}",
+                        opt(&a.declaration_id)
+                    ),
+                ),
+            };
+            let mut line = format!(
+                "{} {kind}: {who}; 開示項目 / disclosed: {}",
+                jst(a.at),
+                categories(&a.categories)
+            );
+            if let Some(r) = &a.incident_ref {
+                line.push_str(&format!("; 事案 / incident {r}"));
+            }
+            if let Some(r) = &a.reason {
+                line.push_str(&format!("; 理由 / reason: {r}"));
+            }
+            if let Some(r) = &a.review_status {
+                line.push_str(&format!("; 審査 / review: {r}"));
+            }
+            line
+        })
+        .collect();
+    let history = d
+        .access_history
+        .iter()
+        .map(|e| {
+            let mut line = format!("{} {} / {}", jst(e.at), action_ja(&e.action), e.action);
+            if e.outcome != "ok" {
+                line.push_str(&format!(" [{}]", e.outcome));
+            }
+            let who = if e.by_self {
+                "本人 self".to_string()
+            } else {
+                e.role.clone().unwrap_or_else(|| "system".into())
+            };
+            line.push_str(&format!(" — {who}"));
+            if let Some(f) = &e.facility_name {
+                line.push_str(&format!(", {f}"));
+            }
+            if let Some(p) = &e.purpose {
+                line.push_str(&format!("; 目的 / purpose: {p}"));
+            }
+            line.push_str(&format!(" #{}", e.audit_seq));
+            line
+        })
+        .collect();
+    kyukit_print::DisclosureDoc {
+        municipality_ja: d.municipality.name_ja.clone(),
+        municipality_en: d.municipality.name_en.clone(),
+        resident_name: name,
+        generated_at: jst(d.generated_at),
+        sections: vec![
+            section("本人情報", "Profile", profile),
+            section(
+                "救急医療情報",
+                "Emergency dataset",
+                d.dataset.iter().map(item_line).collect(),
+            ),
+            section("同意の履歴", "Consent history", consents),
+            section("カード", "Cards", cards),
+            section("代理人", "Proxies", proxies),
+            section(
+                "救急隊・災害時の閲覧",
+                "Disclosures to responders",
+                accesses,
+            ),
+            section(
+                "利用履歴（監査記録）",
+                "Access history (audit log)",
+                history,
+            ),
+        ],
+    }
+}

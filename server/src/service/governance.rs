@@ -1,0 +1,1225 @@
+//! Governance: facilities apply and the city decides (RULES R1), each facility names a system
+//! manager (R6), the public directory (R15) and the city's notices (R17).
+//!
+//! - **Applications.** Anyone may apply for a facility (no login); the answer carries a 128-bit
+//!   status token, stored only as its SHA-256, with which the applicant reads the status and the
+//!   decision. A facility's manager asks for a change or a withdrawal; those are rows of the same
+//!   table (`request_type`), decided the same way. Approving an application creates the facility
+//!   (through `service::facilities`), a change is applied to it, a withdrawal ends it: status
+//!   `withdrawn`, out of the directory, its staff IDs suspended and their sessions ended, its devices
+//!   revoked and its unused enrollment codes expired. Every decision stores a notification row
+//!   that the status endpoint shows; **e-mail is not sent** (`email_sent_at` stays empty).
+//! - **Directory.** Listed, active facilities: kind, names, address, phone — nothing else.
+//! - **Notices.** Service changes, planned suspensions and incidents, published by the city; a
+//!   termination must be announced at least 30 days ahead.
+//!
+//! Every write is one transaction with its audit event.
+
+use super::accounts::Actor;
+use super::facilities::{self, Facility, FacilityInput, check_kind, require_city_admin};
+use super::{check_id, new_id, opt_text, phone, text};
+use crate::audit::{self, Action, Outcome};
+use crate::db::models::{
+    ApplicationNotificationRow, FacilityApplicationRow, FacilityChanges, FacilityContactRow,
+    FacilityRow, NoticeRow,
+};
+use crate::db::{Db, DbConnection, queries};
+use crate::error::ApiError;
+use actix_web::http::StatusCode;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Most pending requests a municipality holds; past it, new applications are refused (429) until
+/// the city works through the queue. Public applications need no login, so this bounds a flood.
+pub const MAX_PENDING: i64 = 1000;
+/// Pending requests the city's list shows (oldest first), and decided ones after them.
+const LIST_PENDING: i64 = 1000;
+const LIST_DECIDED: i64 = 200;
+/// Published notices shown.
+pub const NOTICES_SHOWN: i64 = 100;
+/// A termination is announced at least this long before it starts (RULES R17: one month).
+pub const TERMINATION_NOTICE_SECS: i64 = 30 * 86_400;
+/// Times accepted for notices: 2000-01-01 .. 2100-01-01 (UTC).
+const MIN_TIME: i64 = 946_684_800;
+const MAX_TIME: i64 = 4_102_444_800;
+
+pub const REQUEST_TYPES: [&str; 3] = ["application", "change", "withdrawal"];
+pub const NOTICE_KINDS: [&str; 3] = ["service_change", "planned_suspension", "incident"];
+
+// ---- input and output types ---------------------------------------------------------------------
+
+/// The facility's system manager (RULES R6), who oversees its users' correct handling.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemManager {
+    /// 1–100 characters.
+    pub name: String,
+    pub phone: String,
+}
+
+/// An application to join.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationInput {
+    /// `fire_department` | `hospital` | `clinic` | `pharmacy` | `care_provider` |
+    /// `support_center`.
+    pub kind: String,
+    /// 1–100 characters.
+    pub name_ja: String,
+    /// 1–100 characters.
+    pub name_en: String,
+    /// 1–200 characters.
+    pub address: String,
+    pub phone: String,
+    /// Where the decision would be e-mailed (not sent yet: read it with the status token).
+    pub contact_email: String,
+    pub system_manager: SystemManager,
+    /// The facility agrees to be listed in the public directory (RULES R15).
+    #[serde(default)]
+    pub listed: bool,
+}
+
+/// The fields a change request changes; absent = unchanged.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFields {
+    /// Must stay the facility's kind (a different kind is a withdrawal and a new application).
+    pub kind: Option<String>,
+    pub name_ja: Option<String>,
+    pub name_en: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub system_manager: Option<SystemManager>,
+    pub listed: Option<bool>,
+}
+
+/// A facility manager's change or withdrawal request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRequestInput {
+    /// `change` | `withdrawal`.
+    #[serde(rename = "type")]
+    pub request_type: String,
+    /// For `change`: at least one field. Not for `withdrawal`.
+    #[serde(default)]
+    pub changes: Option<ChangeFields>,
+    /// The facility's note to the city (why), up to 500 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The answer to a submitted request. The status token is shown once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Submitted {
+    pub application_id: String,
+    /// `application` | `change` | `withdrawal`.
+    #[serde(rename = "type")]
+    pub request_type: String,
+    /// `pending`.
+    pub status: String,
+    /// 128 random bits (base64url): `GET /api/v1/facility-applications/{apid}?token=…`.
+    pub status_token: String,
+    pub submitted_at: i64,
+}
+
+/// The city's decision.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// `approve` | `reject`.
+    pub decision: String,
+    /// Required to reject (1–500 characters); optional note when approving.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The notification of a decision, as stored for the applicant.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notification {
+    /// `approved` | `rejected`.
+    pub status: String,
+    pub decided_at: i64,
+    pub reason: Option<String>,
+    pub facility_id: Option<String>,
+    /// Always `false`: e-mail delivery is not implemented; the applicant reads this here.
+    pub email_sent: bool,
+}
+
+/// What the status token shows.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApplicationStatus {
+    pub application_id: String,
+    #[serde(rename = "type")]
+    pub request_type: String,
+    /// `pending` | `approved` | `rejected`.
+    pub status: String,
+    pub kind: Option<String>,
+    pub name_ja: Option<String>,
+    pub name_en: Option<String>,
+    pub submitted_at: i64,
+    pub decided_at: Option<i64>,
+    pub reason: Option<String>,
+    /// The facility created (approved application) or concerned (change, withdrawal).
+    pub facility_id: Option<String>,
+    /// Present once decided.
+    pub notification: Option<Notification>,
+}
+
+/// A request as the city sees it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Application {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub request_type: String,
+    pub status: String,
+    pub facility_id: Option<String>,
+    pub kind: Option<String>,
+    pub name_ja: Option<String>,
+    pub name_en: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub system_manager: Option<SystemManager>,
+    pub listed: Option<bool>,
+    pub note: Option<String>,
+    /// The manager's account (change, withdrawal); none for public applications.
+    pub submitted_by: Option<String>,
+    pub submitted_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl From<FacilityApplicationRow> for Application {
+    fn from(r: FacilityApplicationRow) -> Self {
+        let system_manager = match (r.manager_name, r.manager_phone) {
+            (Some(name), Some(phone)) => Some(SystemManager { name, phone }),
+            _ => None,
+        };
+        Application {
+            id: r.id,
+            request_type: r.request_type,
+            status: r.status,
+            facility_id: r.facility_id,
+            kind: r.kind,
+            name_ja: r.name_ja,
+            name_en: r.name_en,
+            address: r.address,
+            phone: r.phone,
+            contact_email: r.contact_email,
+            system_manager,
+            listed: r.listed,
+            note: r.note,
+            submitted_by: r.submitted_by,
+            submitted_at: r.created_at,
+            decided_at: r.decided_at,
+            decided_by: r.decided_by,
+            reason: r.reason,
+        }
+    }
+}
+
+/// The decided request, and the facility as it is now (none for a rejection).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Decided {
+    pub application: Application,
+    pub facility: Option<Facility>,
+}
+
+/// One facility in the public directory.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    pub kind: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub address: String,
+    pub phone: String,
+}
+
+impl From<FacilityRow> for DirectoryEntry {
+    fn from(r: FacilityRow) -> Self {
+        DirectoryEntry {
+            kind: r.kind,
+            name_ja: r.name_ja,
+            name_en: r.name_en,
+            address: r.address,
+            phone: r.phone,
+        }
+    }
+}
+
+/// The public directory (RULES R15).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Directory {
+    pub municipality_ja: String,
+    pub municipality_en: String,
+    /// Listed, active facilities, by kind and Japanese name.
+    pub facilities: Vec<DirectoryEntry>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeInput {
+    /// `service_change` | `planned_suspension` | `incident`.
+    pub kind: String,
+    /// 1–200 characters.
+    pub title_ja: String,
+    pub title_en: String,
+    /// 1–4000 characters; line breaks allowed.
+    pub body_ja: String,
+    pub body_en: String,
+    /// Unix seconds. Required for a planned suspension (not in the past).
+    #[serde(default)]
+    pub starts_at: Option<i64>,
+    /// Unix seconds, after `starts_at`.
+    #[serde(default)]
+    pub ends_at: Option<i64>,
+    /// The service ends for good (planned suspensions only): `starts_at` at least 30 days ahead.
+    #[serde(default)]
+    pub termination: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notice {
+    pub id: String,
+    pub kind: String,
+    pub title_ja: String,
+    pub title_en: String,
+    pub body_ja: String,
+    pub body_en: String,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+    pub termination: bool,
+    /// `published` | `withdrawn`.
+    pub status: String,
+    pub published_at: i64,
+    pub withdrawn_at: Option<i64>,
+}
+
+impl From<NoticeRow> for Notice {
+    fn from(r: NoticeRow) -> Self {
+        Notice {
+            id: r.id,
+            kind: r.kind,
+            title_ja: r.title_ja,
+            title_en: r.title_en,
+            body_ja: r.body_ja,
+            body_en: r.body_en,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            termination: r.termination,
+            status: r.status,
+            published_at: r.created_at,
+            withdrawn_at: r.withdrawn_at,
+        }
+    }
+}
+
+// ---- validation ---------------------------------------------------------------------------------
+
+/// An e-mail address: one `@`, a local part of 1–64 and a dotted domain, 3–254 characters in all,
+/// no spaces or control characters.
+fn email(field: &str, value: &str) -> Result<String, ApiError> {
+    let v = value.trim();
+    let bad =
+        || ApiError::unprocessable("invalid_email", format!("{field}: not an e-mail address"));
+    if !(3..=254).contains(&v.len()) || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let (local, domain) = v.split_once('@').ok_or_else(bad)?;
+    let domain_ok = domain.contains('.')
+        && !domain.contains('@')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..");
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return Err(bad());
+    }
+    Ok(v.to_string())
+}
+
+/// Multi-line free text: `1..=max` characters after trimming, line breaks (`\n`, `\r\n`) and tabs
+/// allowed, no other control characters.
+fn body_text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.replace("\r\n", "\n");
+    let v = v.trim();
+    let n = v.chars().count();
+    if n == 0 || n > max {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: must be 1–{max} characters"),
+        ));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: control characters are not allowed"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn time_field(field: &str, value: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match value {
+        Some(t) if !(MIN_TIME..MAX_TIME).contains(&t) => Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("{field}: Unix seconds between 2000 and 2100"),
+        )),
+        v => Ok(v),
+    }
+}
+
+fn manager(m: &SystemManager) -> Result<(String, String), ApiError> {
+    Ok((
+        text("system_manager.name", &m.name, 1, 100)?,
+        phone("system_manager.phone", &m.phone)?,
+    ))
+}
+
+/// A fresh status token (128 bits, base64url) and its stored hash.
+fn new_token() -> Result<(String, String), ApiError> {
+    let mut raw = [0u8; 16];
+    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let hash = token_hash(&token);
+    Ok((token, hash))
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Equal strings, compared without an early exit.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+// ---- applications (R1, R6) ----------------------------------------------------------------------
+
+/// A facility applies (public). Validated in full before anything is written.
+pub fn apply(
+    db: &Db,
+    muni: &str,
+    input: &ApplicationInput,
+    now: i64,
+) -> Result<Submitted, ApiError> {
+    let (manager_name, manager_phone) = manager(&input.system_manager)?;
+    let (token, token_hash) = new_token()?;
+    let row = FacilityApplicationRow {
+        id: new_id()?,
+        municipality_id: muni.to_string(),
+        request_type: "application".into(),
+        status: "pending".into(),
+        facility_id: None,
+        kind: Some(check_kind(&input.kind)?),
+        name_ja: Some(text("name_ja", &input.name_ja, 1, 100)?),
+        name_en: Some(text("name_en", &input.name_en, 1, 100)?),
+        address: Some(text("address", &input.address, 1, 200)?),
+        phone: Some(phone("phone", &input.phone)?),
+        contact_email: Some(email("contact_email", &input.contact_email)?),
+        manager_name: Some(manager_name),
+        manager_phone: Some(manager_phone),
+        listed: Some(input.listed),
+        note: None,
+        status_token_hash: token_hash,
+        submitted_by: None,
+        created_at: now,
+        decided_at: None,
+        decided_by: None,
+        reason: None,
+    };
+    db.write(|c| {
+        if queries::count_pending_facility_applications(c, muni)? >= MAX_PENDING {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many applications are waiting for the city; try again later",
+            ));
+        }
+        queries::insert_facility_application(c, &row)?;
+        let event = audit::Event::new(Action::ApplyFacility, Outcome::Ok).detail(format!(
+            "application {} {}",
+            row.id,
+            row.kind.as_deref().unwrap_or_default()
+        ));
+        audit::append(c, muni, &event, now)?;
+        Ok(())
+    })?;
+    Ok(Submitted {
+        application_id: row.id,
+        request_type: row.request_type,
+        status: row.status,
+        status_token: token,
+        submitted_at: now,
+    })
+}
+
+/// The status of a request, for the holder of its token. An unknown id and a wrong token get the
+/// same 404.
+pub fn status(db: &Db, muni: &str, id: &str, token: &str) -> Result<ApplicationStatus, ApiError> {
+    let not_found = || ApiError::not_found("no such application, or the token does not match");
+    if check_id(id).is_err() || token.is_empty() || token.len() > 64 {
+        return Err(not_found());
+    }
+    let presented = token_hash(token);
+    db.read(|c| {
+        let app = queries::facility_application(c, muni, id)?.ok_or_else(not_found)?;
+        if !same(&presented, &app.status_token_hash) {
+            return Err(not_found());
+        }
+        let notification = queries::application_notification(c, id)?.map(|n| Notification {
+            status: n.status,
+            decided_at: n.created_at,
+            reason: n.reason,
+            facility_id: n.facility_id,
+            email_sent: n.email_sent_at.is_some(),
+        });
+        Ok(ApplicationStatus {
+            application_id: app.id,
+            request_type: app.request_type,
+            status: app.status,
+            kind: app.kind,
+            name_ja: app.name_ja,
+            name_en: app.name_en,
+            submitted_at: app.created_at,
+            decided_at: app.decided_at,
+            reason: app.reason,
+            facility_id: app.facility_id,
+            notification,
+        })
+    })
+}
+
+/// The city's queue: pending requests (oldest first), then the last decided ones (newest first).
+pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Application>, ApiError> {
+    require_city_admin(actor)?;
+    db.read(|c| {
+        let muni = &actor.municipality_id;
+        let mut rows = queries::pending_facility_applications(c, muni, LIST_PENDING)?;
+        rows.extend(queries::decided_facility_applications(
+            c,
+            muni,
+            LIST_DECIDED,
+        )?);
+        Ok(rows.into_iter().map(Application::from).collect())
+    })
+}
+
+/// A facility's manager asks to change or withdraw it.
+pub fn request_change(
+    db: &Db,
+    actor: &Actor,
+    facility_id: &str,
+    input: &ChangeRequestInput,
+    now: i64,
+) -> Result<Submitted, ApiError> {
+    check_id(facility_id)?;
+    if !(actor.role == "facility_manager" && actor.facility_id.as_deref() == Some(facility_id)) {
+        return Err(ApiError::forbidden(
+            "only the facility's manager may ask to change or withdraw it",
+        ));
+    }
+    let note = opt_text("note", &input.note, 500)?;
+    let (token, token_hash) = new_token()?;
+    let mut row = FacilityApplicationRow {
+        id: new_id()?,
+        municipality_id: actor.municipality_id.clone(),
+        request_type: String::new(),
+        status: "pending".into(),
+        facility_id: Some(facility_id.to_string()),
+        kind: None,
+        name_ja: None,
+        name_en: None,
+        address: None,
+        phone: None,
+        contact_email: None,
+        manager_name: None,
+        manager_phone: None,
+        listed: None,
+        note,
+        status_token_hash: token_hash,
+        submitted_by: Some(actor.account_id.clone()),
+        created_at: now,
+        decided_at: None,
+        decided_by: None,
+        reason: None,
+    };
+    match (input.request_type.as_str(), &input.changes) {
+        ("withdrawal", None) => row.request_type = "withdrawal".into(),
+        ("withdrawal", Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "changes: not for a withdrawal",
+            ));
+        }
+        ("change", Some(ch)) => {
+            row.request_type = "change".into();
+            row.kind = ch.kind.as_deref().map(check_kind).transpose()?;
+            row.name_ja = ch
+                .name_ja
+                .as_deref()
+                .map(|v| text("changes.name_ja", v, 1, 100))
+                .transpose()?;
+            row.name_en = ch
+                .name_en
+                .as_deref()
+                .map(|v| text("changes.name_en", v, 1, 100))
+                .transpose()?;
+            row.address = ch
+                .address
+                .as_deref()
+                .map(|v| text("changes.address", v, 1, 200))
+                .transpose()?;
+            row.phone = ch
+                .phone
+                .as_deref()
+                .map(|v| phone("changes.phone", v))
+                .transpose()?;
+            row.contact_email = ch
+                .contact_email
+                .as_deref()
+                .map(|v| email("changes.contact_email", v))
+                .transpose()?;
+            if let Some(m) = &ch.system_manager {
+                let (name, phone) = manager(m)?;
+                row.manager_name = Some(name);
+                row.manager_phone = Some(phone);
+            }
+            row.listed = ch.listed;
+            let nothing = row.kind.is_none()
+                && row.name_ja.is_none()
+                && row.name_en.is_none()
+                && row.address.is_none()
+                && row.phone.is_none()
+                && row.contact_email.is_none()
+                && row.manager_name.is_none()
+                && row.listed.is_none();
+            if nothing {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "changes: name at least one field to change",
+                ));
+            }
+        }
+        ("change", None) => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "changes: required for a change",
+            ));
+        }
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "type: one of change, withdrawal",
+            ));
+        }
+    }
+    db.write(|c| {
+        let facility = queries::facility(c, &actor.municipality_id, facility_id)?
+            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+        if facility.status == "withdrawn" {
+            return Err(ApiError::conflict(
+                "facility_withdrawn",
+                "this facility has withdrawn",
+            ));
+        }
+        if row.kind.as_deref().is_some_and(|k| k != facility.kind) {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "changes.kind: a facility's kind does not change; withdraw and apply again",
+            ));
+        }
+        let touches_contacts = row.contact_email.is_some() || row.manager_name.is_some();
+        let complete = row.contact_email.is_some() && row.manager_name.is_some();
+        if touches_contacts && !complete && queries::facility_contact(c, facility_id)?.is_none() {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "changes: this facility has no contacts on file yet: give both contact_email and system_manager",
+            ));
+        }
+        if queries::count_pending_requests_of_facility(c, facility_id)? > 0 {
+            return Err(ApiError::conflict(
+                "request_pending",
+                "this facility already has a request waiting for the city's decision",
+            ));
+        }
+        queries::insert_facility_application(c, &row)?;
+        let mut event = actor
+            .event(Action::RequestFacilityChange, Outcome::Ok)
+            .detail(format!("{} {}", row.request_type, row.id));
+        event.facility_id = Some(facility_id.to_string());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(())
+    })?;
+    Ok(Submitted {
+        application_id: row.id,
+        request_type: row.request_type,
+        status: row.status,
+        status_token: token,
+        submitted_at: now,
+    })
+}
+
+/// The city approves or rejects a request (once).
+pub fn decide(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: &DecisionInput,
+    now: i64,
+) -> Result<Decided, ApiError> {
+    require_city_admin(actor)?;
+    check_id(id)?;
+    let approve = match input.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "decision: one of approve, reject",
+            ));
+        }
+    };
+    let reason = opt_text("reason", &input.reason, 500)?;
+    if !approve && reason.is_none() {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "reason: required to reject",
+        ));
+    }
+    let muni = actor.municipality_id.clone();
+    db.write(|c| {
+        let app = queries::facility_application(c, &muni, id)?
+            .ok_or_else(|| ApiError::not_found("no such application"))?;
+        // The application's row lock first (then the audit head, in `approve_*` and below), so two
+        // concurrent decisions queue here instead of deadlocking on PostgreSQL.
+        if app.status != "pending" || queries::lock_pending_application(c, id)? != 1 {
+            return Err(already_decided());
+        }
+        let facility_id = match (approve, app.request_type.as_str()) {
+            (false, _) => app.facility_id.clone(),
+            (true, "application") => Some(approve_application(c, actor, &app, now)?),
+            (true, "change") => Some(approve_change(c, actor, &app, now)?),
+            (true, "withdrawal") => Some(approve_withdrawal(c, actor, &app, now)?),
+            (true, other) => {
+                return Err(ApiError::internal(format!("request type {other}")));
+            }
+        };
+        let status = if approve { "approved" } else { "rejected" };
+        let claimed = queries::decide_facility_application(
+            c,
+            id,
+            status,
+            &actor.account_id,
+            reason.as_deref(),
+            facility_id.as_deref(),
+            now,
+        )?;
+        if claimed != 1 {
+            return Err(already_decided());
+        }
+        let recipient = match (&app.contact_email, &facility_id) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(f)) => queries::facility_contact(c, f)?.map(|r| r.contact_email),
+            (None, None) => None,
+        };
+        queries::insert_application_notification(
+            c,
+            &ApplicationNotificationRow {
+                id: new_id()?,
+                municipality_id: muni.clone(),
+                application_id: id.to_string(),
+                status: status.into(),
+                reason: reason.clone(),
+                facility_id: facility_id.clone(),
+                recipient_email: recipient,
+                created_at: now,
+                email_sent_at: None,
+            },
+        )?;
+        let mut event = actor
+            .event(Action::DecideFacilityApplication, Outcome::Ok)
+            .detail(format!("{} {} {status}", app.request_type, app.id));
+        event.facility_id = facility_id.clone();
+        audit::append(c, &muni, &event, now)?;
+        let application = queries::facility_application(c, &muni, id)?
+            .ok_or_else(|| ApiError::internal("decided application vanished"))?;
+        let facility = match (approve, &facility_id) {
+            (true, Some(f)) => queries::facility(c, &muni, f)?.map(Facility::from),
+            _ => None,
+        };
+        Ok(Decided {
+            application: application.into(),
+            facility,
+        })
+    })
+}
+
+fn already_decided() -> ApiError {
+    ApiError::conflict("already_decided", "this request has already been decided")
+}
+
+/// The facility a change or withdrawal is about, which must not have withdrawn.
+fn target_facility(
+    c: &mut DbConnection,
+    app: &FacilityApplicationRow,
+) -> Result<FacilityRow, ApiError> {
+    let id = app
+        .facility_id
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("change request without a facility"))?;
+    let f = queries::facility(c, &app.municipality_id, id)?
+        .ok_or_else(|| ApiError::internal("change request for a missing facility"))?;
+    if f.status == "withdrawn" {
+        return Err(ApiError::conflict(
+            "facility_withdrawn",
+            "this facility has withdrawn",
+        ));
+    }
+    Ok(f)
+}
+
+/// Creates the facility of an approved application (and its contacts); returns its id.
+fn approve_application(
+    c: &mut DbConnection,
+    actor: &Actor,
+    app: &FacilityApplicationRow,
+    now: i64,
+) -> Result<String, ApiError> {
+    let input = FacilityInput {
+        kind: app.kind.clone().unwrap_or_default(),
+        name_ja: app.name_ja.clone().unwrap_or_default(),
+        name_en: app.name_en.clone().unwrap_or_default(),
+        address: app.address.clone().unwrap_or_default(),
+        phone: app.phone.clone().unwrap_or_default(),
+        listed: app.listed.unwrap_or(false),
+    };
+    let row = facilities::new_row(&actor.municipality_id, &input, now)?;
+    facilities::insert(c, actor, &row, now)?;
+    let (Some(contact_email), Some(manager_name), Some(manager_phone)) = (
+        app.contact_email.clone(),
+        app.manager_name.clone(),
+        app.manager_phone.clone(),
+    ) else {
+        return Err(ApiError::internal("application without contacts"));
+    };
+    queries::put_facility_contact(
+        c,
+        &FacilityContactRow {
+            facility_id: row.id.clone(),
+            municipality_id: actor.municipality_id.clone(),
+            contact_email,
+            manager_name,
+            manager_phone,
+            updated_at: now,
+        },
+    )?;
+    Ok(row.id)
+}
+
+/// Applies an approved change; returns the facility's id.
+fn approve_change(
+    c: &mut DbConnection,
+    actor: &Actor,
+    app: &FacilityApplicationRow,
+    now: i64,
+) -> Result<String, ApiError> {
+    let f = target_facility(c, app)?;
+    let changes = FacilityChanges {
+        kind: None,
+        name_ja: app.name_ja.clone(),
+        name_en: app.name_en.clone(),
+        address: app.address.clone(),
+        phone: app.phone.clone(),
+        listed: app.listed,
+    };
+    if !changes.is_empty() {
+        queries::update_facility(c, &f.id, &changes)?;
+    }
+    if app.contact_email.is_some() || app.manager_name.is_some() {
+        let old = queries::facility_contact(c, &f.id)?;
+        let pick = |new: &Option<String>, old: Option<&String>| new.clone().or(old.cloned());
+        let contact = FacilityContactRow {
+            facility_id: f.id.clone(),
+            municipality_id: f.municipality_id.clone(),
+            contact_email: pick(&app.contact_email, old.as_ref().map(|o| &o.contact_email))
+                .ok_or_else(conflict_contacts)?,
+            manager_name: pick(&app.manager_name, old.as_ref().map(|o| &o.manager_name))
+                .ok_or_else(conflict_contacts)?,
+            manager_phone: pick(&app.manager_phone, old.as_ref().map(|o| &o.manager_phone))
+                .ok_or_else(conflict_contacts)?,
+            updated_at: now,
+        };
+        queries::put_facility_contact(c, &contact)?;
+    }
+    let mut event = actor
+        .event(Action::UpdateFacility, Outcome::Ok)
+        .detail(format!("change {}", app.id));
+    event.facility_id = Some(f.id.clone());
+    audit::append(c, &actor.municipality_id, &event, now)?;
+    Ok(f.id)
+}
+
+fn conflict_contacts() -> ApiError {
+    ApiError::conflict(
+        "conflict",
+        "the facility has no contacts on file to complete this change",
+    )
+}
+
+/// Ends a facility on approved withdrawal: status `withdrawn`, out of the directory; its staff IDs
+/// suspended and their sessions ended; its devices revoked; its unused enrollment codes expired.
+fn approve_withdrawal(
+    c: &mut DbConnection,
+    actor: &Actor,
+    app: &FacilityApplicationRow,
+    now: i64,
+) -> Result<String, ApiError> {
+    let f = target_facility(c, app)?;
+    queries::withdraw_facility(c, &f.id)?;
+    let accounts = queries::accounts_of_facility(c, &f.id)?;
+    let mut sessions = 0;
+    for account in &accounts {
+        queries::suspend_account(c, account, "facility withdrawn", None)?;
+        sessions += queries::delete_sessions_of(c, account)?;
+    }
+    let devices = queries::revoke_devices_of_facility(
+        c,
+        &f.id,
+        &actor.account_id,
+        "facility withdrawn",
+        now,
+    )?;
+    let codes = queries::expire_enrollment_codes_of_facility(c, &f.id, now)?;
+    let mut event = actor
+        .event(Action::WithdrawFacility, Outcome::Ok)
+        .detail(format!(
+            "withdrawal {}: {} accounts suspended, {sessions} sessions ended, {devices} devices revoked, {codes} codes expired",
+            app.id,
+            accounts.len()
+        ));
+    event.facility_id = Some(f.id.clone());
+    audit::append(c, &actor.municipality_id, &event, now)?;
+    Ok(f.id)
+}
+
+// ---- directory (R15) ----------------------------------------------------------------------------
+
+pub fn directory(db: &Db, muni: &str) -> Result<Directory, ApiError> {
+    db.read(|c| {
+        let m = queries::municipality(c, muni)?
+            .ok_or_else(|| ApiError::internal("municipality missing"))?;
+        Ok(Directory {
+            municipality_ja: m.name_ja,
+            municipality_en: m.name_en,
+            facilities: queries::directory(c, muni)?
+                .into_iter()
+                .map(DirectoryEntry::from)
+                .collect(),
+        })
+    })
+}
+
+// ---- notices (R17) ------------------------------------------------------------------------------
+
+pub fn publish_notice(
+    db: &Db,
+    actor: &Actor,
+    input: &NoticeInput,
+    now: i64,
+) -> Result<Notice, ApiError> {
+    require_city_admin(actor)?;
+    if !NOTICE_KINDS.contains(&input.kind.as_str()) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!("kind: one of {}", NOTICE_KINDS.join(", ")),
+        ));
+    }
+    let starts_at = time_field("starts_at", input.starts_at)?;
+    let ends_at = time_field("ends_at", input.ends_at)?;
+    if let (Some(s), Some(e)) = (starts_at, ends_at)
+        && e <= s
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "ends_at: must be after starts_at",
+        ));
+    }
+    if input.kind == "planned_suspension" {
+        match starts_at {
+            None => {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "starts_at: required for a planned suspension",
+                ));
+            }
+            Some(s) if s < now => {
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "starts_at: a planned suspension starts in the future (an emergency suspension is an incident notice)",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if input.termination {
+        if input.kind != "planned_suspension" {
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "termination: only a planned suspension can be a termination",
+            ));
+        }
+        if starts_at.is_none_or(|s| s - now < TERMINATION_NOTICE_SECS) {
+            return Err(ApiError::unprocessable(
+                "insufficient_notice",
+                "starts_at: a termination is announced at least 30 days ahead",
+            ));
+        }
+    }
+    let row = NoticeRow {
+        id: new_id()?,
+        municipality_id: actor.municipality_id.clone(),
+        kind: input.kind.clone(),
+        title_ja: text("title_ja", &input.title_ja, 1, 200)?,
+        title_en: text("title_en", &input.title_en, 1, 200)?,
+        body_ja: body_text("body_ja", &input.body_ja, 4000)?,
+        body_en: body_text("body_en", &input.body_en, 4000)?,
+        starts_at,
+        ends_at,
+        termination: input.termination,
+        status: "published".into(),
+        created_by: actor.account_id.clone(),
+        created_at: now,
+        withdrawn_by: None,
+        withdrawn_at: None,
+    };
+    db.write(|c| {
+        queries::insert_notice(c, &row)?;
+        let event = actor
+            .event(Action::PublishNotice, Outcome::Ok)
+            .detail(format!("{} {}", row.kind, row.id));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(row.clone().into())
+    })
+}
+
+/// Published notices, newest first (public).
+pub fn notices(db: &Db, muni: &str) -> Result<Vec<Notice>, ApiError> {
+    db.read(|c| {
+        Ok(queries::published_notices(c, muni, NOTICES_SHOWN)?
+            .into_iter()
+            .map(Notice::from)
+            .collect())
+    })
+}
+
+pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Notice, ApiError> {
+    require_city_admin(actor)?;
+    check_id(id)?;
+    db.write(|c| {
+        queries::notice(c, &actor.municipality_id, id)?
+            .ok_or_else(|| ApiError::not_found("no such notice"))?;
+        if queries::withdraw_notice(c, id, &actor.account_id, now)? != 1 {
+            return Err(ApiError::conflict(
+                "already_withdrawn",
+                "this notice has already been withdrawn",
+            ));
+        }
+        let event = actor
+            .event(Action::WithdrawNotice, Outcome::Ok)
+            .detail(format!("notice {id}"));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        queries::notice(c, &actor.municipality_id, id)?
+            .map(Notice::from)
+            .ok_or_else(|| ApiError::internal("withdrawn notice vanished"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for ok in [
+            "a@b.jp",
+            "info@hospital.joso.example.jp",
+            "x.y+z@city.lg.jp",
+        ] {
+            assert!(email("e", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.jp", "a@.jp", "a@b.", "a b@c.jp", "a@b..jp", "a@b@c.jp",
+        ] {
+            assert!(email("e", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_keep_line_breaks_only() {
+        assert_eq!(
+            body_text("b", " 一行目\r\n二行目 ", 10).unwrap(),
+            "一行目\n二行目"
+        );
+        assert!(body_text("b", "a\u{0}b", 10).is_err());
+        assert!(body_text("b", "a\u{1b}[31mb", 10).is_err());
+        assert!(body_text("b", "   ", 10).is_err());
+        assert!(body_text("b", &"x".repeat(11), 10).is_err());
+    }
+
+    /// The SQLite migration rebuilds `facilities` to widen its CHECKs: existing facilities and every
+    /// row that refers to one survive, foreign keys are enforced again afterwards, and the new kinds
+    /// and status are accepted. A down-and-up round trip keeps the data too.
+    #[test]
+    fn sqlite_rebuild_keeps_facilities_and_their_references() {
+        use diesel::connection::SimpleConnection;
+        use diesel::migration::MigrationSource;
+        use diesel::prelude::*;
+        use diesel::sqlite::Sqlite;
+        use diesel_migrations::MigrationHarness;
+
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        fn count(c: &mut SqliteConnection, sql: &str) -> i64 {
+            diesel::sql_query(sql).get_result::<Count>(c).unwrap().n
+        }
+
+        let dir = std::env::temp_dir().join(format!("kyukit-gov-mig-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let mut c = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+        let mut all = MigrationSource::<Sqlite>::migrations(&crate::db::SQLITE_MIGRATIONS).unwrap();
+        all.sort_by_key(|m| m.name().to_string());
+        let (before, _): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|m| m.name().to_string().as_str() < "2026-11-21-000005");
+        diesel::migration::MigrationConnection::setup(&mut c).unwrap();
+        for m in &before {
+            c.run_migration(m).unwrap();
+        }
+        c.batch_execute(
+            "INSERT INTO municipalities VALUES ('m', 'm', 'c', '市', 'City', 0);
+             INSERT INTO accounts (id, municipality_id, login_id, password_hash, role, display_name, status, created_at)
+                 VALUES ('admin', 'm', 'admin', 'h', 'city_admin', 'a', 'active', 0);
+             INSERT INTO facilities VALUES ('f1', 'm', 'fire_department', '消防', 'Fire', 'addr', '0297', 'active', 1, 0);
+             INSERT INTO facilities VALUES ('f2', 'm', 'hospital', '病院', 'Hospital', 'addr', '0297', 'suspended', 0, 0);
+             INSERT INTO accounts (id, municipality_id, login_id, password_hash, role, display_name, status, created_at, facility_id)
+                 VALUES ('medic', 'm', 'medic', 'h', 'paramedic', 'p', 'active', 0, 'f1');
+             INSERT INTO devices VALUES ('d1', 'm', 'f1', 'tablet', '{}', 'active', 0, 'admin', NULL, NULL, NULL);
+             INSERT INTO enrollment_codes VALUES ('h1', 'm', 'f2', 'l', 'admin', 0, 1, NULL, NULL);",
+        )
+        .unwrap();
+
+        c.run_pending_migrations(crate::db::SQLITE_MIGRATIONS)
+            .unwrap();
+        let check = |c: &mut SqliteConnection| {
+            assert_eq!(count(c, "SELECT COUNT(*) AS n FROM facilities"), 2);
+            assert_eq!(
+                count(
+                    c,
+                    "SELECT COUNT(*) AS n FROM facilities WHERE id = 'f2' AND status = 'suspended' AND listed = 0"
+                ),
+                1
+            );
+            assert_eq!(
+                count(
+                    c,
+                    "SELECT COUNT(*) AS n FROM devices WHERE facility_id = 'f1'"
+                ),
+                1
+            );
+            assert_eq!(
+                count(
+                    c,
+                    "SELECT COUNT(*) AS n FROM accounts WHERE facility_id = 'f1'"
+                ),
+                1
+            );
+            assert_eq!(
+                count(c, "SELECT COUNT(*) AS n FROM pragma_foreign_key_check"),
+                0
+            );
+            assert_eq!(
+                count(c, "SELECT foreign_keys AS n FROM pragma_foreign_keys"),
+                1
+            );
+            // References to facilities are enforced again.
+            assert!(
+                c.batch_execute("INSERT INTO devices VALUES ('d2', 'm', 'ghost', 'x', '{}', 'active', 0, 'admin', NULL, NULL, NULL)")
+                    .is_err()
+            );
+            assert!(
+                c.batch_execute("DELETE FROM facilities WHERE id = 'f1'")
+                    .is_err()
+            );
+        };
+        check(&mut c);
+        c.batch_execute(
+            "INSERT INTO facilities VALUES ('f3', 'm', 'pharmacy', '薬局', 'Pharmacy', 'a', '0297', 'withdrawn', 0, 0)",
+        )
+        .unwrap();
+        assert!(
+            c.batch_execute("INSERT INTO facilities VALUES ('f4', 'm', 'bank', 'x', 'x', 'a', '0297', 'active', 0, 0)")
+                .is_err()
+        );
+
+        // Down refuses while a facility of a new kind exists, and keeps everything; without one it
+        // narrows the table back, keeping the rows; up again restores the governance tables.
+        let mut all = MigrationSource::<Sqlite>::migrations(&crate::db::SQLITE_MIGRATIONS).unwrap();
+        let at = all
+            .iter()
+            .position(|m| m.name().to_string().starts_with("2026-11-21-000005_"))
+            .unwrap();
+        let ours = all.swap_remove(at);
+        assert!(c.revert_migration(&ours).is_err());
+        c.batch_execute("ROLLBACK; PRAGMA foreign_keys = ON;")
+            .unwrap();
+        assert_eq!(count(&mut c, "SELECT COUNT(*) AS n FROM facilities"), 3);
+        assert_eq!(count(&mut c, "SELECT COUNT(*) AS n FROM notices"), 0);
+        c.batch_execute("DELETE FROM facilities WHERE id = 'f3'")
+            .unwrap();
+        c.revert_migration(&ours).unwrap();
+        assert_eq!(
+            count(
+                &mut c,
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'facility_applications'"
+            ),
+            0
+        );
+        check(&mut c);
+        assert!(
+            c.batch_execute("INSERT INTO facilities VALUES ('f5', 'm', 'clinic', 'x', 'x', 'a', '0297', 'active', 0, 0)")
+                .is_err()
+        );
+        c.run_pending_migrations(crate::db::SQLITE_MIGRATIONS)
+            .unwrap();
+        check(&mut c);
+        assert_eq!(
+            count(&mut c, "SELECT COUNT(*) AS n FROM facility_applications"),
+            0
+        );
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn tokens_are_128_bits_and_compared_whole() {
+        let (t, h) = new_token().unwrap();
+        assert_eq!(t.len(), 22);
+        assert_eq!(h, token_hash(&t));
+        assert!(same(&h, &token_hash(&t)));
+        assert!(!same(&h, &token_hash("other")));
+        assert!(!same("ab", "abc"));
+    }
+}

@@ -1,0 +1,343 @@
+//! Staff IDs under the city's control (RULES R2, R4): list, suspend and reinstate an ID, stop a
+//! lost or leaked ID and issue a new one, suspend a whole facility; users change their own
+//! password. Suspension ends the sessions (and, for a facility, the device credentials) in the
+//! same transaction, so it takes effect on the very next request.
+
+use super::accounts::{self, Actor, NewStaff, TotpProvisioning};
+use super::facilities::require_city_admin;
+use super::{check_id, text};
+use crate::audit::{self, Action, Outcome};
+use crate::db::models::AccountRow;
+use crate::db::{Db, queries};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffAccount {
+    pub account_id: String,
+    pub login_id: String,
+    pub display_name: String,
+    pub role: String,
+    pub profession: Option<String>,
+    pub facility_id: Option<String>,
+    /// `active` | `suspended`.
+    pub status: String,
+    pub suspended_reason: Option<String>,
+    /// For a stopped ID: the account issued in its place.
+    pub replaced_by: Option<String>,
+    /// Locked after failed logins until this time.
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+}
+
+impl From<AccountRow> for StaffAccount {
+    fn from(a: AccountRow) -> Self {
+        StaffAccount {
+            account_id: a.id,
+            login_id: a.login_id,
+            display_name: a.display_name,
+            role: a.role,
+            profession: a.profession,
+            facility_id: a.facility_id,
+            status: a.status,
+            suspended_reason: a.suspended_reason,
+            replaced_by: a.replaced_by,
+            locked_until: a.locked_until,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// City admins see every staff account; facility managers those of their facility.
+pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, ApiError> {
+    let facility = match actor.role.as_str() {
+        "city_admin" => None,
+        "facility_manager" => Some(
+            actor
+                .facility_id
+                .clone()
+                .ok_or_else(|| ApiError::forbidden("no facility"))?,
+        ),
+        _ => {
+            return Err(ApiError::forbidden(
+                "city administrators and facility managers only",
+            ));
+        }
+    };
+    db.read(|c| {
+        Ok(
+            queries::staff_accounts(c, &actor.municipality_id, facility.as_deref())?
+                .into_iter()
+                .map(StaffAccount::from)
+                .collect(),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonInput {
+    /// Why (leak, misuse, left the facility, …); up to 200 characters.
+    pub reason: String,
+}
+
+/// A staff account the actor may manage: a city admin any staff account, a facility manager the
+/// paramedics and ED staff of their facility. Others (and residents' accounts) answer 404.
+fn managed(
+    c: &mut crate::db::DbConnection,
+    actor: &Actor,
+    account_id: &str,
+) -> Result<AccountRow, ApiError> {
+    let missing = || ApiError::not_found("no such staff account");
+    let a = queries::account(c, &actor.municipality_id, account_id)?.ok_or_else(missing)?;
+    let staff = accounts::STAFF_ROLES.contains(&a.role.as_str());
+    let allowed = staff
+        && (actor.role == "city_admin"
+            || (actor.role == "facility_manager"
+                && a.facility_id.is_some()
+                && a.facility_id == actor.facility_id
+                && ["paramedic", "ed_staff"].contains(&a.role.as_str())));
+    if allowed && a.id != actor.account_id {
+        Ok(a)
+    } else {
+        Err(missing())
+    }
+}
+
+pub fn suspend(
+    db: &Db,
+    actor: &Actor,
+    account_id: &str,
+    input: &ReasonInput,
+    now: i64,
+) -> Result<StaffAccount, ApiError> {
+    check_id(account_id)?;
+    let reason = text("reason", &input.reason, 1, 200)?;
+    db.write(|c| {
+        let a = managed(c, actor, account_id)?;
+        queries::suspend_account(c, &a.id, &reason, None)?;
+        queries::delete_sessions_of(c, &a.id)?;
+        let event = actor
+            .event(Action::SuspendAccount, Outcome::Ok)
+            .detail(format!("{} {}", a.id, reason));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        let a = queries::account(c, &actor.municipality_id, account_id)?
+            .ok_or_else(|| ApiError::internal("suspended account vanished"))?;
+        Ok(a.into())
+    })
+}
+
+pub fn reinstate(
+    db: &Db,
+    actor: &Actor,
+    account_id: &str,
+    now: i64,
+) -> Result<StaffAccount, ApiError> {
+    require_city_admin(actor)?;
+    check_id(account_id)?;
+    db.write(|c| {
+        let a = managed(c, actor, account_id)?;
+        if a.replaced_by.is_some() {
+            return Err(ApiError::conflict(
+                "replaced",
+                "this ID was stopped and replaced; it cannot come back",
+            ));
+        }
+        queries::reinstate_account(c, &a.id)?;
+        let event = actor
+            .event(Action::ReinstateAccount, Outcome::Ok)
+            .detail(a.id.clone());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        let a = queries::account(c, &actor.municipality_id, account_id)?
+            .ok_or_else(|| ApiError::internal("account vanished"))?;
+        Ok(a.into())
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReissueInput {
+    pub reason: String,
+    /// The new ID's login id (the old one stays reserved by the stopped account).
+    pub new_login_id: String,
+    /// The new ID's initial password (10–128 characters), handed over by the facility.
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Reissued {
+    pub stopped_account_id: String,
+    pub account: StaffAccount,
+    /// The new ID's second factor, shown once.
+    pub totp: TotpProvisioning,
+}
+
+/// RULES R2: a lost or leaked credential — stop the ID at once and issue a new one (same person,
+/// role, facility and profession).
+pub fn reissue(
+    db: &Db,
+    actor: &Actor,
+    account_id: &str,
+    input: &ReissueInput,
+    now: i64,
+) -> Result<Reissued, ApiError> {
+    require_city_admin(actor)?;
+    check_id(account_id)?;
+    let reason = text("reason", &input.reason, 1, 200)?;
+    let old = db.read(|c| managed(c, actor, account_id))?;
+    let created = accounts::create_staff(
+        db,
+        &actor.municipality_id,
+        &NewStaff {
+            login_id: input.new_login_id.clone(),
+            password: input.new_password.clone(),
+            role: old.role.clone(),
+            display_name: old.display_name.clone(),
+            facility_id: old.facility_id.clone(),
+            profession: old.profession.clone(),
+        },
+        Some(actor),
+        now,
+    )?;
+    db.write(|c| {
+        queries::suspend_account(c, &old.id, &reason, Some(&created.account.id))?;
+        queries::delete_sessions_of(c, &old.id)?;
+        let event = actor
+            .event(Action::ReissueAccount, Outcome::Ok)
+            .detail(format!("{} -> {}", old.id, created.account.id));
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(Reissued {
+        stopped_account_id: old.id,
+        account: created.account.into(),
+        totp: created.totp,
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FacilitySuspended {
+    pub facility_id: String,
+    /// `active` | `suspended`.
+    pub status: String,
+    pub sessions_ended: usize,
+    pub devices_revoked: usize,
+}
+
+/// RULES R4: suspend a facility — every session of its staff ends and every device it enrolled
+/// is revoked, in one transaction. Its staff cannot log in while it is suspended.
+pub fn suspend_facility(
+    db: &Db,
+    actor: &Actor,
+    facility_id: &str,
+    input: &ReasonInput,
+    now: i64,
+) -> Result<FacilitySuspended, ApiError> {
+    require_city_admin(actor)?;
+    check_id(facility_id)?;
+    let reason = text("reason", &input.reason, 1, 200)?;
+    db.write(|c| {
+        queries::facility(c, &actor.municipality_id, facility_id)?
+            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+        queries::set_facility_status(c, facility_id, "suspended")?;
+        let mut sessions_ended = 0;
+        for account in queries::accounts_of_facility(c, facility_id)? {
+            sessions_ended += queries::delete_sessions_of(c, &account)?;
+        }
+        let devices_revoked = queries::revoke_devices_of_facility(
+            c,
+            facility_id,
+            &actor.account_id,
+            &format!("facility suspended: {reason}"),
+            now,
+        )?;
+        let mut event = actor
+            .event(Action::SuspendFacility, Outcome::Ok)
+            .detail(reason.clone());
+        event.facility_id = Some(facility_id.to_string());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(FacilitySuspended {
+            facility_id: facility_id.to_string(),
+            status: "suspended".into(),
+            sessions_ended,
+            devices_revoked,
+        })
+    })
+}
+
+pub fn reinstate_facility(
+    db: &Db,
+    actor: &Actor,
+    facility_id: &str,
+    now: i64,
+) -> Result<FacilitySuspended, ApiError> {
+    require_city_admin(actor)?;
+    check_id(facility_id)?;
+    db.write(|c| {
+        queries::facility(c, &actor.municipality_id, facility_id)?
+            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+        queries::set_facility_status(c, facility_id, "active")?;
+        let mut event = actor.event(Action::ReinstateFacility, Outcome::Ok);
+        event.facility_id = Some(facility_id.to_string());
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(FacilitySuspended {
+            facility_id: facility_id.to_string(),
+            status: "active".into(),
+            sessions_ended: 0,
+            devices_revoked: 0,
+        })
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// RULES R2: users change their own secret. Other sessions of the account end.
+pub fn change_password(
+    db: &Db,
+    actor: &Actor,
+    token: &str,
+    input: &PasswordChange,
+    now: i64,
+) -> Result<(), ApiError> {
+    accounts::validate_password(&input.new_password)?;
+    let account = db
+        .read(|c| {
+            queries::account(c, &actor.municipality_id, &actor.account_id).map_err(ApiError::from)
+        })?
+        .ok_or_else(|| ApiError::unauthorized("session expired or unknown; log in again"))?;
+    if !accounts::verify_password(&input.current_password, &account.password_hash) {
+        return Err(ApiError::forbidden_code(
+            "wrong_password",
+            "the current password is not correct",
+        ));
+    }
+    let hash = accounts::hash_password(&input.new_password)?;
+    db.write(|c| {
+        queries::set_password(c, &account.id, &hash)?;
+        queries::delete_sessions_except(c, &account.id, &accounts::token_hash(token))?;
+        audit::append(
+            c,
+            &actor.municipality_id,
+            &actor.event(Action::ChangePassword, Outcome::Ok),
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Whether an account may log in given its facility (a suspended facility's staff may not).
+pub(crate) fn facility_allows_login(
+    c: &mut crate::db::DbConnection,
+    account: &AccountRow,
+) -> Result<bool, ApiError> {
+    match &account.facility_id {
+        None => Ok(true),
+        Some(f) => Ok(queries::facility(c, &account.municipality_id, f)?
+            .is_some_and(|f| f.status == "active")),
+    }
+}
