@@ -274,8 +274,14 @@ pub fn reinstate_facility(
     require_city_admin(actor)?;
     check_id(facility_id)?;
     db.write(|c| {
-        queries::facility(c, &actor.municipality_id, facility_id)?
+        let f = queries::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| ApiError::not_found("no such facility"))?;
+        if f.status == "withdrawn" {
+            return Err(ApiError::conflict(
+                "withdrawn",
+                "this facility has withdrawn; it must apply again",
+            ));
+        }
         queries::set_facility_status(c, facility_id, "active")?;
         let mut event = actor.event(Action::ReinstateFacility, Outcome::Ok);
         event.facility_id = Some(facility_id.to_string());
