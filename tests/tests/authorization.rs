@@ -286,7 +286,7 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         });
 
     let scan = medic
-        .scan(&card["url"].as_str().unwrap().to_string(), "R8-1")
+        .scan(card["url"].as_str().unwrap(), "R8-1")
         .await
         .unwrap();
     let bg = medic
