@@ -136,10 +136,7 @@ pub(crate) async fn login(
         state.config.session_policy,
     );
     // Throttle before anything costly (argon2), per address and per login id.
-    let addr = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let addr = field::client_addr(&req);
     let event = audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied);
     field::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
     // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.

@@ -10,7 +10,8 @@ use crate::httpsig::{self, RequestParts};
 use crate::ratelimit::Limit;
 use crate::service::access::{self, BreakGlassInput, ScanInput};
 use crate::service::accounts::{self, Actor};
-use crate::service::devices::{self, SignedBy, deny};
+use crate::service::deny;
+use crate::service::devices::{self, SignedBy};
 use crate::service::disclosure::Disclosure;
 use crate::service::{fhir, keys};
 use crate::state::AppState;
@@ -50,7 +51,8 @@ pub(crate) fn parse_signature(
         .map_err(|e| ApiError::unauthorized_code("signature_invalid", e.to_string()))
 }
 
-fn client_addr(req: &HttpRequest) -> String {
+/// The client's address for per-address limits (the TCP peer; see docs/threat-model.md).
+pub(crate) fn client_addr(req: &HttpRequest) -> String {
     req.peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
@@ -138,19 +140,9 @@ pub(crate) fn json_body<T: DeserializeOwned>(
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
     });
     if !json {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ));
+        return Err(super::unsupported_media_type());
     }
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            ApiError::bad_request("invalid_body", format!("request body: {e}"))
-        } else {
-            ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
-        }
-    })
+    serde_json::from_slice(body).map_err(|e| super::json_error(&e))
 }
 
 /// `Accept: application/fhir+json` selects the FHIR Bundle.

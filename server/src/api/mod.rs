@@ -138,17 +138,8 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                     "payload_too_large",
                     format!("request body over {limit} bytes"),
                 ),
-                JsonPayloadError::ContentType => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send Content-Type: application/json",
-                ),
-                JsonPayloadError::Deserialize(e) if e.is_data() => {
-                    ApiError::bad_request("invalid_body", format!("request body: {e}"))
-                }
-                JsonPayloadError::Deserialize(e) => {
-                    ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
-                }
+                JsonPayloadError::ContentType => unsupported_media_type(),
+                JsonPayloadError::Deserialize(e) => json_error(e),
                 _ => ApiError::bad_request(
                     "invalid_json",
                     "the request body could not be read as JSON",
@@ -157,6 +148,25 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             api.into()
         },
     )
+}
+
+/// `415 unsupported_media_type`: a body that is not `application/json`.
+pub(crate) fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send Content-Type: application/json",
+    )
+}
+
+/// A JSON body that does not parse (`invalid_json`) or does not fit the type (`invalid_body`);
+/// serde's message names the field and holds no server internals.
+pub(crate) fn json_error(e: &serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::bad_request("invalid_body", format!("request body: {e}"))
+    } else {
+        ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+    }
 }
 
 pub fn path_config() -> web::PathConfig {

@@ -804,7 +804,7 @@ pub fn disaster_declaration(
         .filter(disaster_declarations::municipality_id.eq(muni))
         .filter(disaster_declarations::id.eq(id))
         .select(DisasterDeclarationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -953,7 +953,7 @@ pub fn facility_application(
         .filter(facility_applications::municipality_id.eq(muni))
         .filter(facility_applications::id.eq(id))
         .select(FacilityApplicationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -1067,7 +1067,7 @@ pub fn application_notification(
     application_notifications::table
         .filter(application_notifications::application_id.eq(application_id))
         .select(ApplicationNotificationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -1078,7 +1078,7 @@ pub fn facility_contact(
     facility_contacts::table
         .filter(facility_contacts::facility_id.eq(facility_id))
         .select(FacilityContactRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -1164,7 +1164,7 @@ pub fn notice(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Opti
         .filter(notices::municipality_id.eq(muni))
         .filter(notices::id.eq(id))
         .select(NoticeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

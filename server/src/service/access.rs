@@ -9,7 +9,8 @@
 use super::accounts::Actor;
 use super::consent::{self, Consent};
 use super::dataset::Item;
-use super::devices::{SignedBy, consume_nonce, deny};
+use super::deny;
+use super::devices::{SignedBy, consume_nonce};
 use super::disclosure::{Disclosure, Patient};
 use super::{check_id, new_id, past_date, text};
 use crate::audit::{self, Action, Event, Outcome};

@@ -502,6 +502,18 @@ pub fn create_staff(
     by: Option<&Actor>,
     now: i64,
 ) -> Result<CreatedStaff, ApiError> {
+    let created = prepare_staff(muni, staff, now)?;
+    db.write(|c| insert_staff(c, &created, by, now))?;
+    Ok(created)
+}
+
+/// Validates a new staff account and does the slow work (argon2, the TOTP secret) outside any
+/// transaction; [`insert_staff`] stores it.
+pub(crate) fn prepare_staff(
+    muni: &str,
+    staff: &NewStaff,
+    now: i64,
+) -> Result<CreatedStaff, ApiError> {
     let NewStaff {
         login_id,
         password,
@@ -546,27 +558,6 @@ pub fn create_staff(
         replaced_by: None,
         suspended_reason: None,
     };
-    db.write(|c| {
-        check_staff_facility(c, muni, role, facility_id.as_deref())?;
-        if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
-            return Err(ApiError::conflict(
-                "login_id_taken",
-                "that login id is already in use",
-            ));
-        }
-        queries::insert_account(c, &account)?;
-        let event = match by {
-            Some(a) => a.event(audit::Action::CreateStaff, audit::Outcome::Ok),
-            None => audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok),
-        };
-        audit::append(
-            c,
-            muni,
-            &event.detail(format!("{} {}", account.role, account.id)),
-            now,
-        )?;
-        Ok(())
-    })?;
     Ok(CreatedStaff {
         totp: TotpProvisioning {
             uri: security::provisioning_uri(&totp_secret, &account.login_id),
@@ -574,6 +565,36 @@ pub fn create_staff(
         },
         account,
     })
+}
+
+/// Stores a prepared staff account and its audit event in the caller's transaction.
+pub(crate) fn insert_staff(
+    c: &mut DbConnection,
+    created: &CreatedStaff,
+    by: Option<&Actor>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let account = &created.account;
+    let muni = account.municipality_id.as_str();
+    check_staff_facility(c, muni, &account.role, account.facility_id.as_deref())?;
+    if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
+        return Err(ApiError::conflict(
+            "login_id_taken",
+            "that login id is already in use",
+        ));
+    }
+    queries::insert_account(c, account)?;
+    let event = match by {
+        Some(a) => a.event(audit::Action::CreateStaff, audit::Outcome::Ok),
+        None => audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok),
+    };
+    audit::append(
+        c,
+        muni,
+        &event.detail(format!("{} {}", account.role, account.id)),
+        now,
+    )?;
+    Ok(())
 }
 
 /// RULES R3: who can be a user.

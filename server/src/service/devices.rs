@@ -4,6 +4,7 @@
 //! an audit event appended in its own transaction before the answer.
 
 use super::accounts::{self, Actor, SessionPolicy};
+use super::deny;
 use super::facilities::require_manager_of;
 use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Event, Outcome};
@@ -29,18 +30,6 @@ pub const CODE_TTL_MAX_MIN: i64 = 7 * 24 * 60;
 pub struct SignedBy {
     pub device: DeviceRow,
     pub nonce: String,
-}
-
-/// Appends a denial (outcome `denied`, detail = the error code) in its own transaction, then
-/// returns the refusal. If the audit write fails, the request fails with that error instead.
-pub(crate) fn deny(db: &Db, muni: &str, event: Event, err: ApiError, now: i64) -> ApiError {
-    let mut event = event;
-    event.outcome = Outcome::Denied;
-    event.detail = Some(err.code().to_string());
-    match db.write(|c| audit::append(c, muni, &event, now).map_err(ApiError::from)) {
-        Ok(_) => err,
-        Err(audit_failed) => audit_failed,
-    }
 }
 
 // ---- enrollment codes --------------------------------------------------------------------------

@@ -18,7 +18,7 @@
 use super::accounts::Actor;
 use super::consent::{self, Consent};
 use super::dataset::Item;
-use super::devices::deny;
+use super::deny;
 use super::disclosure::{Disclosure, Patient};
 use super::facilities::require_city_admin;
 use super::{check_id, new_id, text};

@@ -118,6 +118,24 @@ pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
+/// Appends a denial (outcome `denied`, detail = the error code) in its own transaction, then
+/// returns the refusal. If the audit write fails, the request fails with that error instead.
+pub(crate) fn deny(
+    db: &crate::db::Db,
+    muni: &str,
+    event: crate::audit::Event,
+    err: ApiError,
+    now: i64,
+) -> ApiError {
+    let mut event = event;
+    event.outcome = crate::audit::Outcome::Denied;
+    event.detail = Some(err.code().to_string());
+    match db.write(|c| crate::audit::append(c, muni, &event, now).map_err(ApiError::from)) {
+        Ok(_) => err,
+        Err(audit_failed) => audit_failed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

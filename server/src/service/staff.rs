@@ -185,8 +185,7 @@ pub fn reissue(
     check_id(account_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     let old = db.read(|c| managed(c, actor, account_id))?;
-    let created = accounts::create_staff(
-        db,
+    let created = accounts::prepare_staff(
         &actor.municipality_id,
         &NewStaff {
             login_id: input.new_login_id.clone(),
@@ -196,10 +195,12 @@ pub fn reissue(
             facility_id: old.facility_id.clone(),
             profession: old.profession.clone(),
         },
-        Some(actor),
         now,
     )?;
+    // One transaction: the new ID exists exactly when the old one is stopped.
     db.write(|c| {
+        let old = managed(c, actor, account_id)?;
+        accounts::insert_staff(c, &created, Some(actor), now)?;
         queries::suspend_account(c, &old.id, &reason, Some(&created.account.id))?;
         queries::delete_sessions_of(c, &old.id)?;
         let event = actor
