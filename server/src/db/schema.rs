@@ -372,3 +372,139 @@ diesel::table! {
         withdrawn_at -> Nullable<BigInt>,
     }
 }
+
+// ---- pre-arrival: incidents, reports, inquiry, live feed, Web Push ---------------------------------
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        municipality_id -> Text,
+        facility_id -> Text,
+        device_id -> Text,
+        opened_by -> Text,
+        access_id -> Nullable<Text>,
+        incident_ref -> Text,
+        status -> Text,
+        destination_id -> Nullable<Text>,
+        version -> Integer,
+        activation -> Nullable<Text>,
+        eta_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        closed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    incident_reports (incident_id, version) {
+        incident_id -> Text,
+        version -> Integer,
+        municipality_id -> Text,
+        body -> Text,
+        created_by -> Text,
+        device_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incident_attachments (id) {
+        id -> Text,
+        municipality_id -> Text,
+        incident_id -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        data -> Binary,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    inquiry_targets (incident_id, hospital_id) {
+        incident_id -> Text,
+        hospital_id -> Text,
+        municipality_id -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        asked_at -> BigInt,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<BigInt>,
+        escalated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    feed_heads (facility_id) {
+        facility_id -> Text,
+        municipality_id -> Text,
+        seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    feed_events (facility_id, seq) {
+        facility_id -> Text,
+        seq -> BigInt,
+        municipality_id -> Text,
+        incident_id -> Text,
+        kind -> Text,
+        data -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_subscriptions (id) {
+        id -> Text,
+        municipality_id -> Text,
+        account_id -> Text,
+        facility_id -> Text,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        label -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    push_outbox (id) {
+        id -> Text,
+        municipality_id -> Text,
+        subscription_id -> Text,
+        incident_id -> Nullable<Text>,
+        payload -> Text,
+        ttl_secs -> Integer,
+        urgency -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        done_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(incident_reports -> incidents (incident_id));
+diesel::joinable!(inquiry_targets -> incidents (incident_id));
+diesel::joinable!(inquiry_targets -> facilities (hospital_id));
+diesel::joinable!(push_outbox -> push_subscriptions (subscription_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    incidents,
+    incident_reports,
+    incident_attachments,
+    inquiry_targets,
+    feed_heads,
+    feed_events,
+    push_subscriptions,
+    push_outbox,
+    facilities,
+);
