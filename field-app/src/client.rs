@@ -354,12 +354,34 @@ impl Client {
         accept: Option<&str>,
         authorization: Option<&str>,
     ) -> Result<PreparedRequest> {
-        let keyid = self.device_id.as_deref().ok_or(Error::NotEnrolled)?;
-        let url = self.url(path_and_query)?;
         let body = body
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::Usage(format!("request body: {e}")))?;
+        self.prepare_raw(
+            method,
+            path_and_query,
+            body.map(|b| (b, ACCEPT_JSON)),
+            accept,
+            authorization,
+        )
+    }
+
+    /// Builds a signed request with a raw body of the given content type (e.g. an attachment).
+    pub fn prepare_raw(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<(Vec<u8>, &str)>,
+        accept: Option<&str>,
+        authorization: Option<&str>,
+    ) -> Result<PreparedRequest> {
+        let keyid = self.device_id.as_deref().ok_or(Error::NotEnrolled)?;
+        let url = self.url(path_and_query)?;
+        let (body, content_type) = match body {
+            Some((b, ct)) => (Some(b), Some(ct)),
+            None => (None, None),
+        };
         let nonce = new_nonce()?;
         let signed = sign_request(
             &self.key,
@@ -380,8 +402,8 @@ impl Client {
         if let Some(a) = authorization {
             headers.push((AUTHORIZATION.as_str().to_string(), a.trim().to_string()));
         }
-        if body.is_some() {
-            headers.push((CONTENT_TYPE.as_str().to_string(), ACCEPT_JSON.to_string()));
+        if let Some(ct) = content_type {
+            headers.push((CONTENT_TYPE.as_str().to_string(), ct.to_string()));
         }
         if let Some(d) = signed.content_digest {
             headers.push(("content-digest".to_string(), d));
@@ -395,6 +417,26 @@ impl Client {
             body,
             signature_base: signed.base,
         })
+    }
+
+    /// Sends a signed request with a raw body (with the session), whatever the status.
+    pub async fn signed_bytes(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<reqwest::Response> {
+        let authorization = self.session.as_ref().map(|t| format!("Bearer {t}"));
+        self.prepare_raw(
+            method,
+            path_and_query,
+            Some((body, content_type)),
+            None,
+            authorization.as_deref(),
+        )?
+        .send(&self.http)
+        .await
     }
 
     /// Builds a signed request (`Authorization: Bearer <session>` when logged in) without sending
@@ -533,6 +575,39 @@ impl Client {
     }
 
     /// Ends the session (`DELETE /api/v1/sessions/current`) and forgets its token.
+    /// Opens an incident (`POST /api/v1/incidents`), seeded from an access when given.
+    pub async fn open_incident(
+        &self,
+        incident_ref: &str,
+        access_id: Option<&str>,
+    ) -> Result<Value> {
+        let body = json!({ "incident_ref": incident_ref, "access_id": access_id });
+        self.signed_json(Method::POST, "/api/v1/incidents", Some(&body), ACCEPT_JSON)
+            .await
+    }
+
+    /// Sends a report version (`POST /api/v1/incidents/{id}/reports`); `report` carries
+    /// `base_version` and the report fields.
+    pub async fn send_report(&self, incident_id: &str, report: &Value) -> Result<Value> {
+        let path = format!("/api/v1/incidents/{incident_id}/reports");
+        self.signed_json(Method::POST, &path, Some(report), ACCEPT_JSON)
+            .await
+    }
+
+    /// Asks hospitals (`POST /api/v1/incidents/{id}/inquiries`).
+    pub async fn inquire(&self, incident_id: &str, hospitals: &[&str]) -> Result<Value> {
+        let path = format!("/api/v1/incidents/{incident_id}/inquiries");
+        let body = json!({ "hospitals": hospitals });
+        self.signed_json(Method::POST, &path, Some(&body), ACCEPT_JSON)
+            .await
+    }
+
+    /// Reads the incident (`GET /api/v1/incidents/{id}`), JSON or FHIR (`accept`).
+    pub async fn incident(&self, incident_id: &str, accept: &str) -> Result<Value> {
+        let path = format!("/api/v1/incidents/{incident_id}");
+        self.signed_json(Method::GET, &path, None, accept).await
+    }
+
     pub async fn logout(&mut self) -> Result<()> {
         self.signed_json(
             Method::DELETE,

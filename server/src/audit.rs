@@ -84,6 +84,20 @@ pub enum Action {
     DisasterRead,
     /// A resident (or proxy) exports everything held about them.
     ResidentDisclosure,
+    // pre-arrival (DESIGN §4)
+    OpenIncident,
+    ReadIncident,
+    SubmitReport,
+    AddAttachment,
+    ReadAttachment,
+    SendInquiry,
+    AnswerInquiry,
+    Acknowledge,
+    ChangeDestination,
+    Arrive,
+    ListIncidents,
+    /// An alert not acknowledged in time (the system, no actor).
+    Escalate,
 }
 
 impl Action {
@@ -132,6 +146,18 @@ impl Action {
             Action::EndDisaster => "disaster.end",
             Action::DisasterList => "disaster.list",
             Action::DisasterRead => "disaster.read",
+            Action::OpenIncident => "incident.open",
+            Action::ReadIncident => "incident.read",
+            Action::SubmitReport => "incident.report",
+            Action::AddAttachment => "incident.attachment",
+            Action::ReadAttachment => "incident.attachment.read",
+            Action::SendInquiry => "incident.inquiry",
+            Action::AnswerInquiry => "incident.answer",
+            Action::Acknowledge => "incident.acknowledge",
+            Action::ChangeDestination => "incident.destination",
+            Action::Arrive => "incident.arrival",
+            Action::ListIncidents => "incident.list",
+            Action::Escalate => "incident.escalate",
             Action::ResidentDisclosure => "resident.disclosure",
         }
     }

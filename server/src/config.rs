@@ -26,6 +26,11 @@ pub struct Config {
     pub withdrawal_retention_secs: i64,
     pub db_max_connections: u32,
     pub rate_limits: crate::ratelimit::RateLimitConfig,
+    /// Pre-arrival alerts not acknowledged within this many seconds escalate (DESIGN §4: 180).
+    pub escalate_after_secs: i64,
+    /// How often the escalation check runs (milliseconds of real time; the check itself reads the
+    /// injected clock).
+    pub escalation_tick_ms: u64,
 }
 
 impl Config {
@@ -46,6 +51,8 @@ impl Config {
             withdrawal_retention_secs: 90 * 86_400,
             db_max_connections: 8,
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
+            escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
+            escalation_tick_ms: 5_000,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod httpsig;
 pub mod metrics;
 pub mod ratelimit;

@@ -54,6 +54,7 @@ impl Application {
             clock,
             metrics: Arc::default(),
             limits: Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits)),
+            feed: Arc::default(),
         };
         let data = web::Data::new(state.clone());
         let listener = TcpListener::bind(config.listen)?;
@@ -128,8 +129,40 @@ impl Application {
                 }
             }
         });
+        let escalator = tokio::spawn(escalate(self.state.clone()));
+        // PostgreSQL: events committed by any instance wake this instance's streams.
+        let hub = self.state.feed.clone();
+        let _listener = self.state.db.listen(crate::feed::CHANNEL, move |payload| {
+            if let Some(note) = crate::feed::Note::parse(payload) {
+                hub.publish(&[note]);
+            }
+        });
         let result = self.server.await;
         purger.abort();
+        escalator.abort();
         result
+    }
+}
+
+/// Escalates unacknowledged pre-arrival alerts, checking every `escalation_tick_ms`.
+async fn escalate(state: AppState) {
+    let tick = std::time::Duration::from_millis(state.config.escalation_tick_ms.max(50));
+    let mut every = tokio::time::interval(tick);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let (db, muni, now, after) = (
+            state.db.clone(),
+            state.municipality_id.clone(),
+            state.clock.now(),
+            state.config.escalate_after_secs,
+        );
+        match web::block(move || crate::service::incidents::escalate_due(&db, &muni, after, now))
+            .await
+        {
+            Ok(Ok(fx)) => crate::api::incidents::publish(&state, &fx),
+            Ok(Err(e)) => tracing::error!(error = %e, "escalation check failed"),
+            Err(e) => tracing::error!(error = %e, "escalation task failed"),
+        }
     }
 }

@@ -14,4 +14,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::ratelimit::RateLimits>,
+    /// Wakes the live-feed streams after a commit.
+    pub feed: Arc<crate::feed::Hub>,
 }

@@ -5,6 +5,7 @@
 //! the PostgreSQL variants instead of skipping them.
 
 pub mod field;
+pub mod sse;
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
@@ -195,6 +196,9 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     config.database_url = Some(DatabaseUrl::parse(&database_url).expect("db url"));
     config.municipality.name_ja = "常総市".into();
     config.municipality.name_en = "Joso City".into();
+    // Escalation reads the test clock; check it often so a test that moves the clock sees the
+    // result quickly.
+    config.escalation_tick_ms = 100;
     let clock = Arc::new(TestClock::default());
     clock.set(T0);
     let app = Application::build(&config, clock.clone()).expect("server starts");

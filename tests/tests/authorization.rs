@@ -102,6 +102,24 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         (_, "/api/v1/scans" | "/api/v1/break-glass" | "/api/v1/accesses/{aid}") => {
             set(&[A::Paramedic])
         }
+        // Pre-arrival: the crew that opened the incident (prearrival.rs); the hospitals asked
+        // (prearrival.rs: an uninvolved hospital gets 404, one that declined 403).
+        (
+            _,
+            "/api/v1/incidents"
+            | "/api/v1/incidents/{iid}"
+            | "/api/v1/incidents/{iid}/reports"
+            | "/api/v1/incidents/{iid}/attachments"
+            | "/api/v1/incidents/{iid}/attachments/{atid}"
+            | "/api/v1/incidents/{iid}/inquiries"
+            | "/api/v1/incidents/{iid}/destination"
+            | "/api/v1/incidents/{iid}/arrival"
+            | "/api/v1/crew/feed",
+        ) => set(&[A::Paramedic]),
+        (_, "/api/v1/hospital/incidents" | "/api/v1/hospital/feed") => {
+            set(&[A::EdStaff, A::EdStaffOtherHospital])
+        }
+        (_, p) if p.starts_with("/api/v1/hospital/incidents/{iid}") => set(&[A::EdStaff]),
         ("GET", "/api/v1/facilities") => set(&[
             A::EdStaff,
             A::EdStaffOtherHospital,
@@ -300,6 +318,32 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         })
         .await
         .unwrap();
+    // An incident of this paramedic, reported, asked of the first hospital, with an attachment.
+    let incident = medic
+        .open_incident("R8-3", scan["access_id"].as_str())
+        .await
+        .unwrap();
+    let iid = incident["id"].as_str().unwrap().to_string();
+    medic
+        .send_report(
+            &iid,
+            &json!({"base_version": 0, "chief_complaint": "胸痛", "activation": "stemi"}),
+        )
+        .await
+        .unwrap();
+    medic.inquire(&iid, &[&hosp]).await.unwrap();
+    let attachment = created(
+        medic
+            .signed_bytes(
+                Method::POST,
+                &format!("/api/v1/incidents/{iid}/attachments"),
+                b"%PDF-1.4 matrix".to_vec(),
+                "application/pdf",
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let mut tokens = BTreeMap::new();
     tokens.insert(A::Resident, r1_token.clone());
@@ -396,6 +440,7 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
     ids.insert("card_url", card["url"].as_str().unwrap().to_string());
     ids.insert("kid", jwks["keys"][0]["kid"].as_str().unwrap().to_string());
     ids.insert("fid", fire);
+    ids.insert("hosp2", hosp2.clone());
     ids.insert("device", medic.device_id().unwrap().to_string());
     ids.insert("account", account_of("medic1"));
     ids.insert("access", scan["access_id"].as_str().unwrap().to_string());
@@ -409,6 +454,8 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         application["status_token"].as_str().unwrap().to_string(),
     );
     ids.insert("nid", notice["id"].as_str().unwrap().to_string());
+    ids.insert("iid", iid);
+    ids.insert("atid", attachment["id"].as_str().unwrap().to_string());
     World {
         tokens,
         medic,
@@ -452,6 +499,8 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "fid", id("fid"));
     subst(&mut out, "nid", id("nid"));
     subst(&mut out, "apid", id("apid"));
+    subst(&mut out, "iid", id("iid"));
+    subst(&mut out, "atid", id("atid"));
     let did = if path.starts_with("/api/v1/disasters") {
         w.ids
             .get("disaster")
@@ -504,6 +553,16 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/break-glass") => json!({"family_name": "ヤマダ", "given_name": "ハナコ",
             "date_of_birth": "1941-04-03", "reason": "matrix reason text", "incident_ref": "M"}),
         ("POST", "/api/v1/accounts/{aid}/suspend") => json!({"reason": "matrix"}),
+        ("POST", "/api/v1/incidents") => json!({"incident_ref": "M"}),
+        ("POST", "/api/v1/incidents/{iid}/reports") => {
+            json!({"base_version": 1, "chief_complaint": "M", "activation": "general"})
+        }
+        ("POST", "/api/v1/incidents/{iid}/attachments") => json!({}),
+        ("POST", "/api/v1/incidents/{iid}/inquiries") => json!({"hospitals": [w.ids["hosp2"]]}),
+        ("POST", "/api/v1/incidents/{iid}/destination") => json!({"hospital_id": w.ids["hosp2"]}),
+        ("POST", "/api/v1/incidents/{iid}/arrival") => json!({}),
+        ("POST", "/api/v1/hospital/incidents/{iid}/acknowledge") => json!({}),
+        ("POST", "/api/v1/hospital/incidents/{iid}/answer") => json!({"decision": "accept"}),
         ("POST", "/api/v1/accounts/{aid}/reissue") => {
             json!({"reason": "matrix", "new_login_id": "matrix2", "new_password": "matrix password 2"})
         }

@@ -4,7 +4,8 @@
 --
 -- `incidents.version` is the latest report version (0 = none yet); a report is accepted only if
 -- its base version equals it (optimistic concurrency). `incidents.destination_id` is the accepting
--- (or assigned) hospital.
+-- (or assigned) hospital. `incidents.seed` (JSON) is what the linked scan disclosed, reduced to what
+-- a report needs (age, sex, medications, allergies, conditions, …): it pre-fills every report.
 --
 -- `inquiry_targets`: one row per hospital asked. status: pending → accepted | declined |
 -- superseded (another hospital accepted) | released (the destination moved away) | withdrawn
@@ -31,6 +32,7 @@ CREATE TABLE incidents (
     version INTEGER NOT NULL DEFAULT 0,
     activation TEXT,
     eta_at BIGINT,
+    seed TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     closed_at BIGINT

@@ -127,7 +127,7 @@ pub struct ResidentList {
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let (db, muni, now, policy) = (
         state.db.clone(),

@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 
-fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -88,6 +88,7 @@ pub(crate) async fn field_actor(
     req: &HttpRequest,
     body: &[u8],
     action: Action,
+    scan_limited: bool,
 ) -> Result<(Actor, SignedBy), ApiError> {
     let (db, muni, now, policy) = (
         state.db.clone(),
@@ -123,9 +124,11 @@ pub(crate) async fn field_actor(
         devices::authenticate_field(&db, &muni, &signed, token.as_deref(), now, policy)
     })
     .await??;
-    let event = actor.event(action, Outcome::Denied);
-    limit(state, Limit::ScanDevice, &by.device.id, event.clone()).await?;
-    limit(state, Limit::ScanAddr, &client_addr(req), event).await?;
+    if scan_limited {
+        let event = actor.event(action, Outcome::Denied);
+        limit(state, Limit::ScanDevice, &by.device.id, event.clone()).await?;
+        limit(state, Limit::ScanAddr, &client_addr(req), event).await?;
+    }
     Ok((actor, by))
 }
 
@@ -146,7 +149,7 @@ pub(crate) fn json_body<T: DeserializeOwned>(
 }
 
 /// `Accept: application/fhir+json` selects the FHIR Bundle.
-fn wants_fhir(req: &HttpRequest) -> bool {
+pub(crate) fn wants_fhir(req: &HttpRequest) -> bool {
     header_str(req, "accept").is_some_and(|a| {
         a.split(',')
             .any(|m| m.split(';').next().is_some_and(|t| t.trim() == FHIR_JSON))
@@ -198,9 +201,9 @@ fn respond(
 pub(crate) async fn scan(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &body, Action::Scan).await?;
+    let (actor, by) = field_actor(&state, &req, &body, Action::Scan, true).await?;
     let input: ScanInput = json_body(&req, &body)?;
     let (db, cfg, muni, now) = (
         state.db.clone(),
@@ -245,9 +248,9 @@ pub(crate) async fn scan(
 pub(crate) async fn break_glass(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &body, Action::BreakGlass).await?;
+    let (actor, by) = field_actor(&state, &req, &body, Action::BreakGlass, true).await?;
     let input: BreakGlassInput = json_body(&req, &body)?;
     let (db, now) = (state.db.clone(), state.clock.now());
     let d = web::block(move || access::break_glass(&db, &actor, &by, &input, now)).await??;
@@ -281,7 +284,7 @@ pub(crate) async fn reread(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &[], Action::ReadAccess).await?;
+    let (actor, by) = field_actor(&state, &req, &[], Action::ReadAccess, true).await?;
     let (db, now, aid) = (state.db.clone(), state.clock.now(), path.into_inner());
     let d = web::block(move || access::reread(&db, &actor, &by, &aid, now)).await??;
     Ok(respond(&state, &req, actix_web::http::StatusCode::OK, &d))

@@ -9,6 +9,7 @@ pub mod disasters;
 pub mod facilities;
 pub mod field;
 pub mod governance;
+pub mod incidents;
 pub mod openapi;
 pub mod pages;
 pub mod public;
@@ -37,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // governance: disaster, disclosure
     disasters::configure(cfg);
     data_disclosure::configure(cfg);
+    // pre-arrival
+    incidents::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -119,7 +122,59 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/disaster/residents/{rid}"),
     ("GET", "/api/v1/residents/{rid}/disclosure"),
     ("GET", "/api/v1/residents/{rid}/disclosure.pdf"),
+    // pre-arrival
+    ("POST", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents/{iid}"),
+    ("POST", "/api/v1/incidents/{iid}/reports"),
+    ("POST", "/api/v1/incidents/{iid}/attachments"),
+    ("GET", "/api/v1/incidents/{iid}/attachments/{atid}"),
+    ("POST", "/api/v1/incidents/{iid}/inquiries"),
+    ("POST", "/api/v1/incidents/{iid}/destination"),
+    ("POST", "/api/v1/incidents/{iid}/arrival"),
+    ("GET", "/api/v1/crew/feed"),
+    ("GET", "/api/v1/hospital/incidents"),
+    ("GET", "/api/v1/hospital/incidents/{iid}"),
+    ("POST", "/api/v1/hospital/incidents/{iid}/acknowledge"),
+    ("POST", "/api/v1/hospital/incidents/{iid}/answer"),
+    ("GET", "/api/v1/hospital/incidents/{iid}/attachments/{atid}"),
+    ("GET", "/api/v1/hospital/feed"),
 ];
+
+/// A raw request body (for signed requests, whose digest is over the exact bytes). Over the
+/// route's `PayloadConfig` limit it is `413 payload_too_large` in the standard error body (the
+/// plain `Bytes` extractor answers in plain text).
+#[derive(Debug)]
+pub struct RawBody(pub web::Bytes);
+
+impl std::ops::Deref for RawBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl actix_web::FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            fut.await.map(RawBody).map_err(|e| {
+                match e.as_error::<actix_web::error::PayloadError>() {
+                    Some(actix_web::error::PayloadError::Overflow) => ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "the request body is too large",
+                    ),
+                    _ => {
+                        ApiError::bad_request("invalid_body", "the request body could not be read")
+                    }
+                }
+            })
+        })
+    }
+}
 
 /// Unknown paths get the JSON error body too.
 pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {

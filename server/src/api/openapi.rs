@@ -102,6 +102,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::api::disasters::read,
         crate::api::data_disclosure::disclosure,
         crate::api::data_disclosure::disclosure_pdf,
+        // pre-arrival
+        crate::api::incidents::open,
+        crate::api::incidents::crew_read,
+        crate::api::incidents::report,
+        crate::api::incidents::attach,
+        crate::api::incidents::crew_attachment,
+        crate::api::incidents::inquire,
+        crate::api::incidents::destination,
+        crate::api::incidents::arrive,
+        crate::api::incidents::crew_feed,
+        crate::api::incidents::incoming,
+        crate::api::incidents::ed_read,
+        crate::api::incidents::acknowledge,
+        crate::api::incidents::answer,
+        crate::api::incidents::ed_attachment,
+        crate::api::incidents::hospital_feed,
     ),
     components(
         schemas(ErrorBody),
@@ -120,6 +136,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "staff", description = "Staff IDs: suspension, reissue, facility suspension, password change"),
         (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
         (name = "governance", description = "Facility applications and the city's decisions, change and withdrawal requests, the public directory, notices (RULES R1, R15, R17)"),
+        (name = "pre-arrival", description = "Incidents, versioned pre-arrival reports, the acceptance inquiry (受入照会), ED acknowledgement, and the live feeds (Server-Sent Events) of hospitals and crews"),
         (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]

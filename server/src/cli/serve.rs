@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Login attempts per login id per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
+    /// Pre-arrival alerts not acknowledged within this many seconds escalate (repeat push,
+    /// dashboard highlight, the crew is told).
+    #[arg(long, env = "KYUKIT_ESCALATE_AFTER_SECS", default_value_t = crate::service::incidents::ESCALATE_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
+    escalate_after_secs: i64,
 }
 
 impl ServeArgs {
@@ -62,6 +66,7 @@ impl ServeArgs {
             idle_secs: self.session_idle_minutes * 60,
             absolute_secs: self.session_max_hours * 3600,
         };
+        config.escalate_after_secs = self.escalate_after_secs;
         config.rate_limits = RateLimitConfig {
             scans_per_device_per_min: self.scans_per_device_per_min,
             scans_per_addr_per_min: self.scans_per_addr_per_min,

@@ -10,6 +10,7 @@
 //! `QueryResult` and never turn an error into "not found".
 
 pub mod models;
+pub mod prearrival;
 pub mod queries;
 pub mod schema;
 
@@ -181,8 +182,21 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    url: DatabaseUrl,
     backend: Backend,
     writer: Arc<GroupWriter>,
+}
+
+/// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
+#[derive(Debug)]
+pub struct Listener {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Group commit for SQLite, where every commit costs an fsync (≈3 ms here) and writers are
@@ -273,6 +287,7 @@ impl Db {
             .map_err(|e| format!("cannot connect to {url:?}: {e}"))?;
         let db = Db {
             pool,
+            url: url.clone(),
             backend: url.backend,
             writer: Arc::new(GroupWriter::new()),
         };
@@ -283,6 +298,62 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL: a thread on a dedicated connection that `LISTEN`s on `channel` and calls `on`
+    /// with each notification's payload (notifications sent with `pg_notify` inside a transaction
+    /// arrive when it commits, from any server instance). It polls every 50 ms and reconnects
+    /// after errors. SQLite (one process): nothing to listen to; returns `None`.
+    pub fn listen(
+        &self,
+        channel: &'static str,
+        on: impl Fn(&str) + Send + 'static,
+    ) -> Option<Listener> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let url = self.url.url.clone();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("listen-{channel}"))
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    let session = PgConnection::establish(&url).and_then(|mut c| {
+                        c.batch_execute(&format!("LISTEN {channel}"))
+                            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                        Ok(c)
+                    });
+                    let mut conn = match session {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(error = %e, channel, "LISTEN connection failed; retrying");
+                            std::thread::sleep(Duration::from_secs(1));
+                            continue;
+                        }
+                    };
+                    'poll: while !stopped.load(Ordering::Relaxed) {
+                        for n in conn.notifications_iter() {
+                            match n {
+                                Ok(n) => on(&n.payload),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, channel, "LISTEN connection lost; reconnecting");
+                                    break 'poll;
+                                }
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        match spawned {
+            Ok(_) => Some(Listener { stop }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the LISTEN thread");
+                None
+            }
+        }
     }
 
     /// SQLite group commit: (commits, writes carried by them) since start.

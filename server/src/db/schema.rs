@@ -389,6 +389,7 @@ diesel::table! {
         version -> Integer,
         activation -> Nullable<Text>,
         eta_at -> Nullable<BigInt>,
+        seed -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
         closed_at -> Nullable<BigInt>,

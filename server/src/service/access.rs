@@ -39,7 +39,7 @@ pub const EMERGENCY_CATEGORIES: [&str; 7] = [
 
 /// A refusal inside the access transaction, with the resident it concerned (so the resident sees
 /// refused attempts in their access history too).
-struct Refusal(Option<String>, ApiError);
+pub(crate) struct Refusal(pub Option<String>, pub ApiError);
 
 impl<E: Into<ApiError>> From<E> for Refusal {
     fn from(e: E) -> Self {
@@ -443,42 +443,59 @@ pub fn reread(
         .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
     check_id(access_id)?;
     guarded(db, actor, by, Action::ReadAccess, purpose, now, |c| {
-        let access = queries::access(c, &actor.municipality_id, access_id)?
-            .filter(|a| a.account_id == actor.account_id && a.device_id == by.device.id)
-            .ok_or_else(|| ApiError::not_found("no such access"))?;
-        let resident = Some(access.resident_id.clone());
-        if now >= access.expires_at {
+        let (d, event) = reread_in(c, actor, by, access_id, None, now)?;
+        audit::append(c, &actor.municipality_id, &event, now)?;
+        Ok(d)
+    })
+}
+
+/// The checks and disclosure of a re-read inside the caller's transaction (no nonce consumed):
+/// this paramedic's access on this device, within its grant, card not revoked, consent in
+/// force, never more than was granted nor more than is consented now. Returns the audit event
+/// for the caller to append (`purpose` defaults to the access's kind).
+pub(crate) fn reread_in(
+    c: &mut DbConnection,
+    actor: &Actor,
+    by: &SignedBy,
+    access_id: &str,
+    purpose: Option<&str>,
+    now: i64,
+) -> Result<(Disclosure, Event), Refusal> {
+    let access = queries::access(c, &actor.municipality_id, access_id)?
+        .filter(|a| a.account_id == actor.account_id && a.device_id == by.device.id)
+        .ok_or_else(|| ApiError::not_found("no such access"))?;
+    let resident = Some(access.resident_id.clone());
+    if now >= access.expires_at {
+        return Err(Refusal(
+            resident,
+            ApiError::forbidden_code("access_expired", "this access has expired; scan again"),
+        ));
+    }
+    if let Some(card_id) = &access.card_id {
+        let active = queries::card(c, &actor.municipality_id, card_id)?
+            .is_some_and(|r| r.status == "active");
+        if !active {
             return Err(Refusal(
                 resident,
-                ApiError::forbidden_code("access_expired", "this access has expired; scan again"),
+                ApiError::forbidden_code("card_revoked", "this card has been revoked"),
             ));
         }
-        if let Some(card_id) = &access.card_id {
-            let active = queries::card(c, &actor.municipality_id, card_id)?
-                .is_some_and(|r| r.status == "active");
-            if !active {
-                return Err(Refusal(
-                    resident,
-                    ApiError::forbidden_code("card_revoked", "this card has been revoked"),
-                ));
-            }
-        }
-        let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
-        let granted: Vec<String> =
-            serde_json::from_str(&access.categories).map_err(ApiError::internal)?;
-        // Never more than the consent in force now, nor more than was granted then.
-        let categories: Vec<String> = granted
-            .into_iter()
-            .filter(|cat| consent.categories.contains(cat))
-            .collect();
-        let event = actor
-            .event(Action::ReadAccess, Outcome::Ok)
-            .about(&resident.id)
-            .purpose(access.kind.as_str())
-            .detail(format!("access {}", access.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
-        build(c, &access, resident, consent, categories, now)
-    })
+    }
+    let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
+    let granted: Vec<String> =
+        serde_json::from_str(&access.categories).map_err(ApiError::internal)?;
+    // Never more than the consent in force now, nor more than was granted then.
+    let categories: Vec<String> = granted
+        .into_iter()
+        .filter(|cat| consent.categories.contains(cat))
+        .collect();
+    let event = actor
+        .event(Action::ReadAccess, Outcome::Ok)
+        .about(&resident.id)
+        .purpose(purpose.unwrap_or(access.kind.as_str()))
+        .detail(format!("access {}", access.id));
+    let d = build(c, &access, resident, consent, categories, now)?;
+    Ok((d, event))
 }
 
 // ---- the city's review of break-glass use ------------------------------------------------------

@@ -30,7 +30,7 @@ pub struct WithdrawalInput {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Consent {
     pub version: i32,
     /// `granted` | `withdrawn`.

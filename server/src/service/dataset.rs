@@ -112,7 +112,7 @@ pub struct ItemInput {
     pub last_verified: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: String,
     pub category: String,

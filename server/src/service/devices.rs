@@ -371,6 +371,11 @@ pub fn verify_signature(
 
 /// Records the request's nonce; a second use is a replay. Call inside the request's write
 /// transaction, so the nonce is kept exactly when the request's effects are.
+/// Spends a request's nonce in a transaction of its own (requests that write nothing else).
+pub fn spend_nonce(db: &Db, by: &SignedBy, now: i64) -> Result<(), ApiError> {
+    db.write(|c| consume_nonce(c, by, now))
+}
+
 pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy, now: i64) -> Result<(), ApiError> {
     let row = RequestNonceRow {
         device_id: by.device.id.clone(),

@@ -7,7 +7,7 @@ use super::dataset::Item;
 use serde::Serialize;
 
 /// The resident as a responder needs to identify them.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Patient {
     /// The resident's id (stable; used as the FHIR Patient id).
     pub id: String,
@@ -26,7 +26,7 @@ pub struct Patient {
 }
 
 /// One disclosure of a resident's emergency data to a responder.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Disclosure {
     /// The access record's id (128 random bits, 32 hex); re-fetch with `GET /api/v1/accesses/{id}`.
     pub access_id: String,

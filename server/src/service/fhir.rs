@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const LOINC: &str = "http://loinc.org";
-const XHTML: &str = "http://www.w3.org/1999/xhtml";
+pub(super) const LOINC: &str = "http://loinc.org";
+pub(super) const XHTML: &str = "http://www.w3.org/1999/xhtml";
 const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
 const BCP47: &str = "urn:ietf:bcp:47";
 const EN_REPRESENTATION: &str =
@@ -43,11 +43,12 @@ const ALLERGY_VERIFICATION: &str =
 const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
 const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
 const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
-const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+pub(super) const OBSERVATION_CATEGORY: &str =
+    "http://terminology.hl7.org/CodeSystem/observation-category";
 const DATA_ABSENT: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 const CONSENT_SCOPE: &str = "http://terminology.hl7.org/CodeSystem/consentscope";
 const CONSENT_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/consentcategorycodes";
-const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+pub(super) const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 const SNOMED: &str = "http://snomed.info/sct";
 
@@ -111,7 +112,7 @@ fn uuid_of_access(access_id: &str) -> String {
 }
 
 /// A name-based UUID (RFC 9562 version 8, SHA-256) for one resource of one access.
-fn derived_uuid(access_id: &str, key: &str) -> String {
+pub(super) fn derived_uuid(access_id: &str, key: &str) -> String {
     let hash = Sha256::new()
         .chain_update(b"kyukit-fhir\0")
         .chain_update(access_id.as_bytes())
@@ -141,7 +142,7 @@ fn dashed(h: &str) -> String {
 }
 
 /// Unix seconds as an RFC 3339 UTC instant (the epoch if out of range, which no clock gives).
-fn instant(secs: i64) -> String {
+pub(super) fn instant(secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(secs)
         .ok()
         .and_then(|t| {
@@ -159,7 +160,7 @@ fn fhir_date(s: Option<&str>) -> Option<&str> {
 }
 
 /// Text escaped for XHTML.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -174,15 +175,15 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn coding(system: &str, code: &str, display: &str) -> Value {
+pub(super) fn coding(system: &str, code: &str, display: &str) -> Value {
     json!({ "system": system, "code": code, "display": display })
 }
 
-fn concept(system: &str, code: &str, display: &str) -> Value {
+pub(super) fn concept(system: &str, code: &str, display: &str) -> Value {
     json!({ "coding": [coding(system, code, display)] })
 }
 
-fn reference(url: &str) -> Value {
+pub(super) fn reference(url: &str) -> Value {
     json!({ "reference": url })
 }
 

@@ -1,0 +1,422 @@
+//! The pre-arrival report as a FHIR R4 (4.0.1) document Bundle.
+//!
+//! First entry: a Composition (LOINC 67796-3, EMS patient care report) authored by the crew's fire
+//! department, with sections for the chief complaint (10154-3), vital signs (8716-3), the
+//! neurological assessment (JCS/GCS) and the pre-arrival activation; then the Patient, the fire
+//! department (Organization), the destination (Organization, if any), an Encounter (class EMER)
+//! and one Observation per measurement:
+//!
+//! | what | code |
+//! |---|---|
+//! | blood pressure | LOINC 85354-9 panel, components 8480-6 (systolic), 8462-4 (diastolic), mm[Hg] |
+//! | heart rate | LOINC 8867-4, /min |
+//! | respiratory rate | LOINC 9279-1, /min |
+//! | SpO2 | LOINC 59408-5, % |
+//! | body temperature | LOINC 8310-5, Cel |
+//! | glucose | LOINC 2339-0, mg/dL |
+//! | GCS | LOINC 9269-2 (total), components 9267-6 (eye), 9270-0 (verbal), 9268-4 (motor) |
+//! | JCS | local: code `jcs` of `http://kyukit.jp/fhir/CodeSystem/observation`, value from `http://kyukit.jp/fhir/CodeSystem/jcs` (`0`, `I-1` … `III-300`), suffixes as components (`R`, `I`, `A`) |
+//! | activation | local code `pre-arrival-activation`, value from NEMSIS eDisposition.24 (`http://nemsis.org/v3/eDisposition.24`) |
+//!
+//! JCS has no LOINC code; the two local code systems are documented in docs/api.md. Observations
+//! are `preliminary` (a pre-arrival assessment). When the incident was opened from a card scan, the
+//! Patient and the consented IPS sections come from that scan's disclosure (`fhir::ips_bundle`).
+
+use super::fhir::{
+    LOINC, OBSERVATION_CATEGORY, XHTML, coding, concept, derived_uuid, esc, instant, ips_bundle,
+    reference,
+};
+use super::incidents::{FacilityRef, IncidentView};
+use super::report::{ACTIVATIONS, Report};
+use serde_json::{Value, json};
+
+pub const KYUKIT_OBSERVATION: &str = "http://kyukit.jp/fhir/CodeSystem/observation";
+pub const KYUKIT_JCS: &str = "http://kyukit.jp/fhir/CodeSystem/jcs";
+pub const NEMSIS_24: &str = "http://nemsis.org/v3/eDisposition.24";
+const UCUM: &str = "http://unitsofmeasure.org";
+
+struct Builder {
+    key: String,
+    entries: Vec<Value>,
+    patient: String,
+}
+
+impl Builder {
+    fn url(&self, part: &str) -> (String, String) {
+        let id = derived_uuid(&self.key, part);
+        (id.clone(), format!("urn:uuid:{id}"))
+    }
+
+    fn add(&mut self, part: &str, mut resource: Value) -> String {
+        let (id, url) = self.url(part);
+        resource["id"] = json!(id);
+        self.entries
+            .push(json!({ "fullUrl": url, "resource": resource }));
+        url
+    }
+
+    fn organization(&mut self, part: &str, f: &FacilityRef, kind: (&str, &str)) -> String {
+        self.add(
+            part,
+            json!({
+                "resourceType": "Organization",
+                "active": true,
+                "type": [concept("http://terminology.hl7.org/CodeSystem/organization-type", kind.0, kind.1)],
+                "name": f.name_ja,
+                "alias": [f.name_en],
+                "telecom": [{ "system": "phone", "value": f.phone, "use": "work" }],
+            }),
+        )
+    }
+
+    fn observation(
+        &mut self,
+        part: &str,
+        category: &str,
+        code: Value,
+        r: &Report,
+        rest: Value,
+    ) -> String {
+        let mut o = json!({
+            "resourceType": "Observation",
+            "status": "preliminary",
+            "category": [concept(OBSERVATION_CATEGORY, category, category_display(category))],
+            "code": code,
+            "subject": reference(&self.patient),
+            "effectiveDateTime": instant(r.created_at),
+        });
+        if let (Value::Object(o), Value::Object(rest)) = (&mut o, rest) {
+            o.extend(rest);
+        }
+        self.add(part, o)
+    }
+}
+
+fn category_display(c: &str) -> &'static str {
+    match c {
+        "vital-signs" => "Vital Signs",
+        "exam" => "Exam",
+        _ => "Survey",
+    }
+}
+
+fn quantity(value: f64, unit: &str) -> Value {
+    json!({ "value": value, "unit": unit, "system": UCUM, "code": unit })
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn q(v: i64, unit: &str) -> Value {
+    quantity(v as f64, unit)
+}
+
+fn section(title: &str, code: Option<(&str, &str)>, text: &str, refs: &[String]) -> Value {
+    let mut s = json!({
+        "title": title,
+        "text": {
+            "status": "generated",
+            "div": format!("<div xmlns=\"{XHTML}\"><p>{}</p></div>", esc(text)),
+        },
+    });
+    if let Some((c, d)) = code {
+        s["code"] = concept(LOINC, c, d);
+    }
+    if refs.is_empty() {
+        s["emptyReason"] = concept(
+            "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+            "unavailable",
+            "Unavailable",
+        );
+    } else {
+        s["entry"] = Value::Array(refs.iter().map(|r| reference(r)).collect());
+    }
+    s
+}
+
+/// The incident's latest report as a FHIR R4 document Bundle.
+pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
+    let key = format!("incident:{}:v{}", v.id, v.version);
+    let mut b = Builder {
+        key: key.clone(),
+        entries: Vec::new(),
+        patient: String::new(),
+    };
+    // The Patient (and the consented IPS sections) from the scan, or a Patient with what the
+    // crew estimated.
+    let mut ips_sections: Vec<Value> = Vec::new();
+    if let Some(d) = &v.patient {
+        let ips = ips_bundle(d, server_base);
+        if let Some(entries) = ips["entry"].as_array() {
+            for (i, e) in entries.iter().enumerate() {
+                if i == 0 {
+                    if let Some(s) = e["resource"]["section"].as_array() {
+                        ips_sections = s.clone();
+                    }
+                    continue;
+                }
+                if e["resource"]["resourceType"] == "Patient" {
+                    b.patient = e["fullUrl"].as_str().unwrap_or_default().to_string();
+                }
+                b.entries.push(e.clone());
+            }
+        }
+    }
+    let report = v.report.as_ref();
+    if b.patient.is_empty() {
+        let mut p = json!({ "resourceType": "Patient", "active": true });
+        if let Some(sex) = report.and_then(|r| r.patient.sex.as_deref()) {
+            p["gender"] = json!(sex);
+        }
+        let band = report.map_or("unknown", |r| r.patient.age_band.as_str());
+        p["text"] = json!({
+            "status": "generated",
+            "div": format!("<div xmlns=\"{XHTML}\"><p>Unidentified patient; estimated age {} / 身元不明、推定年齢 {}</p></div>", esc(band), esc(band)),
+        });
+        b.patient = b.add("patient", p);
+    }
+    let fire = b.organization(
+        "fire-department",
+        &v.fire_department,
+        ("prov", "Healthcare Provider"),
+    );
+    let destination = v
+        .destination
+        .as_ref()
+        .map(|d| b.organization("destination", d, ("prov", "Healthcare Provider")));
+    let mut encounter = json!({
+        "resourceType": "Encounter",
+        "status": if v.status == "arrived" { "finished" } else { "in-progress" },
+        "class": coding(super::fhir::ACT_CODE, "EMER", "emergency"),
+        "subject": reference(&b.patient),
+        "serviceProvider": reference(&fire),
+        "identifier": [{ "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", derived_uuid(&key, "incident")) }],
+        "period": { "start": instant(v.created_at) },
+    });
+    if let Some(d) = &destination {
+        encounter["hospitalization"] = json!({ "destination": reference(d) });
+    }
+    if let Some(end) = v.closed_at {
+        encounter["period"]["end"] = json!(instant(end));
+    }
+    let encounter = b.add("encounter", encounter);
+
+    let mut sections = Vec::new();
+    if let Some(r) = report {
+        let complaint = b.observation(
+            "chief-complaint",
+            "survey",
+            concept(LOINC, "10154-3", "Chief complaint Narrative - Reported"),
+            r,
+            json!({ "valueString": r.chief_complaint, "encounter": reference(&encounter) }),
+        );
+        let mut narrative = format!("主訴 / Chief complaint: {}", r.chief_complaint);
+        if let Some(t) = r.onset_at {
+            narrative.push_str(&format!("; 発症 / onset {}", instant(t)));
+        }
+        if let Some(t) = r.last_known_well_at {
+            narrative.push_str(&format!("; 最終健常 / last known well {}", instant(t)));
+        }
+        if let Some(t) = r.eta_at {
+            narrative.push_str(&format!("; 到着予定 / ETA {}", instant(t)));
+        }
+        sections.push(section(
+            "Chief complaint / 主訴",
+            Some(("10154-3", "Chief complaint Narrative - Reported")),
+            &narrative,
+            &[complaint],
+        ));
+
+        let mut vitals = Vec::new();
+        let vs = &r.vitals;
+        if vs.systolic_bp.is_some() || vs.diastolic_bp.is_some() {
+            let mut comps = Vec::new();
+            if let Some(x) = vs.systolic_bp {
+                comps.push(json!({ "code": concept(LOINC, "8480-6", "Systolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
+            }
+            if let Some(x) = vs.diastolic_bp {
+                comps.push(json!({ "code": concept(LOINC, "8462-4", "Diastolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
+            }
+            vitals.push(b.observation(
+                "bp",
+                "vital-signs",
+                concept(
+                    LOINC,
+                    "85354-9",
+                    "Blood pressure panel with all children optional",
+                ),
+                r,
+                json!({ "component": comps }),
+            ));
+        }
+        let simple: [(&str, Option<f64>, &str, &str, &str); 5] = [
+            (
+                "hr",
+                vs.heart_rate.map(|x| x as f64),
+                "8867-4",
+                "Heart rate",
+                "/min",
+            ),
+            (
+                "rr",
+                vs.respiratory_rate.map(|x| x as f64),
+                "9279-1",
+                "Respiratory rate",
+                "/min",
+            ),
+            (
+                "spo2",
+                vs.spo2.map(|x| x as f64),
+                "59408-5",
+                "Oxygen saturation in Arterial blood by Pulse oximetry",
+                "%",
+            ),
+            ("temp", vs.temperature, "8310-5", "Body temperature", "Cel"),
+            (
+                "glucose",
+                vs.glucose.map(|x| x as f64),
+                "2339-0",
+                "Glucose [Mass/volume] in Blood",
+                "mg/dL",
+            ),
+        ];
+        for (part, value, code, display, unit) in simple {
+            if let Some(x) = value {
+                let category = if part == "glucose" {
+                    "laboratory"
+                } else {
+                    "vital-signs"
+                };
+                vitals.push(b.observation(
+                    part,
+                    category,
+                    concept(LOINC, code, display),
+                    r,
+                    json!({ "valueQuantity": quantity(x, unit) }),
+                ));
+            }
+        }
+        sections.push(section(
+            "Vital signs / バイタルサイン",
+            Some(("8716-3", "Vital signs")),
+            "Pre-arrival vital signs / 病院前バイタルサイン",
+            &vitals,
+        ));
+
+        let mut neuro = Vec::new();
+        let mut neuro_text = Vec::new();
+        if let Some(g) = &r.gcs {
+            neuro_text.push(format!("GCS E{}V{}M{} = {}", g.e, g.v, g.m, g.total));
+            neuro.push(b.observation(
+                "gcs",
+                "exam",
+                concept(LOINC, "9269-2", "Glasgow coma score total"),
+                r,
+                json!({
+                    "valueInteger": g.total,
+                    "component": [
+                        { "code": concept(LOINC, "9267-6", "Glasgow coma score eye opening"), "valueInteger": g.e },
+                        { "code": concept(LOINC, "9270-0", "Glasgow coma score verbal"), "valueInteger": g.v },
+                        { "code": concept(LOINC, "9268-4", "Glasgow coma score motor"), "valueInteger": g.m },
+                    ],
+                }),
+            ));
+        }
+        if let Some(j) = &r.jcs {
+            neuro_text.push(format!("JCS {}", j.display));
+            let comps: Vec<Value> = j
+                .suffixes
+                .iter()
+                .map(|s| {
+                    json!({
+                        "code": concept(KYUKIT_OBSERVATION, "jcs-suffix", "Japan Coma Scale suffix"),
+                        "valueCodeableConcept": concept(KYUKIT_JCS, s, jcs_suffix_display(s)),
+                    })
+                })
+                .collect();
+            let mut rest = json!({
+                "valueCodeableConcept": {
+                    "coding": [coding(KYUKIT_JCS, &j.level, &format!("JCS {}", j.level))],
+                    "text": format!("JCS {}", j.display),
+                },
+            });
+            if !comps.is_empty() {
+                rest["component"] = Value::Array(comps);
+            }
+            neuro.push(b.observation(
+                "jcs",
+                "exam",
+                concept(KYUKIT_OBSERVATION, "jcs", "Japan Coma Scale"),
+                r,
+                rest,
+            ));
+        }
+        sections.push(section(
+            "Level of consciousness / 意識レベル",
+            None,
+            &if neuro_text.is_empty() {
+                "Not assessed / 未評価".to_string()
+            } else {
+                neuro_text.join("; ")
+            },
+            &neuro,
+        ));
+
+        let display = ACTIVATIONS
+            .iter()
+            .find(|a| a.0 == r.activation)
+            .map_or("Other", |a| a.3);
+        let activation = b.observation(
+            "activation",
+            "survey",
+            concept(
+                KYUKIT_OBSERVATION,
+                "pre-arrival-activation",
+                "Pre-arrival alert or activation",
+            ),
+            r,
+            json!({ "valueCodeableConcept": concept(NEMSIS_24, &r.activation_code, display) }),
+        );
+        sections.push(section(
+            "Pre-arrival activation / 事前連絡",
+            None,
+            &format!("{display} ({})", r.activation_code),
+            &[activation],
+        ));
+    }
+    sections.extend(ips_sections);
+
+    let (comp_id, comp_url) = b.url("composition");
+    let title = "Pre-arrival report / 救急隊事前連絡";
+    let mut composition = json!({
+        "resourceType": "Composition",
+        "id": comp_id,
+        "status": "preliminary",
+        "type": concept(LOINC, "67796-3", "EMS patient care report - version 3 Document NEMSIS"),
+        "subject": reference(&b.patient),
+        "encounter": reference(&encounter),
+        "date": instant(report.map_or(v.updated_at, |r| r.created_at)),
+        "author": [reference(&fire)],
+        "title": title,
+        "confidentiality": "R",
+    });
+    if !sections.is_empty() {
+        composition["section"] = Value::Array(sections);
+    }
+    let mut entries = vec![json!({ "fullUrl": comp_url, "resource": composition })];
+    entries.append(&mut b.entries);
+    json!({
+        "resourceType": "Bundle",
+        "id": derived_uuid(&key, "bundle"),
+        "identifier": { "system": "urn:ietf:rfc:3986", "value": format!("urn:uuid:{}", derived_uuid(&key, "bundle")) },
+        "type": "document",
+        "timestamp": instant(v.updated_at),
+        "entry": entries,
+    })
+}
+
+fn jcs_suffix_display(s: &str) -> &'static str {
+    match s {
+        "R" => "Restlessness / 不穏",
+        "I" => "Incontinence / 失禁",
+        _ => "Apallic state or akinetic mutism / 無動性無言・失外套症候群",
+    }
+}
