@@ -9,6 +9,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod prearrival;
 mod probe;
 mod report;
 mod scan;
@@ -33,6 +34,33 @@ struct Cli {
 enum Command {
     /// Signed card scans (`POST /api/v1/scans`) from many enrolled devices at once.
     Scan(ScanArgs),
+    /// Pre-arrival latency: a crew's report POST → the ED's SSE event, and → its push endpoint.
+    Prearrival(PrearrivalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrearrivalArgs {
+    /// Base URL of the server under test (started with loopback push endpoints allowed).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    #[arg(long, default_value = "admin")]
+    pub admin_login: String,
+    #[arg(long, env = "KYUKIT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+    #[arg(long, env = "KYUKIT_ADMIN_TOTP_SECRET", hide_env_values = true)]
+    pub admin_totp_secret: String,
+    /// Measured reports (sent one after the other).
+    #[arg(long, default_value_t = 500)]
+    pub iterations: usize,
+    /// Reports sent first and not measured.
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    /// Longest wait for one event or push, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Label of the table's backend column (default: the server's backend from /metrics).
+    #[arg(long)]
+    pub backend_label: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -105,8 +133,11 @@ impl ScanArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Scan(args) = cli.command;
-    match run_scan(args) {
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Prearrival(args) => run_prearrival(args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kyukit-bench: {e}");
@@ -164,6 +195,53 @@ fn run_scan(args: ScanArgs) -> Result<(), String> {
         if !args.json {
             print!("{}", report::table(&reports));
         }
+        Ok(())
+    })
+}
+
+fn run_prearrival(args: PrearrivalArgs) -> Result<(), String> {
+    if args.iterations == 0 {
+        return Err("--iterations must be at least 1".into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let http = setup::http_client(4)?;
+        let base = args.server.trim_end_matches('/').to_string();
+        let backend = match &args.backend_label {
+            Some(l) => l.clone(),
+            None => probe::metrics(&http, &base)
+                .await
+                .and_then(|m| m.backend)
+                .unwrap_or_else(|| "unknown".into()),
+        };
+        let scan_args = ScanArgs {
+            server: args.server.clone(),
+            admin_login: args.admin_login.clone(),
+            admin_password: args.admin_password.clone(),
+            admin_totp_secret: args.admin_totp_secret.clone(),
+            devices: 1,
+            residents: 1,
+            concurrency: vec![1],
+            duration: 1,
+            warmup: 0,
+            server_pid: None,
+            backend_label: None,
+            json: false,
+            setup_parallelism: 1,
+            seed: 1,
+            threads: None,
+        };
+        let world = setup::build(&scan_args, &http, &base).await?;
+        let plan = prearrival::Plan {
+            iterations: args.iterations,
+            warmup: args.warmup,
+            timeout: Duration::from_secs(args.timeout),
+        };
+        let measured = prearrival::run(&world, &http, &base, &plan).await?;
+        print!("{}", prearrival::table(&measured, &backend));
         Ok(())
     })
 }

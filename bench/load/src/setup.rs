@@ -29,6 +29,9 @@ const SHARED: [&str; 5] = [
 pub struct World {
     pub clients: Vec<Client>,
     pub cards: Vec<String>,
+    /// The administrator's session and this run's id (for benches that build more).
+    pub admin: String,
+    pub run: String,
 }
 
 /// One HTTP client for everything: no redirects, keep-alive connections for every task.
@@ -58,7 +61,7 @@ impl Ctx {
     }
 }
 
-async fn post_created(
+pub(crate) async fn post_created(
     http: &reqwest::Client,
     base: &str,
     path: &str,
@@ -78,7 +81,7 @@ async fn post_created(
     serde_json::from_str(&text).map_err(|e| format!("POST {path}: answer is not JSON: {e}"))
 }
 
-fn field_str(v: &Value, key: &str, what: &str) -> Result<String, String> {
+pub(crate) fn field_str(v: &Value, key: &str, what: &str) -> Result<String, String> {
     v.get(key)
         .and_then(Value::as_str)
         .map(str::to_string)
@@ -170,8 +173,8 @@ pub async fn build(args: &ScanArgs, http: &reqwest::Client, base: &str) -> Resul
     let ctx = Arc::new(Ctx {
         http: http.clone(),
         base: base.to_string(),
-        run,
-        admin,
+        run: run.clone(),
+        admin: admin.clone(),
         facility,
     });
     let c = ctx.clone();
@@ -186,7 +189,12 @@ pub async fn build(args: &ScanArgs, http: &reqwest::Client, base: &str) -> Resul
         async move { resident(&c, i).await }
     })
     .await?;
-    Ok(World { clients, cards })
+    Ok(World {
+        clients,
+        cards,
+        admin,
+        run,
+    })
 }
 
 /// Paramedic `i`, a fresh device key enrolled with its own one-time code, and the paramedic's
@@ -288,7 +296,7 @@ async fn resident(c: &Ctx, i: usize) -> Result<String, String> {
 
 /// The current TOTP code (RFC 6238, SHA-1, 6 digits, 30 s) of a base32 secret, by the system clock
 /// (the server under test runs on the system clock too).
-fn totp_now(secret_b32: &str) -> Result<String, String> {
+pub(crate) fn totp_now(secret_b32: &str) -> Result<String, String> {
     let secret = data_encoding::BASE32_NOPAD
         .decode(secret_b32.trim().as_bytes())
         .map_err(|e| format!("TOTP secret: {e}"))?;
