@@ -188,6 +188,30 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let data_dir = std::env::temp_dir().join(format!("kyukit-test-{}", random_hex(12)));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let database_url = fresh_database(backend, &data_dir)?;
+    let clock = Arc::new(TestClock::default());
+    clock.set(T0);
+    Some(start(backend, data_dir, database_url, clock))
+}
+
+impl TestApp {
+    /// Another server instance on the same database, data directory (keys) and clock: what a
+    /// deployment behind a load balancer runs.
+    pub fn spawn_instance(&self) -> TestApp {
+        start(
+            self.backend,
+            self.data_dir.clone(),
+            self.database_url.clone(),
+            self.clock.clone(),
+        )
+    }
+}
+
+fn start(
+    backend: Backend,
+    data_dir: PathBuf,
+    database_url: String,
+    clock: Arc<TestClock>,
+) -> TestApp {
     let mut config = Config::new(
         "127.0.0.1:0".parse().expect("addr"),
         data_dir.clone(),
@@ -199,12 +223,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     // Escalation reads the test clock; check it often so a test that moves the clock sees the
     // result quickly.
     config.escalation_tick_ms = 100;
-    let clock = Arc::new(TestClock::default());
-    clock.set(T0);
     let app = Application::build(&config, clock.clone()).expect("server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         base,
         client: reqwest::Client::new(),
         clock,
@@ -212,7 +234,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         backend,
         database_url,
         totp: Default::default(),
-    })
+    }
 }
 
 /// Declares a scenario once and runs it on SQLite and on PostgreSQL:
