@@ -666,3 +666,82 @@ both_backends!(report_without_a_card_as_fhir, |app: TestApp| async move {
         &fhir,
     );
 });
+
+both_backends!(
+    a_destination_change_tells_the_old_and_the_new_hospital,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let h1 = hospital(&app, &w, "きぬ医師会病院", "ed1").await;
+        let h2 = hospital(&app, &w, "守谷第一病院", "ed2").await;
+        let (c, iid) = crew_with_report(&app, &w).await;
+        let mut f1 = ed_feed(&app, &h1.token, None).await;
+        let mut f2 = ed_feed(&app, &h2.token, None).await;
+        c.inquire(&iid, &[&h1.id]).await.unwrap();
+        let r = app
+            .post(
+                &format!("/api/v1/hospital/incidents/{iid}/answer"),
+                Some(&h1.token),
+                json!({"decision": "accept"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // On the way, the crew reroutes to hospital 2 (e.g. the patient deteriorated).
+        let r = c
+            .signed(
+                Method::POST,
+                &format!("/api/v1/incidents/{iid}/destination"),
+                Some(&json!({"hospital_id": h2.id})),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v = json_of(r).await;
+        assert_eq!(v["destination"]["id"], h2.id.as_str());
+        assert!(
+            f1.next_of("destination_released", WAIT).await.is_some(),
+            "old hospital told"
+        );
+        let e = f2
+            .next_of("destination_assigned", WAIT)
+            .await
+            .expect("new hospital told");
+        assert_eq!(e.data["target_status"], "assigned");
+        let r = app
+            .get(
+                &format!("/api/v1/hospital/incidents/{iid}"),
+                Some(&h1.token),
+            )
+            .await;
+        assert_eq!(err_of(r).await.1, "not_involved");
+        let r = app
+            .get(
+                &format!("/api/v1/hospital/incidents/{iid}"),
+                Some(&h2.token),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = c
+            .signed(
+                Method::POST,
+                &format!("/api/v1/incidents/{iid}/arrival"),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(json_of(r).await["status"], "arrived");
+        assert!(f2.next_of("arrived", WAIT).await.is_some());
+        // Closed: no more reports.
+        let r = c
+            .signed(
+                Method::POST,
+                &format!("/api/v1/incidents/{iid}/reports"),
+                Some(&report(1)),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(err_of(r).await.1, "incident_closed");
+    }
+);

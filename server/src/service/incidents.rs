@@ -884,12 +884,12 @@ pub fn change_destination(
                 if t.hospital_id == new.id {
                     continue;
                 }
-                let (to, kind) = if inc.destination_id.as_deref() == Some(t.hospital_id.as_str())
-                    || t.status != "pending"
-                {
-                    ("released", "destination_released")
-                } else {
+                // The old destination (accepted or assigned) is released; hospitals still
+                // deciding are no longer asked.
+                let (to, kind) = if t.status == "pending" {
                     ("withdrawn", "withdrawn")
+                } else {
+                    ("released", "destination_released")
                 };
                 q::set_target_status(c, &inc.id, &t.hospital_id, &[&t.status], to, None)?;
                 tx.feed.push(
