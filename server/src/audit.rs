@@ -84,6 +84,14 @@ pub enum Action {
     DisasterRead,
     /// A resident (or proxy) exports everything held about them.
     ResidentDisclosure,
+    // push
+    /// ED staff register a browser for Web Push alerts (or replace its keys).
+    PushSubscribe,
+    /// ED staff remove one of their push subscriptions.
+    PushUnsubscribe,
+    /// The push service answered 404/410: the subscription is deleted (no actor; the detail
+    /// names the subscription and its account).
+    PushPrune,
 }
 
 impl Action {
@@ -133,6 +141,9 @@ impl Action {
             Action::DisasterList => "disaster.list",
             Action::DisasterRead => "disaster.read",
             Action::ResidentDisclosure => "resident.disclosure",
+            Action::PushSubscribe => "push.subscribe", // push
+            Action::PushUnsubscribe => "push.unsubscribe", // push
+            Action::PushPrune => "push.prune",         // push
         }
     }
 }

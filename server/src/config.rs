@@ -26,6 +26,13 @@ pub struct Config {
     pub withdrawal_retention_secs: i64,
     pub db_max_connections: u32,
     pub rate_limits: crate::ratelimit::RateLimitConfig,
+    // push
+    /// Web Push: the VAPID `sub` contact (`mailto:` or `https:`); `None`: `mailto:admin@<host of
+    /// public_url>`.
+    pub push_subject: Option<String>,
+    /// Web Push: accept `http://` subscription endpoints on a loopback address (tests and local
+    /// development only; production push services are HTTPS).
+    pub push_allow_insecure_loopback: bool,
 }
 
 impl Config {
@@ -46,6 +53,8 @@ impl Config {
             withdrawal_retention_secs: 90 * 86_400,
             db_max_connections: 8,
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
+            push_subject: None,                  // push
+            push_allow_insecure_loopback: false, // push
         }
     }
 
@@ -67,6 +76,35 @@ impl Config {
         if self.card_validity_secs < 86_400 || self.withdrawal_retention_secs < 0 {
             return Err("card validity must be at least a day and retention not negative".into());
         }
+        // push
+        let subject = self.push_subject();
+        let ok = subject
+            .strip_prefix("mailto:")
+            .is_some_and(|m| m.contains('@') && !m.contains(char::is_whitespace))
+            || subject.starts_with("https://");
+        if !ok || subject.len() > 256 {
+            return Err(format!(
+                "KYUKIT_PUSH_SUBJECT {subject:?}: must be a mailto: address or an https: URL"
+            ));
+        }
         Ok(())
+    }
+
+    /// The VAPID `sub` claim (RFC 8292 §2.1): the configured contact, or
+    /// `mailto:admin@<host of public_url>`.
+    pub fn push_subject(&self) -> String {
+        match &self.push_subject {
+            Some(s) => s.clone(),
+            None => {
+                let host = self
+                    .public_url
+                    .split_once("://")
+                    .map_or(self.public_url.as_str(), |(_, rest)| rest)
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("localhost");
+                format!("mailto:admin@{host}")
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod httpsig;
 pub mod metrics;
+pub mod push; // push
 pub mod ratelimit;
 pub mod secrets;
 pub mod service;

@@ -14,4 +14,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::ratelimit::RateLimits>,
+    /// Web Push: the VAPID key and the outbox worker (`push.wake()` after queuing).
+    pub push: Arc<crate::push::PushWorker>, // push
 }

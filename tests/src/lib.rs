@@ -5,6 +5,7 @@
 //! the PostgreSQL variants instead of skipping them.
 
 pub mod field;
+pub mod push;
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
@@ -195,6 +196,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     config.database_url = Some(DatabaseUrl::parse(&database_url).expect("db url"));
     config.municipality.name_ja = "常総市".into();
     config.municipality.name_en = "Joso City".into();
+    // The test push service (`push::PushService`) listens on plain HTTP at 127.0.0.1.
+    config.push_allow_insecure_loopback = true;
     let clock = Arc::new(TestClock::default());
     clock.set(T0);
     let app = Application::build(&config, clock.clone()).expect("server starts");
@@ -281,6 +284,17 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             consents::table.count().get_result(c).expect("count"),
         ),
         ("cards", cards::table.count().get_result(c).expect("count")),
+        (
+            "push_subscriptions",
+            push_subscriptions::table
+                .count()
+                .get_result(c)
+                .expect("count"),
+        ),
+        (
+            "push_outbox",
+            push_outbox::table.count().get_result(c).expect("count"),
+        ),
     ]
 }
 

@@ -12,6 +12,7 @@ pub mod governance;
 pub mod openapi;
 pub mod pages;
 pub mod public;
+pub mod push; // push
 pub mod residents;
 pub mod staff;
 
@@ -37,6 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // governance: disaster, disclosure
     disasters::configure(cfg);
     data_disclosure::configure(cfg);
+    // push
+    push::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -119,6 +122,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/disaster/residents/{rid}"),
     ("GET", "/api/v1/residents/{rid}/disclosure"),
     ("GET", "/api/v1/residents/{rid}/disclosure.pdf"),
+    // push
+    ("GET", "/api/v1/push/vapid-public-key"),
+    ("POST", "/api/v1/push/subscriptions"),
+    ("GET", "/api/v1/push/subscriptions"),
+    ("DELETE", "/api/v1/push/subscriptions/{sid}"),
 ];
 
 /// Unknown paths get the JSON error body too.

@@ -102,6 +102,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::api::disasters::read,
         crate::api::data_disclosure::disclosure,
         crate::api::data_disclosure::disclosure_pdf,
+        // push
+        crate::api::push::vapid_public_key,
+        crate::api::push::subscribe,
+        crate::api::push::list,
+        crate::api::push::unsubscribe,
     ),
     components(
         schemas(ErrorBody),
@@ -120,6 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "staff", description = "Staff IDs: suspension, reissue, facility suspension, password change"),
         (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
         (name = "governance", description = "Facility applications and the city's decisions, change and withdrawal requests, the public directory, notices (RULES R1, R15, R17)"),
+        (name = "push", description = "Web Push alerts to ED staff devices: the VAPID key and the caller's subscriptions"),
         (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]

@@ -43,6 +43,14 @@ pub struct ServeArgs {
     /// Login attempts per login id per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
+    // push
+    /// Web Push contact sent to push services in the VAPID token (`mailto:` or `https:`);
+    /// default `mailto:admin@<host of the public URL>`.
+    #[arg(long, env = "KYUKIT_PUSH_SUBJECT")]
+    push_subject: Option<String>,
+    /// Accept `http://` Web Push endpoints on a loopback address (tests and local development only).
+    #[arg(long, env = "KYUKIT_PUSH_ALLOW_INSECURE_LOOPBACK")]
+    push_allow_insecure_loopback: bool,
 }
 
 impl ServeArgs {
@@ -68,6 +76,8 @@ impl ServeArgs {
             logins_per_addr_per_min: self.logins_per_addr_per_min,
             logins_per_id_per_min: self.logins_per_id_per_min,
         };
+        config.push_subject = self.push_subject.clone(); // push
+        config.push_allow_insecure_loopback = self.push_allow_insecure_loopback; // push
         Ok(config)
     }
 }

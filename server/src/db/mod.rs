@@ -10,6 +10,7 @@
 //! `QueryResult` and never turn an error into "not found".
 
 pub mod models;
+pub mod push; // push
 pub mod queries;
 pub mod schema;
 

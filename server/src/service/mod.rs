@@ -19,6 +19,7 @@ pub mod fhir;
 pub mod governance;
 pub mod keys;
 pub mod purge;
+pub mod push; // push
 pub mod residents;
 pub mod security;
 pub mod staff;
