@@ -642,3 +642,76 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    concurrent_workers_lease_disjoint_rows,
+    |app: TestApp| async move {
+        // Rows due far in the future, so this server's own worker (at T0) leaves them alone; eight
+        // "instances" lease them at once. PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write
+        // lock. No row may be leased twice.
+        let url = kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap();
+        let db = Db::connect(&url, 10).unwrap();
+        let muni = app.municipality_id(&db);
+        let later = T0 + 1_000_000;
+        let rows: Vec<OutboxRow> = (0..40)
+            .map(|i| OutboxRow {
+                id: format!("{i:032x}"),
+                municipality_id: muni.clone(),
+                subscription_id: random_hex(16),
+                incident_id: None,
+                payload: "{}".into(),
+                ttl_secs: 60,
+                urgency: "high".into(),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: later,
+                lease_owner: None,
+                lease_until: None,
+                last_status: None,
+                last_error: None,
+                created_at: T0,
+                done_at: None,
+            })
+            .collect();
+        db.write(|c| {
+            kyukit_server::db::push::insert_outbox(c, &rows)
+                .map_err(kyukit_server::db::DbError::from)
+        })
+        .unwrap();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let owner = format!("instance-{i}");
+                    let mut mine = Vec::new();
+                    barrier.wait();
+                    loop {
+                        let got =
+                            kyukit_server::service::push::lease_due(&db, &owner, later, 120, 3)
+                                .unwrap();
+                        if got.is_empty() {
+                            break;
+                        }
+                        mine.extend(got.into_iter().map(|l| l.row.id));
+                    }
+                    (owner, mine)
+                })
+            })
+            .collect();
+        let mut all = std::collections::BTreeMap::new();
+        for t in threads {
+            let (owner, ids) = t.join().unwrap();
+            for id in ids {
+                if let Some(first) = all.insert(id.clone(), owner.clone()) {
+                    panic!("row {id} leased by {first} and {owner}");
+                }
+            }
+        }
+        assert_eq!(all.len(), 40, "every due row leased exactly once");
+        let leased = outbox(&db);
+        assert!(leased.iter().all(|r| r.lease_owner.as_deref()
+            == all.get(&r.id).map(String::as_str)
+            && r.lease_until == Some(later + 120)));
+    }
+);
