@@ -98,6 +98,14 @@ pub enum Action {
     ListIncidents,
     /// An alert not acknowledged in time (the system, no actor).
     Escalate,
+    // push
+    /// ED staff register a browser for Web Push alerts (or replace its keys).
+    PushSubscribe,
+    /// ED staff remove one of their push subscriptions.
+    PushUnsubscribe,
+    /// The push service answered 404/410: the subscription is deleted (no actor; the detail
+    /// names the subscription and its account).
+    PushPrune,
 }
 
 impl Action {
@@ -159,6 +167,9 @@ impl Action {
             Action::ListIncidents => "incident.list",
             Action::Escalate => "incident.escalate",
             Action::ResidentDisclosure => "resident.disclosure",
+            Action::PushSubscribe => "push.subscribe", // push
+            Action::PushUnsubscribe => "push.unsubscribe", // push
+            Action::PushPrune => "push.prune",         // push
         }
     }
 }

@@ -31,6 +31,13 @@ pub struct Config {
     /// How often the escalation check runs (milliseconds of real time; the check itself reads the
     /// injected clock).
     pub escalation_tick_ms: u64,
+    // push
+    /// Web Push: the VAPID `sub` contact (`mailto:` or `https:`); `None`: `mailto:admin@<host of
+    /// public_url>`.
+    pub push_subject: Option<String>,
+    /// Web Push: accept `http://` subscription endpoints on a loopback address (tests and local
+    /// development only; production push services are HTTPS).
+    pub push_allow_insecure_loopback: bool,
 }
 
 impl Config {
@@ -53,6 +60,8 @@ impl Config {
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
             escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
             escalation_tick_ms: 5_000,
+            push_subject: None,                  // push
+            push_allow_insecure_loopback: false, // push
         }
     }
 
@@ -74,6 +83,35 @@ impl Config {
         if self.card_validity_secs < 86_400 || self.withdrawal_retention_secs < 0 {
             return Err("card validity must be at least a day and retention not negative".into());
         }
+        // push
+        let subject = self.push_subject();
+        let ok = subject
+            .strip_prefix("mailto:")
+            .is_some_and(|m| m.contains('@') && !m.contains(char::is_whitespace))
+            || subject.starts_with("https://");
+        if !ok || subject.len() > 256 {
+            return Err(format!(
+                "KYUKIT_PUSH_SUBJECT {subject:?}: must be a mailto: address or an https: URL"
+            ));
+        }
         Ok(())
+    }
+
+    /// The VAPID `sub` claim (RFC 8292 §2.1): the configured contact, or
+    /// `mailto:admin@<host of public_url>`.
+    pub fn push_subject(&self) -> String {
+        match &self.push_subject {
+            Some(s) => s.clone(),
+            None => {
+                let host = self
+                    .public_url
+                    .split_once("://")
+                    .map_or(self.public_url.as_str(), |(_, rest)| rest)
+                    .split(['/', ':'])
+                    .next()
+                    .unwrap_or("localhost");
+                format!("mailto:admin@{host}")
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod feed;
 pub mod httpsig;
 pub mod metrics;
+pub mod push; // push
 pub mod ratelimit;
 pub mod secrets;
 pub mod service;

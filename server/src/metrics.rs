@@ -16,7 +16,12 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
+    /// Web Push attempts by outcome (`PUSH_OUTCOMES`).
+    push: [AtomicU64; 4], // push
 }
+
+/// The `outcome` label values of `kyukit_push_deliveries_total`.
+pub const PUSH_OUTCOMES: [&str; 4] = ["sent", "gone", "retry", "failed"]; // push
 
 impl Metrics {
     /// Records one answered request.
@@ -36,6 +41,14 @@ impl Metrics {
         // Whole microseconds: sub-microsecond precision is noise here.
         let micros = (seconds * 1e6).clamp(0.0, 1e15) as u64;
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    // push
+    /// Records one Web Push attempt's outcome (`sent`, `gone`, `retry`, `failed`).
+    pub fn push_outcome(&self, outcome: &str) {
+        if let Some(i) = PUSH_OUTCOMES.iter().position(|o| *o == outcome) {
+            self.push[i].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn render(&self, state: &AppState) -> String {
@@ -97,6 +110,19 @@ impl Metrics {
         let _ = writeln!(out, "kyukit_db_group_commits_total {commits}");
         let _ = writeln!(out, "# TYPE kyukit_db_group_writes_total counter");
         let _ = writeln!(out, "kyukit_db_group_writes_total {writes}");
+        // push
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_push_deliveries_total Web Push send attempts by outcome: sent (2xx), gone (404/410 or unsubscribed: the subscription is removed), retry (429, 5xx, no answer), failed (other answers, expired, or given up after 8 attempts)."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_push_deliveries_total counter");
+        for (i, outcome) in PUSH_OUTCOMES.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "kyukit_push_deliveries_total{{outcome=\"{outcome}\"}} {}",
+                self.push[i].load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP kyukit_build_info Version and database backend."

@@ -27,6 +27,12 @@ pub fn generate_issuer_key() -> std::io::Result<IssuerKey> {
 /// not even briefly). Refuses to overwrite an existing file.
 pub fn write_private_key(path: &Path, key: &IssuerKey) -> std::io::Result<()> {
     let pem = key.to_pkcs8_pem().map_err(std::io::Error::other)?;
+    write_secret_file(path, pem.as_bytes())
+}
+
+/// Creates a file readable by the owner only (mode 0600 from the start) with `content`, synced
+/// to disk. Refuses to overwrite an existing file (`AlreadyExists`).
+pub fn write_secret_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -35,7 +41,7 @@ pub fn write_private_key(path: &Path, key: &IssuerKey) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
-    f.write_all(pem.as_bytes())?;
+    f.write_all(content)?;
     f.sync_all()
 }
 

@@ -55,6 +55,7 @@ impl Application {
             metrics: Arc::default(),
             limits: Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits)),
             feed: Arc::default(),
+            push: Arc::new(crate::push::PushWorker::new(config)?), // push
         };
         let data = web::Data::new(state.clone());
         let listener = TcpListener::bind(config.listen)?;
@@ -108,8 +109,10 @@ impl Application {
         &self.state
     }
 
-    /// Serves until stopped; meanwhile purges withdrawn records past retention, hourly.
+    /// Serves until stopped; meanwhile purges withdrawn records past retention, hourly, and
+    /// sends the Web Push outbox.
     pub async fn run_until_stopped(self) -> io::Result<()> {
+        let pusher = tokio::spawn(crate::push::run(self.state.clone())); // push
         let state = self.state.clone();
         let purger = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -140,6 +143,7 @@ impl Application {
         let result = self.server.await;
         purger.abort();
         escalator.abort();
+        pusher.abort(); // push
         result
     }
 }

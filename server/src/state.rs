@@ -16,4 +16,6 @@ pub struct AppState {
     pub limits: Arc<crate::ratelimit::RateLimits>,
     /// Wakes the live-feed streams after a commit.
     pub feed: Arc<crate::feed::Hub>,
+    /// Web Push: the VAPID key and the outbox worker (`push.wake()` after queuing).
+    pub push: Arc<crate::push::PushWorker>, // push
 }

@@ -5,6 +5,7 @@
 //! the PostgreSQL variants instead of skipping them.
 
 pub mod field;
+pub mod push;
 pub mod sse;
 
 use diesel::Connection;
@@ -223,6 +224,8 @@ fn start(
     // Escalation reads the test clock; check it often so a test that moves the clock sees the
     // result quickly.
     config.escalation_tick_ms = 100;
+    // The test push service (`push::PushService`) listens on plain HTTP at 127.0.0.1.
+    config.push_allow_insecure_loopback = true;
     let app = Application::build(&config, clock.clone()).expect("server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -307,6 +310,17 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             consents::table.count().get_result(c).expect("count"),
         ),
         ("cards", cards::table.count().get_result(c).expect("count")),
+        (
+            "push_subscriptions",
+            push_subscriptions::table
+                .count()
+                .get_result(c)
+                .expect("count"),
+        ),
+        (
+            "push_outbox",
+            push_outbox::table.count().get_result(c).expect("count"),
+        ),
     ]
 }
 

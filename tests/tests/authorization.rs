@@ -86,7 +86,8 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/proxies"
             | "/api/v1/sessions"
             | "/api/v1/devices"
-            | "/api/v1/facility-applications/{apid}",
+            | "/api/v1/facility-applications/{apid}"
+            | "/api/v1/push/vapid-public-key",
         ) => set(&ALL),
         ("POST", "/api/v1/facility-applications") | ("GET", "/api/v1/notices") => set(&ALL),
         // Any live session ends itself or changes its own password (staff.rs).
@@ -139,6 +140,10 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/accounts/{aid}/suspend",
         ) => set(&[A::FacilityManager, A::CityAdmin]),
         ("POST", "/api/v1/facilities/{fid}/change-requests") => set(&[A::FacilityManager]),
+        // ED staff's own push subscriptions; another's answers 404 (push.rs).
+        (_, "/api/v1/push/subscriptions" | "/api/v1/push/subscriptions/{sid}") => {
+            set(&[A::EdStaff, A::EdStaffOtherHospital])
+        }
         ("GET", "/api/v1/disasters") => set(&[
             A::CityAdmin,
             A::ResponderInDisaster,
@@ -456,6 +461,16 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
     ids.insert("nid", notice["id"].as_str().unwrap().to_string());
     ids.insert("iid", iid);
     ids.insert("atid", attachment["id"].as_str().unwrap().to_string());
+    let subscription = created(
+        app.post(
+            "/api/v1/push/subscriptions",
+            tokens.get(&A::EdStaff).map(String::as_str),
+            push_subscription("https://push.example.com/matrix-1"),
+        )
+        .await,
+    )
+    .await;
+    ids.insert("sid", subscription["id"].as_str().unwrap().to_string());
     World {
         tokens,
         medic,
@@ -466,6 +481,13 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         r3_card: r3_card["id"].as_str().unwrap().to_string(),
         r3_item: item["id"].as_str().unwrap().to_string(),
     }
+}
+
+/// A valid browser push subscription (the key is the P-256 generator: a point on the curve).
+fn push_subscription(endpoint: &str) -> Value {
+    json!({"endpoint": endpoint, "keys": {
+        "p256dh": "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU",
+        "auth": "AAECAwQFBgcICQoLDA0ODw"}})
 }
 
 /// The concrete path (and query) of a route for an actor: a proxy addresses its own resident.
@@ -501,6 +523,7 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "apid", id("apid"));
     subst(&mut out, "iid", id("iid"));
     subst(&mut out, "atid", id("atid"));
+    subst(&mut out, "sid", id("sid"));
     let did = if path.starts_with("/api/v1/disasters") {
         w.ids
             .get("disaster")
@@ -582,6 +605,9 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
             json!({"districts": [], "starts_at": now, "ends_at": now + 86_400, "reason": "matrix"})
         }
         ("POST", "/api/v1/disasters/{did}/renew") => json!({"ends_at": now + 2 * 86_400}),
+        ("POST", "/api/v1/push/subscriptions") => {
+            push_subscription("https://push.example.com/matrix-2")
+        }
         ("POST", _) if path.ends_with("/reinstate") || path.ends_with("/end") => json!({}),
         ("GET" | "DELETE", _) => return None,
         _ => return None,

@@ -46,9 +46,8 @@ fn sample(template: &str) -> String {
     let mut path = template.to_string();
     for name in placeholders(template) {
         let value = match name.as_str() {
-            "rid" | "cid" | "item" | "fid" | "did" | "aid" | "apid" | "nid" | "iid" | "atid" => {
-                "0".repeat(32)
-            }
+            "rid" | "cid" | "item" | "fid" | "did" | "aid" | "apid" | "nid" | "iid" | "atid"
+            | "sid" => "0".repeat(32),
             "kid" => "AAAAAAAAAAA".into(),
             "ext" => "png".into(),
             "doc" => "fridge-sheet.png".into(),

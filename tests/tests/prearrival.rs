@@ -8,6 +8,7 @@ use kyukit_tests::field::{
     FieldWorld, MEDIC_PASSWORD, add_staff, audit_events, create_facility, json_of, medic_client,
     staff_token, world,
 };
+use kyukit_tests::push::PushService;
 use kyukit_tests::sse::Sse;
 use kyukit_tests::{Backend, StatusCode, TestApp, Value, both_backends, json};
 use reqwest::Method;
@@ -126,6 +127,18 @@ both_backends!(
     |app: TestApp| async move {
         let w = world(&app).await;
         let h = hospital(&app, &w, "きぬ医師会病院", "ed1").await;
+        // The ED's tablet is subscribed to Web Push (a push service that decrypts with `ece`).
+        let key = json_of(app.get("/api/v1/push/vapid-public-key", None).await).await;
+        let push = PushService::start(app.clock.clone(), key["public_key"].as_str().unwrap()).await;
+        let tablet = push.subscriber("/ed-tablet");
+        let r = app
+            .post(
+                "/api/v1/push/subscriptions",
+                Some(&h.token),
+                tablet.body(Some("ER desk")),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
         // The ED is watching before anything happens.
         let mut ed = ed_feed(&app, &h.token, None).await;
         let c = medic_client(&app, &w).await;
@@ -157,6 +170,15 @@ both_backends!(
         let raw = e.data.to_string();
         assert!(!raw.contains("山田") && !raw.contains("胸痛"), "{raw}");
         let seen = e.id.expect("event id");
+        // The push: decrypted, exactly the minimal payload, high urgency.
+        let got = push.wait_for(1).await;
+        assert!(push.problems().is_empty(), "{:?}", push.problems());
+        assert_eq!(
+            got[0].json(),
+            json!({"incident_id": iid, "kind": "inquiry", "activation": "stemi",
+                   "age_band": "80s", "eta_at": v1["report"]["eta_at"]})
+        );
+        assert_eq!(got[0].headers["urgency"], "high");
 
         // The incoming list and the full incident with auth.
         let list = json_of(app.get("/api/v1/hospital/incidents", Some(&h.token)).await).await;

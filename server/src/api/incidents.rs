@@ -63,7 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn publish(state: &AppState, fx: &Effects) {
     state.feed.publish(&fx.notes);
     if fx.pushed {
-        // MERGE(push): wake the push worker here.
+        state.push.wake();
     }
 }
 

@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod openapi;
 pub mod pages;
 pub mod public;
+pub mod push; // push
 pub mod residents;
 pub mod staff;
 
@@ -40,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     data_disclosure::configure(cfg);
     // pre-arrival
     incidents::configure(cfg);
+    // push
+    push::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -138,6 +141,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/hospital/incidents/{iid}/answer"),
     ("GET", "/api/v1/hospital/incidents/{iid}/attachments/{atid}"),
     ("GET", "/api/v1/hospital/feed"),
+    // push
+    ("GET", "/api/v1/push/vapid-public-key"),
+    ("POST", "/api/v1/push/subscriptions"),
+    ("GET", "/api/v1/push/subscriptions"),
+    ("DELETE", "/api/v1/push/subscriptions/{sid}"),
 ];
 
 /// A raw request body (for signed requests, whose digest is over the exact bytes). Over the

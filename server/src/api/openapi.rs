@@ -118,6 +118,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::api::incidents::answer,
         crate::api::incidents::ed_attachment,
         crate::api::incidents::hospital_feed,
+        // push
+        crate::api::push::vapid_public_key,
+        crate::api::push::subscribe,
+        crate::api::push::list,
+        crate::api::push::unsubscribe,
     ),
     components(
         schemas(ErrorBody),
@@ -137,6 +142,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
         (name = "governance", description = "Facility applications and the city's decisions, change and withdrawal requests, the public directory, notices (RULES R1, R15, R17)"),
         (name = "pre-arrival", description = "Incidents, versioned pre-arrival reports, the acceptance inquiry (受入照会), ED acknowledgement, and the live feeds (Server-Sent Events) of hospitals and crews"),
+        (name = "push", description = "Web Push alerts to ED staff devices: the VAPID key and the caller's subscriptions"),
         (name = "pages", description = "Web pages (Japanese and English) embedded in the binary"),
     )
 )]

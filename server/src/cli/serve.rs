@@ -47,6 +47,14 @@ pub struct ServeArgs {
     /// dashboard highlight, the crew is told).
     #[arg(long, env = "KYUKIT_ESCALATE_AFTER_SECS", default_value_t = crate::service::incidents::ESCALATE_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
     escalate_after_secs: i64,
+    // push
+    /// Web Push contact sent to push services in the VAPID token (`mailto:` or `https:`);
+    /// default `mailto:admin@<host of the public URL>`.
+    #[arg(long, env = "KYUKIT_PUSH_SUBJECT")]
+    push_subject: Option<String>,
+    /// Accept `http://` Web Push endpoints on a loopback address (tests and local development only).
+    #[arg(long, env = "KYUKIT_PUSH_ALLOW_INSECURE_LOOPBACK")]
+    push_allow_insecure_loopback: bool,
 }
 
 impl ServeArgs {
@@ -73,6 +81,8 @@ impl ServeArgs {
             logins_per_addr_per_min: self.logins_per_addr_per_min,
             logins_per_id_per_min: self.logins_per_id_per_min,
         };
+        config.push_subject = self.push_subject.clone(); // push
+        config.push_allow_insecure_loopback = self.push_allow_insecure_loopback; // push
         Ok(config)
     }
 }

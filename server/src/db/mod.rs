@@ -11,6 +11,7 @@
 
 pub mod models;
 pub mod prearrival;
+pub mod push; // push
 pub mod queries;
 pub mod schema;
 

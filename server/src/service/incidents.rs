@@ -67,7 +67,7 @@ impl Tx {
         let notes = self.feed.flush(c, muni, now)?;
         let mut pushed = false;
         for (facility, incident, payload, urgency) in &self.pushes {
-            let n = enqueue_push(
+            let n = super::push::enqueue_for_facility(
                 c,
                 muni,
                 facility,
@@ -84,21 +84,6 @@ impl Tx {
         }
         Ok(Effects { notes, pushed })
     }
-}
-
-// MERGE(push): replaced by `service::push::enqueue_for_facility` when the Web Push branch lands.
-#[allow(clippy::too_many_arguments)]
-fn enqueue_push(
-    _c: &mut DbConnection,
-    _muni: &str,
-    _facility: &str,
-    _incident: Option<&str>,
-    _payload: &Value,
-    _urgency: &str,
-    _ttl: i32,
-    _now: i64,
-) -> diesel::QueryResult<usize> {
-    Ok(0)
 }
 
 /// How long a push service keeps an undelivered alert (an ambulance is minutes away).

@@ -22,6 +22,7 @@ pub mod governance;
 pub mod incidents;
 pub mod keys;
 pub mod purge;
+pub mod push; // push
 pub mod report;
 pub mod residents;
 pub mod security;
