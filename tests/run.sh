@@ -59,4 +59,5 @@ step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots 
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }
 command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-KYUKIT_BIN="$PWD/target/debug/kyukit" node tests/browser/run.mjs
+cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-field --bin kyukit-field
+KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs

@@ -3,11 +3,13 @@
 // logins, the JSON API for setting up what a scenario needs, screenshots at phone and desktop sizes
 // in both languages, axe-core, and a check that no text is left untranslated, unresolved or empty.
 //
+// Paramedic devices are the real field client (`kyukit-field`, RFC 9421 signed requests).
+//
 // Scenarios (scenarios/*.mjs) get one `Harness`; see run.mjs. To add a camera-driven page later,
 // launch a second browser with `h.launch(["--use-fake-device-for-media-stream",
 // "--use-file-for-fake-video-capture=<file.y4m>"])`.
 
-import { spawn, execFileSync, execSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync, execSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +21,7 @@ export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, "../..");
 export const SCREENSHOTS = path.join(ROOT, "tests", "screenshots");
 export const KYUKIT = process.env.KYUKIT_BIN || path.join(ROOT, "target", "debug", "kyukit");
+export const KYUKIT_FIELD = process.env.KYUKIT_FIELD_BIN || path.join(ROOT, "target", "debug", "kyukit-field");
 export const ORACLE_PYTHON = path.join(ROOT, "target", "oracle-venv", "bin", "python");
 
 /** Phone (390×844, 360×640) and desktop (1280×800) viewports. */
@@ -164,12 +167,15 @@ export class Server {
     return r.body;
   }
 
-  /** A city administrator's session (password + the next TOTP step). */
+  /** A new city administrator's session (password + the next unused TOTP step). */
+  async adminLogin() {
+    const r = await this.ok("POST", "/api/v1/sessions", { login_id: this.admin.loginId, password: this.admin.password, totp: await this.adminAuth.code() });
+    return r.token;
+  }
+
+  /** The harness's own city administrator session, for setting things up through the API. */
   async adminToken() {
-    if (!this._adminToken) {
-      const r = await this.ok("POST", "/api/v1/sessions", { login_id: this.admin.loginId, password: this.admin.password, totp: await this.adminAuth.code() });
-      this._adminToken = r.token;
-    }
+    if (!this._adminToken) this._adminToken = await this.adminLogin();
     return this._adminToken;
   }
 
@@ -184,14 +190,72 @@ export class Server {
     return { token: r.token, residentId: r.resident_id, loginId, password };
   }
 
-  /** An enrolled device of a facility (a P-256 key made here); returns its id. */
-  async enrollDevice(facilityId, label) {
+  /** A consenting resident made through the API (for paramedics to find). */
+  async consentingResident(loginId, profile = {}) {
+    const r = await this.resident(loginId, profile);
+    await this.ok("POST", `/api/v1/residents/${r.residentId}/consents`, { categories: ["medications", "allergies", "blood_type", "emergency_contacts"], disaster_use: true, triage_on_card: true, name_on_print: false }, r.token);
+    return r;
+  }
+
+  /**
+   * A paramedic on an enrolled device, through the real field client (`kyukit-field`: device key,
+   * RFC 9421 signed requests). `facilityId` defaults to a fire department made for the purpose;
+   * `credentials` ({loginId, password, secret}) default to a paramedic ID made through the API;
+   * `code` defaults to a fresh enrollment code.
+   */
+  async paramedic({ facilityId = null, credentials = null, code = null, label = "救急1号車タブレット" } = {}) {
     const token = await this.adminToken();
-    const code = await this.ok("POST", `/api/v1/facilities/${facilityId}/enrollment-codes`, { label }, token);
-    const { publicKey } = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const jwk = publicKey.export({ format: "jwk" });
-    const r = await this.ok("POST", "/api/v1/devices", { code: code.code, public_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, label });
-    return r.device_id;
+    if (!facilityId) {
+      const f = await this.ok("POST", "/api/v1/facilities", { kind: "fire_department", name_ja: "常総消防 水海道分署", name_en: "Joso Fire, Mitsukaido station", address: "茨城県常総市水海道天満町1", phone: "0297-22-0119" }, token);
+      facilityId = f.id;
+    }
+    if (!credentials) {
+      const n = (this._medics = (this._medics || 0) + 1);
+      const password = "paramedic password 1";
+      const st = await this.ok("POST", `/api/v1/facilities/${facilityId}/staff`, { login_id: `medic${n}`, password, role: "paramedic", display_name: `救急 隊員${n}`, profession: "paramedic" }, token);
+      credentials = { loginId: st.login_id, password, secret: st.totp.secret };
+    }
+    if (!code) code = (await this.ok("POST", `/api/v1/facilities/${facilityId}/enrollment-codes`, { label }, token)).code;
+    const device = new FieldDevice(this, credentials);
+    device.enrolled = device.run(["enroll", "--server", this.url, "--code", code, "--key-file", device.keyFile, "--label", label]).json();
+    device.run(["login", "--state", device.stateFile, "--login-id", credentials.loginId, "--totp", await device.auth.code()], { KYUKIT_PASSWORD: credentials.password }).json();
+    device.facilityId = facilityId;
+    return device;
+  }
+}
+
+/** An enrolled device driven by the `kyukit-field` CLI. */
+export class FieldDevice {
+  constructor(server, credentials) {
+    if (!fs.existsSync(KYUKIT_FIELD)) throw new Error(`${KYUKIT_FIELD} is missing: cargo build -p kyukit-field --bin kyukit-field`);
+    this.server = server;
+    this.credentials = credentials;
+    this.auth = new Authenticator(credentials.secret);
+    this.dir = fs.mkdtempSync(path.join(server.dataDir, "device-"));
+    this.keyFile = path.join(this.dir, "device.pem");
+    this.stateFile = path.join(this.dir, "device.json");
+  }
+
+  /** Runs the CLI; `.ok` (exit 0), `.stderr`, `.json()` (throws unless it succeeded). */
+  run(args, env = {}) {
+    const r = spawnSync(KYUKIT_FIELD, args, { env: { ...process.env, ...env }, encoding: "utf8", timeout: 30_000 });
+    return {
+      ok: r.status === 0,
+      status: r.status,
+      stderr: r.stderr,
+      json() {
+        if (r.status !== 0) throw new Error(`kyukit-field ${args[0]} failed (${r.status}): ${r.stderr}`);
+        return JSON.parse(r.stdout);
+      },
+    };
+  }
+
+  scan(card, incident = "INC-0001") {
+    return this.run(["scan", "--state", this.stateFile, "--card", card, "--incident", incident]);
+  }
+
+  breakGlass({ familyName, givenName, dateOfBirth, reason, incident = "INC-0002" }) {
+    return this.run(["break-glass", "--state", this.stateFile, "--family-name", familyName, "--given-name", givenName, "--date-of-birth", dateOfBirth, "--reason", reason, "--incident", incident]);
   }
 }
 
@@ -234,9 +298,12 @@ export class Harness {
     this.problems.push(`${where}: ${what}`);
   }
 
-  /** A fresh browser context (its own sessionStorage/localStorage) with one page. */
-  async page({ lang = "ja", viewport = SIZES[2], name = "page", contextOptions = {} } = {}) {
-    const context = await this.browser.newContext({ viewport, locale: lang === "ja" ? "ja-JP" : "en-GB", timezoneId: "Asia/Tokyo", acceptDownloads: true, ...contextOptions });
+  /**
+   * A fresh browser context (its own storage) with one page, in the harness's browser or in
+   * `browser` (e.g. one from `launch([...fake camera flags])`).
+   */
+  async page({ lang = "ja", viewport = SIZES[2], name = "page", contextOptions = {}, browser = this.browser } = {}) {
+    const context = await browser.newContext({ viewport, locale: lang === "ja" ? "ja-JP" : "en-GB", timezoneId: "Asia/Tokyo", acceptDownloads: true, ...contextOptions });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on("pageerror", (e) => this.problem(name, `script error: ${e.message}`));

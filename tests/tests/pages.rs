@@ -122,7 +122,9 @@ both_backends!(
             assert!(js.contains(path), "{path} in admin.js");
         }
         let common = asset(&app, "common.js").await;
-        assert!(common.contains("sessionStorage") && !common.contains("localStorage.setItem(TOKEN"));
+        assert!(
+            common.contains("sessionStorage") && !common.contains("localStorage.setItem(TOKEN")
+        );
     }
 );
 
@@ -160,7 +162,12 @@ both_backends!(
             .await
             .unwrap();
         assert!(r.text().await.unwrap().contains("<html lang=\"en\""));
-        let css = app.get("/pages/assets/pages.css", None).await.text().await.unwrap();
+        let css = app
+            .get("/pages/assets/pages.css", None)
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(css.contains("html.lang-ja .l-en, html.lang-en .l-ja { display: none; }"));
     }
 );

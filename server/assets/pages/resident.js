@@ -571,10 +571,10 @@ const RENDER = {
       h("ul", { class: "plain-list" },
         h("li", { text: p("救急隊や病院は、あなたの情報を見られなくなります。", "Paramedics and hospitals can no longer see your information.") }),
         h("li", { text: p("いまのカードと印刷物は、すべて使えなくなります。", "Your cards and printouts stop working.") }),
-        h("li", { text: p("情報は90日後に削除されます。それまでは、同意し直せば再開できます。", "The information is deleted after 90 days. Until then you can restart by giving consent again.") }),
+        h("li", { text: p("情報は決められた期間（ふつうは90日）のあとで削除されます。それまでは、同意し直せば再開できます。", "The information is deleted after a set period (normally 90 days). Until then you can restart by giving consent again.") }),
         h("li", { text: p("だれが見たかの記録は残り、あなたが確かめられます。", "The record of who looked is kept, and you can still check it.") })),
     );
-    const specs = [{ name: "reason", type: "textarea", label: p("やめる理由（書かなくてもかまいません）", "Why you are stopping (optional)") }];
+    const specs = [{ name: "reason", type: "textarea", label: p("やめる理由", "Why you are stopping") }];
     const f = form(specs, p("支援中止する", "Stop (支援中止)"), async (v) => {
       const ok = await ask({
         title: p("本当に支援中止しますか？", "Really stop?"),

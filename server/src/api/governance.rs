@@ -500,10 +500,7 @@ fn render_directory(dir: &Directory, notices: &[Notice], lang: &str) -> String {
         let _ = writeln!(
             h,
             "  <p>{}</p>",
-            bi(
-                "現在お知らせはありません。",
-                "No notices at present."
-            )
+            bi("現在お知らせはありません。", "No notices at present.")
         );
     }
     for n in notices {

@@ -89,9 +89,24 @@ export const scenarios = {
     assert.equal(profile.family_name_kana, "じょうそう");
     assert.equal(profile.district, "水海道");
     assert.equal(profile.preferred_language, "ja");
-    await h.capture(page, "resident-home-new");
+
+    // The profile: corrected, the rest kept.
+    await page.click('a[href="#profile"]');
+    await h.ready(page, "profile");
+    const pf = page.locator("#profile-form form");
+    assert.equal(await control(pf, "address").inputValue(), "茨城県常総市水海道諏訪町3222-3");
+    await fillForm(pf, { phone: "0297-23-9999", given_name_kana: "" });
+    await pf.locator("button[type=submit]").click();
+    await page.locator("#status", { hasText: "保存しました" }).waitFor();
+    const updated = await h.server.ok("GET", `/api/v1/residents/${rid}`, undefined, await token(page));
+    assert.equal(updated.phone, "0297-23-9999");
+    assert.equal(updated.given_name_kana, null);
+    assert.equal(updated.date_of_birth, "1941-05-03");
+    await h.capture(page, "resident-profile", { sizes: PHONE_AND_DESKTOP });
 
     // The dataset.
+    await page.click("#view-profile a.back");
+    await h.ready(page, "home");
     await page.click('a[href="#dataset"]');
     await h.ready(page, "dataset");
     await addItem(page, "medications", { name: "ワーファリン錠1mg", dose: "1錠", frequency: "朝食後", anticoagulant: true });
@@ -200,11 +215,20 @@ export const scenarios = {
     assert.equal(await page.locator("#steps li.done").count(), 3);
     await h.capture(page, "resident-home");
 
+    // A paramedic scans the card (the real field client, a signed request) and sees what was
+    // consented; the resident sees that scan in the access history.
+    const medic = await h.server.paramedic();
+    const scan = medic.scan(cards[0].url, "INC-2026-0001").json();
+    assert.equal(scan.kind, "scan");
+    assert.ok(scan.items.some((i) => i.category === "medications" && i.body.anticoagulant), JSON.stringify(scan.items));
+
     // The access history, from the home page's tile (same tab, same session).
     await page.click('a[href="/pages/access-history"]');
     await page.locator("#history table").first().waitFor();
     const history = await page.locator("#history").textContent();
-    for (const what of ["カードの発行", "情報の登録・変更", "同意の登録", "登録"]) assert.ok(history.includes(what), what);
+    for (const what of ["救急情報の表示（カード）", "救急隊員（常総消防 水海道分署）", "カードの読み取り", "カードの発行", "情報の登録・変更", "同意の登録", "登録"]) {
+      assert.ok(history.includes(what), `${what} in the access history`);
+    }
     await h.capture(page, "access-history");
 
     // Withdrawal (支援中止), with a confirmation.
@@ -232,6 +256,11 @@ export const scenarios = {
     await page.goto(`${h.server.url}/pages/access-history`);
     await page.locator("#history table").first().waitFor();
     assert.ok((await page.locator("#history").textContent()).includes("支援中止"));
+
+    // After 支援中止 the card no longer works for the paramedic.
+    const refused = medic.scan(cards[0].url, "INC-2026-0002");
+    assert.equal(refused.ok, false);
+    assert.match(refused.stderr, /card_revoked|consent_withdrawn/);
     await page.context().close();
   },
 
