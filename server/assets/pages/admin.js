@@ -5,7 +5,7 @@
 
 import {
   TOKEN, p, h, user, applyLang, initLangButton, onLangChange, lang, when,
-  api, ApiFailure, onUnauthorized, form, ask, say, showError, errorText,
+  api, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -145,8 +145,7 @@ const RENDER = {
           await api("GET", "/api/v1/audit/head");
         } catch (err) {
           if (!(err instanceof ApiFailure)) throw err;
-          await api("DELETE", "/api/v1/sessions/current").catch(() => {});
-          sessionStorage.removeItem(TOKEN);
+          await logout();
           showError(f, err, { forbidden: p("この画面は市の管理者だけが使えます。", "Only city administrators can use this console.") });
           return;
         }
@@ -520,6 +519,8 @@ function fromJstInput(v) {
 // ---------------------------------------------------------------------------------------------
 
 let flash = null;
+/** Whether the current view could not load because the session had ended. */
+let viewFailed = false;
 /** Shows a view; `message` is shown once it has rendered. */
 function go(view, message = null) {
   flash = message;
@@ -542,11 +543,13 @@ async function route() {
   }
   document.body.dataset.view = view;
   delete document.body.dataset.ready;
+  viewFailed = false;
   try {
     await RENDER[view]();
   } catch (err) {
     if (!(err instanceof ApiFailure)) throw err;
-    if (err.status !== 401) status(errorText(err), "error");
+    if (err.status === 401) viewFailed = true;
+    else status(errorText(err), "error");
   }
   applyLang();
   if (flash) {
@@ -557,13 +560,19 @@ async function route() {
 }
 
 $("logout").addEventListener("click", async () => {
-  await api("DELETE", "/api/v1/sessions/current").catch(() => {});
-  sessionStorage.removeItem(TOKEN);
+  await logout();
   go("login");
 });
 
-onUnauthorized(() => {
-  go("login", { pair: p("ログインの有効期限が切れました（15分操作がないと終わります）。もう一度ログインしてください。", "Your session ended (after 15 idle minutes). Please log in again."), kind: "error" });
+// The session ended (15 idle minutes): log in again over the page, nothing typed is lost.
+onUnauthorized(async () => {
+  if (await relogin({ totp: true })) {
+    if (viewFailed) route();
+    else status(p("ログインしました。もう一度、さきほどのボタンを押してください。", "Logged in. Please press the button again."));
+  } else {
+    sessionStorage.removeItem(TOKEN);
+    go("login", { pair: p("ログインの有効期限が切れました（15分操作がないと終わります）。もう一度ログインしてください。", "Your session ended (after 15 idle minutes). Please log in again."), kind: "error" });
+  }
 });
 
 window.addEventListener("hashchange", () => {

@@ -183,6 +183,18 @@ async function send(method, path, body) {
   return r;
 }
 
+/** Ends the session on the server and forgets it here (quietly, if it had already ended). */
+export async function logout() {
+  const token = sessionStorage.getItem(TOKEN);
+  sessionStorage.removeItem(TOKEN);
+  if (!token) return;
+  try {
+    await fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${token}` } });
+  } catch {
+    // offline: the session ends by itself
+  }
+}
+
 /** A JSON request; resolves to the parsed body (null for 204), rejects with ApiFailure. */
 export async function api(method, path, body) {
   const r = await send(method, path, body);
@@ -201,6 +213,7 @@ export async function apiBlob(path) {
 const ERRORS = {
   network: p("通信できませんでした。インターネットの接続を確かめて、もう一度お試しください。", "Could not reach the server. Check the connection and try again."),
   unauthorized: p("ログインの有効期限が切れました。もう一度ログインしてください。", "Your session has ended. Please log in again."),
+  wrong_credentials: p("ログインIDまたはパスワード（確認コード）が違います。", "Wrong login ID or password (or code)."),
   forbidden: p("この操作はできません。", "You may not do this."),
   not_found: p("見つかりませんでした。", "Not found."),
   internal: p("サーバーで問題が起きました。時間をおいてもう一度お試しください。", "Something went wrong on the server. Please try again later."),
@@ -524,6 +537,43 @@ export function ask({ title, body, confirm, danger = false, fields = [], action 
     const first = f.querySelector("input, select, textarea");
     (first || cancel).focus();
   });
+}
+
+let relogging = null;
+/**
+ * The session ended (idle timeout) while the person was working: ask them to log in again in a
+ * dialog over the page, so nothing they typed is lost. Resolves true once a new session is stored.
+ * Concurrent callers share one dialog.
+ */
+export function relogin({ totp = false } = {}) {
+  if (relogging) return relogging;
+  const fields = [
+    { name: "login_id", label: p("ログインID", "Login ID"), type: "text", required: true, autocomplete: "username" },
+    { name: "password", label: p("パスワード", "Password"), type: "password", required: true, autocomplete: "current-password" },
+  ];
+  if (totp) fields.push({ name: "totp", label: p("確認コード（6けた）", "Code (6 digits)"), type: "text", required: true, autocomplete: "one-time-code", inputmode: "numeric" });
+  relogging = ask({
+    title: p("もう一度ログインしてください", "Please log in again"),
+    body: p("しばらく操作がなかったため、ログインが終わりました。入力した内容はそのまま残っています。", "You were logged out after a while without activity. What you typed is still here."),
+    confirm: p("ログインする", "Log in"),
+    fields,
+    action: async (v) => {
+      try {
+        const body = { login_id: v.login_id || "", password: v.password || "" };
+        if (totp) body.totp = v.totp || "";
+        const r = await api("POST", "/api/v1/sessions", body);
+        sessionStorage.setItem(TOKEN, r.token);
+        return true;
+      } catch (err) {
+        if (err instanceof ApiFailure && err.code === "unauthorized") throw new ApiFailure(401, "wrong_credentials", "password: wrong");
+        throw err;
+      }
+    },
+  }).then((ok) => {
+    relogging = null;
+    return ok === true;
+  });
+  return relogging;
 }
 
 /** A status message region (polite live region). */

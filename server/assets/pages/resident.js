@@ -5,7 +5,7 @@
 
 import {
   TOKEN, p, h, user, setText, applyLang, initLangButton, onLangChange, lang, when, day, dateOf,
-  api, apiBlob, ApiFailure, onUnauthorized, form, ask, say, showError, errorText,
+  api, apiBlob, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -264,12 +264,14 @@ async function route() {
   $("logout").hidden = !loggedIn();
   document.body.dataset.view = view;
   delete document.body.dataset.ready;
+  viewFailed = false;
   try {
     if (loggedIn()) await loadResidents();
     await RENDER[view]();
   } catch (err) {
     if (err instanceof ApiFailure) {
-      if (err.status !== 401) status(errorPair(err), "error");
+      if (err.status === 401) viewFailed = true;
+      else status(errorPair(err), "error");
     } else throw err;
   }
   applyLang();
@@ -289,6 +291,8 @@ async function route() {
 const errorPair = (err) => errorText(err);
 
 let flash = null;
+/** Whether the current view could not load because the session had ended. */
+let viewFailed = false;
 /** Shows a view; `message` is shown once it has rendered. */
 function go(view, message = null) {
   flash = message;
@@ -853,19 +857,24 @@ async function printDoc(card, doc) {
 // ---------------------------------------------------------------------------------------------
 
 $("logout").addEventListener("click", async () => {
-  try {
-    await api("DELETE", "/api/v1/sessions/current");
-  } catch {
-    // the session may already have ended
-  }
-  sessionStorage.removeItem(TOKEN);
+  await logout();
   sessionStorage.removeItem(RID);
   go("welcome");
 });
 
-onUnauthorized(() => {
-  sessionStorage.removeItem(RID);
-  go("welcome", { pair: p("ログインの有効期限が切れました。もう一度ログインしてください。", "Your session has ended. Please log in again."), kind: "error" });
+// The session ended while the person was working: log in again over the page (nothing typed is
+// lost), then carry on; if they decline, back to the start.
+onUnauthorized(async () => {
+  const ok = await relogin();
+  if (!ok) {
+    sessionStorage.removeItem(TOKEN);
+    sessionStorage.removeItem(RID);
+    go("welcome", { pair: p("ログインの有効期限が切れました。もう一度ログインしてください。", "Your session has ended. Please log in again."), kind: "error" });
+  } else if (viewFailed) {
+    route();
+  } else {
+    status(p("ログインしました。もう一度、さきほどのボタンを押してください。", "Logged in. Please press the button again."));
+  }
 });
 
 window.addEventListener("hashchange", () => {

@@ -40,6 +40,8 @@ export const scenarios = {
     const page = await h.page({ name: "resident" });
     await page.goto(`${h.server.url}/pages/resident`);
     await h.ready(page, "welcome");
+    assert.equal(await page.locator("#logout").isVisible(), false, "no logout before login");
+    assert.equal(await page.locator("section.view:visible").count(), 1, "one view at a time");
     await h.capture(page, "resident-welcome");
 
     await page.click('a[href="#register"]');
@@ -115,7 +117,26 @@ export const scenarios = {
     assert.equal(await page.locator("#cat-blood_type button.add").count(), 0, "one blood type only");
     await addItem(page, "devices", { kind: "pacemaker", description: "2019年 植込み" });
     await addItem(page, "advance_directive", { status: "acp", document_location: "冷蔵庫の横の棚" });
-    await addItem(page, "care_team", { primary_doctor: "水海道 一郎", primary_hospital: "きぬ医師会病院", hospital_phone: "0297-23-0000" });
+
+    // The session ends while a form is being filled (the 15-minute idle timeout): a login dialog
+    // opens over the page, and what was typed is still there afterwards.
+    const team = page.locator("#cat-care_team");
+    await team.locator("button.add").click();
+    await fillForm(team.locator("form"), { primary_doctor: "水海道 一郎", primary_hospital: "きぬ医師会病院", hospital_phone: "0297-23-0000" });
+    await h.server.ok("DELETE", "/api/v1/sessions/current", undefined, await token(page));
+    await team.locator("form button[type=submit]").click();
+    const again = page.locator("dialog.ask");
+    await again.waitFor();
+    await fillForm(again, { login_id: "hanako.joso", password: "wrong password 1" });
+    await again.locator("button[type=submit]").click();
+    await again.locator('[data-field="password"] .field-error', { hasText: "違います" }).waitFor();
+    await fillForm(again, { password: "hanako password 1" });
+    await again.locator("button[type=submit]").click();
+    await again.waitFor({ state: "detached" });
+    await page.locator("#status", { hasText: "ログインしました" }).waitFor();
+    assert.equal(await control(team.locator("form"), "primary_hospital").inputValue(), "きぬ医師会病院", "nothing typed is lost");
+    await team.locator("form button[type=submit]").click();
+    await team.locator("li.item").first().waitFor();
 
     // A wrong phone number: shown next to the phone field; the name and relation stay.
     const contacts = page.locator("#cat-emergency_contacts");

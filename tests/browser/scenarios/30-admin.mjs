@@ -48,6 +48,8 @@ export const scenarios = {
     const page = await h.page({ name: "admin" });
     await page.goto(`${s.url}/pages/admin`);
     await h.ready(page, "login");
+    assert.equal(await page.locator("nav#nav").isVisible(), false, "no menu before login");
+    assert.equal(await page.locator("#logout").isVisible(), false);
     await h.capture(page, "admin-login");
 
     // A wrong code: the error is next to the code field, the rest is kept.
@@ -65,6 +67,7 @@ export const scenarios = {
     await fillForm(form, { totp: await s.adminAuth.code() });
     await form.locator("button[type=submit]").click();
     await h.ready(page, "facilities");
+    assert.equal(await page.locator("nav#nav").isVisible(), true);
     const row = page.locator("#applications tr", { hasText: "常総広域消防本部" });
     await row.waitFor();
     assert.match(await row.textContent(), /shoubou@example\.jp/);
