@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Kyukit test on a fresh machine, installing what the tests need.
 #   ./tests/run.sh
-# Needs: cargo (Rust 1.90+), python3 with venv. Installs the Python test oracles into target/oracle-venv.
+# Needs: cargo (Rust 1.90+), python3 with venv, node 20+ with npm, chromium. Installs the Python test
+# oracles into target/oracle-venv and the browser suite's npm packages into tests/browser/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -53,3 +54,10 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/
 fi
 cargo build --quiet -p kyukit-server --bin kyukit
 KYUKIT_BIN="$PWD/target/debug/kyukit" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+
+step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in tests/screenshots/)"
+command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-field --bin kyukit-field
+KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs

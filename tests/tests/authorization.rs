@@ -79,6 +79,8 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/metrics"
             | "/api/v1/revocations/{kid}"
             | "/pages/access-history"
+            | "/pages/resident"
+            | "/pages/admin"
             | "/pages/assets/{file}"
             | "/pages/directory"
             | "/api/v1/directory"

@@ -1,6 +1,8 @@
 // The resident's (or proxy's) access history: who looked at, changed or was refused their record.
 // Talks to the JSON API with a bearer session kept in sessionStorage (this tab only).
 
+import { lang, onLangChange, initLangButton } from "./common.js";
+
 const T = {
   ja: {
     when: "日時", who: "だれが", what: "何を", why: "理由", result: "結果",
@@ -36,17 +38,13 @@ const T = {
   },
 };
 
-let lang = new URLSearchParams(location.search).get("lang") === "en" ? "en" : (localStorage.getItem("kyukit.lang") || "ja");
 let lastData = null;
 const $ = (id) => document.getElementById(id);
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll("[data-ja]")) el.textContent = el.dataset[lang];
-  $("lang").textContent = lang === "ja" ? "English" : "日本語";
-  $("lang").setAttribute("aria-label", lang === "ja" ? "Switch to English" : "日本語に切り替え");
+// The language switch is shared with the other pages (common.js): the choice is remembered.
+onLangChange(() => {
   if (lastData) render(lastData);
-}
+});
 
 function fmtTime(unix) {
   return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", {
@@ -68,6 +66,7 @@ function render(data) {
   root.replaceChildren();
   for (const { profile, entries } of data) {
     const h = document.createElement("h2");
+    h.setAttribute("translate", "no"); // a person's name, as entered
     h.textContent = `${profile.family_name} ${profile.given_name}`;
     root.appendChild(h);
     if (entries.length === 0) {
@@ -149,11 +148,6 @@ async function load() {
   }
 }
 
-$("lang").addEventListener("click", () => {
-  lang = lang === "ja" ? "en" : "ja";
-  localStorage.setItem("kyukit.lang", lang);
-  applyLang();
-});
 
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -181,5 +175,5 @@ $("logout").addEventListener("click", async () => {
   showLogin();
 });
 
-applyLang();
+initLangButton();
 if (sessionStorage.getItem("kyukit.token")) load(); else showLogin();

@@ -13,7 +13,7 @@ use crate::service::governance::{
 };
 use crate::state::AppState;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -313,18 +313,46 @@ pub(crate) async fn withdraw_notice(
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                         form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The language a page is shown in: `?lang=ja|en`, else the `kyukit_lang` cookie (set here and
+/// by the scripted pages' ja/en switch), else Japanese.
+fn page_lang(req: &HttpRequest) -> &'static str {
+    let query = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="));
+    let cookie = req
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(';')
+                .find_map(|kv| kv.trim().strip_prefix("kyukit_lang="))
+        });
+    match query.or(cookie) {
+        Some("en") => "en",
+        _ => "ja",
+    }
+}
+
 /// The public overview, facility directory and notices, in Japanese and English (RULES R15, R17).
+/// Both languages are in the document; the one not chosen is hidden by the stylesheet, and the
+/// switch is a plain link (no script), which also remembers the choice in a cookie.
 #[utoipa::path(
     get,
     path = "/pages/directory",
     tag = "pages",
+    params(("lang" = Option<String>, Query, description = "`ja` (default) or `en`; remembered in the `kyukit_lang` cookie")),
     responses(
         (status = 200, description = "The page, rendered on the server (no scripts)", content_type = "text/html", body = String),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
 )]
-pub(crate) async fn directory_page(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn directory_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let lang = page_lang(&req);
     let (db, muni) = (state.db.clone(), state.municipality_id.clone());
     let (dir, notices) = web::block(move || -> Result<_, ApiError> {
         Ok((
@@ -338,8 +366,12 @@ pub(crate) async fn directory_page(state: web::Data<AppState>) -> Result<HttpRes
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((
+            header::SET_COOKIE,
+            format!("kyukit_lang={lang}; Path=/pages; Max-Age=31536000; SameSite=Lax"),
+        ))
         .content_type("text/html; charset=utf-8")
-        .body(render_directory(&dir, &notices)))
+        .body(render_directory(&dir, &notices, lang)))
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
@@ -404,72 +436,126 @@ fn jst(t: i64) -> String {
         .unwrap_or_default()
 }
 
-fn render_directory(dir: &Directory, notices: &[Notice]) -> String {
+/// Both languages of a phrase; the stylesheet shows the page's language only.
+fn bi(ja: &str, en: &str) -> String {
+    format!(r#"<span class="l-ja" lang="ja">{ja}</span><span class="l-en" lang="en">{en}</span>"#)
+}
+
+fn render_directory(dir: &Directory, notices: &[Notice], lang: &str) -> String {
     let muni_ja = esc(&dir.municipality_ja);
     let muni_en = esc(&dir.municipality_en);
+    let (other, other_label) = if lang == "ja" {
+        ("en", r#"<span lang="en">English</span>"#)
+    } else {
+        ("ja", r#"<span lang="ja">日本語</span>"#)
+    };
     let mut h = String::with_capacity(8192);
     let _ = write!(
         h,
         r#"<!doctype html>
-<html lang="ja">
+<html lang="{lang}" class="lang-{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>救急キット 参加施設・お知らせ / Kyukit participating facilities and notices — {muni_ja}</title>
+<title>{title}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/pages/assets/pages.css">
 </head>
 <body>
 <header>
-  <h1>救急キット <span lang="en">Kyukit</span> — {muni_ja} <span lang="en">{muni_en}</span></h1>
+  <h1>{h1}</h1>
+  <a id="lang" class="button lang-switch" href="?lang={other}" hreflang="{other}">{other_label}</a>
 </header>
 <main>
 <section id="overview">
-  <h2>救急キットとは <span lang="en">/ What Kyukit is</span></h2>
-  <p>救急キットは、{muni_ja}が運営する救急医療情報の共有の仕組みです。住民の方が同意した情報（お薬、アレルギー、持病、緊急連絡先など）を登録し、カードの二次元コードやNFCから、救急隊や病院が必要なときに確認できます。誰がいつ見たかはすべて記録され、本人が確認できます。</p>
-  <p lang="en">Kyukit is {muni_en}'s system for sharing emergency medical information. Residents record what they agree to share (medications, allergies, conditions, emergency contacts and more); ambulance crews and hospitals read it from the QR code or NFC tag of the resident's card when they need it. Every access is recorded, and residents can see who looked.</p>
-  <p>このページは、参加に同意して掲載を希望した施設の名称・連絡先と、運営からのお知らせを公開するものです。掲載の内容は市が管理しています。</p>
-  <p lang="en">This page lists the names and contacts of participating facilities that agreed to be listed, and the city's notices. The city maintains it.</p>
+  <h2>{about}</h2>
+  <p class="l-ja" lang="ja">救急キットは、{muni_ja}が運営する救急医療情報の共有の仕組みです。住民の方が同意した情報（お薬、アレルギー、持病、緊急連絡先など）を登録し、カードの二次元コードやNFCから、救急隊や病院が必要なときに確認できます。誰がいつ見たかはすべて記録され、本人が確認できます。</p>
+  <p class="l-en" lang="en">Kyukit is {muni_en}'s system for sharing emergency medical information. Residents record what they agree to share (medications, allergies, conditions, emergency contacts and more); ambulance crews and hospitals read it from the QR code or NFC tag of the resident's card when they need it. Every access is recorded, and residents can see who looked.</p>
+  <p class="l-ja" lang="ja">このページは、参加に同意して掲載を希望した施設の名称・連絡先と、運営からのお知らせを公開するものです。掲載の内容は市が管理しています。</p>
+  <p class="l-en" lang="en">This page lists the names and contacts of participating facilities that agreed to be listed, and the city's notices. The city maintains it.</p>
+  <p><a href="/pages/resident">{portal}</a></p>
 </section>
-"#
+"#,
+        title = if lang == "ja" {
+            format!("救急キット 参加施設・お知らせ — {muni_ja}")
+        } else {
+            format!("Kyukit participating facilities and notices — {muni_en}")
+        },
+        h1 = bi(
+            &format!("救急キット — {muni_ja}"),
+            &format!("Kyukit — {muni_en}")
+        ),
+        about = bi("救急キットとは", "What Kyukit is"),
+        portal = bi(
+            "住民の方の登録・ログインはこちら",
+            "Residents: register or log in here"
+        ),
     );
-    h.push_str(
-        "<section id=\"notices\">\n  <h2>お知らせ <span lang=\"en\">/ Notices</span></h2>\n",
+    let _ = write!(
+        h,
+        "<section id=\"notices\">\n  <h2>{}</h2>\n",
+        bi("お知らせ", "Notices")
     );
     if notices.is_empty() {
-        h.push_str(
-            "  <p>現在お知らせはありません。 <span lang=\"en\">No notices at present.</span></p>\n",
+        let _ = writeln!(
+            h,
+            "  <p>{}</p>",
+            bi("現在お知らせはありません。", "No notices at present.")
         );
     }
     for n in notices {
         let (label_ja, label_en) = notice_label(&n.kind, n.termination);
         let _ = write!(
             h,
-            "  <article class=\"notice {kind}\">\n    <h3><span class=\"badge\">{label_ja} / <span lang=\"en\">{label_en}</span></span> {title_ja} <span lang=\"en\">/ {title_en}</span></h3>\n    <p>掲載 <span lang=\"en\">Published</span>: {published} JST",
+            "  <article class=\"notice {kind}\">\n    <h3><span class=\"badge\">{label}</span> {title}</h3>\n    <p>{published}: {published_at} JST",
             kind = esc(&n.kind),
-            title_ja = esc(&n.title_ja),
-            title_en = esc(&n.title_en),
-            published = jst(n.published_at),
+            label = bi(label_ja, label_en),
+            title = bi(&esc(&n.title_ja), &esc(&n.title_en)),
+            published = bi("掲載", "Published"),
+            published_at = jst(n.published_at),
         );
         if let Some(s) = n.starts_at {
-            let _ = write!(h, " · 開始 <span lang=\"en\">Starts</span>: {} JST", jst(s));
+            let _ = write!(h, " · {}: {} JST", bi("開始", "Starts"), jst(s));
         }
         if let Some(e) = n.ends_at {
-            let _ = write!(h, " · 終了 <span lang=\"en\">Ends</span>: {} JST", jst(e));
+            let _ = write!(h, " · {}: {} JST", bi("終了", "Ends"), jst(e));
         }
         let _ = write!(
             h,
-            "</p>\n    <div>{}</div>\n    <div lang=\"en\">{}</div>\n  </article>\n",
+            "</p>\n    <div class=\"l-ja\" lang=\"ja\">{}</div>\n    <div class=\"l-en\" lang=\"en\">{}</div>\n  </article>\n",
             esc_lines(&n.body_ja),
             esc_lines(&n.body_en)
         );
     }
     h.push_str("</section>\n");
-    h.push_str("<section id=\"facilities\">\n  <h2>参加施設 <span lang=\"en\">/ Participating facilities</span></h2>\n");
+    let _ = write!(
+        h,
+        "<section id=\"facilities\">\n  <h2>{}</h2>\n",
+        bi("参加施設", "Participating facilities")
+    );
     if dir.facilities.is_empty() {
-        h.push_str("  <p>掲載されている施設はまだありません。 <span lang=\"en\">No facilities are listed yet.</span></p>\n");
+        let _ = writeln!(
+            h,
+            "  <p>{}</p>",
+            bi(
+                "掲載されている施設はまだありません。",
+                "No facilities are listed yet."
+            )
+        );
     } else {
-        h.push_str("  <table>\n    <thead><tr><th>種別 <span lang=\"en\">Kind</span></th><th>名称 <span lang=\"en\">Name</span></th><th>所在地 <span lang=\"en\">Address</span></th><th>電話 <span lang=\"en\">Phone</span></th></tr></thead>\n    <tbody>\n");
+        let (kind_h, name_h, addr_h, phone_h) = if lang == "ja" {
+            ("種別", "名称", "所在地", "電話")
+        } else {
+            ("Kind", "Name", "Address", "Phone")
+        };
+        let _ = write!(
+            h,
+            "  <table>\n    <thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n    <tbody>\n",
+            bi("種別", "Kind"),
+            bi("名称", "Name"),
+            bi("所在地", "Address"),
+            bi("電話", "Phone"),
+        );
         for f in &dir.facilities {
             let (kind_ja, kind_en) = kind_label(&f.kind);
             let phone = esc(&f.phone);
@@ -480,9 +566,9 @@ fn render_directory(dir: &Directory, notices: &[Notice]) -> String {
                 .collect();
             let _ = writeln!(
                 h,
-                "      <tr><td data-label=\"種別\">{kind_ja} <span lang=\"en\">/ {kind_en}</span></td><td data-label=\"名称\">{name_ja}<br><span lang=\"en\">{name_en}</span></td><td data-label=\"所在地\">{address}</td><td data-label=\"電話\"><a href=\"tel:{tel}\">{phone}</a></td></tr>",
-                name_ja = esc(&f.name_ja),
-                name_en = esc(&f.name_en),
+                "      <tr><td data-label=\"{kind_h}\">{kind}</td><td data-label=\"{name_h}\">{name}</td><td data-label=\"{addr_h}\" translate=\"no\">{address}</td><td data-label=\"{phone_h}\"><a href=\"tel:{tel}\">{phone}</a></td></tr>",
+                kind = bi(kind_ja, kind_en),
+                name = bi(&esc(&f.name_ja), &esc(&f.name_en)),
                 address = esc(&f.address),
                 tel = esc(&tel),
             );
@@ -490,7 +576,11 @@ fn render_directory(dir: &Directory, notices: &[Notice]) -> String {
         h.push_str("    </tbody>\n  </table>\n");
     }
     h.push_str("</section>\n");
-    h.push_str("<section id=\"apply\">\n  <h2>参加の申請 <span lang=\"en\">/ Applying to join</span></h2>\n  <p>医療機関・薬局・介護事業所・消防などの施設は、市に参加を申請できます（<code>POST /api/v1/facility-applications</code>）。市が審査し、結果は申請時に発行される確認用トークンで確認できます。</p>\n  <p lang=\"en\">Hospitals, clinics, pharmacies, care providers, fire departments and support centres apply to the city to join (<code>POST /api/v1/facility-applications</code>). The city reviews each application; the result is read with the status token given on submission.</p>\n</section>\n</main>\n</body>\n</html>\n");
+    let _ = write!(
+        h,
+        "<section id=\"apply\">\n  <h2>{}</h2>\n  <p class=\"l-ja\" lang=\"ja\">医療機関・薬局・介護事業所・消防などの施設は、市に参加を申請できます（<code>POST /api/v1/facility-applications</code>）。市が審査し、結果は申請時に発行される確認用トークンで確認できます。</p>\n  <p class=\"l-en\" lang=\"en\">Hospitals, clinics, pharmacies, care providers, fire departments and support centres apply to the city to join (<code>POST /api/v1/facility-applications</code>). The city reviews each application; the result is read with the status token given on submission.</p>\n</section>\n</main>\n</body>\n</html>\n",
+        bi("参加の申請", "Applying to join")
+    );
     h
 }
 
@@ -516,7 +606,7 @@ mod tests {
                 phone: "0297-00-0000".into(),
             }],
         };
-        let html = render_directory(&dir, &[]);
+        let html = render_directory(&dir, &[], "ja");
         assert!(!html.contains("<img src=x"), "{html}");
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(html.contains("&lt;市&gt;") && html.contains("&quot;City&quot;"));

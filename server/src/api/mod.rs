@@ -96,6 +96,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/accesses/{aid}"),
     ("GET", "/api/v1/audit/head"),
     ("GET", "/pages/access-history"),
+    ("GET", "/pages/resident"),
+    ("GET", "/pages/admin"),
     ("GET", "/pages/assets/{file}"),
     // governance: accounts & security (lead)
     ("GET", "/api/v1/accounts"),

@@ -73,6 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         field::break_glass,
         field::reread,
         pages::access_history,
+        pages::resident,
+        pages::admin,
         pages::asset,
         // governance: accounts & security (lead)
         staff::list,

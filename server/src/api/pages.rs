@@ -1,17 +1,22 @@
-//! Web pages embedded in the binary (no npm at run time). Today: the resident's access history
-//! (RULES R13). The page is a static shell; its ES module calls the JSON API with the resident's
-//! bearer session (kept in `sessionStorage`). Strict CSP: same-origin scripts and styles only.
+//! Web pages embedded in the binary (no npm at run time): the resident portal (register, dataset,
+//! consent, card and printables, 支援中止), the resident's access history (RULES R13) and the city
+//! administrator's console. Each page is a static shell; its ES modules call the JSON API with the
+//! user's bearer session (kept in `sessionStorage`). Strict CSP: same-origin scripts and styles
+//! only; images also from `blob:` (the card's QR code is fetched with the session and shown as a
+//! blob URL, since an `<img src>` cannot send the bearer token).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/pages/access-history", web::get().to(access_history))
+        .route("/pages/resident", web::get().to(resident))
+        .route("/pages/admin", web::get().to(admin))
         .route("/pages/assets/{file}", web::get().to(asset));
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-                   img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+                   img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 fn page(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -36,23 +41,54 @@ pub(crate) async fn access_history() -> HttpResponse {
     page(include_str!("../../assets/pages/access-history.html"))
 }
 
+/// The resident portal, in Japanese and English: log in or register (yourself, or someone else as
+/// their family member or care manager), the emergency dataset, consent, the card with its QR code
+/// and printables, 支援中止.
+#[utoipa::path(
+    get,
+    path = "/pages/resident",
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page (it calls the resident API: `/api/v1/residents…`, `/api/v1/proxies`, `/api/v1/sessions`)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn resident() -> HttpResponse {
+    page(include_str!("../../assets/pages/resident.html"))
+}
+
+/// The city administrator's console, in Japanese and English: facility applications and
+/// facilities, staff IDs, devices, disaster declarations, notices, break-glass reviews, keys and
+/// the audit head.
+#[utoipa::path(
+    get,
+    path = "/pages/admin",
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page (it logs in with TOTP and calls the city administrator's API)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn admin() -> HttpResponse {
+    page(include_str!("../../assets/pages/admin.html"))
+}
+
 /// The pages' scripts and styles.
 #[utoipa::path(
     get,
     path = "/pages/assets/{file}",
     tag = "pages",
-    params(("file" = String, Path, description = "`access-history.js` or `pages.css`")),
+    params(("file" = String, Path, description = "`common.js`, `resident.js`, `admin.js`, `access-history.js` or `pages.css`")),
     responses(
         (status = 200, description = "The asset", content_type = "text/javascript", body = String),
         (status = 404, description = "No such asset", body = crate::error::ErrorBody),
     )
 )]
 pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
+    const JS: &str = "text/javascript; charset=utf-8";
     let (body, ctype) = match file.as_str() {
-        "access-history.js" => (
-            include_str!("../../assets/pages/access-history.js"),
-            "text/javascript; charset=utf-8",
-        ),
+        "access-history.js" => (include_str!("../../assets/pages/access-history.js"), JS),
+        "common.js" => (include_str!("../../assets/pages/common.js"), JS),
+        "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
+        "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),
         "pages.css" => (
             include_str!("../../assets/pages/pages.css"),
             "text/css; charset=utf-8",
