@@ -14,11 +14,14 @@
 #     --no-build              use the binaries already in target/release
 #     --bin-dir DIR           take kyukit and kyukit-bench from DIR (e.g. another commit's build);
 #                             implies --no-build
+#     --prearrival N          instead of scans: N sequential pre-arrival reports, each timed until
+#                             the ED's SSE event and the push at a loopback endpoint
+#                             (`kyukit-bench prearrival`; the server allows loopback push endpoints)
 # Only loopback traffic; the server listens on 127.0.0.1 on a port the kernel picks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 concurrency=64 devices=32 residents=200 duration=20 warmup=3
-json="" database_url="" pg_cluster="" keep="" build=1 bin_dir="" extra=()
+json="" database_url="" pg_cluster="" keep="" build=1 bin_dir="" extra=() prearrival=
 while [ $# -gt 0 ]; do
   case "$1" in
     --concurrency) concurrency=$2; shift 2 ;;
@@ -30,10 +33,11 @@ while [ $# -gt 0 ]; do
     --database-url) database_url=$2; shift 2 ;;
     --pg-cluster) pg_cluster=$2; shift 2 ;;
     --keep) keep=1; shift ;;
+    --prearrival) prearrival=$2; shift 2 ;;
     --no-build) build=""; shift ;;
     --bin-dir) bin_dir=$(cd "$2" && pwd); build=""; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,7 +87,8 @@ export KYUKIT_ADMIN_TOTP_SECRET
 
 "$kyukit" serve --listen 127.0.0.1:0 --data-dir "$work/data" "${db_args[@]}" \
   --scans-per-device-per-min 0 --scans-per-addr-per-min 0 \
-  --logins-per-addr-per-min 0 --logins-per-id-per-min 0 >"$work/server.out" 2>"$work/server.log" &
+  --logins-per-addr-per-min 0 --logins-per-id-per-min 0 ${prearrival:+--push-allow-insecure-loopback} \
+  >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 base_url=""
 for _ in $(seq 100); do
@@ -96,7 +101,11 @@ done
 log "server $base_url (pid $server_pid), data $work/data, log $work/server.log"
 log "host: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), data on $(df -T "$work" | awk 'NR==2 {print $2}')"
 
-"$bench" scan --server "$base_url" --admin-login admin --server-pid "$server_pid" \
-  --devices "$devices" --residents "$residents" --concurrency "$concurrency" \
-  --duration "$duration" --warmup "$warmup" $json "${extra[@]}"
+if [ -n "$prearrival" ]; then
+  "$bench" prearrival --server "$base_url" --admin-login admin --iterations "$prearrival" "${extra[@]}"
+else
+  "$bench" scan --server "$base_url" --admin-login admin --server-pid "$server_pid" \
+    --devices "$devices" --residents "$residents" --concurrency "$concurrency" \
+    --duration "$duration" --warmup "$warmup" $json "${extra[@]}"
+fi
 log "server log: $(wc -l <"$work/server.log") lines, $(grep -c '"level":"ERROR"' "$work/server.log" || true) errors, $(grep -c '"level":"WARN"' "$work/server.log" || true) warnings"
