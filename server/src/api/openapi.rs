@@ -118,6 +118,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::api::incidents::answer,
         crate::api::incidents::ed_attachment,
         crate::api::incidents::hospital_feed,
+        // paramedic PWA and ED dashboard
+        crate::api::crew::hospitals,
+        crate::api::field_pages::field_app,
+        crate::api::field_pages::ed_dashboard,
+        crate::api::field_pages::asset,
     ),
     components(
         schemas(ErrorBody),
