@@ -35,15 +35,23 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c);
   return el;
 }
 
+// The message line; given a function, it is worded again when the language changes.
+let lastMessage = null;
 function message(text, kind = "error") {
+  lastMessage = typeof text === "function" ? { text, kind } : null;
   const m = $("msg");
-  m.textContent = text || "";
+  const s = typeof text === "function" ? text() : text;
+  m.textContent = s || "";
   m.className = `msg ${kind}`;
-  m.hidden = !text;
+  m.hidden = !s;
+}
+
+function rewordMessage() {
+  if (lastMessage) message(lastMessage.text, lastMessage.kind);
 }
 
 class ApiError extends Error {
@@ -86,7 +94,7 @@ async function login(ev) {
     await load(true);
     startFeed();
   } catch (e) {
-    message(t("login.failed", { why: why(e) }));
+    message(() => t("login.failed", { why: why(e) }));
   }
 }
 
@@ -107,13 +115,13 @@ async function load(initial = false) {
   try {
     S.list = await api("GET", "/api/v1/hospital/incidents");
   } catch (e) {
-    return message(`${t("common.error")}: ${why(e)}`);
+    return message(() => `${t("common.error")}: ${why(e)}`);
   }
   for (const inc of S.list) {
     const key = `${inc.id}:${inc.target.status}:${inc.target.escalated_at ? "esc" : ""}`;
     const fresh = !S.known.has(key);
     S.known.add(key);
-    const needsAttention = inc.target.status === "asked" && !inc.target.acknowledged_at;
+    const needsAttention = inc.target.status === "pending" && !inc.target.acknowledged_at;
     if (!initial && fresh && needsAttention) alertNew(inc);
   }
   for (const id of S.open.keys()) if (S.open.get(id)) loadDetail(id);
@@ -195,7 +203,7 @@ async function act(id, what, body) {
     message("");
     await load();
   } catch (e) {
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
     await load();
   }
 }
@@ -206,7 +214,7 @@ async function loadDetail(id) {
     if (S.open.has(id)) S.open.set(id, d);
   } catch (e) {
     S.open.delete(id);
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
   }
   renderList();
 }
@@ -381,20 +389,20 @@ function reportBlock(d) {
       out.push(h("p", {}, h("strong", { text: `${t(`cat.${cat}`)}: ` }), items.map((i) => Object.values(i.body).filter((x) => typeof x === "string").join(" ")).join(" / ")));
     }
   }
-  return h("div", { class: "detail" }, out);
+  return h("div", { class: "detail", translate: "no" }, out);
 }
 
 function card(inc) {
   const tg = inc.target;
-  const escalated = Boolean(tg.escalated_at && !tg.acknowledged_at && tg.status === "asked");
+  const escalated = Boolean(tg.escalated_at && !tg.acknowledged_at && tg.status === "pending");
   const classes = ["inc", `act-${inc.activation || "none"}`, `s-${tg.status}`];
   if (escalated) classes.push("escalated");
   if (tg.acknowledged_at) classes.push("acked");
   const actions = [];
-  if (!tg.acknowledged_at && ["asked", "assigned"].includes(tg.status)) {
+  if (!tg.acknowledged_at && ["pending", "assigned"].includes(tg.status)) {
     actions.push(h("button", { type: "button", class: "primary", "data-action": "ack", onclick: () => act(inc.id, "acknowledge"), text: t("ed.ack") }));
   }
-  if (tg.status === "asked") {
+  if (tg.status === "pending") {
     actions.push(h("button", { type: "button", class: "accept", "data-action": "accept", onclick: () => act(inc.id, "answer", { decision: "accept" }), text: t("ed.accept") }));
     actions.push(
       h("button", {
@@ -422,10 +430,10 @@ function card(inc) {
       h("span", { class: "eta", "data-eta": inc.eta_at || "", text: etaText(inc.eta_at) }),
     ),
     escalated ? h("p", { class: "esc", role: "alert", text: `⚠ ${t("ed.escalated")}` }) : null,
-    h("p", { class: "complaint", text: inc.chief_complaint || "—" }),
+    h("p", { class: "complaint", translate: "no", text: inc.chief_complaint || "—" }),
     h(
       "p",
-      { class: "meta" },
+      { class: "meta", translate: "no" },
       `${t("ed.ageSex", { age: inc.age_band || t("age.unknown"), sex: sexWord(inc.sex) })} · ${t("ed.from", { name: hospitalName(inc.fire_department) })} (${inc.fire_department.phone}) · ${t("ed.askedAt", { time: fmtTime(tg.asked_at) })}${tg.acknowledged_at ? ` · ${t("ed.acknowledgedAt", { time: fmtTime(tg.acknowledged_at) })}` : ""} · ${t("ed.version", { n: inc.version })}`,
     ),
     h("div", { class: "actions" }, actions),
@@ -460,6 +468,7 @@ function renderList() {
 }
 
 function render() {
+  rewordMessage();
   $("login").hidden = Boolean(S.token);
   $("board").hidden = !S.token;
   renderNet();

@@ -39,7 +39,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c);
   return el;
 }
 
@@ -47,11 +47,19 @@ function show(id, on = true) {
   $(id).hidden = !on;
 }
 
+// The message line; given a function, it is worded again when the language changes.
+let lastMessage = null;
 function message(text, kind = "error") {
+  lastMessage = typeof text === "function" ? { text, kind } : null;
   const m = $("msg");
-  m.textContent = text || "";
+  const s = typeof text === "function" ? text() : text;
+  m.textContent = s || "";
   m.className = `msg ${kind}`;
-  m.hidden = !text;
+  m.hidden = !s;
+}
+
+function rewordMessage() {
+  if (lastMessage) message(lastMessage.text, lastMessage.kind);
 }
 
 // ---- the API -------------------------------------------------------------------------------------
@@ -110,7 +118,7 @@ function onAuthError(e) {
     logout(false);
   }
   if (e instanceof ApiError && ["device_revoked", "device_unknown"].includes(e.code)) {
-    message(`${t("common.error")}: ${e.message}`);
+    message(() => `${t("common.error")}: ${e.message}`);
   }
 }
 
@@ -142,7 +150,7 @@ async function refreshKeys() {
 async function enroll(ev) {
   ev.preventDefault();
   const f = ev.target;
-  if (!navigator.onLine) return message(t("enroll.needOnline"));
+  if (!navigator.onLine) return message(() => t("enroll.needOnline"));
   try {
     const keyPair = await generateDeviceKey();
     const label = f.label.value.trim() || null;
@@ -155,11 +163,11 @@ async function enroll(ev) {
     S.device = { id: d.device_id, facilityId: d.facility_id, label: d.label, keyPair };
     await store.put("device", S.device);
     f.reset();
-    message(t("enroll.done"), "ok");
+    message(() => t("enroll.done"), "ok");
     await refreshKeys();
     render();
   } catch (e) {
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
   }
 }
 
@@ -183,7 +191,7 @@ async function login(ev) {
     startFeed();
     if (S.verdict?.kind === "genuine") fetchDataset();
   } catch (e) {
-    message(t("login.failed", { why: why(e) }));
+    message(() => t("login.failed", { why: why(e) }));
     onAuthError(e);
   }
 }
@@ -295,7 +303,7 @@ async function startCamera() {
     if (text) await readCard(text, "camera");
   } catch (e) {
     stopCamera();
-    message(t("scan.cameraFailed", { why: e.message || e.name }));
+    message(() => t("scan.cameraFailed", { why: e.message || e.name }));
   }
 }
 
@@ -322,7 +330,7 @@ async function startNfc() {
       readCard(bytes, "nfc");
     };
   } catch (e) {
-    message(t("scan.nfcFailed", { why: e.message || e.name }));
+    message(() => t("scan.nfcFailed", { why: e.message || e.name }));
   }
 }
 
@@ -432,7 +440,7 @@ async function startReport() {
     });
   } catch (e) {
     onAuthError(e);
-    return message(`${t("common.error")}: ${why(e)}`);
+    return message(() => `${t("common.error")}: ${why(e)}`);
   }
   const f = $("report-form");
   f.reset();
@@ -475,18 +483,23 @@ async function sendReport(ev) {
   if (g.every(Boolean)) body.gcs = { e: Number(g[0]), v: Number(g[1]), m: Number(g[2]) };
   const eta = num(f.eta_minutes.value);
   if (eta !== undefined) body.eta_minutes = eta;
-  const notes = f.notes.value.trim();
+  // The server keeps notes on one line (no control characters): lines become " / ".
+  const notes = f.notes.value
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[\u0000-\u001f\u007f]/g, " ").trim())
+    .filter(Boolean)
+    .join(" / ");
   if (notes) body.notes = notes;
   try {
     S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/reports`, body);
-    message(t("report.saved", { n: S.incident.version }), "ok");
+    message(() => t("report.saved", { n: S.incident.version }), "ok");
     await loadHospitals();
     renderIncident();
     show("hospitals");
     $("hospitals").scrollIntoView();
   } catch (e) {
     onAuthError(e);
-    message(t("report.failed", { why: why(e) }));
+    message(() => t("report.failed", { why: why(e) }));
   }
 }
 
@@ -495,31 +508,31 @@ async function loadHospitals() {
     S.hospitals = (await signed("GET", "/api/v1/hospitals")).hospitals;
   } catch (e) {
     onAuthError(e);
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
   }
   renderHospitals();
 }
 
 async function ask() {
   const ids = [...document.querySelectorAll("input[name=hospital]:checked")].map((x) => x.value);
-  if (!ids.length) return message(t("hosp.pickOne"));
+  if (!ids.length) return message(() => t("hosp.pickOne"));
   try {
     S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/inquiries`, { hospitals: ids });
-    message(t("hosp.asked"), "ok");
+    message(() => t("hosp.asked"), "ok");
     renderIncident();
   } catch (e) {
     onAuthError(e);
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
   }
 }
 
 async function arrive() {
   try {
     S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/arrival`);
-    message(t("inc.closed"), "ok");
+    message(() => t("inc.closed"), "ok");
     renderIncident();
   } catch (e) {
-    message(`${t("common.error")}: ${why(e)}`);
+    message(() => `${t("common.error")}: ${why(e)}`);
   }
 }
 
@@ -694,7 +707,7 @@ function renderDataset() {
   if (S.disclosure) {
     const d = S.disclosure;
     const p = d.patient;
-    parts.push(h("p", { class: "patient" }, h("strong", { text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) })));
+    parts.push(h("p", { class: "patient" }, h("strong", { translate: "no", text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) })));
     parts.push(h("p", { class: "muted", text: `${t("dataset.dob", { dob: p.date_of_birth })} · ${t("dataset.until", { time: fmtTime(d.expires_at) })}` }));
     for (const cat of d.categories) {
       const items = d.items.filter((i) => i.category === cat);
@@ -703,7 +716,7 @@ function renderDataset() {
           "div",
           { class: "cat", "data-category": cat },
           h("h3", { text: t(`cat.${cat}`) }),
-          items.length ? h("ul", {}, items.map((i) => h("li", { text: itemText(i) }))) : h("p", { class: "muted", text: t("common.none") }),
+          items.length ? h("ul", { translate: "no" }, items.map((i) => h("li", { text: itemText(i) }))) : h("p", { class: "muted", text: t("common.none") }),
         ),
       );
     }
@@ -742,7 +755,7 @@ function renderHospitals() {
             "label",
             { class: "choice", for: id },
             h("input", { type: "checkbox", name: "hospital", value: hosp.id, id, checked: checked.has(hosp.id), disabled: asked.has(hosp.id) }),
-            h("span", {}, h("strong", { text: hospitalName(hosp) }), h("small", { text: ` ${t("hosp.phone", { phone: hosp.phone })}` })),
+            h("span", {}, h("strong", { translate: "no", text: hospitalName(hosp) }), h("small", { text: ` ${t("hosp.phone", { phone: hosp.phone })}` })),
           );
         })
       : [h("p", { text: t("hosp.none") })]),
@@ -759,13 +772,13 @@ function renderIncident() {
   $("targets").replaceChildren(
     ...inc.targets.map((tg) => {
       const st = tg.status;
-      const lines = [h("strong", { text: hospitalName(tg.hospital) }), h("span", { class: `st st-${st}`, "data-status": st, text: t(`target.${st}`) })];
-      if (tg.acknowledged_at && st === "asked") lines.push(h("span", { class: "st st-ack", "data-ack": "1", text: `✔ ${t("target.acknowledged")}` }));
+      const lines = [h("strong", { translate: "no", text: hospitalName(tg.hospital) }), h("span", { class: `st st-${st}`, "data-status": st, text: t(`target.${st}`) })];
+      if (tg.acknowledged_at && st === "pending") lines.push(h("span", { class: "st st-ack", "data-ack": "1", text: `✔ ${t("target.acknowledged")}` }));
       else if (tg.acknowledged_at) lines.push(h("span", { class: "muted", "data-ack": "1", text: t("target.acknowledged") }));
-      if (tg.escalated_at && !tg.acknowledged_at && st === "asked") {
+      if (tg.escalated_at && !tg.acknowledged_at && st === "pending") {
         lines.push(h("a", { class: "st st-esc", href: `tel:${tg.hospital.phone}`, text: t("target.escalated", { phone: tg.hospital.phone }) }));
       }
-      if (tg.reason) lines.push(h("span", { text: t("target.reason", { reason: tg.reason }) }));
+      if (tg.reason) lines.push(h("span", { translate: "no", text: t("target.reason", { reason: tg.reason }) }));
       return h("li", { class: `target t-${st}`, "data-hospital": tg.hospital.id }, ...lines);
     }),
   );
@@ -773,6 +786,8 @@ function renderIncident() {
 }
 
 function render() {
+  rewordMessage();
+  gcsTotal();
   renderNet();
   const enrolled = Boolean(S.device);
   show("enroll", !enrolled);
