@@ -53,3 +53,12 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/
 fi
 cargo build --quiet -p kyukit-server --bin kyukit
 KYUKIT_BIN="$PWD/target/debug/kyukit" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+
+step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field)"
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+(
+  cd tests/browser/field
+  npm ci --no-audit --no-fund --loglevel=error
+  node --test unit.test.mjs
+  KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
+)

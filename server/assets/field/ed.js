@@ -5,6 +5,7 @@
 // ETA count down; escalated inquiries stand out. Web Push: the subscribe button registers this
 // browser with the server's VAPID key (ed-sw.js shows the alerts).
 
+import { itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
@@ -355,10 +356,6 @@ function tick() {
   for (const el of document.querySelectorAll("[data-eta]")) el.textContent = etaText(Number(el.dataset.eta) || null);
 }
 
-function sexWord(s) {
-  return t(`sex.${["male", "female", "other"].includes(s) ? s : "unknown"}`);
-}
-
 function reportBlock(d) {
   const r = d.report;
   if (!r) return h("p", { class: "muted", text: t("ed.noReport") });
@@ -386,7 +383,7 @@ function reportBlock(d) {
     for (const cat of d.patient.categories || []) {
       const items = (d.patient.items || []).filter((i) => i.category === cat);
       if (!items.length) continue;
-      out.push(h("p", {}, h("strong", { text: `${t(`cat.${cat}`)}: ` }), items.map((i) => Object.values(i.body).filter((x) => typeof x === "string").join(" ")).join(" / ")));
+      out.push(h("p", {}, h("strong", { text: `${t(`cat.${cat}`)}: ` }), items.map(itemText).join(" / ")));
     }
   }
   return h("div", { class: "detail", translate: "no" }, out);

@@ -6,6 +6,7 @@
 
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
 import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
+import { itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { startScanner } from "./scanner.js";
 import * as store from "./store.js";
@@ -668,34 +669,6 @@ function renderTriage() {
       ]
     : [h("p", { text: t("triage.none") })];
   el.replaceChildren(h("div", { class: "triage", id: "triage-core" }, h("h2", { text: t("triage.title") }), ...body));
-}
-
-function sexWord(s) {
-  return t(`sex.${["male", "female", "other"].includes(s) ? s : "unknown"}`);
-}
-
-function itemText(it) {
-  const b = it.body;
-  switch (it.category) {
-    case "medications":
-      return [b.name, b.dose, b.frequency, b.anticoagulant ? `(${t("med.anticoagulant")})` : null].filter(Boolean).join(" ");
-    case "conditions":
-      return [b.name, b.icd10 ? `[${b.icd10}]` : null, b.since].filter(Boolean).join(" ");
-    case "allergies":
-      return [b.substance, b.reaction ? `(${b.reaction})` : null, b.severity].filter(Boolean).join(" ");
-    case "devices":
-      return [b.kind, b.description].filter(Boolean).join(" ");
-    case "blood_type":
-      return `${b.abo}${b.rh === "unknown" ? "" : b.rh}`;
-    case "advance_directive":
-      return [t(`ad.${b.status}`), b.document_location].filter(Boolean).join(" — ");
-    case "care_team":
-      return [b.primary_doctor, b.primary_hospital, b.hospital_phone, b.care_manager, b.care_manager_phone].filter(Boolean).join(" / ");
-    case "emergency_contacts":
-      return `${b.name}（${b.relation}） ${b.phone}`;
-    default:
-      return JSON.stringify(b);
-  }
 }
 
 function renderDataset() {

@@ -31,6 +31,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("ed.js", include_str!("../../assets/field/ed.js"), JS),
     ("card.js", include_str!("../../assets/field/card.js"), JS),
     (
+        "dataset.js",
+        include_str!("../../assets/field/dataset.js"),
+        JS,
+    ),
+    (
         "httpsig.js",
         include_str!("../../assets/field/httpsig.js"),
         JS,

@@ -224,7 +224,7 @@ test("every data-i18n key in the pages and every t('…') key in the scripts exi
     const html = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of html.matchAll(/data-i18n(?:-placeholder|-aria|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ["field.js", "ed.js"]) {
+  for (const f of ["field.js", "ed.js", "dataset.js"]) {
     const js = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of js.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) used.add(m[1]);
   }
