@@ -18,6 +18,7 @@ const S = {
   list: [],
   open: new Map(), // incident id → detail (or null while loading)
   declining: new Set(),
+  reasons: new Map(), // incident id → decline reason being typed
   known: new Set(), // "id:status" already alerted
   feed: { running: false, live: false, lastEventId: null, abort: null },
   sound: localStorage.getItem(SOUND) !== "off",
@@ -201,6 +202,7 @@ async function act(id, what, body) {
   try {
     await api("POST", `/api/v1/hospital/incidents/${id}/${what}`, body);
     S.declining.delete(id);
+    S.reasons.delete(id);
     message("");
     await load();
   } catch (e) {
@@ -436,7 +438,16 @@ function card(inc) {
     h("div", { class: "actions" }, actions),
   ];
   if (S.declining.has(inc.id)) {
-    const input = h("input", { name: "reason", required: true, maxlength: "200", placeholder: t("ed.reasonPh"), "aria-label": t("ed.reason") });
+    // The list is redrawn on every feed event: what was typed is kept in S.reasons.
+    const input = h("input", {
+      name: "reason",
+      required: true,
+      maxlength: "200",
+      placeholder: t("ed.reasonPh"),
+      "data-action": "reason",
+      value: S.reasons.get(inc.id) || "",
+      oninput: (ev) => S.reasons.set(inc.id, ev.target.value),
+    });
     parts.push(
       h(
         "form",

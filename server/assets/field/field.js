@@ -765,6 +765,9 @@ function render() {
   const enrolled = Boolean(S.device);
   show("enroll", !enrolled);
   show("login", enrolled && !S.token);
+  // Logging in needs the server; offline, cards are still checked.
+  show("login-form", navigator.onLine);
+  show("login-offline", !navigator.onLine);
   show("scan", enrolled);
   show("scan-nfc", enrolled && "NDEFReader" in globalThis);
   show("logout", Boolean(S.token));

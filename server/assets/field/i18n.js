@@ -40,6 +40,7 @@ export const STRINGS = {
     "login.password": "パスワード",
     "login.totp": "確認コード（6桁）",
     "login.submit": "ログイン",
+    "login.offline": "オフラインのためログインできません。カードの確認はこのままできます。",
     "login.failed": "ログインできませんでした：{why}",
     "login.as": "ログイン中：{id}",
 
@@ -255,6 +256,7 @@ export const STRINGS = {
     "login.password": "Password",
     "login.totp": "Authenticator code (6 digits)",
     "login.submit": "Log in",
+    "login.offline": "Offline: logging in needs the network. Cards can still be checked.",
     "login.failed": "Could not log in: {why}",
     "login.as": "Logged in: {id}",
 

@@ -324,7 +324,7 @@ async function main() {
     await checks.capture(medicPage, "field-inquiry");
   });
 
-  await step("2. the board shows the report; the first acceptance sets the destination", async () => {
+  await step("2. the board shows the report; one hospital declines with a reason, the other accepts and becomes the destination", async () => {
     await edA.click("[data-incident] [data-action=details]");
     await edA.waitForSelector("[data-incident] .detail");
     const detail = await edA.textContent("[data-incident] .detail");
@@ -335,13 +335,16 @@ async function main() {
     await edB.click("[data-incident] [data-action=decline]");
     await edB.fill("[data-incident] .decline-form input", "手術中");
     await checks.capture(edB, "ed-board-decline");
+    await edB.click("[data-incident] .decline-form button[type=submit]");
+    await edB.waitForSelector("#empty:not([hidden])"); // a declined inquiry leaves the board
+    const declined = `#targets [data-hospital="${w.hospB.id}"]`;
+    await medicPage.waitForSelector(`${declined} [data-status=declined]`, { timeout: 5000 });
+    assert.match(await medicPage.textContent(declined), /手術中/);
     await edA.click("[data-incident] [data-action=accept]");
     await edA.waitForSelector("[data-incident][data-status=accepted]");
     await medicPage.waitForSelector("#destination:not([hidden])");
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
-    // The other hospital's inquiry went elsewhere: it leaves B's board.
-    await edB.waitForSelector("#empty:not([hidden])");
     await checks.capture(medicPage, "field-accepted");
   });
 
@@ -362,6 +365,8 @@ async function main() {
     assert.ok(await page.isVisible("#triage-core [data-flag=anticoagulant]"));
     assert.match(await page.textContent("#net"), /オフライン/);
     assert.match(await page.textContent("#dataset-body"), /オフライン/);
+    assert.equal(await page.isVisible("#login-form"), false, "no login form while offline");
+    assert.ok(await page.isVisible("#login-offline"));
     const t1 = Date.now();
     await checks.capture(page, "field-offline");
     console.log(`     captured in ${Date.now() - t1} ms`);
