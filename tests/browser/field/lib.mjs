@@ -111,7 +111,7 @@ export class Server {
 
   /** Stops the process (the data directory stays until `cleanup`); SIGKILL: the server is gone. */
   async kill(signal = "SIGTERM") {
-    if (this.proc && this.proc.exitCode === null) {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
       const exited = new Promise((r) => this.proc.once("exit", r));
       this.proc.kill(signal);
       await exited;
