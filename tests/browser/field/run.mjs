@@ -302,7 +302,19 @@ async function main() {
     assert.match(card, /到着まで 1[12]分/);
     // It rang (Web Audio) and raised a system notification through the board's service worker.
     await edA.waitForSelector("body[data-alerted]");
-    const shown = await edA.evaluate(async () => (await navigator.serviceWorker.getRegistration("/pages/ed")).getNotifications().then((n) => n.map((x) => x.title)));
+    const titles = async () => {
+      const reg = await navigator.serviceWorker.getRegistration("/pages/ed");
+      return reg ? (await reg.getNotifications()).map((n) => n.title) : [];
+    };
+    await edA.waitForFunction(
+      async () => {
+        const reg = await navigator.serviceWorker.getRegistration("/pages/ed");
+        return reg ? (await reg.getNotifications()).length > 0 : false;
+      },
+      null,
+      { timeout: 5000 },
+    );
+    const shown = await edA.evaluate(titles);
     assert.deepEqual(shown, ["新しい受入照会"]);
   });
 
