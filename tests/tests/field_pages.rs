@@ -3,8 +3,10 @@
 //! (`GET /api/v1/hospitals`), and the bystander page's hand-off to the app.
 
 use kyukit_tests::field::*;
+use kyukit_tests::sse::Sse;
 use kyukit_tests::*;
 use reqwest::Method;
+use std::time::Duration;
 
 both_backends!(
     a_crew_lists_the_active_hospitals_it_may_ask,
@@ -199,5 +201,60 @@ both_backends!(
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let html = r.text().await.unwrap();
         assert!(!html.contains("#card=") && !html.contains("<script>"));
+    }
+);
+
+// The PWA keeps the crew feed open for a whole call. The stream re-checks the session at every
+// heartbeat (15 s); a paramedic's session is bound to the device, and the check used to refuse
+// such sessions, ending every crew feed with `session_ended` after 15 quiet seconds.
+both_backends!(
+    a_crew_feed_outlives_its_heartbeat,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let hosp = create_facility(&app, &w.admin, "hospital", "きぬ医師会病院").await;
+        add_staff(&app, &w.admin, &hosp, "ed1", "ed_staff").await;
+        let ed = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let medic = medic_client(&app, &w).await;
+        let resp = medic
+            .signed(Method::GET, "/api/v1/crew/feed", None, None)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut feed = Sse::new(resp).await;
+        let scan = medic.scan(&w.card_url, "HB-1").await.unwrap();
+        let inc = medic
+            .open_incident("HB-1", scan["access_id"].as_str())
+            .await
+            .unwrap();
+        let iid = inc["id"].as_str().unwrap().to_string();
+        medic
+            .send_report(
+                &iid,
+                &json!({"base_version": 0, "chief_complaint": "胸痛", "activation": "stemi"}),
+            )
+            .await
+            .unwrap();
+        medic.inquire(&iid, &[&hosp]).await.unwrap();
+        assert!(
+            feed.next_of("inquiry_sent", Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+        // Past one heartbeat with nothing happening: the stream must not end.
+        let quiet = feed.next(Duration::from_secs(17)).await;
+        assert!(quiet.is_none(), "unexpected event {quiet:?}");
+        let r = app
+            .post(
+                &format!("/api/v1/hospital/incidents/{iid}/acknowledge"),
+                Some(&ed),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let e = feed
+            .next_of("acknowledged", Duration::from_secs(5))
+            .await
+            .expect("the crew still hears its hospital after a heartbeat");
+        assert_eq!(e.data["incident_id"], iid.as_str());
     }
 );

@@ -112,8 +112,26 @@ function logout(callServer = true) {
 
 // ---- the list and the feed -----------------------------------------------------------------------
 
+// One load at a time, and one more after it if asked meanwhile (no stale list wins a race).
+const loading = { running: false, again: false };
 async function load(initial = false) {
   if (!S.token) return;
+  if (loading.running) {
+    loading.again = true;
+    return;
+  }
+  loading.running = true;
+  try {
+    do {
+      loading.again = false;
+      await loadOnce(initial);
+    } while (loading.again && S.token);
+  } finally {
+    loading.running = false;
+  }
+}
+
+async function loadOnce(initial) {
   try {
     S.list = await api("GET", "/api/v1/hospital/incidents");
   } catch (e) {

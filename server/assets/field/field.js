@@ -537,13 +537,28 @@ async function arrive() {
   }
 }
 
+// One refresh at a time, and one more after it if events came meanwhile: answers arriving out of
+// order must never leave an older state on screen.
+const refreshing = { running: false, again: false };
 async function refreshIncident() {
   if (!S.incident) return;
+  if (refreshing.running) {
+    refreshing.again = true;
+    return;
+  }
+  refreshing.running = true;
   try {
-    S.incident = await signed("GET", `/api/v1/incidents/${S.incident.id}`);
-    renderIncident();
-  } catch (e) {
-    onAuthError(e);
+    do {
+      refreshing.again = false;
+      try {
+        S.incident = await signed("GET", `/api/v1/incidents/${S.incident.id}`);
+        renderIncident();
+      } catch (e) {
+        onAuthError(e);
+      }
+    } while (refreshing.again && S.incident);
+  } finally {
+    refreshing.running = false;
   }
 }
 
