@@ -61,3 +61,12 @@ command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-field --bin kyukit-field
 KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs
+
+step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field)"
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+(
+  cd tests/browser/field
+  npm ci --no-audit --no-fund --loglevel=error
+  node --test unit.test.mjs
+  KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
+)

@@ -83,6 +83,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/pages/admin"
             | "/pages/assets/{file}"
             | "/pages/directory"
+            | "/pages/field"
+            | "/pages/ed"
+            | "/pages/field/{asset}"
             | "/api/v1/directory"
             | "/api/v1/residents"
             | "/api/v1/proxies"
@@ -117,7 +120,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/incidents/{iid}/inquiries"
             | "/api/v1/incidents/{iid}/destination"
             | "/api/v1/incidents/{iid}/arrival"
-            | "/api/v1/crew/feed",
+            | "/api/v1/crew/feed"
+            // The hospitals a crew may ask (field_pages.rs).
+            | "/api/v1/hospitals",
         ) => set(&[A::Paramedic]),
         (_, "/api/v1/hospital/incidents" | "/api/v1/hospital/feed") => {
             set(&[A::EdStaff, A::EdStaffOtherHospital])
@@ -520,6 +525,7 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "ext", "png".into());
     subst(&mut out, "doc", "fridge-sheet.png".into());
     subst(&mut out, "file", "pages.css".into());
+    subst(&mut out, "asset", "field.css".into());
     subst(&mut out, "fid", id("fid"));
     subst(&mut out, "nid", id("nid"));
     subst(&mut out, "apid", id("apid"));

@@ -53,6 +53,7 @@ fn sample(template: &str) -> String {
             "doc" => "fridge-sheet.png".into(),
             "card" => "255".into(),
             "file" => "pages.css".into(),
+            "asset" => "field.css".into(),
             other => panic!("no sample value for {{{other}}} in {template}: add one to this test"),
         };
         path = path.replace(&format!("{{{name}}}"), &value);

@@ -673,7 +673,9 @@ fn stream(
                         state.clock.now(),
                         state.config.session_policy,
                     );
-                    let alive = web::block(move || accounts::authenticate(&db, &token, now, policy)).await;
+                    // The session itself (`authenticate` refuses device-bound sessions, which
+                    // would end every crew feed at its first heartbeat).
+                    let alive = web::block(move || accounts::session_account(&db, &token, now, policy)).await;
                     if !matches!(alive, Ok(Ok(_))) {
                         let _ = tx.send(Ok(web::Bytes::from_static(b"event: session_ended\ndata: {}\n\n"))).await;
                         return;

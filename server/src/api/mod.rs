@@ -4,10 +4,12 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod crew;
 pub mod data_disclosure;
 pub mod disasters;
 pub mod facilities;
 pub mod field;
+pub mod field_pages;
 pub mod governance;
 pub mod incidents;
 pub mod openapi;
@@ -43,6 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     incidents::configure(cfg);
     // push
     push::configure(cfg);
+    // paramedic PWA and ED dashboard
+    crew::configure(cfg);
+    field_pages::configure(cfg);
     openapi::configure(cfg);
 }
 
@@ -148,6 +153,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/push/subscriptions"),
     ("GET", "/api/v1/push/subscriptions"),
     ("DELETE", "/api/v1/push/subscriptions/{sid}"),
+    // paramedic PWA and ED dashboard
+    ("GET", "/api/v1/hospitals"),
+    ("GET", "/pages/field"),
+    ("GET", "/pages/ed"),
+    ("GET", "/pages/field/{asset}"),
 ];
 
 /// A raw request body (for signed requests, whose digest is over the exact bytes). Over the

@@ -125,6 +125,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::api::push::subscribe,
         crate::api::push::list,
         crate::api::push::unsubscribe,
+        // paramedic PWA and ED dashboard
+        crate::api::crew::hospitals,
+        crate::api::field_pages::field_app,
+        crate::api::field_pages::ed_dashboard,
+        crate::api::field_pages::asset,
     ),
     components(
         schemas(ErrorBody),

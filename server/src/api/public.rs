@@ -182,6 +182,10 @@ async fn card_page_for(
         state.municipality_id.clone(),
         state.clock.now(),
     );
+    // Only plain digits go into the hand-off link (they are the card itself, already in the URL).
+    let handoff =
+        (!digits.is_empty() && digits.len() <= 2048 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.clone());
     let genuine = web::block(move || {
         let Ok(cose) = kyukit_card::digits_to_bytes(&digits) else {
             return Ok(false);
@@ -208,10 +212,20 @@ async fn card_page_for(
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .content_type("text/html; charset=utf-8")
-        .body(bystander_html(genuine)))
+        .body(bystander_html(genuine, handoff.as_deref())))
 }
 
-fn bystander_html(genuine: bool) -> String {
+/// The bystander page. `handoff`: the card's digits, for a small link that opens the card in the
+/// paramedic app (`/pages/field#card=…`; a fragment, so it never reaches a server or a log). On a
+/// device with the app installed, its service worker takes card URLs to the app directly.
+fn bystander_html(genuine: bool, handoff: Option<&str>) -> String {
+    let paramedic = handoff
+        .map(|d| {
+            format!(
+                r#"<p class="crew"><a href="/pages/field#card={d}">救急隊の方：Kyukit 救急隊アプリで開く<br><span lang="en">Paramedics: open in the Kyukit paramedic app</span></a></p>"#
+            )
+        })
+        .unwrap_or_default();
     let (ja_status, en_status) = if genuine {
         (
             "これは救急医療情報キット（Kyukit）のカードです。",
@@ -237,6 +251,8 @@ h1 {{ font-size: 1.6rem; margin: 0 0 1rem; }}
 .call {{ display: block; text-align: center; background: #b00020; color: #fff; font-size: 1.8rem; font-weight: 700; padding: 1.1rem; border-radius: .75rem; text-decoration: none; margin: 1.25rem 0; }}
 .en {{ color: #333; border-top: 2px solid #ddd; margin-top: 1.5rem; padding-top: 1rem; }}
 .note {{ font-size: 1rem; color: #444; }}
+.crew {{ margin-top: 2rem; font-size: 1rem; }}
+.crew a {{ display: inline-block; padding: .75rem 0; color: #0b3d91; }}
 </style>
 </head>
 <body>
@@ -252,6 +268,7 @@ h1 {{ font-size: 1.6rem; margin: 0 0 1rem; }}
 <p>If this person has collapsed or is unwell, call <strong>119</strong> (ambulance, Japan) now.</p>
 <p class="note">Paramedics read this card with their own devices to see the medical information they need. No personal information is shown on this page.</p>
 </section>
+{paramedic}
 </main>
 </body>
 </html>

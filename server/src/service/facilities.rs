@@ -212,3 +212,53 @@ pub fn add_staff(
         totp: created.totp,
     })
 }
+
+/// A hospital as a crew sees it when choosing where to ask (`GET /api/v1/hospitals`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CrewHospital {
+    pub id: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub address: String,
+    /// The ED's number, for a call when an inquiry is not answered.
+    pub phone: String,
+    /// Always `active`: suspended and withdrawn hospitals cannot be asked (`422 unknown_hospital`).
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CrewHospitalList {
+    pub hospitals: Vec<CrewHospital>,
+}
+
+/// The active hospitals of the paramedic's municipality, listed or not: the ids a crew needs
+/// for an acceptance inquiry or a destination. The signed request's nonce is spent (a replay is
+/// refused like any field request); nothing medical is read, so nothing is audited.
+pub fn crew_hospitals(
+    db: &Db,
+    actor: &Actor,
+    by: &super::devices::SignedBy,
+    now: i64,
+) -> Result<CrewHospitalList, ApiError> {
+    if actor.role != "paramedic" {
+        return Err(ApiError::forbidden(
+            "only paramedics may list hospitals here",
+        ));
+    }
+    db.write(|c| {
+        super::devices::consume_nonce(c, by, now)?;
+        let hospitals = queries::facilities(c, &actor.municipality_id)?
+            .into_iter()
+            .filter(|f| f.kind == "hospital" && f.status == "active")
+            .map(|f| CrewHospital {
+                id: f.id,
+                name_ja: f.name_ja,
+                name_en: f.name_en,
+                address: f.address,
+                phone: f.phone,
+                status: f.status,
+            })
+            .collect();
+        Ok(CrewHospitalList { hospitals })
+    })
+}

@@ -1,0 +1,842 @@
+// The paramedic PWA: enrol the device (WebCrypto P-256, non-extractable key in IndexedDB), log
+// in (signed, with TOTP), read a card (camera QR, Web NFC, the card URL the phone's camera opened,
+// or typed), verify it offline against the cached issuer keys and revocation lists, show the
+// triage core, fetch the consented dataset online, write the pre-arrival report, ask hospitals and
+// follow their answers live (the crew feed, signed, read with fetch streaming).
+
+import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
+import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
+import { itemText, sexWord } from "./dataset.js";
+import { fmtTime, getLang, initLang, t } from "./i18n.js";
+import { startScanner } from "./scanner.js";
+import * as store from "./store.js";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN = "kyukit.field.token";
+const LOGIN = "kyukit.field.login";
+
+const S = {
+  device: null, // {id, facilityId, label, keyPair}
+  token: sessionStorage.getItem(TOKEN),
+  loginId: sessionStorage.getItem(LOGIN),
+  skew: 0, // server clock − ours, seconds
+  verdict: null, // {kind, card?, code?, checked?}
+  disclosure: null,
+  disclosureError: null,
+  incident: null,
+  hospitals: [],
+  feed: { running: false, lastEventId: null, abort: null },
+  scanner: null,
+};
+
+// ---- small DOM helpers ---------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+function show(id, on = true) {
+  $(id).hidden = !on;
+}
+
+// The message line; given a function, it is worded again when the language changes.
+let lastMessage = null;
+function message(text, kind = "error") {
+  lastMessage = typeof text === "function" ? { text, kind } : null;
+  const m = $("msg");
+  const s = typeof text === "function" ? text() : text;
+  m.textContent = s || "";
+  m.className = `msg ${kind}`;
+  m.hidden = !s;
+}
+
+function rewordMessage() {
+  if (lastMessage) message(lastMessage.text, lastMessage.kind);
+}
+
+// ---- the API -------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, code, text) {
+    super(text || code);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function noteClock(r) {
+  const d = Date.parse(r.headers.get("date") || "");
+  if (!Number.isNaN(d)) {
+    const skew = Math.round((d - Date.now()) / 1000);
+    S.skew = Math.abs(skew) > 5 ? skew : 0;
+  }
+}
+
+/** A request signed by this device (RFC 9421), with the session when there is one. */
+async function signedFetch(method, path, body, opts = {}, retried = false) {
+  const url = new URL(path, location.origin);
+  const text = body === undefined ? null : JSON.stringify(body);
+  const authorization = S.token ? `Bearer ${S.token}` : null;
+  const { headers } = await signRequest({
+    method,
+    url,
+    body: text,
+    authorization,
+    privateKey: S.device.keyPair.privateKey,
+    keyid: S.device.id,
+    created: Math.floor(Date.now() / 1000) + S.skew,
+  });
+  if (authorization) headers.Authorization = authorization;
+  if (text) headers["Content-Type"] = "application/json";
+  const r = await fetch(url, { method, headers: { ...headers, ...(opts.headers || {}) }, body: text, cache: "no-store", signal: opts.signal });
+  noteClock(r);
+  if (r.status === 401 && !retried && r.headers.get("content-type")?.includes("json")) {
+    const err = await r.clone().json();
+    if (err.error === "signature_expired") return signedFetch(method, path, body, opts, true);
+  }
+  return r;
+}
+
+async function json(r) {
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new ApiError(r.status, body.error || `http_${r.status}`, body.message);
+  return body;
+}
+
+const signed = async (method, path, body) => json(await signedFetch(method, path, body));
+
+function onAuthError(e) {
+  if (e instanceof ApiError && e.status === 401 && ["unauthorized", "session_not_bound"].includes(e.code)) {
+    logout(false);
+  }
+  if (e instanceof ApiError && ["device_revoked", "device_unknown"].includes(e.code)) {
+    message(() => `${t("common.error")}: ${e.message}`);
+  }
+}
+
+const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : navigator.onLine ? String(e.message || e) : t("common.network"));
+
+// ---- keys for offline verification ---------------------------------------------------------------
+
+async function refreshKeys() {
+  if (!navigator.onLine) return;
+  try {
+    const r = await fetch("/.well-known/jwks.json", { cache: "no-store" });
+    if (!r.ok) return;
+    const jwks = await r.json();
+    const lists = {};
+    for (const k of jwks.keys || []) {
+      const lr = await fetch(`/api/v1/revocations/${encodeURIComponent(k.kid)}`, { cache: "no-store" });
+      if (lr.ok) lists[k.kid] = await lr.json();
+    }
+    const at = Math.floor(Date.now() / 1000);
+    await store.put("jwks", { jwks, fetchedAt: at });
+    await store.put("revocations", { lists, fetchedAt: at });
+  } catch {
+    /* offline or server away: keep what is cached */
+  }
+}
+
+// ---- enrolment and login -------------------------------------------------------------------------
+
+async function enroll(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  if (!navigator.onLine) return message(() => t("enroll.needOnline"));
+  try {
+    const keyPair = await generateDeviceKey();
+    const label = f.label.value.trim() || null;
+    const r = await fetch("/api/v1/devices", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: f.code.value.trim(), public_key: await publicJwk(keyPair), label }),
+    });
+    const d = await json(r);
+    S.device = { id: d.device_id, facilityId: d.facility_id, label: d.label, keyPair };
+    await store.put("device", S.device);
+    f.reset();
+    message(() => t("enroll.done"), "ok");
+    await refreshKeys();
+    render();
+  } catch (e) {
+    message(() => `${t("common.error")}: ${why(e)}`);
+  }
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  try {
+    const loginId = f.login_id.value.trim();
+    const r = await signed("POST", "/api/v1/sessions", {
+      login_id: loginId,
+      password: f.password.value,
+      totp: f.totp.value.trim(),
+    });
+    S.token = r.token;
+    S.loginId = loginId;
+    sessionStorage.setItem(TOKEN, r.token);
+    sessionStorage.setItem(LOGIN, loginId);
+    f.reset();
+    message("");
+    render();
+    startFeed();
+    if (S.verdict?.kind === "genuine") fetchDataset();
+  } catch (e) {
+    message(() => t("login.failed", { why: why(e) }));
+    onAuthError(e);
+  }
+}
+
+async function logout(callServer = true) {
+  if (callServer && S.token) {
+    fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
+  }
+  S.token = null;
+  S.loginId = null;
+  sessionStorage.removeItem(TOKEN);
+  sessionStorage.removeItem(LOGIN);
+  S.feed.abort?.abort();
+  S.disclosure = null;
+  render();
+}
+
+async function forget() {
+  if (!confirm(t("device.forgetConfirm"))) return;
+  await logout();
+  await store.del("device");
+  S.device = null;
+  render();
+}
+
+// ---- reading a card ------------------------------------------------------------------------------
+
+function incidentRef() {
+  const el = $("incident-ref");
+  if (!el.value.trim()) {
+    const d = new Date(Date.now() + 9 * 3600 * 1000); // JST
+    el.value = `${d.toISOString().slice(0, 16).replace(/[-:T]/g, "")}`;
+  }
+  return el.value.trim();
+}
+
+async function readCard(input, source) {
+  stopCamera();
+  S.disclosure = null;
+  S.disclosureError = null;
+  S.incident = null;
+  show("report", false);
+  show("hospitals", false);
+  let bytes;
+  try {
+    bytes = input instanceof Uint8Array ? input : cardBytesFrom(input);
+  } catch (e) {
+    S.verdict = { kind: "not_card", code: e.code };
+    return renderVerdict(true);
+  }
+  S.verdict = await verifyOffline(bytes);
+  if (S.verdict.kind === "unknown_kid_refresh") {
+    await refreshKeys(); // a key newer than our copy?
+    S.verdict = await verifyOffline(bytes);
+    if (S.verdict.kind === "unknown_kid_refresh") S.verdict = { kind: "not_genuine", code: "unknown_kid" };
+  }
+  S.verdict.bytes = bytes;
+  S.verdict.source = source;
+  renderVerdict(true);
+  if (S.verdict.kind === "genuine") fetchDataset();
+}
+
+async function verifyOffline(bytes) {
+  const rec = await store.get("jwks");
+  if (!rec) return { kind: "no_keys" };
+  let card;
+  try {
+    const keys = await importJwks(rec.jwks);
+    card = await verifyCard(bytes, keys, Math.floor(Date.now() / 1000) + S.skew);
+  } catch (e) {
+    const code = e instanceof CardError ? e.code : "malformed";
+    if (code === "expired") return { kind: "expired", code };
+    if (code === "unknown_kid" && navigator.onLine) return { kind: "unknown_kid_refresh" };
+    return { kind: "not_genuine", code };
+  }
+  const lists = await store.get("revocations");
+  try {
+    const r = checkRevocation(card, lists?.lists?.[card.kid]);
+    return { kind: "genuine", card, checked: r.checked, fetchedAt: Math.min(rec.fetchedAt, lists?.fetchedAt ?? rec.fetchedAt) };
+  } catch (e) {
+    return { kind: e.code === "revoked" ? "revoked" : "not_genuine", code: e.code, card };
+  }
+}
+
+async function fetchDataset() {
+  const v = S.verdict;
+  if (!v || v.kind !== "genuine" || !S.token || !S.device) return renderDataset();
+  if (!navigator.onLine) return renderDataset();
+  $("dataset").replaceChildren(h("p", { class: "muted", text: t("dataset.fetching") }));
+  try {
+    S.disclosure = await signed("POST", "/api/v1/scans", { card: b64url(v.bytes), incident_ref: incidentRef() });
+    S.disclosureError = null;
+  } catch (e) {
+    S.disclosure = null;
+    S.disclosureError = e;
+    onAuthError(e);
+  }
+  renderDataset();
+}
+
+async function startCamera() {
+  message("");
+  try {
+    show("camera");
+    S.scanner = await startScanner($("video"));
+    $("decoder").textContent = t("scan.decoder", { name: S.scanner.decoderName });
+    $("camera").dataset.decoder = S.scanner.decoderName;
+    const text = await S.scanner.result;
+    if (text) await readCard(text, "camera");
+  } catch (e) {
+    stopCamera();
+    message(() => t("scan.cameraFailed", { why: e.message || e.name }));
+  }
+}
+
+function stopCamera() {
+  S.scanner?.stop();
+  S.scanner = null;
+  show("camera", false);
+}
+
+async function startNfc() {
+  try {
+    const reader = new globalThis.NDEFReader();
+    await reader.scan();
+    show("nfc-wait");
+    reader.onreading = (e) => {
+      show("nfc-wait", false);
+      let bytes;
+      try {
+        bytes = cardBytesFromNdef(e.message.records);
+      } catch (err) {
+        S.verdict = { kind: "not_card", code: err.code };
+        return renderVerdict(true);
+      }
+      readCard(bytes, "nfc");
+    };
+  } catch (e) {
+    message(() => t("scan.nfcFailed", { why: e.message || e.name }));
+  }
+}
+
+// ---- the report ----------------------------------------------------------------------------------
+
+const ACTIVATIONS = ["stroke", "stemi", "trauma", "cardiac_arrest", "sepsis", "obstetric", "paediatric", "general"];
+const VITALS = [
+  ["systolic_bp", "numeric"],
+  ["diastolic_bp", "numeric"],
+  ["heart_rate", "numeric"],
+  ["respiratory_rate", "numeric"],
+  ["spo2", "numeric"],
+  ["temperature", "decimal"],
+  ["glucose", "numeric"],
+];
+const JCS = ["0", "I-1", "I-2", "I-3", "II-10", "II-20", "II-30", "III-100", "III-200", "III-300"];
+
+function choice(type, name, value, labelKey, labelText) {
+  const id = `${name}-${value}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  return h(
+    "label",
+    { class: "choice", for: id },
+    h("input", { type, name, value, id }),
+    h("span", labelKey ? { "data-i18n": labelKey, text: t(labelKey) } : { text: labelText }),
+  );
+}
+
+function buildReportForm() {
+  const act = $("activation");
+  for (const a of ACTIVATIONS) act.append(choice("radio", "activation", a, `act.${a}`));
+  act.querySelector("input").required = true;
+  const vit = $("vitals");
+  for (const [name, mode] of VITALS) {
+    vit.append(
+      h(
+        "label",
+        {},
+        h("span", { "data-i18n": `vital.${name}`, text: t(`vital.${name}`) }),
+        h("input", { name, type: "text", inputmode: mode, pattern: mode === "decimal" ? "[0-9]+([.,][0-9])?" : "[0-9]*", maxlength: "5", autocomplete: "off" }),
+      ),
+    );
+  }
+  const jcs = $("jcs");
+  for (const level of JCS) jcs.append(choice("radio", "jcs", level, null, level));
+  const suf = $("jcs-suffixes");
+  for (const s of ["R", "I", "A"]) suf.append(choice("checkbox", "jcs_suffix", s, `jcs.${s}`));
+  const gcs = $("gcs");
+  for (const [part, max] of [["e", 4], ["v", 5], ["m", 6]]) {
+    const row = h("div", { class: "choices small gcs-row", role: "radiogroup", "aria-labelledby": `gcs-${part}-l` });
+    row.append(h("span", { id: `gcs-${part}-l`, class: "gcs-label", "data-i18n": `gcs.${part}`, text: t(`gcs.${part}`) }));
+    for (let n = 1; n <= max; n++) row.append(choice("radio", `gcs_${part}`, String(n), null, String(n)));
+    gcs.append(row);
+  }
+  gcs.append(h("p", { id: "gcs-total", class: "muted", "aria-live": "polite" }));
+  gcs.addEventListener("change", gcsTotal);
+}
+
+function gcsTotal() {
+  const f = $("report-form");
+  const parts = ["e", "v", "m"].map((p) => f.querySelector(`input[name=gcs_${p}]:checked`)?.value);
+  $("gcs-total").textContent = parts.every(Boolean) ? t("gcs.total", { n: parts.reduce((a, b) => a + Number(b), 0) }) : "";
+}
+
+/** Notes drafted from what is known: the consented dataset, or the card's triage core. */
+function draftNotes() {
+  const lines = [];
+  const d = S.disclosure;
+  if (d) {
+    for (const it of d.items) {
+      const b = it.body;
+      switch (it.category) {
+        case "medications":
+          lines.push(`${t("cat.medications")}: ${b.name}${b.dose ? ` ${b.dose}` : ""}${b.anticoagulant ? ` (${t("med.anticoagulant")})` : ""}`);
+          break;
+        case "allergies":
+          lines.push(`${t("cat.allergies")}: ${b.substance}${b.reaction ? ` (${b.reaction})` : ""}`);
+          break;
+        case "conditions":
+          lines.push(`${t("cat.conditions")}: ${b.name}${b.icd10 ? ` [${b.icd10}]` : ""}`);
+          break;
+        case "devices":
+          lines.push(`${t("cat.devices")}: ${b.kind}${b.description ? ` ${b.description}` : ""}`);
+          break;
+        case "blood_type":
+          lines.push(`${t("cat.blood_type")}: ${b.abo}${b.rh === "unknown" ? "" : b.rh}`);
+          break;
+        case "advance_directive":
+          lines.push(`${t("cat.advance_directive")}: ${t(`ad.${b.status}`)}`);
+          break;
+        default:
+          break;
+      }
+    }
+  } else if (S.verdict?.card?.triage) {
+    const tr = S.verdict.card.triage;
+    lines.push(`${t("triage.blood")}: ${tr.bloodType}`);
+    for (const f of tr.flags) lines.push(t(`flag.${f}`));
+  }
+  return lines.join("\n");
+}
+
+async function startReport() {
+  try {
+    S.incident = await signed("POST", "/api/v1/incidents", {
+      incident_ref: incidentRef(),
+      access_id: S.disclosure?.access_id ?? null,
+    });
+  } catch (e) {
+    onAuthError(e);
+    return message(() => `${t("common.error")}: ${why(e)}`);
+  }
+  const f = $("report-form");
+  f.reset();
+  f.notes.value = draftNotes();
+  gcsTotal();
+  renderPatientLine();
+  show("report");
+  show("hospitals", false);
+  $("report").scrollIntoView();
+  f.chief_complaint.focus();
+}
+
+function num(v, decimal = false) {
+  const s = String(v || "").trim().replace(",", ".");
+  if (!s) return undefined;
+  const n = decimal ? Number.parseFloat(s) : Number.parseInt(s, 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+async function sendReport(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const vitals = {};
+  for (const [name, mode] of VITALS) {
+    const v = num(f[name].value, mode === "decimal");
+    if (v !== undefined) vitals[name] = v;
+  }
+  const body = {
+    base_version: S.incident.version,
+    chief_complaint: f.chief_complaint.value.trim(),
+    activation: f.querySelector("input[name=activation]:checked")?.value || "general",
+    vitals,
+  };
+  const jcs = f.querySelector("input[name=jcs]:checked")?.value;
+  if (jcs) {
+    body.jcs = jcs;
+    if (jcs !== "0") body.jcs_suffixes = [...f.querySelectorAll("input[name=jcs_suffix]:checked")].map((x) => x.value);
+  }
+  const g = ["e", "v", "m"].map((p) => f.querySelector(`input[name=gcs_${p}]:checked`)?.value);
+  if (g.every(Boolean)) body.gcs = { e: Number(g[0]), v: Number(g[1]), m: Number(g[2]) };
+  const eta = num(f.eta_minutes.value);
+  if (eta !== undefined) body.eta_minutes = eta;
+  // The server keeps notes on one line (no control characters): lines become " / ".
+  const notes = f.notes.value
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[\u0000-\u001f\u007f]/g, " ").trim())
+    .filter(Boolean)
+    .join(" / ");
+  if (notes) body.notes = notes;
+  try {
+    S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/reports`, body);
+    message(() => t("report.saved", { n: S.incident.version }), "ok");
+    await loadHospitals();
+    renderIncident();
+    show("hospitals");
+    $("hospitals").scrollIntoView();
+  } catch (e) {
+    onAuthError(e);
+    message(() => t("report.failed", { why: why(e) }));
+  }
+}
+
+async function loadHospitals() {
+  try {
+    S.hospitals = (await signed("GET", "/api/v1/hospitals")).hospitals;
+  } catch (e) {
+    onAuthError(e);
+    message(() => `${t("common.error")}: ${why(e)}`);
+  }
+  renderHospitals();
+}
+
+async function ask() {
+  const ids = [...document.querySelectorAll("input[name=hospital]:checked")].map((x) => x.value);
+  if (!ids.length) return message(() => t("hosp.pickOne"));
+  try {
+    S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/inquiries`, { hospitals: ids });
+    message(() => t("hosp.asked"), "ok");
+    renderIncident();
+  } catch (e) {
+    onAuthError(e);
+    message(() => `${t("common.error")}: ${why(e)}`);
+  }
+}
+
+async function arrive() {
+  try {
+    S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/arrival`);
+    message(() => t("inc.closed"), "ok");
+    renderIncident();
+  } catch (e) {
+    message(() => `${t("common.error")}: ${why(e)}`);
+  }
+}
+
+// One refresh at a time, and one more after it if events came meanwhile: answers arriving out of
+// order must never leave an older state on screen.
+const refreshing = { running: false, again: false };
+async function refreshIncident() {
+  if (!S.incident) return;
+  if (refreshing.running) {
+    refreshing.again = true;
+    return;
+  }
+  refreshing.running = true;
+  try {
+    do {
+      refreshing.again = false;
+      try {
+        S.incident = await signed("GET", `/api/v1/incidents/${S.incident.id}`);
+        renderIncident();
+      } catch (e) {
+        onAuthError(e);
+      }
+    } while (refreshing.again && S.incident);
+  } finally {
+    refreshing.running = false;
+  }
+}
+
+// ---- the crew feed (SSE over fetch: signed requests cannot use EventSource) ----------------------
+
+async function startFeed() {
+  if (S.feed.running || !S.token || !S.device) return;
+  S.feed.running = true;
+  renderNet();
+  while (S.token && S.device) {
+    const ctl = new AbortController();
+    S.feed.abort = ctl;
+    try {
+      const headers = S.feed.lastEventId ? { "Last-Event-ID": S.feed.lastEventId } : {};
+      const r = await signedFetch("GET", "/api/v1/crew/feed", undefined, { headers, signal: ctl.signal });
+      if (r.status === 401 || r.status === 403) {
+        await json(r).catch(onAuthError);
+        break;
+      }
+      if (!r.ok || !r.body) throw new Error(`feed ${r.status}`);
+      S.feed.live = true;
+      renderNet();
+      await readEvents(r.body, onFeedEvent);
+    } catch {
+      /* dropped: reconnect below */
+    }
+    S.feed.live = false;
+    renderNet();
+    if (!S.token) break;
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+  S.feed.running = false;
+  S.feed.live = false;
+  renderNet();
+}
+
+/** Reads a text/event-stream body, calling `on({id, event, data})` per event. */
+async function readEvents(body, on) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    let at;
+    while ((at = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, at);
+      buf = buf.slice(at + 2);
+      const ev = { id: null, event: "message", data: "" };
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue;
+        const [k, ...rest] = line.split(":");
+        const v = rest.join(":").replace(/^ /, "");
+        if (k === "id") ev.id = v;
+        else if (k === "event") ev.event = v;
+        else if (k === "data") ev.data += v;
+      }
+      if (ev.id || ev.data) on(ev);
+    }
+  }
+}
+
+function onFeedEvent(ev) {
+  if (ev.id) S.feed.lastEventId = ev.id;
+  if (ev.event === "session_ended") return logout(false);
+  let data = {};
+  try {
+    data = JSON.parse(ev.data);
+  } catch {
+    return;
+  }
+  if (S.incident && data.incident_id === S.incident.id) refreshIncident();
+}
+
+// ---- rendering -----------------------------------------------------------------------------------
+
+function renderNet() {
+  const online = navigator.onLine;
+  const el = $("net");
+  el.textContent = online ? (S.feed.live ? `${t("net.online")} · ${t("net.feed")}` : t("net.online")) : t("net.offline");
+  el.className = `net ${online ? "on" : "off"}`;
+}
+
+function renderVerdict(focus = false) {
+  const v = S.verdict;
+  if (!v) return show("result", false);
+  show("result");
+  const box = $("verdict");
+  const kinds = {
+    genuine: ["ok", "verdict.genuine"],
+    not_genuine: ["bad", "verdict.notGenuine"],
+    expired: ["bad", "verdict.expired"],
+    revoked: ["bad", "verdict.revoked"],
+    not_card: ["bad", "verdict.notCard"],
+    no_keys: ["warn", "verdict.noKeys"],
+  };
+  const [cls, key] = kinds[v.kind] || kinds.not_genuine;
+  box.className = `verdict ${cls}`;
+  box.dataset.verdict = v.kind;
+  const lines = [h("strong", { class: "verdict-head", text: `${cls === "ok" ? "✔" : "✖"} ${t(key)}` })];
+  if (v.code && v.kind === "not_genuine") lines.push(h("span", { text: t(`err.${v.code}`) }));
+  if (v.card && v.kind === "genuine") {
+    lines.push(h("span", { text: t("verdict.expires", { date: fmtTime(v.card.exp, { dateStyle: "medium" }) }) }));
+    lines.push(h("span", { class: "muted", text: v.checked ? t("verdict.offlineChecked", { when: fmtTime(v.fetchedAt) }) : t("verdict.revocationUnknown") }));
+  }
+  box.replaceChildren(...lines.map((l) => h("p", {}, l)));
+  if (focus) box.focus();
+  renderTriage();
+  renderDataset();
+}
+
+function renderTriage() {
+  const v = S.verdict;
+  const el = $("triage");
+  if (!v || v.kind !== "genuine") return el.replaceChildren();
+  const tr = v.card.triage;
+  const body = tr
+    ? [
+        h("p", { class: "blood" }, h("span", { text: `${t("triage.blood")} ` }), h("strong", { text: tr.bloodType })),
+        tr.flags.length
+          ? h("ul", { class: "flags" }, tr.flags.map((f) => h("li", { "data-flag": f, text: t(`flag.${f}`) })))
+          : h("p", { text: t("triage.noFlags") }),
+      ]
+    : [h("p", { text: t("triage.none") })];
+  el.replaceChildren(h("div", { class: "triage", id: "triage-core" }, h("h2", { text: t("triage.title") }), ...body));
+}
+
+function renderDataset() {
+  const el = $("dataset");
+  const v = S.verdict;
+  show("start-report", false);
+  if (!v || v.kind !== "genuine") return el.replaceChildren();
+  const parts = [h("h2", { text: t("dataset.title") })];
+  if (S.disclosure) {
+    const d = S.disclosure;
+    const p = d.patient;
+    parts.push(h("p", { class: "patient" }, h("strong", { translate: "no", text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) })));
+    parts.push(h("p", { class: "muted", text: `${t("dataset.dob", { dob: p.date_of_birth })} · ${t("dataset.until", { time: fmtTime(d.expires_at) })}` }));
+    for (const cat of d.categories) {
+      const items = d.items.filter((i) => i.category === cat);
+      parts.push(
+        h(
+          "div",
+          { class: "cat", "data-category": cat },
+          h("h3", { text: t(`cat.${cat}`) }),
+          items.length ? h("ul", { translate: "no" }, items.map((i) => h("li", { text: itemText(i) }))) : h("p", { class: "muted", text: t("common.none") }),
+        ),
+      );
+    }
+  } else if (S.disclosureError) {
+    parts.push(h("p", { class: "error", text: t("dataset.refused", { why: why(S.disclosureError) }) }));
+  } else if (!navigator.onLine) {
+    parts.push(h("p", { class: "muted", text: t("dataset.offline") }));
+  } else if (!S.token) {
+    parts.push(h("p", { class: "muted", text: t("dataset.needLogin") }));
+  } else {
+    parts.push(h("p", { class: "muted", text: t("dataset.fetching") }));
+  }
+  el.replaceChildren(h("div", { class: "dataset", id: "dataset-body" }, ...parts));
+  show("start-report", Boolean(S.token && navigator.onLine && !S.incident));
+}
+
+function renderPatientLine() {
+  const p = S.disclosure?.patient;
+  $("report-patient").textContent = p ? t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) : "";
+}
+
+function hospitalName(ref) {
+  return getLang() === "en" ? ref.name_en : ref.name_ja;
+}
+
+function renderHospitals() {
+  const list = $("hospital-list");
+  const checked = new Set([...list.querySelectorAll("input:checked")].map((x) => x.value));
+  const asked = new Set((S.incident?.targets || []).map((x) => x.hospital.id));
+  list.replaceChildren(
+    h("legend", { class: "sr-only", text: t("hosp.title") }),
+    ...(S.hospitals.length
+      ? S.hospitals.map((hosp) => {
+          const id = `hosp-${hosp.id}`;
+          return h(
+            "label",
+            { class: "choice", for: id },
+            h("input", { type: "checkbox", name: "hospital", value: hosp.id, id, checked: checked.has(hosp.id), disabled: asked.has(hosp.id) }),
+            h("span", {}, h("strong", { translate: "no", text: hospitalName(hosp) }), h("small", { text: ` ${t("hosp.phone", { phone: hosp.phone })}` })),
+          );
+        })
+      : [h("p", { text: t("hosp.none") })]),
+  );
+}
+
+function renderIncident() {
+  const inc = S.incident;
+  if (!inc) return;
+  renderHospitals();
+  const dest = $("destination");
+  dest.hidden = !inc.destination;
+  if (inc.destination) dest.textContent = t("inc.destination", { name: hospitalName(inc.destination) });
+  $("targets").replaceChildren(
+    ...inc.targets.map((tg) => {
+      const st = tg.status;
+      const lines = [h("strong", { translate: "no", text: hospitalName(tg.hospital) }), h("span", { class: `st st-${st}`, "data-status": st, text: t(`target.${st}`) })];
+      if (tg.acknowledged_at && st === "pending") lines.push(h("span", { class: "st st-ack", "data-ack": "1", text: `✔ ${t("target.acknowledged")}` }));
+      else if (tg.acknowledged_at) lines.push(h("span", { class: "muted", "data-ack": "1", text: t("target.acknowledged") }));
+      if (tg.escalated_at && !tg.acknowledged_at && st === "pending") {
+        lines.push(h("a", { class: "st st-esc", href: `tel:${tg.hospital.phone}`, text: t("target.escalated", { phone: tg.hospital.phone }) }));
+      }
+      if (tg.reason) lines.push(h("span", { translate: "no", text: t("target.reason", { reason: tg.reason }) }));
+      return h("li", { class: `target t-${st}`, "data-hospital": tg.hospital.id }, ...lines);
+    }),
+  );
+  $("arrive").hidden = !(inc.destination && inc.status !== "arrived");
+}
+
+function render() {
+  rewordMessage();
+  gcsTotal();
+  renderNet();
+  const enrolled = Boolean(S.device);
+  show("enroll", !enrolled);
+  show("login", enrolled && !S.token);
+  // Logging in needs the server; offline, cards are still checked.
+  show("login-form", navigator.onLine);
+  show("login-offline", !navigator.onLine);
+  show("scan", enrolled);
+  show("scan-nfc", enrolled && "NDEFReader" in globalThis);
+  show("logout", Boolean(S.token));
+  show("forget", enrolled);
+  $("device-line").textContent = enrolled ? t("device.line", { label: S.device.label || "—", id: S.device.id.slice(0, 8) }) : "";
+  $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
+  renderVerdict();
+  renderPatientLine();
+  if (S.incident) renderIncident();
+}
+
+// ---- start ---------------------------------------------------------------------------------------
+
+async function main() {
+  buildReportForm();
+  initLang(render);
+  $("enroll-form").addEventListener("submit", enroll);
+  $("login-form").addEventListener("submit", login);
+  $("manual-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    readCard(ev.target.card.value, "typed");
+  });
+  $("scan-camera").addEventListener("click", startCamera);
+  $("camera-stop").addEventListener("click", stopCamera);
+  $("scan-nfc").addEventListener("click", startNfc);
+  $("start-report").addEventListener("click", startReport);
+  $("report-form").addEventListener("submit", sendReport);
+  $("ask").addEventListener("click", ask);
+  $("arrive").addEventListener("click", arrive);
+  $("logout").addEventListener("click", () => logout());
+  $("forget").addEventListener("click", forget);
+  addEventListener("online", () => {
+    render();
+    refreshKeys();
+    startFeed();
+    if (S.verdict?.kind === "genuine" && !S.disclosure) fetchDataset();
+  });
+  addEventListener("offline", render);
+
+  S.device = (await store.get("device").catch(() => null)) || null;
+  render();
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/pages/field/sw.js", { scope: "/" }).catch(() => {});
+  }
+  await refreshKeys();
+  if (S.token) startFeed();
+  // A card handed over by the URL: `#card=<digits>` (the bystander page's link, or the service
+  // worker when the phone's camera opened /c/<digits>).
+  const card = new URLSearchParams(location.hash.slice(1)).get("card");
+  if (card && S.device) {
+    history.replaceState(null, "", location.pathname + location.search);
+    await readCard(card, "link");
+  }
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -1,0 +1,406 @@
+// The paramedic PWA and the ED board in Debian's Chromium (issue 7):
+//   1. a paramedic page scans a resident's card through the camera (a fake camera playing a Y4M
+//      video of the card's QR code), verifies it offline and shows the consented dataset; a
+//      tampered card (one bit of its triage core changed) shows "not genuine";
+//   2. the paramedic sends a report and asks two hospitals; an ED board open in another browser
+//      context shows it within 2 s and acknowledges; the crew's page shows the acknowledgement;
+//      the hospital that does not answer is escalated (highlighted on its board, its phone number
+//      on the crew's page); the first acceptance sets the destination;
+//   3. offline (Playwright offline mode, and the server stopped), the installed PWA opens from a
+//      card URL as a phone camera would, verifies the card and shows its triage core;
+//   4. every page state: screenshots at 360×640, 390×844 and 1280×800 in Japanese and English,
+//      axe-core (no serious or critical violation), no untranslated text, 48 px targets.
+// Prints "N passed, N failed" last; exits non-zero on any failure.
+//   cd tests/browser/field && npm ci && node run.mjs
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Authenticator, Checks, launch, launchWithCamera, Server, SIZES, sleep, y4m } from "./lib.mjs";
+import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
+
+const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
+const results = [];
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kyukit-field-y4m-"));
+const checks = new Checks();
+const browsers = [];
+let server;
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+    // What the pages were saying.
+    for (const b of browsers) {
+      for (const c of b.contexts()) {
+        for (const p of c.pages()) {
+          const msg = await p.textContent("#msg").catch(() => null);
+          if (msg) console.log(`     ${p.url()} says: ${msg}`);
+        }
+      }
+    }
+    throw e;
+  }
+}
+
+// ---- the world, through the API ------------------------------------------------------------------
+
+async function world() {
+  const admin = await server.adminToken();
+  const fac = (kind, ja, en, phone) =>
+    server.ok("POST", "/api/v1/facilities", { kind, name_ja: ja, name_en: en, address: "茨城県常総市水海道諏訪町3222-3", phone }, admin);
+  const fire = await fac("fire_department", "常総広域消防本部", "Joso Regional Fire HQ", "0297-23-0119");
+  const hospA = await fac("hospital", "きぬ医師会病院", "Kinu Medical Association Hospital", "0297-23-1111");
+  const hospB = await fac("hospital", "水海道さくら病院", "Mitsukaido Sakura Hospital", "0297-23-2222");
+  const staff = async (facility, login, role) => {
+    const password = `${role} password 1`;
+    const r = await server.ok("POST", `/api/v1/facilities/${facility}/staff`, { login_id: login, password, role, display_name: "職員" }, admin);
+    return { login, password, auth: new Authenticator(r.totp.secret) };
+  };
+  const medic = await staff(fire.id, "medic1", "paramedic");
+  const edA = await staff(hospA.id, "ed-kinu", "ed_staff");
+  const edB = await staff(hospB.id, "ed-sakura", "ed_staff");
+  const code = async () => (await server.ok("POST", `/api/v1/facilities/${fire.id}/enrollment-codes`, { label: "救急1号車" }, admin)).code;
+  // A resident who consents to share medications, allergies, devices, blood type and advance
+  // directive (not conditions, not emergency contacts), with the triage core on the card.
+  const reg = await server.ok("POST", "/api/v1/residents", {
+    login_id: "hanako",
+    password: "correct horse battery",
+    profile: { family_name: "山田", given_name: "花子", family_name_kana: "ヤマダ", given_name_kana: "ハナコ", date_of_birth: "1941-04-03", sex: "female", address: "茨城県常総市水海道諏訪町3222-3", district: "水海道", phone: "0297-23-2111", preferred_language: "ja" },
+  });
+  const rt = reg.token;
+  const rid = reg.resident_id;
+  for (const [category, body] of [
+    ["medications", { name: "ワルファリン", dose: "2mg", frequency: "朝1回", anticoagulant: true }],
+    ["conditions", { name: "心房細動", icd10: "I48.9" }],
+    ["allergies", { substance: "ペニシリン", reaction: "アナフィラキシー", severity: "anaphylaxis" }],
+    ["devices", { kind: "pacemaker", description: "2019年植込み" }],
+    ["blood_type", { abo: "A", rh: "+" }],
+    ["emergency_contacts", { name: "山田 一郎", relation: "長男", phone: "090-1234-5678" }],
+  ]) {
+    await server.ok("POST", `/api/v1/residents/${rid}/dataset`, { category, body }, rt);
+  }
+  await server.ok("POST", `/api/v1/residents/${rid}/consents`, { categories: ["medications", "allergies", "devices", "blood_type", "advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, rt);
+  const card = await server.ok("POST", `/api/v1/residents/${rid}/cards`, {}, rt);
+  const png = path.join(tmp, "card.png");
+  fs.writeFileSync(png, await server.ok("GET", `/api/v1/residents/${rid}/cards/${card.id}/qr.png?module_px=6`, undefined, rt));
+  return { fire, hospA, hospB, medic, edA, edB, code, card, png };
+}
+
+/** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
+function tamperedUrl(url) {
+  const bytes = cardBytesFrom(url);
+  const marker = [0x3a, 0x00, 0x01, 0x00, 0x01, 0x83]; // claim -65538: [abo, rh, flags]
+  const at = bytes.findIndex((_, i) => marker.every((b, j) => bytes[i + j] === b));
+  assert.ok(at > 0, "the card carries a triage core");
+  const flagsAt = at + marker.length + 2;
+  assert.ok(bytes[flagsAt] & 1, "the anticoagulant flag is set");
+  const bad = bytes.slice();
+  bad[flagsAt] &= ~1;
+  return url.replace(/[0-9]+$/, bytesToDigits(bad));
+}
+
+// ---- page helpers --------------------------------------------------------------------------------
+
+async function enrollAndLogin(page, w, { login = true } = {}) {
+  await page.goto(`${server.url}/pages/field`);
+  await page.waitForSelector("body[data-ready='1']");
+  await page.fill("#enroll-form input[name=code]", await w.code());
+  await page.fill("#enroll-form input[name=label]", "救急1号車タブレット");
+  await page.click("#enroll-form button[type=submit]");
+  await page.waitForSelector("#scan:not([hidden])");
+  if (login) {
+    await page.fill("#login-form input[name=login_id]", w.medic.login);
+    await page.fill("#login-form input[name=password]", w.medic.password);
+    await page.fill("#login-form input[name=totp]", await w.medic.auth.code());
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("#login", { state: "hidden" });
+  }
+}
+
+async function edLogin(page, who) {
+  await page.goto(`${server.url}/pages/ed`);
+  await page.waitForSelector("body[data-ready='1']");
+  await page.fill("#login-form input[name=login_id]", who.login);
+  await page.fill("#login-form input[name=password]", who.password);
+  await page.fill("#login-form input[name=totp]", await who.auth.code());
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#board:not([hidden])");
+  await page.waitForFunction(() => document.querySelector("#net")?.classList.contains("on"));
+}
+
+// ---- the run -------------------------------------------------------------------------------------
+
+async function main() {
+  server = await Server.start(["--escalate-after-secs", String(ESCALATE_AFTER)]);
+  console.log(`kyukit at ${server.url}`);
+  const w = await world();
+  const genuine = path.join(tmp, "card.y4m");
+  const forged = path.join(tmp, "tampered.y4m");
+  let medicPage;
+  let medicContext;
+  let edA;
+  let edB;
+  const digits = w.card.url.split("/").pop();
+
+  await step("the card's QR code and a tampered copy become camera videos", async () => {
+    assert.equal(y4m({ png: w.png, out: genuine }), w.card.url);
+    const bad = tamperedUrl(w.card.url);
+    assert.notEqual(bad, w.card.url);
+    assert.equal(y4m({ text: bad, out: forged }), bad);
+  });
+
+  const camera = await launchWithCamera(genuine);
+  browsers.push(camera);
+  const plain = await launch();
+  browsers.push(plain);
+
+  await step("enrolment and login screens (all sizes, both languages)", async () => {
+    ({ page: medicPage, context: medicContext } = await checks.page(camera, { name: "field", permissions: ["camera"] }));
+    await medicPage.goto(`${server.url}/pages/field`);
+    await medicPage.waitForSelector("body[data-ready='1']");
+    assert.ok(await medicPage.isVisible("#enroll"));
+    await checks.capture(medicPage, "field-enroll");
+  });
+
+  await step("a device enrols with a non-extractable key kept in IndexedDB, then the paramedic logs in", async () => {
+    await medicPage.fill("#enroll-form input[name=code]", await w.code());
+    await medicPage.fill("#enroll-form input[name=label]", "救急1号車タブレット");
+    await medicPage.click("#enroll-form button[type=submit]");
+    await medicPage.waitForSelector("#login:not([hidden])");
+    const key = await medicPage.evaluate(async () => {
+      const store = await import("/pages/field/store.js");
+      const d = await store.get("device");
+      let exported = "refused";
+      try {
+        await crypto.subtle.exportKey("jwk", d.keyPair.privateKey);
+        exported = "exported";
+      } catch {
+        /* as it must be */
+      }
+      return { id: d.id, type: d.keyPair.privateKey.type, extractable: d.keyPair.privateKey.extractable, exported };
+    });
+    assert.match(key.id, /^[0-9a-f]{32}$/);
+    assert.deepEqual([key.type, key.extractable, key.exported], ["private", false, "refused"]);
+    await checks.capture(medicPage, "field-login");
+    await medicPage.fill("#login-form input[name=login_id]", w.medic.login);
+    await medicPage.fill("#login-form input[name=password]", w.medic.password);
+    await medicPage.fill("#login-form input[name=totp]", await w.medic.auth.code());
+    await medicPage.click("#login-form button[type=submit]");
+    await medicPage.waitForSelector("#login", { state: "hidden" });
+    // The service worker has installed and cached the shell and the keys.
+    const cached = await medicPage.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      const names = await caches.keys();
+      const urls = [];
+      for (const n of names) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+      return urls;
+    });
+    assert.ok(cached.includes("/pages/field") && cached.includes("/pages/field/card.js"), cached.join(" "));
+  });
+
+  await step("1. the camera reads the card, it verifies offline, the consented dataset shows", async () => {
+    await medicPage.fill("#incident-ref", "R8-0412");
+    await medicPage.click("#scan-camera");
+    await medicPage.waitForSelector("#verdict[data-verdict]", { timeout: 30_000 });
+    const verdict = await medicPage.getAttribute("#verdict", "data-verdict");
+    assert.equal(verdict, "genuine", await medicPage.textContent("#verdict"));
+    const decoder = await medicPage.getAttribute("#camera", "data-decoder");
+    console.log(`     decoded by ${decoder}`);
+    assert.ok(["jsQR", "BarcodeDetector"].includes(decoder));
+    const triage = await medicPage.textContent("#triage-core");
+    assert.match(triage, /A\+/);
+    assert.ok(await medicPage.isVisible("#triage-core [data-flag=anticoagulant]"));
+    assert.ok(await medicPage.isVisible("#triage-core [data-flag=implanted_device]"));
+    await medicPage.waitForSelector("#dataset-body .patient");
+    const data = await medicPage.textContent("#dataset-body");
+    assert.match(data, /山田 花子/);
+    assert.match(data, /ワルファリン/);
+    assert.match(data, /ペニシリン/);
+    // Not consented: conditions and emergency contacts never reach the page.
+    assert.doesNotMatch(data, /心房細動|山田 一郎|090-1234-5678/);
+    await checks.capture(medicPage, "field-card-genuine");
+  });
+
+  await step("1. a tampered card read by the camera shows a clear \"not genuine\" warning", async () => {
+    const forger = await launchWithCamera(forged);
+    browsers.push(forger);
+    const { page } = await checks.page(forger, { name: "field-tampered", permissions: ["camera"] });
+    await enrollAndLogin(page, w, { login: false });
+    const scans = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/api/v1/scans")) scans.push(r.url());
+    });
+    await page.click("#scan-camera");
+    await page.waitForSelector("#verdict[data-verdict]", { timeout: 30_000 });
+    assert.equal(await page.getAttribute("#verdict", "data-verdict"), "not_genuine");
+    const text = await page.textContent("#verdict");
+    assert.match(text, /本物ではありません/);
+    assert.match(text, /署名が一致しません/);
+    assert.equal(await page.isVisible("#triage-core"), false, "nothing from a forged card is shown");
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#verdict")).backgroundColor), "rgb(163, 0, 15)");
+    assert.deepEqual(scans, [], "a forged card is never sent to the server");
+    await checks.capture(page, "field-card-not-genuine");
+    await page.context().close();
+  });
+
+  await step("ED boards log in (hospital A and B) and start listening", async () => {
+    ({ page: edA } = await checks.page(plain, { name: "ed-a", viewport: SIZES[2], permissions: ["notifications"] }));
+    await edA.goto(`${server.url}/pages/ed`);
+    await edA.waitForSelector("body[data-ready='1']");
+    await checks.capture(edA, "ed-login");
+    await edLogin(edA, w.edA);
+    ({ page: edB } = await checks.page(plain, { name: "ed-b", viewport: SIZES[2], permissions: ["notifications"] }));
+    await edLogin(edB, w.edB);
+    assert.ok(await edA.isVisible("#empty"));
+    // This server has no Web Push endpoints (another branch adds them): the button says so.
+    assert.equal(await edA.getAttribute("#push", "data-state"), "server");
+    await checks.capture(edA, "ed-board-empty");
+  });
+
+  let askedAt = 0;
+  await step("2. the paramedic writes the report (pre-filled from the dataset) and asks both hospitals", async () => {
+    await medicPage.click("#start-report");
+    await medicPage.waitForSelector("#report:not([hidden])");
+    const notes = await medicPage.inputValue("#report-form textarea[name=notes]");
+    assert.match(notes, /ワルファリン/);
+    assert.match(notes, /ペニシリン/);
+    await medicPage.fill("#report-form input[name=chief_complaint]", "胸痛、冷汗");
+    await medicPage.click("label[for=activation-stemi]");
+    for (const [name, v] of Object.entries({ systolic_bp: "92", diastolic_bp: "60", heart_rate: "112", respiratory_rate: "24", spo2: "93", temperature: "36.4", glucose: "145" })) {
+      assert.equal(await medicPage.getAttribute(`#vitals input[name=${name}]`, "inputmode"), name === "temperature" ? "decimal" : "numeric");
+      await medicPage.fill(`#vitals input[name=${name}]`, v);
+    }
+    await medicPage.click("label[for=jcs-I-1]");
+    await medicPage.click("label[for=gcs_e-3]");
+    await medicPage.click("label[for=gcs_v-4]");
+    await medicPage.click("label[for=gcs_m-6]");
+    assert.match(await medicPage.textContent("#gcs-total"), /13/);
+    await medicPage.fill("#report-form input[name=eta_minutes]", "12");
+    await checks.capture(medicPage, "field-report");
+    await medicPage.click("#report-form button[type=submit]");
+    await medicPage.waitForSelector("#hospitals:not([hidden]) #hospital-list label");
+    await medicPage.click(`label[for=hosp-${w.hospA.id}]`);
+    await medicPage.click(`label[for=hosp-${w.hospB.id}]`);
+    const edSees = edA.waitForSelector("[data-incident]", { timeout: 10_000 });
+    await medicPage.click("#ask");
+    askedAt = Date.now();
+    await medicPage.waitForSelector(`#targets [data-hospital="${w.hospA.id}"]`);
+    await edSees;
+    const ms = Date.now() - askedAt;
+    console.log(`     the ED board showed the inquiry ${ms} ms after the crew asked`);
+    assert.ok(ms < 2000, `${ms} ms`);
+    const card = await edA.textContent("[data-incident]");
+    assert.match(card, /胸痛、冷汗/);
+    assert.match(card, /STEMI/);
+    assert.match(card, /到着まで 1[12]分/);
+    // It rang (Web Audio) and raised a system notification through the board's service worker.
+    await edA.waitForSelector("body[data-alerted]");
+    const titles = async () => {
+      const reg = await navigator.serviceWorker.getRegistration("/pages/ed");
+      return reg ? (await reg.getNotifications()).map((n) => n.title) : [];
+    };
+    await edA.waitForFunction(
+      async () => {
+        const reg = await navigator.serviceWorker.getRegistration("/pages/ed");
+        return reg ? (await reg.getNotifications()).length > 0 : false;
+      },
+      null,
+      { timeout: 5000 },
+    );
+    const shown = await edA.evaluate(titles);
+    assert.deepEqual(shown, ["新しい受入照会"]);
+  });
+
+  await step("2. the ED acknowledges; the crew's page shows it", async () => {
+    await checks.capture(edA, "ed-board-inquiry");
+    await edA.click("[data-incident] [data-action=ack]");
+    await edA.waitForSelector("[data-incident][data-acknowledged='1']");
+    await medicPage.waitForSelector(`#targets [data-hospital="${w.hospA.id}"] [data-ack]`, { timeout: 5000 });
+    assert.match(await medicPage.textContent(`#targets [data-hospital="${w.hospA.id}"]`), /病院が確認しました/);
+  });
+
+  await step("2. the hospital that never answers is escalated: highlighted on its board, its number on the crew's page", async () => {
+    await edB.waitForSelector("[data-incident].escalated", { timeout: (ESCALATE_AFTER + 15) * 1000 });
+    assert.match(await edB.textContent("[data-incident] .esc"), /3分/);
+    await medicPage.waitForSelector(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, { timeout: 10_000 });
+    assert.match(await medicPage.getAttribute(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, "href"), /^tel:0297-23-2222$/);
+    assert.equal(await edA.$("[data-incident].escalated"), null, "the acknowledged hospital is not escalated");
+    await checks.capture(edB, "ed-board-escalated");
+    await checks.capture(medicPage, "field-inquiry");
+  });
+
+  await step("2. the board shows the report; one hospital declines with a reason, the other accepts and becomes the destination", async () => {
+    await edA.click("[data-incident] [data-action=details]");
+    await edA.waitForSelector("[data-incident] .detail");
+    const detail = await edA.textContent("[data-incident] .detail");
+    assert.match(detail, /GCS E3V4M6 = 13/);
+    assert.match(detail, /JCS I-1/);
+    assert.match(detail, /ワルファリン/);
+    await checks.capture(edA, "ed-board-details");
+    await edB.click("[data-incident] [data-action=decline]");
+    await edB.fill("[data-incident] .decline-form input", "手術中");
+    await checks.capture(edB, "ed-board-decline");
+    await edB.click("[data-incident] .decline-form button[type=submit]");
+    await edB.waitForSelector("#empty:not([hidden])"); // a declined inquiry leaves the board
+    const declined = `#targets [data-hospital="${w.hospB.id}"]`;
+    await medicPage.waitForSelector(`${declined} [data-status=declined]`, { timeout: 5000 });
+    assert.match(await medicPage.textContent(declined), /手術中/);
+    await edA.click("[data-incident] [data-action=accept]");
+    await edA.waitForSelector("[data-incident][data-status=accepted]");
+    await medicPage.waitForSelector("#destination:not([hidden])");
+    assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
+    assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
+    await checks.capture(medicPage, "field-accepted");
+  });
+
+  await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
+    await medicPage.close();
+    await server.kill("SIGKILL"); // as if the network were gone: no graceful goodbye to open streams
+    await medicContext.setOffline(true);
+    const page = await medicContext.newPage();
+    checks.watch(page, "field-offline");
+    // What the phone's camera opens: the card URL on the server's origin.
+    const t0 = Date.now();
+    await page.goto(`${server.url}/C/${digits}`);
+    await page.waitForSelector("#verdict[data-verdict]");
+    console.log(`     opened and verified offline in ${Date.now() - t0} ms`);
+    assert.equal(new URL(page.url()).pathname, "/pages/field");
+    assert.equal(await page.getAttribute("#verdict", "data-verdict"), "genuine");
+    assert.match(await page.textContent("#triage-core"), /A\+/);
+    assert.ok(await page.isVisible("#triage-core [data-flag=anticoagulant]"));
+    assert.match(await page.textContent("#net"), /オフライン/);
+    assert.match(await page.textContent("#dataset-body"), /オフライン/);
+    assert.equal(await page.isVisible("#login-form"), false, "no login form while offline");
+    assert.ok(await page.isVisible("#login-offline"));
+    const t1 = Date.now();
+    await checks.capture(page, "field-offline");
+    console.log(`     captured in ${Date.now() - t1} ms`);
+  });
+}
+
+try {
+  await main();
+} catch {
+  /* recorded by step() */
+} finally {
+  for (const b of browsers) await b.close().catch(() => {});
+  if (server) await server.cleanup().catch(() => {});
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+if (checks.problems.length) {
+  console.log(`\n${checks.problems.length} problems found by the page checks:`);
+  for (const p of checks.problems) console.log(`  - ${p}`);
+}
+results.push(["page checks: axe-core, text, 48 px targets, no CSP or script errors", checks.problems.length === 0]);
+console.log(`\n${checks.shots} screenshots in tests/screenshots/, ${checks.axeRuns} axe-core runs`);
+const passed = results.filter(([, ok]) => ok).length;
+const failed = results.length - passed;
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,234 @@
+// The PWA's pure modules under Node's test runner (Node's WebCrypto is the same API):
+// card.js against the card-format golden vectors (card-format/tests/vectors/*.json, also checked
+// by the Rust crate and by Python's cryptography + cbor2), httpsig.js against the protocol's
+// documented example (docs/device-protocol.md) and RFC 9421's P-256 test key, and i18n.js for
+// key parity between Japanese and English.
+//   node --test tests/browser/field/unit.test.mjs
+
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import test from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const ASSETS = path.join(ROOT, "server/assets/field");
+const card = await import(path.join(ASSETS, "card.js"));
+const sig = await import(path.join(ASSETS, "httpsig.js"));
+// i18n.js touches `localStorage`/`document` only when called; importing is safe.
+const { STRINGS } = await import(path.join(ASSETS, "i18n.js"));
+
+const vectors = ["pointer", "triage", "issuer-all-flags"].map((n) =>
+  JSON.parse(fs.readFileSync(path.join(ROOT, "card-format/tests/vectors", `${n}.json`), "utf8")),
+);
+
+test("every golden vector verifies, with the claims the vector states", async () => {
+  for (const v of vectors) {
+    const keys = await card.importJwks(v.jwks);
+    const bytes = card.fromHex(v.cose_hex);
+    assert.equal(bytes.length, v.cose_len);
+    const c = await card.verifyCard(bytes, keys, v.verify_at);
+    assert.equal(c.kid, v.claims.kid);
+    assert.equal(c.cardId, v.claims.cti);
+    assert.equal(c.exp, v.claims.exp);
+    assert.equal(c.iat, v.claims.iat);
+    if (v.claims.triage) {
+      assert.equal(c.triage.bloodType, v.claims.triage.blood_type);
+      // The vectors name the DNAR/ACP flag `dnar_acp`; the app calls it `dnar_or_acp`.
+      const expect = v.claims.triage.flags.map((f) => (f === "dnar_acp" ? "dnar_or_acp" : f));
+      assert.deepEqual(c.triage.flags, expect);
+    } else {
+      assert.equal(c.triage, null);
+    }
+    // The URL's digits unpack to the same bytes, and the bytes pack back to the same digits.
+    const digits = v.url.split("/").pop();
+    assert.deepEqual(card.cardBytesFrom(v.url), bytes);
+    assert.deepEqual(card.cardBytesFrom(v.url.toLowerCase()), bytes);
+    assert.equal(card.bytesToDigits(bytes), digits);
+  }
+});
+
+test("the triage vector decodes to A+ with anticoagulant and implanted device", async () => {
+  const v = vectors[1];
+  const c = await card.verifyCard(card.fromHex(v.cose_hex), await card.importJwks(v.jwks), v.verify_at);
+  assert.equal(c.triage.bloodType, "A+");
+  assert.deepEqual(c.triage.flags, ["anticoagulant", "implanted_device"]);
+  const all = vectors[2];
+  const c2 = await card.verifyCard(card.fromHex(all.cose_hex), await card.importJwks(all.jwks), all.verify_at);
+  assert.equal(c2.triage.bloodType, "AB-");
+  assert.equal(c2.triage.flags.length, 6);
+  assert.equal(c2.iss, "jp-082163");
+});
+
+test("every single-bit flip of every vector is refused", async () => {
+  let refused = 0;
+  for (const v of vectors) {
+    const keys = await card.importJwks(v.jwks);
+    const good = card.fromHex(v.cose_hex);
+    for (let i = 0; i < good.length * 8; i++) {
+      const bad = good.slice();
+      bad[i >> 3] ^= 1 << (i & 7);
+      await assert.rejects(card.verifyCard(bad, keys, v.verify_at), card.CardError, `bit ${i} of ${v.name}`);
+      refused++;
+    }
+  }
+  assert.equal(refused, (122 + 131 + 143) * 8);
+});
+
+test("expiry, unknown keys, truncation and oversize are refused with their codes", async () => {
+  const v = vectors[0];
+  const keys = await card.importJwks(v.jwks);
+  const bytes = card.fromHex(v.cose_hex);
+  await assert.rejects(card.verifyCard(bytes, keys, v.claims.exp), { code: "expired" });
+  await card.verifyCard(bytes, keys, v.claims.exp - 1);
+  await assert.rejects(card.verifyCard(bytes, new Map(), v.verify_at), { code: "unknown_kid" });
+  for (let n = 0; n < bytes.length; n++) {
+    await assert.rejects(card.verifyCard(bytes.slice(0, n), keys, v.verify_at), card.CardError);
+  }
+  await assert.rejects(card.verifyCard(new Uint8Array(513), keys, v.verify_at), { code: "oversize" });
+  // Trailing bytes break the single encoding.
+  await assert.rejects(card.verifyCard(Uint8Array.from([...bytes, 0]), keys, v.verify_at), { code: "malformed" });
+});
+
+test("a JWKS whose kid is not the key's thumbprint is refused", async () => {
+  const jwks = structuredClone(vectors[0].jwks);
+  jwks.keys[0].kid = "AAAAAAAAAAA";
+  await assert.rejects(card.importJwks(jwks));
+  const other = structuredClone(vectors[0].jwks);
+  other.keys[0].alg = "ES384";
+  await assert.rejects(card.importJwks(other));
+  await assert.rejects(card.importJwks({ keys: [{ kty: "RSA", n: "x", e: "AQAB" }] }), /no usable key/);
+});
+
+test("digit packing refuses non-canonical forms", () => {
+  assert.throws(() => card.digitsToBytes("12"), { code: "malformed" }); // 2 digits: no such tail
+  assert.throws(() => card.digitsToBytes("999"), { code: "malformed" }); // 999 ≥ 2^8
+  assert.deepEqual(card.digitsToBytes("255"), Uint8Array.from([255]));
+  assert.throws(() => card.cardBytesFrom("https://example.org/x/123"), { code: "not_a_card" });
+});
+
+test("revocation lists: a listed card and a compromised key are refused", async () => {
+  const v = vectors[0];
+  const c = await card.verifyCard(card.fromHex(v.cose_hex), await card.importJwks(v.jwks), v.verify_at);
+  assert.deepEqual(card.checkRevocation(c, { kid: c.kid, key_status: "active", revoked: [], generated_at: 1 }), { checked: true, generatedAt: 1 });
+  assert.throws(() => card.checkRevocation(c, { kid: c.kid, key_status: "active", revoked: [c.cardId] }), { code: "revoked" });
+  assert.throws(() => card.checkRevocation(c, { kid: c.kid, key_status: "compromised", revoked: [] }), { code: "key_compromised" });
+  assert.deepEqual(card.checkRevocation(c, undefined), { checked: false });
+});
+
+test("NFC records: the external record's bytes win, else the URI record", () => {
+  const v = vectors[1];
+  const bytes = card.fromHex(v.cose_hex);
+  const view = (u8) => new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const url = new TextEncoder().encode(v.url.replace(/^HTTPS:\/\//, "https://"));
+  assert.deepEqual(card.cardBytesFromNdef([{ recordType: "url", data: view(url) }, { recordType: "kyukit.jp:c", data: view(bytes) }]), bytes);
+  assert.deepEqual(card.cardBytesFromNdef([{ recordType: "url", data: view(url) }]), bytes);
+  assert.throws(() => card.cardBytesFromNdef([{ recordType: "text", data: view(url) }]), { code: "not_a_card" });
+});
+
+// ---- httpsig ------------------------------------------------------------------------------------
+
+test("the documented login example's signature base is exactly what we sign", async () => {
+  const doc = fs.readFileSync(path.join(ROOT, "docs/device-protocol.md"), "utf8");
+  const block = /Example signature base[\s\S]*?```\n([\s\S]*?)\n```/.exec(doc)[1];
+  const params = /"@signature-params": (.*)$/m.exec(block)[1];
+  const created = Number(/created=(\d+)/.exec(params)[1]);
+  const nonce = /nonce="([^"]+)"/.exec(params)[1];
+  const keyid = /keyid="([^"]+)"/.exec(params)[1];
+  const pair = await sig.generateDeviceKey();
+  const body = '{"hello": "world"}';
+  const { headers, base } = await sig.signRequest({
+    method: "post",
+    url: "http://127.0.0.1:8080/api/v1/sessions",
+    body,
+    privateKey: pair.privateKey,
+    keyid,
+    created,
+    nonce,
+  });
+  assert.equal(base, block);
+  assert.equal(headers["Content-Digest"], "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
+  assert.equal(headers["Signature-Input"], `kyukit=${params}`);
+  // The signature is 64 bytes r‖s and verifies with the public key.
+  const raw = Buffer.from(/^kyukit=:(.*):$/.exec(headers.Signature)[1], "base64");
+  assert.equal(raw.length, 64);
+  assert.ok(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pair.publicKey, raw, new TextEncoder().encode(base)));
+});
+
+test("components: query, authorization, no digest without a body, default ports dropped", async () => {
+  const pair = await sig.generateDeviceKey();
+  const { headers, base } = await sig.signRequest({
+    method: "GET",
+    url: "https://Example.COM:443/api/v1/accesses/ab%20cd?lang=ja&x=1",
+    authorization: "Bearer tok ",
+    privateKey: pair.privateKey,
+    keyid: "k",
+    created: 1,
+    nonce: "n".repeat(22),
+  });
+  assert.equal(headers["Content-Digest"], undefined);
+  assert.equal(
+    base,
+    [
+      '"@method": GET',
+      '"@authority": example.com',
+      '"@path": /api/v1/accesses/ab%20cd',
+      '"@query": ?lang=ja&x=1',
+      '"authorization": Bearer tok',
+      `"@signature-params": ("@method" "@authority" "@path" "@query" "authorization");created=1;nonce="${"n".repeat(22)}";keyid="k";alg="ecdsa-p256-sha256"`,
+    ].join("\n"),
+  );
+  assert.match(sig.newNonce(), /^[A-Za-z0-9_-]{22}$/);
+});
+
+test("the device key is not extractable, its public half is a bare P-256 JWK", async () => {
+  const pair = await sig.generateDeviceKey();
+  assert.equal(pair.privateKey.extractable, false);
+  await assert.rejects(crypto.subtle.exportKey("jwk", pair.privateKey));
+  const jwk = await sig.publicJwk(pair);
+  assert.deepEqual(Object.keys(jwk).sort(), ["crv", "kty", "x", "y"]);
+});
+
+test("RFC 9421's P-256 test key: our signature verifies under the RFC's public key", async () => {
+  // Appendix B.1.3 test-key-ecc-p256 (public material of the RFC).
+  const jwk = {
+    kty: "EC",
+    crv: "P-256",
+    x: "qIVYZVLCrPZHGHjP17CTW0_-D9Lfw0EkjqF7xB4FivA",
+    y: "Mc4nN9LTDOBhfoUeg8Ye9WedFRhnZXZJA12Qp0zZ6F0",
+    d: "UpuF81l-kOxbjf7T4mNSv0r5tN67Gim7rnf6EFpcYDs",
+  };
+  const priv = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const pub = await crypto.subtle.importKey("jwk", { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const { headers, base } = await sig.signRequest({ method: "POST", url: "http://127.0.0.1:1/api/v1/scans", body: "{}", privateKey: priv, keyid: "test-key-ecc-p256", created: 1618884473, nonce: "abcdefghijklmnop" });
+  const raw = Buffer.from(/^kyukit=:(.*):$/.exec(headers.Signature)[1], "base64");
+  assert.ok(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, raw, new TextEncoder().encode(base)));
+});
+
+// ---- i18n ---------------------------------------------------------------------------------------
+
+test("Japanese and English have the same keys, none empty, with the same {placeholders}", () => {
+  const ja = Object.keys(STRINGS.ja).sort();
+  const en = Object.keys(STRINGS.en).sort();
+  assert.deepEqual(ja, en);
+  for (const k of ja) {
+    assert.ok(STRINGS.ja[k].trim() && STRINGS.en[k].trim(), k);
+    const vars = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    assert.deepEqual(vars(STRINGS.ja[k]), vars(STRINGS.en[k]), k);
+  }
+});
+
+test("every data-i18n key in the pages and every t('…') key in the scripts exists", () => {
+  const used = new Set();
+  for (const f of ["field.html", "ed.html"]) {
+    const html = fs.readFileSync(path.join(ASSETS, f), "utf8");
+    for (const m of html.matchAll(/data-i18n(?:-placeholder|-aria|-title)?="([^"]+)"/g)) used.add(m[1]);
+  }
+  for (const f of ["field.js", "ed.js", "dataset.js"]) {
+    const js = fs.readFileSync(path.join(ASSETS, f), "utf8");
+    for (const m of js.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) used.add(m[1]);
+  }
+  const missing = [...used].filter((k) => !(k in STRINGS.ja));
+  assert.deepEqual(missing, []);
+  assert.ok(used.size > 80, `${used.size} keys used`);
+});
