@@ -43,6 +43,12 @@ pub struct ServeArgs {
     /// Login attempts per login id per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
+    /// PostgreSQL: group-commit writers, each with its own connection (SQLite has one).
+    #[arg(long, env = "KYUKIT_DB_WRITERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    db_writers: u16,
+    /// HTTP worker threads; default one per CPU.
+    #[arg(long, env = "KYUKIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: Option<u16>,
 }
 
 impl ServeArgs {
@@ -62,6 +68,8 @@ impl ServeArgs {
             idle_secs: self.session_idle_minutes * 60,
             absolute_secs: self.session_max_hours * 3600,
         };
+        config.db_writers = usize::from(self.db_writers);
+        config.http_workers = self.workers.map(usize::from);
         config.rate_limits = RateLimitConfig {
             scans_per_device_per_min: self.scans_per_device_per_min,
             scans_per_addr_per_min: self.scans_per_addr_per_min,
