@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Scan load benchmark: build release, start a throwaway `kyukit serve` (rate limits off), create
-# its first administrator, and run `kyukit-bench scan` against it; stop everything on exit.
+# Load benchmark: build release, start a throwaway `kyukit serve` (rate limits off), create its
+# first administrator, and run `kyukit-bench scan` (or `login`) against it; stop everything on exit.
 #
-#   bench/scan_load.sh [options] [-- more kyukit-bench scan options]
+#   bench/scan_load.sh [options] [-- more kyukit-bench options]
+#     --bench scan|login      what to measure: signed card scans, or residents' logins     [scan]
 #     --concurrency LIST      e.g. 16,64,128 (one measurement per value, same world)    [64]
 #     --devices N --residents N --duration SECS --warmup SECS                          [32 200 20 3]
+#     --idle SECS             after the load, wait SECS and print the server's idle RSS
+#                             (with its RSS when it had just started)                   [0: skip]
 #     --json                  JSON lines instead of the table
 #     --database-url URL      run on PostgreSQL: a fresh database is created next to the URL's
 #                             (same server, name kyukit_bench_<time>) and dropped afterwards
@@ -14,13 +17,16 @@
 #     --no-build              use the binaries already in target/release
 #     --bin-dir DIR           take kyukit and kyukit-bench from DIR (e.g. another commit's build);
 #                             implies --no-build
+# Server settings come from its environment (e.g. KYUKIT_DB_WRITERS, KYUKIT_WORKERS).
 # Only loopback traffic; the server listens on 127.0.0.1 on a port the kernel picks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-concurrency=64 devices=32 residents=200 duration=20 warmup=3
+concurrency=64 devices=32 residents="" duration=20 warmup=3 bench_kind=scan idle=0
 json="" database_url="" pg_cluster="" keep="" build=1 bin_dir="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --bench) bench_kind=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --devices) devices=$2; shift 2 ;;
     --residents) residents=$2; shift 2 ;;
@@ -33,7 +39,7 @@ while [ $# -gt 0 ]; do
     --no-build) build=""; shift ;;
     --bin-dir) bin_dir=$(cd "$2" && pwd); build=""; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -96,7 +102,19 @@ done
 log "server $base_url (pid $server_pid), data $work/data, log $work/server.log"
 log "host: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), data on $(df -T "$work" | awk 'NR==2 {print $2}')"
 
-"$bench" scan --server "$base_url" --admin-login admin --server-pid "$server_pid" \
-  --devices "$devices" --residents "$residents" --concurrency "$concurrency" \
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status" | awk '{printf "%.1f", $1/1024}'; }
+sleep 1
+rss_fresh=$(rss)
+case "$bench_kind" in
+  scan) world=(--devices "$devices" --residents "${residents:-200}") ;;
+  login) world=(--residents "${residents:-16}") ;;
+  *) log "unknown --bench $bench_kind (scan or login)"; exit 2 ;;
+esac
+"$bench" "$bench_kind" --server "$base_url" --admin-login admin --server-pid "$server_pid" \
+  "${world[@]}" --concurrency "$concurrency" \
   --duration "$duration" --warmup "$warmup" $json "${extra[@]}"
+if [ "$idle" -gt 0 ]; then
+  sleep "$idle"
+  log "server idle RSS: $rss_fresh MiB just started, $(rss) MiB ${idle} s after the load ($(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status" | awk '{printf "%.1f", $1/1024}') MiB peak)"
+fi
 log "server log: $(wc -l <"$work/server.log") lines, $(grep -c '"level":"ERROR"' "$work/server.log" || true) errors, $(grep -c '"level":"WARN"' "$work/server.log" || true) warnings"

@@ -50,7 +50,7 @@ impl Config {
             card_validity_secs: 5 * 365 * 86_400,
             withdrawal_retention_secs: 90 * 86_400,
             db_max_connections: 8,
-            db_writers: 2,
+            db_writers: 4,
             http_workers: None,
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
         }

@@ -8,7 +8,9 @@ use kyukit_card::{
     Abo, BloodType, CardId, CardQr, Claims, EcLevel, IssuerKey, Rh, TriageCore, TriageFlag,
     TriageFlags,
 };
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -97,22 +99,27 @@ pub fn run(args: &CardsArgs) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", dir.display()))?;
         }
     }
-    let base = format!(
-        "{}c/",
-        args.public_url.trim_end_matches('/').to_string() + "/"
-    );
+    let base = format!("{}/c/", args.public_url.trim_end_matches('/'));
+    let urls = match &args.out {
+        Some(dir) => {
+            let path = dir.join("urls.tsv");
+            let file =
+                std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(Mutex::new(std::io::BufWriter::new(file)))
+        }
+        None => None,
+    };
     let next = AtomicU64::new(0);
     let png_bytes = AtomicU64::new(0);
     let started = Instant::now();
-    let urls: Vec<Vec<String>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| -> Result<Vec<String>, String> {
-                    let mut urls = Vec::new();
+                scope.spawn(|| -> Result<(), String> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         if i >= args.count {
-                            return Ok(urls);
+                            return Ok(());
                         }
                         let claims = claims(i, now);
                         let cose = kyukit_card::sign(&claims, &key).map_err(|e| e.to_string())?;
@@ -129,7 +136,11 @@ pub fn run(args: &CardsArgs) -> Result<(), String> {
                                 .join(format!("{id}.png"));
                             std::fs::write(&path, &png)
                                 .map_err(|e| format!("{}: {e}", path.display()))?;
-                            urls.push(format!("{:02}/{id}.png\t{url}", i % 100));
+                        }
+                        if let Some(urls) = &urls {
+                            let mut w = urls.lock().unwrap_or_else(|p| p.into_inner());
+                            writeln!(w, "{:02}/{}.png\t{url}", i % 100, claims.card_id.to_hex())
+                                .map_err(|e| format!("urls.tsv: {e}"))?;
                         }
                     }
                 })
@@ -137,15 +148,15 @@ pub fn run(args: &CardsArgs) -> Result<(), String> {
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().map_err(|_| "a worker panicked".to_string())?)
-            .collect::<Result<Vec<_>, String>>()
+            .try_for_each(|w| w.join().map_err(|_| "a worker panicked".to_string())?)
     })?;
-    let secs = started.elapsed().as_secs_f64();
-    if let Some(dir) = &args.out {
-        let lines: Vec<String> = urls.into_iter().flatten().collect();
-        std::fs::write(dir.join("urls.tsv"), lines.join("\n") + "\n")
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    if let Some(urls) = urls {
+        urls.into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .flush()
+            .map_err(|e| format!("urls.tsv: {e}"))?;
     }
+    let secs = started.elapsed().as_secs_f64();
     let bytes = png_bytes.load(Ordering::Relaxed);
     println!(
         "| cards | threads | seconds | cards/s | PNG MiB (mean bytes) | written | peak RSS MiB |\n|--:|--:|--:|--:|--:|---|--:|\n| {} | {threads} | {secs:.1} | {:.0} | {:.1} ({}) | {} | {} |",

@@ -7,7 +7,9 @@
 //!
 //! 1. starts `kyukit serve` on a fixed loopback port and waits for `/healthz`;
 //! 2. runs `--writers` tasks of mixed writes — signed card scans (an access row and an audit
-//!    event each), dataset items added by residents, consent re-grants — recording each write the
+//!    event each), dataset items added and then deleted by residents (an acknowledged deletion
+//!    must be gone; an item is checked as long as its deletion is not sent), consent re-grants
+//!    (append-only versions) — recording each write the
 //!    server answered `201`;
 //! 3. after a random `--min-ms`..`--max-ms`, sends SIGKILL and waits for the process to die;
 //! 4. with the server dead, asks the database (the `sqlite3` or `psql` client) for every write
@@ -28,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct CrashArgs {
@@ -95,6 +97,8 @@ enum Acked {
     Scan(String),
     /// `dataset_items.id`.
     Item(String),
+    /// A `dataset_items.id` whose deletion was acknowledged: it must be gone.
+    Deleted(String),
     /// `consents (resident_id, version)`.
     Consent(String, i64),
 }
@@ -104,6 +108,7 @@ impl Acked {
         match self {
             Acked::Scan(_) => "scans",
             Acked::Item(_) => "dataset items",
+            Acked::Deleted(_) => "dataset deletions",
             Acked::Consent(..) => "consents",
         }
     }
@@ -267,7 +272,7 @@ impl Run<'_> {
             let items = present(
                 "dataset_items",
                 ids(|a| match a {
-                    Acked::Item(id) => Some(id),
+                    Acked::Item(id) | Acked::Deleted(id) => Some(id),
                     _ => None,
                 }),
             )?;
@@ -292,6 +297,7 @@ impl Run<'_> {
                 let found = match a {
                     Acked::Scan(id) => scans.contains(id),
                     Acked::Item(id) => items.contains(id),
+                    Acked::Deleted(id) => !items.contains(id),
                     Acked::Consent(r, v) => consents.contains(&format!("{r}:{v}")),
                 };
                 if !found {
@@ -361,11 +367,11 @@ impl Run<'_> {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// Set just before the kill (errors from then on are expected) and after it (writers stop).
+#[derive(Debug, Clone)]
+struct Flags {
+    stop: Arc<AtomicBool>,
+    killing: Arc<AtomicBool>,
 }
 
 /// One writer: mixed writes until `stop`, recording the acknowledged ones.
@@ -376,9 +382,10 @@ async fn writer(
     base: String,
     mut rng: Rng,
     cycle: usize,
-    stop: Arc<AtomicBool>,
+    flags: Flags,
     acked: Arc<Mutex<Vec<Acked>>>,
 ) -> BTreeMap<String, u64> {
+    let Flags { stop, killing } = flags;
     let mut refused = BTreeMap::new();
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -395,48 +402,58 @@ async fn writer(
             let r = rng.below(world.residents.len() as u64) as usize;
             match world.residents.get(r) {
                 Some((rid, _, token)) if pick < 9 => {
+                    // Add an item, then delete it (a resident may hold only so many).
                     let body = json!({"category": "medications",
                         "body": {"name": format!("crash c{cycle} w{w} n{n}"), "dose": "1錠"}});
-                    post(
-                        &http,
-                        &base,
-                        &format!("/api/v1/residents/{rid}/dataset"),
-                        token,
-                        body,
-                    )
-                    .await
-                    .map(|v| {
-                        v.get("id")
-                            .and_then(Value::as_str)
-                            .map(|id| Acked::Item(id.into()))
-                    })
+                    let path = format!("/api/v1/residents/{rid}/dataset");
+                    match send(&http, "POST", &base, &path, token, Some(body)).await {
+                        Ok(v) => match v.get("id").and_then(Value::as_str) {
+                            Some(id) => {
+                                let id = id.to_string();
+                                record(&acked, Acked::Item(id.clone()));
+                                // Once its deletion is sent, the item may be gone whether or
+                                // not the deletion is answered: no longer a must-exist.
+                                acked
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .retain(|x| !matches!(x, Acked::Item(i) if *i == id));
+                                let path = format!("{path}/{id}");
+                                send(&http, "DELETE", &base, &path, token, None)
+                                    .await
+                                    .map(|_| Some(Acked::Deleted(id)))
+                            }
+                            None => Ok(None),
+                        },
+                        // Items left behind by kills (created, deletion never sent) fill the
+                        // resident's list: clear it, each deletion an acknowledged write.
+                        Err(e) if e.ends_with("too_many_items") => {
+                            clear_items(&http, &base, rid, token, &acked).await
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Some((rid, _, token)) => {
                     let body = json!({"categories": setup::SHARED, "disaster_use": n % 2 == 0,
                         "triage_on_card": true, "name_on_print": false});
-                    post(
-                        &http,
-                        &base,
-                        &format!("/api/v1/residents/{rid}/consents"),
-                        token,
-                        body,
-                    )
-                    .await
-                    .map(|v| {
-                        v.get("version")
-                            .and_then(Value::as_i64)
-                            .map(|ver| Acked::Consent(rid.clone(), ver))
-                    })
+                    let path = format!("/api/v1/residents/{rid}/consents");
+                    send(&http, "POST", &base, &path, token, Some(body))
+                        .await
+                        .map(|v| {
+                            v.get("version")
+                                .and_then(Value::as_i64)
+                                .map(|ver| Acked::Consent(rid.clone(), ver))
+                        })
                 }
                 None => Ok(None),
             }
         };
         match result {
-            Ok(Some(a)) => acked.lock().unwrap_or_else(|p| p.into_inner()).push(a),
+            Ok(Some(a)) => record(&acked, a),
             Ok(None) => {}
             Err(e) => {
-                // Once the server is gone every request fails; before that, nothing should.
-                if !stop.load(Ordering::Relaxed) {
+                // Once the server is being killed every request fails; before that, nothing
+                // should.
+                if !killing.load(Ordering::Relaxed) {
                     *refused.entry(e).or_insert(0) += 1;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -462,23 +479,64 @@ async fn scan(
         .map(|id| Acked::Scan(id.into())))
 }
 
-async fn post(
+/// Deletes every medication item of a resident; records each acknowledged deletion.
+async fn clear_items(
     http: &reqwest::Client,
+    base: &str,
+    rid: &str,
+    token: &str,
+    acked: &Mutex<Vec<Acked>>,
+) -> Result<Option<Acked>, String> {
+    let path = format!("/api/v1/residents/{rid}/dataset");
+    let list = send(http, "GET", base, &path, token, None).await?;
+    let ids: Vec<String> = list
+        .get("items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.get("category").and_then(Value::as_str) == Some("medications"))
+                .filter_map(|i| i.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    for id in ids {
+        send(http, "DELETE", base, &format!("{path}/{id}"), token, None).await?;
+        record(acked, Acked::Deleted(id));
+    }
+    Ok(None)
+}
+
+/// Records an acknowledged write.
+fn record(acked: &Mutex<Vec<Acked>>, a: Acked) {
+    acked.lock().unwrap_or_else(|p| p.into_inner()).push(a);
+}
+
+/// A resident's request; the answer must be 2xx (its JSON, or null for 204).
+async fn send(
+    http: &reqwest::Client,
+    method: &str,
     base: &str,
     path: &str,
     token: &str,
-    body: Value,
+    body: Option<Value>,
 ) -> Result<Value, String> {
-    let resp = http
-        .post(format!("{base}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|_| "transport".to_string())?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut req = http
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(token);
+    if let Some(b) = &body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.map_err(|_| "transport".to_string())?;
     let status = resp.status();
-    let v: Value = resp.json().await.map_err(|_| "transport".to_string())?;
-    if status.as_u16() != 201 {
+    let bytes = resp.bytes().await.map_err(|_| "transport".to_string())?;
+    let v: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).map_err(|_| "transport".to_string())?
+    };
+    if !status.is_success() {
         return Err(format!(
             "{status} {}",
             v.get("error").and_then(Value::as_str).unwrap_or("-")
@@ -575,7 +633,10 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
         if cycle > 1 {
             server = run.start(&runtime, &http)?;
         }
-        let stop = Arc::new(AtomicBool::new(false));
+        let flags = Flags {
+            stop: Arc::new(AtomicBool::new(false)),
+            killing: Arc::new(AtomicBool::new(false)),
+        };
         let acked = Arc::new(Mutex::new(Vec::new()));
         let tasks: Vec<_> = (0..args.writers)
             .map(|w| {
@@ -586,7 +647,7 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
                     run.base.clone(),
                     Rng(rng.next()),
                     cycle,
-                    stop.clone(),
+                    flags.clone(),
                     acked.clone(),
                 ))
             })
@@ -594,9 +655,10 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
         let wait = args.min_ms + rng.below(args.max_ms - args.min_ms + 1);
         std::thread::sleep(Duration::from_millis(wait));
         // SIGKILL: no shutdown path runs.
+        flags.killing.store(true, Ordering::Relaxed);
         server.child.kill().map_err(|e| format!("kill: {e}"))?;
         server.child.wait().map_err(|e| format!("wait: {e}"))?;
-        stop.store(true, Ordering::Relaxed);
+        flags.stop.store(true, Ordering::Relaxed);
         for t in tasks {
             let refused = runtime.block_on(t).map_err(|e| format!("writer: {e}"))?;
             for (k, n) in refused {
@@ -645,12 +707,11 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
         eprintln!("  FAILED {f}");
     }
     println!(
-        "crash: {} kill -9 cycles on {backend} in {:.0} s: {acked_total} acknowledged writes ({}), {lost_total} lost; {checks} integrity checks, {} failed; last: {last_check} (at {})",
+        "crash: {} kill -9 cycles on {backend} in {:.0} s: {acked_total} acknowledged writes ({}), {lost_total} lost; {checks} integrity checks, {} failed; last: {last_check}",
         args.cycles,
         started.elapsed().as_secs_f64(),
         kinds.join(", "),
         checks_failed,
-        unix_now()
     );
     if failures.is_empty() {
         Ok(())

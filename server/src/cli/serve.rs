@@ -44,7 +44,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
     /// PostgreSQL: group-commit writers, each with its own connection (SQLite has one).
-    #[arg(long, env = "KYUKIT_DB_WRITERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, env = "KYUKIT_DB_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     db_writers: u16,
     /// HTTP worker threads; default one per CPU.
     #[arg(long, env = "KYUKIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
