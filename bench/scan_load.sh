@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Scan load benchmark: build release, start a throwaway `kyukit serve` (rate limits off), create
-# its first administrator, and run `kyukit-bench scan` against it; stop everything on exit.
+# Load benchmark: build release, start a throwaway `kyukit serve` (rate limits off), create its
+# first administrator, and run `kyukit-bench scan` (or `login`) against it; stop everything on exit.
 #
-#   bench/scan_load.sh [options] [-- more kyukit-bench scan options]
+#   bench/scan_load.sh [options] [-- more kyukit-bench options]
+#     --bench scan|login|prearrival  what to measure: signed card scans, residents' logins, or
+#                             pre-arrival latency (report POST → ED SSE event and → push;
+#                             `--iterations N` after `--`)                                 [scan]
 #     --concurrency LIST      e.g. 16,64,128 (one measurement per value, same world)    [64]
 #     --devices N --residents N --duration SECS --warmup SECS                          [32 200 20 3]
+#     --idle SECS             after the load, wait SECS and print the server's idle RSS
+#                             (with its RSS when it had just started)                   [0: skip]
 #     --json                  JSON lines instead of the table
 #     --database-url URL      run on PostgreSQL: a fresh database is created next to the URL's
 #                             (same server, name kyukit_bench_<time>) and dropped afterwards
@@ -14,16 +19,16 @@
 #     --no-build              use the binaries already in target/release
 #     --bin-dir DIR           take kyukit and kyukit-bench from DIR (e.g. another commit's build);
 #                             implies --no-build
-#     --prearrival N          instead of scans: N sequential pre-arrival reports, each timed until
-#                             the ED's SSE event and the push at a loopback endpoint
-#                             (`kyukit-bench prearrival`; the server allows loopback push endpoints)
+# Server settings come from its environment (e.g. KYUKIT_DB_WRITERS, KYUKIT_WORKERS).
 # Only loopback traffic; the server listens on 127.0.0.1 on a port the kernel picks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-concurrency=64 devices=32 residents=200 duration=20 warmup=3
-json="" database_url="" pg_cluster="" keep="" build=1 bin_dir="" extra=() prearrival=
+concurrency=64 devices=32 residents="" duration=20 warmup=3 bench_kind=scan idle=0
+json="" database_url="" pg_cluster="" keep="" build=1 bin_dir="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --bench) bench_kind=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --devices) devices=$2; shift 2 ;;
     --residents) residents=$2; shift 2 ;;
@@ -33,11 +38,10 @@ while [ $# -gt 0 ]; do
     --database-url) database_url=$2; shift 2 ;;
     --pg-cluster) pg_cluster=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    --prearrival) prearrival=$2; shift 2 ;;
     --no-build) build=""; shift ;;
     --bin-dir) bin_dir=$(cd "$2" && pwd); build=""; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -87,7 +91,8 @@ export KYUKIT_ADMIN_TOTP_SECRET
 
 "$kyukit" serve --listen 127.0.0.1:0 --data-dir "$work/data" "${db_args[@]}" \
   --scans-per-device-per-min 0 --scans-per-addr-per-min 0 \
-  --logins-per-addr-per-min 0 --logins-per-id-per-min 0 ${prearrival:+--push-allow-insecure-loopback} \
+  --logins-per-addr-per-min 0 --logins-per-id-per-min 0 \
+  $([ "$bench_kind" = prearrival ] && echo --push-allow-insecure-loopback) \
   >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!
 base_url=""
@@ -101,11 +106,24 @@ done
 log "server $base_url (pid $server_pid), data $work/data, log $work/server.log"
 log "host: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), data on $(df -T "$work" | awk 'NR==2 {print $2}')"
 
-if [ -n "$prearrival" ]; then
-  "$bench" prearrival --server "$base_url" --admin-login admin --iterations "$prearrival" "${extra[@]}"
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status" | awk '{printf "%.1f", $1/1024}'; }
+sleep 1
+rss_fresh=$(rss)
+case "$bench_kind" in
+  scan) world=(--devices "$devices" --residents "${residents:-200}") ;;
+  login) world=(--residents "${residents:-16}") ;;
+  prearrival) world=() ;;
+  *) log "unknown --bench $bench_kind (scan, login or prearrival)"; exit 2 ;;
+esac
+if [ "$bench_kind" = prearrival ]; then
+  "$bench" prearrival --server "$base_url" --admin-login admin "${extra[@]}"
 else
-  "$bench" scan --server "$base_url" --admin-login admin --server-pid "$server_pid" \
-    --devices "$devices" --residents "$residents" --concurrency "$concurrency" \
+  "$bench" "$bench_kind" --server "$base_url" --admin-login admin --server-pid "$server_pid" \
+    "${world[@]}" --concurrency "$concurrency" \
     --duration "$duration" --warmup "$warmup" $json "${extra[@]}"
+fi
+if [ "$idle" -gt 0 ]; then
+  sleep "$idle"
+  log "server idle RSS: $rss_fresh MiB just started, $(rss) MiB ${idle} s after the load ($(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$server_pid/status" | awk '{printf "%.1f", $1/1024}') MiB peak)"
 fi
 log "server log: $(wc -l <"$work/server.log") lines, $(grep -c '"level":"ERROR"' "$work/server.log" || true) errors, $(grep -c '"level":"WARN"' "$work/server.log" || true) warnings"

@@ -15,7 +15,7 @@ use coset::{
     TaggedCborSerializable,
 };
 use p256::ecdsa::Signature;
-use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::signature::Signer;
 use serde::Serialize;
 
 /// The card format version this library writes and reads.
@@ -140,11 +140,12 @@ pub fn verify(bytes: &[u8], keys: &KeySet, now: i64) -> Result<VerifiedCard, Car
     let key = keys
         .get(&kid)
         .ok_or_else(|| CardError::UnknownKid(kid.to_b64()))?;
-    let signature = Signature::from_slice(&sign1.signature).map_err(|_| CardError::BadSignature)?;
-    sign1.verify_signature(&[], |_, tbs| {
-        key.verifying_key()
-            .verify(tbs, &signature)
-            .map_err(|_| CardError::BadSignature)
+    sign1.verify_signature(&[], |signature, tbs| {
+        if key.verify_es256(tbs, signature) {
+            Ok(())
+        } else {
+            Err(CardError::BadSignature)
+        }
     })?;
     let payload = sign1.payload.as_deref().unwrap_or_default();
     let (version, claims) = decode_claims(payload)?;

@@ -111,6 +111,17 @@ fn renderers_honour_module_size_and_quiet_zone() {
     assert_eq!(img.get_pixel(30, 30).0, [0], "finder pattern corner");
     let png = qr.to_png(5, 6).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    // The 1-bit PNG is pixel for pixel the rendered image, for odd and byte-aligned widths.
+    for (px, qz) in [(5, 6), (8, 4), (1, 4), (3, 5)] {
+        let decoded = image::load_from_memory(&qr.to_png(px, qz).unwrap())
+            .unwrap()
+            .to_luma8();
+        assert_eq!(
+            decoded,
+            qr.to_image(px, qz).unwrap(),
+            "{px} px, quiet zone {qz}"
+        );
+    }
     let svg = qr.to_svg(4, 4).unwrap();
     let side = (qr.width() + 8) * 4;
     assert!(svg.contains(&format!("width=\"{side}\"")) && svg.contains("<path"));

@@ -231,3 +231,55 @@ fn key_debug_never_shows_the_secret() {
     assert!(!dbg.to_lowercase().contains(&VECTOR_KEY_HEX[..16]));
     assert!(dbg.contains("redacted"));
 }
+
+/// The fast verification (`ring`) and the `p256` crate's agree on genuine signatures, on every
+/// single-bit change of message or signature, on the other valid form of a signature
+/// (`s` → `n − s`) and on out-of-range scalars.
+#[test]
+fn fast_and_reference_verification_agree() {
+    use p256::elliptic_curve::PrimeField;
+    let key = vector_key();
+    let sk = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem().unwrap()).unwrap();
+    let public = key.public();
+    let other = other_key();
+    let agree = |msg: &[u8], sig: &[u8]| {
+        let (fast, reference) = (
+            public.verify_es256(msg, sig),
+            public.verify_es256_reference(msg, sig),
+        );
+        assert_eq!(fast, reference, "msg {msg:?} sig {sig:?}");
+        fast
+    };
+    for n in 0..16u8 {
+        let msg: Vec<u8> = (0..n * 7).map(|i| i.wrapping_mul(31) ^ n).collect();
+        let sig: Signature = sk.sign(&msg);
+        let bytes = sig.to_bytes();
+        assert!(agree(&msg, &bytes), "genuine signature refused");
+        assert!(
+            !other.public().verify_es256(&msg, &bytes),
+            "another key accepted"
+        );
+        for i in 0..bytes.len() * 8 {
+            let mut bad = bytes.to_vec();
+            bad[i / 8] ^= 1 << (i % 8);
+            assert!(!agree(&msg, &bad), "signature bit {i} flipped and accepted");
+        }
+        for i in 0..msg.len() * 8 {
+            let mut bad = msg.clone();
+            bad[i / 8] ^= 1 << (i % 8);
+            assert!(!agree(&bad, &bytes), "message bit {i} flipped and accepted");
+        }
+        // (r, n − s) is the same signature's other valid encoding: both accept it.
+        let (r, s) = sig.split_scalars();
+        let high = Signature::from_scalars(r.to_repr(), (-*s).to_repr()).unwrap();
+        assert!(agree(&msg, &high.to_bytes()));
+        // Truncated, extended, zero and out-of-range scalars are refused.
+        assert!(!agree(&msg, &bytes[..63]));
+        assert!(!agree(&msg, &[bytes.as_slice(), &[0]].concat()));
+        assert!(!agree(&msg, &[0u8; 64]));
+        assert!(!agree(&msg, &[0xffu8; 64]));
+        let mut zero_s = bytes.to_vec();
+        zero_s[32..].fill(0);
+        assert!(!agree(&msg, &zero_s));
+    }
+}

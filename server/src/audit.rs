@@ -7,12 +7,21 @@
 //! durable exactly when the write is, before the response. `verify` recomputes the chain and names
 //! the first bad entry: edited (hash mismatch), deleted (sequence gap), reordered (wrong previous
 //! hash) or truncated (shorter than a published head).
+//!
+//! **Batched appends.** Inside a group-committed write ([`crate::db::Db::write`]) the events a
+//! writer appends are held back ([`deferring`]) and the batch's leader appends them all just
+//! before the batch's one commit ([`append_batch`]): one head update for the whole batch, in the
+//! order the writers ran, in the same transaction as their writes. A writer that fails (its
+//! savepoint rolled back) contributes no events. So the chain is exactly as if each event had
+//! been appended on its own, but the head row is locked once per batch, for the length of one
+//! append and one commit, instead of once per write until its commit.
 
 use crate::db::DbConnection;
 use crate::db::schema::{audit_events, audit_heads};
 use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -298,38 +307,141 @@ pub fn init_chain(conn: &mut DbConnection, muni: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// Appends an event in the caller's transaction; returns its sequence number.
-pub fn append(conn: &mut DbConnection, muni: &str, event: &Event, now: i64) -> QueryResult<i64> {
-    // Locks the head row (PostgreSQL) until this transaction ends; SQLite writers are serialised anyway.
-    let (seq, prev_hash): (i64, String) =
-        diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
-            .set(audit_heads::seq.eq(audit_heads::seq + 1))
-            .returning((audit_heads::seq, audit_heads::hash))
-            .get_result(conn)?;
-    let mut row = AuditRow {
-        municipality_id: muni.into(),
-        seq,
-        at: now,
-        actor_account_id: event.actor_account_id.clone(),
-        actor_role: event.actor_role.clone(),
-        device_id: event.device_id.clone(),
-        facility_id: event.facility_id.clone(),
-        resident_id: event.resident_id.clone(),
-        action: event.action.as_str().into(),
-        purpose: event.purpose.clone(),
-        outcome: event.outcome.as_str().into(),
-        detail: event.detail.clone(),
-        prev_hash,
-        hash: String::new(),
+/// An event held back by [`deferring`], appended later by [`append_batch`].
+#[derive(Debug, Clone)]
+pub struct Pending {
+    muni: String,
+    event: Event,
+    at: i64,
+}
+
+thread_local! {
+    /// Events appended on this thread while [`deferring`] runs.
+    static DEFERRED: RefCell<Option<Vec<Pending>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's audit appends held back; returns its result and the events it
+/// appended, in order, for [`append_batch`] in the same transaction. Not reentrant: an inner
+/// call collects nothing of its own (the outer one gets the events).
+pub(crate) fn deferring<T>(f: impl FnOnce() -> T) -> (T, Vec<Pending>) {
+    /// Ends the deferral even if `f` panics, so this thread's later appends are not lost.
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            if self.0 {
+                DEFERRED.with(|d| d.borrow_mut().take());
+            }
+        }
+    }
+    let outer = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        let outer = d.is_some();
+        if !outer {
+            *d = Some(Vec::new());
+        }
+        outer
+    });
+    let reset = Reset(!outer);
+    let out = f();
+    let events = if outer {
+        Vec::new()
+    } else {
+        DEFERRED.with(|d| d.borrow_mut().take()).unwrap_or_default()
     };
-    row.hash = event_hash(&row);
-    diesel::insert_into(audit_events::table)
-        .values(&row)
-        .execute(conn)?;
-    diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
-        .set(audit_heads::hash.eq(&row.hash))
-        .execute(conn)?;
-    Ok(seq)
+    drop(reset);
+    (out, events)
+}
+
+/// Appends an event in the caller's transaction (inside a group-committed write: just before
+/// that transaction commits, see [`deferring`]).
+pub fn append(conn: &mut DbConnection, muni: &str, event: &Event, now: i64) -> QueryResult<()> {
+    let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(pending) => {
+            pending.push(Pending {
+                muni: muni.to_string(),
+                event: event.clone(),
+                at: now,
+            });
+            true
+        }
+        None => false,
+    });
+    if deferred {
+        return Ok(());
+    }
+    append_batch(
+        conn,
+        &[Pending {
+            muni: muni.to_string(),
+            event: event.clone(),
+            at: now,
+        }],
+    )
+}
+
+/// Appends events in the caller's transaction, in order: per municipality, one head update
+/// (which locks the head row on PostgreSQL until commit), the rows, and the new head hash.
+pub fn append_batch(conn: &mut DbConnection, events: &[Pending]) -> QueryResult<()> {
+    let mut munis: Vec<&str> = Vec::new();
+    for p in events {
+        if !munis.contains(&p.muni.as_str()) {
+            munis.push(&p.muni);
+        }
+    }
+    for muni in munis {
+        let mine: Vec<&Pending> = events.iter().filter(|p| p.muni == muni).collect();
+        let n = i64::try_from(mine.len()).unwrap_or(i64::MAX);
+        let (last_seq, mut prev_hash): (i64, String) =
+            diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
+                .set(audit_heads::seq.eq(audit_heads::seq + n))
+                .returning((audit_heads::seq, audit_heads::hash))
+                .get_result(conn)?;
+        let mut rows = Vec::with_capacity(mine.len());
+        for (seq, p) in (last_seq - n + 1..).zip(mine) {
+            let e = &p.event;
+            let mut row = AuditRow {
+                municipality_id: muni.into(),
+                seq,
+                at: p.at,
+                actor_account_id: e.actor_account_id.clone(),
+                actor_role: e.actor_role.clone(),
+                device_id: e.device_id.clone(),
+                facility_id: e.facility_id.clone(),
+                resident_id: e.resident_id.clone(),
+                action: e.action.as_str().into(),
+                purpose: e.purpose.clone(),
+                outcome: e.outcome.as_str().into(),
+                detail: e.detail.clone(),
+                prev_hash,
+                hash: String::new(),
+            };
+            row.hash = event_hash(&row);
+            prev_hash = row.hash.clone();
+            rows.push(row);
+        }
+        match conn {
+            // One round trip for the batch.
+            DbConnection::Pg(pg) => {
+                for chunk in rows.chunks(256) {
+                    diesel::insert_into(audit_events::table)
+                        .values(chunk)
+                        .execute(pg)?;
+                }
+            }
+            // In-process: one cached statement per row.
+            DbConnection::Sqlite(_) => {
+                for row in &rows {
+                    diesel::insert_into(audit_events::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+            }
+        }
+        diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
+            .set(audit_heads::hash.eq(&prev_hash))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The current chain head (what an administrator publishes).
@@ -337,7 +449,7 @@ pub fn head(conn: &mut DbConnection, muni: &str) -> QueryResult<(i64, String)> {
     audit_heads::table
         .filter(audit_heads::municipality_id.eq(muni))
         .select((audit_heads::seq, audit_heads::hash))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Why the chain does not verify, naming the first bad entry.

@@ -24,7 +24,12 @@ pub struct Config {
     pub card_validity_secs: i64,
     /// After 支援中止, how long before the record is purged.
     pub withdrawal_retention_secs: i64,
+    /// Pooled connections for reads (and the CLI); opened on demand, one kept idle.
     pub db_max_connections: u32,
+    /// Group-commit writers on PostgreSQL, each with its own connection (SQLite: always one).
+    pub db_writers: usize,
+    /// HTTP worker threads (`None`: one per CPU).
+    pub http_workers: Option<usize>,
     pub rate_limits: crate::ratelimit::RateLimitConfig,
     /// Pre-arrival alerts not acknowledged within this many seconds escalate (DESIGN §4: 180).
     pub escalate_after_secs: i64,
@@ -57,6 +62,8 @@ impl Config {
             card_validity_secs: 5 * 365 * 86_400,
             withdrawal_retention_secs: 90 * 86_400,
             db_max_connections: 8,
+            db_writers: 4,
+            http_workers: None,
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
             escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
             escalation_tick_ms: 5_000,

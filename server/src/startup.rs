@@ -37,8 +37,12 @@ impl std::fmt::Debug for Application {
 pub fn open(config: &Config, clock: &dyn Clock) -> io::Result<(Db, String)> {
     config.validate().map_err(io::Error::other)?;
     std::fs::create_dir_all(&config.data_dir)?;
-    let db =
-        Db::connect(&config.database_url(), config.db_max_connections).map_err(io::Error::other)?;
+    let db = Db::connect(
+        &config.database_url(),
+        config.db_max_connections,
+        config.db_writers,
+    )
+    .map_err(io::Error::other)?;
     let muni = keys::bootstrap(&db, &config.data_dir, &config.municipality, clock.now())
         .map_err(|e: ApiError| io::Error::other(e.to_string()))?;
     Ok((db, muni))
@@ -91,6 +95,9 @@ impl Application {
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
+        .workers(config.http_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }))
         .listen(listener)?
         .run();
         Ok(Application {

@@ -136,7 +136,7 @@ fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> Option<String
 impl TestApp {
     /// A direct handle on this test's database (for what the API does not expose).
     pub fn db(&self) -> kyukit_server::db::Db {
-        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&self.database_url).expect("url"), 2)
+        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&self.database_url).expect("url"), 2, 1)
             .expect("connect")
     }
 
@@ -272,7 +272,7 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     use diesel::prelude::*;
     use kyukit_server::db::schema::*;
     let db =
-        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&app.database_url).expect("url"), 1)
+        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&app.database_url).expect("url"), 1, 1)
             .expect("connect");
     let mut c = db.conn().expect("conn");
     let c: &mut kyukit_server::db::DbConnection = &mut c;

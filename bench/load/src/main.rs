@@ -1,14 +1,20 @@
-//! `kyukit-bench`: load generator for a running Kyukit server (see `bench/README.md`).
+//! `kyukit-bench`: load generator and benchmarks for Kyukit (see `bench/README.md`).
 //!
 //! `kyukit-bench scan` builds its world through the real API — a fire department, one paramedic
 //! and one enrolled device per `--devices`, `--residents` residents with a small dataset, consent
 //! and a card — then runs `--concurrency` tasks of signed card scans for `--warmup` + `--duration`
-//! seconds and reports the window after the warm-up.
+//! seconds and reports the window after the warm-up. `login` does the same with residents'
+//! password logins; both print one table (`report`). `crash` kills a server it runs, again and
+//! again, during mixed writes; `cards` signs and renders cards without a server.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod cards;
+mod crash;
+mod load;
+mod login;
 mod prearrival;
 mod probe;
 mod report;
@@ -17,13 +23,14 @@ mod setup;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "kyukit-bench",
     version,
-    about = "Load generator for a running Kyukit server"
+    about = "Load generator and benchmarks for Kyukit"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,6 +41,14 @@ struct Cli {
 enum Command {
     /// Signed card scans (`POST /api/v1/scans`) from many enrolled devices at once.
     Scan(ScanArgs),
+    /// Residents' password logins (`POST /api/v1/sessions`): argon2id, a session and an audit
+    /// event each.
+    Login(LoginArgs),
+    /// `kill -9` a server during mixed writes, N times; check nothing acknowledged is lost and
+    /// the database and audit chain stay sound.
+    Crash(crash::CrashArgs),
+    /// Sign cards and render their QR codes to PNG on every core (no server).
+    Cards(cards::CardsArgs),
     /// Pre-arrival latency: a crew's report POST → the ED's SSE event, and → its push endpoint.
     Prearrival(PrearrivalArgs),
 }
@@ -63,8 +78,9 @@ pub struct PrearrivalArgs {
     pub backend_label: Option<String>,
 }
 
+/// What every load run needs: the server, its administrator, and the load's shape.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct LoadArgs {
     /// Base URL of the server under test.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -77,14 +93,8 @@ pub struct ScanArgs {
     /// That administrator's TOTP secret (base32; printed by `kyukit admin create`).
     #[arg(long, env = "KYUKIT_ADMIN_TOTP_SECRET", hide_env_values = true)]
     pub admin_totp_secret: String,
-    /// Enrolled devices (each with its own paramedic logged in).
-    #[arg(long, default_value_t = 32)]
-    pub devices: usize,
-    /// Residents with a card.
-    #[arg(long, default_value_t = 200)]
-    pub residents: usize,
-    /// Scans in flight at once; a comma-separated list runs one measurement per value, in order,
-    /// on the same world.
+    /// Requests in flight at once; a comma-separated list runs one measurement per value, in
+    /// order, on the same world.
     #[arg(long, value_delimiter = ',', default_value = "64")]
     pub concurrency: Vec<usize>,
     /// Measured seconds (after the warm-up) per concurrency value.
@@ -105,7 +115,7 @@ pub struct ScanArgs {
     /// Requests in flight while building the world (password hashing makes it CPU bound).
     #[arg(long, default_value_t = 8)]
     pub setup_parallelism: usize,
-    /// Seed of each task's card choice (runs with the same seed scan the same card sequence).
+    /// Seed of each task's choices (runs with the same seed make the same sequence).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Worker threads of this load generator (default: one per CPU).
@@ -113,11 +123,29 @@ pub struct ScanArgs {
     pub threads: Option<usize>,
 }
 
-impl ScanArgs {
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Enrolled devices (each with its own paramedic logged in).
+    #[arg(long, default_value_t = 32)]
+    pub devices: usize,
+    /// Residents with a card.
+    #[arg(long, default_value_t = 200)]
+    pub residents: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Residents who log in (at random).
+    #[arg(long, default_value_t = 16)]
+    pub residents: usize,
+}
+
+impl LoadArgs {
     fn check(&self) -> Result<(), String> {
-        if self.devices == 0 || self.residents == 0 {
-            return Err("--devices and --residents must be at least 1".into());
-        }
         if self.concurrency.is_empty() || self.concurrency.contains(&0) {
             return Err("--concurrency must be at least 1".into());
         }
@@ -129,12 +157,52 @@ impl ScanArgs {
         }
         Ok(())
     }
+
+    fn setup(&self, devices: usize, residents: usize) -> setup::SetupParams {
+        setup::SetupParams {
+            admin_login: self.admin_login.clone(),
+            admin_password: self.admin_password.clone(),
+            admin_totp_secret: self.admin_totp_secret.clone(),
+            devices,
+            residents,
+            setup_parallelism: self.setup_parallelism,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => run_scan(args),
+        Command::Scan(a) => {
+            if a.devices == 0 || a.residents == 0 {
+                Err("--devices and --residents must be at least 1".to_string())
+            } else {
+                let world = format!("{} devices, {} cards", a.devices, a.residents);
+                run_load(
+                    "scan",
+                    &a.load,
+                    a.load.setup(a.devices, a.residents),
+                    world,
+                    |w, _, _| Arc::new(scan::Scans::new(w)),
+                )
+            }
+        }
+        Command::Login(a) => {
+            if a.residents == 0 {
+                Err("--residents must be at least 1".to_string())
+            } else {
+                let world = format!("{} residents", a.residents);
+                run_load(
+                    "login",
+                    &a.load,
+                    a.load.setup(0, a.residents),
+                    world,
+                    |w, http, base| Arc::new(login::Logins::new(w, http, base)),
+                )
+            }
+        }
+        Command::Crash(a) => crash::run(a),
+        Command::Cards(a) => cards::run(&a),
         Command::Prearrival(args) => run_prearrival(args),
     };
     match result {
@@ -146,7 +214,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_scan(args: ScanArgs) -> Result<(), String> {
+/// Builds the world, then runs one measured load phase per concurrency value and prints the
+/// table (or JSON lines).
+fn run_load(
+    kind: &'static str,
+    args: &LoadArgs,
+    params: setup::SetupParams,
+    world_label: String,
+    op: impl Fn(&setup::World, &reqwest::Client, &str) -> Arc<dyn load::Op>,
+) -> Result<(), String> {
     args.check()?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
@@ -163,18 +239,24 @@ fn run_scan(args: ScanArgs) -> Result<(), String> {
                 .and_then(|m| m.backend)
                 .unwrap_or_else(|| "unknown".into()),
         };
+        let subject = report::Subject {
+            kind,
+            backend,
+            world: world_label,
+        };
         let rss_start = args.server_pid.and_then(probe::memory);
         let started = std::time::Instant::now();
-        let world = setup::build(&args, &http, &base).await?;
+        let world = setup::build(&params, &http, &base).await?;
         eprintln!(
             "setup: {} devices enrolled and logged in, {} residents with cards, in {:.1} s",
             world.clients.len(),
             world.cards.len(),
             started.elapsed().as_secs_f64()
         );
+        let op = op(&world, &http, &base);
         let mut reports = Vec::new();
         for &concurrency in &args.concurrency {
-            let plan = scan::Plan {
+            let plan = load::Plan {
                 concurrency,
                 warmup: Duration::from_secs(args.warmup),
                 duration: Duration::from_secs(args.duration),
@@ -182,11 +264,11 @@ fn run_scan(args: ScanArgs) -> Result<(), String> {
                 server_pid: args.server_pid,
             };
             eprintln!(
-                "scan: concurrency {concurrency}, {} s warm-up + {} s measured",
+                "{kind}: concurrency {concurrency}, {} s warm-up + {} s measured",
                 args.warmup, args.duration
             );
-            let measured = scan::run(&world, &http, &base, &plan).await?;
-            let report = report::Report::new(&backend, &args, concurrency, rss_start, measured);
+            let measured = load::run(op.clone(), &http, &base, &plan).await?;
+            let report = report::Report::new(&subject, concurrency, rss_start, measured);
             if args.json {
                 println!("{}", report.to_json());
             }
@@ -217,24 +299,15 @@ fn run_prearrival(args: PrearrivalArgs) -> Result<(), String> {
                 .and_then(|m| m.backend)
                 .unwrap_or_else(|| "unknown".into()),
         };
-        let scan_args = ScanArgs {
-            server: args.server.clone(),
+        let params = setup::SetupParams {
             admin_login: args.admin_login.clone(),
             admin_password: args.admin_password.clone(),
             admin_totp_secret: args.admin_totp_secret.clone(),
             devices: 1,
             residents: 1,
-            concurrency: vec![1],
-            duration: 1,
-            warmup: 0,
-            server_pid: None,
-            backend_label: None,
-            json: false,
             setup_parallelism: 1,
-            seed: 1,
-            threads: None,
         };
-        let world = setup::build(&scan_args, &http, &base).await?;
+        let world = setup::build(&params, &http, &base).await?;
         let plan = prearrival::Plan {
             iterations: args.iterations,
             warmup: args.warmup,

@@ -1,17 +1,26 @@
 //! One row per load phase: the table for people, one JSON object for scripts.
 
-use crate::ScanArgs;
+use crate::load::Measured;
 use crate::probe::Memory;
-use crate::scan::Measured;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// What was measured: the request kind (`scan`, `login`, …), the server's backend and the world.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// `scan`, `login`: the table's rate column is `<kind>s/s`.
+    pub kind: &'static str,
+    pub backend: String,
+    /// e.g. `32 devices, 200 cards`.
+    pub world: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Report {
+    pub kind: &'static str,
     pub backend: String,
-    pub devices: usize,
-    pub residents: usize,
+    pub world: String,
     pub concurrency: usize,
     pub window_s: f64,
     /// Requests completed in the window (`201` and errors).
@@ -69,8 +78,7 @@ fn delta(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 
 impl Report {
     pub fn new(
-        backend: &str,
-        args: &ScanArgs,
+        subject: &Subject,
         concurrency: usize,
         rss_start: Option<Memory>,
         m: Measured,
@@ -99,7 +107,7 @@ impl Report {
             (Some(s), Some(n)) if n > 0.0 => Some(s / n * 1000.0),
             _ => None,
         };
-        // PostgreSQL has no group commit of its own: both counters stay 0.
+        // Servers without group commit report no counters.
         let (commits, writes) = match (metric(|x| x.group_commits), metric(|x| x.group_writes)) {
             (Some(c), Some(w)) if c > 0.0 || w > 0.0 => (Some(c), Some(w)),
             _ => (None, None),
@@ -107,9 +115,9 @@ impl Report {
         let host =
             |f: fn((f64, f64)) -> f64| per_s(delta(m.start.host_cpu.map(f), m.end.host_cpu.map(f)));
         Report {
-            backend: backend.to_string(),
-            devices: args.devices,
-            residents: args.residents,
+            kind: subject.kind,
+            backend: subject.backend.clone(),
+            world: subject.world.clone(),
             concurrency,
             window_s,
             requests: ok + failed,
@@ -155,9 +163,9 @@ impl Report {
         let round = |x: f64| (x * 1000.0).round() / 1000.0;
         let opt = |x: Option<f64>| x.map(round);
         json!({
+            "bench": self.kind,
             "backend": self.backend,
-            "devices": self.devices,
-            "residents": self.residents,
+            "world": self.world,
             "concurrency": self.concurrency,
             "window_s": round(self.window_s),
             "requests": self.requests,
@@ -187,16 +195,21 @@ fn or_dash(x: Option<f64>, digits: usize) -> String {
     x.map_or_else(|| "-".into(), |x| format!("{x:.digits$}"))
 }
 
-/// A Markdown table, one row per report.
+/// A Markdown table, one row per report (all of one kind, or the rate column says
+/// `requests/s`).
 pub fn table(reports: &[Report]) -> String {
     let mut out = String::new();
+    let kind = match reports.first() {
+        Some(first) if reports.iter().all(|r| r.kind == first.kind) => first.kind,
+        _ => "request",
+    };
     let _ = writeln!(
         out,
-        "| backend | devices | concurrency | requests | errors | scans/s | p50 ms | p95 ms | p99 ms | max ms | server ms (mean) | server CPU | bench CPU | host CPU (iowait) | RSS before→after (peak) MiB | commits/s | writes/commit |"
+        "| bench | backend | world | concurrency | requests | errors | {kind}s/s | p50 ms | p95 ms | p99 ms | max ms | server ms (mean) | server CPU | bench CPU | host CPU (iowait) | RSS before→after (peak) MiB | commits/s | writes/commit |"
     );
     let _ = writeln!(
         out,
-        "|---|--:|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"
+        "|---|---|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"
     );
     for r in reports {
         let rss = match (r.rss_before_mib, r.rss_after_mib, r.hwm_after_mib) {
@@ -209,9 +222,10 @@ pub fn table(reports: &[Report]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} | {} | {} |",
+            r.kind,
             r.backend,
-            r.devices,
+            r.world,
             r.concurrency,
             r.requests,
             r.errors_text(),

@@ -3,7 +3,6 @@
 //! logged-in device per `--devices`, and `--residents` residents with a medication, an allergy,
 //! consent and a card. Every name carries a run id, so several runs can share one server.
 
-use crate::ScanArgs;
 use kyukit_field::{Client, DeviceKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,9 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::task::JoinSet;
 
 pub const MEDIC_PASSWORD: &str = "bench paramedic password";
-const RESIDENT_PASSWORD: &str = "bench resident password";
+pub const RESIDENT_PASSWORD: &str = "bench resident password";
 /// What residents consent to show paramedics (as the standard test world).
-const SHARED: [&str; 5] = [
+pub const SHARED: [&str; 5] = [
     "medications",
     "allergies",
     "devices",
@@ -24,7 +23,19 @@ const SHARED: [&str; 5] = [
     "advance_directive",
 ];
 
-/// Enrolled devices with a paramedic logged in, and the card URLs to scan.
+/// What to build, and as whom.
+#[derive(Debug, Clone)]
+pub struct SetupParams {
+    pub admin_login: String,
+    pub admin_password: String,
+    pub admin_totp_secret: String,
+    pub devices: usize,
+    pub residents: usize,
+    /// Requests in flight while building (password hashing makes it CPU bound).
+    pub setup_parallelism: usize,
+}
+
+/// Enrolled devices with a paramedic logged in, the card URLs to scan, and the residents.
 #[derive(Debug)]
 pub struct World {
     pub clients: Vec<Client>,
@@ -32,6 +43,8 @@ pub struct World {
     /// The administrator's session and this run's id (for benches that build more).
     pub admin: String,
     pub run: String,
+    /// Per resident (in card order): its id, login id and session token.
+    pub residents: Vec<(String, String, String)>,
 }
 
 /// One HTTP client for everything: no redirects, keep-alive connections for every task.
@@ -138,7 +151,11 @@ fn run_id() -> String {
     )
 }
 
-pub async fn build(args: &ScanArgs, http: &reqwest::Client, base: &str) -> Result<World, String> {
+pub async fn build(
+    args: &SetupParams,
+    http: &reqwest::Client,
+    base: &str,
+) -> Result<World, String> {
     let health = http
         .get(format!("{base}/healthz"))
         .send()
@@ -184,16 +201,18 @@ pub async fn build(args: &ScanArgs, http: &reqwest::Client, base: &str) -> Resul
     })
     .await?;
     let c = ctx.clone();
-    let cards = parallel(args.residents, args.setup_parallelism, move |i| {
+    let residents = parallel(args.residents, args.setup_parallelism, move |i| {
         let c = c.clone();
         async move { resident(&c, i).await }
     })
     .await?;
+    let (cards, residents) = residents.into_iter().unzip();
     Ok(World {
         clients,
         cards,
         admin,
         run,
+        residents,
     })
 }
 
@@ -239,15 +258,17 @@ async fn device(c: &Ctx, i: usize) -> Result<Client, String> {
     Ok(client)
 }
 
-/// Resident `i` with a medication and an allergy, consent, and a card; returns the card URL.
-async fn resident(c: &Ctx, i: usize) -> Result<String, String> {
+/// Resident `i` with a medication and an allergy, consent, and a card; returns the card URL
+/// and (resident id, login id, session token).
+async fn resident(c: &Ctx, i: usize) -> Result<(String, (String, String, String)), String> {
     let dob = format!("{}-{:02}-{:02}", 1930 + i % 60, 1 + i % 12, 1 + i % 28);
+    let login_id = format!("bench-{}-r{i}", c.run);
     let v = c
         .create(
             "/api/v1/residents",
             None,
             json!({
-                "login_id": format!("bench-{}-r{i}", c.run),
+                "login_id": login_id,
                 "password": RESIDENT_PASSWORD,
                 "profile": {
                     "family_name": "山田", "given_name": format!("花子{i}"),
@@ -291,7 +312,7 @@ async fn resident(c: &Ctx, i: usize) -> Result<String, String> {
             json!({}),
         )
         .await?;
-    field_str(&card, "url", "card")
+    Ok((field_str(&card, "url", "card")?, (rid, login_id, token)))
 }
 
 /// The current TOTP code (RFC 6238, SHA-1, 6 digits, 30 s) of a base32 secret, by the system clock

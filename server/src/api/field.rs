@@ -68,21 +68,104 @@ pub(crate) async fn limit(
     if state.limits.check(which, key) {
         return Ok(());
     }
+    let (state, key) = (state.clone(), key.to_string());
+    web::block(move || limit_blocking(&state, which, &key, event)).await?
+}
+
+/// [`limit`] on a thread that may block (the audit write of a throttle).
+fn limit_blocking(state: &AppState, which: Limit, key: &str, event: Event) -> Result<(), ApiError> {
+    if state.limits.check(which, key) {
+        return Ok(());
+    }
     let err = ApiError::too_many("too many requests; wait a minute and try again");
     let now = state.clock.now();
     if !state.limits.should_audit(which, key, now) {
         return Err(err);
     }
-    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
     let mut event = event;
     event.action = Action::Throttled;
     event.purpose = Some(which.as_str().to_string());
-    web::block(move || Err(deny(&db, &muni, event, err, now))).await?
+    Err(deny(&state.db, &state.municipality_id, event, err, now))
 }
 
-/// Authenticates a signed field request: device signature, then the paramedic's session bound
-/// to that device. Unsigned or malformed requests are refused and audited too (with the account
-/// if the bearer token resolves), so a resident's attempt to scan is on record.
+/// What a field request's authentication needs from the HTTP request, taken on the worker
+/// thread: the parsed signature (or why there is none), the bearer token, the client address.
+pub(crate) struct FieldRequest {
+    signed: Result<Option<httpsig::Signed>, ApiError>,
+    token: Option<String>,
+    addr: String,
+    action: Action,
+    /// Whether the scan rate limits apply (scans, break-glass, re-reads; not pre-arrival).
+    scan_limited: bool,
+}
+
+impl FieldRequest {
+    pub(crate) fn new(req: &HttpRequest, body: &[u8], action: Action) -> Self {
+        FieldRequest {
+            signed: parse_signature(req, body),
+            token: bearer(req),
+            addr: client_addr(req),
+            action,
+            scan_limited: true,
+        }
+    }
+
+    /// Without the scan rate limits (pre-arrival requests, the hospital list).
+    pub(crate) fn unlimited(mut self) -> Self {
+        self.scan_limited = false;
+        self
+    }
+
+    /// Authenticates a signed field request: device signature, then the paramedic's session
+    /// bound to that device, then the rate limits. Unsigned or malformed requests are refused
+    /// and audited too (with the account if the bearer token resolves), so a resident's attempt
+    /// to scan is on record. Blocks (database); call it inside `web::block`.
+    pub(crate) fn authenticate(self, state: &AppState) -> Result<(Actor, SignedBy), ApiError> {
+        let (db, muni, now, policy) = (
+            &state.db,
+            state.municipality_id.as_str(),
+            state.clock.now(),
+            state.config.session_policy,
+        );
+        let FieldRequest {
+            signed,
+            token,
+            addr,
+            action,
+            scan_limited,
+        } = self;
+        let signed = match signed {
+            Ok(Some(s)) => s,
+            refused => {
+                let err = match refused {
+                    Err(e) => e,
+                    Ok(_) => ApiError::unauthorized_code(
+                        "signature_required",
+                        "field requests must be signed by an enrolled device",
+                    ),
+                };
+                let mut event = Event::new(action, Outcome::Denied);
+                if let Some(actor) = token
+                    .as_deref()
+                    .and_then(|t| accounts::authenticate(db, t, now, policy).ok())
+                {
+                    event = actor.event(action, Outcome::Denied);
+                }
+                return Err(deny(db, muni, event, err, now));
+            }
+        };
+        let (actor, by) =
+            devices::authenticate_field(db, muni, &signed, token.as_deref(), now, policy)?;
+        if scan_limited {
+            let event = actor.event(action, Outcome::Denied);
+            limit_blocking(state, Limit::ScanDevice, &by.device.id, event.clone())?;
+            limit_blocking(state, Limit::ScanAddr, &addr, event)?;
+        }
+        Ok((actor, by))
+    }
+}
+
+/// [`FieldRequest::authenticate`] on the blocking pool.
 pub(crate) async fn field_actor(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -90,46 +173,9 @@ pub(crate) async fn field_actor(
     action: Action,
     scan_limited: bool,
 ) -> Result<(Actor, SignedBy), ApiError> {
-    let (db, muni, now, policy) = (
-        state.db.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-        state.config.session_policy,
-    );
-    let token = bearer(req);
-    let signed = match parse_signature(req, body) {
-        Ok(Some(s)) => s,
-        refused => {
-            let err = match refused {
-                Err(e) => e,
-                Ok(_) => ApiError::unauthorized_code(
-                    "signature_required",
-                    "field requests must be signed by an enrolled device",
-                ),
-            };
-            return Err(web::block(move || {
-                let mut event = Event::new(action, Outcome::Denied);
-                if let Some(actor) = token
-                    .as_deref()
-                    .and_then(|t| accounts::authenticate(&db, t, now, policy).ok())
-                {
-                    event = actor.event(action, Outcome::Denied);
-                }
-                Err(deny(&db, &muni, event, err, now))
-            })
-            .await??);
-        }
-    };
-    let (actor, by) = web::block(move || {
-        devices::authenticate_field(&db, &muni, &signed, token.as_deref(), now, policy)
-    })
-    .await??;
-    if scan_limited {
-        let event = actor.event(action, Outcome::Denied);
-        limit(state, Limit::ScanDevice, &by.device.id, event.clone()).await?;
-        limit(state, Limit::ScanAddr, &client_addr(req), event).await?;
-    }
-    Ok((actor, by))
+    let request = FieldRequest::new(req, body, action);
+    let state = state.clone();
+    web::block(move || request.authenticate(&state)).await?
 }
 
 /// Parses a JSON body read raw (same errors as the JSON extractor elsewhere).
@@ -203,17 +249,17 @@ pub(crate) async fn scan(
     req: HttpRequest,
     body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &body, Action::Scan, true).await?;
-    let input: ScanInput = json_body(&req, &body)?;
-    let (db, cfg, muni, now) = (
-        state.db.clone(),
-        state.config.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-    );
+    // One trip to the blocking pool for the whole scan (authentication, then the scan); the
+    // body's parse error, if any, is answered only after the request is authenticated.
+    let request = FieldRequest::new(&req, &body, Action::Scan);
+    let input: Result<ScanInput, ApiError> = json_body(&req, &body);
+    let st = state.clone();
     let d = web::block(move || {
-        let ring = keys::load(&db, &cfg.data_dir, &muni, false)?;
-        access::scan(&db, &ring.trusted, &actor, &by, &input, now)
+        let (actor, by) = request.authenticate(&st)?;
+        let input = input?;
+        let now = st.clock.now();
+        let ring = keys::load(&st.db, &st.config.data_dir, &st.municipality_id, false)?;
+        access::scan(&st.db, &ring.trusted, &actor, &by, &input, now)
     })
     .await??;
     Ok(respond(

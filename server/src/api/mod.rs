@@ -27,12 +27,14 @@ use actix_web::{HttpRequest, web};
 /// Registers every route. Each one is also in `ROUTES` and has a `#[utoipa::path]` listed in
 /// `openapi::ApiDoc`; tests/tests/openapi.rs checks both.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // First: the router tries routes in order (a regex per dynamic path), and scans are the hot
+    // path. No other route overlaps these three.
+    field::configure(cfg);
     public::configure(cfg);
     accounts::configure(cfg);
     residents::configure(cfg);
     cards::configure(cfg);
     facilities::configure(cfg);
-    field::configure(cfg);
     pages::configure(cfg);
     // governance: accounts & security (lead)
     staff::configure(cfg);

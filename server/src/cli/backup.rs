@@ -231,6 +231,7 @@ mod tests {
         let restored = crate::db::Db::connect(
             &crate::db::DatabaseUrl::sqlite_file(&other.join("kyukit.db")),
             1,
+            1,
         )
         .unwrap();
         let mut c = restored.conn().unwrap();

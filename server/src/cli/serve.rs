@@ -55,6 +55,12 @@ pub struct ServeArgs {
     /// Accept `http://` Web Push endpoints on a loopback address (tests and local development only).
     #[arg(long, env = "KYUKIT_PUSH_ALLOW_INSECURE_LOOPBACK")]
     push_allow_insecure_loopback: bool,
+    /// PostgreSQL: group-commit writers, each with its own connection (SQLite has one).
+    #[arg(long, env = "KYUKIT_DB_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    db_writers: u16,
+    /// HTTP worker threads; default one per CPU.
+    #[arg(long, env = "KYUKIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: Option<u16>,
 }
 
 impl ServeArgs {
@@ -75,6 +81,8 @@ impl ServeArgs {
             absolute_secs: self.session_max_hours * 3600,
         };
         config.escalate_after_secs = self.escalate_after_secs;
+        config.db_writers = usize::from(self.db_writers);
+        config.http_workers = self.workers.map(usize::from);
         config.rate_limits = RateLimitConfig {
             scans_per_device_per_min: self.scans_per_device_per_min,
             scans_per_addr_per_min: self.scans_per_addr_per_min,

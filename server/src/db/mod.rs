@@ -4,10 +4,12 @@
 //! The backend is chosen from the URL scheme (`postgres://`/`postgresql://` → PostgreSQL, anything
 //! else is a SQLite path), never by trying each backend in turn: SQLite accepts any string as a path.
 //! SQLite connections get WAL, `synchronous=FULL`, foreign keys and a busy timeout. Writes go through
-//! [`Db::write`]: on PostgreSQL one transaction per call; on SQLite a **group commit** — concurrent
-//! writers share one `BEGIN IMMEDIATE` transaction on the process's writer connection, each in its
-//! own savepoint, and one fsync; nobody returns before the batch is durable (see [`GroupWriter`]). Query functions in the submodules return
-//! `QueryResult` and never turn an error into "not found".
+//! [`Db::write`], a **group commit** on both backends: concurrent writers share one transaction on a
+//! writer connection, each in its own savepoint, and one commit (one fsync, one audit-chain head
+//! update); nobody returns before the batch is durable (see [`GroupWriter`]). SQLite has one writer
+//! (it allows no more); PostgreSQL has `--db-writers` of them, whose batches run side by side and
+//! meet only at the audit head, for one append and one commit per batch. Query functions in the
+//! submodules return `QueryResult` and never turn an error into "not found".
 
 pub mod models;
 pub mod prearrival;
@@ -179,13 +181,17 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
 }
 
-/// The database handle shared by the server: a pool plus, for SQLite, the group-commit writer.
+/// The database handle shared by the server: a pool for reads, and the group-commit writers
+/// (each with its own connection, outside the pool).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     url: DatabaseUrl,
     backend: Backend,
-    writer: Arc<GroupWriter>,
+    manager: Arc<Manager>,
+    writers: Arc<[GroupWriter]>,
+    /// Round-robin over `writers`.
+    next_writer: Arc<AtomicUsize>,
 }
 
 /// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
@@ -200,15 +206,18 @@ impl Drop for Listener {
     }
 }
 
-/// Group commit for SQLite, where every commit costs an fsync (≈3 ms here) and writers are
-/// serialised anyway. The first writer to find no batch open becomes the **leader**: it opens
-/// `BEGIN IMMEDIATE` on the writer connection and runs its work in a savepoint. While other
-/// writers are queued for the lock (and up to [`MAX_BATCH`] of them, for at most
-/// [`MAX_GATHER`]), the leader waits; each of those **followers** runs its work in its own
-/// savepoint of the same transaction — a failed one rolls back only its savepoint — and waits.
-/// Then the leader commits once and wakes them all. A writer's `Ok` is returned only after the
-/// commit succeeded; if the commit fails, every member gets an error and nothing of the batch is
-/// kept. Writers that arrive during the commit form the next batch.
+/// Group commit. On SQLite every commit costs an fsync (≈3 ms on a slow disk) and writers are
+/// serialised anyway; on PostgreSQL every audited write must update the audit chain's head row,
+/// which would otherwise stay locked from that update to its commit. The first writer to find no
+/// batch open becomes the **leader**: it opens a transaction (`BEGIN IMMEDIATE` on SQLite) on the
+/// writer connection and runs its work in a savepoint. While other writers are queued for the
+/// lock (and up to [`MAX_BATCH`] of them, for at most [`MAX_GATHER`]), the leader waits; each of
+/// those **followers** runs its work in its own savepoint of the same transaction — a failed one
+/// rolls back only its savepoint — and waits. The audit events the writers appended are held back
+/// ([`crate::audit::deferring`]) and appended by the leader, in order, just before it commits
+/// once and wakes them all. A writer's `Ok` is returned only after the commit succeeded; if the
+/// commit fails, every member gets an error and nothing of the batch is kept. Writers that arrive
+/// during the commit form the next batch.
 pub struct GroupWriter {
     state: Mutex<WriterState>,
     /// A batch finished (followers wait for theirs).
@@ -224,8 +233,10 @@ pub struct GroupWriter {
 
 #[derive(Default)]
 struct WriterState {
-    conn: Option<PooledConn>,
+    conn: Option<DbConnection>,
     open: bool,
+    /// Audit events of the open batch's successful members, in order.
+    events: Vec<crate::audit::Pending>,
     batch: u64,
     members: usize,
     finished: u64,
@@ -262,12 +273,40 @@ impl GroupWriter {
     }
 }
 
-/// The SQLite connection inside a pooled `DbConnection`.
-fn sqlite_of(conn: &mut DbConnection) -> QueryResult<&mut SqliteConnection> {
+/// Opens the batch's transaction on the writer connection (SQLite: `BEGIN IMMEDIATE`, so the
+/// write lock is taken now rather than at the first write).
+fn begin_batch(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     match conn {
-        DbConnection::Sqlite(c) => Ok(c),
-        DbConnection::Pg(_) => Err(diesel::result::Error::BrokenTransactionManager),
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
     }
+}
+
+/// Commits the batch's transaction, or rolls it back if the commit fails.
+fn commit_batch(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+            })
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+        }),
+    }
+}
+
+/// Rolls the batch's transaction back.
+fn rollback_batch(conn: &mut DbConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let _ = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
+    };
 }
 
 impl fmt::Debug for Db {
@@ -279,18 +318,35 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// Connects, and runs pending migrations of the URL's backend.
-    pub fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, String> {
+    /// Connects, and runs pending migrations of the URL's backend. `writers` group-commit
+    /// writers (PostgreSQL; SQLite always has one), each with its own connection besides the
+    /// pool's `max_connections`.
+    pub fn connect(
+        url: &DatabaseUrl,
+        max_connections: u32,
+        writers: usize,
+    ) -> Result<Self, String> {
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
+            // Opened on demand: an idle server keeps one (less memory), not `max_connections`.
+            .min_idle(Some(1))
+            // A "SELECT 1" before every checkout is for connections that can break (a
+            // PostgreSQL server that restarted); a SQLite file cannot.
+            .test_on_check_out(url.backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: url.clone() })
             .map_err(|e| format!("cannot connect to {url:?}: {e}"))?;
+        let writers = match url.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => writers.max(1),
+        };
         let db = Db {
             pool,
             url: url.clone(),
             backend: url.backend,
-            writer: Arc::new(GroupWriter::new()),
+            manager: Arc::new(Manager { url: url.clone() }),
+            writers: (0..writers).map(|_| GroupWriter::new()).collect(),
+            next_writer: Arc::new(AtomicUsize::new(0)),
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -357,12 +413,19 @@ impl Db {
         }
     }
 
-    /// SQLite group commit: (commits, writes carried by them) since start.
+    /// Group commit: (commits, writes carried by them) since start, over all writers.
     pub fn group_commit_stats(&self) -> (u64, u64) {
-        (
-            self.writer.commits.load(Ordering::Relaxed),
-            self.writer.writes.load(Ordering::Relaxed),
-        )
+        self.writers.iter().fold((0, 0), |(c, w), gw| {
+            (
+                c + gw.commits.load(Ordering::Relaxed),
+                w + gw.writes.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Group-commit writers (each with its own connection).
+    pub fn writer_count(&self) -> usize {
+        self.writers.len()
     }
 
     /// (open connections, idle connections).
@@ -377,33 +440,37 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    /// Runs `f` in one transaction (SQLite: a savepoint of a group-committed batch); returns
-    /// only after its effects are durable, or an error and no effects.
+    /// Runs `f` in one transaction (a savepoint of a group-committed batch); returns only after
+    /// its effects, and the audit events it appended, are durable — or an error and no effects.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        match self.backend {
-            Backend::Postgres => {
-                let mut conn = self.conn()?;
-                let conn: &mut DbConnection = &mut conn;
-                conn.transaction(f)
-            }
-            Backend::Sqlite => self.write_grouped(f),
-        }
+        let i = self.next_writer.fetch_add(1, Ordering::Relaxed) % self.writers.len().max(1);
+        let gw = self
+            .writers
+            .get(i)
+            .ok_or(DbError::Unavailable("no writer".into()))?;
+        self.write_grouped(gw, f)
     }
 
-    fn write_grouped<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    fn write_grouped<T, E>(
+        &self,
+        gw: &GroupWriter,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
     where
         E: From<DbError> + From<diesel::result::Error>,
     {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
-        let gw = &self.writer;
         gw.queued.fetch_add(1, Ordering::SeqCst);
         let mut st = gw.lock();
         gw.queued.fetch_sub(1, Ordering::SeqCst);
         if st.conn.is_none() {
-            st.conn = Some(self.conn()?);
+            st.conn = Some(
+                self.manager
+                    .connect()
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?,
+            );
         }
         let leader = !st.open;
         if leader {
@@ -411,25 +478,24 @@ impl Db {
                 .conn
                 .as_mut()
                 .ok_or(DbError::Unavailable("no writer".into()))?;
-            if let Err(e) =
-                AnsiTransactionManager::begin_transaction_sql(sqlite_of(conn)?, "BEGIN IMMEDIATE")
-            {
+            if let Err(e) = begin_batch(conn) {
                 st.conn = None;
                 return Err(e.into());
             }
             st.open = true;
             st.batch += 1;
             st.members = 0;
+            st.events.clear();
         }
         let mine = st.batch;
         st.members += 1;
-        let result = match st.conn.as_mut() {
-            Some(conn) => {
-                let conn: &mut DbConnection = conn;
-                conn.transaction(f)
-            }
-            None => Err(DbError::Unavailable("no writer".into()).into()),
+        let (result, events) = match st.conn.as_mut() {
+            Some(conn) => crate::audit::deferring(|| conn.transaction(f)),
+            None => (Err(DbError::Unavailable("no writer".into()).into()), vec![]),
         };
+        if result.is_ok() {
+            st.events.extend(events);
+        }
         if !leader {
             gw.joined.notify_one();
             while st.finished < mine {
@@ -446,7 +512,8 @@ impl Db {
                 (r, _) => r,
             };
         }
-        // The leader gathers the writers queued behind it, then commits once for all.
+        // The leader gathers the writers queued behind it, then appends the batch's audit events
+        // and commits once for all.
         let deadline = Instant::now() + MAX_GATHER;
         while gw.queued.load(Ordering::SeqCst) > 0 && st.members < MAX_BATCH {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -459,11 +526,16 @@ impl Db {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
-        let committed = match st.conn.as_mut().map(|c| sqlite_of(c)) {
-            Some(Ok(c)) => AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
-            }),
-            _ => Err(diesel::result::Error::BrokenTransactionManager),
+        let events = std::mem::take(&mut st.events);
+        let committed = match st.conn.as_mut() {
+            Some(c) => match crate::audit::append_batch(c, &events) {
+                Ok(()) => commit_batch(c),
+                Err(e) => {
+                    rollback_batch(c);
+                    Err(e)
+                }
+            },
+            None => Err(diesel::result::Error::BrokenTransactionManager),
         };
         st.open = false;
         st.finished = mine;
@@ -471,8 +543,7 @@ impl Db {
         if committed.is_ok() {
             gw.commits.fetch_add(1, Ordering::Relaxed);
             gw.writes.fetch_add(st.members as u64, Ordering::Relaxed);
-        }
-        if committed.is_err() {
+        } else {
             // Start the next batch on a fresh connection.
             st.conn = None;
         }
@@ -557,7 +628,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kyukit-gc-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 8).unwrap();
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 8, 1).unwrap();
         let threads: Vec<_> = (0..16)
             .map(|t| {
                 let db = db.clone();

@@ -244,15 +244,25 @@ pub fn consents(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<C
         .load(conn)
 }
 
+/// The resident's newest consent version. Two unique-key lookups rather than `ORDER BY … LIMIT ?`:
+/// SQLite re-prepares a statement whose bound `LIMIT` may change its plan, on every execution
+/// (this is on every scan's path).
 pub fn latest_consent(
     conn: &mut DbConnection,
     resident_id: &str,
 ) -> QueryResult<Option<ConsentRow>> {
+    let latest: Option<i32> = consents::table
+        .filter(consents::resident_id.eq(resident_id))
+        .select(diesel::dsl::max(consents::version))
+        .get_result(conn)?;
+    let Some(version) = latest else {
+        return Ok(None);
+    };
     consents::table
         .filter(consents::resident_id.eq(resident_id))
-        .order(consents::version.desc())
+        .filter(consents::version.eq(version))
         .select(ConsentRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -85,8 +85,9 @@ pub fn validate_password(password: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Argon2 runs on this many dedicated threads, each with its own reused 19 MiB work area, never on
-/// the request threads: memory stays bounded (≈ 40 MiB) and a login flood takes at most two cores.
+/// Argon2 runs on this many dedicated threads, each with its own reused 19 MiB work area (freed
+/// when idle), never on the request threads: memory stays bounded (≈ 40 MiB while logins come
+/// in) and a login flood takes at most two cores.
 const HASH_THREADS: usize = 2;
 
 type HashJob = Box<dyn FnOnce() + Send>;
@@ -107,12 +108,15 @@ fn on_hash_thread<T: Send + 'static>(
                 .spawn(move || {
                     loop {
                         let job = match rx.lock() {
-                            Ok(r) => r.recv(),
-                            Err(p) => p.into_inner().recv(),
+                            Ok(r) => r.recv_timeout(HASH_IDLE),
+                            Err(p) => p.into_inner().recv_timeout(HASH_IDLE),
                         };
                         match job {
                             Ok(job) => job(),
-                            Err(_) => return,
+                            // Idle: give the work area back (an idle server holds no 19 MiB
+                            // areas); the next login allocates it again.
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => release_work_area(),
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                         }
                     }
                 });
@@ -139,18 +143,34 @@ fn on_hash_thread<T: Send + 'static>(
         .map_err(|_| ApiError::internal("password-hashing job lost"))
 }
 
-/// argon2id with a reused work area: one 19 MiB buffer per hashing thread, kept for the life of
-/// the process. (`Argon2::hash_password` allocates and frees 19 MiB per call, and with glibc that
-/// memory was never reused: RSS grew by 19 MiB with every login — measured, 6 logins → +117 MiB.)
+/// How long a hashing thread keeps its work area without a job.
+const HASH_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+thread_local! {
+    /// A hashing thread's argon2 work area.
+    static WORK: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Frees this thread's work area.
+fn release_work_area() {
+    WORK.with(|work| {
+        let mut work = work.borrow_mut();
+        if !work.is_empty() {
+            *work = Vec::new();
+        }
+    });
+}
+
+/// argon2id with a reused work area: one 19 MiB buffer per hashing thread, kept while logins
+/// keep coming and freed after [`HASH_IDLE`] without one. (`Argon2::hash_password` allocates and
+/// frees 19 MiB per call, and with glibc that memory was never reused: RSS grew by 19 MiB with
+/// every login — measured, 6 logins → +117 MiB.)
 fn argon2id_raw(
     params: &Params,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), String> {
-    thread_local! {
-        static WORK: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     WORK.with(|work| {
         let mut work = work.borrow_mut();
         let n = params.block_count();

@@ -713,7 +713,7 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
     }
     sync_dir(&keys_dir)?;
     // The restored state must be the backed-up state.
-    let db = Db::connect(&target.url, 2).map_err(|e| fail(format!("restored database: {e}")))?;
+    let db = Db::connect(&target.url, 2, 1).map_err(|e| fail(format!("restored database: {e}")))?;
     let mut conn = db
         .conn()
         .map_err(|e| fail(format!("restored database: {e}")))?;

@@ -317,9 +317,7 @@ pub fn revoke(
 // ---- signed requests ---------------------------------------------------------------------------
 
 fn device_key(device: &DeviceRow) -> Result<kyukit_card::PublicKey, ApiError> {
-    let jwk: kyukit_card::Jwk =
-        serde_json::from_str(&device.public_jwk).map_err(ApiError::internal)?;
-    kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)
+    super::keys::public_key(&device.public_jwk)
 }
 
 /// Checks a parsed signature: known and active device, time window, signature. The nonce is

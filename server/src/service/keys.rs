@@ -7,7 +7,39 @@ use crate::db::{Db, queries};
 use crate::error::ApiError;
 use crate::secrets;
 use kyukit_card::{IssuerKey, KeySet, Kid};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// Most parsed keys kept by [`public_key`] (issuer keys and enrolled devices); past it the cache
+/// starts over.
+const PARSED_KEYS_MAX: usize = 4096;
+
+/// A stored public JWK (an `issuer_keys` or `devices` row's `public_jwk`), parsed. Parsing checks
+/// the point and recomputes its thumbprint, which a scan would otherwise do twice per request; the
+/// result is a pure function of the text, so it is memoised by the text itself: a new or changed
+/// key is a different text, and whether a key may be used (its row's status) is read from the
+/// database on every request, never cached.
+pub fn public_key(jwk_text: &str) -> Result<kyukit_card::PublicKey, ApiError> {
+    static PARSED: OnceLock<Mutex<HashMap<String, kyukit_card::PublicKey>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Mutex::default);
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some(key) = lock().get(jwk_text) {
+        return Ok(key.clone());
+    }
+    let jwk: kyukit_card::Jwk = serde_json::from_str(jwk_text).map_err(ApiError::internal)?;
+    let key = kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)?;
+    let mut parsed = lock();
+    if parsed.len() >= PARSED_KEYS_MAX {
+        parsed.clear();
+    }
+    parsed.insert(jwk_text.to_string(), key.clone());
+    Ok(key)
+}
 
 /// The signing key and the public keys a verifier should trust.
 #[derive(Debug)]
@@ -124,7 +156,9 @@ pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), 
     })
 }
 
-/// Loads the keyring: public keys of active and retired keys, and the active private key.
+/// Loads the keyring: public keys of active and retired keys, and the active private key. The
+/// rows are read on every call (a key marked compromised by any server instance is distrusted by
+/// the next scan); only their parsing is memoised ([`public_key`]).
 pub fn load(db: &Db, data_dir: &Path, muni: &str, with_private: bool) -> Result<Keyring, ApiError> {
     let rows = db.read(|c| queries::issuer_keys(c, muni).map_err(ApiError::from))?;
     let mut trusted = KeySet::new();
@@ -133,9 +167,7 @@ pub fn load(db: &Db, data_dir: &Path, muni: &str, with_private: bool) -> Result<
         if row.status == "compromised" {
             continue;
         }
-        let jwk: kyukit_card::Jwk =
-            serde_json::from_str(&row.public_jwk).map_err(ApiError::internal)?;
-        trusted.insert(kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)?);
+        trusted.insert(public_key(&row.public_jwk)?);
         if with_private && row.status == "active" {
             active = Some(
                 secrets::read_private_key(&key_path(data_dir, &row.kid))
