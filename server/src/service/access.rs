@@ -41,6 +41,20 @@ pub const EMERGENCY_CATEGORIES: [&str; 7] = [
 /// refused attempts in their access history too).
 pub(crate) struct Refusal(pub Option<String>, pub ApiError);
 
+impl Refusal {
+    /// A denial or a conflict is audited under `event` (with the resident it concerned) in a
+    /// transaction of its own and returned; any other error passes through unaudited.
+    pub(crate) fn audited(self, db: &Db, muni: &str, mut event: Event, now: i64) -> ApiError {
+        let Refusal(resident, err) = self;
+        if err.is_denial() || err.status().as_u16() == 409 {
+            event.resident_id = resident;
+            deny(db, muni, event, err, now)
+        } else {
+            err
+        }
+    }
+}
+
 impl<E: Into<ApiError>> From<E> for Refusal {
     fn from(e: E) -> Self {
         Refusal(None, e.into())
@@ -76,15 +90,10 @@ fn guarded<T>(
         consume_nonce(c, by, now)?;
         f(c)
     });
-    match outcome {
-        Ok(v) => Ok(v),
-        Err(Refusal(resident, err)) if err.is_denial() || err.status().as_u16() == 409 => {
-            let mut event = base_event(actor, action).purpose(purpose);
-            event.resident_id = resident;
-            Err(deny(db, &actor.municipality_id, event, err, now))
-        }
-        Err(Refusal(_, err)) => Err(err),
-    }
+    outcome.map_err(|r| {
+        let event = base_event(actor, action).purpose(purpose);
+        r.audited(db, &actor.municipality_id, event, now)
+    })
 }
 
 /// Refuses before any transaction (e.g. a card that does not verify), audited.

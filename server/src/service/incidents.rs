@@ -446,18 +446,11 @@ fn crew_tx<T>(
         let fx = tx.finish(c, muni, now)?;
         Ok::<_, Refusal>((v, fx))
     });
-    match outcome {
-        Ok(v) => Ok(v),
-        Err(Refusal(resident, err)) if err.is_denial() || err.status().as_u16() == 409 => {
-            let mut e = base();
-            e.resident_id = resident;
-            Err(deny(db, muni, e, err, now))
-        }
-        Err(Refusal(_, err)) => Err(err),
-    }
+    outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
 
-fn crew_event(actor: &Actor, action: Action, inc: &IncidentRow) -> Event {
+/// A successful incident action by the crew or an ED, about the seeded resident if any.
+fn incident_event(actor: &Actor, action: Action, inc: &IncidentRow) -> Event {
     let mut e = actor
         .event(action, Outcome::Ok)
         .purpose("incident")
@@ -513,7 +506,8 @@ pub fn open(
                 closed_at: None,
             };
             q::insert_incident(c, &inc)?;
-            tx.audit.push(crew_event(actor, Action::OpenIncident, &inc));
+            tx.audit
+                .push(incident_event(actor, Action::OpenIncident, &inc));
             Ok(view(c, &inc, None)?)
         },
     )
@@ -536,7 +530,8 @@ pub fn crew_read(
         now,
         |c, inc, tx| {
             let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
-            tx.audit.push(crew_event(actor, Action::ReadIncident, &inc));
+            tx.audit
+                .push(incident_event(actor, Action::ReadIncident, &inc));
             Ok(view(c, &inc, None)?)
         },
     )
@@ -620,7 +615,7 @@ pub fn submit_report(
                 feed_data(&inc, None, None),
             );
             tx.audit.push(
-                crew_event(actor, Action::SubmitReport, &inc)
+                incident_event(actor, Action::SubmitReport, &inc)
                     .detail(format!("incident {} v{}", inc.id, rep.version)),
             );
             Ok(view(c, &inc, None)?)
@@ -716,7 +711,7 @@ pub fn add_attachment(
                 );
             }
             tx.audit.push(
-                crew_event(actor, Action::AddAttachment, &inc)
+                incident_event(actor, Action::AddAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, row.id)),
             );
             Ok(AttachmentView {
@@ -819,12 +814,13 @@ pub fn inquire(
                     feed_data(&inc, Some(&h.id), Some("pending")),
                 );
             }
-            tx.audit
-                .push(crew_event(actor, Action::SendInquiry, &inc).detail(format!(
+            tx.audit.push(
+                incident_event(actor, Action::SendInquiry, &inc).detail(format!(
                     "incident {} to {}",
                     inc.id,
                     hospitals.join(",")
-                )));
+                )),
+            );
             Ok(view(c, &inc, None)?)
         },
     )
@@ -925,7 +921,7 @@ pub fn change_destination(
                 feed_data(&inc, Some(&new.id), Some("assigned")),
             );
             tx.audit.push(
-                crew_event(actor, Action::ChangeDestination, &inc)
+                incident_event(actor, Action::ChangeDestination, &inc)
                     .detail(format!("incident {} to {}", inc.id, new.id)),
             );
             Ok(view(c, &inc, None)?)
@@ -990,7 +986,7 @@ pub fn arrive(
                 "arrived",
                 feed_data(&inc, Some(&dest), None),
             );
-            tx.audit.push(crew_event(actor, Action::Arrive, &inc));
+            tx.audit.push(incident_event(actor, Action::Arrive, &inc));
             Ok(view(c, &inc, None)?)
         },
     )
@@ -1029,24 +1025,7 @@ fn ed_tx<T>(
         let fx = tx.finish(c, muni, now)?;
         Ok::<_, Refusal>((v, fx))
     });
-    match outcome {
-        Ok(v) => Ok(v),
-        Err(Refusal(resident, err)) if err.is_denial() || err.status().as_u16() == 409 => {
-            let mut e = base();
-            e.resident_id = resident;
-            Err(deny(db, muni, e, err, now))
-        }
-        Err(Refusal(_, err)) => Err(err),
-    }
-}
-
-fn ed_event(actor: &Actor, action: Action, inc: &IncidentRow) -> Event {
-    let mut e = actor
-        .event(action, Outcome::Ok)
-        .purpose("incident")
-        .detail(format!("incident {}", inc.id));
-    e.resident_id = resident_of(inc);
-    e
+    outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
 
 fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
@@ -1136,7 +1115,8 @@ pub fn ed_read(
         now,
         |c, inc, t, tx| {
             still_involved(&inc, &t)?;
-            tx.audit.push(ed_event(actor, Action::ReadIncident, &inc));
+            tx.audit
+                .push(incident_event(actor, Action::ReadIncident, &inc));
             Ok(view(c, &inc, Some(&t.hospital_id))?)
         },
     )
@@ -1163,7 +1143,8 @@ pub fn acknowledge(
                 tx.feed
                     .push(&inc.facility_id, &inc.id, "acknowledged", data.clone());
                 tx.feed.push(&t.hospital_id, &inc.id, "acknowledged", data);
-                tx.audit.push(ed_event(actor, Action::Acknowledge, &inc));
+                tx.audit
+                    .push(incident_event(actor, Action::Acknowledge, &inc));
             }
             Ok(view(c, &inc, Some(&t.hospital_id))?)
         },
@@ -1289,7 +1270,7 @@ pub fn answer(
                     feed_data(&inc, Some(&hospital), Some("accepted")),
                 );
                 tx.audit.push(
-                    ed_event(actor, Action::AnswerInquiry, &inc)
+                    incident_event(actor, Action::AnswerInquiry, &inc)
                         .detail(format!("incident {} accept", inc.id)),
                 );
                 Ok(view(c, &inc, Some(&hospital))?)
@@ -1309,7 +1290,7 @@ pub fn answer(
                     .push(&inc.facility_id, &inc.id, "declined", data.clone());
                 tx.feed.push(&hospital, &inc.id, "answered", data);
                 tx.audit.push(
-                    ed_event(actor, Action::AnswerInquiry, &inc)
+                    incident_event(actor, Action::AnswerInquiry, &inc)
                         .detail(format!("incident {} decline", inc.id)),
                 );
                 Ok(view(c, &inc, Some(&hospital))?)
@@ -1347,7 +1328,7 @@ pub fn crew_attachment(
             let a = q::attachment(c, &inc.id, attachment_id)?
                 .ok_or_else(|| ApiError::not_found("no such attachment"))?;
             tx.audit.push(
-                crew_event(actor, Action::ReadAttachment, &inc)
+                incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
             );
             Ok(Attachment {
@@ -1379,7 +1360,7 @@ pub fn ed_attachment(
             let a = q::attachment(c, &inc.id, attachment_id)?
                 .ok_or_else(|| ApiError::not_found("no such attachment"))?;
             tx.audit.push(
-                ed_event(actor, Action::ReadAttachment, &inc)
+                incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
             );
             Ok(Attachment {
