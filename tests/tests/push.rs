@@ -650,7 +650,7 @@ both_backends!(
         // "instances" lease them at once. PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write
         // lock. No row may be leased twice.
         let url = kyukit_server::db::DatabaseUrl::parse(&app.database_url).unwrap();
-        let db = Db::connect(&url, 10).unwrap();
+        let db = Db::connect(&url, 10, 1).unwrap();
         let muni = app.municipality_id(&db);
         let later = T0 + 1_000_000;
         let rows: Vec<OutboxRow> = (0..40)

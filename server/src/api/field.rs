@@ -173,7 +173,10 @@ pub(crate) async fn field_actor(
     action: Action,
     scan_limited: bool,
 ) -> Result<(Actor, SignedBy), ApiError> {
-    let request = FieldRequest::new(req, body, action);
+    let mut request = FieldRequest::new(req, body, action);
+    if !scan_limited {
+        request = request.unlimited();
+    }
     let state = state.clone();
     web::block(move || request.authenticate(&state)).await?
 }
