@@ -375,6 +375,7 @@ struct Flags {
 }
 
 /// One writer: mixed writes until `stop`, recording the acknowledged ones.
+#[allow(clippy::too_many_arguments)]
 async fn writer(
     w: usize,
     world: Arc<World>,
@@ -433,7 +434,7 @@ async fn writer(
                     }
                 }
                 Some((rid, _, token)) => {
-                    let body = json!({"categories": setup::SHARED, "disaster_use": n % 2 == 0,
+                    let body = json!({"categories": setup::SHARED, "disaster_use": n.is_multiple_of(2),
                         "triage_on_card": true, "name_on_print": false});
                     let path = format!("/api/v1/residents/{rid}/consents");
                     send(&http, "POST", &base, &path, token, Some(body))
