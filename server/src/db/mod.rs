@@ -22,9 +22,9 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -188,10 +188,7 @@ pub struct Db {
     pool: Pool,
     url: DatabaseUrl,
     backend: Backend,
-    manager: Arc<Manager>,
-    writers: Arc<[GroupWriter]>,
-    /// Round-robin over `writers`.
-    next_writer: Arc<AtomicUsize>,
+    writes: Arc<WriteQueue>,
 }
 
 /// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
@@ -206,70 +203,135 @@ impl Drop for Listener {
     }
 }
 
-/// Group commit. On SQLite every commit costs an fsync (≈3 ms on a slow disk) and writers are
-/// serialised anyway; on PostgreSQL every audited write must update the audit chain's head row,
-/// which would otherwise stay locked from that update to its commit. The first writer to find no
-/// batch open becomes the **leader**: it opens a transaction (`BEGIN IMMEDIATE` on SQLite) on the
-/// writer connection and runs its work in a savepoint. While other writers are queued for the
-/// lock (and up to [`MAX_BATCH`] of them, for at most [`MAX_GATHER`]), the leader waits; each of
-/// those **followers** runs its work in its own savepoint of the same transaction — a failed one
-/// rolls back only its savepoint — and waits. The audit events the writers appended are held back
-/// ([`crate::audit::deferring`]) and appended by the leader, in order, just before it commits
-/// once and wakes them all. A writer's `Ok` is returned only after the commit succeeded; if the
-/// commit fails, every member gets an error and nothing of the batch is kept. Writers that arrive
-/// during the commit form the next batch.
-pub struct GroupWriter {
-    state: Mutex<WriterState>,
-    /// A batch finished (followers wait for theirs).
-    finished: Condvar,
-    /// A follower finished its work in the open batch (the leader re-checks the queue).
-    joined: Condvar,
-    /// Writers waiting for the lock.
-    queued: AtomicUsize,
+/// Group commit. On SQLite every commit costs an fsync and writers are serialised anyway; on
+/// PostgreSQL every audited write must update the audit chain's head row, which would otherwise
+/// stay locked from that update to its commit. Writes are **jobs on a queue** served by writer
+/// threads, each with its own connection: a writer takes the first job, opens a transaction
+/// (`BEGIN IMMEDIATE` on SQLite), runs the job in a savepoint, then every job already queued (up
+/// to [`MAX_BATCH`]) in its own savepoint — a failed one rolls back only its savepoint. The audit
+/// events the jobs appended are held back ([`crate::audit::deferring`]) and appended by the
+/// writer, in order, just before it commits once; only then is each waiting caller woken. A
+/// caller's `Ok` means its write and its audit events are durable; if the commit fails, every
+/// member gets an error and nothing of the batch is kept. Jobs that arrive during a commit form
+/// the next batch (there is no waiting to gather: the queue fills while the previous batch
+/// commits). The writer runs the jobs one after another without a thread hand-off between them:
+/// a batch's critical path is one thread.
+struct WriteQueue {
+    jobs: std::sync::mpsc::Sender<Job>,
     /// Commits and the writes they carried (for /metrics and the tests).
     commits: AtomicU64,
     writes: AtomicU64,
+    writers: usize,
 }
 
-#[derive(Default)]
-struct WriterState {
-    conn: Option<DbConnection>,
-    open: bool,
-    /// Audit events of the open batch's successful members, in order.
-    events: Vec<crate::audit::Pending>,
-    batch: u64,
-    members: usize,
-    finished: u64,
-    finished_ok: bool,
+/// One write: `run` executes it in a savepoint of the writer's open batch and returns whether it
+/// succeeded and the audit events it appended; `done` is told, after the batch's commit, whether
+/// the batch committed. `run` is always consumed or dropped before `done` (field order).
+struct Job {
+    run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send>,
+    done: Box<dyn FnOnce(bool) + Send>,
 }
 
-/// Most writers in one batch.
+/// Most writes in one batch.
 pub const MAX_BATCH: usize = 64;
-/// Longest a leader waits for queued writers before committing.
-pub const MAX_GATHER: Duration = Duration::from_millis(4);
 
-impl fmt::Debug for GroupWriter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GroupWriter").finish_non_exhaustive()
-    }
-}
-
-impl GroupWriter {
-    fn new() -> Self {
-        GroupWriter {
-            state: Mutex::new(WriterState::default()),
-            finished: Condvar::new(),
-            joined: Condvar::new(),
-            queued: AtomicUsize::new(0),
+impl WriteQueue {
+    fn start(manager: Arc<Manager>, writers: usize) -> Result<Arc<Self>, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(WriteQueue {
+            jobs: tx,
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            writers,
+        });
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..writers {
+            let (rx, manager, stats) = (rx.clone(), manager.clone(), Arc::downgrade(&queue));
+            std::thread::Builder::new()
+                .name(format!("db-writer-{i}"))
+                .spawn(move || writer_loop(&rx, &manager, &stats))
+                .map_err(|e| format!("cannot start a database writer: {e}"))?;
         }
+        Ok(queue)
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, WriterState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// A writer thread: batches until the queue's sender is gone (the last `Db` dropped).
+fn writer_loop(
+    rx: &Mutex<std::sync::mpsc::Receiver<Job>>,
+    manager: &Manager,
+    stats: &std::sync::Weak<WriteQueue>,
+) {
+    let mut conn: Option<DbConnection> = None;
+    loop {
+        let queue = rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Ok(first) = queue.recv() else { return };
+        if conn.is_none() {
+            match manager.connect() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "database writer cannot connect");
+                    drop(queue);
+                    (first.done)(false);
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
+            }
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        if let Err(e) = begin_batch(c) {
+            tracing::error!(error = %e, "database writer cannot begin a transaction");
+            conn = None;
+            drop(queue);
+            (first.done)(false);
+            continue;
+        }
+        let mut dones = Vec::new();
+        let mut events = Vec::new();
+        let mut sound = true;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            let Job { run, done } = job;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(c))) {
+                Ok((true, ev)) => events.extend(ev),
+                Ok((false, _)) => {}
+                Err(_) => {
+                    // The savepoint may be left open: the batch cannot be trusted.
+                    tracing::error!("a write panicked; its batch is rolled back");
+                    sound = false;
+                }
+            }
+            dones.push(done);
+            if sound && dones.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        // Another writer (PostgreSQL) may gather the next batch while this one commits.
+        drop(queue);
+        let committed = if sound {
+            match crate::audit::append_batch(c, &events) {
+                Ok(()) => commit_batch(c),
+                Err(e) => {
+                    rollback_batch(c);
+                    Err(e)
+                }
+            }
+        } else {
+            rollback_batch(c);
+            Err(diesel::result::Error::BrokenTransactionManager)
+        };
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, members = dones.len(), "a write batch could not be committed");
+            // Start the next batch on a fresh connection.
+            conn = None;
+        } else if let Some(stats) = stats.upgrade() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.writes.fetch_add(dones.len() as u64, Ordering::Relaxed);
+        }
+        let ok = committed.is_ok();
+        for done in dones {
+            done(ok);
+        }
     }
 }
 
@@ -344,9 +406,7 @@ impl Db {
             pool,
             url: url.clone(),
             backend: url.backend,
-            manager: Arc::new(Manager { url: url.clone() }),
-            writers: (0..writers).map(|_| GroupWriter::new()).collect(),
-            next_writer: Arc::new(AtomicUsize::new(0)),
+            writes: WriteQueue::start(Arc::new(Manager { url: url.clone() }), writers)?,
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -415,17 +475,15 @@ impl Db {
 
     /// Group commit: (commits, writes carried by them) since start, over all writers.
     pub fn group_commit_stats(&self) -> (u64, u64) {
-        self.writers.iter().fold((0, 0), |(c, w), gw| {
-            (
-                c + gw.commits.load(Ordering::Relaxed),
-                w + gw.writes.load(Ordering::Relaxed),
-            )
-        })
+        (
+            self.writes.commits.load(Ordering::Relaxed),
+            self.writes.writes.load(Ordering::Relaxed),
+        )
     }
 
     /// Group-commit writers (each with its own connection).
     pub fn writer_count(&self) -> usize {
-        self.writers.len()
+        self.writes.writers
     }
 
     /// (open connections, idle connections).
@@ -440,118 +498,48 @@ impl Db {
             .map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
-    /// Runs `f` in one transaction (a savepoint of a group-committed batch); returns only after
-    /// its effects, and the audit events it appended, are durable — or an error and no effects.
-    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<DbError> + From<diesel::result::Error>,
-    {
-        let i = self.next_writer.fetch_add(1, Ordering::Relaxed) % self.writers.len().max(1);
-        let gw = self
-            .writers
-            .get(i)
-            .ok_or(DbError::Unavailable("no writer".into()))?;
-        self.write_grouped(gw, f)
-    }
-
-    fn write_grouped<T, E>(
+    /// Runs `f` in one transaction (a savepoint of a group-committed batch, on a writer thread);
+    /// returns only after its effects, and the audit events it appended, are durable — or an
+    /// error and no effects.
+    pub fn write<T, E>(
         &self,
-        gw: &GroupWriter,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send,
     ) -> Result<T, E>
     where
-        E: From<DbError> + From<diesel::result::Error>,
+        T: Send,
+        E: From<DbError> + From<diesel::result::Error> + Send,
     {
-        gw.queued.fetch_add(1, Ordering::SeqCst);
-        let mut st = gw.lock();
-        gw.queued.fetch_sub(1, Ordering::SeqCst);
-        if st.conn.is_none() {
-            st.conn = Some(
-                self.manager
-                    .connect()
-                    .map_err(|e| DbError::Unavailable(e.to_string()))?,
-            );
-        }
-        let leader = !st.open;
-        if leader {
-            let conn = st
-                .conn
-                .as_mut()
-                .ok_or(DbError::Unavailable("no writer".into()))?;
-            if let Err(e) = begin_batch(conn) {
-                st.conn = None;
-                return Err(e.into());
+        let mut slot: Option<Result<T, E>> = None;
+        let (tell, told) = std::sync::mpsc::sync_channel::<bool>(1);
+        {
+            let slot = &mut slot;
+            let run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + '_> =
+                Box::new(move |conn: &mut DbConnection| {
+                    let (result, events) = crate::audit::deferring(|| conn.transaction(f));
+                    let ok = result.is_ok();
+                    *slot = Some(result);
+                    (ok, events)
+                });
+            // SAFETY: `run` borrows `slot` and whatever `f` borrows, all of which outlive this
+            // call: we do not return before `told` yields or fails, which happens only once the
+            // job's `done` has run or been dropped — and a job's `run` is always consumed or
+            // dropped before its `done` (the writer calls `run` first; dropping a `Job` drops
+            // `run` first, by field order; a job refused by `send` is dropped right here).
+            #[allow(unsafe_code)]
+            let run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + 'static> =
+                unsafe { std::mem::transmute(run) };
+            let done = Box::new(move |ok: bool| {
+                let _ = tell.send(ok);
+            });
+            if self.writes.jobs.send(Job { run, done }).is_err() {
+                return Err(DbError::Unavailable("no database writer".into()).into());
             }
-            st.open = true;
-            st.batch += 1;
-            st.members = 0;
-            st.events.clear();
         }
-        let mine = st.batch;
-        st.members += 1;
-        let (result, events) = match st.conn.as_mut() {
-            Some(conn) => crate::audit::deferring(|| conn.transaction(f)),
-            None => (Err(DbError::Unavailable("no writer".into()).into()), vec![]),
-        };
-        if result.is_ok() {
-            st.events.extend(events);
-        }
-        if !leader {
-            gw.joined.notify_one();
-            while st.finished < mine {
-                st = gw
-                    .finished
-                    .wait(st)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-            return match (result, st.finished_ok) {
-                (Ok(_), false) => Err(DbError::Unavailable(
-                    "the write batch could not be committed".into(),
-                )
-                .into()),
-                (r, _) => r,
-            };
-        }
-        // The leader gathers the writers queued behind it, then appends the batch's audit events
-        // and commits once for all.
-        let deadline = Instant::now() + MAX_GATHER;
-        while gw.queued.load(Ordering::SeqCst) > 0 && st.members < MAX_BATCH {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            st = gw
-                .joined
-                .wait_timeout(st, left)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
-        let events = std::mem::take(&mut st.events);
-        let committed = match st.conn.as_mut() {
-            Some(c) => match crate::audit::append_batch(c, &events) {
-                Ok(()) => commit_batch(c),
-                Err(e) => {
-                    rollback_batch(c);
-                    Err(e)
-                }
-            },
-            None => Err(diesel::result::Error::BrokenTransactionManager),
-        };
-        st.open = false;
-        st.finished = mine;
-        st.finished_ok = committed.is_ok();
-        if committed.is_ok() {
-            gw.commits.fetch_add(1, Ordering::Relaxed);
-            gw.writes.fetch_add(st.members as u64, Ordering::Relaxed);
-        } else {
-            // Start the next batch on a fresh connection.
-            st.conn = None;
-        }
-        gw.finished.notify_all();
-        drop(st);
-        match committed {
-            Ok(()) => result,
-            Err(e) => Err(e.into()),
+        let committed = told.recv().unwrap_or(false);
+        match slot {
+            Some(Err(e)) => Err(e),
+            Some(Ok(v)) if committed => Ok(v),
+            _ => Err(DbError::Unavailable("the write batch could not be committed".into()).into()),
         }
     }
 

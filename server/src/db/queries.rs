@@ -295,6 +295,35 @@ pub fn card(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option
         .optional()
 }
 
+/// Whether a scan read earlier still stands: the card is active, its resident active, and the
+/// resident's latest consent is still `consent_version` (a grant when it was read).
+pub fn still_scannable(
+    conn: &mut DbConnection,
+    muni: &str,
+    card_id: &str,
+    resident_id: &str,
+    consent_version: i32,
+) -> QueryResult<bool> {
+    let card_active = cards::table
+        .filter(cards::municipality_id.eq(muni))
+        .filter(cards::id.eq(card_id))
+        .filter(cards::resident_id.eq(resident_id))
+        .filter(cards::status.eq("active"));
+    let resident_active = residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .filter(residents::id.eq(resident_id))
+        .filter(residents::status.eq("active"));
+    let newer_consent = consents::table
+        .filter(consents::resident_id.eq(resident_id))
+        .filter(consents::version.gt(consent_version));
+    diesel::select(
+        diesel::dsl::exists(card_active)
+            .and(diesel::dsl::exists(resident_active))
+            .and(diesel::dsl::not(diesel::dsl::exists(newer_consent))),
+    )
+    .get_result(conn)
+}
+
 /// Revokes one card if it is active; returns rows changed (0 if already revoked).
 pub fn revoke_card(
     conn: &mut DbConnection,

@@ -77,14 +77,14 @@ fn base_event(actor: &Actor, action: Action) -> Event {
 
 /// Runs `f` in a write transaction that first consumes the request's nonce. A refusal is
 /// audited (in its own transaction) under `action`, with the resident if known.
-fn guarded<T>(
+fn guarded<T: Send>(
     db: &Db,
     actor: &Actor,
     by: &SignedBy,
     action: Action,
     purpose: &str,
     now: i64,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal>,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send,
 ) -> Result<T, ApiError> {
     let outcome = db.write(|c| {
         consume_nonce(c, by, now)?;
@@ -171,48 +171,79 @@ pub fn scan(
         })
     })?;
     let card_id = card.claims.card_id.to_hex();
+    // The reads come first, on a pooled connection, so that the group-commit writer (which runs
+    // every write of the server one after another) only re-checks what could have changed since
+    // and records the access. A refusal here is audited as one inside the write would be.
+    let muni = actor.municipality_id.as_str();
+    let seen = db
+        .read(|c| -> Result<_, Refusal> {
+            let (row, resident, consent) = scannable(c, actor, &card_id)?;
+            let items = queries::items(c, &resident.id)?;
+            Ok((row, resident, consent, items))
+        })
+        .map_err(|r| r.audited(db, muni, base_event(actor, Action::Scan).purpose(purpose), now))?;
+    let (row, resident, consent, items) = seen;
+    let access = AccessRow {
+        id: new_id()?,
+        municipality_id: actor.municipality_id.clone(),
+        kind: "scan".into(),
+        resident_id: row.resident_id.clone(),
+        card_id: Some(card_id.clone()),
+        account_id: actor.account_id.clone(),
+        device_id: by.device.id.clone(),
+        facility_id: by.device.facility_id.clone(),
+        incident_ref,
+        reason: None,
+        categories: serde_json::to_string(&consent.categories).map_err(ApiError::internal)?,
+        created_at: now,
+        expires_at: now + SCAN_GRANT_SECS,
+        review_status: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_note: None,
+    };
+    let version = consent.version;
     guarded(db, actor, by, Action::Scan, purpose, now, |c| {
-        let row = queries::card(c, &actor.municipality_id, &card_id)?
-            .ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
-        // Consent first: a withdrawn resident's cards are revoked too, and "withdrawn" is the
-        // truer answer.
-        let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
-        if row.status != "active" {
+        // Unchanged since the read (same card status, resident status, consent version)? Else
+        // the full checks again, for the right refusal.
+        if !queries::still_scannable(c, muni, &card_id, &row.resident_id, version)? {
+            scannable(c, actor, &card_id)?;
             return Err(Refusal(
                 Some(row.resident_id.clone()),
-                ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+                ApiError::conflict("consent_changed", "the consent changed during the scan; scan again"),
             ));
         }
-        let access = AccessRow {
-            id: new_id()?,
-            municipality_id: actor.municipality_id.clone(),
-            kind: "scan".into(),
-            resident_id: row.resident_id.clone(),
-            card_id: Some(card_id.clone()),
-            account_id: actor.account_id.clone(),
-            device_id: by.device.id.clone(),
-            facility_id: by.device.facility_id.clone(),
-            incident_ref: incident_ref.clone(),
-            reason: None,
-            categories: String::new(),
-            created_at: now,
-            expires_at: now + SCAN_GRANT_SECS,
-            review_status: None,
-            reviewed_by: None,
-            reviewed_at: None,
-            review_note: None,
-        };
-        disclose_new(
-            c,
-            actor,
-            access,
-            (resident, consent),
-            None,
-            Action::Scan,
-            purpose,
-            now,
-        )
-    })
+        queries::insert_access(c, &access)?;
+        let event = actor
+            .event(Action::Scan, Outcome::Ok)
+            .about(&row.resident_id)
+            .purpose(purpose)
+            .detail(format!("access {}", access.id));
+        audit::append(c, muni, &event, now)?;
+        Ok(())
+    })?;
+    let categories = consent.categories.clone();
+    disclosure(&access, resident, consent, categories, items, now)
+}
+
+/// The card's row, its resident (active) and the consent in force, or the refusal: unknown card,
+/// consent withdrawn, card revoked (in that order: a withdrawn resident's cards are revoked too,
+/// and "withdrawn" is the truer answer).
+fn scannable(
+    c: &mut DbConnection,
+    actor: &Actor,
+    card_id: &str,
+) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
+    let row = queries::card(c, &actor.municipality_id, card_id)?
+        .ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
+    let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
+    if row.status != "active" {
+        return Err(Refusal(
+            Some(row.resident_id.clone()),
+            ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+        ));
+    }
+    Ok((row, resident, consent))
 }
 
 /// Checks the resident and consent, records the access and its audit event, and builds the
@@ -277,7 +308,20 @@ fn build(
     categories: Vec<String>,
     now: i64,
 ) -> Result<Disclosure, Refusal> {
-    let items = queries::items(c, &resident.id)?
+    let items = queries::items(c, &resident.id)?;
+    Ok(disclosure(access, resident, consent, categories, items, now)?)
+}
+
+/// The disclosure of an access: the resident's items of the given categories only.
+fn disclosure(
+    access: &AccessRow,
+    resident: ResidentRow,
+    consent: Consent,
+    categories: Vec<String>,
+    items: Vec<crate::db::models::DatasetItemRow>,
+    now: i64,
+) -> Result<Disclosure, ApiError> {
+    let items = items
         .into_iter()
         .filter(|i| categories.contains(&i.category))
         .map(Item::try_from)

@@ -323,12 +323,12 @@ impl<E: Into<ApiError>> From<E> for Refusal {
 /// Runs `f` in a write transaction for a disaster responder. A wrong role, and every denial `f`
 /// returns (401/403/404/429), is audited under `action` with purpose `disaster`, in its own
 /// transaction, before the answer.
-fn guarded<T>(
+fn guarded<T: Send>(
     db: &Db,
     actor: &Actor,
     action: Action,
     now: i64,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal>,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send,
 ) -> Result<T, ApiError> {
     let refuse = |resident: Option<String>, err: ApiError| {
         let mut event = actor.event(action, Outcome::Denied).purpose(PURPOSE);

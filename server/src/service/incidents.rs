@@ -405,14 +405,14 @@ fn reload(c: &mut DbConnection, inc: &IncidentRow) -> Result<IncidentRow, ApiErr
 /// A crew request: consume the nonce, find the crew's incident (when `incident_id` is given), run
 /// `f`, write its effects; refusals audited under `action`.
 #[allow(clippy::too_many_arguments)]
-fn crew_tx<T>(
+fn crew_tx<T: Send>(
     db: &Db,
     actor: &Actor,
     by: &SignedBy,
     action: Action,
     incident_id: Option<&str>,
     now: i64,
-    f: impl FnOnce(&mut DbConnection, Option<IncidentRow>, &mut Tx) -> Result<T, Refusal>,
+    f: impl FnOnce(&mut DbConnection, Option<IncidentRow>, &mut Tx) -> Result<T, Refusal> + Send,
 ) -> Result<(T, Effects), ApiError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
@@ -996,13 +996,13 @@ pub fn arrive(
 
 /// An ED request: the hospital's involvement in the incident, or 404 (never seen) / 403 (no
 /// longer involved); refusals audited.
-fn ed_tx<T>(
+fn ed_tx<T: Send>(
     db: &Db,
     actor: &Actor,
     action: Action,
     incident_id: &str,
     now: i64,
-    f: impl FnOnce(&mut DbConnection, IncidentRow, TargetRow, &mut Tx) -> Result<T, Refusal>,
+    f: impl FnOnce(&mut DbConnection, IncidentRow, TargetRow, &mut Tx) -> Result<T, Refusal> + Send,
 ) -> Result<(T, Effects), ApiError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
