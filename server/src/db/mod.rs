@@ -263,15 +263,14 @@ fn writer_loop(
     stats: &std::sync::Weak<WriteQueue>,
 ) {
     let mut conn: Option<DbConnection> = None;
+    let lock = || rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     loop {
-        let queue = rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Ok(first) = queue.recv() else { return };
+        let Ok(first) = lock().recv() else { return };
         if conn.is_none() {
             match manager.connect() {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::error!(error = %e, "database writer cannot connect");
-                    drop(queue);
                     (first.done)(false);
                     std::thread::sleep(Duration::from_millis(100));
                     continue;
@@ -282,7 +281,6 @@ fn writer_loop(
         if let Err(e) = begin_batch(c) {
             tracing::error!(error = %e, "database writer cannot begin a transaction");
             conn = None;
-            drop(queue);
             (first.done)(false);
             continue;
         }
@@ -302,12 +300,12 @@ fn writer_loop(
                 }
             }
             dones.push(done);
+            // One job at a time off the queue: with several writers (PostgreSQL) each takes the
+            // next job as it is free, so their batches run side by side.
             if sound && dones.len() < MAX_BATCH {
-                next = queue.try_recv().ok();
+                next = lock().try_recv().ok();
             }
         }
-        // Another writer (PostgreSQL) may gather the next batch while this one commits.
-        drop(queue);
         let committed = if sound {
             match crate::audit::append_batch(c, &events) {
                 Ok(()) => commit_batch(c),
