@@ -252,7 +252,44 @@ impl WriteQueue {
                 .spawn(move || writer_loop(&rx, &manager, &stats))
                 .map_err(|e| format!("cannot start a database writer: {e}"))?;
         }
+        if manager.url.backend == Backend::Sqlite {
+            let stats = Arc::downgrade(&queue);
+            std::thread::Builder::new()
+                .name("db-checkpoint".into())
+                .spawn(move || checkpoint_loop(&manager, &stats))
+                .map_err(|e| format!("cannot start the checkpointer: {e}"))?;
+        }
         Ok(queue)
+    }
+}
+
+/// SQLite: how often the WAL is checkpointed (the writer's connection does not, so that copying
+/// pages back into the database file and its fsync stay off the write path).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// SQLite: checkpoints the WAL (`PASSIVE`: never waits for readers or the writer) every
+/// [`CHECKPOINT_EVERY`] after a commit, until the `Db` is dropped.
+fn checkpoint_loop(manager: &Manager, stats: &std::sync::Weak<WriteQueue>) {
+    let mut conn: Option<DbConnection> = None;
+    let mut seen = 0;
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        let Some(queue) = stats.upgrade() else { return };
+        let commits = queue.commits.load(Ordering::Relaxed);
+        drop(queue);
+        if commits == seen {
+            continue;
+        }
+        seen = commits;
+        if conn.is_none() {
+            conn = manager.connect().ok();
+        }
+        if let Some(c) = conn.as_mut()
+            && let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+            conn = None;
+        }
     }
 }
 
@@ -267,7 +304,15 @@ fn writer_loop(
     loop {
         let Ok(first) = lock().recv() else { return };
         if conn.is_none() {
-            match manager.connect() {
+            let connected = manager.connect().and_then(|mut c| {
+                // The checkpointer thread checkpoints (SQLite).
+                if let DbConnection::Sqlite(s) = &mut c {
+                    s.batch_execute("PRAGMA wal_autocheckpoint = 0")
+                        .map_err(r2d2::Error::QueryError)?;
+                }
+                Ok(c)
+            });
+            match connected {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::error!(error = %e, "database writer cannot connect");
