@@ -391,11 +391,12 @@ pub fn append_batch(conn: &mut DbConnection, events: &[Pending]) -> QueryResult<
     for muni in munis {
         let mine: Vec<&Pending> = events.iter().filter(|p| p.muni == muni).collect();
         let n = i64::try_from(mine.len()).unwrap_or(i64::MAX);
-        let (last_seq, mut prev_hash): (i64, String) =
+        let (last_seq, mut prev_hash): (i64, String) = crate::native!(conn, c => {
             diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
                 .set(audit_heads::seq.eq(audit_heads::seq + n))
                 .returning((audit_heads::seq, audit_heads::hash))
-                .get_result(conn)?;
+                .get_result(c)?
+        });
         let mut rows = Vec::with_capacity(mine.len());
         for (seq, p) in (last_seq - n + 1..).zip(mine) {
             let e = &p.event;
@@ -429,17 +430,19 @@ pub fn append_batch(conn: &mut DbConnection, events: &[Pending]) -> QueryResult<
                 }
             }
             // In-process: one cached statement per row.
-            DbConnection::Sqlite(_) => {
+            DbConnection::Sqlite(sqlite) => {
                 for row in &rows {
                     diesel::insert_into(audit_events::table)
                         .values(row)
-                        .execute(conn)?;
+                        .execute(sqlite)?;
                 }
             }
         }
-        diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
-            .set(audit_heads::hash.eq(&prev_hash))
-            .execute(conn)?;
+        crate::native!(conn, c => {
+            diesel::update(audit_heads::table.filter(audit_heads::municipality_id.eq(muni)))
+                .set(audit_heads::hash.eq(&prev_hash))
+                .execute(c)?
+        });
     }
     Ok(())
 }

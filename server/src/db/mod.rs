@@ -26,6 +26,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Runs a query on the backend's own connection (`$c` is a `SqliteConnection` or a
+/// `PgConnection`) instead of through the `MultiConnection`. Diesel caches a query's prepared
+/// statement by its type only on a backend's own connection; through the `MultiConnection` it
+/// renders the SQL again on every execution to find it. For the hot path (a scan's reads and
+/// writes, the audit append): the same query text, without rendering it each time.
+#[macro_export]
+macro_rules! native {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Pg(PgConnection),

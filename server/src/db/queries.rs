@@ -27,11 +27,13 @@ pub fn insert_municipality(conn: &mut DbConnection, row: &MunicipalityRow) -> Qu
 }
 
 pub fn issuer_keys(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<IssuerKeyRow>> {
-    issuer_keys::table
-        .filter(issuer_keys::municipality_id.eq(muni))
-        .order(issuer_keys::created_at.asc())
-        .select(IssuerKeyRow::as_select())
-        .load(conn)
+    crate::native!(conn, c => {
+        issuer_keys::table
+            .filter(issuer_keys::municipality_id.eq(muni))
+            .order(issuer_keys::created_at.asc())
+            .select(IssuerKeyRow::as_select())
+            .load(c)
+    })
 }
 
 pub fn insert_issuer_key(conn: &mut DbConnection, row: &IssuerKeyRow) -> QueryResult<usize> {
@@ -90,12 +92,14 @@ pub fn session_with_account(
     conn: &mut DbConnection,
     token_hash: &str,
 ) -> QueryResult<Option<(SessionRow, AccountRow)>> {
-    sessions::table
-        .inner_join(accounts::table)
-        .filter(sessions::token_hash.eq(token_hash))
-        .select((SessionRow::as_select(), AccountRow::as_select()))
-        .get_result(conn)
-        .optional()
+    crate::native!(conn, c => {
+        sessions::table
+            .inner_join(accounts::table)
+            .filter(sessions::token_hash.eq(token_hash))
+            .select((SessionRow::as_select(), AccountRow::as_select()))
+            .get_result(c)
+            .optional()
+    })
 }
 
 pub fn touch_session(conn: &mut DbConnection, token_hash: &str, now: i64) -> QueryResult<usize> {
@@ -117,12 +121,14 @@ pub fn insert_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResul
 }
 
 pub fn resident(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<ResidentRow>> {
-    residents::table
-        .filter(residents::municipality_id.eq(muni))
-        .filter(residents::id.eq(id))
-        .select(ResidentRow::as_select())
-        .get_result(conn)
-        .optional()
+    crate::native!(conn, c => {
+        residents::table
+            .filter(residents::municipality_id.eq(muni))
+            .filter(residents::id.eq(id))
+            .select(ResidentRow::as_select())
+            .get_result(c)
+            .optional()
+    })
 }
 
 pub fn resident_of_account(
@@ -185,15 +191,17 @@ pub fn insert_item(conn: &mut DbConnection, row: &DatasetItemRow) -> QueryResult
 }
 
 pub fn items(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<DatasetItemRow>> {
-    dataset_items::table
-        .filter(dataset_items::resident_id.eq(resident_id))
-        .order((
-            dataset_items::category.asc(),
-            dataset_items::created_at.asc(),
-            dataset_items::id.asc(),
-        ))
-        .select(DatasetItemRow::as_select())
-        .load(conn)
+    crate::native!(conn, c => {
+        dataset_items::table
+            .filter(dataset_items::resident_id.eq(resident_id))
+            .order((
+                dataset_items::category.asc(),
+                dataset_items::created_at.asc(),
+                dataset_items::id.asc(),
+            ))
+            .select(DatasetItemRow::as_select())
+            .load(c)
+    })
 }
 
 pub fn item(
@@ -251,19 +259,21 @@ pub fn latest_consent(
     conn: &mut DbConnection,
     resident_id: &str,
 ) -> QueryResult<Option<ConsentRow>> {
-    let latest: Option<i32> = consents::table
-        .filter(consents::resident_id.eq(resident_id))
-        .select(diesel::dsl::max(consents::version))
-        .get_result(conn)?;
-    let Some(version) = latest else {
-        return Ok(None);
-    };
-    consents::table
-        .filter(consents::resident_id.eq(resident_id))
-        .filter(consents::version.eq(version))
-        .select(ConsentRow::as_select())
-        .get_result(conn)
-        .optional()
+    crate::native!(conn, c => {
+        let latest: Option<i32> = consents::table
+            .filter(consents::resident_id.eq(resident_id))
+            .select(diesel::dsl::max(consents::version))
+            .get_result(c)?;
+        let Some(version) = latest else {
+            return Ok(None);
+        };
+        consents::table
+            .filter(consents::resident_id.eq(resident_id))
+            .filter(consents::version.eq(version))
+            .select(ConsentRow::as_select())
+            .get_result(c)
+            .optional()
+    })
 }
 
 pub fn insert_consent(conn: &mut DbConnection, row: &ConsentRow) -> QueryResult<usize> {
@@ -287,12 +297,14 @@ pub fn cards_of(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<C
 }
 
 pub fn card(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<CardRow>> {
-    cards::table
-        .filter(cards::municipality_id.eq(muni))
-        .filter(cards::id.eq(id))
-        .select(CardRow::as_select())
-        .get_result(conn)
-        .optional()
+    crate::native!(conn, c => {
+        cards::table
+            .filter(cards::municipality_id.eq(muni))
+            .filter(cards::id.eq(id))
+            .select(CardRow::as_select())
+            .get_result(c)
+            .optional()
+    })
 }
 
 /// Whether a scan read earlier still stands: the card is active, its resident active, and the
@@ -304,24 +316,26 @@ pub fn still_scannable(
     resident_id: &str,
     consent_version: i32,
 ) -> QueryResult<bool> {
-    let card_active = cards::table
-        .filter(cards::municipality_id.eq(muni))
-        .filter(cards::id.eq(card_id))
-        .filter(cards::resident_id.eq(resident_id))
-        .filter(cards::status.eq("active"));
-    let resident_active = residents::table
-        .filter(residents::municipality_id.eq(muni))
-        .filter(residents::id.eq(resident_id))
-        .filter(residents::status.eq("active"));
-    let newer_consent = consents::table
-        .filter(consents::resident_id.eq(resident_id))
-        .filter(consents::version.gt(consent_version));
-    diesel::select(
-        diesel::dsl::exists(card_active)
-            .and(diesel::dsl::exists(resident_active))
-            .and(diesel::dsl::not(diesel::dsl::exists(newer_consent))),
-    )
-    .get_result(conn)
+    crate::native!(conn, c => {
+        let card_active = cards::table
+            .filter(cards::municipality_id.eq(muni))
+            .filter(cards::id.eq(card_id))
+            .filter(cards::resident_id.eq(resident_id))
+            .filter(cards::status.eq("active"));
+        let resident_active = residents::table
+            .filter(residents::municipality_id.eq(muni))
+            .filter(residents::id.eq(resident_id))
+            .filter(residents::status.eq("active"));
+        let newer_consent = consents::table
+            .filter(consents::resident_id.eq(resident_id))
+            .filter(consents::version.gt(consent_version));
+        diesel::select(
+            diesel::dsl::exists(card_active)
+                .and(diesel::dsl::exists(resident_active))
+                .and(diesel::dsl::not(diesel::dsl::exists(newer_consent))),
+        )
+        .get_result(c)
+    })
 }
 
 /// Revokes one card if it is active; returns rows changed (0 if already revoked).
@@ -531,12 +545,14 @@ pub fn insert_device(conn: &mut DbConnection, row: &DeviceRow) -> QueryResult<us
 }
 
 pub fn device(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<DeviceRow>> {
-    devices::table
-        .filter(devices::municipality_id.eq(muni))
-        .filter(devices::id.eq(id))
-        .select(DeviceRow::as_select())
-        .get_result(conn)
-        .optional()
+    crate::native!(conn, c => {
+        devices::table
+            .filter(devices::municipality_id.eq(muni))
+            .filter(devices::id.eq(id))
+            .select(DeviceRow::as_select())
+            .get_result(c)
+            .optional()
+    })
 }
 
 pub fn devices_of(
@@ -574,9 +590,11 @@ pub fn delete_sessions_of_device(conn: &mut DbConnection, device_id: &str) -> Qu
 }
 
 pub fn insert_nonce(conn: &mut DbConnection, row: &RequestNonceRow) -> QueryResult<usize> {
-    diesel::insert_into(request_nonces::table)
-        .values(row)
-        .execute(conn)
+    crate::native!(conn, c => {
+        diesel::insert_into(request_nonces::table)
+            .values(row)
+            .execute(c)
+    })
 }
 
 pub fn delete_expired_nonces(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
@@ -586,9 +604,11 @@ pub fn delete_expired_nonces(conn: &mut DbConnection, now: i64) -> QueryResult<u
 // ---- accesses (scans, break-glass) ------------------------------------------------------------
 
 pub fn insert_access(conn: &mut DbConnection, row: &AccessRow) -> QueryResult<usize> {
-    diesel::insert_into(accesses::table)
-        .values(row)
-        .execute(conn)
+    crate::native!(conn, c => {
+        diesel::insert_into(accesses::table)
+            .values(row)
+            .execute(c)
+    })
 }
 
 pub fn access(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<AccessRow>> {
