@@ -26,6 +26,12 @@ for forbidden in diesel actix-web actix-rt tokio reqwest; do
 done
 echo "ok: kyukit-card has none of diesel, actix-web, actix-rt, tokio, reqwest"
 
+step "unsafe code: the workspace denies it; the one allowed block is the group-commit writer's (server/src/db/mod.rs)"
+unsafe_files=$(find . -name '*.rs' -not -path '*/target/*' -not -path '*/node_modules/*' -print0 | xargs -0 grep -lE '\bunsafe *(\{|fn|impl|trait)' | sort -u || true)
+if [ "$unsafe_files" != "./server/src/db/mod.rs" ]; then echo "unsafe code outside server/src/db/mod.rs: $unsafe_files"; exit 1; fi
+[ "$(grep -c 'allow(unsafe_code)' server/src/db/mod.rs)" = 1 ] || { echo "server/src/db/mod.rs must allow unsafe_code exactly once"; exit 1; }
+echo "ok: one unsafe block, in server/src/db/mod.rs"
+
 step "the fuzz target compiles"
 cargo check -q --manifest-path card-format/fuzz/Cargo.toml
 

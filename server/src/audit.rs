@@ -388,6 +388,9 @@ pub fn append_batch(conn: &mut DbConnection, events: &[Pending]) -> QueryResult<
             munis.push(&p.muni);
         }
     }
+    // One lock order for every batch: PostgreSQL writers commit batches side by side, and two
+    // batches locking two municipalities' heads in opposite orders would deadlock.
+    munis.sort_unstable();
     for muni in munis {
         let mine: Vec<&Pending> = events.iter().filter(|p| p.muni == muni).collect();
         let n = i64::try_from(mine.len()).unwrap_or(i64::MAX);

@@ -239,11 +239,15 @@ struct WriteQueue {
     writers: usize,
 }
 
+/// A job's body: (succeeded, the audit events it appended).
+type JobRun<'a> =
+    Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + 'a>;
+
 /// One write: `run` executes it in a savepoint of the writer's open batch and returns whether it
 /// succeeded and the audit events it appended; `done` is told, after the batch's commit, whether
 /// the batch committed. `run` is always consumed or dropped before `done` (field order).
 struct Job {
-    run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send>,
+    run: JobRun<'static>,
     done: Box<dyn FnOnce(bool) + Send>,
 }
 
@@ -361,9 +365,16 @@ fn writer_loop(
             }
             dones.push(done);
             // One job at a time off the queue: with several writers (PostgreSQL) each takes the
-            // next job as it is free, so their batches run side by side.
+            // next job as it is free, so their batches run side by side. Never wait for the
+            // queue's lock here: an idle writer holds it while it blocks in `recv`, and the job
+            // it waits for may be one whose caller waits for this batch. (A held lock means that
+            // writer takes the next job itself.)
             if sound && dones.len() < MAX_BATCH {
-                next = lock().try_recv().ok();
+                next = match rx.try_lock() {
+                    Ok(q) => q.try_recv().ok(),
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().try_recv().ok(),
+                    Err(std::sync::TryLockError::WouldBlock) => None,
+                };
             }
         }
         let committed = if sound {
@@ -384,7 +395,9 @@ fn writer_loop(
             conn = None;
         } else if let Some(stats) = stats.upgrade() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.writes.fetch_add(dones.len() as u64, Ordering::Relaxed);
+            stats
+                .writes
+                .fetch_add(dones.len() as u64, Ordering::Relaxed);
         }
         let ok = committed.is_ok();
         for done in dones {
@@ -571,21 +584,19 @@ impl Db {
         let (tell, told) = std::sync::mpsc::sync_channel::<bool>(1);
         {
             let slot = &mut slot;
-            let run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + '_> =
-                Box::new(move |conn: &mut DbConnection| {
-                    let (result, events) = crate::audit::deferring(|| conn.transaction(f));
-                    let ok = result.is_ok();
-                    *slot = Some(result);
-                    (ok, events)
-                });
+            let run: JobRun<'_> = Box::new(move |conn: &mut DbConnection| {
+                let (result, events) = crate::audit::deferring(|| conn.transaction(f));
+                let ok = result.is_ok();
+                *slot = Some(result);
+                (ok, events)
+            });
             // SAFETY: `run` borrows `slot` and whatever `f` borrows, all of which outlive this
             // call: we do not return before `told` yields or fails, which happens only once the
             // job's `done` has run or been dropped — and a job's `run` is always consumed or
             // dropped before its `done` (the writer calls `run` first; dropping a `Job` drops
             // `run` first, by field order; a job refused by `send` is dropped right here).
             #[allow(unsafe_code)]
-            let run: Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + 'static> =
-                unsafe { std::mem::transmute(run) };
+            let run: JobRun<'static> = unsafe { std::mem::transmute(run) };
             let done = Box::new(move |ok: bool| {
                 let _ = tell.send(ok);
             });

@@ -181,7 +181,14 @@ pub fn scan(
             let items = queries::items(c, &resident.id)?;
             Ok((row, resident, consent, items))
         })
-        .map_err(|r| r.audited(db, muni, base_event(actor, Action::Scan).purpose(purpose), now))?;
+        .map_err(|r| {
+            r.audited(
+                db,
+                muni,
+                base_event(actor, Action::Scan).purpose(purpose),
+                now,
+            )
+        })?;
     let (row, resident, consent, items) = seen;
     let access = AccessRow {
         id: new_id()?,
@@ -210,7 +217,10 @@ pub fn scan(
             scannable(c, actor, &card_id)?;
             return Err(Refusal(
                 Some(row.resident_id.clone()),
-                ApiError::conflict("consent_changed", "the consent changed during the scan; scan again"),
+                ApiError::conflict(
+                    "consent_changed",
+                    "the consent changed during the scan; scan again",
+                ),
             ));
         }
         queries::insert_access(c, &access)?;
@@ -309,7 +319,9 @@ fn build(
     now: i64,
 ) -> Result<Disclosure, Refusal> {
     let items = queries::items(c, &resident.id)?;
-    Ok(disclosure(access, resident, consent, categories, items, now)?)
+    Ok(disclosure(
+        access, resident, consent, categories, items, now,
+    )?)
 }
 
 /// The disclosure of an access: the resident's items of the given categories only.
