@@ -125,6 +125,18 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 ApiError::conflict("conflict", "that already exists")
             }
+            // Transient: a lost connection, or PostgreSQL breaking a deadlock between two write
+            // batches or a serialization conflict by failing this statement (its savepoint is
+            // rolled back, nothing of it kept). Trying again is the right answer.
+            Error::DatabaseError(
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection,
+                _,
+            ) => ApiError::unavailable(&e),
+            Error::DatabaseError(_, ref info)
+                if info.message().starts_with("deadlock detected") =>
+            {
+                ApiError::unavailable(&e)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -154,5 +166,45 @@ impl ResponseError for ApiError {
             error: self.code,
             message: &self.message,
         })
+    }
+}
+
+#[cfg(test)]
+mod diesel_error_tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn status_of(kind: DatabaseErrorKind, message: &str) -> StatusCode {
+        ApiError::from(Error::DatabaseError(kind, Box::new(message.to_string()))).status
+    }
+
+    #[test]
+    fn transient_database_errors_say_try_again() {
+        assert_eq!(
+            status_of(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access"
+            ),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_of(
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection"
+            ),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_of(DatabaseErrorKind::Unknown, "deadlock detected"),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_of(DatabaseErrorKind::UniqueViolation, "duplicate key"),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status_of(DatabaseErrorKind::Unknown, "syntax error"),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

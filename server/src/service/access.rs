@@ -210,28 +210,31 @@ pub fn scan(
         review_note: None,
     };
     let version = consent.version;
-    guarded(db, actor, by, Action::Scan, purpose, now, |c| {
+    let resident_id = row.resident_id.clone();
+    let (access, fresh) = guarded(db, actor, by, Action::Scan, purpose, now, |c| {
         // Unchanged since the read (same card status, resident status, consent version)? Else
-        // the full checks again, for the right refusal.
-        if !queries::still_scannable(c, muni, &card_id, &row.resident_id, version)? {
-            scannable(c, actor, &card_id)?;
-            return Err(Refusal(
-                Some(row.resident_id.clone()),
-                ApiError::conflict(
-                    "consent_changed",
-                    "the consent changed during the scan; scan again",
-                ),
-            ));
-        }
+        // the reads again, inside the write: the scan answers from what is in force now (or
+        // with the right refusal), never with what was read before the change.
+        let mut access = access;
+        let fresh = if queries::still_scannable(c, muni, &card_id, &resident_id, version)? {
+            None
+        } else {
+            let (_, resident, consent) = scannable(c, actor, &card_id)?;
+            let items = queries::items(c, &resident.id)?;
+            access.categories =
+                serde_json::to_string(&consent.categories).map_err(ApiError::internal)?;
+            Some((resident, consent, items))
+        };
         queries::insert_access(c, &access)?;
         let event = actor
             .event(Action::Scan, Outcome::Ok)
-            .about(&row.resident_id)
+            .about(&resident_id)
             .purpose(purpose)
             .detail(format!("access {}", access.id));
         audit::append(c, muni, &event, now)?;
-        Ok(())
+        Ok((access, fresh))
     })?;
+    let (resident, consent, items) = fresh.unwrap_or((resident, consent, items));
     let categories = consent.categories.clone();
     disclosure(&access, resident, consent, categories, items, now)
 }
