@@ -7,11 +7,11 @@ fn main() -> ExitCode {
     kyukit_server::cli::main()
 }
 
-/// glibc's allocator keeps what the threads of a surge freed in their arenas: after a scan run
-/// the idle server held ≈ 66 MiB. Limiting arenas (`MALLOC_ARENA_MAX=2`) kept ≈ 36 MiB but cost
-/// ≈ 5–10 % of the scan rate. Instead, once the process has been quiet for a while (under 1 % of
-/// a CPU over 2 s), a thread hands the free pages back with `malloc_trim(0)`; under load it does
-/// nothing. docs/scaling.md §4.
+/// glibc's allocator keeps what the threads of a surge freed in their arenas: 25 s after a scan
+/// run the idle server held ≈ 62 MiB. Limiting arenas (`MALLOC_ARENA_MAX=2`) kept ≈ 36 MiB but
+/// cost ≈ 5–10 % of the scan rate. Instead, once the process has been quiet for a while (under
+/// 1 % of a CPU over 2 s), a thread hands the free pages back with `malloc_trim(0)` (≈ 41 MiB);
+/// under load it does nothing. docs/scaling.md §4.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod idle_malloc_trim {
     use std::time::Duration;

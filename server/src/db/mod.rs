@@ -237,7 +237,7 @@ struct WriteQueue {
     commits: AtomicU64,
     writes: AtomicU64,
     writers: usize,
-    /// SQLite: the checkpointer found the WAL past [`WAL_RESTART_FRAMES`]; the writer truncates
+    /// SQLite: the checkpointer found the WAL past [`WAL_RESTART_FRAMES`]; the writer resets
     /// it between two batches.
     wal_restart: AtomicBool,
 }
@@ -290,7 +290,7 @@ impl WriteQueue {
 /// pages back into the database file and its fsync stay off the write path).
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
-/// SQLite: WAL frames (4 KiB pages) past which the writer truncates the WAL. A `PASSIVE`
+/// SQLite: WAL frames (4 KiB pages) past which the writer resets the WAL. A `PASSIVE`
 /// checkpoint copies frames back but cannot reset the WAL while readers hold older snapshots,
 /// and under a steady scan load some reader always does: measured, the WAL reached 3.4 GB in
 /// 40 s. The reset needs a moment with no writer and no reader on the WAL; only the writer can
