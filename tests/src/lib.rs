@@ -136,8 +136,17 @@ fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> Option<String
 impl TestApp {
     /// A direct handle on this test's database (for what the API does not expose).
     pub fn db(&self) -> kyukit_server::db::Db {
-        kyukit_server::db::Db::connect(&DatabaseUrl::parse(&self.database_url).expect("url"), 2, 1)
-            .expect("connect")
+        self.db_with_writers(1)
+    }
+
+    /// The same with `writers` group-commit writers (PostgreSQL; SQLite always has one).
+    pub fn db_with_writers(&self, writers: usize) -> kyukit_server::db::Db {
+        kyukit_server::db::Db::connect(
+            &DatabaseUrl::parse(&self.database_url).expect("url"),
+            2,
+            writers,
+        )
+        .expect("connect")
     }
 
     /// This server's municipality id (already created by the server's first start).

@@ -225,3 +225,73 @@ async fn futures_join_all<F: std::future::Future<Output = StatusCode>>(
     .await;
     out.into_iter().map(|v| v.expect("done")).collect()
 }
+
+// Group commit holds a batch's audit events back and appends them at its commit: concurrent
+// writers (more than one batch, several writers on PostgreSQL), a fifth of them failing after
+// appending, leave exactly the events of the writes that succeeded, in one unbroken chain.
+both_backends!(
+    batched_appends_keep_exactly_the_committed_events,
+    |app: TestApp| async move {
+        let db = app.db_with_writers(4);
+        let muni = app.municipality_id(&db);
+        let before = {
+            let mut c = db.conn().unwrap();
+            audit::verify(&mut c, &muni, None).unwrap()
+        };
+        let (commits0, writes0) = db.group_commit_stats();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let (db, muni) = (db.clone(), muni.clone());
+                std::thread::spawn(move || {
+                    let mut ok = 0i64;
+                    for i in 0..25 {
+                        let fail = (t * 25 + i) % 5 == 0;
+                        let r: Result<(), kyukit_server::db::DbError> = db.write(|c| {
+                            for k in 0..2 {
+                                let event = audit::Event::new(
+                                    audit::Action::ReadAccess,
+                                    audit::Outcome::Ok,
+                                )
+                                .detail(format!("batch test {t}/{i}/{k}"));
+                                audit::append(c, &muni, &event, 1_795_000_000)?;
+                            }
+                            if fail {
+                                return Err(kyukit_server::db::DbError::Unavailable(
+                                    "refused".into(),
+                                ));
+                            }
+                            Ok(())
+                        });
+                        assert_eq!(r.is_ok(), !fail, "{r:?}");
+                        ok += i64::from(r.is_ok());
+                    }
+                    ok
+                })
+            })
+            .collect();
+        let acked: i64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(acked, 8 * 20);
+        let mut c = db.conn().unwrap();
+        let c: &mut kyukit_server::db::DbConnection = &mut c;
+        let after = audit::verify(c, &muni, None).unwrap();
+        assert_eq!(
+            after - before,
+            2 * acked,
+            "two events per committed write, none else"
+        );
+        let events: i64 = audit_events::table
+            .filter(audit_events::municipality_id.eq(&muni))
+            .filter(audit_events::detail.like("batch test %"))
+            .count()
+            .get_result(c)
+            .unwrap();
+        assert_eq!(events, 2 * acked, "no event of a failed write");
+        let (commits, writes) = db.group_commit_stats();
+        let (commits, writes) = (commits - commits0, writes - writes0);
+        assert_eq!(writes, 200, "every write is a member of a batch");
+        assert!(
+            commits < writes,
+            "{commits} commits for {writes} writes: no batching"
+        );
+    }
+);
