@@ -61,8 +61,10 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/oracle/requirements.txt
   cp tests/oracle/requirements.txt "$venv/requirements.txt"
 fi
-cargo build --quiet -p kyukit-server --bin kyukit
-KYUKIT_BIN="$PWD/target/debug/kyukit" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+# The crash tests drive `kyukit-bench crash`; `cargo test` does not leave that binary in target/debug.
+cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench
+KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
 
 step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in tests/screenshots/)"
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }
