@@ -54,6 +54,12 @@ impl std::fmt::Debug for VapidKey {
     }
 }
 
+/// Checks that `pem` is a VAPID key this server can load (a P-256 PKCS#8 private key); for
+/// backups, which carry the file without starting a server.
+pub fn check_vapid_pem(pem: &str) -> Result<(), String> {
+    VapidKey::from_pem(pem).map(|_| ())
+}
+
 impl VapidKey {
     fn from_pair(key: ES256KeyPair) -> Self {
         let public = key.public_key().public_key().to_bytes_uncompressed();

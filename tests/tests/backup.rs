@@ -1,6 +1,7 @@
 //! Backups (RULES R16): an online snapshot is taken while the server runs, the data is wiped and
 //! restored — every table holds the same rows, the audit chain verifies to the same head, the JWKS
-//! is the same and cards issued before the backup still verify. A tampered generation fails
+//! is the same, cards issued before the backup still verify and the Web Push (VAPID) key is the
+//! same, so browsers' push subscriptions keep working. A tampered generation fails
 //! `verify` naming the file; a restore over existing data needs `--force`; snapshots taken while
 //! writes go on are consistent (every dataset write has its audit event); `keep` prunes.
 //!
@@ -110,6 +111,7 @@ fn wipe(app: &TestApp) {
         }
     }
     std::fs::remove_dir_all(app.data_dir.join("keys")).unwrap();
+    std::fs::remove_file(app.data_dir.join(backup::VAPID_FILE)).unwrap();
 }
 
 fn pg_database_name(url: &str) -> String {
@@ -203,6 +205,20 @@ async fn jwks(app: &TestApp, base: &str) -> Value {
         .unwrap()
 }
 
+/// The server's Web Push public key (`applicationServerKey`).
+async fn vapid_public_key(app: &TestApp, base: &str) -> String {
+    let v: Value = app
+        .client
+        .get(format!("{base}/api/v1/push/vapid-public-key"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["public_key"].as_str().unwrap().to_string()
+}
+
 fn audit_head(database_url: &str) -> (i64, String) {
     let db =
         kyukit_server::db::Db::connect(&DatabaseUrl::parse(database_url).unwrap(), 1, 1).unwrap();
@@ -269,6 +285,8 @@ both_backends!(
         let head_before = audit_head(&app.database_url);
         let jwks_before = jwks(&app, &app.base).await;
         assert_eq!(jwks_before["keys"].as_array().unwrap().len(), 2);
+        let vapid_before = vapid_public_key(&app, &app.base).await;
+        let vapid_pem = std::fs::read(app.data_dir.join(backup::VAPID_FILE)).unwrap();
 
         // Online: the server is running.
         let to = backups_dir();
@@ -288,6 +306,13 @@ both_backends!(
                 .filter(|f| f.path.starts_with("keys/"))
                 .count(),
             2
+        );
+        assert_eq!(
+            m.files
+                .iter()
+                .filter(|f| f.path == backup::VAPID_FILE)
+                .count(),
+            1
         );
         assert!(
             made.dir
@@ -320,6 +345,11 @@ both_backends!(
         wipe(&app);
         let restored = restore(&made.dir, &target, false).await.unwrap();
         assert_eq!(restored.key_files, 2);
+        assert!(restored.vapid_key);
+        assert_eq!(
+            std::fs::read(app.data_dir.join(backup::VAPID_FILE)).unwrap(),
+            vapid_pem
+        );
         assert_eq!(restored.audit_entries, head_before.0);
 
         // Every table, every row; the audit chain to the same head; keys 0600 in a 0700 directory.
@@ -332,6 +362,7 @@ both_backends!(
             for f in m.files.iter().filter(|f| f.path.starts_with("keys/")) {
                 assert_eq!(mode(&app.data_dir.join(&f.path)), 0o600);
             }
+            assert_eq!(mode(&app.data_dir.join(backup::VAPID_FILE)), 0o600);
         }
 
         // A server started on the restored data publishes the same keys; old cards verify.
@@ -346,6 +377,7 @@ both_backends!(
         tokio::spawn(server.run_until_stopped());
         let jwks_after = jwks(&app, &base).await;
         assert_eq!(jwks_after, jwks_before);
+        assert_eq!(vapid_public_key(&app, &base).await, vapid_before);
         let keys = kyukit_card::KeySet::from_jwks_json(jwks_after.to_string().as_bytes()).unwrap();
         let old = kyukit_card::verify(&old_cose, &keys, T0 + 200).unwrap();
         let new = kyukit_card::verify(&new_cose, &keys, T0 + 200).unwrap();

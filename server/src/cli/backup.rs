@@ -117,11 +117,16 @@ pub fn restore(args: RestoreArgs) -> Result<(), String> {
         .map(|h| format!("{}:{}", h.seq, h.hash))
         .collect();
     println!(
-        "restored the {} backup of {} into {} ({} key files); audit log verifies: {} entries, head {}",
+        "restored the {} backup of {} into {} ({} key files, {}); audit log verifies: {} entries, head {}",
         r.manifest.backend,
         r.manifest.created_at,
         target.data_dir.display(),
         r.key_files,
+        if r.vapid_key {
+            "the Web Push key"
+        } else {
+            "no Web Push key: browsers must subscribe again"
+        },
         r.audit_entries,
         heads.join(", ")
     );

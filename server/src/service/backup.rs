@@ -7,6 +7,9 @@
 //!   exported snapshot, in which the audit head and the key list are read too;
 //! - `keys/<kid>.pem`, copied after the database snapshot (a key file is written before its database
 //!   row, so every key the snapshot names is on disk by then);
+//! - `vapid.pem`, the Web Push (VAPID) signing key, when the data directory has one: browsers'
+//!   push subscriptions are bound to its public key, so a restore without it would silently stop
+//!   every ED's alerts until each browser subscribed again;
 //! - `manifest.json`: when, which backend and version, the audit chain heads in the snapshot, the
 //!   keys, and every file with its size and SHA-256.
 //!
@@ -34,6 +37,8 @@ pub const MANIFEST: &str = "manifest.json";
 /// The database file inside a generation.
 pub const SQLITE_FILE: &str = "kyukit.db";
 pub const PG_FILE: &str = "kyukit.pgdump";
+/// The Web Push (VAPID) private key, in the data directory and in a generation.
+pub const VAPID_FILE: &str = "vapid.pem";
 /// Generations kept by `backup create` unless `--keep` says otherwise.
 pub const DEFAULT_KEEP: u32 = 7;
 const PREFIX: &str = "kyukit-backup-";
@@ -196,6 +201,9 @@ pub struct Verified {
 pub struct Restored {
     pub manifest: Manifest,
     pub key_files: usize,
+    /// Whether the generation's VAPID key was put back (generations made before it was backed up
+    /// have none; the server then makes a new one and browsers must subscribe again).
+    pub vapid_key: bool,
     /// Audit entries that verified in the restored database, over all municipalities.
     pub audit_entries: i64,
 }
@@ -315,6 +323,11 @@ fn write_generation(target: &Target, out: &Path, now: i64) -> Result<Manifest, B
     let mut files = vec![file_record(out, database_file)?];
     for name in &key_files {
         files.push(file_record(out, &format!("keys/{name}"))?);
+    }
+    let vapid = target.data_dir.join(VAPID_FILE);
+    if vapid.is_file() {
+        copy_with_mode(&vapid, &out.join(VAPID_FILE), 0o600)?;
+        files.push(file_record(out, VAPID_FILE)?);
     }
     let manifest = Manifest {
         format: FORMAT.into(),
@@ -499,7 +512,7 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
     }
     let mut listed = std::collections::BTreeSet::new();
     for f in &manifest.files {
-        if f.path != expected_db && key_file_kid(&f.path).is_none() {
+        if f.path != expected_db && f.path != VAPID_FILE && key_file_kid(&f.path).is_none() {
             return Err(fail(format!("{MANIFEST}: unexpected path {:?}", f.path)));
         }
         if !listed.insert(f.path.as_str()) {
@@ -528,6 +541,11 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
                 f.path
             )));
         }
+    }
+    if listed.contains(VAPID_FILE) {
+        let pem = std::fs::read_to_string(generation.join(VAPID_FILE))
+            .map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
+        crate::push::check_vapid_pem(&pem).map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
     }
     for f in &manifest.files {
         if let Some(kid) = key_file_kid(&f.path) {
@@ -658,6 +676,11 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
     if !list_pem(&target.keys_dir())?.is_empty() {
         occupied.push(target.keys_dir().display().to_string());
     }
+    let vapid_dst = target.data_dir.join(VAPID_FILE);
+    let has_vapid = manifest.files.iter().any(|f| f.path == VAPID_FILE);
+    if has_vapid && vapid_dst.exists() {
+        occupied.push(vapid_dst.display().to_string());
+    }
     match &target.database {
         Database::Sqlite(p) => {
             if std::fs::metadata(p).is_ok_and(|m| m.len() > 0) {
@@ -712,6 +735,14 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
         key_files += 1;
     }
     sync_dir(&keys_dir)?;
+    if has_vapid {
+        let tmp = target.data_dir.join(format!(".{VAPID_FILE}.restoring"));
+        remove_if_exists(&tmp)?;
+        copy_with_mode(&generation.join(VAPID_FILE), &tmp, 0o600)?;
+        std::fs::rename(&tmp, &vapid_dst).map_err(io_at(&vapid_dst))?;
+        set_mode(&vapid_dst, 0o600)?;
+        sync_dir(&target.data_dir)?;
+    }
     // The restored state must be the backed-up state.
     let db = Db::connect(&target.url, 2, 1).map_err(|e| fail(format!("restored database: {e}")))?;
     let mut conn = db
@@ -731,6 +762,7 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
     Ok(Restored {
         manifest,
         key_files,
+        vapid_key: has_vapid,
         audit_entries,
     })
 }
