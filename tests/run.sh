@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
 export CARGO_TERM_COLOR=never
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%d s since the start]\n' "$*" "$SECONDS"; }
 
 step "toolchain"
 cargo --version
@@ -81,3 +81,5 @@ command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq
   node --test unit.test.mjs
   KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
 )
+
+echo "all tests passed in $SECONDS s"
