@@ -387,6 +387,16 @@ mod tests {
     }
 
     #[test]
+    fn backups_accept_a_vapid_key_and_nothing_else() {
+        let k = VapidKey::generate().unwrap();
+        assert!(check_vapid_pem(&k.key.to_pem().unwrap()).is_ok());
+        let not_pkcs8 = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        for bad in ["", "not a key", not_pkcs8] {
+            assert!(check_vapid_pem(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn the_key_file_is_private_and_reloads() {
         let dir = std::env::temp_dir().join(format!(
             "kyukit-vapid-{}",

@@ -440,7 +440,7 @@ both_backends!(
             .clone();
         let scratch = to.join("scratch");
 
-        for victim in [db_file.as_str(), key_file.as_str()] {
+        for victim in [db_file.as_str(), key_file.as_str(), backup::VAPID_FILE] {
             let copy = scratch.join(random_hex(4));
             copy_generation(&made.dir, &copy);
             verify(&copy).await.unwrap();
