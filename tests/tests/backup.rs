@@ -194,28 +194,24 @@ async fn issue(app: &TestApp, base: &str, rid: &str, token: &str) -> (String, Ve
     (url.rsplit('/').next().unwrap().to_string(), cose)
 }
 
-async fn jwks(app: &TestApp, base: &str) -> Value {
-    app.client
-        .get(format!("{base}/.well-known/jwks.json"))
+/// GET `base` + `path` (no session), as JSON.
+async fn get_json(app: &TestApp, base: &str, path: &str) -> Value {
+    let r = app
+        .client
+        .get(format!("{base}{path}"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .unwrap();
+    kyukit_tests::field::json_of(r).await
+}
+
+async fn jwks(app: &TestApp, base: &str) -> Value {
+    get_json(app, base, "/.well-known/jwks.json").await
 }
 
 /// The server's Web Push public key (`applicationServerKey`).
 async fn vapid_public_key(app: &TestApp, base: &str) -> String {
-    let v: Value = app
-        .client
-        .get(format!("{base}/api/v1/push/vapid-public-key"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(app, base, "/api/v1/push/vapid-public-key").await;
     v["public_key"].as_str().unwrap().to_string()
 }
 
