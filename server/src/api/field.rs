@@ -13,7 +13,7 @@ use crate::service::accounts::{self, Actor};
 use crate::service::deny;
 use crate::service::devices::{self, SignedBy};
 use crate::service::disclosure::Disclosure;
-use crate::service::{fhir, keys};
+use crate::service::{self, fhir, keys};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -221,6 +221,19 @@ fn respond(
     }
 }
 
+/// A scan up to its write: the request's authentication, then the card and the reads.
+fn prepare_scan(
+    st: &AppState,
+    request: FieldRequest,
+    input: Result<ScanInput, ApiError>,
+) -> Result<access::PreparedScan, ApiError> {
+    let (actor, by) = request.authenticate(st)?;
+    let input = input?;
+    let now = st.clock.now();
+    let ring = keys::load(&st.db, &st.config.data_dir, &st.municipality_id, false)?;
+    access::prepare_scan(&st.db, &ring.trusted, &actor, &by, &input, now)
+}
+
 /// Scan a card: the resident's consented emergency dataset.
 #[utoipa::path(
     post,
@@ -252,19 +265,29 @@ pub(crate) async fn scan(
     req: HttpRequest,
     body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    // One trip to the blocking pool for the whole scan (authentication, then the scan); the
-    // body's parse error, if any, is answered only after the request is authenticated.
-    let request = FieldRequest::new(&req, &body, Action::Scan);
-    let input: Result<ScanInput, ApiError> = json_body(&req, &body);
-    let st = state.clone();
-    let d = web::block(move || {
-        let (actor, by) = request.authenticate(&st)?;
-        let input = input?;
-        let now = st.clock.now();
-        let ring = keys::load(&st.db, &st.config.data_dir, &st.municipality_id, false)?;
-        access::scan(&st.db, &ring.trusted, &actor, &by, &input, now)
-    })
-    .await??;
+    // The reads (authentication, the card, the data) on this worker when they need nothing
+    // else (SQLite), else in one trip to the blocking pool; the body's parse error, if any, is
+    // answered only after the request is authenticated. The write then goes to the
+    // group-commit writer, awaited here: no thread waits for it.
+    let parsed = || {
+        (
+            FieldRequest::new(&req, &body, Action::Scan),
+            json_body(&req, &body),
+        )
+    };
+    let here = service::inline(&state.db, || {
+        let (request, input) = parsed();
+        prepare_scan(&state, request, input)
+    });
+    let prepared = match here.await {
+        Some(prepared) => prepared?,
+        None => {
+            let (request, input) = parsed();
+            let st = state.clone();
+            web::block(move || prepare_scan(&st, request, input)).await??
+        }
+    };
+    let d = prepared.record(&state.db).await?;
     Ok(respond(
         &state,
         &req,

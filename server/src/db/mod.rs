@@ -604,9 +604,48 @@ impl Db {
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
+        if INLINE.get().is_some() {
+            // On an async worker thread: a connection free now, or give up (never wait).
+            return self.pool.try_get().ok_or_else(refuse_inline);
+        }
         self.pool
             .get()
             .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// SQLite: runs `f` on the calling thread (an async worker's) as long as it only reads, from
+    /// a connection the pool has free at once — SQLite reads are in-process and take
+    /// microseconds, and a trip to the blocking pool and back costs two thread switches. A
+    /// write ([`Db::write`], which would wait for a commit) or a wait for a connection is refused
+    /// with an error; then `inline` returns `None`, whatever `f` made of that error, and
+    /// nothing was written: run `f`'s work again on the blocking pool. PostgreSQL (reads are
+    /// network round trips) and nested calls: always `None`, without running `f`.
+    ///
+    /// The connection is taken before `f` runs (none free: `None` at once) and every
+    /// [`Db::read`] of `f` uses it, so `f` cannot be stopped by a busy pool halfway through.
+    pub fn inline<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
+        if self.backend != Backend::Sqlite || INLINE.get().is_some() {
+            return None;
+        }
+        let conn = self.pool.try_get()?;
+        struct Leave;
+        impl Drop for Leave {
+            fn drop(&mut self) {
+                INLINE.set(None);
+                // Back to the pool.
+                drop(INLINE_CONN.take());
+            }
+        }
+        INLINE.set(Some(false));
+        INLINE_CONN.set(Some((self.id(), conn)));
+        let _leave = Leave;
+        let out = f();
+        (INLINE.get() == Some(false)).then_some(out)
+    }
+
+    /// Tells this `Db` from another one (the address of its write queue).
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.writes) as usize
     }
 
     /// Runs `f` in one transaction (a savepoint of a group-committed batch, on a writer thread);
@@ -620,6 +659,9 @@ impl Db {
         T: Send,
         E: From<DbError> + From<diesel::result::Error> + Send,
     {
+        if INLINE.get().is_some() {
+            return Err(refuse_inline().into());
+        }
         let mut slot: Option<Result<T, E>> = None;
         let (tell, told) = std::sync::mpsc::sync_channel::<bool>(1);
         {
@@ -644,11 +686,41 @@ impl Db {
                 return Err(DbError::Unavailable("no database writer".into()).into());
             }
         }
+        // Only once `told` has yielded (or failed) has the job finished with `slot`.
         let committed = told.recv().unwrap_or(false);
-        match slot {
-            Some(Err(e)) => Err(e),
-            Some(Ok(v)) if committed => Ok(v),
-            _ => Err(DbError::Unavailable("the write batch could not be committed".into()).into()),
+        settle(slot, committed)
+    }
+
+    /// [`Db::write`] for async callers: the same job on the same queue, but no thread waits for
+    /// the batch — the writer's completion wakes the returned future's task directly (one thread
+    /// hand-off instead of writer → blocked thread → task). `f` owns what it uses.
+    pub fn write_async<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(None::<Result<T, E>>));
+        let put = slot.clone();
+        let (tell, told) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let run: JobRun<'static> = Box::new(move |conn: &mut DbConnection| {
+            let (result, events) = crate::audit::deferring(|| conn.transaction(f));
+            let ok = result.is_ok();
+            *put.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+            (ok, events)
+        });
+        // `run` has run (or been dropped) before `done`: the slot holds its result, if any.
+        let done = Box::new(move |committed: bool| {
+            let result = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let _ = tell.send(settle(result, committed));
+        });
+        // A job the queue refuses is dropped here, and with it `tell`: `told` fails below.
+        let _ = self.writes.jobs.send(Job { run, done });
+        async move {
+            told.await
+                .unwrap_or_else(|_| Err(DbError::Unavailable("no database writer".into()).into()))
         }
     }
 
@@ -657,8 +729,41 @@ impl Db {
     where
         E: From<DbError>,
     {
+        // Inside `inline`: its connection.
+        if let Some((id, mut conn)) = INLINE_CONN.take() {
+            if id == self.id() {
+                let out = f(&mut conn);
+                INLINE_CONN.set(Some((id, conn)));
+                return out;
+            }
+            INLINE_CONN.set(Some((id, conn)));
+        }
         let mut conn = self.conn()?;
         f(&mut conn)
+    }
+}
+
+thread_local! {
+    /// Inside [`Db::inline`] on this thread: whether a write or a wait was refused.
+    static INLINE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+    /// Inside [`Db::inline`]: its connection (and which `Db` it is from), lent to each read.
+    static INLINE_CONN: std::cell::RefCell<Option<(usize, PooledConn)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Marks the running [`Db::inline`] call as failed; the error its refused call returns.
+fn refuse_inline() -> DbError {
+    INLINE.set(Some(true));
+    DbError::Unavailable("needs the blocking pool (a write or a wait, on an async worker)".into())
+}
+
+/// A job's answer: its own result if the batch committed (or its error, which rolled back only
+/// its savepoint); otherwise 503 — nothing of the batch was kept.
+fn settle<T, E: From<DbError>>(result: Option<Result<T, E>>, committed: bool) -> Result<T, E> {
+    match result {
+        Some(Err(e)) => Err(e),
+        Some(Ok(v)) if committed => Ok(v),
+        _ => Err(DbError::Unavailable("the write batch could not be committed".into()).into()),
     }
 }
 
@@ -775,6 +880,93 @@ mod tests {
         assert!(
             commits < writes,
             "{commits} commits for {writes} writes: no batching"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn municipality(id: &str) -> crate::db::models::MunicipalityRow {
+        crate::db::models::MunicipalityRow {
+            id: id.into(),
+            municipality_id: id.into(),
+            code: id.into(),
+            name_ja: "x".into(),
+            name_en: "x".into(),
+            created_at: 0,
+        }
+    }
+
+    fn municipalities(db: &Db) -> i64 {
+        db.read(|c| {
+            schema::municipalities::table
+                .count()
+                .get_result::<i64>(c)
+                .map_err(DbError::from)
+        })
+        .unwrap()
+    }
+
+    /// `inline` runs reads on the calling thread, refuses writes (then says `None`, and nothing
+    /// was written), and does not run at all when the pool has no free connection.
+    #[test]
+    fn inline_runs_reads_and_refuses_writes_and_waits() {
+        let dir = std::env::temp_dir().join(format!("kyukit-inline-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 2, 1).unwrap();
+        db.write(|c| queries::insert_municipality(c, &municipality("a")).map_err(DbError::from))
+            .unwrap();
+
+        // Reads only: the answer, from this thread; two reads share one connection.
+        let here = std::thread::current().id();
+        let read = db.inline(|| {
+            (
+                std::thread::current().id(),
+                municipalities(&db),
+                municipalities(&db),
+            )
+        });
+        assert_eq!(read, Some((here, 1, 1)));
+
+        // A write is refused with an error (even if `f` ignores it): `None`, nothing stored,
+        // and the same write outside `inline` still works.
+        let write = |id: &str| {
+            db.write(|c| queries::insert_municipality(c, &municipality(id)).map_err(DbError::from))
+        };
+        let refused = db.inline(|| {
+            let r = write("b");
+            assert!(matches!(r, Err(DbError::Unavailable(_))), "{r:?}");
+            "ignored the error"
+        });
+        assert_eq!(refused, None);
+        assert_eq!(municipalities(&db), 1, "the refused write left nothing");
+        write("b").unwrap();
+        assert_eq!(municipalities(&db), 2);
+
+        // No free connection: not run at all (it would have to wait).
+        let held: Vec<_> = (0..2).map(|_| db.conn().unwrap()).collect();
+        let mut ran = false;
+        assert_eq!(db.inline(|| ran = true), None);
+        assert!(!ran);
+        drop(held);
+        assert_eq!(db.inline(|| municipalities(&db)), Some(2));
+
+        // `write_async`: the same group commit, awaited.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let r: Result<usize, DbError> = rt.block_on(db.write_async(|c| {
+            queries::insert_municipality(c, &municipality("c")).map_err(DbError::from)
+        }));
+        assert_eq!(r.unwrap(), 1);
+        let r: Result<(), DbError> = rt.block_on(db.write_async(|c| {
+            queries::insert_municipality(c, &municipality("d"))?;
+            Err(DbError::Unavailable("refused".into()))
+        }));
+        assert!(r.is_err());
+        assert_eq!(
+            municipalities(&db),
+            3,
+            "the failed job's row was rolled back"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -140,14 +140,29 @@ fn card_bytes(card: &str) -> Result<Vec<u8>, ApiError> {
         .map_err(|_| invalid("card: a card URL (https://…) or its COSE bytes as base64url".into()))
 }
 
-pub fn scan(
+/// A scan whose card verified and whose reads found it scannable: what is left is the write
+/// ([`PreparedScan::record`]). (Its `Debug` shows the access id only: no medical data.)
+pub struct PreparedScan {
+    actor: Actor,
+    by: SignedBy,
+    access: AccessRow,
+    version: i32,
+    seen: Seen,
+    now: i64,
+}
+
+/// Everything of a scan before its write, blocking (database reads): the card's signature,
+/// then the reads, outside the write, so that the group-commit writer (which runs every write
+/// of the server one after another) only re-checks what could have changed since and records
+/// the access. A refusal here is audited as one inside the write would be.
+pub fn prepare_scan(
     db: &Db,
     trusted: &KeySet,
     actor: &Actor,
     by: &SignedBy,
     input: &ScanInput,
     now: i64,
-) -> Result<Disclosure, ApiError> {
+) -> Result<PreparedScan, ApiError> {
     let purpose = "scan";
     let early = |err: ApiError| refuse_early(db, actor, Action::Scan, purpose, err, now);
     require_responder(actor).map_err(early)?;
@@ -171,31 +186,19 @@ pub fn scan(
         })
     })?;
     let card_id = card.claims.card_id.to_hex();
-    // The reads come first, on a pooled connection, so that the group-commit writer (which runs
-    // every write of the server one after another) only re-checks what could have changed since
-    // and records the access. A refusal here is audited as one inside the write would be.
-    let muni = actor.municipality_id.as_str();
-    let seen = db
+    let (row, resident, consent, items) = db
         .read(|c| -> Result<_, Refusal> {
             let (row, resident, consent) = scannable(c, actor, &card_id)?;
             let items = queries::items(c, &resident.id)?;
             Ok((row, resident, consent, items))
         })
-        .map_err(|r| {
-            r.audited(
-                db,
-                muni,
-                base_event(actor, Action::Scan).purpose(purpose),
-                now,
-            )
-        })?;
-    let (row, resident, consent, items) = seen;
+        .map_err(|r| scan_refused(db, actor, r, now))?;
     let access = AccessRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
         kind: "scan".into(),
-        resident_id: row.resident_id.clone(),
-        card_id: Some(card_id.clone()),
+        resident_id: row.resident_id,
+        card_id: Some(card_id),
         account_id: actor.account_id.clone(),
         device_id: by.device.id.clone(),
         facility_id: by.device.facility_id.clone(),
@@ -209,34 +212,112 @@ pub fn scan(
         reviewed_at: None,
         review_note: None,
     };
-    let version = consent.version;
-    let resident_id = row.resident_id.clone();
-    let (access, fresh) = guarded(db, actor, by, Action::Scan, purpose, now, |c| {
-        // Unchanged since the read (same card status, resident status, consent version)? Else
-        // the reads again, inside the write: the scan answers from what is in force now (or
-        // with the right refusal), never with what was read before the change.
-        let mut access = access;
-        let fresh = if queries::still_scannable(c, muni, &card_id, &resident_id, version)? {
-            None
-        } else {
-            let (_, resident, consent) = scannable(c, actor, &card_id)?;
-            let items = queries::items(c, &resident.id)?;
-            access.categories =
-                serde_json::to_string(&consent.categories).map_err(ApiError::internal)?;
-            Some((resident, consent, items))
+    Ok(PreparedScan {
+        actor: actor.clone(),
+        by: by.clone(),
+        version: consent.version,
+        access,
+        seen: (resident, consent, items),
+        now,
+    })
+}
+
+impl std::fmt::Debug for PreparedScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedScan")
+            .field("access", &self.access.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a scan reads: the resident, the consent in force, the resident's items.
+type Seen = (ResidentRow, Consent, Vec<crate::db::models::DatasetItemRow>);
+/// What the scan's write returns: the access, and the reads again if they had changed.
+type Written = (AccessRow, Option<Seen>);
+
+impl PreparedScan {
+    /// Records the access on the group-commit writer without blocking a thread while the batch
+    /// commits; a refusal found by the write (the card or consent changed since the reads) is
+    /// then audited on the blocking pool.
+    pub async fn record(self, db: &Db) -> Result<Disclosure, ApiError> {
+        let (actor, now) = (self.actor.clone(), self.now);
+        let (job, seen) = self.into_job();
+        match finish_scan(db.write_async(job).await, seen, now) {
+            Ok(d) => Ok(d),
+            Err(refusal) => {
+                let db = db.clone();
+                let audited =
+                    tokio::task::spawn_blocking(move || scan_refused(&db, &actor, refusal, now));
+                Err(audited.await.unwrap_or_else(ApiError::internal))
+            }
+        }
+    }
+
+    /// The write (nonce, re-check, access row, audit event) as a job that owns what it uses,
+    /// and what was read before it.
+    fn into_job(
+        self,
+    ) -> (
+        impl FnOnce(&mut DbConnection) -> Result<Written, Refusal> + Send + 'static,
+        Seen,
+    ) {
+        let PreparedScan {
+            actor,
+            by,
+            access,
+            version,
+            seen,
+            now,
+        } = self;
+        let job = move |c: &mut DbConnection| -> Result<Written, Refusal> {
+            consume_nonce(c, &by, now)?;
+            let muni = actor.municipality_id.as_str();
+            let card_id = access.card_id.clone().unwrap_or_default();
+            // Unchanged since the read (same card status, resident status, consent version)?
+            // Else the reads again, inside the write: the scan answers from what is in force
+            // now (or with the right refusal), never with what was read before the change.
+            let mut access = access;
+            let fresh =
+                if queries::still_scannable(c, muni, &card_id, &access.resident_id, version)? {
+                    None
+                } else {
+                    let (_, resident, consent) = scannable(c, &actor, &card_id)?;
+                    let items = queries::items(c, &resident.id)?;
+                    access.categories =
+                        serde_json::to_string(&consent.categories).map_err(ApiError::internal)?;
+                    Some((resident, consent, items))
+                };
+            queries::insert_access(c, &access)?;
+            let event = actor
+                .event(Action::Scan, Outcome::Ok)
+                .about(&access.resident_id)
+                .purpose("scan")
+                .detail(format!("access {}", access.id));
+            audit::append(c, muni, &event, now)?;
+            Ok((access, fresh))
         };
-        queries::insert_access(c, &access)?;
-        let event = actor
-            .event(Action::Scan, Outcome::Ok)
-            .about(&resident_id)
-            .purpose(purpose)
-            .detail(format!("access {}", access.id));
-        audit::append(c, muni, &event, now)?;
-        Ok((access, fresh))
-    })?;
-    let (resident, consent, items) = fresh.unwrap_or((resident, consent, items));
+        (job, seen)
+    }
+}
+
+/// The disclosure from the write's result (fresh reads if the write found a change).
+fn finish_scan(
+    written: Result<Written, Refusal>,
+    seen: Seen,
+    now: i64,
+) -> Result<Disclosure, Refusal> {
+    let (access, fresh) = written?;
+    let (resident, consent, items) = fresh.unwrap_or(seen);
     let categories = consent.categories.clone();
-    disclosure(&access, resident, consent, categories, items, now)
+    Ok(disclosure(
+        &access, resident, consent, categories, items, now,
+    )?)
+}
+
+/// A scan's refusal, audited (blocking).
+fn scan_refused(db: &Db, actor: &Actor, refusal: Refusal, now: i64) -> ApiError {
+    let event = base_event(actor, Action::Scan).purpose("scan");
+    refusal.audited(db, &actor.municipality_id, event, now)
 }
 
 /// The card's row, its resident (active) and the consent in force, or the refusal: unknown card,

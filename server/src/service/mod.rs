@@ -135,10 +135,65 @@ pub(crate) fn deny(
     let mut event = event;
     event.outcome = crate::audit::Outcome::Denied;
     event.detail = Some(err.code().to_string());
+    let deferred = DENIALS.with_borrow_mut(|held| match held {
+        Some(held) => {
+            held.push((muni.to_string(), event.clone(), now));
+            true
+        }
+        None => false,
+    });
+    if deferred {
+        return err;
+    }
     match db.write(|c| crate::audit::append(c, muni, &event, now).map_err(ApiError::from)) {
         Ok(_) => err,
         Err(audit_failed) => audit_failed,
     }
+}
+
+thread_local! {
+    /// Inside [`inline`] on this thread: the denials to audit (municipality, event, time).
+    static DENIALS: std::cell::RefCell<Option<Vec<(String, crate::audit::Event, i64)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A blocking service call, run on the async worker calling this when it needs only reads
+/// ([`crate::db::Db::inline`]: SQLite, a free connection). Its denials are held back
+/// rather than written there ([`deny`] would wait for a commit) and are audited here, through
+/// the group-commit writer without blocking a thread, before the answer is returned; if that
+/// write fails, so does the call. `None`: `f` needed more (a write, a wait, or PostgreSQL) and
+/// nothing of it was kept — run it on the blocking pool instead.
+pub async fn inline<T>(
+    db: &crate::db::Db,
+    f: impl FnOnce() -> Result<T, ApiError>,
+) -> Option<Result<T, ApiError>> {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            DENIALS.set(None);
+        }
+    }
+    let ran = db.inline(|| {
+        DENIALS.set(Some(Vec::new()));
+        let _leave = Leave;
+        let out = f();
+        (out, DENIALS.take().unwrap_or_default())
+    });
+    let (out, denials) = ran?;
+    if !denials.is_empty() {
+        let audited = db
+            .write_async(move |c| {
+                for (muni, event, now) in &denials {
+                    crate::audit::append(c, muni, event, *now)?;
+                }
+                Ok::<_, ApiError>(())
+            })
+            .await;
+        if let Err(audit_failed) = audited {
+            return Some(Err(audit_failed));
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -159,6 +214,74 @@ mod tests {
         ] {
             assert!(past_date("dob", bad, NOW).is_err(), "{bad}");
         }
+    }
+
+    /// Inside `inline`, a denial is not written where it happens (that would wait for a
+    /// commit on the async worker) but before `inline` answers; a write refused inside makes
+    /// it `None` with nothing kept, denials included.
+    #[test]
+    fn inline_audits_denials_before_answering() {
+        use crate::audit::{Action, Event, Outcome};
+        use crate::db::{DatabaseUrl, Db};
+        let dir = std::env::temp_dir().join(format!("kyukit-deny-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 4, 1).unwrap();
+        db.write(|c| {
+            let m = crate::db::models::MunicipalityRow {
+                id: "m".into(),
+                municipality_id: "m".into(),
+                code: "m".into(),
+                name_ja: "m".into(),
+                name_en: "m".into(),
+                created_at: 0,
+            };
+            crate::db::queries::insert_municipality(c, &m)?;
+            crate::audit::init_chain(c, "m").map_err(ApiError::from)
+        })
+        .unwrap();
+        let head = |db: &Db| db.read(|c| crate::audit::head(c, "m").map_err(ApiError::from));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let refuse = |db: &Db| {
+            let event = Event::new(Action::Scan, Outcome::Denied);
+            deny(
+                db,
+                "m",
+                event,
+                ApiError::forbidden_code("card_revoked", "x"),
+                NOW,
+            )
+        };
+
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(&db, || {
+            let err = refuse(&db);
+            assert_eq!(head(&db).unwrap().0, 0, "not written inside");
+            Err(err)
+        }));
+        let err = answer.expect("reads and a denial only").unwrap_err();
+        assert_eq!(err.code(), "card_revoked");
+        assert_eq!(head(&db).unwrap().0, 1, "written before the answer");
+        let verified = db.read(|c| crate::audit::verify(c, "m", None).map_err(ApiError::internal));
+        assert_eq!(verified.unwrap(), 1);
+
+        // A denial, then a write: all of it is dropped, to be run again on the blocking pool.
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(&db, || {
+            let _ = refuse(&db);
+            db.write(|c| crate::audit::init_chain(c, "n").map_err(ApiError::from))
+        }));
+        assert!(answer.is_none());
+        assert_eq!(
+            head(&db).unwrap().0,
+            1,
+            "the held-back denial was not written"
+        );
+
+        // Outside `inline`, a denial is written where it happens.
+        let _ = refuse(&db);
+        assert_eq!(head(&db).unwrap().0, 2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
