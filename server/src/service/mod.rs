@@ -176,7 +176,9 @@ pub async fn inline<T>(
     let ran = db.inline(|| {
         DENIALS.set(Some(Vec::new()));
         let _leave = Leave;
-        let out = f();
+        // As on the blocking pool: a panic is a 500 for this request, not a dead worker.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .unwrap_or_else(|_| Err(ApiError::internal("the request's handler panicked")));
         (out, DENIALS.take().unwrap_or_default())
     });
     let (out, denials) = ran?;
@@ -276,6 +278,16 @@ mod tests {
             head(&db).unwrap().0,
             1,
             "the held-back denial was not written"
+        );
+
+        // A panic is this call's 500, and leaves nothing behind on the thread.
+        let answer: Option<Result<(), ApiError>> =
+            rt.block_on(inline(&db, || panic!("a bug in a handler")));
+        let err = answer.expect("no write was refused").unwrap_err();
+        assert_eq!(err.status().as_u16(), 500);
+        assert_eq!(
+            rt.block_on(inline(&db, || Ok(1))).map(|r| r.unwrap()),
+            Some(1)
         );
 
         // Outside `inline`, a denial is written where it happens.
