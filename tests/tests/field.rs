@@ -492,6 +492,53 @@ both_backends!(
     }
 );
 
+// On SQLite a scan's reads run on the HTTP worker, which may not wait for a commit; a scan
+// whose session is due its once-a-minute touch (a write) runs again on the blocking pool. That
+// second run must write the touch, and answer and audit exactly once.
+both_backends!(
+    a_scan_that_must_touch_its_session_is_answered_and_audited_once,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+        let scans_ok = |app: &TestApp| {
+            audit_events(app)
+                .iter()
+                .filter(|e| e.action == "record.scan" && e.outcome == "ok")
+                .count()
+        };
+
+        // 14 idle minutes (the limit is 15): the touch is due.
+        app.clock.advance(14 * 60);
+        let before = scans_ok(&app);
+        let d = medic.scan(&w.card_url, "R8-1204-1").await.expect("scan");
+        assert_eq!(d["kind"], "scan");
+        assert_eq!(scans_ok(&app), before + 1, "one audited scan");
+
+        // Another 14 minutes: the session lives only if that scan's touch was written.
+        app.clock.advance(14 * 60);
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).unwrap();
+        let foreign_key = kyukit_card::IssuerKey::from_secret_bytes(&secret).unwrap();
+        let claims = kyukit_card::Claims {
+            card_id: kyukit_card::CardId([9; 16]),
+            issued_at: Some(T0),
+            expires_at: T0 + 86_400 * 365,
+            issuer: None,
+            triage: None,
+        };
+        let cose = kyukit_card::sign(&claims, &foreign_key).unwrap();
+        let foreign_url = kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap();
+        // A refusal after the touch: one denial, not one per run.
+        refused(&app, &medic, &foreign_url, 403, "untrusted_issuer").await;
+
+        // And a third time, to a scan that succeeds again.
+        app.clock.advance(14 * 60);
+        let before = scans_ok(&app);
+        medic.scan(&w.card_url, "R8-1204-2").await.expect("scan");
+        assert_eq!(scans_ok(&app), before + 1);
+    }
+);
+
 both_backends!(
     break_glass_discloses_emergency_categories_flags_review_and_shows_the_resident,
     |app: TestApp| async move {
