@@ -9,7 +9,7 @@
 //! hash) or truncated (shorter than a published head).
 //!
 //! **Batched appends.** Inside a group-committed write ([`crate::db::Db::write`]) the events a
-//! writer appends are held back ([`deferring`]) and the batch's leader appends them all just
+//! writer appends are held back (`deferring`) and the batch's leader appends them all just
 //! before the batch's one commit ([`append_batch`]): one head update for the whole batch, in the
 //! order the writers ran, in the same transaction as their writes. A writer that fails (its
 //! savepoint rolled back) contributes no events. So the chain is exactly as if each event had
@@ -307,7 +307,7 @@ pub fn init_chain(conn: &mut DbConnection, muni: &str) -> QueryResult<()> {
     Ok(())
 }
 
-/// An event held back by [`deferring`], appended later by [`append_batch`].
+/// An event held back by `deferring`, appended later by [`append_batch`].
 #[derive(Debug, Clone)]
 pub struct Pending {
     muni: String,
@@ -353,7 +353,7 @@ pub(crate) fn deferring<T>(f: impl FnOnce() -> T) -> (T, Vec<Pending>) {
 }
 
 /// Appends an event in the caller's transaction (inside a group-committed write: just before
-/// that transaction commits, see [`deferring`]).
+/// that transaction commits, see `deferring`).
 pub fn append(conn: &mut DbConnection, muni: &str, event: &Event, now: i64) -> QueryResult<()> {
     let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
         Some(pending) => {

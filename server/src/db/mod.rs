@@ -6,7 +6,7 @@
 //! SQLite connections get WAL, `synchronous=FULL`, foreign keys and a busy timeout. Writes go through
 //! [`Db::write`], a **group commit** on both backends: concurrent writers share one transaction on a
 //! writer connection, each in its own savepoint, and one commit (one fsync, one audit-chain head
-//! update); nobody returns before the batch is durable (see [`WriteQueue`]). SQLite has one writer
+//! update); nobody returns before the batch is durable (see `WriteQueue`). SQLite has one writer
 //! (it allows no more); PostgreSQL has `--db-writers` of them, whose batches run side by side and
 //! meet only at the audit head, for one append and one commit per batch. [`Db::write_async`] is
 //! the same for async callers (nobody blocks on the commit), and [`Db::inline`] lets an async

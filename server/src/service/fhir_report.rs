@@ -8,7 +8,7 @@
 //!
 //! | what | code |
 //! |---|---|
-//! | blood pressure | LOINC 85354-9 panel, components 8480-6 (systolic), 8462-4 (diastolic), mm[Hg] |
+//! | blood pressure | LOINC 85354-9 panel, components 8480-6 (systolic), 8462-4 (diastolic), `mm[Hg]` |
 //! | heart rate | LOINC 8867-4, /min |
 //! | respiratory rate | LOINC 9279-1, /min |
 //! | SpO2 | LOINC 59408-5, % |

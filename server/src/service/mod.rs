@@ -159,7 +159,7 @@ thread_local! {
 
 /// A blocking service call, run on the async worker calling this when it needs only reads
 /// ([`crate::db::Db::inline`]: SQLite, a free connection). Its denials are held back
-/// rather than written there ([`deny`] would wait for a commit) and are audited here, through
+/// rather than written there (`deny` would wait for a commit) and are audited here, through
 /// the group-commit writer without blocking a thread, before the answer is returned; if that
 /// write fails, so does the call. `None`: `f` needed more (a write, a wait, or PostgreSQL) and
 /// nothing of it was kept — run it on the blocking pool instead.
