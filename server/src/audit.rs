@@ -9,9 +9,9 @@
 //! hash) or truncated (shorter than a published head).
 //!
 //! **Batched appends.** Inside a group-committed write ([`crate::db::Db::write`]) the events a
-//! writer appends are held back (`deferring`) and the batch's leader appends them all just
-//! before the batch's one commit ([`append_batch`]): one head update for the whole batch, in the
-//! order the writers ran, in the same transaction as their writes. A writer that fails (its
+//! job appends are held back (`deferring`) and the writer thread appends them all just before
+//! the batch's one commit ([`append_batch`]): one head update for the whole batch, in the order
+//! the jobs ran, in the same transaction as their writes. A job that fails (its
 //! savepoint rolled back) contributes no events. So the chain is exactly as if each event had
 //! been appended on its own, but the head row is locked once per batch, for the length of one
 //! append and one commit, instead of once per write until its commit.
