@@ -216,6 +216,23 @@ async fn assert_refusal(
     assert_eq!(after, before + 1, "one audited denial for {code}");
 }
 
+/// A genuine card of another municipality (a fresh key this server does not trust), card id
+/// `[id; 16]`.
+fn foreign_card_url(id: u8) -> String {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).unwrap();
+    let foreign_key = kyukit_card::IssuerKey::from_secret_bytes(&secret).unwrap();
+    let claims = kyukit_card::Claims {
+        card_id: kyukit_card::CardId([id; 16]),
+        issued_at: Some(T0),
+        expires_at: T0 + 86_400 * 365,
+        issuer: None,
+        triage: None,
+    };
+    let cose = kyukit_card::sign(&claims, &foreign_key).unwrap();
+    kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap()
+}
+
 fn denials(app: &TestApp, code: &str) -> usize {
     audit_events(app)
         .iter()
@@ -389,18 +406,7 @@ both_backends!(
         let medic = medic_client(&app, &w).await;
 
         // Another municipality's card (its key is not trusted here).
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).unwrap();
-        let foreign_key = kyukit_card::IssuerKey::from_secret_bytes(&secret).unwrap();
-        let claims = kyukit_card::Claims {
-            card_id: kyukit_card::CardId([7; 16]),
-            issued_at: Some(T0),
-            expires_at: T0 + 86_400 * 365,
-            issuer: None,
-            triage: None,
-        };
-        let cose = kyukit_card::sign(&claims, &foreign_key).unwrap();
-        let foreign_url = kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap();
+        let foreign_url = foreign_card_url(7);
         refused(&app, &medic, &foreign_url, 403, "untrusted_issuer").await;
 
         // A tampered card (one digit changed): not genuine.
@@ -516,18 +522,7 @@ both_backends!(
 
         // Another 14 minutes: the session lives only if that scan's touch was written.
         app.clock.advance(14 * 60);
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).unwrap();
-        let foreign_key = kyukit_card::IssuerKey::from_secret_bytes(&secret).unwrap();
-        let claims = kyukit_card::Claims {
-            card_id: kyukit_card::CardId([9; 16]),
-            issued_at: Some(T0),
-            expires_at: T0 + 86_400 * 365,
-            issuer: None,
-            triage: None,
-        };
-        let cose = kyukit_card::sign(&claims, &foreign_key).unwrap();
-        let foreign_url = kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap();
+        let foreign_url = foreign_card_url(9);
         // A refusal after the touch: one denial, not one per run.
         refused(&app, &medic, &foreign_url, 403, "untrusted_issuer").await;
 

@@ -782,8 +782,50 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     applied.map_err(|e| format!("migrations failed: {e}"))
 }
 
+/// For unit tests: a throwaway SQLite database, and municipality rows to fill it with.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{DatabaseUrl, Db};
+    use crate::db::models::MunicipalityRow;
+
+    /// A SQLite database in a fresh temporary directory, removed when this is dropped.
+    pub(crate) struct TempDb {
+        pub db: Db,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    /// `name` tells concurrent tests' directories apart.
+    pub(crate) fn temp_db(name: &str, max_connections: u32) -> TempDb {
+        let dir = std::env::temp_dir().join(format!("kyukit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = DatabaseUrl::sqlite_file(&dir.join("t.db"));
+        let db = Db::connect(&url, max_connections, 1).unwrap();
+        TempDb { db, dir }
+    }
+
+    /// A municipality whose id, code and names are all `id`.
+    pub(crate) fn municipality(id: &str) -> MunicipalityRow {
+        MunicipalityRow {
+            id: id.into(),
+            municipality_id: id.into(),
+            code: id.into(),
+            name_ja: id.into(),
+            name_en: id.into(),
+            created_at: 0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::testing::{municipality, temp_db};
     use super::*;
 
     #[test]
@@ -828,11 +870,8 @@ mod tests {
     /// acknowledged is there afterwards.
     #[test]
     fn group_commit_batches_and_isolates_failures() {
-        use crate::db::models::MunicipalityRow;
-        let dir = std::env::temp_dir().join(format!("kyukit-gc-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 8, 1).unwrap();
+        let temp = temp_db("gc", 8);
+        let db = &temp.db;
         let threads: Vec<_> = (0..16)
             .map(|t| {
                 let db = db.clone();
@@ -842,15 +881,7 @@ mod tests {
                         let id = format!("{t:02}{i:02}");
                         let fail = i % 10 == 0;
                         let r: Result<(), DbError> = db.write(|c| {
-                            let row = MunicipalityRow {
-                                id: id.clone(),
-                                municipality_id: id.clone(),
-                                code: id.clone(),
-                                name_ja: "x".into(),
-                                name_en: "x".into(),
-                                created_at: 0,
-                            };
-                            queries::insert_municipality(c, &row)?;
+                            queries::insert_municipality(c, &municipality(&id))?;
                             if fail {
                                 return Err(DbError::Unavailable("refused".into()));
                             }
@@ -865,16 +896,9 @@ mod tests {
             .collect();
         let acked: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
         assert_eq!(acked, 16 * 45);
-        let stored: i64 = db
-            .read(|c| {
-                schema::municipalities::table
-                    .count()
-                    .get_result::<i64>(c)
-                    .map_err(DbError::from)
-            })
-            .unwrap();
         assert_eq!(
-            stored as usize, acked,
+            municipalities(db) as usize,
+            acked,
             "exactly the acknowledged writes are stored"
         );
         let (commits, writes) = db.group_commit_stats();
@@ -883,18 +907,6 @@ mod tests {
             commits < writes,
             "{commits} commits for {writes} writes: no batching"
         );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    fn municipality(id: &str) -> crate::db::models::MunicipalityRow {
-        crate::db::models::MunicipalityRow {
-            id: id.into(),
-            municipality_id: id.into(),
-            code: id.into(),
-            name_ja: "x".into(),
-            name_en: "x".into(),
-            created_at: 0,
-        }
     }
 
     fn municipalities(db: &Db) -> i64 {
@@ -911,10 +923,8 @@ mod tests {
     /// was written), and does not run at all when the pool has no free connection.
     #[test]
     fn inline_runs_reads_and_refuses_writes_and_waits() {
-        let dir = std::env::temp_dir().join(format!("kyukit-inline-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 2, 1).unwrap();
+        let temp = temp_db("inline", 2);
+        let db = &temp.db;
         db.write(|c| queries::insert_municipality(c, &municipality("a")).map_err(DbError::from))
             .unwrap();
 
@@ -923,8 +933,8 @@ mod tests {
         let read = db.inline(|| {
             (
                 std::thread::current().id(),
-                municipalities(&db),
-                municipalities(&db),
+                municipalities(db),
+                municipalities(db),
             )
         });
         assert_eq!(read, Some((here, 1, 1)));
@@ -940,9 +950,9 @@ mod tests {
             "ignored the error"
         });
         assert_eq!(refused, None);
-        assert_eq!(municipalities(&db), 1, "the refused write left nothing");
+        assert_eq!(municipalities(db), 1, "the refused write left nothing");
         write("b").unwrap();
-        assert_eq!(municipalities(&db), 2);
+        assert_eq!(municipalities(db), 2);
 
         // No free connection: not run at all (it would have to wait).
         let held: Vec<_> = (0..2).map(|_| db.conn().unwrap()).collect();
@@ -950,7 +960,7 @@ mod tests {
         assert_eq!(db.inline(|| ran = true), None);
         assert!(!ran);
         drop(held);
-        assert_eq!(db.inline(|| municipalities(&db)), Some(2));
+        assert_eq!(db.inline(|| municipalities(db)), Some(2));
 
         // `write_async`: the same group commit, awaited.
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -966,11 +976,10 @@ mod tests {
         }));
         assert!(r.is_err());
         assert_eq!(
-            municipalities(&db),
+            municipalities(db),
             3,
             "the failed job's row was rolled back"
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Same migration names, in the same order, for both backends.

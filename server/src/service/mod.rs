@@ -135,16 +135,16 @@ pub(crate) fn deny(
     let mut event = event;
     event.outcome = crate::audit::Outcome::Denied;
     event.detail = Some(err.code().to_string());
-    let deferred = DENIALS.with_borrow_mut(|held| match held {
+    // Inside `inline`: held back (the event moves into the list); else written now.
+    let Some(event) = DENIALS.with_borrow_mut(|held| match held {
         Some(held) => {
-            held.push((muni.to_string(), event.clone(), now));
-            true
+            held.push((muni.to_string(), event, now));
+            None
         }
-        None => false,
-    });
-    if deferred {
+        None => Some(event),
+    }) else {
         return err;
-    }
+    };
     match db.write(|c| crate::audit::append(c, muni, &event, now).map_err(ApiError::from)) {
         Ok(_) => err,
         Err(audit_failed) => audit_failed,
@@ -224,21 +224,12 @@ mod tests {
     #[test]
     fn inline_audits_denials_before_answering() {
         use crate::audit::{Action, Event, Outcome};
-        use crate::db::{DatabaseUrl, Db};
-        let dir = std::env::temp_dir().join(format!("kyukit-deny-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = Db::connect(&DatabaseUrl::sqlite_file(&dir.join("t.db")), 4, 1).unwrap();
+        use crate::db::Db;
+        use crate::db::testing::{municipality, temp_db};
+        let temp = temp_db("deny", 4);
+        let db = &temp.db;
         db.write(|c| {
-            let m = crate::db::models::MunicipalityRow {
-                id: "m".into(),
-                municipality_id: "m".into(),
-                code: "m".into(),
-                name_ja: "m".into(),
-                name_en: "m".into(),
-                created_at: 0,
-            };
-            crate::db::queries::insert_municipality(c, &m)?;
+            crate::db::queries::insert_municipality(c, &municipality("m"))?;
             crate::audit::init_chain(c, "m").map_err(ApiError::from)
         })
         .unwrap();
@@ -257,43 +248,42 @@ mod tests {
             )
         };
 
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(&db, || {
-            let err = refuse(&db);
-            assert_eq!(head(&db).unwrap().0, 0, "not written inside");
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, || {
+            let err = refuse(db);
+            assert_eq!(head(db).unwrap().0, 0, "not written inside");
             Err(err)
         }));
         let err = answer.expect("reads and a denial only").unwrap_err();
         assert_eq!(err.code(), "card_revoked");
-        assert_eq!(head(&db).unwrap().0, 1, "written before the answer");
+        assert_eq!(head(db).unwrap().0, 1, "written before the answer");
         let verified = db.read(|c| crate::audit::verify(c, "m", None).map_err(ApiError::internal));
         assert_eq!(verified.unwrap(), 1);
 
         // A denial, then a write: all of it is dropped, to be run again on the blocking pool.
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(&db, || {
-            let _ = refuse(&db);
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, || {
+            let _ = refuse(db);
             db.write(|c| crate::audit::init_chain(c, "n").map_err(ApiError::from))
         }));
         assert!(answer.is_none());
         assert_eq!(
-            head(&db).unwrap().0,
+            head(db).unwrap().0,
             1,
             "the held-back denial was not written"
         );
 
         // A panic is this call's 500, and leaves nothing behind on the thread.
         let answer: Option<Result<(), ApiError>> =
-            rt.block_on(inline(&db, || panic!("a bug in a handler")));
+            rt.block_on(inline(db, || panic!("a bug in a handler")));
         let err = answer.expect("no write was refused").unwrap_err();
         assert_eq!(err.status().as_u16(), 500);
         assert_eq!(
-            rt.block_on(inline(&db, || Ok(1))).map(|r| r.unwrap()),
+            rt.block_on(inline(db, || Ok(1))).map(|r| r.unwrap()),
             Some(1)
         );
 
         // Outside `inline`, a denial is written where it happens.
-        let _ = refuse(&db);
-        assert_eq!(head(&db).unwrap().0, 2);
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = refuse(db);
+        assert_eq!(head(db).unwrap().0, 2);
     }
 
     #[test]
