@@ -25,7 +25,7 @@ mod url;
 pub use claims::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 pub use cose::{
     CLAIM_TRIAGE, CLAIM_VERSION, FORMAT_VERSION, MAX_COSE_LEN, VerifiedCard, decode_unverified,
-    sign, verify,
+    sign, verify, verify_as_issuer,
 };
 pub use digits::{bytes_to_digits, digits_len, digits_to_bytes};
 pub use error::CardError;

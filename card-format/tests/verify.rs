@@ -68,6 +68,57 @@ fn every_single_bit_flip_is_rejected() {
     }
 }
 
+/// The issuer's shortcut skips the signature only for the exact bytes it kept; every other check
+/// stands, and anything else is a full verification.
+#[test]
+fn the_issuer_skips_the_signature_only_for_the_bytes_it_kept() {
+    let key = vector_key();
+    let keys = keyset(&key);
+    let cose = sign(&triage_claims(), &key).unwrap();
+    let issued = Some(&cose[..]);
+    let card = verify_as_issuer(&cose, &keys, IAT, issued).unwrap();
+    assert_eq!(card, verify(&cose, &keys, IAT).unwrap());
+    // Expiry, the key set and the structure are still checked.
+    assert_eq!(
+        verify_as_issuer(&cose, &keys, EXP, issued),
+        Err(CardError::Expired { exp: EXP, now: EXP })
+    );
+    assert!(matches!(
+        verify_as_issuer(&cose, &keyset(&other_key()), IAT, issued),
+        Err(CardError::UnknownKid(_))
+    ));
+    // A card that differs from the kept one in any bit is verified in full: refused.
+    for i in 0..cose.len() * 8 {
+        let mut bad = cose.clone();
+        bad[i / 8] ^= 1 << (i % 8);
+        assert!(
+            verify_as_issuer(&bad, &keys, IAT, issued).is_err(),
+            "flip of bit {i} accepted"
+        );
+    }
+    // A forgery is refused unless it is itself what the issuer kept — the one case the
+    // signature is not recomputed, which is why `issued` must come from the issuer's storage.
+    let forged = forge(
+        &other_key(),
+        key.kid(),
+        iana::Algorithm::ES256,
+        claims_set(1),
+    );
+    for kept in [None, issued] {
+        assert_eq!(
+            verify_as_issuer(&forged, &keys, IAT, kept),
+            Err(CardError::BadSignature)
+        );
+    }
+    assert!(verify_as_issuer(&forged, &keys, IAT, Some(&forged[..])).is_ok());
+    // The algorithm is checked before the shortcut.
+    let es384 = forge(&key, key.kid(), iana::Algorithm::ES384, claims_set(1));
+    assert_eq!(
+        verify_as_issuer(&es384, &keys, IAT, Some(&es384[..])),
+        Err(CardError::WrongAlgorithm)
+    );
+}
+
 #[test]
 fn another_key_under_the_same_kid_is_a_bad_signature() {
     let (real, impostor) = (vector_key(), other_key());

@@ -424,6 +424,17 @@ both_backends!(
             .await
             .unwrap();
         assert!(matches!(r.status().as_u16(), 403 | 422), "{}", r.status());
+        // The city's card with one bit of its signature flipped: the city's key id and the real
+        // card id, but not the bytes the city signed, so the signature is checked (the server
+        // skips that only for the exact bytes it issued) and the card refused.
+        let mut cose = kyukit_card::parse_card_url(&w.card_url).unwrap().cose;
+        let last = cose.len() - 1;
+        cose[last] ^= 1;
+        let flipped = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&cose)
+        };
+        refused(&app, &medic, &flipped, 403, "card_not_genuine").await;
 
         // A second resident and card (for the revoked- and expired-card cases).
         let (rid2, token2, card2) = resident_with_card(&app, "taro", &SHARED).await;

@@ -168,7 +168,30 @@ pub fn prepare_scan(
     require_responder(actor).map_err(early)?;
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     let cose = card_bytes(&input.card)?;
-    let card = kyukit_card::verify(&cose, trusted, now).map_err(|e| {
+    // The card's row under the id the card claims (not trusted yet), then the card checked
+    // against it: when the card is exactly the bytes this municipality signed and kept, the
+    // signature is not recomputed (one of the scan's two P-256 verifications; the other is the
+    // device's request signature). A card that fails is refused before anything the row says.
+    let claimed = kyukit_card::decode_unverified(&cose)
+        .ok()
+        .map(|(_, claims)| claims.card_id.to_hex());
+    let read = db
+        .read(|c| -> Result<_, Refusal> {
+            let row = match &claimed {
+                Some(id) => queries::card(c, &actor.municipality_id, id)?,
+                None => None,
+            };
+            let issued = row.as_ref().map(|r| &r.cose[..]);
+            let card = match kyukit_card::verify_as_issuer(&cose, trusted, now, issued) {
+                Ok(card) => card,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (row, resident, consent) = scannable_row(c, actor, row)?;
+            let items = queries::items(c, &resident.id)?;
+            Ok(Ok((card, row, resident, consent, items)))
+        })
+        .map_err(|r| scan_refused(db, actor, r, now))?;
+    let (card, row, resident, consent, items) = read.map_err(|e| {
         early(match e {
             CardError::UnknownKid(_) => ApiError::forbidden_code(
                 "untrusted_issuer",
@@ -186,13 +209,6 @@ pub fn prepare_scan(
         })
     })?;
     let card_id = card.claims.card_id.to_hex();
-    let (row, resident, consent, items) = db
-        .read(|c| -> Result<_, Refusal> {
-            let (row, resident, consent) = scannable(c, actor, &card_id)?;
-            let items = queries::items(c, &resident.id)?;
-            Ok((row, resident, consent, items))
-        })
-        .map_err(|r| scan_refused(db, actor, r, now))?;
     let access = AccessRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
@@ -328,8 +344,17 @@ fn scannable(
     actor: &Actor,
     card_id: &str,
 ) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
-    let row = queries::card(c, &actor.municipality_id, card_id)?
-        .ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
+    let row = queries::card(c, &actor.municipality_id, card_id)?;
+    scannable_row(c, actor, row)
+}
+
+/// [`scannable`] for a card row already read (`None`: no such card).
+fn scannable_row(
+    c: &mut DbConnection,
+    actor: &Actor,
+    row: Option<crate::db::models::CardRow>,
+) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
+    let row = row.ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
     let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
     if row.status != "active" {
         return Err(Refusal(
