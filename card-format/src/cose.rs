@@ -17,6 +17,7 @@ use coset::{
 use p256::ecdsa::Signature;
 use p256::ecdsa::signature::Signer;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 /// The card format version this library writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -149,14 +150,17 @@ pub fn verify(bytes: &[u8], keys: &KeySet, now: i64) -> Result<VerifiedCard, Car
 ///
 /// This is sound only if `issued` comes from storage that holds what was signed (the issuing
 /// server's database, trusted as much as the signing key); a card presented by anyone is
-/// never its own `issued`.
+/// never its own `issued`. The bytes are compared in constant time.
 pub fn verify_as_issuer(
     bytes: &[u8],
     keys: &KeySet,
     now: i64,
     issued: Option<&[u8]>,
 ) -> Result<VerifiedCard, CardError> {
-    check(bytes, keys, now, issued != Some(bytes))
+    // In constant time: how much of a presented card matches the kept one is not told by when
+    // the answer comes (only the length may be).
+    let kept = issued.is_some_and(|kept| bool::from(kept.ct_eq(bytes)));
+    check(bytes, keys, now, !kept)
 }
 
 fn check(
