@@ -38,7 +38,7 @@ def main() -> int:
         qr.thumbnail((H - 20, H - 20), Image.NEAREST)
     frame = Image.new("L", (W, H), 255)
     frame.paste(qr, ((W - qr.width) // 2, (H - qr.height) // 2))
-    found = zxingcpp.read_barcodes(frame)
+    found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode)
     if not found:
         print("make_y4m: the frame does not decode", file=sys.stderr)
         return 1
