@@ -90,10 +90,49 @@ fn guarded<T: Send>(
         consume_nonce(c, by, now)?;
         f(c)
     });
-    outcome.map_err(|r| {
-        let event = base_event(actor, action).purpose(purpose);
-        r.audited(db, &actor.municipality_id, event, now)
-    })
+    outcome.map_err(|r| audit_refusal(db, actor, action, purpose, r, now))
+}
+
+/// [`guarded`] for async callers: the same write on the group-commit writer, awaited without
+/// blocking a thread; a refusal is then audited on the blocking pool.
+async fn guarded_async<T: Send + 'static>(
+    db: &Db,
+    actor: Actor,
+    by: SignedBy,
+    action: Action,
+    purpose: &'static str,
+    now: i64,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, ApiError> {
+    let outcome = db
+        .write_async(move |c| {
+            consume_nonce(c, &by, now)?;
+            f(c)
+        })
+        .await;
+    match outcome {
+        Ok(v) => Ok(v),
+        Err(r) => {
+            let db = db.clone();
+            let audited = tokio::task::spawn_blocking(move || {
+                audit_refusal(&db, &actor, action, purpose, r, now)
+            });
+            Err(audited.await.unwrap_or_else(ApiError::internal))
+        }
+    }
+}
+
+/// A refusal of `action`, audited (blocking) with the resident if known.
+fn audit_refusal(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    purpose: &str,
+    refusal: Refusal,
+    now: i64,
+) -> ApiError {
+    let event = base_event(actor, action).purpose(purpose);
+    refusal.audited(db, &actor.municipality_id, event, now)
 }
 
 /// Refuses before any transaction (e.g. a card that does not verify), audited.
@@ -190,7 +229,7 @@ pub fn prepare_scan(
             let items = queries::items(c, &resident.id)?;
             Ok(Ok((card, row, resident, consent, items)))
         })
-        .map_err(|r| scan_refused(db, actor, r, now))?;
+        .map_err(|r| audit_refusal(db, actor, Action::Scan, purpose, r, now))?;
     let (card, row, resident, consent, items) = read.map_err(|e| {
         early(match e {
             CardError::UnknownKid(_) => ApiError::forbidden_code(
@@ -248,35 +287,11 @@ impl std::fmt::Debug for PreparedScan {
 
 /// What a scan reads: the resident, the consent in force, the resident's items.
 type Seen = (ResidentRow, Consent, Vec<crate::db::models::DatasetItemRow>);
-/// What the scan's write returns: the access, and the reads again if they had changed.
-type Written = (AccessRow, Option<Seen>);
 
 impl PreparedScan {
-    /// Records the access on the group-commit writer without blocking a thread while the batch
-    /// commits; a refusal found by the write (the card or consent changed since the reads) is
-    /// then audited on the blocking pool.
+    /// Records the access ([`guarded_async`]: the nonce, a re-check, the access row, the audit
+    /// event) without blocking a thread while the batch commits, and builds the disclosure.
     pub async fn record(self, db: &Db) -> Result<Disclosure, ApiError> {
-        let (actor, now) = (self.actor.clone(), self.now);
-        let (job, seen) = self.into_job();
-        match finish_scan(db.write_async(job).await, seen, now) {
-            Ok(d) => Ok(d),
-            Err(refusal) => {
-                let db = db.clone();
-                let audited =
-                    tokio::task::spawn_blocking(move || scan_refused(&db, &actor, refusal, now));
-                Err(audited.await.unwrap_or_else(ApiError::internal))
-            }
-        }
-    }
-
-    /// The write (nonce, re-check, access row, audit event) as a job that owns what it uses,
-    /// and what was read before it.
-    fn into_job(
-        self,
-    ) -> (
-        impl FnOnce(&mut DbConnection) -> Result<Written, Refusal> + Send + 'static,
-        Seen,
-    ) {
         let PreparedScan {
             actor,
             by,
@@ -285,8 +300,8 @@ impl PreparedScan {
             seen,
             now,
         } = self;
-        let job = move |c: &mut DbConnection| -> Result<Written, Refusal> {
-            consume_nonce(c, &by, now)?;
+        let who = actor.clone();
+        let (access, fresh) = guarded_async(db, who, by, Action::Scan, "scan", now, move |c| {
             let muni = actor.municipality_id.as_str();
             let card_id = access.card_id.clone().unwrap_or_default();
             // Unchanged since the read (same card status, resident status, consent version)?
@@ -311,29 +326,12 @@ impl PreparedScan {
                 .detail(format!("access {}", access.id));
             audit::append(c, muni, &event, now)?;
             Ok((access, fresh))
-        };
-        (job, seen)
+        })
+        .await?;
+        let (resident, consent, items) = fresh.unwrap_or(seen);
+        let categories = consent.categories.clone();
+        disclosure(&access, resident, consent, categories, items, now)
     }
-}
-
-/// The disclosure from the write's result (fresh reads if the write found a change).
-fn finish_scan(
-    written: Result<Written, Refusal>,
-    seen: Seen,
-    now: i64,
-) -> Result<Disclosure, Refusal> {
-    let (access, fresh) = written?;
-    let (resident, consent, items) = fresh.unwrap_or(seen);
-    let categories = consent.categories.clone();
-    Ok(disclosure(
-        &access, resident, consent, categories, items, now,
-    )?)
-}
-
-/// A scan's refusal, audited (blocking).
-fn scan_refused(db: &Db, actor: &Actor, refusal: Refusal, now: i64) -> ApiError {
-    let event = base_event(actor, Action::Scan).purpose("scan");
-    refusal.audited(db, &actor.municipality_id, event, now)
 }
 
 /// The card's row, its resident (active) and the consent in force, or the refusal: unknown card,
