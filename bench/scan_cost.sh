@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a scan costs the server, from outside it: context switches and CPU time per scan
-# (`perf stat -e context-switches,task-clock` on the server process), over a window in the
-# middle of a `bench/scan_load.sh` run on SQLite; the scans in the window are the `accesses`
+# (`perf stat -e context-switches,task-clock` on the server process) and bytes it wrote to
+# storage per scan (`write_bytes` of /proc/PID/io: WAL appends and checkpoints), over a window in
+# the middle of a `bench/scan_load.sh` run on SQLite; the scans in the window are the `accesses`
 # rows added meanwhile (read with `sqlite3`, read-only). Needs perf and sqlite3.
 #
 #   bench/scan_cost.sh [--bin-dir DIR] [--concurrency N] [--window SECS]     [target/release 16 6]
@@ -36,12 +37,13 @@ done
 sleep 8
 data=$(tr '\0' '\n' <"/proc/$pid/cmdline" | grep -A1 -x -- --data-dir | tail -1)
 count() { sqlite3 "file:$data/kyukit.db?mode=ro" "SELECT count(*) FROM accesses"; }
-before=$(count)
+written() { awk '/^write_bytes/ {print $2}' "/proc/$pid/io"; }
+before=$(count) wrote=$(written)
 perf stat -x, -e context-switches,task-clock -p "$pid" -- sleep "$window" 2>"$out/perf.txt"
-after=$(count)
+after=$(count) wrote=$(($(written) - wrote))
 wait "$load"
-awk -F, -v n=$((after - before)) '
+awk -F, -v n=$((after - before)) -v w="$wrote" '
   /context-switches/ {c = $1} /task-clock/ {t = $1}
-  END {printf "scans in %s window: %d; per scan: %.2f context switches, %.0f us of server CPU\n", "the", n, c / n, t * 1000 / n}
+  END {printf "scans in %s window: %d; per scan: %.2f context switches, %.0f us of server CPU, %.1f KiB written\n", "the", n, c / n, t * 1000 / n, w / 1024 / n}
 ' "$out/perf.txt"
 grep '^| scan' "$out/run.txt" | awk -F'|' '{printf "whole run: %s scans/s, p99 %s ms\n", $8, $11}' | tr -s ' '
