@@ -545,6 +545,108 @@ both_backends!(
     }
 );
 
+/// Takes the nonce migration down and up again on this test's database, as an upgrade from the
+/// table keyed by (device, nonce) would run it, while the server keeps running.
+fn redo_nonce_migration(app: &TestApp) {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+    const VERSION: &str = "20261205000001";
+    fn down_up<DB: diesel::backend::Backend>(
+        c: &mut impl MigrationHarness<DB>,
+        migrations: fn() -> EmbeddedMigrations,
+    ) {
+        loop {
+            let reverted = c.revert_last_migration(migrations()).expect("down");
+            if reverted.to_string() == VERSION {
+                break;
+            }
+        }
+        c.run_pending_migrations(migrations()).expect("up");
+    }
+    match app.backend {
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(&app.database_url).expect("sqlite");
+            c.batch_execute("PRAGMA busy_timeout = 10000")
+                .expect("pragma");
+            down_up(&mut c, || kyukit_server::db::SQLITE_MIGRATIONS);
+        }
+        Backend::Postgres => {
+            let mut c = diesel::PgConnection::establish(&app.database_url).expect("postgres");
+            down_up(&mut c, || kyukit_server::db::POSTGRES_MIGRATIONS);
+        }
+    }
+}
+
+/// Spent nonces of `device` signed at `created` (the test clock does not move by itself).
+fn spent_nonces(app: &TestApp, device: &str, created: i64) -> i64 {
+    use diesel::prelude::*;
+    use kyukit_server::db::schema::spent_nonces as n;
+    let mut c = app.db().conn().expect("conn");
+    let c: &mut kyukit_server::db::DbConnection = &mut c;
+    n::table
+        .filter(n::device_id.eq(device).and(n::created.eq(created)))
+        .count()
+        .get_result(c)
+        .expect("count")
+}
+
+// Replay protection keys a spent nonce by the request's signed time. An upgrade from the table
+// keyed by (device, nonce) carries every nonce a replay could still use, and the purge forgets
+// a nonce only once its request is too old for the signature window anyway.
+both_backends!(
+    spent_nonces_outlive_the_upgrade_and_the_purge_keeps_them_for_the_window,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+        let device = medic.device_id().expect("enrolled").to_string();
+        let scan = |incident: &str| {
+            medic
+                .prepare_signed(
+                    Method::POST,
+                    "/api/v1/scans",
+                    Some(&json!({"card": w.card_url, "incident_ref": incident})),
+                    None,
+                )
+                .unwrap()
+        };
+        let first = scan("R8-1205-1");
+        assert_eq!(medic.send_prepared(&first).await.unwrap().status(), 201);
+
+        // Down (the nonces go back to the old table) and up (they come over under every
+        // `created` they may have been signed with): the replay is still refused.
+        redo_nonce_migration(&app);
+        let before = denials(&app, "replayed_request");
+        let r = medic.send_prepared(&first).await.unwrap();
+        assert_refusal(&app, r, 401, "replayed_request", before).await;
+        // A fresh request of the same device at the same second is not mistaken for one.
+        let second = scan("R8-1205-2");
+        assert_eq!(medic.send_prepared(&second).await.unwrap().status(), 201);
+
+        // The purge keeps a nonce for NONCE_KEEP_SECS after the `created` it was signed with.
+        let db = app.db();
+        let keep = kyukit_server::service::devices::NONCE_KEEP_SECS;
+        let t = app.clock.now_for_tests();
+        let at_t = spent_nonces(&app, &device, t);
+        assert!(
+            at_t >= 2,
+            "both scans' nonces are kept under created = {t}: {at_t}"
+        );
+        kyukit_server::service::devices::purge_nonces(&db, t + keep).expect("purge");
+        assert_eq!(spent_nonces(&app, &device, t), at_t, "kept for the window");
+        let before = denials(&app, "replayed_request");
+        let r = medic.send_prepared(&second).await.unwrap();
+        assert_refusal(&app, r, 401, "replayed_request", before).await;
+        kyukit_server::service::devices::purge_nonces(&db, t + keep + 1).expect("purge");
+        assert_eq!(spent_nonces(&app, &device, t), 0, "purged after it");
+        // By then a replay is refused by the signature window instead.
+        app.clock.advance(keep + 1);
+        let before = denials(&app, "signature_expired");
+        let r = medic.send_prepared(&second).await.unwrap();
+        assert_refusal(&app, r, 401, "signature_expired", before).await;
+    }
+);
+
 both_backends!(
     break_glass_discloses_emergency_categories_flags_review_and_shows_the_resident,
     |app: TestApp| async move {

@@ -34,8 +34,8 @@ pub(crate) async fn hospitals(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, by) = field_actor(&state, &req, &[], Action::DeviceRequest, false).await?;
-    let (db, now) = (state.db.clone(), state.clock.now());
-    let list = web::block(move || facilities::crew_hospitals(&db, &actor, &by, now)).await??;
+    let db = state.db.clone();
+    let list = web::block(move || facilities::crew_hospitals(&db, &actor, &by)).await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(list))

@@ -764,8 +764,8 @@ pub(crate) async fn crew_feed(
         return Err(ApiError::forbidden("only paramedics may watch a crew feed"));
     }
     // The nonce is spent like any signed request's (a replayed stream request is refused).
-    let (db, now, by2) = (state.db.clone(), state.clock.now(), by.clone());
-    web::block(move || crate::service::devices::spend_nonce(&db, &by2, now)).await??;
+    let (db, by2) = (state.db.clone(), by.clone());
+    web::block(move || crate::service::devices::spend_nonce(&db, &by2)).await??;
     let token = bearer(&req).unwrap_or_default();
     let watcher = Watcher::Crew {
         device_id: by.device.id.clone(),

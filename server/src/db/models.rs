@@ -205,12 +205,12 @@ pub struct EnrollmentCodeRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = request_nonces)]
-pub struct RequestNonceRow {
+#[diesel(table_name = spent_nonces)]
+pub struct SpentNonceRow {
+    pub created: i64,
     pub device_id: String,
     pub nonce: String,
     pub municipality_id: String,
-    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -589,16 +589,17 @@ pub fn delete_sessions_of_device(conn: &mut DbConnection, device_id: &str) -> Qu
     diesel::delete(sessions::table.filter(sessions::device_id.eq(device_id))).execute(conn)
 }
 
-pub fn insert_nonce(conn: &mut DbConnection, row: &RequestNonceRow) -> QueryResult<usize> {
+pub fn insert_nonce(conn: &mut DbConnection, row: &SpentNonceRow) -> QueryResult<usize> {
     crate::native!(conn, c => {
-        diesel::insert_into(request_nonces::table)
+        diesel::insert_into(spent_nonces::table)
             .values(row)
             .execute(c)
     })
 }
 
-pub fn delete_expired_nonces(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
-    diesel::delete(request_nonces::table.filter(request_nonces::expires_at.lt(now))).execute(conn)
+/// Deletes the nonces of requests signed before `before`.
+pub fn delete_nonces_created_before(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
+    diesel::delete(spent_nonces::table.filter(spent_nonces::created.lt(before))).execute(conn)
 }
 
 // ---- accesses (scans, break-glass) ------------------------------------------------------------

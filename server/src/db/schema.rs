@@ -220,11 +220,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    request_nonces (device_id, nonce) {
+    spent_nonces (created, device_id, nonce) {
+        created -> BigInt,
         device_id -> Text,
         nonce -> Text,
         municipality_id -> Text,
-        expires_at -> BigInt,
     }
 }
 
@@ -256,7 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     facilities,
     devices,
     enrollment_codes,
-    request_nonces,
+    spent_nonces,
     accesses,
     audit_heads,
     audit_events,

@@ -87,7 +87,7 @@ fn guarded<T: Send>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send,
 ) -> Result<T, ApiError> {
     let outcome = db.write(|c| {
-        consume_nonce(c, by, now)?;
+        consume_nonce(c, by)?;
         f(c)
     });
     outcome.map_err(|r| audit_refusal(db, actor, action, purpose, r, now))
@@ -106,7 +106,7 @@ async fn guarded_async<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let outcome = db
         .write_async(move |c| {
-            consume_nonce(c, &by, now)?;
+            consume_nonce(c, &by)?;
             f(c)
         })
         .await;

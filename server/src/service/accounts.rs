@@ -417,7 +417,7 @@ pub fn login(
     };
     db.write(|c| {
         if let Some(d) = bound {
-            super::devices::consume_nonce(c, d, now)?;
+            super::devices::consume_nonce(c, d)?;
         }
         // A concurrent login with the same code loses here (the step must still be newer).
         if queries::record_login_success(c, &account.id, totp_step, account.totp_last_step)? != 1 {

@@ -8,7 +8,7 @@ use super::deny;
 use super::facilities::require_manager_of;
 use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Event, Outcome};
-use crate::db::models::{DeviceRow, EnrollmentCodeRow, RequestNonceRow};
+use crate::db::models::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
 use crate::db::{Db, DbConnection, queries};
 use crate::error::ApiError;
 use crate::httpsig::Signed;
@@ -17,19 +17,21 @@ use sha2::{Digest, Sha256};
 
 /// How far a request's `created` may be from the server clock.
 pub const SIGNATURE_WINDOW_SECS: i64 = 60;
-/// How long a used nonce is remembered (longer than the window, so every replay inside the
-/// window is caught).
-pub const NONCE_TTL_SECS: i64 = 600;
+/// How long a spent nonce is kept after the `created` its request signed. A replay carries that
+/// `created`, so the window alone refuses it after [`SIGNATURE_WINDOW_SECS`]; keeping it 10
+/// minutes also covers the server's clock being stepped back by up to 9 minutes.
+pub const NONCE_KEEP_SECS: i64 = 600;
 /// Enrollment code lifetime: default and maximum.
 pub const CODE_TTL_DEFAULT_MIN: i64 = 60;
 pub const CODE_TTL_MAX_MIN: i64 = 7 * 24 * 60;
 
-/// A request whose device signature verified: the device and the nonce to consume in the
-/// request's transaction.
+/// A request whose device signature verified: the device, and the nonce and signed time to
+/// consume in the request's transaction.
 #[derive(Debug, Clone)]
 pub struct SignedBy {
     pub device: DeviceRow,
     pub nonce: String,
+    pub created: i64,
 }
 
 // ---- enrollment codes --------------------------------------------------------------------------
@@ -364,22 +366,24 @@ pub fn verify_signature(
     Ok(SignedBy {
         device,
         nonce: signed.nonce.clone(),
+        created: signed.created,
     })
 }
 
-/// Records the request's nonce; a second use is a replay. Call inside the request's write
-/// transaction, so the nonce is kept exactly when the request's effects are.
 /// Spends a request's nonce in a transaction of its own (requests that write nothing else).
-pub fn spend_nonce(db: &Db, by: &SignedBy, now: i64) -> Result<(), ApiError> {
-    db.write(|c| consume_nonce(c, by, now))
+pub fn spend_nonce(db: &Db, by: &SignedBy) -> Result<(), ApiError> {
+    db.write(|c| consume_nonce(c, by))
 }
 
-pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy, now: i64) -> Result<(), ApiError> {
-    let row = RequestNonceRow {
+/// Records the request's nonce under its signed time; a second use is a replay (a replay copies
+/// the signed `created` with the nonce). Call inside the request's write transaction, so the
+/// nonce is kept exactly when the request's effects are.
+pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), ApiError> {
+    let row = SpentNonceRow {
+        created: by.created,
         device_id: by.device.id.clone(),
         nonce: by.nonce.clone(),
         municipality_id: by.device.municipality_id.clone(),
-        expires_at: now + NONCE_TTL_SECS,
     };
     match queries::insert_nonce(c, &row) {
         Ok(_) => Ok(()),
@@ -438,7 +442,10 @@ pub fn authenticate_field(
     ))
 }
 
-/// Deletes nonces past their time; returns how many.
+/// Deletes the nonces no replay can use any more (signed over [`NONCE_KEEP_SECS`] ago); returns
+/// how many.
 pub fn purge_nonces(db: &Db, now: i64) -> Result<usize, ApiError> {
-    db.write(|c| queries::delete_expired_nonces(c, now).map_err(ApiError::from))
+    db.write(|c| {
+        queries::delete_nonces_created_before(c, now - NONCE_KEEP_SECS).map_err(ApiError::from)
+    })
 }

@@ -238,7 +238,6 @@ pub fn crew_hospitals(
     db: &Db,
     actor: &Actor,
     by: &super::devices::SignedBy,
-    now: i64,
 ) -> Result<CrewHospitalList, ApiError> {
     if actor.role != "paramedic" {
         return Err(ApiError::forbidden(
@@ -246,7 +245,7 @@ pub fn crew_hospitals(
         ));
     }
     db.write(|c| {
-        super::devices::consume_nonce(c, by, now)?;
+        super::devices::consume_nonce(c, by)?;
         let hospitals = queries::facilities(c, &actor.municipality_id)?
             .into_iter()
             .filter(|f| f.kind == "hospital" && f.status == "active")

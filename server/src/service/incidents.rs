@@ -429,7 +429,7 @@ fn crew_tx<T: Send>(
         check_id(i)?;
     }
     let outcome = db.write(|c| {
-        consume_nonce(c, by, now)?;
+        consume_nonce(c, by)?;
         let inc = match incident_id {
             Some(id) => Some(
                 q::incident(c, muni, id)?
