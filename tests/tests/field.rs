@@ -545,16 +545,17 @@ both_backends!(
     }
 );
 
-/// Takes the nonce migration down and up again on this test's database, as an upgrade from the
-/// table keyed by (device, nonce) would run it, while the server keeps running.
-fn redo_nonce_migration(app: &TestApp) {
+/// Takes the nonce migration down, runs `old_server` (SQL on the old table, as the old server
+/// would have left it), and up again, on this test's database while the server keeps running.
+fn redo_nonce_migration(app: &TestApp, old_server: &str) {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
     const VERSION: &str = "20261205000001";
     fn down_up<DB: diesel::backend::Backend>(
-        c: &mut impl MigrationHarness<DB>,
+        c: &mut (impl MigrationHarness<DB> + SimpleConnection),
         migrations: fn() -> EmbeddedMigrations,
+        old_server: &str,
     ) {
         loop {
             let reverted = c.revert_last_migration(migrations()).expect("down");
@@ -562,6 +563,7 @@ fn redo_nonce_migration(app: &TestApp) {
                 break;
             }
         }
+        c.batch_execute(old_server).expect("old server's rows");
         c.run_pending_migrations(migrations()).expect("up");
     }
     match app.backend {
@@ -569,13 +571,42 @@ fn redo_nonce_migration(app: &TestApp) {
             let mut c = diesel::SqliteConnection::establish(&app.database_url).expect("sqlite");
             c.batch_execute("PRAGMA busy_timeout = 10000")
                 .expect("pragma");
-            down_up(&mut c, || kyukit_server::db::SQLITE_MIGRATIONS);
+            down_up(&mut c, || kyukit_server::db::SQLITE_MIGRATIONS, old_server);
         }
         Backend::Postgres => {
             let mut c = diesel::PgConnection::establish(&app.database_url).expect("postgres");
-            down_up(&mut c, || kyukit_server::db::POSTGRES_MIGRATIONS);
+            down_up(
+                &mut c,
+                || kyukit_server::db::POSTGRES_MIGRATIONS,
+                old_server,
+            );
         }
     }
+}
+
+/// The `nonce` parameter of a prepared request's `Signature-Input`.
+fn nonce_of(req: &kyukit_field::PreparedRequest) -> String {
+    let (_, input) = req
+        .headers
+        .iter()
+        .find(|(name, _)| name == "signature-input")
+        .expect("signed");
+    let rest = &input[input.find(";nonce=\"").expect("nonce") + 8..];
+    rest[..rest.find('"').expect("closing quote")].to_string()
+}
+
+/// Spent nonces with this `nonce`, and the least and greatest `created` they are kept under.
+fn spent_under(app: &TestApp, nonce: &str) -> (i64, Option<i64>, Option<i64>) {
+    use diesel::dsl::{count_star, max, min};
+    use diesel::prelude::*;
+    use kyukit_server::db::schema::spent_nonces as n;
+    let mut c = app.db().conn().expect("conn");
+    let c: &mut kyukit_server::db::DbConnection = &mut c;
+    n::table
+        .filter(n::nonce.eq(nonce))
+        .select((count_star(), min(n::created), max(n::created)))
+        .get_result(c)
+        .expect("spent nonces")
 }
 
 /// Spent nonces of `device` signed at `created` (the test clock does not move by itself).
@@ -610,23 +641,51 @@ both_backends!(
                 )
                 .unwrap()
         };
-        let first = scan("R8-1205-1");
-        assert_eq!(medic.send_prepared(&first).await.unwrap().status(), 201);
+        let t = app.clock.now_for_tests();
+        let (late, early, stale) = (scan("R8-1205-1"), scan("R8-1205-2"), scan("R8-1205-3"));
+        for req in [&late, &early, &stale] {
+            assert_eq!(medic.send_prepared(req).await.unwrap().status(), 201);
+        }
 
-        // Down (the nonces go back to the old table) and up (they come over under every
-        // `created` they may have been signed with): the replay is still refused.
-        redo_nonce_migration(&app);
-        let before = denials(&app, "replayed_request");
-        let r = medic.send_prepared(&first).await.unwrap();
-        assert_refusal(&app, r, 401, "replayed_request", before).await;
+        // Down: the nonces go back to the old table, which kept only the time of acceptance
+        // (expires_at − 600), within ±60 s of `created`. As the old server would have left
+        // them: `late` accepted 60 s after it was signed, `early` 60 s before (a device clock
+        // ahead), and `stale` 601 s before the newest acceptance, which no replay can use.
+        let old_server = format!(
+            "UPDATE request_nonces SET expires_at = {late_at} WHERE nonce = '{late}';
+             UPDATE request_nonces SET expires_at = {early_at} WHERE nonce = '{early}';
+             UPDATE request_nonces SET expires_at = {stale_at} WHERE nonce = '{stale}';",
+            late_at = t + 60 + 600,
+            early_at = t - 60 + 600,
+            stale_at = t + 60 + 600 - 601,
+            late = nonce_of(&late),
+            early = nonce_of(&early),
+            stale = nonce_of(&stale),
+        );
+        // Up: each comes over under every `created` it may have been signed with.
+        redo_nonce_migration(&app, &old_server);
+        assert_eq!(
+            spent_under(&app, &nonce_of(&late)),
+            (121, Some(t), Some(t + 120))
+        );
+        assert_eq!(
+            spent_under(&app, &nonce_of(&early)),
+            (121, Some(t - 120), Some(t))
+        );
+        assert_eq!(spent_under(&app, &nonce_of(&stale)), (0, None, None));
+        // Both replays are still refused.
+        for req in [&late, &early] {
+            let before = denials(&app, "replayed_request");
+            let r = medic.send_prepared(req).await.unwrap();
+            assert_refusal(&app, r, 401, "replayed_request", before).await;
+        }
         // A fresh request of the same device at the same second is not mistaken for one.
-        let second = scan("R8-1205-2");
+        let second = scan("R8-1205-4");
         assert_eq!(medic.send_prepared(&second).await.unwrap().status(), 201);
 
         // The purge keeps a nonce for NONCE_KEEP_SECS after the `created` it was signed with.
         let db = app.db();
         let keep = kyukit_server::service::devices::NONCE_KEEP_SECS;
-        let t = app.clock.now_for_tests();
         let at_t = spent_nonces(&app, &device, t);
         assert!(
             at_t >= 2,
