@@ -159,8 +159,19 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
+        // One event per error, at the level an operator needs: a cause (a server fault) is an
+        // error; refusals that say something about who is knocking (401, 403, 429) are info;
+        // every other client error is ordinary and debug. (tracing-actix-web's own WARN event for
+        // every 4xx is switched off in Cargo.toml.)
+        let status = self.status.as_u16();
         if let Some(cause) = &self.cause {
-            tracing::error!(code = self.code, cause = %cause, "request failed");
+            tracing::error!(status, code = self.code, cause = %cause, "request failed");
+        } else if self.status.is_server_error() {
+            tracing::warn!(status, code = self.code, "request failed");
+        } else if matches!(status, 401 | 403 | 429) {
+            tracing::info!(status, code = self.code, "request refused");
+        } else {
+            tracing::debug!(status, code = self.code, "request refused");
         }
         HttpResponse::build(self.status).json(Body {
             error: self.code,

@@ -102,6 +102,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/break-glass"),
     ("GET", "/api/v1/accesses/{aid}"),
     ("GET", "/api/v1/audit/head"),
+    ("GET", "/"),
+    ("GET", "/pages/"),
     ("GET", "/pages/access-history"),
     ("GET", "/pages/resident"),
     ("GET", "/pages/admin"),

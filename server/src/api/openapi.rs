@@ -72,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         field::scan,
         field::break_glass,
         field::reread,
+        pages::root,
+        pages::landing,
         pages::access_history,
         pages::resident,
         pages::admin,

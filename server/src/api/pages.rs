@@ -9,7 +9,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/pages/access-history", web::get().to(access_history))
+    cfg.route("/", web::get().to(root))
+        .route("/pages/", web::get().to(landing))
+        .route("/pages/access-history", web::get().to(access_history))
         .route("/pages/resident", web::get().to(resident))
         .route("/pages/admin", web::get().to(admin))
         .route("/pages/assets/{file}", web::get().to(asset));
@@ -26,6 +28,34 @@ fn page(body: &'static str) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/html; charset=utf-8")
         .body(body)
+}
+
+/// The root: a redirect to the landing page (a person who types the server's address lands there).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "pages",
+    responses((status = 303, description = "Redirect to `/pages/`, the landing page")),
+)]
+pub(crate) async fn root() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/pages/"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// The landing page, in Japanese and English: links to each page (residents, access history,
+/// paramedics, emergency departments, the city's console, the directory) and to the API document.
+#[utoipa::path(
+    get,
+    path = "/pages/",
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page (static; no script)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn landing() -> HttpResponse {
+    page(include_str!("../../assets/pages/index.html"))
 }
 
 /// The resident's (or proxy's) access history page, in Japanese and English.

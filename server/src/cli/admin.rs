@@ -67,8 +67,15 @@ pub fn run(cmd: AdminCommand) -> Result<(), String> {
         account.role, account.login_id, account.id
     );
     // The second factor is shown once, on the terminal of whoever runs this (RULES R2, R7).
-    println!("second factor (add it to an authenticator app; it is not shown again):");
+    println!("second factor: scan this with an authenticator app (it is not shown again):");
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    print!("{}", super::totp::terminal_qr(&created.totp.uri, ansi)?);
     println!("  {}", created.totp.uri);
     println!("  secret: {}", created.totp.secret);
+    println!(
+        "  (for a test, the current code: {} totp --secret {})",
+        super::invocation(),
+        created.totp.secret
+    );
     Ok(())
 }

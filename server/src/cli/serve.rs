@@ -116,30 +116,52 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         let clock = Arc::new(SystemClock);
         let app = Application::build(&config, clock.clone()).map_err(|e| format!("cannot start: {e}"))?;
         let state = app.state().clone();
-        let base = format!("http://{}:{}", config.listen.ip(), app.port());
+        let base = local_base(config.listen.ip(), app.port());
         println!("Kyukit is running. Data directory: {}; database: {}", config.data_dir.display(), state.db.backend().name());
-        println!("  health:   {base}/healthz");
-        println!("  JWKS:     {base}/.well-known/jwks.json");
-        println!("  API:      {base}/api/v1/ (see docs/api.md)");
-        println!("  cards:    {} (public URL; put TLS in front in production)", config.card_base_url());
+        println!("  start here:  {base}/  (links to every page)");
+        println!("  residents:   {base}/pages/resident");
+        println!("  paramedics:  {base}/pages/field  (an enrolled device)");
+        println!("  hospitals:   {base}/pages/ed");
+        println!("  city admin:  {base}/pages/admin");
+        println!("  health:      {base}/healthz  (ready: {base}/readyz)");
+        println!("  API:         {base}/api/v1/openapi.json  (OpenAPI 3; docs/api.md)");
+        println!("  card URLs:   {}…  (--public-url: the https address phones reach; put TLS in front)", config.card_base_url());
         if args.demo {
             let card_base = config.card_base_url();
             let policy = IssuePolicy { data_dir: &config.data_dir, card_base_url: &card_base, validity_secs: config.card_validity_secs };
             let logins = demo::load(&state.db, &state.municipality_id, &policy, clock.now()).map_err(|e| format!("demo data: {e}"))?;
             if logins.is_empty() {
                 println!("Demo data not loaded: this municipality already has residents.");
+            } else {
+                println!("Demo residents (log in at {base}/pages/resident):");
             }
             for l in logins {
                 println!("  demo login: {} / {}  ({})", l.login_id, l.password, l.who);
             }
         }
         if !accounts::has_city_admin(&state.db, &state.municipality_id).map_err(|e| e.to_string())? {
-            println!("No administrator yet. Create the first one with:");
-            println!("  kyukit admin create --data-dir {} --login-id admin --name \"City administrator\"", config.data_dir.display());
+            println!("No administrator yet. In another terminal, from this directory, create the first one:");
+            println!(
+                "  {} admin create --data-dir {} --login-id admin --name \"City administrator\"",
+                crate::cli::invocation(),
+                crate::cli::shell_quote(&config.data_dir.display().to_string())
+            );
+            println!("  (it asks for a password and prints the second factor as a QR code; docs/walkthrough.md goes on from there)");
         }
         println!("Stop with Ctrl-C.");
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
+}
+
+/// The address a person on this machine opens: the listening address, or loopback when the server
+/// listens on every interface.
+fn local_base(ip: std::net::IpAddr, port: u16) -> String {
+    let ip = match ip {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        other => other,
+    };
+    format!("http://{}", SocketAddr::new(ip, port))
 }
 
 fn init_logging() {
@@ -150,4 +172,26 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_base;
+
+    #[test]
+    fn the_printed_base_is_one_a_browser_opens() {
+        assert_eq!(
+            local_base("127.0.0.1".parse().unwrap(), 8080),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            local_base("0.0.0.0".parse().unwrap(), 80),
+            "http://127.0.0.1:80"
+        );
+        assert_eq!(local_base("::".parse().unwrap(), 8080), "http://[::1]:8080");
+        assert_eq!(
+            local_base("192.0.2.7".parse().unwrap(), 8443),
+            "http://192.0.2.7:8443"
+        );
+    }
 }
