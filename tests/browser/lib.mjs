@@ -1,7 +1,8 @@
 // The browser test harness: a real `kyukit serve` (debug binary, fresh data directory, SQLite, a
 // random free port), Debian's Chromium driven by playwright-core, TOTP codes (RFC 6238) for staff
 // logins, the JSON API for setting up what a scenario needs, screenshots at phone and desktop sizes
-// in both languages, axe-core, and a check that no text is left untranslated, unresolved or empty.
+// in both languages (target/screenshots/pages/), axe-core, and a check that no text is left
+// untranslated, unresolved or empty.
 //
 // Paramedic devices are the real field client (`kyukit-field`, RFC 9421 signed requests).
 //
@@ -10,16 +11,19 @@
 // "--use-file-for-fake-video-capture=<file.y4m>"])`.
 
 import { spawn, spawnSync, execFileSync, execSync } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { Authenticator } from "./totp.mjs";
+
+export { Authenticator, base32Decode, hotp, totp } from "./totp.mjs";
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, "../..");
-export const SCREENSHOTS = path.join(ROOT, "tests", "screenshots");
+// Outputs go under target/ (ignored), never over tracked files.
+export const SCREENSHOTS = path.join(ROOT, "target", "screenshots", "pages");
 export const KYUKIT = process.env.KYUKIT_BIN || path.join(ROOT, "target", "debug", "kyukit");
 export const KYUKIT_FIELD = process.env.KYUKIT_FIELD_BIN || path.join(ROOT, "target", "debug", "kyukit-field");
 export const ORACLE_PYTHON = path.join(ROOT, "target", "oracle-venv", "bin", "python");
@@ -33,64 +37,6 @@ export const SIZES = [
 export const LANGS = ["ja", "en"];
 
 export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// TOTP (RFC 6238: HMAC-SHA-1, 6 digits, 30-second steps)
-
-export function base32Decode(s) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of s.replace(/=+$/, "").toUpperCase()) {
-    const i = alphabet.indexOf(ch);
-    if (i < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** The code of a time step; `digits` 6 (Kyukit) or 8 (the RFC's vectors). */
-export function hotp(key, counter, digits = 6) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
-  const mac = crypto.createHmac("sha1", key).update(msg).digest();
-  const off = mac[mac.length - 1] & 0x0f;
-  const bin = ((mac[off] & 0x7f) << 24) | (mac[off + 1] << 16) | (mac[off + 2] << 8) | mac[off + 3];
-  return String(bin % 10 ** digits).padStart(digits, "0");
-}
-
-export const totp = (secretB32, unix = Date.now() / 1000) => hotp(base32Decode(secretB32), Math.floor(unix / 30));
-
-/**
- * Codes for one account. The server accepts a step within ±1 of now and never the same step twice
- * (RFC 6238 §5.2), so consecutive logins take the next unused step, waiting only when needed.
- */
-export class Authenticator {
-  constructor(secret) {
-    this.secret = secret;
-    this.key = base32Decode(secret);
-    this.last = -Infinity;
-  }
-  async code() {
-    for (;;) {
-      const now = Math.floor(Date.now() / 1000 / 30);
-      const step = Math.max(now - 1, this.last + 1);
-      if (step <= now + 1) {
-        this.last = step;
-        return hotp(this.key, step);
-      }
-      await sleep(1000);
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The server
@@ -340,7 +286,7 @@ export class Harness {
 
   /**
    * Every check for one page state: for each language, the text check and axe-core; for each
-   * size and language, a full-page screenshot tests/screenshots/<name>-<lang>-<w>x<h>.png. The
+   * size and language, a full-page screenshot target/screenshots/pages/<name>-<lang>-<w>x<h>.png. The
    * page ends in the language it started in.
    */
   async capture(page, name, { sizes = SIZES } = {}) {

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { Harness, HERE, SCREENSHOTS } from "./lib.mjs";
+import { Harness, HERE, ROOT, SCREENSHOTS } from "./lib.mjs";
 
 const only = process.env.KYUKIT_BROWSER_ONLY || "";
 const dir = path.join(HERE, "scenarios");
@@ -44,6 +44,6 @@ await test("Kyukit pages in Chromium", async (t) => {
     }
   } finally {
     await h.stop();
-    console.log(`# browser suite: ${h.shots.length} screenshots, ${h.axeRuns} axe-core runs, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`# browser suite: ${h.shots.length} screenshots in ${path.relative(ROOT, SCREENSHOTS)}/, ${h.axeRuns} axe-core runs, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 });

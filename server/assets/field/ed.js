@@ -7,6 +7,7 @@
 
 import { itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
+import { net, NetworkError } from "./net.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN = "kyukit.ed.token";
@@ -68,7 +69,7 @@ async function api(method, path, body) {
   const headers = {};
   if (S.token) headers.Authorization = `Bearer ${S.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  const r = await net.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
   if (r.status === 204) return null;
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {
@@ -78,7 +79,7 @@ async function api(method, path, body) {
   return data;
 }
 
-const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : String(e.message || e));
+const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof NetworkError ? t("common.network") : String(e.message || e));
 
 // ---- session -------------------------------------------------------------------------------------
 
@@ -101,7 +102,7 @@ async function login(ev) {
 }
 
 function logout(callServer = true) {
-  if (callServer && S.token) fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
+  if (callServer && S.token) net.fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
   S.token = null;
   sessionStorage.removeItem(TOKEN);
   S.feed.abort?.abort();
@@ -162,7 +163,7 @@ async function startFeed() {
     try {
       const headers = { Authorization: `Bearer ${S.token}` };
       if (S.feed.lastEventId) headers["Last-Event-ID"] = S.feed.lastEventId;
-      const r = await fetch("/api/v1/hospital/feed", { headers, signal: ctl.signal, cache: "no-store" });
+      const r = await net.fetch("/api/v1/hospital/feed", { headers, signal: ctl.signal, cache: "no-store" });
       if (r.status === 401) {
         logout(false);
         break;
@@ -302,7 +303,7 @@ async function pushState() {
     S.push.available = "unsupported";
     return;
   }
-  const r = await fetch("/api/v1/push/vapid-public-key", { cache: "no-store" }).catch(() => null);
+  const r = await net.fetch("/api/v1/push/vapid-public-key", { cache: "no-store" }).catch(() => null);
   if (!r || !r.ok) {
     S.push.available = "server";
     return;
@@ -340,10 +341,14 @@ async function togglePush() {
 
 // ---- rendering -----------------------------------------------------------------------------------
 
+// Logged in, "online" means the live feed is up; before that, that the server answers.
 function renderNet() {
+  const state = net.state();
   const el = $("net");
-  el.textContent = S.token ? (S.feed.live ? t("ed.live") : t("ed.reconnecting")) : navigator.onLine ? t("net.online") : t("net.offline");
-  el.className = `net ${S.feed.live || !S.token ? "on" : "off"}`;
+  el.dataset.net = state;
+  const live = state === "online" && (!S.token || S.feed.live);
+  el.textContent = state !== "online" ? t(`net.${state}`) : !S.token ? t("net.online") : S.feed.live ? t("ed.live") : t("ed.reconnecting");
+  el.className = `net ${live ? "on" : state === "checking" ? "checking" : "off"}`;
 }
 
 function renderTools() {
@@ -526,6 +531,9 @@ async function main() {
       S.swReg = null;
     }
   }
+  net.onChange(onNet);
+  render();
+  await net.start();
   await pushState();
   render();
   if (S.token) {
@@ -535,6 +543,13 @@ async function main() {
   const want = new URLSearchParams(location.hash.slice(1)).get("incident");
   if (want && S.token && !S.open.has(want)) toggleDetail(want);
   document.body.dataset.ready = "1";
+}
+
+// Whether the server answers changed. Back in reach, the list is read again (the feed reconnects
+// by itself and replays what it missed).
+function onNet(state, prev) {
+  renderNet();
+  if (state === "online" && prev === "offline" && S.token) scheduleLoad();
 }
 
 main();

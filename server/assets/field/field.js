@@ -8,6 +8,7 @@ import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, i
 import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
 import { itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
+import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import { startScanner } from "./scanner.js";
 import * as store from "./store.js";
 
@@ -27,6 +28,7 @@ const S = {
   hospitals: [],
   feed: { running: false, lastEventId: null, abort: null },
   scanner: null,
+  datasetPending: false,
 };
 
 // ---- small DOM helpers ---------------------------------------------------------------------------
@@ -97,7 +99,7 @@ async function signedFetch(method, path, body, opts = {}, retried = false) {
   });
   if (authorization) headers.Authorization = authorization;
   if (text) headers["Content-Type"] = "application/json";
-  const r = await fetch(url, { method, headers: { ...headers, ...(opts.headers || {}) }, body: text, cache: "no-store", signal: opts.signal });
+  const r = await net.fetch(url, { method, headers: { ...headers, ...(opts.headers || {}) }, body: text, cache: "no-store", signal: opts.signal });
   noteClock(r);
   if (r.status === 401 && !retried && r.headers.get("content-type")?.includes("json")) {
     const err = await r.clone().json();
@@ -123,20 +125,24 @@ function onAuthError(e) {
   }
 }
 
-const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : navigator.onLine ? String(e.message || e) : t("common.network"));
+const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof NetworkError ? t("common.network") : String(e.message || e));
 
 // ---- keys for offline verification ---------------------------------------------------------------
 
 async function refreshKeys() {
-  if (!navigator.onLine) return;
+  if ((await net.settled()) !== "online") return;
+  // The service worker answers these from its cache when the network fails: such a copy is not
+  // fresh and must not be stored as if fetched now.
+  const fresh = (r) => r.ok && !r.headers.has(OFFLINE_COPY);
   try {
-    const r = await fetch("/.well-known/jwks.json", { cache: "no-store" });
-    if (!r.ok) return;
+    const r = await net.fetch("/.well-known/jwks.json", { cache: "no-store" });
+    if (!fresh(r)) return;
     const jwks = await r.json();
     const lists = {};
     for (const k of jwks.keys || []) {
-      const lr = await fetch(`/api/v1/revocations/${encodeURIComponent(k.kid)}`, { cache: "no-store" });
-      if (lr.ok) lists[k.kid] = await lr.json();
+      const lr = await net.fetch(`/api/v1/revocations/${encodeURIComponent(k.kid)}`, { cache: "no-store" });
+      if (!fresh(lr)) return;
+      lists[k.kid] = await lr.json();
     }
     const at = Math.floor(Date.now() / 1000);
     await store.put("jwks", { jwks, fetchedAt: at });
@@ -151,11 +157,11 @@ async function refreshKeys() {
 async function enroll(ev) {
   ev.preventDefault();
   const f = ev.target;
-  if (!navigator.onLine) return message(() => t("enroll.needOnline"));
+  if (net.state() === "offline") return message(() => t("enroll.needOnline"));
   try {
     const keyPair = await generateDeviceKey();
     const label = f.label.value.trim() || null;
-    const r = await fetch("/api/v1/devices", {
+    const r = await net.fetch("/api/v1/devices", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ code: f.code.value.trim(), public_key: await publicJwk(keyPair), label }),
@@ -199,7 +205,7 @@ async function login(ev) {
 
 async function logout(callServer = true) {
   if (callServer && S.token) {
-    fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
+    net.fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
   }
   S.token = null;
   S.loginId = null;
@@ -265,7 +271,7 @@ async function verifyOffline(bytes) {
   } catch (e) {
     const code = e instanceof CardError ? e.code : "malformed";
     if (code === "expired") return { kind: "expired", code };
-    if (code === "unknown_kid" && navigator.onLine) return { kind: "unknown_kid_refresh" };
+    if (code === "unknown_kid" && net.state() !== "offline") return { kind: "unknown_kid_refresh" };
     return { kind: "not_genuine", code };
   }
   const lists = await store.get("revocations");
@@ -277,18 +283,24 @@ async function verifyOffline(bytes) {
   }
 }
 
+// Asked once the server is known to answer; if it is not, onNet asks again when it does. One scan
+// at a time: each is a disclosure the resident sees in their access history.
 async function fetchDataset() {
   const v = S.verdict;
   if (!v || v.kind !== "genuine" || !S.token || !S.device) return renderDataset();
-  if (!navigator.onLine) return renderDataset();
+  if (net.state() !== "online" || S.datasetPending) return renderDataset();
+  S.datasetPending = true;
   $("dataset").replaceChildren(h("p", { class: "muted", text: t("dataset.fetching") }));
   try {
     S.disclosure = await signed("POST", "/api/v1/scans", { card: b64url(v.bytes), incident_ref: incidentRef() });
     S.disclosureError = null;
   } catch (e) {
     S.disclosure = null;
-    S.disclosureError = e;
+    // Unreachable: the offline note shows, and the scan is sent again when the server answers.
+    S.disclosureError = e instanceof NetworkError ? null : e;
     onAuthError(e);
+  } finally {
+    S.datasetPending = false;
   }
   renderDataset();
 }
@@ -636,10 +648,11 @@ function onFeedEvent(ev) {
 // ---- rendering -----------------------------------------------------------------------------------
 
 function renderNet() {
-  const online = navigator.onLine;
+  const state = net.state();
   const el = $("net");
-  el.textContent = online ? (S.feed.live ? `${t("net.online")} · ${t("net.feed")}` : t("net.online")) : t("net.offline");
-  el.className = `net ${online ? "on" : "off"}`;
+  el.dataset.net = state;
+  el.textContent = state === "online" && S.feed.live ? `${t("net.online")} · ${t("net.feed")}` : t(`net.${state}`);
+  el.className = `net ${{ online: "on", offline: "off" }[state] || "checking"}`;
 }
 
 function renderVerdict(focus = false) {
@@ -710,7 +723,7 @@ function renderDataset() {
     }
   } else if (S.disclosureError) {
     parts.push(h("p", { class: "error", text: t("dataset.refused", { why: why(S.disclosureError) }) }));
-  } else if (!navigator.onLine) {
+  } else if (net.state() === "offline") {
     parts.push(h("p", { class: "muted", text: t("dataset.offline") }));
   } else if (!S.token) {
     parts.push(h("p", { class: "muted", text: t("dataset.needLogin") }));
@@ -718,7 +731,7 @@ function renderDataset() {
     parts.push(h("p", { class: "muted", text: t("dataset.fetching") }));
   }
   el.replaceChildren(h("div", { class: "dataset", id: "dataset-body" }, ...parts));
-  show("start-report", Boolean(S.token && navigator.onLine && !S.incident));
+  show("start-report", Boolean(S.token && net.state() === "online" && !S.incident));
 }
 
 function renderPatientLine() {
@@ -781,8 +794,9 @@ function render() {
   show("enroll", !enrolled);
   show("login", enrolled && !S.token);
   // Logging in needs the server; offline, cards are still checked.
-  show("login-form", navigator.onLine);
-  show("login-offline", !navigator.onLine);
+  const offline = net.state() === "offline";
+  show("login-form", !offline);
+  show("login-offline", offline);
   show("scan", enrolled);
   show("scan-nfc", enrolled && "NDEFReader" in globalThis);
   show("logout", Boolean(S.token));
@@ -814,21 +828,14 @@ async function main() {
   $("arrive").addEventListener("click", arrive);
   $("logout").addEventListener("click", () => logout());
   $("forget").addEventListener("click", forget);
-  addEventListener("online", () => {
-    render();
-    refreshKeys();
-    startFeed();
-    if (S.verdict?.kind === "genuine" && !S.disclosure) fetchDataset();
-  });
-  addEventListener("offline", render);
+  net.onChange(onNet);
 
   S.device = (await store.get("device").catch(() => null)) || null;
   render();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/pages/field/sw.js", { scope: "/" }).catch(() => {});
   }
-  await refreshKeys();
-  if (S.token) startFeed();
+  const reachable = net.start(); // not awaited: a card is verified offline, without the server
   // A card handed over by the URL: `#card=<digits>` (the bystander page's link, or the service
   // worker when the phone's camera opened /c/<digits>).
   const card = new URLSearchParams(location.hash.slice(1)).get("card");
@@ -836,7 +843,19 @@ async function main() {
     history.replaceState(null, "", location.pathname + location.search);
     await readCard(card, "link");
   }
+  await reachable;
+  await keysRefreshed;
   document.body.dataset.ready = "1";
+}
+
+// Whether the server answers changed: what waited for it starts when it does.
+let keysRefreshed = Promise.resolve();
+function onNet(state) {
+  render();
+  if (state !== "online") return;
+  keysRefreshed = refreshKeys();
+  startFeed();
+  if (S.verdict?.kind === "genuine" && !S.disclosure) fetchDataset();
 }
 
 main();

@@ -15,6 +15,7 @@ const SHELL_FILES = [
   "/pages/field/httpsig.js",
   "/pages/field/i18n.js",
   "/pages/field/store.js",
+  "/pages/field/net.js",
   "/pages/field/scanner.js",
   "/pages/field/jsqr.js",
   "/pages/field/field.css",
@@ -76,7 +77,8 @@ async function shell(request) {
   return fetch(request);
 }
 
-// The keys and lists: the network when it answers (refreshing the cache), else the cached copy.
+// The keys and lists: the network when it answers (refreshing the cache), else the cached copy,
+// marked (net.js OFFLINE_COPY) so the app does not take it for a fresh answer from the server.
 async function keysFirstNetwork(request) {
   const cache = await caches.open(KEYS);
   try {
@@ -85,8 +87,10 @@ async function keysFirstNetwork(request) {
     return r;
   } catch (e) {
     const hit = await cache.match(request);
-    if (hit) return hit;
-    throw e;
+    if (!hit) throw e;
+    const headers = new Headers(hit.headers);
+    headers.set("X-Kyukit-Offline-Copy", "1");
+    return new Response(hit.body, { status: hit.status, statusText: hit.statusText, headers });
   }
 }
 

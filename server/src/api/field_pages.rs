@@ -42,6 +42,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("i18n.js", include_str!("../../assets/field/i18n.js"), JS),
     ("store.js", include_str!("../../assets/field/store.js"), JS),
+    ("net.js", include_str!("../../assets/field/net.js"), JS),
     (
         "scanner.js",
         include_str!("../../assets/field/scanner.js"),

@@ -4,19 +4,22 @@
 // camera fed a Y4M video where a scenario needs one), and the checks every page state gets:
 // axe-core (no serious or critical violation), the text check (no ⟦key⟧, undefined, NaN …; no
 // Japanese left in English outside people's own data) and screenshots at 360×640, 390×844 and
-// 1280×800 in both languages under tests/screenshots/.
+// 1280×800 in both languages under target/screenshots/field/.
 
 import { execFileSync, execSync, spawn } from "node:child_process";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { Authenticator } from "../totp.mjs";
+
+export { Authenticator };
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, "../../..");
-export const SCREENSHOTS = path.join(ROOT, "tests", "screenshots");
+// Outputs go under target/ (ignored), never over tracked files.
+export const SCREENSHOTS = path.join(ROOT, "target", "screenshots", "field");
 export const KYUKIT = process.env.KYUKIT_BIN || path.join(ROOT, "target", "debug", "kyukit");
 export const PYTHON = process.env.ORACLE_PYTHON || path.join(ROOT, "target", "oracle-venv", "bin", "python");
 export const SIZES = [
@@ -26,53 +29,6 @@ export const SIZES = [
 ];
 export const LANGS = ["ja", "en"];
 export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---- TOTP ----------------------------------------------------------------------------------------
-
-function base32(s) {
-  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = 0;
-  let v = 0;
-  const out = [];
-  for (const ch of s.replace(/=+$/, "").toUpperCase()) {
-    v = (v << 5) | abc.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((v >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function hotp(key, counter) {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
-  const mac = crypto.createHmac("sha1", key).update(msg).digest();
-  const o = mac[mac.length - 1] & 0x0f;
-  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
-  return String(n % 1e6).padStart(6, "0");
-}
-
-/** TOTP codes for one account; each 30-second step once (the server refuses reuse). */
-export class Authenticator {
-  constructor(secret) {
-    this.key = base32(secret);
-    this.last = -Infinity;
-  }
-  async code() {
-    for (;;) {
-      const now = Math.floor(Date.now() / 30000);
-      const step = Math.max(now - 1, this.last + 1);
-      if (step <= now + 1) {
-        this.last = step;
-        return hotp(this.key, step);
-      }
-      await sleep(1000);
-    }
-  }
-}
 
 // ---- the server ----------------------------------------------------------------------------------
 
@@ -174,6 +130,8 @@ export class Checks {
     this.problems = [];
     this.shots = 0;
     this.axeRuns = 0;
+    // Each run writes its screenshots afresh: none left over from states that no longer exist.
+    fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
   }
 

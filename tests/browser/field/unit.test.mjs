@@ -1,8 +1,9 @@
 // The PWA's pure modules under Node's test runner (Node's WebCrypto is the same API):
 // card.js against the card-format golden vectors (card-format/tests/vectors/*.json, also checked
 // by the Rust crate and by Python's cryptography + cbor2), httpsig.js against the protocol's
-// documented example (docs/device-protocol.md) and RFC 9421's P-256 test key, and i18n.js for
-// key parity between Japanese and English.
+// documented example (docs/device-protocol.md) and RFC 9421's P-256 test key, net.js (what
+// "online" means: the server answers) against a stand-in fetch, and i18n.js for key parity between
+// Japanese and English.
 //   node --test tests/browser/field/unit.test.mjs
 
 import assert from "node:assert/strict";
@@ -17,6 +18,8 @@ const card = await import(path.join(ASSETS, "card.js"));
 const sig = await import(path.join(ASSETS, "httpsig.js"));
 // i18n.js touches `localStorage`/`document` only when called; importing is safe.
 const { STRINGS } = await import(path.join(ASSETS, "i18n.js"));
+// net.js touches `window` only in start(); its factory takes a fetch to stand in for the server.
+const { createNet, NetworkError, OFFLINE_COPY } = await import(path.join(ASSETS, "net.js"));
 
 const vectors = ["pointer", "triage", "issuer-all-flags"].map((n) =>
   JSON.parse(fs.readFileSync(path.join(ROOT, "card-format/tests/vectors", `${n}.json`), "utf8")),
@@ -203,6 +206,78 @@ test("RFC 9421's P-256 test key: our signature verifies under the RFC's public k
   const { headers, base } = await sig.signRequest({ method: "POST", url: "http://127.0.0.1:1/api/v1/scans", body: "{}", privateKey: priv, keyid: "test-key-ecc-p256", created: 1618884473, nonce: "abcdefghijklmnop" });
   const raw = Buffer.from(/^kyukit=:(.*):$/.exec(headers.Signature)[1], "base64");
   assert.ok(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, raw, new TextEncoder().encode(base)));
+});
+
+// ---- net: "online" means the server answers --------------------------------------------------------
+
+/** A fetch whose answers are given one by one: a status, a Response, an Error, or "hang". */
+function fakeFetch(...answers) {
+  const calls = [];
+  const fn = (url, init = {}) => {
+    calls.push(String(url));
+    const a = answers.length > 1 ? answers.shift() : answers[0];
+    if (a === "hang") {
+      return new Promise((_, reject) => init.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError"))));
+    }
+    if (a instanceof Error) return Promise.reject(a);
+    return Promise.resolve(a instanceof Response ? a : new Response("{}", { status: a }));
+  };
+  fn.calls = calls;
+  return fn;
+}
+
+test("net: unknown until the probe answers; any HTTP answer is online, a refused connection offline", async () => {
+  const changes = [];
+  const up = createNet({ fetchFn: fakeFetch(200) });
+  up.onChange((s, prev) => changes.push(`${prev}→${s}`));
+  assert.equal(up.state(), "checking");
+  assert.equal(await up.probe(), "online");
+  assert.deepEqual(changes, ["checking→online"]);
+  const f = fakeFetch(new TypeError("Failed to fetch"), 200);
+  const down = createNet({ fetchFn: f });
+  assert.equal(await down.settled(), "offline");
+  assert.deepEqual(f.calls, ["/healthz"]);
+  assert.equal(await down.probe(), "online");
+});
+
+test("net: a probe with no answer within the timeout, or a proxy's 502/504, is offline", async () => {
+  const slow = createNet({ fetchFn: fakeFetch("hang"), timeoutMs: 20 });
+  assert.equal(await slow.probe(), "offline");
+  assert.equal(await createNet({ fetchFn: fakeFetch(502) }).probe(), "offline");
+  assert.equal(await createNet({ fetchFn: fakeFetch(504) }).probe(), "offline");
+  assert.equal(await createNet({ fetchFn: fakeFetch(503) }).probe(), "online"); // the server itself said so
+});
+
+test("net.fetch: real requests update the state; failures become NetworkError, aborts pass through", async () => {
+  const n = createNet({ fetchFn: fakeFetch(401, new TypeError("Failed to fetch"), new DOMException("x", "AbortError"), 200) });
+  assert.equal((await n.fetch("/api/v1/sessions")).status, 401);
+  assert.equal(n.state(), "online", "a refusal is still an answer");
+  await assert.rejects(n.fetch("/api/v1/scans"), (e) => e instanceof NetworkError && e.cause instanceof TypeError);
+  assert.equal(n.state(), "offline");
+  await assert.rejects(n.fetch("/api/v1/crew/feed"), { name: "AbortError" });
+  assert.equal(n.state(), "offline", "an abort says nothing about the server");
+  await n.fetch("/api/v1/hospitals");
+  assert.equal(n.state(), "online");
+});
+
+test("net.fetch: the service worker's cached copy (network down) is not the server answering", async () => {
+  const copy = new Response("{}", { status: 200, headers: { [OFFLINE_COPY]: "1" } });
+  const n = createNet({ fetchFn: fakeFetch(copy) });
+  const r = await n.fetch("/.well-known/jwks.json");
+  assert.equal(r.status, 200);
+  assert.equal(n.state(), "offline");
+});
+
+test("net: one probe at a time; listeners hear changes only", async () => {
+  const f = fakeFetch(200);
+  const n = createNet({ fetchFn: f });
+  let heard = 0;
+  n.onChange(() => heard++);
+  await Promise.all([n.probe(), n.probe(), n.settled()]);
+  assert.equal(f.calls.length, 1);
+  await n.probe();
+  assert.equal(heard, 1);
+  for (const s of ["checking", "online", "offline"]) assert.ok(STRINGS.ja[`net.${s}`] && STRINGS.en[`net.${s}`], s);
 });
 
 // ---- i18n ---------------------------------------------------------------------------------------

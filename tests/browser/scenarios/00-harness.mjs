@@ -1,7 +1,8 @@
 // The harness itself: TOTP against RFC 6238's test vectors, and the pages' security headers.
 
 import assert from "node:assert/strict";
-import { hotp } from "../lib.mjs";
+import { Authenticator, hotp } from "../lib.mjs";
+import { nextStep } from "../totp.mjs";
 
 export const scenarios = {
   async "TOTP codes match RFC 6238 Appendix B (SHA-1)"() {
@@ -12,6 +13,21 @@ export const scenarios = {
     ]) {
       assert.equal(hotp(key, Math.floor(t / 30), 8), code, `t=${t}`);
     }
+  },
+
+  async "TOTP codes are never reused for an account, nor taken from the step about to expire"() {
+    const at = 1_800_000_000_000 + 29_900; // 0.1 s before a boundary
+    const now = Math.floor(at / 30_000);
+    assert.equal(nextStep(-Infinity, at), now, "the current step, not the previous one");
+    assert.equal(nextStep(now, at), now + 1);
+    assert.equal(nextStep(now + 1, at), null, "both usable steps taken: wait for the boundary");
+    assert.equal(nextStep(now + 1, at + 100), now + 2);
+    // Two Authenticators for the same secret share what they handed out.
+    const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    const a = new Authenticator(secret);
+    const b = new Authenticator(secret.toLowerCase());
+    const codes = [await a.code(), await b.code()];
+    assert.notEqual(codes[0], codes[1]);
   },
 
   async "pages are served with a strict CSP that lets the card image load from a blob"(h) {
