@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Kyukit test on a fresh machine, installing what the tests need.
 #   ./tests/run.sh
-# Needs: cargo (Rust 1.90+), python3 with venv, node 20+ with npm, chromium. Installs the Python test
+# Needs: cargo (Rust 1.90+), python3 with venv, node 20+ with npm; as root on Debian it installs what
+# else is missing (pkg-config, libssl-dev, poppler-utils, chromium, fonts-noto-cjk). Installs the Python test
 # oracles into target/oracle-venv and the browser suite's npm packages into tests/browser/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +10,31 @@ mkdir -p target
 export CARGO_TERM_COLOR=never
 step() { printf '\n== %s  [%d s since the start]\n' "$*" "$SECONDS"; }
 
+# The tests write only under target/ (and ignored dependency folders): the tree's status afterwards
+# must be what it was before (checked at the end).
+tree_before=$(git status --porcelain 2>/dev/null || true)
+
 step "toolchain"
 cargo --version
 python3 --version
+
+# What the build links (libpq's TLS uses the system OpenSSL; README "Two commands"), and the PDF
+# renderer the oracle tests use: installed with apt-get on Debian when run as root, else named.
+need_pkgs=()
+command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || need_pkgs+=(libssl-dev)
+command -v pdftoppm >/dev/null || need_pkgs+=(poppler-utils)
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+# Without a Japanese font the pages render as empty boxes in the screenshots.
+{ command -v fc-list >/dev/null && [ -n "$(fc-list :lang=ja 2>/dev/null)" ]; } || need_pkgs+=(fonts-noto-cjk)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing ${need_pkgs[*]} (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"
+  else
+    echo "missing: ${need_pkgs[*]} — install them (Debian: apt-get install ${need_pkgs[*]}) and run again"; exit 1
+  fi
+fi
 
 step "format and lints (cargo fmt --check, clippy -D warnings)"
 cargo fmt --all -- --check
@@ -35,8 +58,8 @@ for f_n in server/src/db/mod.rs:1 server/src/main.rs:2; do
 done
 echo "ok: unsafe code only in server/src/db/mod.rs (Db::write) and server/src/main.rs (getrusage, malloc_trim)"
 
-step "the fuzz target compiles"
-cargo check -q --manifest-path card-format/fuzz/Cargo.toml
+step "the fuzz target compiles (its lock file current: --locked)"
+cargo check -q --locked --manifest-path card-format/fuzz/Cargo.toml
 
 step "PostgreSQL: a throwaway cluster for the end-to-end suite (initdb/pg_ctl; removed afterwards)"
 pgdir="${TMPDIR:-/tmp}/kyukit-pg-$$"
@@ -52,7 +75,6 @@ pg_ok=$(grep -cE '^test .*::postgres \.\.\. ok$' target/cargo-test.log || true)
 echo "end-to-end scenarios passed: ${sqlite_ok} on SQLite, ${pg_ok} on PostgreSQL"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" = "$pg_ok" ] || { echo "the e2e suite must pass on both backends"; exit 1; }
 
-command -v pdftoppm >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils; }
 step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2) against the kyukit binary"
 venv=target/oracle-venv
 if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/requirements.txt"; then
@@ -66,20 +88,25 @@ cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-b
 KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
 
-step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in tests/screenshots/)"
+step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in target/screenshots/pages/)"
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }
-command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-field --bin kyukit-field
 KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs
 
-step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field)"
-command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field; screenshots in target/screenshots/field/)"
 (
   cd tests/browser/field
   npm ci --no-audit --no-fund --loglevel=error
   node --test unit.test.mjs
   KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
 )
+
+step "the tests left the tree as they found it (git status)"
+tree_after=$(git status --porcelain 2>/dev/null || true)
+if [ "$tree_before" != "$tree_after" ]; then
+  echo "the tests changed files in the checkout:"; diff <(echo "$tree_before") <(echo "$tree_after") || true; exit 1
+fi
+echo "ok"
 
 echo "all tests passed in $SECONDS s"
