@@ -2,8 +2,8 @@
 # Runs every Kyukit test on a fresh machine, installing what the tests need.
 #   ./tests/run.sh
 # Needs: cargo (Rust 1.90+), python3 with venv, node 20+ with npm; as root on Debian it installs what
-# else is missing (pkg-config, libssl-dev, poppler-utils, chromium, fonts-noto-cjk). Installs the Python test
-# oracles into target/oracle-venv and the browser suite's npm packages into tests/browser/node_modules.
+# else is missing (pkg-config, libssl-dev, poppler-utils, chromium, fonts-noto-cjk, curl, jq).
+# Installs the Python test oracles into target/oracle-venv and the browser suites' npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -25,6 +25,8 @@ command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || need_pkgs+=(libssl-dev)
 command -v pdftoppm >/dev/null || need_pkgs+=(poppler-utils)
 command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v curl >/dev/null || need_pkgs+=(curl)   # curl and jq: the walkthrough
+command -v jq >/dev/null || need_pkgs+=(jq)
 # Without a Japanese font the pages render as empty boxes in the screenshots.
 { command -v fc-list >/dev/null && [ -n "$(fc-list :lang=ja 2>/dev/null)" ]; } || need_pkgs+=(fonts-noto-cjk)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -87,6 +89,9 @@ fi
 cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench
 KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+
+step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
+tests/walkthrough.sh
 
 step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in target/screenshots/pages/)"
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }

@@ -4,6 +4,8 @@
 //! CWT claims set (RFC 8392). This crate builds, signs and verifies cards, exports and imports the
 //! issuer's public keys as a JWKS (RFC 7517), and produces the two physical encodings: a QR code whose
 //! content is an `https://` URL carrying the card as decimal digits, and an NDEF message for NFC tags.
+//! [`identify`] and [`read_card_file`] tell what a file handed in as a card is (a QR image, NDEF, raw
+//! COSE, a URL — or a PDF) and read the card out of it; QR images need the `qr-decode` feature.
 //!
 //! The crate is pure: it performs no I/O, never reads the clock (callers pass `now`) and never draws
 //! randomness (callers pass card ids and key material). Every decoder bounds its input and returns a
@@ -17,6 +19,7 @@ mod claims;
 mod cose;
 mod digits;
 mod error;
+mod file;
 mod keys;
 mod ndef;
 mod qr;
@@ -29,6 +32,9 @@ pub use cose::{
 };
 pub use digits::{bytes_to_digits, digits_len, digits_to_bytes};
 pub use error::CardError;
+pub use file::{
+    CardFile, FileError, FileKind, MAX_IMAGE_SIDE, decode_qr_image, identify, read_card_file,
+};
 pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, MAX_JWKS_LEN, PublicKey};
 pub use ndef::{EXTERNAL_TYPE, MAX_NDEF_LEN, NdefCard, build_ndef, parse_ndef};
 pub use qr::{CardQr, EcLevel, QrLayout};

@@ -1,19 +1,24 @@
 //! Card input for a scan: a card URL (what a phone camera or NFC reader yields), or a file holding
-//! either a card URL or the raw COSE bytes; and offline verification against an issuer's JWKS.
+//! the card in any of its encodings — a photo or screenshot of the QR code (PNG, JPEG), the NDEF
+//! message of the tag, the raw COSE bytes or the card URL as text — recognised by its bytes
+//! (`kyukit_card::read_card_file`); and offline verification against an issuer's JWKS.
 
 use crate::error::{Error, Result};
 use crate::key::read_limited;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kyukit_card::{KeySet, MAX_JWKS_LEN, VerifiedCard, card_url, parse_card_url, verify};
 use std::path::Path;
 
-/// Largest card file read: a card URL is at most [`kyukit_card::MAX_URL_LEN`] characters, a COSE
-/// card at most [`kyukit_card::MAX_COSE_LEN`] bytes.
-pub const MAX_CARD_FILE: u64 = 64 * 1024;
+/// Largest card file read: a photo of the QR code can be a few MiB; a card URL is at most
+/// [`kyukit_card::MAX_URL_LEN`] characters, a COSE card at most [`kyukit_card::MAX_COSE_LEN`] bytes.
+pub const MAX_CARD_FILE: u64 = 32 * 1024 * 1024;
 
 /// A card as it was given, before any verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardSource {
-    /// A card URL (`https://…/c/<digits>`), trimmed.
+    /// A card URL (`https://…/c/<digits>`), trimmed: given as such, read from a QR image, an NDEF
+    /// message or a text file.
     Url(String),
     /// Raw COSE_Sign1 bytes.
     Cose(Vec<u8>),
@@ -25,8 +30,8 @@ fn is_https(s: &str) -> bool {
 }
 
 impl CardSource {
-    /// `input` is a card URL when it starts with `https://`; otherwise the path of a file holding
-    /// a card URL (text starting with `https://`) or raw COSE bytes.
+    /// `input` is a card URL when it starts with `https://`; otherwise the path of a card file
+    /// (see [`CardSource::from_file`]).
     pub fn from_input(input: &str) -> Result<Self> {
         let trimmed = input.trim();
         if is_https(trimmed) {
@@ -35,16 +40,19 @@ impl CardSource {
         Self::from_file(Path::new(input))
     }
 
-    /// Reads a file holding a card URL or raw COSE bytes.
+    /// Reads a card file: a PNG or JPEG image of the QR code, an NDEF message, raw COSE bytes or
+    /// a card URL as text. Anything else is refused with what the file is
+    /// ([`Error::CardFile`]: "x.pdf is a PDF, not a card").
     pub fn from_file(path: &Path) -> Result<Self> {
         let bytes = read_limited(path, MAX_CARD_FILE)?;
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            let text = text.trim();
-            if is_https(text) {
-                return Ok(CardSource::Url(text.to_string()));
-            }
-        }
-        Ok(CardSource::Cose(bytes))
+        let card = kyukit_card::read_card_file(&bytes).map_err(|source| Error::CardFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(match card.url {
+            Some(url) => CardSource::Url(url),
+            None => CardSource::Cose(card.cose),
+        })
     }
 
     /// The card's COSE bytes (decoded from the URL's digits for a URL).
@@ -64,6 +72,15 @@ impl CardSource {
             (CardSource::Cose(_), None) => Err(Error::Usage(
                 "the card is raw COSE bytes: give the issuer's card base URL to send it".into(),
             )),
+        }
+    }
+
+    /// The scan request's `card` value: the card URL (as given, or under `base` for raw COSE
+    /// bytes), else the COSE bytes as base64url, which the server also takes.
+    pub fn to_scan_value(&self, base: Option<&str>) -> Result<String> {
+        match (self, base) {
+            (CardSource::Cose(b), None) => Ok(URL_SAFE_NO_PAD.encode(b)),
+            _ => self.to_url(base),
         }
     }
 }
@@ -132,6 +149,11 @@ mod tests {
         let from_cose = CardSource::from_input(cose_file.to_str().unwrap()).unwrap();
         assert_eq!(from_cose, CardSource::Cose(cose.clone()));
         assert!(from_cose.to_url(None).is_err());
+        assert_eq!(
+            from_cose.to_scan_value(None).unwrap(),
+            URL_SAFE_NO_PAD.encode(&cose)
+        );
+        assert_eq!(from_url.to_scan_value(None).unwrap(), url);
         assert_eq!(
             from_cose
                 .to_url(Some("https://qq.city.joso.lg.jp/c/"))

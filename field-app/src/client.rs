@@ -574,8 +574,8 @@ impl Client {
             .await
     }
 
-    /// Ends the session (`DELETE /api/v1/sessions/current`) and forgets its token.
-    /// Opens an incident (`POST /api/v1/incidents`), seeded from an access when given.
+    /// Opens an incident (`POST /api/v1/incidents`), seeded from an access (a scan or break-glass
+    /// of this paramedic on this device, within its grant) when given.
     pub async fn open_incident(
         &self,
         incident_ref: &str,
@@ -589,14 +589,14 @@ impl Client {
     /// Sends a report version (`POST /api/v1/incidents/{id}/reports`); `report` carries
     /// `base_version` and the report fields.
     pub async fn send_report(&self, incident_id: &str, report: &Value) -> Result<Value> {
-        let path = format!("/api/v1/incidents/{incident_id}/reports");
+        let path = format!("/api/v1/incidents/{}/reports", path_segment(incident_id));
         self.signed_json(Method::POST, &path, Some(report), ACCEPT_JSON)
             .await
     }
 
-    /// Asks hospitals (`POST /api/v1/incidents/{id}/inquiries`).
+    /// Asks hospitals (`POST /api/v1/incidents/{id}/inquiries`, 受入照会).
     pub async fn inquire(&self, incident_id: &str, hospitals: &[&str]) -> Result<Value> {
-        let path = format!("/api/v1/incidents/{incident_id}/inquiries");
+        let path = format!("/api/v1/incidents/{}/inquiries", path_segment(incident_id));
         let body = json!({ "hospitals": hospitals });
         self.signed_json(Method::POST, &path, Some(&body), ACCEPT_JSON)
             .await
@@ -604,10 +604,36 @@ impl Client {
 
     /// Reads the incident (`GET /api/v1/incidents/{id}`), JSON or FHIR (`accept`).
     pub async fn incident(&self, incident_id: &str, accept: &str) -> Result<Value> {
-        let path = format!("/api/v1/incidents/{incident_id}");
+        let path = format!("/api/v1/incidents/{}", path_segment(incident_id));
         self.signed_json(Method::GET, &path, None, accept).await
     }
 
+    /// Sets (or changes) the destination hospital (`POST /api/v1/incidents/{id}/destination`).
+    pub async fn set_destination(&self, incident_id: &str, hospital_id: &str) -> Result<Value> {
+        let path = format!(
+            "/api/v1/incidents/{}/destination",
+            path_segment(incident_id)
+        );
+        let body = json!({ "hospital_id": hospital_id });
+        self.signed_json(Method::POST, &path, Some(&body), ACCEPT_JSON)
+            .await
+    }
+
+    /// Arrived at the destination: closes the incident (`POST /api/v1/incidents/{id}/arrival`).
+    pub async fn arrive(&self, incident_id: &str) -> Result<Value> {
+        let path = format!("/api/v1/incidents/{}/arrival", path_segment(incident_id));
+        self.signed_json(Method::POST, &path, None, ACCEPT_JSON)
+            .await
+    }
+
+    /// The municipality's active hospitals (`GET /api/v1/hospitals`): the ids an inquiry or a
+    /// destination takes.
+    pub async fn hospitals(&self) -> Result<Value> {
+        self.signed_json(Method::GET, "/api/v1/hospitals", None, ACCEPT_JSON)
+            .await
+    }
+
+    /// Ends the session (`DELETE /api/v1/sessions/current`) and forgets its token.
     pub async fn logout(&mut self) -> Result<()> {
         self.signed_json(
             Method::DELETE,

@@ -34,6 +34,14 @@ pub enum Error {
     /// A card could not be read, or failed offline verification.
     #[error("card rejected: {0}")]
     Card(#[from] kyukit_card::CardError),
+    /// A file given as a card is not one, or holds none that can be read; the message names what
+    /// the file is ("card.pdf is a PDF, not a card", "card.png is a PNG image with no readable QR
+    /// code").
+    #[error("{} is {source}", path.display())]
+    CardFile {
+        path: PathBuf,
+        source: kyukit_card::FileError,
+    },
     /// A signed request needs the device id the server assigned at enrollment.
     #[error("this client has no device id: enroll the device first")]
     NotEnrolled,
@@ -72,8 +80,9 @@ impl Error {
     }
 
     /// A short machine-readable code: the server's `error` for [`Error::Http`], otherwise one of
-    /// `transport`, `invalid_response`, `key`, `io`, `card_rejected`, `not_enrolled`,
-    /// `no_session`, `randomness`, `usage`.
+    /// `transport`, `invalid_response`, `key`, `io`, `card_rejected` (also a card file whose
+    /// content is not a card), `not_a_card` (a file that is no card encoding, or an image without
+    /// a readable QR code), `not_enrolled`, `no_session`, `randomness`, `usage`.
     pub fn code(&self) -> &str {
         match self {
             Error::Http { error, .. } => error,
@@ -81,7 +90,12 @@ impl Error {
             Error::InvalidResponse(_) => "invalid_response",
             Error::Key(_) => "key",
             Error::Io { .. } => "io",
-            Error::Card(_) => "card_rejected",
+            Error::Card(_)
+            | Error::CardFile {
+                source: kyukit_card::FileError::Card(..),
+                ..
+            } => "card_rejected",
+            Error::CardFile { .. } => "not_a_card",
             Error::NotEnrolled => "not_enrolled",
             Error::NoSession => "no_session",
             Error::Random(_) => "randomness",
@@ -99,9 +113,17 @@ impl Error {
     }
 
     /// True when the server refused the request or a card failed verification (exit code 1 of the
-    /// CLI); false for local, usage and transport problems (exit code 2).
+    /// CLI); false for local, usage, file and transport problems (exit code 2).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, Error::Http { .. } | Error::Card(_))
+        matches!(
+            self,
+            Error::Http { .. }
+                | Error::Card(_)
+                | Error::CardFile {
+                    source: kyukit_card::FileError::Card(..),
+                    ..
+                }
+        )
     }
 }
 

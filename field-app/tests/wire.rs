@@ -649,3 +649,221 @@ fn cli_verify_offline() {
     assert_eq!(code, 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A signed card, its URL and the issuer's JWKS file in `dir`.
+fn sample_card(dir: &std::path::Path) -> (String, Vec<u8>, PathBuf) {
+    use kyukit_card::{CardId, Claims, IssuerKey, KeySet};
+    let key = IssuerKey::from_secret_bytes(&[6u8; 32]).unwrap();
+    let claims = Claims {
+        card_id: CardId([4u8; 16]),
+        issuer: None,
+        issued_at: Some(1_767_225_600),
+        expires_at: 1_924_992_000,
+        triage: None,
+    };
+    let cose = kyukit_card::sign(&claims, &key).unwrap();
+    let url = kyukit_card::card_url("https://qq.city.joso.lg.jp/c/", &cose).unwrap();
+    let jwks = dir.join("jwks.json");
+    let set: KeySet = [key.public().clone()].into_iter().collect();
+    std::fs::write(&jwks, serde_json::to_vec(&set.to_jwks().unwrap()).unwrap()).unwrap();
+    (url, cose, jwks)
+}
+
+/// A photo-like JPEG of the card's QR code: grey paper around it, scaled by a non-integer
+/// factor, lossy at quality 75.
+fn card_photo(url: &str) -> Vec<u8> {
+    let qr = kyukit_card::CardQr::encode(url, kyukit_card::EcLevel::Q).unwrap();
+    let code = qr.to_image(5, 4).unwrap();
+    let mut paper =
+        image::GrayImage::from_pixel(code.width() + 180, code.height() + 120, image::Luma([205]));
+    image::imageops::overlay(&mut paper, &code, 90, 60);
+    let scaled = image::imageops::resize(
+        &paper,
+        paper.width() * 13 / 10,
+        paper.height() * 13 / 10,
+        image::imageops::FilterType::Triangle,
+    );
+    let mut jpeg = Vec::new();
+    image::DynamicImage::ImageLuma8(scaled)
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut jpeg, 75,
+        ))
+        .unwrap();
+    jpeg
+}
+
+/// `verify --card` takes the card as a PNG (rendered by kyukit-card, as `kyukit card sample` and
+/// the server's qr.png do), a JPEG photo, the NDEF message; a wrong file is named for what it is.
+#[test]
+fn cli_verify_reads_qr_images_and_names_wrong_files() {
+    let dir = temp_dir("images");
+    let (url, cose, jwks) = sample_card(&dir);
+    let j = jwks.to_str().unwrap();
+    let qr = kyukit_card::CardQr::encode(&url, kyukit_card::EcLevel::Q).unwrap();
+    let files = [
+        ("card.png", qr.to_png(8, 4).unwrap()),
+        ("photo.jpg", card_photo(&url)),
+        ("card.ndef", kyukit_card::build_ndef(&url, &cose).unwrap()),
+    ];
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (code, out, err) = field(
+            &[
+                "verify",
+                "--jwks",
+                j,
+                "--card",
+                path.to_str().unwrap(),
+                "--now",
+                "1800000000",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{name}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["exp"], 1_924_992_000, "{name}: {v}");
+    }
+
+    // Wrong files: exit 2, the message says what the file is.
+    let mut blank = Vec::new();
+    image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(200, 200, image::Luma([255])))
+        .write_to(
+            &mut std::io::Cursor::new(&mut blank),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    for (name, bytes, expect) in [
+        (
+            "card.pdf",
+            b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n".to_vec(),
+            "card.pdf is a PDF, not a card",
+        ),
+        (
+            "blank.png",
+            blank,
+            "blank.png is a PNG image with no readable QR code",
+        ),
+        (
+            "jwks-again.json",
+            std::fs::read(&jwks).unwrap(),
+            "jwks-again.json is a JSON document, not a card",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let (code, out, err) = field(
+            &["verify", "--jwks", j, "--card", path.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!((code, out.as_str()), (2, ""), "{name}: {err}");
+        let want = format!("error: not_a_card: {}", dir.join(expect).display());
+        assert!(err.starts_with(&want), "{name}: {err}");
+    }
+    // A QR code that is not a card: the card is rejected (exit 1).
+    let other =
+        kyukit_card::CardQr::encode("https://example.org/c/123456", kyukit_card::EcLevel::Q)
+            .unwrap();
+    let path = dir.join("other.png");
+    std::fs::write(&path, other.to_png(8, 4).unwrap()).unwrap();
+    let (code, _, err) = field(
+        &["verify", "--jwks", j, "--card", path.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: card_rejected: {} is a PNG image that does not hold a card: ",
+            path.display()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `scan --card card.png` (and a JPEG photo) sends the card URL read from the QR code; a raw COSE
+/// file goes as base64url.
+#[test]
+fn cli_scan_sends_the_card_read_from_an_image() {
+    let (base, shared) = serve();
+    let dir = temp_dir("scan-images");
+    let (url, cose, _) = sample_card(&dir);
+    let state = dir.join("device.json");
+    let state_s = state.to_str().unwrap();
+    let key = dir.join("device.pem");
+    let (code, _, err) = field(
+        &[
+            "enroll",
+            "--server",
+            &base,
+            "--code",
+            "GOOD-CODE",
+            "--key-file",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut st = kyukit_field::State::load(&state).unwrap();
+    st.session = Some("tok-cli".into());
+    st.save(&state).unwrap();
+    let qr = kyukit_card::CardQr::encode(&url, kyukit_card::EcLevel::Q).unwrap();
+    let png = dir.join("card.png");
+    std::fs::write(&png, qr.to_png(8, 4).unwrap()).unwrap();
+    let jpg = dir.join("card.jpg");
+    std::fs::write(&jpg, card_photo(&url)).unwrap();
+    let raw = dir.join("card.cose");
+    std::fs::write(&raw, &cose).unwrap();
+    for (file, sent) in [
+        (&png, url.clone()),
+        (&jpg, url.clone()),
+        (&raw, URL_SAFE_NO_PAD.encode(&cose)),
+    ] {
+        shared.lock().unwrap().force = Some((201, json!({"access_id": "a9"})));
+        let (code, out, err) = field(
+            &[
+                "scan",
+                "--state",
+                state_s,
+                "--card",
+                file.to_str().unwrap(),
+                "--incident",
+                "R8-1",
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{}: {err}", file.display());
+        assert_eq!(
+            serde_json::from_str::<Value>(&out).unwrap()["access_id"],
+            "a9"
+        );
+        let s = shared.lock().unwrap();
+        let body: Value = serde_json::from_slice(&s.requests.last().unwrap().body).unwrap();
+        assert!(
+            body["card"].as_str().unwrap().eq_ignore_ascii_case(&sent),
+            "{}: {body}",
+            file.display()
+        );
+        assert_eq!(body["incident_ref"], "R8-1");
+    }
+    // Nothing is sent for a file that is not a card.
+    let n = shared.lock().unwrap().requests.len();
+    let pdf = dir.join("card.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4\n").unwrap();
+    let (code, _, err) = field(
+        &[
+            "scan",
+            "--state",
+            state_s,
+            "--card",
+            pdf.to_str().unwrap(),
+            "--incident",
+            "R8-1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("card.pdf is a PDF, not a card"), "{err}");
+    assert_eq!(shared.lock().unwrap().requests.len(), n);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
