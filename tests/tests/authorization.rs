@@ -70,7 +70,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         // login (writing public routes: residents.rs, field.rs, governance_directory.rs).
         (
             _,
-            "/healthz"
+            "/"
+            | "/pages/"
+            | "/healthz"
             | "/readyz"
             | "/.well-known/jwks.json"
             | "/c/{card}"
