@@ -400,16 +400,6 @@ impl IncidentReportArgs {
             }
             None => json!({}),
         };
-        let set = |body: &mut Value, key: &str, v: Value| body[key] = v;
-        if let Some(v) = self.base_version {
-            set(&mut body, "base_version", json!(v));
-        }
-        if let Some(v) = &self.chief_complaint {
-            set(&mut body, "chief_complaint", json!(v));
-        }
-        if let Some(v) = &self.activation {
-            set(&mut body, "activation", json!(v));
-        }
         let (sys, dia) = match self.bp {
             Some((s, d)) => (Some(s), Some(d)),
             None => (self.systolic_bp, self.diastolic_bp),
@@ -431,37 +421,44 @@ impl IncidentReportArgs {
                 body["vitals"][key] = v;
             }
         }
-        if let Some(level) = &self.jcs {
-            let (level, mut suffixes) = split_jcs(level);
-            suffixes.extend(self.jcs_suffixes.iter().cloned());
-            set(&mut body, "jcs", json!(level));
-            set(&mut body, "jcs_suffixes", json!(suffixes));
-        } else if !self.jcs_suffixes.is_empty() {
-            set(&mut body, "jcs_suffixes", json!(self.jcs_suffixes));
-        }
-        if let Some((e, v, m)) = self.gcs {
-            set(&mut body, "gcs", json!({"e": e, "v": v, "m": m}));
-        }
-        if let Some(v) = self.onset_at {
-            set(&mut body, "onset_at", json!(v));
-        }
-        if let Some(v) = self.last_known_well_at {
-            set(&mut body, "last_known_well_at", json!(v));
-        }
-        if let Some(v) = self.eta_minutes {
-            set(&mut body, "eta_minutes", json!(v));
-        }
-        if !self.crew.is_empty() {
-            set(&mut body, "crew", json!(self.crew));
-        }
-        if let Some(v) = self.estimated_age {
-            set(&mut body, "estimated_age", json!(v));
-        }
-        if let Some(v) = &self.sex {
-            set(&mut body, "sex", json!(v));
-        }
-        if let Some(v) = &self.notes {
-            set(&mut body, "notes", json!(v));
+        let jcs = match &self.jcs {
+            Some(level) => {
+                let (level, mut suffixes) = split_jcs(level);
+                suffixes.extend(self.jcs_suffixes.iter().cloned());
+                (Some(json!(level)), Some(json!(suffixes)))
+            }
+            None if !self.jcs_suffixes.is_empty() => (None, Some(json!(self.jcs_suffixes))),
+            None => (None, None),
+        };
+        // Each flag given overrides the same field of `--file`.
+        let fields = [
+            ("base_version", self.base_version.map(|v| json!(v))),
+            (
+                "chief_complaint",
+                self.chief_complaint.as_ref().map(|v| json!(v)),
+            ),
+            ("activation", self.activation.as_ref().map(|v| json!(v))),
+            ("jcs", jcs.0),
+            ("jcs_suffixes", jcs.1),
+            (
+                "gcs",
+                self.gcs.map(|(e, v, m)| json!({"e": e, "v": v, "m": m})),
+            ),
+            ("onset_at", self.onset_at.map(|v| json!(v))),
+            (
+                "last_known_well_at",
+                self.last_known_well_at.map(|v| json!(v)),
+            ),
+            ("eta_minutes", self.eta_minutes.map(|v| json!(v))),
+            ("crew", (!self.crew.is_empty()).then(|| json!(self.crew))),
+            ("estimated_age", self.estimated_age.map(|v| json!(v))),
+            ("sex", self.sex.as_ref().map(|v| json!(v))),
+            ("notes", self.notes.as_ref().map(|v| json!(v))),
+        ];
+        for (key, v) in fields {
+            if let Some(v) = v {
+                body[key] = v;
+            }
         }
         Ok(body)
     }
