@@ -34,7 +34,7 @@ SAMPLES = sorted((samples_dir() / "report").glob("*.json"))
 
 
 def test_there_are_report_samples():
-    assert SAMPLES, "no report samples: run `cargo test -p kyukit-tests --test prearrival` first"
+    assert SAMPLES, "no report samples: run `cargo test -p kyukit-tests --test main prearrival::` first"
     assert any("seeded" in p.stem for p in SAMPLES) and any("unidentified" in p.stem for p in SAMPLES)
 
 

@@ -1,0 +1,24 @@
+//! The end-to-end suite, one test binary: each file of this folder is a module, and a scenario
+//! declared with `both_backends!` runs as `<file>::<scenario>::sqlite` and `…::postgres`
+//! (tests/run.sh counts both). Run one file's scenarios with
+//! `cargo test -p kyukit-tests --test main <file>::`.
+
+mod audit;
+mod authorization;
+mod backup;
+mod bad_input;
+mod fanout;
+mod field;
+mod field_cli;
+mod field_pages;
+mod governance_directory;
+mod governance_disaster;
+mod keys;
+mod openapi;
+mod operations;
+mod pages;
+mod prearrival;
+mod public;
+mod push;
+mod residents;
+mod staff;
