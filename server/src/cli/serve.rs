@@ -146,6 +146,10 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                 crate::cli::invocation(),
                 crate::cli::shell_quote(&config.data_dir.display().to_string())
             );
+            if config.database_url.is_some() {
+                // Not printed: the URL may hold a password.
+                println!("  (with DATABASE_URL set to this server's database, as when it was started)");
+            }
             println!("  (it asks for a password and prints the second factor as a QR code; docs/walkthrough.md goes on from there)");
         }
         println!("Stop with Ctrl-C.");
