@@ -596,31 +596,8 @@ fn cli_enroll_login_scan_exit_codes() {
 
 #[test]
 fn cli_verify_offline() {
-    use kyukit_card::{CardId, Claims, IssuerKey, KeySet};
     let dir = temp_dir("verify");
-    let key = IssuerKey::from_secret_bytes(&[5u8; 32]).unwrap();
-    let claims = Claims {
-        card_id: CardId([2u8; 16]),
-        issuer: None,
-        issued_at: Some(1_767_225_600),
-        expires_at: 1_924_992_000,
-        triage: None,
-    };
-    let cose = kyukit_card::sign(&claims, &key).unwrap();
-    let url = kyukit_card::card_url("https://qq.city.joso.lg.jp/c/", &cose).unwrap();
-    let jwks = dir.join("jwks.json");
-    std::fs::write(
-        &jwks,
-        serde_json::to_vec(
-            &[key.public().clone()]
-                .into_iter()
-                .collect::<KeySet>()
-                .to_jwks()
-                .unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let (url, cose, jwks) = sample_card(&dir);
     let cose_file = dir.join("card.cose");
     std::fs::write(&cose_file, &cose).unwrap();
     let j = jwks.to_str().unwrap();
