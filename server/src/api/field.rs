@@ -5,6 +5,7 @@
 use super::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::audit::{Action, Event, Outcome};
 use crate::auth::bearer;
+use crate::db::Db;
 use crate::error::{ApiError, ErrorBody};
 use crate::httpsig::{self, RequestParts};
 use crate::ratelimit::Limit;
@@ -69,11 +70,17 @@ pub(crate) async fn limit(
         return Ok(());
     }
     let (state, key) = (state.clone(), key.to_string());
-    web::block(move || limit_blocking(&state, which, &key, event)).await?
+    web::block(move || limit_blocking(&state, &state.db, which, &key, event)).await?
 }
 
 /// [`limit`] on a thread that may block (the audit write of a throttle).
-fn limit_blocking(state: &AppState, which: Limit, key: &str, event: Event) -> Result<(), ApiError> {
+fn limit_blocking(
+    state: &AppState,
+    db: &Db,
+    which: Limit,
+    key: &str,
+    event: Event,
+) -> Result<(), ApiError> {
     if state.limits.check(which, key) {
         return Ok(());
     }
@@ -85,7 +92,7 @@ fn limit_blocking(state: &AppState, which: Limit, key: &str, event: Event) -> Re
     let mut event = event;
     event.action = Action::Throttled;
     event.purpose = Some(which.as_str().to_string());
-    Err(deny(&state.db, &state.municipality_id, event, err, now))
+    Err(deny(db, &state.municipality_id, event, err, now))
 }
 
 /// What a field request's authentication needs from the HTTP request, taken on the worker
@@ -119,10 +126,14 @@ impl FieldRequest {
     /// Authenticates a signed field request: device signature, then the paramedic's session
     /// bound to that device, then the rate limits. Unsigned or malformed requests are refused
     /// and audited too (with the account if the bearer token resolves), so a resident's attempt
-    /// to scan is on record. Blocks (database); call it inside `web::block`.
-    pub(crate) fn authenticate(self, state: &AppState) -> Result<(Actor, SignedBy), ApiError> {
-        let (db, muni, now, policy) = (
-            &state.db,
+    /// to scan is on record. Blocks (database) unless `db` is an inline handle; call it inside
+    /// `web::block` or [`service::inline`].
+    pub(crate) fn authenticate(
+        self,
+        state: &AppState,
+        db: &Db,
+    ) -> Result<(Actor, SignedBy), ApiError> {
+        let (muni, now, policy) = (
             state.municipality_id.as_str(),
             state.clock.now(),
             state.config.session_policy,
@@ -158,8 +169,8 @@ impl FieldRequest {
             devices::authenticate_field(db, muni, &signed, token.as_deref(), now, policy)?;
         if scan_limited {
             let event = actor.event(action, Outcome::Denied);
-            limit_blocking(state, Limit::ScanDevice, &by.device.id, event.clone())?;
-            limit_blocking(state, Limit::ScanAddr, &addr, event)?;
+            limit_blocking(state, db, Limit::ScanDevice, &by.device.id, event.clone())?;
+            limit_blocking(state, db, Limit::ScanAddr, &addr, event)?;
         }
         Ok((actor, by))
     }
@@ -178,7 +189,7 @@ pub(crate) async fn field_actor(
         request = request.unlimited();
     }
     let state = state.clone();
-    web::block(move || request.authenticate(&state)).await?
+    web::block(move || request.authenticate(&state, &state.db)).await?
 }
 
 /// Parses a JSON body read raw (same errors as the JSON extractor elsewhere).
@@ -224,14 +235,15 @@ fn respond(
 /// A scan up to its write: the request's authentication, then the card and the reads.
 fn prepare_scan(
     st: &AppState,
+    db: &Db,
     request: FieldRequest,
     input: Result<ScanInput, ApiError>,
 ) -> Result<access::PreparedScan, ApiError> {
-    let (actor, by) = request.authenticate(st)?;
+    let (actor, by) = request.authenticate(st, db)?;
     let input = input?;
     let now = st.clock.now();
-    let ring = keys::load(&st.db, &st.config.data_dir, &st.municipality_id, false)?;
-    access::prepare_scan(&st.db, &ring.trusted, &actor, &by, &input, now)
+    let ring = keys::load(db, &st.config.data_dir, &st.municipality_id, false)?;
+    access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now)
 }
 
 /// Scan a card: the resident's consented emergency dataset.
@@ -275,16 +287,16 @@ pub(crate) async fn scan(
             json_body(&req, &body),
         )
     };
-    let here = service::inline(&state.db, || {
+    let here = service::inline(&state.db, |db| {
         let (request, input) = parsed();
-        prepare_scan(&state, request, input)
+        prepare_scan(&state, db, request, input)
     });
     let prepared = match here.await {
         Some(prepared) => prepared?,
         None => {
             let (request, input) = parsed();
             let st = state.clone();
-            web::block(move || prepare_scan(&st, request, input)).await??
+            web::block(move || prepare_scan(&st, &st.db, request, input)).await??
         }
     };
     let d = prepared.record(&state.db).await?;

@@ -18,13 +18,19 @@ pub mod prearrival;
 pub mod push; // push
 pub mod queries;
 pub mod schema;
+mod tx;
+mod writer;
+
+pub use tx::{Effect, Tx};
+pub use writer::MAX_BATCH;
+use writer::{Job, JobRun, WriteQueue};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -206,6 +212,8 @@ pub struct Db {
     url: DatabaseUrl,
     backend: Backend,
     writes: Arc<WriteQueue>,
+    /// Set on an inline handle (see [`Db::inline`]).
+    inline: Option<Arc<Inline>>,
 }
 
 /// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
@@ -218,270 +226,6 @@ impl Drop for Listener {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-/// Group commit. On SQLite every commit costs an fsync and writers are serialised anyway; on
-/// PostgreSQL every audited write must update the audit chain's head row, which would otherwise
-/// stay locked from that update to its commit. Writes are **jobs on a queue** served by writer
-/// threads, each with its own connection: a writer takes the first job, opens a transaction
-/// (`BEGIN IMMEDIATE` on SQLite), runs the job in a savepoint, then every job already queued (up
-/// to [`MAX_BATCH`]) in its own savepoint — a failed one rolls back only its savepoint. The audit
-/// events the jobs appended are held back ([`crate::audit::deferring`]) and appended by the
-/// writer, in order, just before it commits once; only then is each waiting caller woken. A
-/// caller's `Ok` means its write and its audit events are durable; if the commit fails, every
-/// member gets an error and nothing of the batch is kept. Jobs that arrive during a commit form
-/// the next batch (there is no waiting to gather: the queue fills while the previous batch
-/// commits). The writer runs the jobs one after another without a thread hand-off between them:
-/// a batch's critical path is one thread.
-struct WriteQueue {
-    jobs: std::sync::mpsc::Sender<Job>,
-    /// Commits and the writes they carried (for /metrics and the tests).
-    commits: AtomicU64,
-    writes: AtomicU64,
-    writers: usize,
-    /// SQLite: the checkpointer found the WAL past [`WAL_RESTART_FRAMES`]; the writer resets
-    /// it between two batches.
-    wal_restart: AtomicBool,
-}
-
-/// A job's body: (succeeded, the audit events it appended).
-type JobRun<'a> =
-    Box<dyn FnOnce(&mut DbConnection) -> (bool, Vec<crate::audit::Pending>) + Send + 'a>;
-
-/// One write: `run` executes it in a savepoint of the writer's open batch and returns whether it
-/// succeeded and the audit events it appended; `done` is told, after the batch's commit, whether
-/// the batch committed. `run` is always consumed or dropped before `done` (field order).
-struct Job {
-    run: JobRun<'static>,
-    done: Box<dyn FnOnce(bool) + Send>,
-}
-
-/// Most writes in one batch.
-pub const MAX_BATCH: usize = 64;
-
-impl WriteQueue {
-    fn start(manager: Arc<Manager>, writers: usize) -> Result<Arc<Self>, String> {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let queue = Arc::new(WriteQueue {
-            jobs: tx,
-            commits: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
-            writers,
-            wal_restart: AtomicBool::new(false),
-        });
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..writers {
-            let (rx, manager, stats) = (rx.clone(), manager.clone(), Arc::downgrade(&queue));
-            std::thread::Builder::new()
-                .name(format!("db-writer-{i}"))
-                .spawn(move || writer_loop(&rx, &manager, &stats))
-                .map_err(|e| format!("cannot start a database writer: {e}"))?;
-        }
-        if manager.url.backend == Backend::Sqlite {
-            let stats = Arc::downgrade(&queue);
-            std::thread::Builder::new()
-                .name("db-checkpoint".into())
-                .spawn(move || checkpoint_loop(&manager, &stats))
-                .map_err(|e| format!("cannot start the checkpointer: {e}"))?;
-        }
-        Ok(queue)
-    }
-}
-
-/// SQLite: how often the WAL is checkpointed (the writer's connection does not, so that copying
-/// pages back into the database file and its fsync stay off the write path).
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// SQLite: WAL frames (4 KiB pages) past which the writer resets the WAL. A `PASSIVE`
-/// checkpoint copies frames back but cannot reset the WAL while readers hold older snapshots,
-/// and under a steady scan load some reader always does: measured, the WAL reached 3.4 GB in
-/// 40 s. The reset needs a moment with no writer and no reader on the WAL; only the writer can
-/// make one without starving (a checkpointer waiting for the write lock would lose to it every
-/// time), so it does, between two batches.
-const WAL_RESTART_FRAMES: i32 = 16_384;
-
-#[derive(diesel::QueryableByName)]
-struct WalCheckpoint {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    log: i32,
-}
-
-/// SQLite: checkpoints the WAL (`PASSIVE`: never waits for readers or the writer) every
-/// [`CHECKPOINT_EVERY`] after a commit, and asks the writer for a reset when the WAL is past
-/// [`WAL_RESTART_FRAMES`]; until the `Db` is dropped.
-fn checkpoint_loop(manager: &Manager, stats: &std::sync::Weak<WriteQueue>) {
-    let mut conn: Option<DbConnection> = None;
-    let mut seen = 0;
-    loop {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        let Some(queue) = stats.upgrade() else { return };
-        let commits = queue.commits.load(Ordering::Relaxed);
-        if commits == seen {
-            continue;
-        }
-        seen = commits;
-        if conn.is_none() {
-            conn = manager.connect().ok();
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<WalCheckpoint>(c) {
-            Ok(cp) if cp.log > WAL_RESTART_FRAMES => {
-                queue.wal_restart.store(true, Ordering::Relaxed);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-                conn = None;
-            }
-        }
-    }
-}
-
-/// SQLite, on the writer's connection between batches: checkpoints the whole WAL and makes the
-/// next commit write it from the start (`RESTART` waits, through the busy timeout, for readers
-/// still on the WAL: they are short). The file keeps its blocks — overwriting them is cheaper to
-/// fsync than growing a truncated file — up to the writer's `journal_size_limit`.
-fn restart_wal(conn: &mut DbConnection) {
-    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(RESTART)") {
-        tracing::warn!(error = %e, "WAL reset failed; the next checkpoint tries again");
-    }
-}
-
-fn writer_loop(
-    rx: &Mutex<std::sync::mpsc::Receiver<Job>>,
-    manager: &Manager,
-    stats: &std::sync::Weak<WriteQueue>,
-) {
-    let mut conn: Option<DbConnection> = None;
-    let lock = || rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    loop {
-        let Ok(first) = lock().recv() else { return };
-        if conn.is_none() {
-            let connected = manager.connect().and_then(|mut c| {
-                // The checkpointer thread checkpoints (SQLite).
-                if let DbConnection::Sqlite(s) = &mut c {
-                    s.batch_execute(
-                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728",
-                    )
-                    .map_err(r2d2::Error::QueryError)?;
-                }
-                Ok(c)
-            });
-            match connected {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    tracing::error!(error = %e, "database writer cannot connect");
-                    (first.done)(false);
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            }
-        }
-        let Some(c) = conn.as_mut() else { continue };
-        if let Err(e) = begin_batch(c) {
-            tracing::error!(error = %e, "database writer cannot begin a transaction");
-            conn = None;
-            (first.done)(false);
-            continue;
-        }
-        let mut dones = Vec::new();
-        let mut events = Vec::new();
-        let mut sound = true;
-        let mut next = Some(first);
-        while let Some(job) = next.take() {
-            let Job { run, done } = job;
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(c))) {
-                Ok((true, ev)) => events.extend(ev),
-                Ok((false, _)) => {}
-                Err(_) => {
-                    // The savepoint may be left open: the batch cannot be trusted.
-                    tracing::error!("a write panicked; its batch is rolled back");
-                    sound = false;
-                }
-            }
-            dones.push(done);
-            // One job at a time off the queue: with several writers (PostgreSQL) each takes the
-            // next job as it is free, so their batches run side by side. Never wait for the
-            // queue's lock here: an idle writer holds it while it blocks in `recv`, and the job
-            // it waits for may be one whose caller waits for this batch. (A held lock means that
-            // writer takes the next job itself.)
-            if sound && dones.len() < MAX_BATCH {
-                next = match rx.try_lock() {
-                    Ok(q) => q.try_recv().ok(),
-                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().try_recv().ok(),
-                    Err(std::sync::TryLockError::WouldBlock) => None,
-                };
-            }
-        }
-        let committed = if sound {
-            match crate::audit::append_batch(c, &events) {
-                Ok(()) => commit_batch(c),
-                Err(e) => {
-                    rollback_batch(c);
-                    Err(e)
-                }
-            }
-        } else {
-            rollback_batch(c);
-            Err(diesel::result::Error::BrokenTransactionManager)
-        };
-        if let Err(e) = &committed {
-            tracing::error!(error = %e, members = dones.len(), "a write batch could not be committed");
-            // Start the next batch on a fresh connection.
-            conn = None;
-        } else if let Some(stats) = stats.upgrade() {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats
-                .writes
-                .fetch_add(dones.len() as u64, Ordering::Relaxed);
-        }
-        let ok = committed.is_ok();
-        for done in dones {
-            done(ok);
-        }
-        if let Some(queue) = stats.upgrade()
-            && queue.wal_restart.swap(false, Ordering::Relaxed)
-            && let Some(c) = conn.as_mut()
-        {
-            restart_wal(c);
-        }
-    }
-}
-
-/// Opens the batch's transaction on the writer connection (SQLite: `BEGIN IMMEDIATE`, so the
-/// write lock is taken now rather than at the first write).
-fn begin_batch(conn: &mut DbConnection) -> QueryResult<()> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
-        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c),
-    }
-}
-
-/// Commits the batch's transaction, or rolls it back if the commit fails.
-fn commit_batch(conn: &mut DbConnection) -> QueryResult<()> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
-            })
-        }
-        DbConnection::Pg(c) => AnsiTransactionManager::commit_transaction(c).inspect_err(|_| {
-            let _ = AnsiTransactionManager::rollback_transaction(c);
-        }),
-    }
-}
-
-/// Rolls the batch's transaction back.
-fn rollback_batch(conn: &mut DbConnection) {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let _ = match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
-        DbConnection::Pg(c) => AnsiTransactionManager::rollback_transaction(c),
-    };
 }
 
 impl fmt::Debug for Db {
@@ -520,6 +264,7 @@ impl Db {
             url: url.clone(),
             backend: url.backend,
             writes: WriteQueue::start(Arc::new(Manager { url: url.clone() }), writers)?,
+            inline: None,
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -606,9 +351,9 @@ impl Db {
     }
 
     pub fn conn(&self) -> Result<PooledConn, DbError> {
-        if INLINE.get().is_some() {
+        if let Some(here) = &self.inline {
             // On an async worker thread: a connection free now, or give up (never wait).
-            return self.pool.try_get().ok_or_else(refuse_inline);
+            return self.pool.try_get().ok_or_else(|| here.refuse());
         }
         self.pool
             .get()
@@ -617,62 +362,76 @@ impl Db {
 
     /// SQLite: runs `f` on the calling thread (an async worker's) as long as it only reads, from
     /// a connection the pool has free at once — SQLite reads are in-process and take
-    /// microseconds, and a trip to the blocking pool and back costs two thread switches. A
-    /// write ([`Db::write`], which would wait for a commit) or a wait for a connection is refused
-    /// with an error; then `inline` returns `None`, whatever `f` made of that error, and
-    /// nothing was written: run `f`'s work again on the blocking pool. PostgreSQL (reads are
-    /// network round trips) and nested calls: always `None`, without running `f`.
+    /// microseconds, and a trip to the blocking pool and back costs two thread switches. `f`
+    /// gets an **inline handle**: a `Db` whose every [`Db::read`] uses that connection, and
+    /// which refuses with an error a write ([`Db::write`], which would wait for a commit) or a
+    /// wait for another connection. Then `inline` returns `None`, whatever `f` made of that
+    /// error, and nothing was written: run `f`'s work again on the blocking pool. The handle
+    /// also holds back the denials `f` audits ([`Db::hold_denial`]); they come back with `f`'s
+    /// result, for the caller to record. PostgreSQL (reads are network round trips) and an
+    /// inline handle: always `None`, without running `f`.
     ///
-    /// The connection is taken before `f` runs (none free: `None` at once) and every
-    /// [`Db::read`] of `f` uses it, so `f` cannot be stopped by a busy pool halfway through.
-    pub fn inline<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
-        if self.backend != Backend::Sqlite || INLINE.get().is_some() {
+    /// The connection is taken before `f` runs (none free: `None` at once), so `f` cannot be
+    /// stopped by a busy pool halfway through.
+    pub fn inline<T>(&self, f: impl FnOnce(&Db) -> T) -> Option<(T, Vec<crate::audit::Pending>)> {
+        if self.backend != Backend::Sqlite || self.inline.is_some() {
             return None;
         }
         let conn = self.pool.try_get()?;
-        struct Leave;
-        impl Drop for Leave {
-            fn drop(&mut self) {
-                INLINE.set(None);
-                // Back to the pool.
-                drop(INLINE_CONN.take());
-            }
+        let inline = Arc::new(Inline {
+            conn: Mutex::new(Some(conn)),
+            refused: AtomicBool::new(false),
+            denials: Mutex::new(Vec::new()),
+        });
+        let here = Db {
+            inline: Some(inline.clone()),
+            ..self.clone()
+        };
+        let out = f(&here);
+        drop(here);
+        // Back to the pool, even if `f` kept a clone of the handle.
+        drop(lock(&inline.conn).take());
+        if inline.refused.load(Ordering::Relaxed) {
+            return None;
         }
-        INLINE.set(Some(false));
-        INLINE_CONN.set(Some((self.id(), conn)));
-        let _leave = Leave;
-        let out = f();
-        (INLINE.get() == Some(false)).then_some(out)
+        let denials = std::mem::take(&mut *lock(&inline.denials));
+        Some((out, denials))
     }
 
-    /// Tells this `Db` from another one (the address of its write queue).
-    fn id(&self) -> usize {
-        Arc::as_ptr(&self.writes) as usize
+    /// Whether this is an inline handle (see [`Db::inline`]).
+    pub fn is_inline(&self) -> bool {
+        self.inline.is_some()
+    }
+
+    /// On an inline handle: keeps a denial's audit event for [`Db::inline`]'s caller to record
+    /// (returns `None`). Otherwise hands it back, to be written now.
+    pub fn hold_denial(&self, event: crate::audit::Pending) -> Option<crate::audit::Pending> {
+        match &self.inline {
+            Some(here) => {
+                lock(&here.denials).push(event);
+                None
+            }
+            None => Some(event),
+        }
     }
 
     /// Runs `f` in one transaction (a savepoint of a group-committed batch, on a writer thread);
-    /// returns only after its effects, and the audit events it appended, are durable — or an
-    /// error and no effects.
-    pub fn write<T, E>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send,
-    ) -> Result<T, E>
+    /// returns only after its effects, and the audit events it appended to its [`Tx`], are
+    /// durable — or an error and no effects.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<T, E> + Send) -> Result<T, E>
     where
         T: Send,
         E: From<DbError> + From<diesel::result::Error> + Send,
     {
-        if INLINE.get().is_some() {
-            return Err(refuse_inline().into());
+        if let Some(here) = &self.inline {
+            return Err(here.refuse().into());
         }
         let mut slot: Option<Result<T, E>> = None;
         let (tell, told) = std::sync::mpsc::sync_channel::<bool>(1);
         {
             let slot = &mut slot;
             let run: JobRun<'_> = Box::new(move |conn: &mut DbConnection| {
-                let (result, events) = crate::audit::deferring(|| conn.transaction(f));
-                let ok = result.is_ok();
-                *slot = Some(result);
-                (ok, events)
+                writer::run_job(conn, f, |result| *slot = Some(result))
             });
             // SAFETY: `run` borrows `slot` and whatever `f` borrows, all of which outlive this
             // call: we do not return before `told` yields or fails, which happens only once the
@@ -698,65 +457,80 @@ impl Db {
     /// hand-off instead of writer → blocked thread → task). `f` owns what it uses.
     pub fn write_async<T, E>(
         &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
     ) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static
     where
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        let refused = self.inline.as_ref().map(|here| here.refuse());
         let slot = Arc::new(Mutex::new(None::<Result<T, E>>));
         let put = slot.clone();
         let (tell, told) = tokio::sync::oneshot::channel::<Result<T, E>>();
         let run: JobRun<'static> = Box::new(move |conn: &mut DbConnection| {
-            let (result, events) = crate::audit::deferring(|| conn.transaction(f));
-            let ok = result.is_ok();
-            *put.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-            (ok, events)
+            writer::run_job(conn, f, |result| *lock(&put) = Some(result))
         });
         // `run` has run (or been dropped) before `done`: the slot holds its result, if any.
         let done = Box::new(move |committed: bool| {
-            let result = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let result = lock(&slot).take();
             let _ = tell.send(settle(result, committed));
         });
         // A job the queue refuses is dropped here, and with it `tell`: `told` fails below.
-        let _ = self.writes.jobs.send(Job { run, done });
+        if refused.is_none() {
+            let _ = self.writes.jobs.send(Job { run, done });
+        }
         async move {
+            if let Some(refused) = refused {
+                return Err(refused.into());
+            }
             told.await
                 .unwrap_or_else(|_| Err(DbError::Unavailable("no database writer".into()).into()))
         }
     }
 
-    /// Runs `f` on a pooled connection without a write transaction.
+    /// Runs `f` on a pooled connection without a write transaction (on an inline handle: its
+    /// connection).
     pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<DbError>,
     {
-        // Inside `inline`: its connection.
-        if let Some((id, mut conn)) = INLINE_CONN.take() {
-            if id == self.id() {
+        if let Some(here) = &self.inline {
+            // Taken out for the call, so a read inside `f` cannot reach it twice.
+            let lent = lock(&here.conn).take();
+            if let Some(mut conn) = lent {
                 let out = f(&mut conn);
-                INLINE_CONN.set(Some((id, conn)));
+                *lock(&here.conn) = Some(conn);
                 return out;
             }
-            INLINE_CONN.set(Some((id, conn)));
         }
         let mut conn = self.conn()?;
         f(&mut conn)
     }
 }
 
-thread_local! {
-    /// Inside [`Db::inline`] on this thread: whether a write or a wait was refused.
-    static INLINE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
-    /// Inside [`Db::inline`]: its connection (and which `Db` it is from), lent to each read.
-    static INLINE_CONN: std::cell::RefCell<Option<(usize, PooledConn)>> =
-        const { std::cell::RefCell::new(None) };
+/// The state of an inline handle (see [`Db::inline`]).
+struct Inline {
+    /// Its connection, lent to each read.
+    conn: Mutex<Option<PooledConn>>,
+    /// A write or a wait was refused: the call must run again on the blocking pool.
+    refused: AtomicBool,
+    /// Denials audited on it, held back for the caller.
+    denials: Mutex<Vec<crate::audit::Pending>>,
 }
 
-/// Marks the running [`Db::inline`] call as failed; the error its refused call returns.
-fn refuse_inline() -> DbError {
-    INLINE.set(Some(true));
-    DbError::Unavailable("needs the blocking pool (a write or a wait, on an async worker)".into())
+impl Inline {
+    /// Marks the inline call as failed; the error its refused call returns.
+    fn refuse(&self) -> DbError {
+        self.refused.store(true, Ordering::Relaxed);
+        DbError::Unavailable(
+            "needs the blocking pool (a write or a wait, on an async worker)".into(),
+        )
+    }
+}
+
+/// A mutex's contents, poisoned or not (nothing here is left half-updated by a panic).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A job's answer: its own result if the batch committed (or its error, which rolled back only
@@ -930,37 +704,54 @@ mod tests {
 
         // Reads only: the answer, from this thread; two reads share one connection.
         let here = std::thread::current().id();
-        let read = db.inline(|| {
+        let read = db.inline(|h| {
             (
                 std::thread::current().id(),
-                municipalities(db),
-                municipalities(db),
+                municipalities(h),
+                municipalities(h),
             )
         });
-        assert_eq!(read, Some((here, 1, 1)));
+        assert_eq!(read.map(|(r, _)| r), Some((here, 1, 1)));
 
         // A write is refused with an error (even if `f` ignores it): `None`, nothing stored,
         // and the same write outside `inline` still works.
-        let write = |id: &str| {
+        let write = |db: &Db, id: &str| {
             db.write(|c| queries::insert_municipality(c, &municipality(id)).map_err(DbError::from))
         };
-        let refused = db.inline(|| {
-            let r = write("b");
+        let refused = db.inline(|h| {
+            let r = write(h, "b");
             assert!(matches!(r, Err(DbError::Unavailable(_))), "{r:?}");
             "ignored the error"
         });
-        assert_eq!(refused, None);
+        assert!(refused.is_none());
         assert_eq!(municipalities(db), 1, "the refused write left nothing");
-        write("b").unwrap();
+        write(db, "b").unwrap();
         assert_eq!(municipalities(db), 2);
 
         // No free connection: not run at all (it would have to wait).
         let held: Vec<_> = (0..2).map(|_| db.conn().unwrap()).collect();
         let mut ran = false;
-        assert_eq!(db.inline(|| ran = true), None);
+        assert!(db.inline(|_| ran = true).is_none());
         assert!(!ran);
         drop(held);
-        assert_eq!(db.inline(|| municipalities(db)), Some(2));
+        assert_eq!(db.inline(municipalities).map(|(n, _)| n), Some(2));
+        // A handle kept past the call does not keep the connection from the pool.
+        let kept = db.inline(|h| h.clone()).unwrap().0;
+        let both: Vec<_> = (0..2).map(|_| db.conn().unwrap()).collect();
+        assert!(kept.is_inline());
+        drop(both);
+
+        // A denial held on the handle comes back with the answer.
+        let event = crate::audit::Pending::new(
+            "a",
+            crate::audit::Event::new(crate::audit::Action::Scan, crate::audit::Outcome::Denied),
+            0,
+        );
+        let (_, held) = db
+            .inline(|h| assert!(h.hold_denial(event.clone()).is_none()))
+            .unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(db.hold_denial(event).is_some(), "not held outside inline");
 
         // `write_async`: the same group commit, awaited.
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -979,6 +770,54 @@ mod tests {
             municipalities(db),
             3,
             "the failed job's row was rolled back"
+        );
+    }
+
+    /// A job's after-commit effects run once its batch commits, before its caller is answered;
+    /// a failed job's never do. Its audit events reach the chain the same way.
+    #[test]
+    fn effects_and_audit_follow_the_commit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let temp = temp_db("effects", 2);
+        let db = &temp.db;
+        let ran = Arc::new(AtomicUsize::new(0));
+        db.write(|tx| {
+            queries::insert_municipality(tx, &municipality("m"))?;
+            crate::audit::init_chain(tx, "m").map_err(DbError::from)
+        })
+        .unwrap();
+        let job = |fail: bool| {
+            let ran = ran.clone();
+            db.write(move |tx| {
+                let event =
+                    crate::audit::Event::new(crate::audit::Action::Scan, crate::audit::Outcome::Ok);
+                crate::audit::append(tx, "m", &event, 1);
+                tx.after_commit(move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+                if fail {
+                    return Err(DbError::Unavailable("refused".into()));
+                }
+                Ok(())
+            })
+        };
+        job(false).unwrap();
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "ran before the caller was answered"
+        );
+        assert!(job(true).is_err());
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            1,
+            "a failed job's effect never runs"
+        );
+        let head = db.read(|c| crate::audit::head(c, "m").map_err(DbError::from));
+        assert_eq!(
+            head.unwrap().0,
+            1,
+            "only the committed job's event is on the chain"
         );
     }
 

@@ -15,7 +15,7 @@ use super::disclosure::{Disclosure, Patient};
 use super::{check_id, new_id, past_date, text};
 use crate::audit::{self, Action, Event, Outcome};
 use crate::db::models::{AccessRow, ResidentRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, DbConnection, Tx, queries};
 use crate::error::ApiError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
@@ -84,7 +84,7 @@ fn guarded<T: Send>(
     action: Action,
     purpose: &str,
     now: i64,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send,
 ) -> Result<T, ApiError> {
     let outcome = db.write(|c| {
         consume_nonce(c, by)?;
@@ -102,7 +102,7 @@ async fn guarded_async<T: Send + 'static>(
     action: Action,
     purpose: &'static str,
     now: i64,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send + 'static,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send + 'static,
 ) -> Result<T, ApiError> {
     let outcome = db
         .write_async(move |c| {
@@ -324,7 +324,7 @@ impl PreparedScan {
                 .about(&access.resident_id)
                 .purpose("scan")
                 .detail(format!("access {}", access.id));
-            audit::append(c, muni, &event, now)?;
+            audit::append(c, muni, &event, now);
             Ok((access, fresh))
         })
         .await?;
@@ -367,7 +367,7 @@ fn scannable_row(
 /// disclosure. `limit` narrows the consented categories (break-glass).
 #[allow(clippy::too_many_arguments)]
 fn disclose_new(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     mut access: AccessRow,
     (resident, consent): (ResidentRow, Consent),
@@ -389,7 +389,7 @@ fn disclose_new(
         .about(&resident.id)
         .purpose(purpose)
         .detail(format!("access {}", access.id));
-    audit::append(c, &actor.municipality_id, &event, now)?;
+    audit::append(c, &actor.municipality_id, &event, now);
     build(c, &access, resident, consent, categories, now)
 }
 
@@ -616,7 +616,7 @@ pub fn reread(
     check_id(access_id)?;
     guarded(db, actor, by, Action::ReadAccess, purpose, now, |c| {
         let (d, event) = reread_in(c, actor, by, access_id, None, now)?;
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(d)
     })
 }
@@ -626,7 +626,7 @@ pub fn reread(
 /// force, never more than was granted nor more than is consented now. Returns the audit event
 /// for the caller to append (`purpose` defaults to the access's kind).
 pub(crate) fn reread_in(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     by: &SignedBy,
     access_id: &str,
@@ -762,7 +762,7 @@ pub fn review(
             .event(Action::ReviewBreakGlass, Outcome::Ok)
             .about(&access.resident_id)
             .detail(format!("access {} {}", access.id, input.decision));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         let updated = queries::access(c, &actor.municipality_id, access_id)?
             .ok_or_else(|| ApiError::internal("reviewed access vanished"))?;
         BreakGlassRecord::try_from(updated)

@@ -4,7 +4,7 @@ use super::devices::SignedBy;
 use super::security;
 use crate::audit;
 use crate::db::models::{AccountRow, SessionRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, DbConnection, Tx, queries};
 use crate::error::ApiError;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
@@ -343,9 +343,8 @@ pub fn login(
                     locks.then_some(now + security::LOCK_SECS),
                 )?;
             }
-            audit::append(c, municipality_id, &event, now)
-                .map(|_| ())
-                .map_err(ApiError::from)
+            audit::append(c, municipality_id, &event, now);
+            Ok::<_, ApiError>(())
         })
     };
     let Some(account) = account else {
@@ -439,7 +438,7 @@ pub fn login(
             municipality_id,
             &actor.event(audit::Action::LoginOk, audit::Outcome::Ok),
             now,
-        )?;
+        );
         Ok(token)
     })
 }
@@ -589,7 +588,7 @@ pub(crate) fn prepare_staff(
 
 /// Stores a prepared staff account and its audit event in the caller's transaction.
 pub(crate) fn insert_staff(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     created: &CreatedStaff,
     by: Option<&Actor>,
     now: i64,
@@ -613,7 +612,7 @@ pub(crate) fn insert_staff(
         muni,
         &event.detail(format!("{} {}", account.role, account.id)),
         now,
-    )?;
+    );
     Ok(())
 }
 

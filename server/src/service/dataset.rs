@@ -349,7 +349,7 @@ pub fn add(
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(format!("add {} {}", row.category, row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Item::try_from(row)
     })
 }
@@ -393,7 +393,7 @@ pub fn update(
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(format!("update {} {}", row.category, row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Item::try_from(row)
     })
 }
@@ -415,7 +415,7 @@ pub fn delete(
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(format!("delete {item_id}"));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(())
     })
 }

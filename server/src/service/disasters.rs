@@ -24,7 +24,7 @@ use super::facilities::require_city_admin;
 use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Outcome};
 use crate::db::models::{DisasterAccessRow, DisasterDeclarationRow, ResidentRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, DbConnection, Tx, queries};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -200,7 +200,7 @@ pub fn declare(
         let event = actor
             .event(Action::DeclareDisaster, Outcome::Ok)
             .detail(format!("declaration {}", row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok::<_, ApiError>(())
     })?;
     Declaration::from_row(row, None, now)
@@ -251,7 +251,7 @@ pub fn renew(
         let event = actor
             .event(Action::RenewDisaster, Outcome::Ok)
             .detail(format!("declaration {} renews {}", row.id, old.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(row)
     })?;
     Declaration::from_row(row, None, now)
@@ -277,7 +277,7 @@ pub fn end(
         let event = actor
             .event(Action::EndDisaster, Outcome::Ok)
             .detail(format!("declaration {}", row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(DisasterDeclarationRow {
             ended_at: Some(now),
             ..row
@@ -328,7 +328,7 @@ fn guarded<T: Send>(
     actor: &Actor,
     action: Action,
     now: i64,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, Refusal> + Send,
+    f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send,
 ) -> Result<T, ApiError> {
     let refuse = |resident: Option<String>, err: ApiError| {
         let mut event = actor.event(action, Outcome::Denied).purpose(PURPOSE);
@@ -456,13 +456,13 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
                 .about(&r.id)
                 .purpose(PURPOSE)
                 .detail(format!("declaration {}", r.declaration_id));
-            audit::append(c, muni, &event, now)?;
+            audit::append(c, muni, &event, now);
         }
         let event = actor
             .event(Action::DisasterList, Outcome::Ok)
             .purpose(PURPOSE)
             .detail(format!("{} residents listed", listed.len()));
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         Ok(DisasterResidentList {
             declarations: declarations.into_iter().map(|d| d.id).collect(),
             residents: listed,
@@ -529,7 +529,7 @@ pub fn read(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Discl
                 "access {}, declaration {}",
                 access.id, declaration.id
             ));
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         Ok(build(
             c,
             &access,

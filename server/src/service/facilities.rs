@@ -8,7 +8,7 @@ use super::accounts::{self, Actor, NewStaff};
 use super::{check_id, new_id, phone, text};
 use crate::audit;
 use crate::db::models::FacilityRow;
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, Tx, queries};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +123,7 @@ pub(crate) fn new_row(
 
 /// Inserts a facility and audits its creation by `actor`, in the caller's transaction.
 pub(crate) fn insert(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     row: &FacilityRow,
     now: i64,
@@ -132,7 +132,7 @@ pub(crate) fn insert(
     let event = actor
         .event(audit::Action::CreateFacility, audit::Outcome::Ok)
         .detail(format!("{} {}", row.kind, row.id));
-    audit::append(c, &actor.municipality_id, &event, now)?;
+    audit::append(c, &actor.municipality_id, &event, now);
     Ok(row.clone().into())
 }
 

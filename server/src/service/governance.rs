@@ -23,7 +23,7 @@ use crate::db::models::{
     ApplicationNotificationRow, FacilityApplicationRow, FacilityChanges, FacilityContactRow,
     FacilityRow, NoticeRow,
 };
-use crate::db::{Db, DbConnection, queries};
+use crate::db::{Db, DbConnection, Tx, queries};
 use crate::error::ApiError;
 use actix_web::http::StatusCode;
 use base64::Engine;
@@ -448,7 +448,7 @@ pub fn apply(
             row.id,
             row.kind.as_deref().unwrap_or_default()
         ));
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         Ok(())
     })?;
     Ok(Submitted {
@@ -654,7 +654,7 @@ pub fn request_change(
             .event(Action::RequestFacilityChange, Outcome::Ok)
             .detail(format!("{} {}", row.request_type, row.id));
         event.facility_id = Some(facility_id.to_string());
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(())
     })?;
     Ok(Submitted {
@@ -747,7 +747,7 @@ pub fn decide(
             .event(Action::DecideFacilityApplication, Outcome::Ok)
             .detail(format!("{} {} {status}", app.request_type, app.id));
         event.facility_id = facility_id.clone();
-        audit::append(c, &muni, &event, now)?;
+        audit::append(c, &muni, &event, now);
         let application = queries::facility_application(c, &muni, id)?
             .ok_or_else(|| ApiError::internal("decided application vanished"))?;
         let facility = match (approve, &facility_id) {
@@ -787,7 +787,7 @@ fn target_facility(
 
 /// Creates the facility of an approved application (and its contacts); returns its id.
 fn approve_application(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
@@ -825,7 +825,7 @@ fn approve_application(
 
 /// Applies an approved change; returns the facility's id.
 fn approve_change(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
@@ -862,7 +862,7 @@ fn approve_change(
         .event(Action::UpdateFacility, Outcome::Ok)
         .detail(format!("change {}", app.id));
     event.facility_id = Some(f.id.clone());
-    audit::append(c, &actor.municipality_id, &event, now)?;
+    audit::append(c, &actor.municipality_id, &event, now);
     Ok(f.id)
 }
 
@@ -876,7 +876,7 @@ fn conflict_contacts() -> ApiError {
 /// Ends a facility on approved withdrawal: status `withdrawn`, out of the directory; its staff IDs
 /// suspended and their sessions ended; its devices revoked; its unused enrollment codes expired.
 fn approve_withdrawal(
-    c: &mut DbConnection,
+    c: &mut Tx<'_>,
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
@@ -905,7 +905,7 @@ fn approve_withdrawal(
             accounts.len()
         ));
     event.facility_id = Some(f.id.clone());
-    audit::append(c, &actor.municipality_id, &event, now)?;
+    audit::append(c, &actor.municipality_id, &event, now);
     Ok(f.id)
 }
 
@@ -1004,7 +1004,7 @@ pub fn publish_notice(
         let event = actor
             .event(Action::PublishNotice, Outcome::Ok)
             .detail(format!("{} {}", row.kind, row.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(row.clone().into())
     })
 }
@@ -1034,7 +1034,7 @@ pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Not
         let event = actor
             .event(Action::WithdrawNotice, Outcome::Ok)
             .detail(format!("notice {id}"));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         queries::notice(c, &actor.municipality_id, id)?
             .map(Notice::from)
             .ok_or_else(|| ApiError::internal("withdrawn notice vanished"))

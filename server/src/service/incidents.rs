@@ -50,20 +50,20 @@ pub struct Effects {
 
 /// Side effects collected during a transaction and written at its end.
 #[derive(Debug, Default)]
-struct Tx {
+struct Changes {
     feed: FeedBatch,
     pushes: Vec<(String, String, Value, &'static str)>,
     audit: Vec<Event>,
 }
 
-impl Tx {
+impl Changes {
     fn push(&mut self, hospital: &str, incident: &str, payload: Value, urgency: &'static str) {
         self.pushes
             .push((hospital.into(), incident.into(), payload, urgency));
     }
 
     /// Feed, then outbox, then audit (the audit head last).
-    fn finish(self, c: &mut DbConnection, muni: &str, now: i64) -> Result<Effects, ApiError> {
+    fn finish(self, c: &mut crate::db::Tx<'_>, muni: &str, now: i64) -> Result<Effects, ApiError> {
         let notes = self.feed.flush(c, muni, now)?;
         let mut pushed = false;
         for (facility, incident, payload, urgency) in &self.pushes {
@@ -80,7 +80,7 @@ impl Tx {
             pushed |= n > 0;
         }
         for e in &self.audit {
-            audit::append(c, muni, e, now)?;
+            audit::append(c, muni, e, now);
         }
         Ok(Effects { notes, pushed })
     }
@@ -412,7 +412,8 @@ fn crew_tx<T: Send>(
     action: Action,
     incident_id: Option<&str>,
     now: i64,
-    f: impl FnOnce(&mut DbConnection, Option<IncidentRow>, &mut Tx) -> Result<T, Refusal> + Send,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, Option<IncidentRow>, &mut Changes) -> Result<T, Refusal>
+    + Send,
 ) -> Result<(T, Effects), ApiError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
@@ -441,7 +442,7 @@ fn crew_tx<T: Send>(
             ),
             None => None,
         };
-        let mut tx = Tx::default();
+        let mut tx = Changes::default();
         let v = f(c, inc, &mut tx)?;
         let fx = tx.finish(c, muni, now)?;
         Ok::<_, Refusal>((v, fx))
@@ -1002,7 +1003,8 @@ fn ed_tx<T: Send>(
     action: Action,
     incident_id: &str,
     now: i64,
-    f: impl FnOnce(&mut DbConnection, IncidentRow, TargetRow, &mut Tx) -> Result<T, Refusal> + Send,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, IncidentRow, TargetRow, &mut Changes) -> Result<T, Refusal>
+    + Send,
 ) -> Result<(T, Effects), ApiError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
@@ -1020,7 +1022,7 @@ fn ed_tx<T: Send>(
         let not_found = || ApiError::not_found("no such incident");
         let inc = q::incident(c, muni, incident_id)?.ok_or_else(not_found)?;
         let target = q::target(c, &inc.id, &hospital)?.ok_or_else(not_found)?;
-        let mut tx = Tx::default();
+        let mut tx = Changes::default();
         let v = f(c, inc, target, &mut tx)?;
         let fx = tx.finish(c, muni, now)?;
         Ok::<_, Refusal>((v, fx))
@@ -1095,7 +1097,7 @@ pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, A
                 .purpose("incident")
                 .detail(format!("{} incidents", out.len())),
             now,
-        )?;
+        );
         Ok(out)
     })
 }
@@ -1381,7 +1383,7 @@ pub fn ed_attachment(
 pub fn escalate_due(db: &Db, muni: &str, after_secs: i64, now: i64) -> Result<Effects, ApiError> {
     db.write(|c| {
         let due = q::unacknowledged_due(c, now - after_secs, 100)?;
-        let mut tx = Tx::default();
+        let mut tx = Changes::default();
         for t in due {
             if t.municipality_id != muni
                 || !q::mark_escalated(c, &t.incident_id, &t.hospital_id, now)?

@@ -134,7 +134,7 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Ap
         let event =
             crate::audit::Event::new(crate::audit::Action::RotateKey, crate::audit::Outcome::Ok)
                 .detail(kid.to_b64());
-        crate::audit::append(c, muni, &event, now)?;
+        crate::audit::append(c, muni, &event, now);
         Ok::<_, ApiError>(())
     })?;
     tracing::info!(kid = %kid, "new active issuer key");
@@ -151,7 +151,7 @@ pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), 
         }
         queries::set_issuer_key_status(c, muni, kid, "compromised", now)?;
         let event = crate::audit::Event::new(crate::audit::Action::CompromiseKey, crate::audit::Outcome::Ok).detail(kid);
-        crate::audit::append(c, muni, &event, now)?;
+        crate::audit::append(c, muni, &event, now);
         Ok(())
     })
 }

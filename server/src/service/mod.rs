@@ -123,8 +123,10 @@ pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
-/// Appends a denial (outcome `denied`, detail = the error code) in its own transaction, then
-/// returns the refusal. If the audit write fails, the request fails with that error instead.
+/// Audits a denial (outcome `denied`, detail = the error code), then returns the refusal: in its
+/// own transaction, now — or, on an inline handle ([`crate::db::Db::inline`]), held on that
+/// handle for [`inline`] to write before it answers. If the audit write fails, the request fails
+/// with that error instead.
 pub(crate) fn deny(
     db: &crate::db::Db,
     muni: &str,
@@ -135,59 +137,39 @@ pub(crate) fn deny(
     let mut event = event;
     event.outcome = crate::audit::Outcome::Denied;
     event.detail = Some(err.code().to_string());
-    // Inside `inline`: held back (the event moves into the list); else written now.
-    let Some(event) = DENIALS.with_borrow_mut(|held| match held {
-        Some(held) => {
-            held.push((muni.to_string(), event, now));
-            None
-        }
-        None => Some(event),
-    }) else {
+    let Some(held) = db.hold_denial(crate::audit::Pending::new(muni, event, now)) else {
         return err;
     };
-    match db.write(|c| crate::audit::append(c, muni, &event, now).map_err(ApiError::from)) {
-        Ok(_) => err,
+    match db.write(|tx| {
+        crate::audit::append_held(tx, vec![held]);
+        Ok::<_, ApiError>(())
+    }) {
+        Ok(()) => err,
         Err(audit_failed) => audit_failed,
     }
 }
 
-thread_local! {
-    /// Inside [`inline`] on this thread: the denials to audit (municipality, event, time).
-    static DENIALS: std::cell::RefCell<Option<Vec<(String, crate::audit::Event, i64)>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
 /// A blocking service call, run on the async worker calling this when it needs only reads
-/// ([`crate::db::Db::inline`]: SQLite, a free connection). Its denials are held back
-/// rather than written there (`deny` would wait for a commit) and are audited here, through
-/// the group-commit writer without blocking a thread, before the answer is returned; if that
-/// write fails, so does the call. `None`: `f` needed more (a write, a wait, or PostgreSQL) and
-/// nothing of it was kept — run it on the blocking pool instead.
+/// ([`crate::db::Db::inline`]: SQLite, a free connection). `f` gets the inline handle: its
+/// reads use the handle's connection, and its denials are held there rather than written (a
+/// write would wait for a commit); they are audited here, through the group-commit writer
+/// without blocking a thread, before the answer is returned; if that write fails, so does the
+/// call. `None`: `f` needed more (a write, a wait, or PostgreSQL) and nothing of it was kept —
+/// run it on the blocking pool instead.
 pub async fn inline<T>(
     db: &crate::db::Db,
-    f: impl FnOnce() -> Result<T, ApiError>,
+    f: impl FnOnce(&crate::db::Db) -> Result<T, ApiError>,
 ) -> Option<Result<T, ApiError>> {
-    struct Leave;
-    impl Drop for Leave {
-        fn drop(&mut self) {
-            DENIALS.set(None);
-        }
-    }
-    let ran = db.inline(|| {
-        DENIALS.set(Some(Vec::new()));
-        let _leave = Leave;
+    let ran = db.inline(|here| {
         // As on the blocking pool: a panic is a 500 for this request, not a dead worker.
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-            .unwrap_or_else(|_| Err(ApiError::internal("the request's handler panicked")));
-        (out, DENIALS.take().unwrap_or_default())
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(here)))
+            .unwrap_or_else(|_| Err(ApiError::internal("the request's handler panicked")))
     });
     let (out, denials) = ran?;
     if !denials.is_empty() {
         let audited = db
-            .write_async(move |c| {
-                for (muni, event, now) in &denials {
-                    crate::audit::append(c, muni, event, *now)?;
-                }
+            .write_async(move |tx| {
+                crate::audit::append_held(tx, denials);
                 Ok::<_, ApiError>(())
             })
             .await;
@@ -228,9 +210,9 @@ mod tests {
         use crate::db::testing::{municipality, temp_db};
         let temp = temp_db("deny", 4);
         let db = &temp.db;
-        db.write(|c| {
-            crate::db::queries::insert_municipality(c, &municipality("m"))?;
-            crate::audit::init_chain(c, "m").map_err(ApiError::from)
+        db.write(|tx| {
+            crate::db::queries::insert_municipality(tx, &municipality("m"))?;
+            crate::audit::init_chain(tx, "m").map_err(ApiError::from)
         })
         .unwrap();
         let head = |db: &Db| db.read(|c| crate::audit::head(c, "m").map_err(ApiError::from));
@@ -248,9 +230,9 @@ mod tests {
             )
         };
 
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, || {
-            let err = refuse(db);
-            assert_eq!(head(db).unwrap().0, 0, "not written inside");
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, |here| {
+            let err = refuse(here);
+            assert_eq!(head(here).unwrap().0, 0, "not written inside");
             Err(err)
         }));
         let err = answer.expect("reads and a denial only").unwrap_err();
@@ -260,9 +242,9 @@ mod tests {
         assert_eq!(verified.unwrap(), 1);
 
         // A denial, then a write: all of it is dropped, to be run again on the blocking pool.
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, || {
-            let _ = refuse(db);
-            db.write(|c| crate::audit::init_chain(c, "n").map_err(ApiError::from))
+        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, |here| {
+            let _ = refuse(here);
+            here.write(|c| crate::audit::init_chain(c, "n").map_err(ApiError::from))
         }));
         assert!(answer.is_none());
         assert_eq!(
@@ -271,13 +253,13 @@ mod tests {
             "the held-back denial was not written"
         );
 
-        // A panic is this call's 500, and leaves nothing behind on the thread.
+        // A panic is this call's 500, and leaves nothing behind.
         let answer: Option<Result<(), ApiError>> =
-            rt.block_on(inline(db, || panic!("a bug in a handler")));
+            rt.block_on(inline(db, |_| panic!("a bug in a handler")));
         let err = answer.expect("no write was refused").unwrap_err();
         assert_eq!(err.status().as_u16(), 500);
         assert_eq!(
-            rt.block_on(inline(db, || Ok(1))).map(|r| r.unwrap()),
+            rt.block_on(inline(db, |_| Ok(1))).map(|r| r.unwrap()),
             Some(1)
         );
 

@@ -287,7 +287,7 @@ pub fn subscribe(
         let event = actor
             .event(Action::PushSubscribe, Outcome::Ok)
             .detail(detail);
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         q::subscriptions_of_account(c, muni, &actor.account_id)?
             .into_iter()
             .find(|s| s.id == id)
@@ -335,7 +335,7 @@ pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), Api
         let event = actor
             .event(Action::PushUnsubscribe, Outcome::Ok)
             .detail(format!("subscription {id}"));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok::<_, ApiError>(true)
     })?;
     if done { Ok(()) } else { Err(not_found()) }
@@ -590,7 +590,7 @@ pub fn record(
                     sub.id, sub.account_id
                 ));
                 event.facility_id = Some(sub.facility_id.clone());
-                audit::append(c, &sub.municipality_id, &event, now)?;
+                audit::append(c, &sub.municipality_id, &event, now);
             }
         }
         Ok(n)

@@ -200,7 +200,7 @@ pub fn register_self(
         let event = audit::Event::new(audit::Action::RegisterResident, audit::Outcome::Ok)
             .by(&account.id, "resident")
             .about(&row.id);
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -252,7 +252,7 @@ pub fn register_by_proxy(
             .by(&account.id, "proxy")
             .about(&row.id)
             .detail(proxy.relation.clone());
-        audit::append(c, muni, &event, now)?;
+        audit::append(c, muni, &event, now);
         let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -340,7 +340,7 @@ pub fn update_profile(
         let event = audit::Event::new(audit::Action::UpdateProfile, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(&row.id);
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(row.into())
     })
 }

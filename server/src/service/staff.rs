@@ -120,7 +120,7 @@ pub fn suspend(
         let event = actor
             .event(Action::SuspendAccount, Outcome::Ok)
             .detail(format!("{} {}", a.id, reason));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         let a = queries::account(c, &actor.municipality_id, account_id)?
             .ok_or_else(|| ApiError::internal("suspended account vanished"))?;
         Ok(a.into())
@@ -147,7 +147,7 @@ pub fn reinstate(
         let event = actor
             .event(Action::ReinstateAccount, Outcome::Ok)
             .detail(a.id.clone());
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         let a = queries::account(c, &actor.municipality_id, account_id)?
             .ok_or_else(|| ApiError::internal("account vanished"))?;
         Ok(a.into())
@@ -206,7 +206,7 @@ pub fn reissue(
         let event = actor
             .event(Action::ReissueAccount, Outcome::Ok)
             .detail(format!("{} -> {}", old.id, created.account.id));
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok::<_, ApiError>(())
     })?;
     Ok(Reissued {
@@ -256,7 +256,7 @@ pub fn suspend_facility(
             .event(Action::SuspendFacility, Outcome::Ok)
             .detail(reason.clone());
         event.facility_id = Some(facility_id.to_string());
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(FacilitySuspended {
             facility_id: facility_id.to_string(),
             status: "suspended".into(),
@@ -286,7 +286,7 @@ pub fn reinstate_facility(
         queries::set_facility_status(c, facility_id, "active")?;
         let mut event = actor.event(Action::ReinstateFacility, Outcome::Ok);
         event.facility_id = Some(facility_id.to_string());
-        audit::append(c, &actor.municipality_id, &event, now)?;
+        audit::append(c, &actor.municipality_id, &event, now);
         Ok(FacilitySuspended {
             facility_id: facility_id.to_string(),
             status: "active".into(),
@@ -332,7 +332,7 @@ pub fn change_password(
             &actor.municipality_id,
             &actor.event(Action::ChangePassword, Outcome::Ok),
             now,
-        )?;
+        );
         Ok(())
     })
 }
