@@ -270,8 +270,7 @@ async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::By
             ApiError::bad_request("invalid_body", "the request body could not be read")
         })?;
         if buf.len() + chunk.len() > limit {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+            return Err(ApiError::too_large(
                 "payload_too_large",
                 format!(
                     "an attachment is at most {} bytes",

@@ -7,6 +7,7 @@ pub mod cards;
 pub mod crew;
 pub mod data_disclosure;
 pub mod disasters;
+pub mod error;
 pub mod facilities;
 pub mod field;
 pub mod field_pages;
@@ -21,7 +22,6 @@ pub mod staff;
 
 use crate::error::ApiError;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 
 /// Registers every route. Each one is also in `ROUTES` and has a `#[utoipa::path]` listed in
@@ -186,11 +186,9 @@ impl actix_web::FromRequest for RawBody {
         Box::pin(async move {
             fut.await.map(RawBody).map_err(|e| {
                 match e.as_error::<actix_web::error::PayloadError>() {
-                    Some(actix_web::error::PayloadError::Overflow) => ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the request body is too large",
-                    ),
+                    Some(actix_web::error::PayloadError::Overflow) => {
+                        ApiError::too_large("payload_too_large", "the request body is too large")
+                    }
                     _ => {
                         ApiError::bad_request("invalid_body", "the request body could not be read")
                     }
@@ -212,8 +210,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         move |err: JsonPayloadError, _req: &HttpRequest| {
             let api = match &err {
                 JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                | JsonPayloadError::Overflow { .. } => ApiError::too_large(
                     "payload_too_large",
                     format!("request body over {limit} bytes"),
                 ),
@@ -231,8 +228,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 
 /// `415 unsupported_media_type`: a body that is not `application/json`.
 pub(crate) fn unsupported_media_type() -> ApiError {
-    ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    ApiError::unsupported_media(
         "unsupported_media_type",
         "send Content-Type: application/json",
     )

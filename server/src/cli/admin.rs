@@ -59,8 +59,8 @@ pub fn run(cmd: AdminCommand) -> Result<(), String> {
         facility_id: a.facility.clone(),
         profession: a.profession.clone(),
     };
-    let created =
-        accounts::create_staff(&db, &muni, &staff, None, clock.now()).map_err(|e| e.to_string())?;
+    let created = accounts::create_staff(&db, &muni, &staff, None, clock.now())
+        .map_err(|e| e.for_operator())?;
     let account = &created.account;
     println!(
         "created {} account {} ({})",

@@ -43,20 +43,20 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
     match (action, &cmd) {
         (Some("rotate"), _) => {
             let kid =
-                keys::add_key(&db, &config.data_dir, &muni, now).map_err(|e| e.to_string())?;
+                keys::add_key(&db, &config.data_dir, &muni, now).map_err(|e| e.for_operator())?;
             println!(
                 "new active key {kid}; the previous key is retired and still verifies its cards"
             );
         }
         (Some("compromised"), KeysCommand::Compromised { kid, .. }) => {
-            keys::mark_compromised(&db, &muni, kid, now).map_err(|e| e.to_string())?;
+            keys::mark_compromised(&db, &muni, kid, now).map_err(|e| e.for_operator())?;
             println!(
                 "key {kid} marked compromised: removed from the JWKS; its cards no longer verify"
             );
         }
         _ => {}
     }
-    let ring = keys::load(&db, &config.data_dir, &muni, false).map_err(|e| e.to_string())?;
+    let ring = keys::load(&db, &config.data_dir, &muni, false).map_err(|e| e.for_operator())?;
     for row in ring.rows {
         println!("{}\t{}\tcreated {}", row.kid, row.status, row.created_at);
     }

@@ -139,7 +139,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                 println!("  demo login: {} / {}  ({})", l.login_id, l.password, l.who);
             }
         }
-        if !accounts::has_city_admin(&state.db, &state.municipality_id).map_err(|e| e.to_string())? {
+        if !accounts::has_city_admin(&state.db, &state.municipality_id).map_err(|e| e.for_operator())? {
             println!("No administrator yet. In another terminal, from this directory, create the first one:");
             println!(
                 "  {} admin create --data-dir {} --login-id admin --name \"City administrator\"",

@@ -16,7 +16,7 @@ use super::{check_id, new_id, past_date, text};
 use crate::audit::{self, Action, Event, Outcome};
 use crate::db::models::{AccessRow, ResidentRow};
 use crate::db::{Db, DbConnection, Tx, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
 use serde::{Deserialize, Serialize};
@@ -39,14 +39,14 @@ pub const EMERGENCY_CATEGORIES: [&str; 7] = [
 
 /// A refusal inside the access transaction, with the resident it concerned (so the resident sees
 /// refused attempts in their access history too).
-pub(crate) struct Refusal(pub Option<String>, pub ApiError);
+pub(crate) struct Refusal(pub Option<String>, pub DomainError);
 
 impl Refusal {
     /// A denial or a conflict is audited under `event` (with the resident it concerned) in a
     /// transaction of its own and returned; any other error passes through unaudited.
-    pub(crate) fn audited(self, db: &Db, muni: &str, mut event: Event, now: i64) -> ApiError {
+    pub(crate) fn audited(self, db: &Db, muni: &str, mut event: Event, now: i64) -> DomainError {
         let Refusal(resident, err) = self;
-        if err.is_denial() || err.status().as_u16() == 409 {
+        if err.is_denial() || err.kind() == crate::service::error::Kind::Conflict {
             event.resident_id = resident;
             deny(db, muni, event, err, now)
         } else {
@@ -55,17 +55,17 @@ impl Refusal {
     }
 }
 
-impl<E: Into<ApiError>> From<E> for Refusal {
+impl<E: Into<DomainError>> From<E> for Refusal {
     fn from(e: E) -> Self {
         Refusal(None, e.into())
     }
 }
 
-fn require_responder(actor: &Actor) -> Result<(), ApiError> {
+fn require_responder(actor: &Actor) -> Result<(), DomainError> {
     if actor.role == "paramedic" && actor.device_id.is_some() {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(DomainError::forbidden(
             "only paramedics on enrolled devices may read emergency data",
         ))
     }
@@ -85,7 +85,7 @@ fn guarded<T: Send>(
     purpose: &str,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send,
-) -> Result<T, ApiError> {
+) -> Result<T, DomainError> {
     let outcome = db.write(|c| {
         consume_nonce(c, by)?;
         f(c)
@@ -103,7 +103,7 @@ async fn guarded_async<T: Send + 'static>(
     purpose: &'static str,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, DomainError> {
     let outcome = db
         .write_async(move |c| {
             consume_nonce(c, &by)?;
@@ -117,7 +117,7 @@ async fn guarded_async<T: Send + 'static>(
             let audited = tokio::task::spawn_blocking(move || {
                 audit_refusal(&db, &actor, action, purpose, r, now)
             });
-            Err(audited.await.unwrap_or_else(ApiError::internal))
+            Err(audited.await.unwrap_or_else(DomainError::internal))
         }
     }
 }
@@ -130,7 +130,7 @@ fn audit_refusal(
     purpose: &str,
     refusal: Refusal,
     now: i64,
-) -> ApiError {
+) -> DomainError {
     let event = base_event(actor, action).purpose(purpose);
     refusal.audited(db, &actor.municipality_id, event, now)
 }
@@ -141,9 +141,9 @@ fn refuse_early(
     actor: &Actor,
     action: Action,
     purpose: &str,
-    err: ApiError,
+    err: DomainError,
     now: i64,
-) -> ApiError {
+) -> DomainError {
     let event = base_event(actor, action).purpose(purpose);
     deny(db, &actor.municipality_id, event, err, now)
 }
@@ -160,9 +160,9 @@ pub struct ScanInput {
 }
 
 /// The card bytes from a URL or base64url.
-fn card_bytes(card: &str) -> Result<Vec<u8>, ApiError> {
+fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
     let card = card.trim();
-    let invalid = |m: String| ApiError::unprocessable("invalid_card", m);
+    let invalid = |m: String| DomainError::unprocessable("invalid_card", m);
     if card.len() > 4096 {
         return Err(invalid("card: too long to be a Kyukit card".into()));
     }
@@ -201,9 +201,9 @@ pub fn prepare_scan(
     by: &SignedBy,
     input: &ScanInput,
     now: i64,
-) -> Result<PreparedScan, ApiError> {
+) -> Result<PreparedScan, DomainError> {
     let purpose = "scan";
-    let early = |err: ApiError| refuse_early(db, actor, Action::Scan, purpose, err, now);
+    let early = |err: DomainError| refuse_early(db, actor, Action::Scan, purpose, err, now);
     require_responder(actor).map_err(early)?;
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     let cose = card_bytes(&input.card)?;
@@ -232,19 +232,19 @@ pub fn prepare_scan(
         .map_err(|r| audit_refusal(db, actor, Action::Scan, purpose, r, now))?;
     let (card, row, resident, consent, items) = read.map_err(|e| {
         early(match e {
-            CardError::UnknownKid(_) => ApiError::forbidden_code(
+            CardError::UnknownKid(_) => DomainError::forbidden_code(
                 "untrusted_issuer",
                 "this card was issued by a municipality this server has no trust rule for",
             ),
-            CardError::Expired { .. } => ApiError::forbidden_code(
+            CardError::Expired { .. } => DomainError::forbidden_code(
                 "card_expired",
                 "this card has expired; the resident needs a new one",
             ),
-            CardError::BadSignature | CardError::WrongAlgorithm => ApiError::forbidden_code(
+            CardError::BadSignature | CardError::WrongAlgorithm => DomainError::forbidden_code(
                 "card_not_genuine",
                 "this card is not genuine: its signature does not verify",
             ),
-            other => ApiError::unprocessable("invalid_card", format!("card: {other}")),
+            other => DomainError::unprocessable("invalid_card", format!("card: {other}")),
         })
     })?;
     let card_id = card.claims.card_id.to_hex();
@@ -259,7 +259,7 @@ pub fn prepare_scan(
         facility_id: by.device.facility_id.clone(),
         incident_ref,
         reason: None,
-        categories: serde_json::to_string(&consent.categories).map_err(ApiError::internal)?,
+        categories: serde_json::to_string(&consent.categories).map_err(DomainError::internal)?,
         created_at: now,
         expires_at: now + SCAN_GRANT_SECS,
         review_status: None,
@@ -291,7 +291,7 @@ type Seen = (ResidentRow, Consent, Vec<crate::db::models::DatasetItemRow>);
 impl PreparedScan {
     /// Records the access ([`guarded_async`]: the nonce, a re-check, the access row, the audit
     /// event) without blocking a thread while the batch commits, and builds the disclosure.
-    pub async fn record(self, db: &Db) -> Result<Disclosure, ApiError> {
+    pub async fn record(self, db: &Db) -> Result<Disclosure, DomainError> {
         let PreparedScan {
             actor,
             by,
@@ -314,8 +314,8 @@ impl PreparedScan {
                 } else {
                     let (_, resident, consent) = scannable(c, &actor, &card_id)?;
                     let items = queries::items(c, &resident.id)?;
-                    access.categories =
-                        serde_json::to_string(&consent.categories).map_err(ApiError::internal)?;
+                    access.categories = serde_json::to_string(&consent.categories)
+                        .map_err(DomainError::internal)?;
                     Some((resident, consent, items))
                 };
             queries::insert_access(c, &access)?;
@@ -352,12 +352,13 @@ fn scannable_row(
     actor: &Actor,
     row: Option<crate::db::models::CardRow>,
 ) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
-    let row = row.ok_or_else(|| ApiError::not_found("no such card").with_code("card_unknown"))?;
+    let row =
+        row.ok_or_else(|| DomainError::not_found("no such card").with_code("card_unknown"))?;
     let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
     if row.status != "active" {
         return Err(Refusal(
             Some(row.resident_id.clone()),
-            ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+            DomainError::forbidden_code("card_revoked", "this card has been revoked"),
         ));
     }
     Ok((row, resident, consent))
@@ -382,7 +383,7 @@ fn disclose_new(
         .filter(|cat| limit.is_none_or(|l| l.contains(&cat.as_str())))
         .cloned()
         .collect();
-    access.categories = serde_json::to_string(&categories).map_err(ApiError::internal)?;
+    access.categories = serde_json::to_string(&categories).map_err(DomainError::internal)?;
     queries::insert_access(c, &access)?;
     let event = actor
         .event(action, Outcome::Ok)
@@ -400,11 +401,11 @@ fn consented_resident(
     resident_id: &str,
 ) -> Result<(ResidentRow, Consent), Refusal> {
     let resident = queries::resident(c, &actor.municipality_id, resident_id)?
-        .ok_or_else(|| ApiError::not_found("no such resident"))?;
+        .ok_or_else(|| DomainError::not_found("no such resident"))?;
     let withdrawn = || {
         Refusal(
             Some(resident_id.to_string()),
-            ApiError::forbidden_code(
+            DomainError::forbidden_code(
                 "consent_withdrawn",
                 "the resident has not consented (or has withdrawn consent) to sharing with responders",
             ),
@@ -439,7 +440,7 @@ fn disclosure(
     categories: Vec<String>,
     items: Vec<crate::db::models::DatasetItemRow>,
     now: i64,
-) -> Result<Disclosure, ApiError> {
+) -> Result<Disclosure, DomainError> {
     let items = items
         .into_iter()
         .filter(|i| categories.contains(&i.category))
@@ -524,7 +525,7 @@ pub fn break_glass(
     by: &SignedBy,
     input: &BreakGlassInput,
     now: i64,
-) -> Result<Disclosure, ApiError> {
+) -> Result<Disclosure, DomainError> {
     let purpose = "break_glass";
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::BreakGlass, purpose, err, now))?;
@@ -552,7 +553,7 @@ pub fn break_glass(
             [] => {
                 return Err(Refusal(
                     None,
-                    ApiError::not_found("no resident matches this name and date of birth")
+                    DomainError::not_found("no resident matches this name and date of birth")
                         .with_code("no_match"),
                 ));
             }
@@ -560,7 +561,7 @@ pub fn break_glass(
             _ => {
                 return Err(Refusal(
                     None,
-                    ApiError::conflict(
+                    DomainError::conflict(
                         "ambiguous_match",
                         "several residents match; add part of the address",
                     ),
@@ -609,7 +610,7 @@ pub fn reread(
     by: &SignedBy,
     access_id: &str,
     now: i64,
-) -> Result<Disclosure, ApiError> {
+) -> Result<Disclosure, DomainError> {
     let purpose = "reread";
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
@@ -635,12 +636,12 @@ pub(crate) fn reread_in(
 ) -> Result<(Disclosure, Event), Refusal> {
     let access = queries::access(c, &actor.municipality_id, access_id)?
         .filter(|a| a.account_id == actor.account_id && a.device_id == by.device.id)
-        .ok_or_else(|| ApiError::not_found("no such access"))?;
+        .ok_or_else(|| DomainError::not_found("no such access"))?;
     let resident = Some(access.resident_id.clone());
     if now >= access.expires_at {
         return Err(Refusal(
             resident,
-            ApiError::forbidden_code("access_expired", "this access has expired; scan again"),
+            DomainError::forbidden_code("access_expired", "this access has expired; scan again"),
         ));
     }
     if let Some(card_id) = &access.card_id {
@@ -649,13 +650,13 @@ pub(crate) fn reread_in(
         if !active {
             return Err(Refusal(
                 resident,
-                ApiError::forbidden_code("card_revoked", "this card has been revoked"),
+                DomainError::forbidden_code("card_revoked", "this card has been revoked"),
             ));
         }
     }
     let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
     let granted: Vec<String> =
-        serde_json::from_str(&access.categories).map_err(ApiError::internal)?;
+        serde_json::from_str(&access.categories).map_err(DomainError::internal)?;
     // Never more than the consent in force now, nor more than was granted then.
     let categories: Vec<String> = granted
         .into_iter()
@@ -688,10 +689,10 @@ pub struct BreakGlassRecord {
 }
 
 impl TryFrom<AccessRow> for BreakGlassRecord {
-    type Error = ApiError;
-    fn try_from(a: AccessRow) -> Result<Self, ApiError> {
+    type Error = DomainError;
+    fn try_from(a: AccessRow) -> Result<Self, DomainError> {
         Ok(BreakGlassRecord {
-            categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+            categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
             access_id: a.id,
             resident_id: a.resident_id,
             account_id: a.account_id,
@@ -705,7 +706,7 @@ impl TryFrom<AccessRow> for BreakGlassRecord {
     }
 }
 
-pub fn pending_reviews(db: &Db, actor: &Actor) -> Result<Vec<BreakGlassRecord>, ApiError> {
+pub fn pending_reviews(db: &Db, actor: &Actor) -> Result<Vec<BreakGlassRecord>, DomainError> {
     super::facilities::require_city_admin(actor)?;
     db.read(|c| {
         queries::accesses_for_review(c, &actor.municipality_id)?
@@ -729,11 +730,11 @@ pub fn review(
     access_id: &str,
     input: &ReviewInput,
     now: i64,
-) -> Result<BreakGlassRecord, ApiError> {
+) -> Result<BreakGlassRecord, DomainError> {
     super::facilities::require_city_admin(actor)?;
     check_id(access_id)?;
     if !["justified", "unjustified"].contains(&input.decision.as_str()) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             "decision: justified or unjustified",
         ));
@@ -742,7 +743,7 @@ pub fn review(
     db.write(|c| {
         let access = queries::access(c, &actor.municipality_id, access_id)?
             .filter(|a| a.kind == "break_glass")
-            .ok_or_else(|| ApiError::not_found("no such break-glass access"))?;
+            .ok_or_else(|| DomainError::not_found("no such break-glass access"))?;
         let n = queries::review_access(
             c,
             &actor.municipality_id,
@@ -753,7 +754,7 @@ pub fn review(
             now,
         )?;
         if n == 0 {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "already_reviewed",
                 "this break-glass access has already been reviewed",
             ));
@@ -764,7 +765,7 @@ pub fn review(
             .detail(format!("access {} {}", access.id, input.decision));
         audit::append(c, &actor.municipality_id, &event, now);
         let updated = queries::access(c, &actor.municipality_id, access_id)?
-            .ok_or_else(|| ApiError::internal("reviewed access vanished"))?;
+            .ok_or_else(|| DomainError::internal("reviewed access vanished"))?;
         BreakGlassRecord::try_from(updated)
     })
 }

@@ -5,7 +5,7 @@ use super::security;
 use crate::audit;
 use crate::db::models::{AccountRow, SessionRow};
 use crate::db::{Db, DbConnection, Tx, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -58,7 +58,7 @@ impl Actor {
     }
 }
 
-pub fn validate_login_id(login_id: &str) -> Result<String, ApiError> {
+pub fn validate_login_id(login_id: &str) -> Result<String, DomainError> {
     let v = login_id.trim().to_ascii_lowercase();
     let ok = (3..=64).contains(&v.len())
         && v.bytes()
@@ -66,19 +66,19 @@ pub fn validate_login_id(login_id: &str) -> Result<String, ApiError> {
     if ok {
         Ok(v)
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "invalid_login_id",
             "login_id: 3–64 characters of a-z 0-9 . _ @ -",
         ))
     }
 }
 
-pub fn validate_password(password: &str) -> Result<(), ApiError> {
+pub fn validate_password(password: &str) -> Result<(), DomainError> {
     let n = password.chars().count();
     if (10..=128).contains(&n) {
         Ok(())
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "weak_password",
             "password: 10–128 characters",
         ))
@@ -95,7 +95,7 @@ type HashJob = Box<dyn FnOnce() + Send>;
 /// Runs `f` on the argon2 threads and waits for its result.
 fn on_hash_thread<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<T, DomainError> {
     static QUEUE: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>>> =
         std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
@@ -128,7 +128,7 @@ fn on_hash_thread<T: Send + 'static>(
     });
     let queue = queue
         .as_ref()
-        .ok_or_else(|| ApiError::internal("cannot start the password-hashing threads"))?;
+        .ok_or_else(|| DomainError::internal("cannot start the password-hashing threads"))?;
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
     let job: HashJob = Box::new(move || {
         let _ = done_tx.send(f());
@@ -137,10 +137,10 @@ fn on_hash_thread<T: Send + 'static>(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .send(job)
-        .map_err(|_| ApiError::internal("password-hashing threads stopped"))?;
+        .map_err(|_| DomainError::internal("password-hashing threads stopped"))?;
     done_rx
         .recv()
-        .map_err(|_| ApiError::internal("password-hashing job lost"))
+        .map_err(|_| DomainError::internal("password-hashing job lost"))
 }
 
 /// How long a hashing thread keeps its work area without a job.
@@ -186,15 +186,16 @@ fn argon2id_raw(
 const PHC_B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD_NO_PAD;
 
 /// A PHC string `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (OWASP's argon2id parameters).
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+pub fn hash_password(password: &str) -> Result<String, DomainError> {
     let password = password.to_string();
     on_hash_thread(move || {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt)
-            .map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+            .map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
         let params = Params::DEFAULT;
         let mut out = [0u8; 32];
-        argon2id_raw(&params, password.as_bytes(), &salt, &mut out).map_err(ApiError::internal)?;
+        argon2id_raw(&params, password.as_bytes(), &salt, &mut out)
+            .map_err(DomainError::internal)?;
         Ok(format!(
             "$argon2id$v=19$m={},t={},p={}${}${}",
             params.m_cost(),
@@ -275,9 +276,9 @@ pub fn create_session(
     device_id: Option<&str>,
     now: i64,
     policy: SessionPolicy,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     queries::insert_session(
         conn,
@@ -317,36 +318,37 @@ pub fn login(
     device: Option<&SignedBy>,
     now: i64,
     policy: SessionPolicy,
-) -> Result<String, ApiError> {
-    let denied = || ApiError::unauthorized("wrong login id or password");
+) -> Result<String, DomainError> {
+    let denied = || DomainError::unauthorized("wrong login id or password");
     let login_id = validate_login_id(&creds.login_id).map_err(|_| denied())?;
     let account = db.read(|c| {
-        queries::account_by_login(c, municipality_id, &login_id).map_err(ApiError::from)
+        queries::account_by_login(c, municipality_id, &login_id).map_err(DomainError::from)
     })?;
     // Failed logins are audited (without the attempted secrets, and with the account only if the
     // login id exists) in their own transaction, before the refusal is answered; `counts` adds
     // one to the account's consecutive failures (and locks it at the limit) in the same one.
-    let failed = |account: Option<&AccountRow>, why: &str, counts: bool| -> Result<(), ApiError> {
-        let mut event =
-            audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
-        if let Some(a) = account {
-            event = event.by(&a.id, &a.role);
-            event.facility_id = a.facility_id.clone();
-        }
-        event.device_id = device.map(|d| d.device.id.clone());
-        db.write(|c| {
-            if let (Some(a), true) = (account, counts) {
-                let locks = a.failed_logins + 1 >= security::LOCK_AFTER_FAILURES;
-                queries::record_login_failure(
-                    c,
-                    &a.id,
-                    locks.then_some(now + security::LOCK_SECS),
-                )?;
+    let failed =
+        |account: Option<&AccountRow>, why: &str, counts: bool| -> Result<(), DomainError> {
+            let mut event =
+                audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
+            if let Some(a) = account {
+                event = event.by(&a.id, &a.role);
+                event.facility_id = a.facility_id.clone();
             }
-            audit::append(c, municipality_id, &event, now);
-            Ok::<_, ApiError>(())
-        })
-    };
+            event.device_id = device.map(|d| d.device.id.clone());
+            db.write(|c| {
+                if let (Some(a), true) = (account, counts) {
+                    let locks = a.failed_logins + 1 >= security::LOCK_AFTER_FAILURES;
+                    queries::record_login_failure(
+                        c,
+                        &a.id,
+                        locks.then_some(now + security::LOCK_SECS),
+                    )?;
+                }
+                audit::append(c, municipality_id, &event, now);
+                Ok::<_, DomainError>(())
+            })
+        };
     let Some(account) = account else {
         let _ = password_matches(&creds.password, decoy_hash());
         failed(None, "unknown_login_id", false)?;
@@ -354,7 +356,7 @@ pub fn login(
     };
     if account.locked_until.is_some_and(|t| now < t) {
         failed(Some(&account), "account_locked", false)?;
-        return Err(ApiError::forbidden_code(
+        return Err(DomainError::forbidden_code(
             "account_locked",
             "too many failed logins: this account is locked for 15 minutes",
         ));
@@ -365,11 +367,11 @@ pub fn login(
     }
     if account.status != "active" {
         failed(Some(&account), "suspended", false)?;
-        return Err(ApiError::forbidden("this account is suspended"));
+        return Err(DomainError::forbidden("this account is suspended"));
     }
     if !db.read(|c| super::staff::facility_allows_login(c, &account))? {
         failed(Some(&account), "facility_suspended", false)?;
-        return Err(ApiError::forbidden_code(
+        return Err(DomainError::forbidden_code(
             "facility_suspended",
             "this account's facility is suspended",
         ));
@@ -378,14 +380,14 @@ pub fn login(
     if STAFF_ROLES.contains(&account.role.as_str()) {
         let Some(secret) = account.totp_secret.as_deref() else {
             failed(Some(&account), "totp_not_set_up", false)?;
-            return Err(ApiError::forbidden_code(
+            return Err(DomainError::forbidden_code(
                 "totp_not_set_up",
                 "this staff account has no second factor; ask the city to reissue it",
             ));
         };
         let Some(code) = creds.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
             failed(Some(&account), "totp_required", false)?;
-            return Err(ApiError::unauthorized_code(
+            return Err(DomainError::unauthorized_code(
                 "totp_required",
                 "staff log in with the 6-digit code of their authenticator app too",
             ));
@@ -394,7 +396,7 @@ pub fn login(
             Some(step) => totp_step = Some(step),
             None => {
                 failed(Some(&account), "totp_invalid", true)?;
-                return Err(ApiError::unauthorized_code(
+                return Err(DomainError::unauthorized_code(
                     "totp_invalid",
                     "wrong, expired or already used authenticator code",
                 ));
@@ -407,7 +409,7 @@ pub fn login(
         }
         ("paramedic", _) => {
             failed(Some(&account), "device_required", false)?;
-            return Err(ApiError::forbidden_code(
+            return Err(DomainError::forbidden_code(
                 "device_required",
                 "paramedics log in from a device enrolled by their fire department",
             ));
@@ -420,7 +422,7 @@ pub fn login(
         }
         // A concurrent login with the same code loses here (the step must still be newer).
         if queries::record_login_success(c, &account.id, totp_step, account.totp_last_step)? != 1 {
-            return Err(ApiError::unauthorized_code(
+            return Err(DomainError::unauthorized_code(
                 "totp_invalid",
                 "wrong, expired or already used authenticator code",
             ));
@@ -451,10 +453,10 @@ pub fn authenticate(
     token: &str,
     now: i64,
     policy: SessionPolicy,
-) -> Result<Actor, ApiError> {
+) -> Result<Actor, DomainError> {
     let (session, account) = session_account(db, token, now, policy)?;
     if session.device_id.is_some() {
-        return Err(ApiError::unauthorized_code(
+        return Err(DomainError::unauthorized_code(
             "signature_required",
             "this session belongs to a field device: sign the request with the device key",
         ));
@@ -468,13 +470,13 @@ pub(crate) fn session_account(
     token: &str,
     now: i64,
     policy: SessionPolicy,
-) -> Result<(SessionRow, AccountRow), ApiError> {
-    let expired = || ApiError::unauthorized("session expired or unknown; log in again");
+) -> Result<(SessionRow, AccountRow), DomainError> {
+    let expired = || DomainError::unauthorized("session expired or unknown; log in again");
     if token.is_empty() || token.len() > 128 {
         return Err(expired());
     }
     let hash = token_hash(token);
-    let found = db.read(|c| queries::session_with_account(c, &hash).map_err(ApiError::from))?;
+    let found = db.read(|c| queries::session_with_account(c, &hash).map_err(DomainError::from))?;
     let Some((session, account)) = found else {
         return Err(expired());
     };
@@ -482,21 +484,22 @@ pub(crate) fn session_account(
         || now - session.last_seen_at > policy.idle_secs
         || account.status != "active"
     {
-        db.write(|c| queries::delete_session(c, &hash).map_err(ApiError::from))?;
+        db.write(|c| queries::delete_session(c, &hash).map_err(DomainError::from))?;
         return Err(expired());
     }
     // Touch at most once a minute: idle timeout precision does not need a write per request.
     if now - session.last_seen_at >= 60 {
-        db.write(|c| queries::touch_session(c, &hash, now).map_err(ApiError::from))?;
+        db.write(|c| queries::touch_session(c, &hash, now).map_err(DomainError::from))?;
     }
     Ok((session, account))
 }
 
 /// Ends the session of `token`; 401 if there is none.
-pub fn logout(db: &Db, token: &str) -> Result<(), ApiError> {
-    let n = db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(ApiError::from))?;
+pub fn logout(db: &Db, token: &str) -> Result<(), DomainError> {
+    let n =
+        db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(DomainError::from))?;
     if n == 0 {
-        return Err(ApiError::unauthorized(
+        return Err(DomainError::unauthorized(
             "session expired or unknown; log in again",
         ));
     }
@@ -520,7 +523,7 @@ pub fn create_staff(
     staff: &NewStaff,
     by: Option<&Actor>,
     now: i64,
-) -> Result<CreatedStaff, ApiError> {
+) -> Result<CreatedStaff, DomainError> {
     let created = prepare_staff(muni, staff, now)?;
     db.write(|c| insert_staff(c, &created, by, now))?;
     Ok(created)
@@ -532,7 +535,7 @@ pub(crate) fn prepare_staff(
     muni: &str,
     staff: &NewStaff,
     now: i64,
-) -> Result<CreatedStaff, ApiError> {
+) -> Result<CreatedStaff, DomainError> {
     let NewStaff {
         login_id,
         password,
@@ -543,7 +546,7 @@ pub(crate) fn prepare_staff(
     } = staff;
     let role = role.as_str();
     if !STAFF_ROLES.contains(&role) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_role",
             format!("role: one of {}", STAFF_ROLES.join(", ")),
         ));
@@ -553,7 +556,7 @@ pub(crate) fn prepare_staff(
     if let Some(p) = profession
         && !PROFESSIONS.contains(&p.as_str())
     {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("profession: one of {}", PROFESSIONS.join(", ")),
         ));
@@ -592,12 +595,12 @@ pub(crate) fn insert_staff(
     created: &CreatedStaff,
     by: Option<&Actor>,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let account = &created.account;
     let muni = account.municipality_id.as_str();
     check_staff_facility(c, muni, &account.role, account.facility_id.as_deref())?;
     if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
-        return Err(ApiError::conflict(
+        return Err(DomainError::conflict(
             "login_id_taken",
             "that login id is already in use",
         ));
@@ -679,7 +682,7 @@ fn check_staff_facility(
     muni: &str,
     role: &str,
     facility_id: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     let needs = match role {
         "paramedic" => Some("fire_department"),
         "ed_staff" => Some("hospital"),
@@ -688,11 +691,11 @@ fn check_staff_facility(
     };
     match (needs, facility_id) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(ApiError::unprocessable(
+        (None, Some(_)) => Err(DomainError::unprocessable(
             "invalid_facility",
             format!("a {role} does not belong to a facility"),
         )),
-        (Some(_), None) => Err(ApiError::unprocessable(
+        (Some(_), None) => Err(DomainError::unprocessable(
             "invalid_facility",
             format!("a {role} needs facility_id"),
         )),
@@ -700,11 +703,11 @@ fn check_staff_facility(
             super::check_id(id)?;
             match queries::facility(c, muni, id)? {
                 Some(f) if kind.is_empty() || f.kind == kind => Ok(()),
-                Some(_) => Err(ApiError::unprocessable(
+                Some(_) => Err(DomainError::unprocessable(
                     "invalid_facility",
                     format!("a {role} belongs to a {kind}"),
                 )),
-                None => Err(ApiError::unprocessable(
+                None => Err(DomainError::unprocessable(
                     "invalid_facility",
                     "no such facility in this municipality",
                 )),
@@ -714,7 +717,7 @@ fn check_staff_facility(
 }
 
 /// Whether the municipality has a city administrator yet.
-pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, ApiError> {
+pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, DomainError> {
     db.read(|c| Ok(queries::count_accounts_with_role(c, muni, "city_admin")? > 0))
 }
 

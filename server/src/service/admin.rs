@@ -4,7 +4,7 @@ use super::accounts::Actor;
 use super::facilities::require_city_admin;
 use crate::audit;
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::Serialize;
 
 /// The audit chain's last entry: publish it (e.g. print it in the monthly report) so that a later
@@ -18,10 +18,10 @@ pub struct AuditHead {
     pub read_at: i64,
 }
 
-pub fn audit_head(db: &Db, actor: &Actor, now: i64) -> Result<AuditHead, ApiError> {
+pub fn audit_head(db: &Db, actor: &Actor, now: i64) -> Result<AuditHead, DomainError> {
     require_city_admin(actor)?;
     let (seq, hash) =
-        db.read(|c| audit::head(c, &actor.municipality_id).map_err(ApiError::from))?;
+        db.read(|c| audit::head(c, &actor.municipality_id).map_err(DomainError::from))?;
     Ok(AuditHead {
         seq,
         hash,

@@ -10,7 +10,7 @@ use super::residents::for_actor;
 use crate::audit;
 use crate::db::models::{CardRow, DatasetItemRow};
 use crate::db::{Db, DbConnection, Tx, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -37,11 +37,11 @@ pub struct CardInfo {
     pub revoke_reason: Option<String>,
 }
 
-fn info(row: &CardRow, base: &str) -> Result<CardInfo, ApiError> {
+fn info(row: &CardRow, base: &str) -> Result<CardInfo, DomainError> {
     Ok(CardInfo {
         id: row.id.clone(),
         kid: row.kid.clone(),
-        url: kyukit_card::card_url(base, &row.cose).map_err(ApiError::internal)?,
+        url: kyukit_card::card_url(base, &row.cose).map_err(DomainError::internal)?,
         triage: row.triage,
         issued_at: row.issued_at,
         expires_at: row.expires_at,
@@ -135,23 +135,23 @@ fn issue_in(
     policy: &IssuePolicy,
     key: &kyukit_card::IssuerKey,
     now: i64,
-) -> Result<CardRow, ApiError> {
+) -> Result<CardRow, DomainError> {
     let (resident, _) = for_actor(conn, actor, resident_id)?;
     if resident.status != "active" {
-        return Err(ApiError::conflict(
+        return Err(DomainError::conflict(
             "withdrawn",
             "support is stopped (支援中止): give consent again to get a card",
         ));
     }
     let consent = consent::current(conn, resident_id)?.ok_or_else(|| {
-        ApiError::conflict("consent_required", "record consent before issuing a card")
+        DomainError::conflict("consent_required", "record consent before issuing a card")
     })?;
     let triage = if consent.triage_on_card {
         Some(triage_core(&queries::items(conn, resident_id)?, &consent))
     } else {
         None
     };
-    let card_id = crate::secrets::new_card_id().map_err(ApiError::internal)?;
+    let card_id = crate::secrets::new_card_id().map_err(DomainError::internal)?;
     let claims = Claims {
         card_id,
         issuer: None,
@@ -159,7 +159,7 @@ fn issue_in(
         expires_at: now + policy.validity_secs,
         triage,
     };
-    let cose = kyukit_card::sign(&claims, key).map_err(ApiError::internal)?;
+    let cose = kyukit_card::sign(&claims, key).map_err(DomainError::internal)?;
     let row = CardRow {
         id: card_id.to_hex(),
         municipality_id: resident.municipality_id,
@@ -186,11 +186,11 @@ fn active_key(
     db: &Db,
     actor: &Actor,
     policy: &IssuePolicy,
-) -> Result<kyukit_card::IssuerKey, ApiError> {
+) -> Result<kyukit_card::IssuerKey, DomainError> {
     keys::load(db, policy.data_dir, &actor.municipality_id, true)?
         .active
         .ok_or_else(|| {
-            ApiError::unavailable("no active issuer key (all keys retired or compromised)")
+            DomainError::unavailable("no active issuer key (all keys retired or compromised)")
         })
 }
 
@@ -200,7 +200,7 @@ pub fn issue(
     resident_id: &str,
     policy: &IssuePolicy,
     now: i64,
-) -> Result<CardInfo, ApiError> {
+) -> Result<CardInfo, DomainError> {
     let key = active_key(db, actor, policy)?;
     let row = db.write(|c| issue_in(c, actor, resident_id, policy, &key, now))?;
     info(&row, policy.card_base_url)
@@ -211,7 +211,7 @@ pub fn list(
     actor: &Actor,
     resident_id: &str,
     base: &str,
-) -> Result<Vec<CardInfo>, ApiError> {
+) -> Result<Vec<CardInfo>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
         queries::cards_of(c, resident_id)?
@@ -228,10 +228,10 @@ fn owned_card(
     actor: &Actor,
     resident_id: &str,
     card_id: &str,
-) -> Result<CardRow, ApiError> {
+) -> Result<CardRow, DomainError> {
     queries::card(conn, &actor.municipality_id, card_id)?
         .filter(|r| r.resident_id == resident_id)
-        .ok_or_else(|| ApiError::not_found("no such card"))
+        .ok_or_else(|| DomainError::not_found("no such card"))
 }
 
 /// A card of a resident the actor may act for.
@@ -240,7 +240,7 @@ pub fn get_row(
     actor: &Actor,
     resident_id: &str,
     card_id: &str,
-) -> Result<CardRow, ApiError> {
+) -> Result<CardRow, DomainError> {
     super::check_id(card_id)?;
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
@@ -254,7 +254,7 @@ pub fn get(
     resident_id: &str,
     card_id: &str,
     base: &str,
-) -> Result<CardInfo, ApiError> {
+) -> Result<CardInfo, DomainError> {
     info(&get_row(db, actor, resident_id, card_id)?, base)
 }
 
@@ -272,14 +272,14 @@ pub fn revoke(
     input: RevokeInput,
     base: &str,
     now: i64,
-) -> Result<CardInfo, ApiError> {
+) -> Result<CardInfo, DomainError> {
     let reason = super::text("reason", &input.reason, 1, 200)?;
     super::check_id(card_id)?;
     let row = db.write(|c| {
         for_actor(c, actor, resident_id)?;
         let row = owned_card(c, actor, resident_id, card_id)?;
         if row.status != "active" {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "already_revoked",
                 "this card is already revoked",
             ));
@@ -291,7 +291,7 @@ pub fn revoke(
             .detail(card_id);
         audit::append(c, &actor.municipality_id, &event, now);
         queries::card(c, &actor.municipality_id, card_id)?
-            .ok_or_else(|| ApiError::not_found("no such card"))
+            .ok_or_else(|| DomainError::not_found("no such card"))
     })?;
     info(&row, base)
 }
@@ -304,7 +304,7 @@ pub fn reissue(
     card_id: &str,
     policy: &IssuePolicy,
     now: i64,
-) -> Result<CardInfo, ApiError> {
+) -> Result<CardInfo, DomainError> {
     super::check_id(card_id)?;
     let key = active_key(db, actor, policy)?;
     let row = db.write(|c| {
@@ -363,19 +363,19 @@ pub fn revocation_list(
     muni: &str,
     kid: &str,
     now: i64,
-) -> Result<RevocationList, ApiError> {
+) -> Result<RevocationList, DomainError> {
     if kid.len() > 16
         || !kid
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(ApiError::not_found("no such key"));
+        return Err(DomainError::not_found("no such key"));
     }
     db.read(|c| {
         let key = queries::issuer_keys(c, muni)?
             .into_iter()
             .find(|k| k.kid == kid)
-            .ok_or_else(|| ApiError::not_found("no such key"))?;
+            .ok_or_else(|| DomainError::not_found("no such key"))?;
         let revoked = queries::revoked_card_ids(c, muni, kid, now)?;
         Ok(RevocationList {
             kid: kid.into(),
@@ -387,7 +387,7 @@ pub fn revocation_list(
 }
 
 /// Whether a verified card is revoked (or its resident withdrew).
-pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, ApiError> {
+pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, DomainError> {
     db.read(|c| Ok(queries::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
 }
 
@@ -409,22 +409,22 @@ pub fn print_data(
     resident_id: &str,
     card_id: &str,
     base: &str,
-) -> Result<PrintData, ApiError> {
+) -> Result<PrintData, DomainError> {
     super::check_id(card_id)?;
     db.read(|c| {
         let (resident, _) = for_actor(c, actor, resident_id)?;
         let row = owned_card(c, actor, resident_id, card_id)?;
         if row.status != "active" {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "card_revoked",
                 "this card is revoked; print the current card",
             ));
         }
         let show_name = consent::current(c, resident_id)?.is_some_and(|k| k.name_on_print);
         let muni = queries::municipality(c, &actor.municipality_id)?
-            .ok_or_else(|| ApiError::internal("municipality row missing"))?;
+            .ok_or_else(|| DomainError::internal("municipality row missing"))?;
         Ok(PrintData {
-            url: kyukit_card::card_url(base, &row.cose).map_err(ApiError::internal)?,
+            url: kyukit_card::card_url(base, &row.cose).map_err(DomainError::internal)?,
             name: show_name.then(|| format!("{} {}", resident.family_name, resident.given_name)),
             municipality_ja: muni.name_ja,
             municipality_en: muni.name_en,

@@ -11,7 +11,7 @@ use super::residents::{Standing, for_actor};
 use crate::audit;
 use crate::db::models::ConsentRow;
 use crate::db::{Db, DbConnection, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -46,10 +46,10 @@ pub struct Consent {
 }
 
 impl TryFrom<ConsentRow> for Consent {
-    type Error = ApiError;
-    fn try_from(r: ConsentRow) -> Result<Self, ApiError> {
+    type Error = DomainError;
+    fn try_from(r: ConsentRow) -> Result<Self, DomainError> {
         Ok(Consent {
-            categories: serde_json::from_str(&r.categories).map_err(ApiError::internal)?,
+            categories: serde_json::from_str(&r.categories).map_err(DomainError::internal)?,
             version: r.version,
             status: r.status,
             disaster_use: r.disaster_use,
@@ -63,14 +63,14 @@ impl TryFrom<ConsentRow> for Consent {
 }
 
 /// The consent in force, if it is a grant.
-pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, ApiError> {
+pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, DomainError> {
     match queries::latest_consent(conn, resident_id)? {
         Some(row) if row.status == "granted" => Consent::try_from(row).map(Some),
         _ => Ok(None),
     }
 }
 
-pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>, ApiError> {
+pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
         queries::consents(c, resident_id)?
@@ -96,7 +96,7 @@ fn next_row(
     standing: &Standing,
     terms: &Terms,
     now: i64,
-) -> Result<ConsentRow, ApiError> {
+) -> Result<ConsentRow, DomainError> {
     let version = queries::latest_consent(conn, resident_id)?.map_or(1, |r| r.version + 1);
     let (given_by, proxy_id) = match standing {
         Standing::Own => ("self", None),
@@ -108,7 +108,7 @@ fn next_row(
         resident_id: resident_id.to_string(),
         version,
         status: terms.status.into(),
-        categories: serde_json::to_string(terms.categories).map_err(ApiError::internal)?,
+        categories: serde_json::to_string(terms.categories).map_err(DomainError::internal)?,
         disaster_use: terms.disaster_use,
         triage_on_card: terms.triage_on_card,
         name_on_print: terms.name_on_print,
@@ -126,11 +126,11 @@ pub fn grant(
     resident_id: &str,
     input: ConsentInput,
     now: i64,
-) -> Result<Consent, ApiError> {
+) -> Result<Consent, DomainError> {
     let mut categories = Vec::new();
     for c in &input.categories {
         if !CATEGORIES.contains(&c.as_str()) {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "unknown_category",
                 format!("unknown category {c:?}; one of {}", CATEGORIES.join(", ")),
             ));
@@ -142,7 +142,7 @@ pub fn grant(
     db.write(|c| {
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         if resident.status == "purged" {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "purged",
                 "this record was deleted after 支援中止; register again",
             ));
@@ -188,7 +188,7 @@ pub fn withdraw(
     input: WithdrawalInput,
     retention_secs: i64,
     now: i64,
-) -> Result<Withdrawn, ApiError> {
+) -> Result<Withdrawn, DomainError> {
     let reason = super::opt_text("reason", &input.reason, 200)?;
     db.write(|c| {
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;

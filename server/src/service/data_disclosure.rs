@@ -12,7 +12,7 @@ use super::dataset::Item;
 use super::residents::{AccessEntry, Profile, for_actor};
 use crate::audit::{self, Action, Outcome};
 use crate::db::{Db, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -108,7 +108,7 @@ pub fn export(
     resident_id: &str,
     format: &str,
     now: i64,
-) -> Result<DataDisclosure, ApiError> {
+) -> Result<DataDisclosure, DomainError> {
     // The request is durable in the audit chain before anything is read; the (possibly long)
     // read then runs outside the write transaction, so it never holds up other writers.
     let resident = db.write(|c| {
@@ -119,7 +119,7 @@ pub fn export(
             .purpose(PURPOSE)
             .detail(format.to_string());
         audit::append(c, &actor.municipality_id, &event, now);
-        Ok::<_, ApiError>(resident)
+        Ok::<_, DomainError>(resident)
     })?;
     db.read(|c| {
         let muni = &actor.municipality_id;
@@ -128,7 +128,7 @@ pub fn export(
                 name_ja: m.name_ja,
                 name_en: m.name_en,
             })
-            .ok_or_else(|| ApiError::internal("municipality row missing"))?;
+            .ok_or_else(|| DomainError::internal("municipality row missing"))?;
         let names: HashMap<String, (String, String)> = queries::facilities(c, muni)?
             .into_iter()
             .map(|f| (f.id, (f.name_ja, f.name_en)))
@@ -168,7 +168,7 @@ pub fn export(
         for a in queries::accesses_of_resident(c, muni, &resident.id)? {
             let name = names.get(&a.facility_id);
             accesses.push(HeldAccess {
-                categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+                categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
                 facility_name: name.map(|n| n.0.clone()),
                 facility_name_en: name.map(|n| n.1.clone()),
                 id: a.id,
@@ -185,7 +185,7 @@ pub fn export(
         }
         for a in queries::disaster_accesses_of_resident(c, muni, &resident.id)? {
             accesses.push(HeldAccess {
-                categories: serde_json::from_str(&a.categories).map_err(ApiError::internal)?,
+                categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
                 id: a.id,
                 kind: "disaster".into(),
                 at: a.created_at,
@@ -235,14 +235,14 @@ pub fn export(
 }
 
 /// The disclosure as a bilingual PDF.
-pub fn pdf(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Vec<u8>, ApiError> {
+pub fn pdf(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Vec<u8>, DomainError> {
     let d = export(db, actor, resident_id, "pdf", now)?;
     kyukit_print::disclosure_pdf(&print_doc(&d)).map_err(|e| match e {
-        kyukit_print::PrintError::TextTooLong { .. } => ApiError::unprocessable(
+        kyukit_print::PrintError::TextTooLong { .. } => DomainError::unprocessable(
             "cannot_print",
             "the disclosure is too long for a PDF; use the JSON export",
         ),
-        other => ApiError::internal(other),
+        other => DomainError::internal(other),
     })
 }
 

@@ -7,7 +7,7 @@ use super::{new_id, opt_text, past_date, phone, text, today};
 use crate::audit;
 use crate::db::models::DatasetItemRow;
 use crate::db::{Db, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -125,10 +125,10 @@ pub struct Item {
 }
 
 impl TryFrom<DatasetItemRow> for Item {
-    type Error = ApiError;
-    fn try_from(r: DatasetItemRow) -> Result<Self, ApiError> {
+    type Error = DomainError;
+    fn try_from(r: DatasetItemRow) -> Result<Self, DomainError> {
         Ok(Item {
-            body: serde_json::from_str(&r.body).map_err(ApiError::internal)?,
+            body: serde_json::from_str(&r.body).map_err(DomainError::internal)?,
             id: r.id,
             category: r.category,
             provenance: r.provenance,
@@ -138,24 +138,24 @@ impl TryFrom<DatasetItemRow> for Item {
     }
 }
 
-fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<(), ApiError> {
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<(), DomainError> {
     if allowed.contains(&v) {
         Ok(())
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: one of {}", allowed.join(", ")),
         ))
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, ApiError> {
+fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, DomainError> {
     serde_json::from_value(body)
-        .map_err(|e| ApiError::unprocessable("invalid_item", format!("item body: {e}")))
+        .map_err(|e| DomainError::unprocessable("invalid_item", format!("item body: {e}")))
 }
 
 /// Validates a body for its category and returns its normalised JSON.
-pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, ApiError> {
+pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, DomainError> {
     let normalised = match category {
         "medications" => {
             let mut m: Medication = parse(body)?;
@@ -167,7 +167,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Api
                 let ok = code.bytes().all(|b| b.is_ascii_alphanumeric())
                     && [9, 12, 13].contains(&code.len());
                 if !ok {
-                    return Err(ApiError::unprocessable(
+                    return Err(DomainError::unprocessable(
                         "invalid_field",
                         "code: a 12-character YJ code or a 9/13-digit HOT code",
                     ));
@@ -189,7 +189,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Api
                         .bytes()
                         .all(|x| x.is_ascii_alphanumeric() || x == b'.');
                 if !ok {
-                    return Err(ApiError::unprocessable(
+                    return Err(DomainError::unprocessable(
                         "invalid_field",
                         "icd10: e.g. I48.9",
                     ));
@@ -268,7 +268,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Api
             serde_json::to_value(e)
         }
         other => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "unknown_category",
                 format!(
                     "unknown category {other:?}; one of {}",
@@ -277,7 +277,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Api
             ));
         }
     };
-    normalised.map_err(ApiError::internal)
+    normalised.map_err(DomainError::internal)
 }
 
 fn provenance(standing: &Standing) -> &'static str {
@@ -287,7 +287,7 @@ fn provenance(standing: &Standing) -> &'static str {
     }
 }
 
-pub fn list(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Item>, ApiError> {
+pub fn list(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Item>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
         queries::items(c, resident_id)?
@@ -303,7 +303,7 @@ pub fn add(
     resident_id: &str,
     input: ItemInput,
     now: i64,
-) -> Result<Item, ApiError> {
+) -> Result<Item, DomainError> {
     let body = validate_body(&input.category, input.body, now)?;
     let last_verified = Some(
         input
@@ -321,13 +321,13 @@ pub fn add(
             .filter(|i| i.category == input.category)
             .count();
         if SINGLE.contains(&input.category.as_str()) && existing > 0 {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "single_item_category",
                 format!("{} holds one item: update it instead", input.category),
             ));
         }
         if existing >= MAX_ITEMS_PER_CATEGORY {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "too_many_items",
                 format!("at most {MAX_ITEMS_PER_CATEGORY} items per category"),
             ));
@@ -369,7 +369,7 @@ pub fn update(
     item_id: &str,
     input: ItemUpdate,
     now: i64,
-) -> Result<Item, ApiError> {
+) -> Result<Item, DomainError> {
     super::check_id(item_id)?;
     let last_verified = Some(
         input
@@ -382,7 +382,7 @@ pub fn update(
     db.write(|c| {
         let (_, standing) = for_actor(c, actor, resident_id)?;
         let mut row = queries::item(c, resident_id, item_id)?
-            .ok_or_else(|| ApiError::not_found("no such item"))?;
+            .ok_or_else(|| DomainError::not_found("no such item"))?;
         row.body = validate_body(&row.category, input.body, now)?.to_string();
         row.provenance = provenance(&standing).into();
         row.last_verified = last_verified;
@@ -404,12 +404,12 @@ pub fn delete(
     resident_id: &str,
     item_id: &str,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     super::check_id(item_id)?;
     db.write(|c| {
         for_actor(c, actor, resident_id)?;
         if queries::delete_item(c, resident_id, item_id)? == 0 {
-            return Err(ApiError::not_found("no such item"));
+            return Err(DomainError::not_found("no such item"));
         }
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)

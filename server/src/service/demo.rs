@@ -7,7 +7,7 @@ use super::cards::{self, IssuePolicy};
 use super::residents::{ProfileInput, RegisterProxy, RegisterResident};
 use super::{consent, dataset, residents};
 use crate::db::{Db, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde_json::json;
 
 /// A demo login the CLI prints.
@@ -55,8 +55,8 @@ pub fn load(
     muni: &str,
     policy: &IssuePolicy,
     now: i64,
-) -> Result<Vec<DemoLogin>, ApiError> {
-    if db.read(|c| queries::any_resident(c, muni).map_err(ApiError::from))? {
+) -> Result<Vec<DemoLogin>, DomainError> {
+    if db.read(|c| queries::any_resident(c, muni).map_err(DomainError::from))? {
         return Ok(Vec::new());
     }
     let session = SessionPolicy::default();

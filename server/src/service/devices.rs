@@ -10,8 +10,8 @@ use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Event, Outcome};
 use crate::db::models::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
 use crate::db::{Db, DbConnection, queries};
-use crate::error::ApiError;
 use crate::httpsig::Signed;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -72,19 +72,19 @@ pub fn create_code(
     facility_id: &str,
     input: &CodeInput,
     now: i64,
-) -> Result<EnrollmentCode, ApiError> {
+) -> Result<EnrollmentCode, DomainError> {
     check_id(facility_id)?;
     require_manager_of(actor, facility_id)?;
     let label = text("label", &input.label, 1, 60)?;
     let ttl = input.ttl_minutes.unwrap_or(CODE_TTL_DEFAULT_MIN);
     if !(1..=CODE_TTL_MAX_MIN).contains(&ttl) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("ttl_minutes: 1–{CODE_TTL_MAX_MIN}"),
         ));
     }
     let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     let plain = data_encoding::BASE32_NOPAD.encode(&raw);
     let code = plain
         .as_bytes()
@@ -105,7 +105,7 @@ pub fn create_code(
     };
     db.write(|c| {
         if queries::facility(c, &actor.municipality_id, facility_id)?.is_none() {
-            return Err(ApiError::not_found("no such facility"));
+            return Err(DomainError::not_found("no such facility"));
         }
         queries::insert_enrollment_code(c, &row)?;
         let mut event = actor.event(Action::CreateEnrollmentCode, Outcome::Ok);
@@ -140,15 +140,16 @@ pub struct Enrolled {
     pub label: String,
 }
 
-pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enrolled, ApiError> {
-    let key = kyukit_card::PublicKey::from_jwk(&input.public_key)
-        .map_err(|e| ApiError::unprocessable("invalid_public_key", format!("public_key: {e}")))?;
-    let jwk = key.to_jwk().map_err(ApiError::internal)?;
+pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enrolled, DomainError> {
+    let key = kyukit_card::PublicKey::from_jwk(&input.public_key).map_err(|e| {
+        DomainError::unprocessable("invalid_public_key", format!("public_key: {e}"))
+    })?;
+    let jwk = key.to_jwk().map_err(DomainError::internal)?;
     let public_jwk = serde_json::json!({"kty": jwk.kty, "crv": jwk.crv, "x": jwk.x, "y": jwk.y});
     let normalised = normalise_code(&input.code);
     if normalised.len() != 26 || !normalised.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(
-            ApiError::not_found("enrollment code unknown").with_code("enrollment_code_unknown")
+            DomainError::not_found("enrollment code unknown").with_code("enrollment_code_unknown")
         );
     }
     let hash = code_hash(&normalised);
@@ -157,16 +158,17 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
         let Some(code) = queries::enrollment_code(c, muni, &hash)? else {
             return Err(Refusal(
                 None,
-                ApiError::not_found("enrollment code unknown").with_code("enrollment_code_unknown"),
+                DomainError::not_found("enrollment code unknown")
+                    .with_code("enrollment_code_unknown"),
             ));
         };
-        let refuse = |code_row: &EnrollmentCodeRow, e: ApiError| {
+        let refuse = |code_row: &EnrollmentCodeRow, e: DomainError| {
             Refusal(Some(Box::new(code_row.clone())), e)
         };
         if code.used_at.is_some() {
             return Err(refuse(
                 &code,
-                ApiError::forbidden_code(
+                DomainError::forbidden_code(
                     "enrollment_code_used",
                     "this enrollment code has already been used; ask for a new one",
                 ),
@@ -175,7 +177,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
         if now >= code.expires_at {
             return Err(refuse(
                 &code,
-                ApiError::forbidden_code(
+                DomainError::forbidden_code(
                     "enrollment_code_expired",
                     "this enrollment code has expired; ask for a new one",
                 ),
@@ -224,7 +226,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
 }
 
 /// A failed enrollment, with the code it named (for the denial's facility).
-struct Refusal(Option<Box<EnrollmentCodeRow>>, ApiError);
+struct Refusal(Option<Box<EnrollmentCodeRow>>, DomainError);
 
 impl From<crate::db::DbError> for Refusal {
     fn from(e: crate::db::DbError) -> Self {
@@ -266,7 +268,7 @@ impl From<DeviceRow> for Device {
     }
 }
 
-pub fn list(db: &Db, actor: &Actor, facility_id: &str) -> Result<Vec<Device>, ApiError> {
+pub fn list(db: &Db, actor: &Actor, facility_id: &str) -> Result<Vec<Device>, DomainError> {
     check_id(facility_id)?;
     require_manager_of(actor, facility_id)?;
     db.read(|c| {
@@ -291,14 +293,14 @@ pub fn revoke(
     device_id: &str,
     input: &RevokeInput,
     now: i64,
-) -> Result<Device, ApiError> {
+) -> Result<Device, DomainError> {
     check_id(device_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
         let device = queries::device(c, &actor.municipality_id, device_id)?
-            .ok_or_else(|| ApiError::not_found("no such device"))?;
+            .ok_or_else(|| DomainError::not_found("no such device"))?;
         require_manager_of(actor, &device.facility_id)
-            .map_err(|_| ApiError::not_found("no such device"))?;
+            .map_err(|_| DomainError::not_found("no such device"))?;
         if device.status == "revoked" {
             return Ok(device.into());
         }
@@ -311,14 +313,14 @@ pub fn revoke(
         event.facility_id = Some(device.facility_id.clone());
         audit::append(c, &actor.municipality_id, &event, now);
         let device = queries::device(c, &actor.municipality_id, device_id)?
-            .ok_or_else(|| ApiError::internal("revoked device vanished"))?;
+            .ok_or_else(|| DomainError::internal("revoked device vanished"))?;
         Ok(device.into())
     })
 }
 
 // ---- signed requests ---------------------------------------------------------------------------
 
-fn device_key(device: &DeviceRow) -> Result<kyukit_card::PublicKey, ApiError> {
+fn device_key(device: &DeviceRow) -> Result<kyukit_card::PublicKey, DomainError> {
     super::keys::public_key(&device.public_jwk)
 }
 
@@ -329,35 +331,35 @@ pub fn verify_signature(
     muni: &str,
     signed: &Signed,
     now: i64,
-) -> Result<SignedBy, ApiError> {
+) -> Result<SignedBy, DomainError> {
     let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
     let known = check_id(&signed.keyid)
         .ok()
-        .map(|_| db.read(|c| queries::device(c, muni, &signed.keyid).map_err(ApiError::from)))
+        .map(|_| db.read(|c| queries::device(c, muni, &signed.keyid).map_err(DomainError::from)))
         .transpose()?
         .flatten();
     let Some(device) = known else {
-        let err = ApiError::unauthorized_code("device_unknown", "this device is not enrolled");
+        let err = DomainError::unauthorized_code("device_unknown", "this device is not enrolled");
         return Err(deny(db, muni, event, err, now));
     };
     event.device_id = Some(device.id.clone());
     event.facility_id = Some(device.facility_id.clone());
     if device.status != "active" {
-        let err = ApiError::unauthorized_code(
+        let err = DomainError::unauthorized_code(
             "device_revoked",
             "this device has been revoked; ask your fire department",
         );
         return Err(deny(db, muni, event, err, now));
     }
     if (signed.created - now).abs() > SIGNATURE_WINDOW_SECS {
-        let err = ApiError::unauthorized_code(
+        let err = DomainError::unauthorized_code(
             "signature_expired",
             "the request's signature time is too far from the server's clock; check the device clock",
         );
         return Err(deny(db, muni, event, err, now));
     }
     if !device_key(&device)?.verify_es256(signed.base.as_bytes(), &signed.signature) {
-        let err = ApiError::unauthorized_code(
+        let err = DomainError::unauthorized_code(
             "signature_invalid",
             "the request signature does not verify",
         );
@@ -371,14 +373,14 @@ pub fn verify_signature(
 }
 
 /// Spends a request's nonce in a transaction of its own (requests that write nothing else).
-pub fn spend_nonce(db: &Db, by: &SignedBy) -> Result<(), ApiError> {
+pub fn spend_nonce(db: &Db, by: &SignedBy) -> Result<(), DomainError> {
     db.write(|c| consume_nonce(c, by))
 }
 
 /// Records the request's nonce under its signed time; a second use is a replay (a replay copies
 /// the signed `created` with the nonce). Call inside the request's write transaction, so the
 /// nonce is kept exactly when the request's effects are.
-pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), ApiError> {
+pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), DomainError> {
     let row = SpentNonceRow {
         created: by.created,
         device_id: by.device.id.clone(),
@@ -395,8 +397,8 @@ pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), ApiError
     }
 }
 
-pub(crate) fn replayed() -> ApiError {
-    ApiError::unauthorized_code(
+pub(crate) fn replayed() -> DomainError {
+    DomainError::unauthorized_code(
         "replayed_request",
         "this signed request has already been received",
     )
@@ -412,13 +414,13 @@ pub fn authenticate_field(
     token: Option<&str>,
     now: i64,
     policy: SessionPolicy,
-) -> Result<(Actor, SignedBy), ApiError> {
+) -> Result<(Actor, SignedBy), DomainError> {
     let by = verify_signature(db, muni, signed, now)?;
     let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
     event.device_id = Some(by.device.id.clone());
     event.facility_id = Some(by.device.facility_id.clone());
     let Some(token) = token else {
-        let err = ApiError::unauthorized("log in first (Authorization: Bearer <token>)");
+        let err = DomainError::unauthorized("log in first (Authorization: Bearer <token>)");
         return Err(deny(db, muni, event, err, now));
     };
     let (session, account) = match accounts::session_account(db, token, now, policy) {
@@ -430,7 +432,7 @@ pub fn authenticate_field(
     if session.device_id.as_deref() != Some(by.device.id.as_str())
         || account.facility_id.as_deref() != Some(by.device.facility_id.as_str())
     {
-        let err = ApiError::unauthorized_code(
+        let err = DomainError::unauthorized_code(
             "session_not_bound",
             "this session was not opened on this device; log in on it",
         );
@@ -444,8 +446,8 @@ pub fn authenticate_field(
 
 /// Deletes the nonces no replay can use any more (signed over [`NONCE_KEEP_SECS`] ago); returns
 /// how many.
-pub fn purge_nonces(db: &Db, now: i64) -> Result<usize, ApiError> {
+pub fn purge_nonces(db: &Db, now: i64) -> Result<usize, DomainError> {
     db.write(|c| {
-        queries::delete_nonces_created_before(c, now - NONCE_KEEP_SECS).map_err(ApiError::from)
+        queries::delete_nonces_created_before(c, now - NONCE_KEEP_SECS).map_err(DomainError::from)
     })
 }

@@ -25,7 +25,7 @@ use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Outcome};
 use crate::db::models::{DisasterAccessRow, DisasterDeclarationRow, ResidentRow};
 use crate::db::{Db, DbConnection, Tx, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -91,7 +91,7 @@ impl Declaration {
         r: DisasterDeclarationRow,
         renewed_by: Option<String>,
         now: i64,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, DomainError> {
         let active = in_force(&r, now);
         let status = if active {
             "active"
@@ -105,7 +105,7 @@ impl Declaration {
             "expired"
         };
         Ok(Declaration {
-            districts: serde_json::from_str(&r.districts).map_err(ApiError::internal)?,
+            districts: serde_json::from_str(&r.districts).map_err(DomainError::internal)?,
             active,
             status: status.into(),
             id: r.id,
@@ -130,21 +130,21 @@ fn in_force(r: &DisasterDeclarationRow, now: i64) -> bool {
     r.starts_at <= now && now < effective_end(r)
 }
 
-fn invalid_period(message: impl Into<String>) -> ApiError {
-    ApiError::unprocessable("invalid_period", message)
+fn invalid_period(message: impl Into<String>) -> DomainError {
+    DomainError::unprocessable("invalid_period", message)
 }
 
-fn over() -> ApiError {
-    ApiError::conflict(
+fn over() -> DomainError {
+    DomainError::conflict(
         "disaster_over",
         "this declaration has already ended (by itself, by the city, or by its renewal); declare a new one",
     )
 }
 
 /// Trimmed, distinct, bounded district names.
-fn districts(input: &[String]) -> Result<Vec<String>, ApiError> {
+fn districts(input: &[String]) -> Result<Vec<String>, DomainError> {
     if input.len() > MAX_DISTRICTS {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("districts: at most {MAX_DISTRICTS}"),
         ));
@@ -166,7 +166,7 @@ pub fn declare(
     actor: &Actor,
     input: &DeclareInput,
     now: i64,
-) -> Result<Declaration, ApiError> {
+) -> Result<Declaration, DomainError> {
     require_city_admin(actor)?;
     let districts = districts(&input.districts)?;
     let reason = text("reason", &input.reason, 1, 500)?;
@@ -186,7 +186,7 @@ pub fn declare(
     let row = DisasterDeclarationRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
-        districts: serde_json::to_string(&districts).map_err(ApiError::internal)?,
+        districts: serde_json::to_string(&districts).map_err(DomainError::internal)?,
         starts_at: input.starts_at,
         ends_at: input.ends_at,
         reason,
@@ -201,7 +201,7 @@ pub fn declare(
             .event(Action::DeclareDisaster, Outcome::Ok)
             .detail(format!("declaration {}", row.id));
         audit::append(c, &actor.municipality_id, &event, now);
-        Ok::<_, ApiError>(())
+        Ok::<_, DomainError>(())
     })?;
     Declaration::from_row(row, None, now)
 }
@@ -212,7 +212,7 @@ pub fn renew(
     declaration_id: &str,
     input: &RenewInput,
     now: i64,
-) -> Result<Declaration, ApiError> {
+) -> Result<Declaration, DomainError> {
     require_city_admin(actor)?;
     check_id(declaration_id)?;
     if input.ends_at - now > MAX_PERIOD_SECS {
@@ -222,7 +222,7 @@ pub fn renew(
     }
     let row = db.write(|c| {
         let old = queries::disaster_declaration(c, &actor.municipality_id, declaration_id)?
-            .ok_or_else(|| ApiError::not_found("no such declaration"))?;
+            .ok_or_else(|| DomainError::not_found("no such declaration"))?;
         if old.ended_at.is_some() || now >= old.ends_at {
             return Err(over());
         }
@@ -262,12 +262,12 @@ pub fn end(
     actor: &Actor,
     declaration_id: &str,
     now: i64,
-) -> Result<Declaration, ApiError> {
+) -> Result<Declaration, DomainError> {
     require_city_admin(actor)?;
     check_id(declaration_id)?;
     let row = db.write(|c| {
         let row = queries::disaster_declaration(c, &actor.municipality_id, declaration_id)?
-            .ok_or_else(|| ApiError::not_found("no such declaration"))?;
+            .ok_or_else(|| DomainError::not_found("no such declaration"))?;
         if row.ended_at.is_some() || now >= row.ends_at {
             return Err(over());
         }
@@ -287,14 +287,14 @@ pub fn end(
 }
 
 /// Every declaration, newest first (at most 1,000): city administrators and disaster responders.
-pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Declaration>, ApiError> {
+pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Declaration>, DomainError> {
     if actor.role != "city_admin" && actor.role != RESPONDER_ROLE {
-        return Err(ApiError::forbidden(
+        return Err(DomainError::forbidden(
             "only city administrators and disaster responders may see declarations",
         ));
     }
     let rows = db.read(|c| {
-        queries::disaster_declarations(c, &actor.municipality_id, 1000).map_err(ApiError::from)
+        queries::disaster_declarations(c, &actor.municipality_id, 1000).map_err(DomainError::from)
     })?;
     let renewals: HashMap<String, String> = rows
         .iter()
@@ -312,9 +312,9 @@ pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Declaration>, ApiErr
 
 /// A refusal inside a responder's transaction, with the resident it concerned (so the resident
 /// sees refused attempts in their access history too).
-struct Refusal(Option<String>, ApiError);
+struct Refusal(Option<String>, DomainError);
 
-impl<E: Into<ApiError>> From<E> for Refusal {
+impl<E: Into<DomainError>> From<E> for Refusal {
     fn from(e: E) -> Self {
         Refusal(None, e.into())
     }
@@ -329,8 +329,8 @@ fn guarded<T: Send>(
     action: Action,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send,
-) -> Result<T, ApiError> {
-    let refuse = |resident: Option<String>, err: ApiError| {
+) -> Result<T, DomainError> {
+    let refuse = |resident: Option<String>, err: DomainError| {
         let mut event = actor.event(action, Outcome::Denied).purpose(PURPOSE);
         event.resident_id = resident;
         deny(db, &actor.municipality_id, event, err, now)
@@ -338,7 +338,7 @@ fn guarded<T: Send>(
     if actor.role != RESPONDER_ROLE {
         return Err(refuse(
             None,
-            ApiError::forbidden("only disaster responders may use disaster mode"),
+            DomainError::forbidden("only disaster responders may use disaster mode"),
         ));
     }
     match db.write(f) {
@@ -348,8 +348,8 @@ fn guarded<T: Send>(
     }
 }
 
-fn no_disaster() -> ApiError {
-    ApiError::forbidden_code(
+fn no_disaster() -> DomainError {
+    DomainError::forbidden_code(
         "no_active_disaster",
         "no disaster declaration is in force now",
     )
@@ -360,9 +360,10 @@ fn no_disaster() -> ApiError {
 fn covering<'d>(
     declarations: &'d [DisasterDeclarationRow],
     district: Option<&str>,
-) -> Result<Option<&'d DisasterDeclarationRow>, ApiError> {
+) -> Result<Option<&'d DisasterDeclarationRow>, DomainError> {
     for d in declarations {
-        let names: Vec<String> = serde_json::from_str(&d.districts).map_err(ApiError::internal)?;
+        let names: Vec<String> =
+            serde_json::from_str(&d.districts).map_err(DomainError::internal)?;
         if names.is_empty() || district.is_some_and(|x| names.iter().any(|n| n == x)) {
             return Ok(Some(d));
         }
@@ -397,7 +398,7 @@ pub struct DisasterResidentList {
 
 /// The consenting residents of the declared districts. Each listed resident gets an audit event
 /// (`disaster.list`, purpose `disaster`), and the request one more without a resident.
-pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentList, ApiError> {
+pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentList, DomainError> {
     guarded(db, actor, Action::DisasterList, now, |c| {
         let muni = &actor.municipality_id;
         let declarations = queries::disaster_declarations_in_force(c, muni, now)?;
@@ -408,7 +409,7 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
         let mut whole = false;
         for d in &declarations {
             let names: Vec<String> =
-                serde_json::from_str(&d.districts).map_err(ApiError::internal)?;
+                serde_json::from_str(&d.districts).map_err(DomainError::internal)?;
             whole |= names.is_empty();
             districts.extend(names);
         }
@@ -472,7 +473,12 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
 
 /// One consenting resident's consented dataset, as a disclosure of kind `disaster`: recorded in
 /// `disaster_accesses` and audited (`disaster.read`, purpose `disaster`).
-pub fn read(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Disclosure, ApiError> {
+pub fn read(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    now: i64,
+) -> Result<Disclosure, DomainError> {
     guarded(db, actor, Action::DisasterRead, now, |c| {
         check_id(resident_id)?;
         let muni = &actor.municipality_id;
@@ -483,11 +489,11 @@ pub fn read(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Discl
         if declarations.is_empty() {
             return Err(Refusal(known, no_disaster()));
         }
-        let resident = resident.ok_or_else(|| ApiError::not_found("no such resident"))?;
+        let resident = resident.ok_or_else(|| DomainError::not_found("no such resident"))?;
         let no_consent = || {
             Refusal(
                 known.clone(),
-                ApiError::forbidden_code(
+                DomainError::forbidden_code(
                     "no_disaster_consent",
                     "this resident has not consented to disaster-time use",
                 ),
@@ -503,7 +509,7 @@ pub fn read(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Discl
             .ok_or_else(|| {
                 Refusal(
                     known.clone(),
-                    ApiError::forbidden_code(
+                    DomainError::forbidden_code(
                         "outside_declared_area",
                         "this resident lives outside the declared districts",
                     ),
@@ -517,7 +523,7 @@ pub fn read(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Discl
             declaration_id: declaration.id.clone(),
             resident_id: resident.id.clone(),
             account_id: actor.account_id.clone(),
-            categories: serde_json::to_string(&categories).map_err(ApiError::internal)?,
+            categories: serde_json::to_string(&categories).map_err(DomainError::internal)?,
             created_at: now,
         };
         queries::insert_disaster_access(c, &access)?;
@@ -550,7 +556,7 @@ fn build(
     consent: Consent,
     categories: Vec<String>,
     now: i64,
-) -> Result<Disclosure, ApiError> {
+) -> Result<Disclosure, DomainError> {
     let items = queries::items(c, &resident.id)?
         .into_iter()
         .filter(|i| categories.contains(&i.category))

@@ -9,7 +9,7 @@ use super::{check_id, new_id, phone, text};
 use crate::audit;
 use crate::db::models::FacilityRow;
 use crate::db::{Db, Tx, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -58,22 +58,24 @@ impl From<FacilityRow> for Facility {
 }
 
 /// Only a city administrator may do this.
-pub(crate) fn require_city_admin(actor: &Actor) -> Result<(), ApiError> {
+pub(crate) fn require_city_admin(actor: &Actor) -> Result<(), DomainError> {
     if actor.role == "city_admin" {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only a city administrator may do this"))
+        Err(DomainError::forbidden(
+            "only a city administrator may do this",
+        ))
     }
 }
 
 /// A city administrator, or a facility manager of `facility_id`.
-pub(crate) fn require_manager_of(actor: &Actor, facility_id: &str) -> Result<(), ApiError> {
+pub(crate) fn require_manager_of(actor: &Actor, facility_id: &str) -> Result<(), DomainError> {
     let ok = actor.role == "city_admin"
         || (actor.role == "facility_manager" && actor.facility_id.as_deref() == Some(facility_id));
     if ok {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(DomainError::forbidden(
             "only the facility's manager or a city administrator may do this",
         ))
     }
@@ -90,11 +92,11 @@ pub const KINDS: [&str; 6] = [
 ];
 
 /// Checks a facility kind.
-pub(crate) fn check_kind(kind: &str) -> Result<String, ApiError> {
+pub(crate) fn check_kind(kind: &str) -> Result<String, DomainError> {
     if KINDS.contains(&kind) {
         Ok(kind.to_string())
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "invalid_field",
             format!("kind: one of {}", KINDS.join(", ")),
         ))
@@ -106,7 +108,7 @@ pub(crate) fn new_row(
     muni: &str,
     input: &FacilityInput,
     now: i64,
-) -> Result<FacilityRow, ApiError> {
+) -> Result<FacilityRow, DomainError> {
     Ok(FacilityRow {
         id: new_id()?,
         municipality_id: muni.to_string(),
@@ -127,7 +129,7 @@ pub(crate) fn insert(
     actor: &Actor,
     row: &FacilityRow,
     now: i64,
-) -> Result<Facility, ApiError> {
+) -> Result<Facility, DomainError> {
     queries::insert_facility(c, row)?;
     let event = actor
         .event(audit::Action::CreateFacility, audit::Outcome::Ok)
@@ -141,16 +143,16 @@ pub fn create(
     actor: &Actor,
     input: &FacilityInput,
     now: i64,
-) -> Result<Facility, ApiError> {
+) -> Result<Facility, DomainError> {
     require_city_admin(actor)?;
     let row = new_row(&actor.municipality_id, input, now)?;
     db.write(|c| insert(c, actor, &row, now))
 }
 
 /// The municipality's facilities (staff only; the public directory is `governance::directory`).
-pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Facility>, ApiError> {
+pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Facility>, DomainError> {
     if ["resident", "proxy"].contains(&actor.role.as_str()) {
-        return Err(ApiError::forbidden("staff only"));
+        return Err(DomainError::forbidden("staff only"));
     }
     db.read(|c| {
         Ok(queries::facilities(c, &actor.municipality_id)?
@@ -178,12 +180,12 @@ pub fn add_staff(
     facility_id: &str,
     input: &NewStaff,
     now: i64,
-) -> Result<Staff, ApiError> {
+) -> Result<Staff, DomainError> {
     check_id(facility_id)?;
     require_manager_of(actor, facility_id)?;
     if actor.role == "facility_manager" && !["paramedic", "ed_staff"].contains(&input.role.as_str())
     {
-        return Err(ApiError::forbidden(
+        return Err(DomainError::forbidden(
             "a facility manager adds paramedics and ED staff only",
         ));
     }
@@ -192,7 +194,7 @@ pub fn add_staff(
         .as_deref()
         .is_some_and(|f| f != facility_id)
     {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_facility",
             "facility_id in the body differs from the path",
         ));
@@ -238,9 +240,9 @@ pub fn crew_hospitals(
     db: &Db,
     actor: &Actor,
     by: &super::devices::SignedBy,
-) -> Result<CrewHospitalList, ApiError> {
+) -> Result<CrewHospitalList, DomainError> {
     if actor.role != "paramedic" {
-        return Err(ApiError::forbidden(
+        return Err(DomainError::forbidden(
             "only paramedics may list hospitals here",
         ));
     }

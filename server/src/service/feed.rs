@@ -5,8 +5,8 @@
 
 use crate::db::prearrival::{self as q, FeedRow};
 use crate::db::{Db, DbConnection};
-use crate::error::ApiError;
 use crate::feed::Note;
+use crate::service::error::DomainError;
 use diesel::QueryResult;
 use serde_json::Value;
 
@@ -72,12 +72,17 @@ pub struct FeedEvent {
 }
 
 /// A facility's current head (0 before its first event).
-pub fn head(db: &Db, facility: &str) -> Result<i64, ApiError> {
+pub fn head(db: &Db, facility: &str) -> Result<i64, DomainError> {
     db.read(|c| Ok(q::feed_head(c, facility)?))
 }
 
 /// A facility's events after `after`, oldest first, at most `limit`.
-pub fn since(db: &Db, facility: &str, after: i64, limit: i64) -> Result<Vec<FeedEvent>, ApiError> {
+pub fn since(
+    db: &Db,
+    facility: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, DomainError> {
     db.read(|c| {
         Ok(q::feed_since(c, facility, after, limit)?
             .into_iter()

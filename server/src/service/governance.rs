@@ -24,8 +24,7 @@ use crate::db::models::{
     FacilityRow, NoticeRow,
 };
 use crate::db::{Db, DbConnection, Tx, queries};
-use crate::error::ApiError;
-use actix_web::http::StatusCode;
+use crate::service::error::DomainError;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -321,10 +320,10 @@ impl From<NoticeRow> for Notice {
 
 /// An e-mail address: one `@`, a local part of 1–64 and a dotted domain, 3–254 characters in all,
 /// no spaces or control characters.
-fn email(field: &str, value: &str) -> Result<String, ApiError> {
+fn email(field: &str, value: &str) -> Result<String, DomainError> {
     let v = value.trim();
     let bad =
-        || ApiError::unprocessable("invalid_email", format!("{field}: not an e-mail address"));
+        || DomainError::unprocessable("invalid_email", format!("{field}: not an e-mail address"));
     if !(3..=254).contains(&v.len()) || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -342,18 +341,18 @@ fn email(field: &str, value: &str) -> Result<String, ApiError> {
 
 /// Multi-line free text: `1..=max` characters after trimming, line breaks (`\n`, `\r\n`) and tabs
 /// allowed, no other control characters.
-fn body_text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+fn body_text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
     let v = value.replace("\r\n", "\n");
     let v = v.trim();
     let n = v.chars().count();
     if n == 0 || n > max {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: must be 1–{max} characters"),
         ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: control characters are not allowed"),
         ));
@@ -361,9 +360,9 @@ fn body_text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     Ok(v.to_string())
 }
 
-fn time_field(field: &str, value: Option<i64>) -> Result<Option<i64>, ApiError> {
+fn time_field(field: &str, value: Option<i64>) -> Result<Option<i64>, DomainError> {
     match value {
-        Some(t) if !(MIN_TIME..MAX_TIME).contains(&t) => Err(ApiError::unprocessable(
+        Some(t) if !(MIN_TIME..MAX_TIME).contains(&t) => Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: Unix seconds between 2000 and 2100"),
         )),
@@ -371,7 +370,7 @@ fn time_field(field: &str, value: Option<i64>) -> Result<Option<i64>, ApiError> 
     }
 }
 
-fn manager(m: &SystemManager) -> Result<(String, String), ApiError> {
+fn manager(m: &SystemManager) -> Result<(String, String), DomainError> {
     Ok((
         text("system_manager.name", &m.name, 1, 100)?,
         phone("system_manager.phone", &m.phone)?,
@@ -379,9 +378,9 @@ fn manager(m: &SystemManager) -> Result<(String, String), ApiError> {
 }
 
 /// A fresh status token (128 bits, base64url) and its stored hash.
-fn new_token() -> Result<(String, String), ApiError> {
+fn new_token() -> Result<(String, String), DomainError> {
     let mut raw = [0u8; 16];
-    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let hash = token_hash(&token);
     Ok((token, hash))
@@ -408,7 +407,7 @@ pub fn apply(
     muni: &str,
     input: &ApplicationInput,
     now: i64,
-) -> Result<Submitted, ApiError> {
+) -> Result<Submitted, DomainError> {
     let (manager_name, manager_phone) = manager(&input.system_manager)?;
     let (token, token_hash) = new_token()?;
     let row = FacilityApplicationRow {
@@ -436,8 +435,8 @@ pub fn apply(
     };
     db.write(|c| {
         if queries::count_pending_facility_applications(c, muni)? >= MAX_PENDING {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            return Err(DomainError::new(
+                crate::service::error::Kind::RateLimited,
                 "rate_limited",
                 "too many applications are waiting for the city; try again later",
             ));
@@ -462,8 +461,13 @@ pub fn apply(
 
 /// The status of a request, for the holder of its token. An unknown id and a wrong token get the
 /// same 404.
-pub fn status(db: &Db, muni: &str, id: &str, token: &str) -> Result<ApplicationStatus, ApiError> {
-    let not_found = || ApiError::not_found("no such application, or the token does not match");
+pub fn status(
+    db: &Db,
+    muni: &str,
+    id: &str,
+    token: &str,
+) -> Result<ApplicationStatus, DomainError> {
+    let not_found = || DomainError::not_found("no such application, or the token does not match");
     if check_id(id).is_err() || token.is_empty() || token.len() > 64 {
         return Err(not_found());
     }
@@ -497,7 +501,7 @@ pub fn status(db: &Db, muni: &str, id: &str, token: &str) -> Result<ApplicationS
 }
 
 /// The city's queue: pending requests (oldest first), then the last decided ones (newest first).
-pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Application>, ApiError> {
+pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Application>, DomainError> {
     require_city_admin(actor)?;
     db.read(|c| {
         let muni = &actor.municipality_id;
@@ -518,10 +522,10 @@ pub fn request_change(
     facility_id: &str,
     input: &ChangeRequestInput,
     now: i64,
-) -> Result<Submitted, ApiError> {
+) -> Result<Submitted, DomainError> {
     check_id(facility_id)?;
     if !(actor.role == "facility_manager" && actor.facility_id.as_deref() == Some(facility_id)) {
-        return Err(ApiError::forbidden(
+        return Err(DomainError::forbidden(
             "only the facility's manager may ask to change or withdraw it",
         ));
     }
@@ -553,7 +557,7 @@ pub fn request_change(
     match (input.request_type.as_str(), &input.changes) {
         ("withdrawal", None) => row.request_type = "withdrawal".into(),
         ("withdrawal", Some(_)) => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: not for a withdrawal",
             ));
@@ -601,20 +605,20 @@ pub fn request_change(
                 && row.manager_name.is_none()
                 && row.listed.is_none();
             if nothing {
-                return Err(ApiError::unprocessable(
+                return Err(DomainError::unprocessable(
                     "invalid_field",
                     "changes: name at least one field to change",
                 ));
             }
         }
         ("change", None) => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: required for a change",
             ));
         }
         _ => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "type: one of change, withdrawal",
             ));
@@ -622,15 +626,15 @@ pub fn request_change(
     }
     db.write(|c| {
         let facility = queries::facility(c, &actor.municipality_id, facility_id)?
-            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+            .ok_or_else(|| DomainError::not_found("no such facility"))?;
         if facility.status == "withdrawn" {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "facility_withdrawn",
                 "this facility has withdrawn",
             ));
         }
         if row.kind.as_deref().is_some_and(|k| k != facility.kind) {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes.kind: a facility's kind does not change; withdraw and apply again",
             ));
@@ -638,13 +642,13 @@ pub fn request_change(
         let touches_contacts = row.contact_email.is_some() || row.manager_name.is_some();
         let complete = row.contact_email.is_some() && row.manager_name.is_some();
         if touches_contacts && !complete && queries::facility_contact(c, facility_id)?.is_none() {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: this facility has no contacts on file yet: give both contact_email and system_manager",
             ));
         }
         if queries::count_pending_requests_of_facility(c, facility_id)? > 0 {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "request_pending",
                 "this facility already has a request waiting for the city's decision",
             ));
@@ -673,14 +677,14 @@ pub fn decide(
     id: &str,
     input: &DecisionInput,
     now: i64,
-) -> Result<Decided, ApiError> {
+) -> Result<Decided, DomainError> {
     require_city_admin(actor)?;
     check_id(id)?;
     let approve = match input.decision.as_str() {
         "approve" => true,
         "reject" => false,
         _ => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "decision: one of approve, reject",
             ));
@@ -688,7 +692,7 @@ pub fn decide(
     };
     let reason = opt_text("reason", &input.reason, 500)?;
     if !approve && reason.is_none() {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             "reason: required to reject",
         ));
@@ -696,7 +700,7 @@ pub fn decide(
     let muni = actor.municipality_id.clone();
     db.write(|c| {
         let app = queries::facility_application(c, &muni, id)?
-            .ok_or_else(|| ApiError::not_found("no such application"))?;
+            .ok_or_else(|| DomainError::not_found("no such application"))?;
         // The application's row lock first (then the audit head, in `approve_*` and below), so two
         // concurrent decisions queue here instead of deadlocking on PostgreSQL.
         if app.status != "pending" || queries::lock_pending_application(c, id)? != 1 {
@@ -708,7 +712,7 @@ pub fn decide(
             (true, "change") => Some(approve_change(c, actor, &app, now)?),
             (true, "withdrawal") => Some(approve_withdrawal(c, actor, &app, now)?),
             (true, other) => {
-                return Err(ApiError::internal(format!("request type {other}")));
+                return Err(DomainError::internal(format!("request type {other}")));
             }
         };
         let status = if approve { "approved" } else { "rejected" };
@@ -749,7 +753,7 @@ pub fn decide(
         event.facility_id = facility_id.clone();
         audit::append(c, &muni, &event, now);
         let application = queries::facility_application(c, &muni, id)?
-            .ok_or_else(|| ApiError::internal("decided application vanished"))?;
+            .ok_or_else(|| DomainError::internal("decided application vanished"))?;
         let facility = match (approve, &facility_id) {
             (true, Some(f)) => queries::facility(c, &muni, f)?.map(Facility::from),
             _ => None,
@@ -761,23 +765,23 @@ pub fn decide(
     })
 }
 
-fn already_decided() -> ApiError {
-    ApiError::conflict("already_decided", "this request has already been decided")
+fn already_decided() -> DomainError {
+    DomainError::conflict("already_decided", "this request has already been decided")
 }
 
 /// The facility a change or withdrawal is about, which must not have withdrawn.
 fn target_facility(
     c: &mut DbConnection,
     app: &FacilityApplicationRow,
-) -> Result<FacilityRow, ApiError> {
+) -> Result<FacilityRow, DomainError> {
     let id = app
         .facility_id
         .as_deref()
-        .ok_or_else(|| ApiError::internal("change request without a facility"))?;
+        .ok_or_else(|| DomainError::internal("change request without a facility"))?;
     let f = queries::facility(c, &app.municipality_id, id)?
-        .ok_or_else(|| ApiError::internal("change request for a missing facility"))?;
+        .ok_or_else(|| DomainError::internal("change request for a missing facility"))?;
     if f.status == "withdrawn" {
-        return Err(ApiError::conflict(
+        return Err(DomainError::conflict(
             "facility_withdrawn",
             "this facility has withdrawn",
         ));
@@ -791,7 +795,7 @@ fn approve_application(
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     let input = FacilityInput {
         kind: app.kind.clone().unwrap_or_default(),
         name_ja: app.name_ja.clone().unwrap_or_default(),
@@ -807,7 +811,7 @@ fn approve_application(
         app.manager_name.clone(),
         app.manager_phone.clone(),
     ) else {
-        return Err(ApiError::internal("application without contacts"));
+        return Err(DomainError::internal("application without contacts"));
     };
     queries::put_facility_contact(
         c,
@@ -829,7 +833,7 @@ fn approve_change(
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     let f = target_facility(c, app)?;
     let changes = FacilityChanges {
         kind: None,
@@ -866,8 +870,8 @@ fn approve_change(
     Ok(f.id)
 }
 
-fn conflict_contacts() -> ApiError {
-    ApiError::conflict(
+fn conflict_contacts() -> DomainError {
+    DomainError::conflict(
         "conflict",
         "the facility has no contacts on file to complete this change",
     )
@@ -880,7 +884,7 @@ fn approve_withdrawal(
     actor: &Actor,
     app: &FacilityApplicationRow,
     now: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, DomainError> {
     let f = target_facility(c, app)?;
     queries::withdraw_facility(c, &f.id)?;
     let accounts = queries::accounts_of_facility(c, &f.id)?;
@@ -911,10 +915,10 @@ fn approve_withdrawal(
 
 // ---- directory (R15) ----------------------------------------------------------------------------
 
-pub fn directory(db: &Db, muni: &str) -> Result<Directory, ApiError> {
+pub fn directory(db: &Db, muni: &str) -> Result<Directory, DomainError> {
     db.read(|c| {
         let m = queries::municipality(c, muni)?
-            .ok_or_else(|| ApiError::internal("municipality missing"))?;
+            .ok_or_else(|| DomainError::internal("municipality missing"))?;
         Ok(Directory {
             municipality_ja: m.name_ja,
             municipality_en: m.name_en,
@@ -933,10 +937,10 @@ pub fn publish_notice(
     actor: &Actor,
     input: &NoticeInput,
     now: i64,
-) -> Result<Notice, ApiError> {
+) -> Result<Notice, DomainError> {
     require_city_admin(actor)?;
     if !NOTICE_KINDS.contains(&input.kind.as_str()) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("kind: one of {}", NOTICE_KINDS.join(", ")),
         ));
@@ -946,7 +950,7 @@ pub fn publish_notice(
     if let (Some(s), Some(e)) = (starts_at, ends_at)
         && e <= s
     {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             "ends_at: must be after starts_at",
         ));
@@ -954,13 +958,13 @@ pub fn publish_notice(
     if input.kind == "planned_suspension" {
         match starts_at {
             None => {
-                return Err(ApiError::unprocessable(
+                return Err(DomainError::unprocessable(
                     "invalid_field",
                     "starts_at: required for a planned suspension",
                 ));
             }
             Some(s) if s < now => {
-                return Err(ApiError::unprocessable(
+                return Err(DomainError::unprocessable(
                     "invalid_field",
                     "starts_at: a planned suspension starts in the future (an emergency suspension is an incident notice)",
                 ));
@@ -970,13 +974,13 @@ pub fn publish_notice(
     }
     if input.termination {
         if input.kind != "planned_suspension" {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "termination: only a planned suspension can be a termination",
             ));
         }
         if starts_at.is_none_or(|s| s - now < TERMINATION_NOTICE_SECS) {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "insufficient_notice",
                 "starts_at: a termination is announced at least 30 days ahead",
             ));
@@ -1010,7 +1014,7 @@ pub fn publish_notice(
 }
 
 /// Published notices, newest first (public).
-pub fn notices(db: &Db, muni: &str) -> Result<Vec<Notice>, ApiError> {
+pub fn notices(db: &Db, muni: &str) -> Result<Vec<Notice>, DomainError> {
     db.read(|c| {
         Ok(queries::published_notices(c, muni, NOTICES_SHOWN)?
             .into_iter()
@@ -1019,14 +1023,14 @@ pub fn notices(db: &Db, muni: &str) -> Result<Vec<Notice>, ApiError> {
     })
 }
 
-pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Notice, ApiError> {
+pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Notice, DomainError> {
     require_city_admin(actor)?;
     check_id(id)?;
     db.write(|c| {
         queries::notice(c, &actor.municipality_id, id)?
-            .ok_or_else(|| ApiError::not_found("no such notice"))?;
+            .ok_or_else(|| DomainError::not_found("no such notice"))?;
         if queries::withdraw_notice(c, id, &actor.account_id, now)? != 1 {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "already_withdrawn",
                 "this notice has already been withdrawn",
             ));
@@ -1037,7 +1041,7 @@ pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Not
         audit::append(c, &actor.municipality_id, &event, now);
         queries::notice(c, &actor.municipality_id, id)?
             .map(Notice::from)
-            .ok_or_else(|| ApiError::internal("withdrawn notice vanished"))
+            .ok_or_else(|| DomainError::internal("withdrawn notice vanished"))
     })
 }
 

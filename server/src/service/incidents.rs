@@ -26,8 +26,8 @@ use crate::audit::{self, Action, Event, Outcome};
 use crate::db::models::FacilityRow;
 use crate::db::prearrival::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
 use crate::db::{Db, DbConnection, queries};
-use crate::error::ApiError;
 use crate::feed::Note;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -63,7 +63,12 @@ impl Changes {
     }
 
     /// Feed, then outbox, then audit (the audit head last).
-    fn finish(self, c: &mut crate::db::Tx<'_>, muni: &str, now: i64) -> Result<Effects, ApiError> {
+    fn finish(
+        self,
+        c: &mut crate::db::Tx<'_>,
+        muni: &str,
+        now: i64,
+    ) -> Result<Effects, DomainError> {
         let notes = self.feed.flush(c, muni, now)?;
         let mut pushed = false;
         for (facility, incident, payload, urgency) in &self.pushes {
@@ -235,34 +240,34 @@ fn feed_data(inc: &IncidentRow, hospital: Option<&str>, target_status: Option<&s
 
 // ---- helpers --------------------------------------------------------------------------------------
 
-fn require_crew(actor: &Actor, by: &SignedBy) -> Result<(), ApiError> {
+fn require_crew(actor: &Actor, by: &SignedBy) -> Result<(), DomainError> {
     if actor.role == "paramedic" && actor.device_id.as_deref() == Some(by.device.id.as_str()) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(DomainError::forbidden(
             "only paramedics on enrolled devices may open and report incidents",
         ))
     }
 }
 
-fn require_ed(actor: &Actor) -> Result<String, ApiError> {
+fn require_ed(actor: &Actor) -> Result<String, DomainError> {
     match (actor.role.as_str(), &actor.facility_id) {
         ("ed_staff", Some(h)) => Ok(h.clone()),
-        _ => Err(ApiError::forbidden(
+        _ => Err(DomainError::forbidden(
             "only emergency department staff of a hospital may do this",
         )),
     }
 }
 
-fn seed_of(inc: &IncidentRow) -> Result<Option<Disclosure>, ApiError> {
+fn seed_of(inc: &IncidentRow) -> Result<Option<Disclosure>, DomainError> {
     inc.seed
         .as_deref()
-        .map(|s| serde_json::from_str(s).map_err(ApiError::internal))
+        .map(|s| serde_json::from_str(s).map_err(DomainError::internal))
         .transpose()
 }
 
 /// The seed as the consent in force allows it now (none if withdrawn or the resident is gone).
-fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure>, ApiError> {
+fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure>, DomainError> {
     let Some(mut d) = seed_of(inc)? else {
         return Ok(None);
     };
@@ -284,7 +289,7 @@ fn resident_of(inc: &IncidentRow) -> Option<String> {
     seed_of(inc).ok().flatten().map(|d| d.patient.id)
 }
 
-fn patient_of(inc: &IncidentRow) -> Result<Option<ReportPatient>, ApiError> {
+fn patient_of(inc: &IncidentRow) -> Result<Option<ReportPatient>, DomainError> {
     Ok(seed_of(inc)?.map(|d| {
         let age = i64::from(d.patient.age);
         ReportPatient {
@@ -296,33 +301,34 @@ fn patient_of(inc: &IncidentRow) -> Result<Option<ReportPatient>, ApiError> {
     }))
 }
 
-fn latest_report(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Report>, ApiError> {
+fn latest_report(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Report>, DomainError> {
     if inc.version == 0 {
         return Ok(None);
     }
-    let row = q::report(c, &inc.id, inc.version)?
-        .ok_or_else(|| ApiError::internal(format!("report {} v{} missing", inc.id, inc.version)))?;
+    let row = q::report(c, &inc.id, inc.version)?.ok_or_else(|| {
+        DomainError::internal(format!("report {} v{} missing", inc.id, inc.version))
+    })?;
     Ok(Some(
-        serde_json::from_str(&row.body).map_err(ApiError::internal)?,
+        serde_json::from_str(&row.body).map_err(DomainError::internal)?,
     ))
 }
 
-fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, ApiError> {
+fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, DomainError> {
     Ok(latest_report(c, inc)?
         .map(|r| r.patient.age_band)
         .or(patient_of(inc)?.map(|p| p.age_band))
         .unwrap_or_else(|| "unknown".into()))
 }
 
-fn facility(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, ApiError> {
+fn facility(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
     queries::facility(c, muni, id)?
-        .ok_or_else(|| ApiError::internal(format!("facility {id} missing")))
+        .ok_or_else(|| DomainError::internal(format!("facility {id} missing")))
 }
 
 /// A hospital of this municipality that is active; else `422 unknown_hospital`.
-fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, ApiError> {
+fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
     let unknown = || {
-        ApiError::unprocessable(
+        DomainError::unprocessable(
             "unknown_hospital",
             format!("{id} is not an active hospital of this municipality"),
         )
@@ -334,7 +340,7 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
     }
 }
 
-fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, ApiError> {
+fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
     Ok(TargetView {
         hospital: FacilityRef::from(&facility(c, muni, &t.hospital_id)?),
         status: t.status.clone(),
@@ -350,7 +356,7 @@ fn view(
     c: &mut DbConnection,
     inc: &IncidentRow,
     only_hospital: Option<&str>,
-) -> Result<IncidentView, ApiError> {
+) -> Result<IncidentView, DomainError> {
     let muni = inc.municipality_id.as_str();
     let targets = q::targets(c, &inc.id)?
         .iter()
@@ -388,16 +394,16 @@ fn view(
 }
 
 /// The hospitals currently involved (asked, accepted or assigned).
-fn involved(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<TargetRow>, ApiError> {
+fn involved(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<TargetRow>, DomainError> {
     Ok(q::targets(c, &inc.id)?
         .into_iter()
         .filter(|t| matches!(t.status.as_str(), "pending" | "accepted" | "assigned"))
         .collect())
 }
 
-fn reload(c: &mut DbConnection, inc: &IncidentRow) -> Result<IncidentRow, ApiError> {
+fn reload(c: &mut DbConnection, inc: &IncidentRow) -> Result<IncidentRow, DomainError> {
     q::incident(c, &inc.municipality_id, &inc.id)?
-        .ok_or_else(|| ApiError::internal("incident vanished"))
+        .ok_or_else(|| DomainError::internal("incident vanished"))
 }
 
 // ---- the crew's transactions -----------------------------------------------------------------------
@@ -414,7 +420,7 @@ fn crew_tx<T: Send>(
     now: i64,
     f: impl FnOnce(&mut crate::db::Tx<'_>, Option<IncidentRow>, &mut Changes) -> Result<T, Refusal>
     + Send,
-) -> Result<(T, Effects), ApiError> {
+) -> Result<(T, Effects), DomainError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
         let mut e = actor.event(action, Outcome::Denied).purpose("incident");
@@ -438,7 +444,7 @@ fn crew_tx<T: Send>(
                         i.facility_id == by.device.facility_id
                             && (i.device_id == by.device.id || i.opened_by == actor.account_id)
                     })
-                    .ok_or_else(|| ApiError::not_found("no such incident"))?,
+                    .ok_or_else(|| DomainError::not_found("no such incident"))?,
             ),
             None => None,
         };
@@ -467,7 +473,7 @@ pub fn open(
     by: &SignedBy,
     input: &OpenInput,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     if let Some(a) = &input.access_id {
         check_id(a)?;
@@ -484,7 +490,7 @@ pub fn open(
                 Some(aid) => {
                     let (d, read) = access::reread_in(c, actor, by, aid, Some("incident"), now)?;
                     tx.audit.push(read);
-                    Some(serde_json::to_string(&d).map_err(ApiError::internal)?)
+                    Some(serde_json::to_string(&d).map_err(DomainError::internal)?)
                 }
                 None => None,
             };
@@ -521,7 +527,7 @@ pub fn crew_read(
     by: &SignedBy,
     incident_id: &str,
     now: i64,
-) -> Result<IncidentView, ApiError> {
+) -> Result<IncidentView, DomainError> {
     crew_tx(
         db,
         actor,
@@ -530,7 +536,7 @@ pub fn crew_read(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             tx.audit
                 .push(incident_event(actor, Action::ReadIncident, &inc));
             Ok(view(c, &inc, None)?)
@@ -547,7 +553,7 @@ pub fn submit_report(
     incident_id: &str,
     input: &ReportInput,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     crew_tx(
         db,
         actor,
@@ -556,17 +562,17 @@ pub fn submit_report(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
-            let refuse = |e: ApiError| Refusal(resident.clone(), e);
+            let refuse = |e: DomainError| Refusal(resident.clone(), e);
             if !matches!(inc.status.as_str(), "open" | "accepted") {
-                return Err(refuse(ApiError::conflict(
+                return Err(refuse(DomainError::conflict(
                     "incident_closed",
                     "this incident is closed",
                 )));
             }
             if input.base_version != inc.version {
-                return Err(refuse(ApiError::conflict(
+                return Err(refuse(DomainError::conflict(
                     "version_conflict",
                     format!(
                         "the report is at version {}; reload it and send your changes on top",
@@ -577,7 +583,7 @@ pub fn submit_report(
             let seeded = patient_of(&inc)?;
             let rep = report::build(input, inc.version + 1, seeded.as_ref(), now)?;
             if !q::bump_version(c, &inc.id, inc.version, &rep.activation, rep.eta_at, now)? {
-                return Err(refuse(ApiError::conflict(
+                return Err(refuse(DomainError::conflict(
                     "version_conflict",
                     "the report changed meanwhile; reload it and send your changes on top",
                 )));
@@ -588,7 +594,7 @@ pub fn submit_report(
                     incident_id: inc.id.clone(),
                     version: rep.version,
                     municipality_id: inc.municipality_id.clone(),
-                    body: serde_json::to_string(&rep).map_err(ApiError::internal)?,
+                    body: serde_json::to_string(&rep).map_err(DomainError::internal)?,
                     created_by: actor.account_id.clone(),
                     device_id: by.device.id.clone(),
                     created_at: now,
@@ -625,7 +631,7 @@ pub fn submit_report(
 }
 
 /// Checks an attachment's declared type against its first bytes.
-pub fn check_attachment(content_type: &str, bytes: &[u8]) -> Result<&'static str, ApiError> {
+pub fn check_attachment(content_type: &str, bytes: &[u8]) -> Result<&'static str, DomainError> {
     let ct = content_type
         .split(';')
         .next()
@@ -637,22 +643,20 @@ pub fn check_attachment(content_type: &str, bytes: &[u8]) -> Result<&'static str
         "image/png" => ("image/png", b"\x89PNG\r\n\x1a\n"),
         "application/pdf" => ("application/pdf", b"%PDF-"),
         _ => {
-            return Err(ApiError::new(
-                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            return Err(DomainError::unsupported_media(
                 "unsupported_media_type",
                 "attachments are image/jpeg, image/png or application/pdf",
             ));
         }
     };
     if bytes.len() > MAX_ATTACHMENT_BYTES {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        return Err(DomainError::too_large(
             "payload_too_large",
             format!("an attachment is at most {MAX_ATTACHMENT_BYTES} bytes"),
         ));
     }
     if bytes.is_empty() || !bytes.starts_with(magic) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "content_mismatch",
             format!("the body is not a {name} file"),
         ));
@@ -668,7 +672,7 @@ pub fn add_attachment(
     content_type: &str,
     bytes: &[u8],
     now: i64,
-) -> Result<(AttachmentView, Effects), ApiError> {
+) -> Result<(AttachmentView, Effects), DomainError> {
     let ct = check_attachment(content_type, bytes)?;
     crew_tx(
         db,
@@ -678,14 +682,14 @@ pub fn add_attachment(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             if !matches!(inc.status.as_str(), "open" | "accepted") {
                 return Err(
-                    ApiError::conflict("incident_closed", "this incident is closed").into(),
+                    DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
             }
             if q::count_attachments(c, &inc.id)? >= MAX_ATTACHMENTS {
-                return Err(ApiError::conflict(
+                return Err(DomainError::conflict(
                     "too_many_attachments",
                     format!("an incident has at most {MAX_ATTACHMENTS} attachments"),
                 )
@@ -696,7 +700,7 @@ pub fn add_attachment(
                 municipality_id: inc.municipality_id.clone(),
                 incident_id: inc.id.clone(),
                 content_type: ct.into(),
-                size: i64::try_from(bytes.len()).map_err(ApiError::internal)?,
+                size: i64::try_from(bytes.len()).map_err(DomainError::internal)?,
                 sha256: hex::encode(Sha256::digest(bytes)),
                 data: bytes.to_vec(),
                 created_by: actor.account_id.clone(),
@@ -734,12 +738,12 @@ pub fn inquire(
     incident_id: &str,
     input: &InquiryInput,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     let mut hospitals = input.hospitals.clone();
     hospitals.sort();
     hospitals.dedup();
     if hospitals.is_empty() || hospitals.len() > MAX_INQUIRY_HOSPITALS {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("hospitals: 1–{MAX_INQUIRY_HOSPITALS} hospital ids"),
         ));
@@ -752,26 +756,26 @@ pub fn inquire(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
-            let refuse = |e: ApiError| Refusal(resident.clone(), e);
+            let refuse = |e: DomainError| Refusal(resident.clone(), e);
             match inc.status.as_str() {
                 "open" => {}
                 "accepted" => {
-                    return Err(refuse(ApiError::conflict(
+                    return Err(refuse(DomainError::conflict(
                         "already_accepted",
                         "a hospital has already accepted this patient",
                     )));
                 }
                 _ => {
-                    return Err(refuse(ApiError::conflict(
+                    return Err(refuse(DomainError::conflict(
                         "incident_closed",
                         "this incident is closed",
                     )));
                 }
             }
             if inc.version == 0 {
-                return Err(refuse(ApiError::conflict(
+                return Err(refuse(DomainError::conflict(
                     "report_required",
                     "send a report first: hospitals decide on it",
                 )));
@@ -836,7 +840,7 @@ pub fn change_destination(
     incident_id: &str,
     input: &DestinationInput,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     crew_tx(
         db,
         actor,
@@ -845,10 +849,10 @@ pub fn change_destination(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             if !matches!(inc.status.as_str(), "open" | "accepted") {
                 return Err(
-                    ApiError::conflict("incident_closed", "this incident is closed").into(),
+                    DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
             }
             let new = active_hospital(c, &inc.municipality_id, &input.hospital_id)?;
@@ -857,7 +861,7 @@ pub fn change_destination(
             }
             if !q::move_incident(c, &inc.id, "accepted", Some(&new.id), None, now)? {
                 return Err(
-                    ApiError::conflict("incident_closed", "this incident is closed").into(),
+                    DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
             }
             let inc = reload(c, &inc)?;
@@ -937,7 +941,7 @@ pub fn arrive(
     by: &SignedBy,
     incident_id: &str,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     crew_tx(
         db,
         actor,
@@ -946,9 +950,9 @@ pub fn arrive(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let Some(dest) = inc.destination_id.clone() else {
-                return Err(ApiError::conflict(
+                return Err(DomainError::conflict(
                     "no_destination",
                     "no hospital has accepted or been chosen yet",
                 )
@@ -956,7 +960,7 @@ pub fn arrive(
             };
             if !q::move_incident(c, &inc.id, "arrived", Some(&dest), Some(now), now)? {
                 return Err(
-                    ApiError::conflict("incident_closed", "this incident is closed").into(),
+                    DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
             }
             let inc = reload(c, &inc)?;
@@ -1005,7 +1009,7 @@ fn ed_tx<T: Send>(
     now: i64,
     f: impl FnOnce(&mut crate::db::Tx<'_>, IncidentRow, TargetRow, &mut Changes) -> Result<T, Refusal>
     + Send,
-) -> Result<(T, Effects), ApiError> {
+) -> Result<(T, Effects), DomainError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
         actor
@@ -1019,7 +1023,7 @@ fn ed_tx<T: Send>(
     };
     check_id(incident_id)?;
     let outcome = db.write(|c| {
-        let not_found = || ApiError::not_found("no such incident");
+        let not_found = || DomainError::not_found("no such incident");
         let inc = q::incident(c, muni, incident_id)?.ok_or_else(not_found)?;
         let target = q::target(c, &inc.id, &hospital)?.ok_or_else(not_found)?;
         let mut tx = Changes::default();
@@ -1036,7 +1040,7 @@ fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
     } else {
         Err(Refusal(
             resident_of(inc),
-            ApiError::forbidden_code(
+            DomainError::forbidden_code(
                 "not_involved",
                 format!(
                     "this hospital is no longer involved in this incident ({})",
@@ -1048,7 +1052,7 @@ fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
 }
 
 /// The hospital's incoming list (no names), newest first.
-pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, ApiError> {
+pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, DomainError> {
     let muni = actor.municipality_id.as_str();
     let hospital = require_ed(actor).map_err(|err| {
         deny(
@@ -1108,7 +1112,7 @@ pub fn ed_read(
     actor: &Actor,
     incident_id: &str,
     now: i64,
-) -> Result<IncidentView, ApiError> {
+) -> Result<IncidentView, DomainError> {
     ed_tx(
         db,
         actor,
@@ -1131,7 +1135,7 @@ pub fn acknowledge(
     actor: &Actor,
     incident_id: &str,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     ed_tx(
         db,
         actor,
@@ -1161,12 +1165,12 @@ pub fn answer(
     incident_id: &str,
     input: &AnswerInput,
     now: i64,
-) -> Result<(IncidentView, Effects), ApiError> {
+) -> Result<(IncidentView, Effects), DomainError> {
     let accept = match input.decision.as_str() {
         "accept" => true,
         "decline" => false,
         _ => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "decision: accept or decline",
             ));
@@ -1174,7 +1178,7 @@ pub fn answer(
     };
     let reason = match (&input.reason, accept) {
         (None, false) => {
-            return Err(ApiError::unprocessable(
+            return Err(DomainError::unprocessable(
                 "invalid_field",
                 "reason: say why you decline (1–200 characters)",
             ));
@@ -1189,19 +1193,19 @@ pub fn answer(
         now,
         |c, inc, t, tx| {
             let resident = resident_of(&inc);
-            let refuse = |e: ApiError| Refusal(resident.clone(), e);
+            let refuse = |e: DomainError| Refusal(resident.clone(), e);
             let hospital = t.hospital_id.clone();
             if t.status != "pending" {
                 let err = match (t.status.as_str(), inc.status.as_str()) {
-                    ("superseded", _) => ApiError::conflict(
+                    ("superseded", _) => DomainError::conflict(
                         "already_accepted",
                         "another hospital has already accepted this patient",
                     ),
-                    ("accepted" | "declined", _) => ApiError::conflict(
+                    ("accepted" | "declined", _) => DomainError::conflict(
                         "already_answered",
                         format!("this hospital has already answered ({})", t.status),
                     ),
-                    _ => ApiError::conflict(
+                    _ => DomainError::conflict(
                         "not_pending",
                         format!("this inquiry is no longer open ({})", t.status),
                     ),
@@ -1215,12 +1219,12 @@ pub fn answer(
                         .map(|i| i.status)
                         .unwrap_or_default();
                     return Err(refuse(if status == "accepted" {
-                        ApiError::conflict(
+                        DomainError::conflict(
                             "already_accepted",
                             "another hospital has already accepted this patient",
                         )
                     } else {
-                        ApiError::conflict("incident_closed", "this incident is closed")
+                        DomainError::conflict("incident_closed", "this incident is closed")
                     }));
                 }
                 q::set_target_status(
@@ -1316,7 +1320,7 @@ pub fn crew_attachment(
     incident_id: &str,
     attachment_id: &str,
     now: i64,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, DomainError> {
     check_id(attachment_id)?;
     crew_tx(
         db,
@@ -1326,9 +1330,9 @@ pub fn crew_attachment(
         Some(incident_id),
         now,
         |c, inc, tx| {
-            let inc = inc.ok_or_else(|| ApiError::internal("no incident"))?;
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let a = q::attachment(c, &inc.id, attachment_id)?
-                .ok_or_else(|| ApiError::not_found("no such attachment"))?;
+                .ok_or_else(|| DomainError::not_found("no such attachment"))?;
             tx.audit.push(
                 incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
@@ -1349,7 +1353,7 @@ pub fn ed_attachment(
     incident_id: &str,
     attachment_id: &str,
     now: i64,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, DomainError> {
     check_id(attachment_id)?;
     ed_tx(
         db,
@@ -1360,7 +1364,7 @@ pub fn ed_attachment(
         |c, inc, t, tx| {
             still_involved(&inc, &t)?;
             let a = q::attachment(c, &inc.id, attachment_id)?
-                .ok_or_else(|| ApiError::not_found("no such attachment"))?;
+                .ok_or_else(|| DomainError::not_found("no such attachment"))?;
             tx.audit.push(
                 incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
@@ -1380,7 +1384,12 @@ pub fn ed_attachment(
 /// Escalates every alert asked at least `after_secs` ago and still unacknowledged: marks it,
 /// pushes again, and tells the hospital's and the crew's feeds (the crew's event carries the
 /// hospital's phone number). Safe to run on several instances at once: marking is conditional.
-pub fn escalate_due(db: &Db, muni: &str, after_secs: i64, now: i64) -> Result<Effects, ApiError> {
+pub fn escalate_due(
+    db: &Db,
+    muni: &str,
+    after_secs: i64,
+    now: i64,
+) -> Result<Effects, DomainError> {
     db.write(|c| {
         let due = q::unacknowledged_due(c, now - after_secs, 100)?;
         let mut tx = Changes::default();
@@ -1424,7 +1433,7 @@ pub fn crew_owns(
     actor: &Actor,
     device_id: &str,
     incident_id: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     db.read(|c| {
         Ok(q::incident(c, &actor.municipality_id, incident_id)?
             .is_some_and(|i| i.device_id == device_id || i.opened_by == actor.account_id))

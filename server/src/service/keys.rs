@@ -4,8 +4,8 @@
 
 use crate::db::models::{IssuerKeyRow, MunicipalityRow};
 use crate::db::{Db, queries};
-use crate::error::ApiError;
 use crate::secrets;
+use crate::service::error::DomainError;
 use kyukit_card::{IssuerKey, KeySet, Kid};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ const PARSED_KEYS_MAX: usize = 4096;
 /// result is a pure function of the text, so it is memoised by the text itself: a new or changed
 /// key is a different text, and whether a key may be used (its row's status) is read from the
 /// database on every request, never cached.
-pub fn public_key(jwk_text: &str) -> Result<kyukit_card::PublicKey, ApiError> {
+pub fn public_key(jwk_text: &str) -> Result<kyukit_card::PublicKey, DomainError> {
     static PARSED: OnceLock<Mutex<HashMap<String, kyukit_card::PublicKey>>> = OnceLock::new();
     let cache = PARSED.get_or_init(Mutex::default);
     let lock = || {
@@ -31,8 +31,8 @@ pub fn public_key(jwk_text: &str) -> Result<kyukit_card::PublicKey, ApiError> {
     if let Some(key) = lock().get(jwk_text) {
         return Ok(key.clone());
     }
-    let jwk: kyukit_card::Jwk = serde_json::from_str(jwk_text).map_err(ApiError::internal)?;
-    let key = kyukit_card::PublicKey::from_jwk(&jwk).map_err(ApiError::internal)?;
+    let jwk: kyukit_card::Jwk = serde_json::from_str(jwk_text).map_err(DomainError::internal)?;
+    let key = kyukit_card::PublicKey::from_jwk(&jwk).map_err(DomainError::internal)?;
     let mut parsed = lock();
     if parsed.len() >= PARSED_KEYS_MAX {
         parsed.clear();
@@ -78,8 +78,8 @@ pub fn bootstrap(
     data_dir: &Path,
     defaults: &MunicipalityDefaults,
     now: i64,
-) -> Result<String, ApiError> {
-    let existing = db.read(|c| queries::first_municipality(c).map_err(ApiError::from))?;
+) -> Result<String, DomainError> {
+    let existing = db.read(|c| queries::first_municipality(c).map_err(DomainError::from))?;
     let muni = match existing {
         Some(m) => m.id,
         None => {
@@ -92,12 +92,12 @@ pub fn bootstrap(
                 name_en: defaults.name_en.clone(),
                 created_at: now,
             };
-            db.write(|c| queries::insert_municipality(c, &row).map_err(ApiError::from))?;
+            db.write(|c| queries::insert_municipality(c, &row).map_err(DomainError::from))?;
             id
         }
     };
-    db.write(|c| crate::audit::init_chain(c, &muni).map_err(ApiError::from))?;
-    let keys = db.read(|c| queries::issuer_keys(c, &muni).map_err(ApiError::from))?;
+    db.write(|c| crate::audit::init_chain(c, &muni).map_err(DomainError::from))?;
+    let keys = db.read(|c| queries::issuer_keys(c, &muni).map_err(DomainError::from))?;
     if keys.is_empty() {
         add_key(db, data_dir, &muni, now)?;
     }
@@ -106,14 +106,14 @@ pub fn bootstrap(
 
 /// Generates a key, writes its file, and makes it the active key (the previous active key becomes
 /// `retired`: it stays in the JWKS so its cards verify until they expire).
-pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, ApiError> {
-    create_private_dir(&data_dir.join("keys")).map_err(ApiError::internal)?;
-    let key = secrets::generate_issuer_key().map_err(ApiError::internal)?;
+pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, DomainError> {
+    create_private_dir(&data_dir.join("keys")).map_err(DomainError::internal)?;
+    let key = secrets::generate_issuer_key().map_err(DomainError::internal)?;
     let kid = key.kid();
     secrets::write_private_key(&key_path(data_dir, &kid.to_b64()), &key)
-        .map_err(ApiError::internal)?;
-    let jwk = serde_json::to_string(&key.public().to_jwk().map_err(ApiError::internal)?)
-        .map_err(ApiError::internal)?;
+        .map_err(DomainError::internal)?;
+    let jwk = serde_json::to_string(&key.public().to_jwk().map_err(DomainError::internal)?)
+        .map_err(DomainError::internal)?;
     db.write(|c| {
         for row in queries::issuer_keys(c, muni)? {
             if row.status == "active" {
@@ -135,17 +135,17 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Ap
             crate::audit::Event::new(crate::audit::Action::RotateKey, crate::audit::Outcome::Ok)
                 .detail(kid.to_b64());
         crate::audit::append(c, muni, &event, now);
-        Ok::<_, ApiError>(())
+        Ok::<_, DomainError>(())
     })?;
     tracing::info!(kid = %kid, "new active issuer key");
     Ok(kid)
 }
 
 /// Marks a key compromised: it leaves the JWKS and every card it signed fails verification.
-pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), ApiError> {
+pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), DomainError> {
     db.write(|c| {
         let rows = queries::issuer_keys(c, muni)?;
-        let row = rows.iter().find(|r| r.kid == kid).ok_or_else(|| ApiError::not_found("no such key"))?;
+        let row = rows.iter().find(|r| r.kid == kid).ok_or_else(|| DomainError::not_found("no such key"))?;
         if row.status == "active" && !rows.iter().any(|r| r.kid != kid && r.status != "compromised") {
             tracing::warn!(kid, "the only usable key is being marked compromised; no card can be issued until `keys rotate`");
         }
@@ -159,8 +159,13 @@ pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), 
 /// Loads the keyring: public keys of active and retired keys, and the active private key. The
 /// rows are read on every call (a key marked compromised by any server instance is distrusted by
 /// the next scan); only their parsing is memoised ([`public_key`]).
-pub fn load(db: &Db, data_dir: &Path, muni: &str, with_private: bool) -> Result<Keyring, ApiError> {
-    let rows = db.read(|c| queries::issuer_keys(c, muni).map_err(ApiError::from))?;
+pub fn load(
+    db: &Db,
+    data_dir: &Path,
+    muni: &str,
+    with_private: bool,
+) -> Result<Keyring, DomainError> {
+    let rows = db.read(|c| queries::issuer_keys(c, muni).map_err(DomainError::from))?;
     let mut trusted = KeySet::new();
     let mut active = None;
     for row in &rows {
@@ -171,7 +176,7 @@ pub fn load(db: &Db, data_dir: &Path, muni: &str, with_private: bool) -> Result<
         if with_private && row.status == "active" {
             active = Some(
                 secrets::read_private_key(&key_path(data_dir, &row.kid))
-                    .map_err(|e| ApiError::internal(format!("key {}: {e}", row.kid)))?,
+                    .map_err(|e| DomainError::internal(format!("key {}: {e}", row.kid)))?,
             );
         }
     }

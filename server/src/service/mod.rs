@@ -14,6 +14,7 @@ pub mod demo;
 pub mod devices;
 pub mod disasters;
 pub mod disclosure;
+pub mod error;
 pub mod facilities;
 pub mod feed;
 pub mod fhir;
@@ -28,17 +29,17 @@ pub mod residents;
 pub mod security;
 pub mod staff;
 
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 
 /// A fresh 128-bit random id as 32 lower-case hex characters.
-pub fn new_id() -> Result<String, ApiError> {
+pub fn new_id() -> Result<String, DomainError> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     Ok(hex::encode(b))
 }
 
 /// Checks an id from a URL before it reaches a query: 32 lower-case hex characters.
-pub fn check_id(id: &str) -> Result<(), ApiError> {
+pub fn check_id(id: &str) -> Result<(), DomainError> {
     if id.len() == 32
         && id
             .bytes()
@@ -46,22 +47,22 @@ pub fn check_id(id: &str) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::not_found("no such object"))
+        Err(DomainError::not_found("no such object"))
     }
 }
 
 /// Trims and checks a free-text field: `min..=max` characters, no control characters.
-pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, DomainError> {
     let v = value.trim();
     let n = v.chars().count();
     if n < min || n > max {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: must be {min}–{max} characters"),
         ));
     }
     if v.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: control characters are not allowed"),
         ));
@@ -73,7 +74,7 @@ pub fn opt_text(
     field: &str,
     value: &Option<String>,
     max: usize,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, DomainError> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => text(field, v, 1, max).map(Some),
@@ -81,9 +82,9 @@ pub fn opt_text(
 }
 
 /// An ISO 8601 calendar date `YYYY-MM-DD` that exists, between 1900-01-01 and `today` (inclusive).
-pub fn past_date(field: &str, value: &str, now: i64) -> Result<String, ApiError> {
+pub fn past_date(field: &str, value: &str, now: i64) -> Result<String, DomainError> {
     let bad = || {
-        ApiError::unprocessable(
+        DomainError::unprocessable(
             "invalid_date",
             format!("{field}: must be a real date YYYY-MM-DD, not in the future"),
         )
@@ -107,7 +108,7 @@ pub fn today(now: i64) -> String {
 }
 
 /// A phone number: digits with optional `+`, spaces, hyphens and parentheses; 3–20 characters.
-pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
+pub fn phone(field: &str, value: &str) -> Result<String, DomainError> {
     let v = value.trim();
     let ok = (3..=20).contains(&v.len())
         && v.bytes().any(|b| b.is_ascii_digit())
@@ -116,7 +117,7 @@ pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
     if ok {
         Ok(v.to_string())
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "invalid_phone",
             format!("{field}: not a phone number"),
         ))
@@ -131,9 +132,9 @@ pub(crate) fn deny(
     db: &crate::db::Db,
     muni: &str,
     event: crate::audit::Event,
-    err: ApiError,
+    err: DomainError,
     now: i64,
-) -> ApiError {
+) -> DomainError {
     let mut event = event;
     event.outcome = crate::audit::Outcome::Denied;
     event.detail = Some(err.code().to_string());
@@ -142,7 +143,7 @@ pub(crate) fn deny(
     };
     match db.write(|tx| {
         crate::audit::append_held(tx, vec![held]);
-        Ok::<_, ApiError>(())
+        Ok::<_, DomainError>(())
     }) {
         Ok(()) => err,
         Err(audit_failed) => audit_failed,
@@ -158,19 +159,19 @@ pub(crate) fn deny(
 /// run it on the blocking pool instead.
 pub async fn inline<T>(
     db: &crate::db::Db,
-    f: impl FnOnce(&crate::db::Db) -> Result<T, ApiError>,
-) -> Option<Result<T, ApiError>> {
+    f: impl FnOnce(&crate::db::Db) -> Result<T, DomainError>,
+) -> Option<Result<T, DomainError>> {
     let ran = db.inline(|here| {
         // As on the blocking pool: a panic is a 500 for this request, not a dead worker.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(here)))
-            .unwrap_or_else(|_| Err(ApiError::internal("the request's handler panicked")))
+            .unwrap_or_else(|_| Err(DomainError::internal("the request's handler panicked")))
     });
     let (out, denials) = ran?;
     if !denials.is_empty() {
         let audited = db
             .write_async(move |tx| {
                 crate::audit::append_held(tx, denials);
-                Ok::<_, ApiError>(())
+                Ok::<_, DomainError>(())
             })
             .await;
         if let Err(audit_failed) = audited {
@@ -212,10 +213,10 @@ mod tests {
         let db = &temp.db;
         db.write(|tx| {
             crate::db::queries::insert_municipality(tx, &municipality("m"))?;
-            crate::audit::init_chain(tx, "m").map_err(ApiError::from)
+            crate::audit::init_chain(tx, "m").map_err(DomainError::from)
         })
         .unwrap();
-        let head = |db: &Db| db.read(|c| crate::audit::head(c, "m").map_err(ApiError::from));
+        let head = |db: &Db| db.read(|c| crate::audit::head(c, "m").map_err(DomainError::from));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -225,12 +226,12 @@ mod tests {
                 db,
                 "m",
                 event,
-                ApiError::forbidden_code("card_revoked", "x"),
+                DomainError::forbidden_code("card_revoked", "x"),
                 NOW,
             )
         };
 
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, |here| {
+        let answer: Option<Result<(), DomainError>> = rt.block_on(inline(db, |here| {
             let err = refuse(here);
             assert_eq!(head(here).unwrap().0, 0, "not written inside");
             Err(err)
@@ -238,13 +239,14 @@ mod tests {
         let err = answer.expect("reads and a denial only").unwrap_err();
         assert_eq!(err.code(), "card_revoked");
         assert_eq!(head(db).unwrap().0, 1, "written before the answer");
-        let verified = db.read(|c| crate::audit::verify(c, "m", None).map_err(ApiError::internal));
+        let verified =
+            db.read(|c| crate::audit::verify(c, "m", None).map_err(DomainError::internal));
         assert_eq!(verified.unwrap(), 1);
 
         // A denial, then a write: all of it is dropped, to be run again on the blocking pool.
-        let answer: Option<Result<(), ApiError>> = rt.block_on(inline(db, |here| {
+        let answer: Option<Result<(), DomainError>> = rt.block_on(inline(db, |here| {
             let _ = refuse(here);
-            here.write(|c| crate::audit::init_chain(c, "n").map_err(ApiError::from))
+            here.write(|c| crate::audit::init_chain(c, "n").map_err(DomainError::from))
         }));
         assert!(answer.is_none());
         assert_eq!(
@@ -254,10 +256,10 @@ mod tests {
         );
 
         // A panic is this call's 500, and leaves nothing behind.
-        let answer: Option<Result<(), ApiError>> =
+        let answer: Option<Result<(), DomainError>> =
             rt.block_on(inline(db, |_| panic!("a bug in a handler")));
         let err = answer.expect("no write was refused").unwrap_err();
-        assert_eq!(err.status().as_u16(), 500);
+        assert_eq!(err.kind(), crate::service::error::Kind::Internal);
         assert_eq!(
             rt.block_on(inline(db, |_| Ok(1))).map(|r| r.unwrap()),
             Some(1)

@@ -4,13 +4,13 @@
 //! lists stay complete until the cards expire) and the proxy links (who acted for whom).
 
 use crate::db::{Db, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 
 /// Text left in place of erased identity fields.
 pub const ERASED: &str = "（削除済み）";
 
 /// Purges every withdrawn record whose `purge_after` has passed; returns how many.
-pub fn purge_due(db: &Db, now: i64) -> Result<usize, ApiError> {
+pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
     db.write(|c| {
         let due = queries::residents_due_for_purge(c, now)?;
         for mut r in due.iter().cloned() {

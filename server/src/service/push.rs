@@ -10,8 +10,8 @@
 use crate::audit::{self, Action, Outcome};
 use crate::db::push::{self as q, OutboxRow, OutboxUpdate, SubscriptionRow};
 use crate::db::{Db, DbConnection};
-use crate::error::ApiError;
 use crate::service::accounts::Actor;
+use crate::service::error::DomainError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::QueryResult;
@@ -91,8 +91,8 @@ impl From<SubscriptionRow> for Subscription {
     }
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::unprocessable("invalid_subscription", message)
+fn invalid(message: impl Into<String>) -> DomainError {
+    DomainError::unprocessable("invalid_subscription", message)
 }
 
 /// Decodes base64url, with or without padding.
@@ -142,7 +142,10 @@ fn non_public(ip: IpAddr) -> bool {
 /// Checks a subscription endpoint: an `https://` URL of at most 2048 characters on a public host;
 /// `http://` (or `https://`) to a loopback host only when `allow_insecure_loopback`. Returns the
 /// URL in its normalized form (the form stored and compared on re-subscription).
-pub fn check_endpoint(endpoint: &str, allow_insecure_loopback: bool) -> Result<String, ApiError> {
+pub fn check_endpoint(
+    endpoint: &str,
+    allow_insecure_loopback: bool,
+) -> Result<String, DomainError> {
     if endpoint.len() > MAX_ENDPOINT_LEN {
         return Err(invalid(format!(
             "endpoint: at most {MAX_ENDPOINT_LEN} characters"
@@ -190,7 +193,7 @@ pub fn check_endpoint(endpoint: &str, allow_insecure_loopback: bool) -> Result<S
 
 /// Checks a `p256dh` key: base64url of a 65-byte uncompressed point on P-256. Returns the
 /// unpadded base64url form.
-pub fn check_p256dh(value: &str) -> Result<String, ApiError> {
+pub fn check_p256dh(value: &str) -> Result<String, DomainError> {
     let bad =
         || invalid("keys.p256dh: must be base64url of an uncompressed P-256 point (65 bytes)");
     let bytes = b64url(value).ok_or_else(bad)?;
@@ -203,7 +206,7 @@ pub fn check_p256dh(value: &str) -> Result<String, ApiError> {
 }
 
 /// Checks an `auth` secret: base64url of 16 bytes. Returns the unpadded base64url form.
-pub fn check_auth(value: &str) -> Result<String, ApiError> {
+pub fn check_auth(value: &str) -> Result<String, DomainError> {
     match b64url(value) {
         Some(b) if b.len() == 16 => Ok(URL_SAFE_NO_PAD.encode(b)),
         _ => Err(invalid("keys.auth: must be base64url of 16 bytes")),
@@ -211,14 +214,19 @@ pub fn check_auth(value: &str) -> Result<String, ApiError> {
 }
 
 /// Only ED staff subscribe (their account's facility is their hospital).
-fn require_ed_staff(db: &Db, actor: &Actor, action: Action, now: i64) -> Result<String, ApiError> {
+fn require_ed_staff(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    now: i64,
+) -> Result<String, DomainError> {
     match (&actor.role[..], &actor.facility_id) {
         ("ed_staff", Some(f)) => Ok(f.clone()),
         _ => Err(super::deny(
             db,
             &actor.municipality_id,
             actor.event(action, Outcome::Denied),
-            ApiError::forbidden("only ED staff of a hospital receive push alerts"),
+            DomainError::forbidden("only ED staff of a hospital receive push alerts"),
             now,
         )),
     }
@@ -234,7 +242,7 @@ pub fn subscribe(
     input: &SubscriptionInput,
     allow_insecure_loopback: bool,
     now: i64,
-) -> Result<Subscription, ApiError> {
+) -> Result<Subscription, DomainError> {
     let facility_id = require_ed_staff(db, actor, Action::PushSubscribe, now)?;
     let endpoint = check_endpoint(&input.endpoint, allow_insecure_loopback)?;
     let p256dh = check_p256dh(&input.keys.p256dh)?;
@@ -256,7 +264,7 @@ pub fn subscribe(
                 if q::count_subscriptions_of_account(c, &actor.account_id)?
                     >= MAX_SUBSCRIPTIONS_PER_ACCOUNT
                 {
-                    return Err(ApiError::conflict(
+                    return Err(DomainError::conflict(
                         "too_many_subscriptions",
                         format!(
                             "at most {MAX_SUBSCRIPTIONS_PER_ACCOUNT} subscriptions per account: remove one first"
@@ -292,15 +300,15 @@ pub fn subscribe(
             .into_iter()
             .find(|s| s.id == id)
             .map(Subscription::from)
-            .ok_or_else(|| ApiError::internal("subscription vanished"))
+            .ok_or_else(|| DomainError::internal("subscription vanished"))
     })
 }
 
 /// The caller's own subscriptions.
-pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, ApiError> {
+pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, DomainError> {
     require_ed_staff(db, actor, Action::PushSubscribe, now)?;
     db.read(|c| {
-        Ok::<_, ApiError>(
+        Ok::<_, DomainError>(
             q::subscriptions_of_account(c, &actor.municipality_id, &actor.account_id)?
                 .into_iter()
                 .map(Subscription::from)
@@ -310,14 +318,14 @@ pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, ApiEr
 }
 
 /// Removes one of the caller's own subscriptions; anyone else's (or an unknown id) is 404.
-pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), ApiError> {
+pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), DomainError> {
     require_ed_staff(db, actor, Action::PushUnsubscribe, now)?;
     let not_found = || {
         super::deny(
             db,
             &actor.municipality_id,
             actor.event(Action::PushUnsubscribe, Outcome::Denied),
-            ApiError::not_found("no such subscription"),
+            DomainError::not_found("no such subscription"),
             now,
         )
     };
@@ -336,7 +344,7 @@ pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), Api
             .event(Action::PushUnsubscribe, Outcome::Ok)
             .detail(format!("subscription {id}"));
         audit::append(c, &actor.municipality_id, &event, now);
-        Ok::<_, ApiError>(true)
+        Ok::<_, DomainError>(true)
     })?;
     if done { Ok(()) } else { Err(not_found()) }
 }
@@ -442,12 +450,13 @@ pub fn lease_due(
     now: i64,
     lease_secs: i64,
     limit: i64,
-) -> Result<Vec<Leased>, ApiError> {
-    if !db.read(|c| q::any_due(c, now).map_err(ApiError::from))? {
+) -> Result<Vec<Leased>, DomainError> {
+    if !db.read(|c| q::any_due(c, now).map_err(DomainError::from))? {
         return Ok(Vec::new());
     }
-    let rows =
-        db.write(|c| q::lease_due(c, owner, now, now + lease_secs, limit).map_err(ApiError::from))?;
+    let rows = db.write(|c| {
+        q::lease_due(c, owner, now, now + lease_secs, limit).map_err(DomainError::from)
+    })?;
     Ok(rows
         .into_iter()
         .map(|(row, subscription)| Leased { row, subscription })
@@ -574,7 +583,7 @@ pub fn record(
     owner: &str,
     results: &[(Leased, Attempt)],
     now: i64,
-) -> Result<usize, ApiError> {
+) -> Result<usize, DomainError> {
     db.write(|c| {
         let mut n = 0;
         for (leased, attempt) in results {
@@ -598,8 +607,8 @@ pub fn record(
 }
 
 /// Deletes outbox rows finished more than `keep_secs` ago.
-pub fn purge_finished(db: &Db, now: i64, keep_secs: i64) -> Result<usize, ApiError> {
-    db.write(|c| q::purge_finished(c, now - keep_secs).map_err(ApiError::from))
+pub fn purge_finished(db: &Db, now: i64, keep_secs: i64) -> Result<usize, DomainError> {
+    db.write(|c| q::purge_finished(c, now - keep_secs).map_err(DomainError::from))
 }
 
 #[cfg(test)]

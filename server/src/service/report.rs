@@ -6,7 +6,7 @@
 //! rate per minute, SpO2 %, temperature °C, glucose mg/dL. Plausible ranges refuse typing errors
 //! (HR 900, SpO2 140) without refusing the very sick (HR 0 in arrest, glucose 20).
 
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
 /// Activation types and their NEMSIS v3 eDisposition.24 codes ("Destination Team Pre-Arrival
@@ -184,11 +184,11 @@ impl Default for Units {
     }
 }
 
-fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::unprocessable(code, message)
+fn invalid(code: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::unprocessable(code, message)
 }
 
-fn range(field: &str, v: Option<i64>, lo: i64, hi: i64, unit: &str) -> Result<(), ApiError> {
+fn range(field: &str, v: Option<i64>, lo: i64, hi: i64, unit: &str) -> Result<(), DomainError> {
     match v {
         Some(x) if x < lo || x > hi => Err(invalid(
             "implausible_vital",
@@ -199,7 +199,7 @@ fn range(field: &str, v: Option<i64>, lo: i64, hi: i64, unit: &str) -> Result<()
 }
 
 /// Checks the vitals' plausible ranges.
-pub fn check_vitals(v: &Vitals) -> Result<(), ApiError> {
+pub fn check_vitals(v: &Vitals) -> Result<(), DomainError> {
     range("vitals.systolic_bp", v.systolic_bp, 0, 300, "mmHg")?;
     range("vitals.diastolic_bp", v.diastolic_bp, 0, 200, "mmHg")?;
     if let (Some(s), Some(d)) = (v.systolic_bp, v.diastolic_bp)
@@ -226,7 +226,7 @@ pub fn check_vitals(v: &Vitals) -> Result<(), ApiError> {
 }
 
 /// Parses a JCS level and suffixes.
-pub fn parse_jcs(level: &str, suffixes: &[String]) -> Result<Jcs, ApiError> {
+pub fn parse_jcs(level: &str, suffixes: &[String]) -> Result<Jcs, DomainError> {
     let level = level.trim();
     if !JCS_LEVELS.contains(&level) {
         return Err(invalid(
@@ -273,7 +273,7 @@ pub fn parse_jcs(level: &str, suffixes: &[String]) -> Result<Jcs, ApiError> {
 }
 
 /// Checks GCS components and adds the total.
-pub fn check_gcs(g: GcsInput) -> Result<Gcs, ApiError> {
+pub fn check_gcs(g: GcsInput) -> Result<Gcs, DomainError> {
     for (name, v, hi) in [("e", g.e, 4), ("v", g.v, 5), ("m", g.m, 6)] {
         if !(1..=hi).contains(&v) {
             return Err(invalid(
@@ -300,7 +300,7 @@ pub fn age_band(age: Option<i64>) -> String {
     }
 }
 
-fn time_field(field: &str, t: Option<i64>, now: i64) -> Result<Option<i64>, ApiError> {
+fn time_field(field: &str, t: Option<i64>, now: i64) -> Result<Option<i64>, DomainError> {
     match t {
         Some(t) if t > now + 300 || t < now - 14 * 24 * 3600 => Err(invalid(
             "invalid_time",
@@ -318,7 +318,7 @@ pub fn build(
     version: i32,
     seeded: Option<&ReportPatient>,
     now: i64,
-) -> Result<Report, ApiError> {
+) -> Result<Report, DomainError> {
     let chief_complaint = super::text("chief_complaint", &input.chief_complaint, 1, 200)?;
     let activation = input.activation.trim().to_ascii_lowercase();
     let Some(code) = nemsis_code(&activation) else {
@@ -508,7 +508,7 @@ mod tests {
             let err = build(&i, 1, None, NOW).unwrap_err();
             assert_eq!(err.code(), code, "{patch}");
             assert!(err.message().contains(needle), "{patch}: {}", err.message());
-            assert_eq!(err.status().as_u16(), 422);
+            assert_eq!(err.kind(), crate::service::error::Kind::Invalid);
         }
     }
 

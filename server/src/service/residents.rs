@@ -6,7 +6,7 @@ use super::{new_id, opt_text, past_date, phone, text};
 use crate::audit;
 use crate::db::models::{AccountRow, ProxyRow, ResidentRow};
 use crate::db::{Db, DbConnection, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
 /// The statement a proxy accepts when registering someone (kept verbatim with the record).
@@ -100,11 +100,11 @@ pub struct Registered {
     pub token: String,
 }
 
-fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, ApiError> {
+fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, DomainError> {
     if allowed.contains(&v) {
         Ok(v.to_string())
     } else {
-        Err(ApiError::unprocessable(
+        Err(DomainError::unprocessable(
             "invalid_field",
             format!("{field}: one of {}", allowed.join(", ")),
         ))
@@ -112,7 +112,7 @@ fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, ApiError> {
 }
 
 /// Validates a profile into a row (ids and times filled by the caller).
-fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, ApiError> {
+fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, DomainError> {
     Ok(ResidentRow {
         id: String::new(),
         municipality_id: String::new(),
@@ -147,7 +147,7 @@ fn new_account(
     role: &str,
     display_name: String,
     now: i64,
-) -> Result<AccountRow, ApiError> {
+) -> Result<AccountRow, DomainError> {
     let login_id = accounts::validate_login_id(login_id)?;
     accounts::validate_password(password)?;
     Ok(AccountRow {
@@ -170,9 +170,9 @@ fn new_account(
     })
 }
 
-fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), ApiError> {
+fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), DomainError> {
     if queries::account_by_login(conn, &account.municipality_id, &account.login_id)?.is_some() {
-        return Err(ApiError::conflict(
+        return Err(DomainError::conflict(
             "login_id_taken",
             "that login id is already in use",
         ));
@@ -187,7 +187,7 @@ pub fn register_self(
     req: RegisterResident,
     now: i64,
     policy: SessionPolicy,
-) -> Result<Registered, ApiError> {
+) -> Result<Registered, DomainError> {
     let mut row = profile_row(&req.profile, now)?;
     let display = format!("{} {}", row.family_name, row.given_name);
     let account = new_account(muni, &req.login_id, &req.password, "resident", display, now)?;
@@ -216,9 +216,9 @@ pub fn register_by_proxy(
     req: RegisterProxy,
     now: i64,
     policy: SessionPolicy,
-) -> Result<Registered, ApiError> {
+) -> Result<Registered, DomainError> {
     if !req.accept_proxy_statement {
-        return Err(ApiError::unprocessable(
+        return Err(DomainError::unprocessable(
             "proxy_statement_required",
             "the proxy must accept the proxy statement",
         ));
@@ -277,9 +277,9 @@ pub fn for_actor(
     conn: &mut DbConnection,
     actor: &Actor,
     resident_id: &str,
-) -> Result<(ResidentRow, Standing), ApiError> {
+) -> Result<(ResidentRow, Standing), DomainError> {
     super::check_id(resident_id)?;
-    let missing = || ApiError::not_found("no such resident");
+    let missing = || DomainError::not_found("no such resident");
     let resident =
         queries::resident(conn, &actor.municipality_id, resident_id)?.ok_or_else(missing)?;
     match actor.role.as_str() {
@@ -295,7 +295,7 @@ pub fn for_actor(
 }
 
 /// The residents the actor may act for.
-pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, ApiError> {
+pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, DomainError> {
     db.read(|c| {
         Ok(match actor.role.as_str() {
             "resident" => queries::resident_of_account(c, &actor.account_id)?
@@ -311,7 +311,7 @@ pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, ApiError> {
     })
 }
 
-pub fn profile(db: &Db, actor: &Actor, resident_id: &str) -> Result<Profile, ApiError> {
+pub fn profile(db: &Db, actor: &Actor, resident_id: &str) -> Result<Profile, DomainError> {
     db.read(|c| for_actor(c, actor, resident_id).map(|(r, _)| r.into()))
 }
 
@@ -321,7 +321,7 @@ pub fn update_profile(
     resident_id: &str,
     input: &ProfileInput,
     now: i64,
-) -> Result<Profile, ApiError> {
+) -> Result<Profile, DomainError> {
     let fresh = profile_row(input, now)?;
     db.write(|c| {
         let (current, _) = for_actor(c, actor, resident_id)?;
@@ -370,7 +370,7 @@ pub fn access_history(
     db: &Db,
     actor: &Actor,
     resident_id: &str,
-) -> Result<Vec<AccessEntry>, ApiError> {
+) -> Result<Vec<AccessEntry>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
         let names: std::collections::HashMap<String, (String, String)> =

@@ -2,7 +2,7 @@
 //! of clock drift), computed by the `totp-rs` crate from the injected clock. Each accepted step is
 //! recorded so a code is never accepted twice (RFC 6238 §5.2). Also the lockout policy.
 
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use totp_rs::{Algorithm, Builder, Totp};
 
 /// Consecutive failed logins (password or second factor) before the account is locked.
@@ -12,16 +12,16 @@ pub const LOCK_SECS: i64 = 15 * 60;
 pub const ISSUER: &str = "Kyukit";
 
 /// A new TOTP secret: 160 random bits (RFC 4226 §4 recommends 160), base32 without padding.
-pub fn new_totp_secret() -> Result<String, ApiError> {
+pub fn new_totp_secret() -> Result<String, DomainError> {
     let mut raw = [0u8; 20];
-    getrandom::fill(&mut raw).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut raw).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     Ok(data_encoding::BASE32_NOPAD.encode(&raw))
 }
 
-fn totp(secret_b32: &str) -> Result<Totp, ApiError> {
+fn totp(secret_b32: &str) -> Result<Totp, DomainError> {
     let secret = data_encoding::BASE32_NOPAD
         .decode(secret_b32.as_bytes())
-        .map_err(|_| ApiError::internal("stored TOTP secret is not base32"))?;
+        .map_err(|_| DomainError::internal("stored TOTP secret is not base32"))?;
     Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(6)
@@ -29,7 +29,7 @@ fn totp(secret_b32: &str) -> Result<Totp, ApiError> {
         .with_step_duration(30)
         .with_secret(secret)
         .build()
-        .map_err(|e| ApiError::internal(format!("TOTP: {e:?}")))
+        .map_err(|e| DomainError::internal(format!("TOTP: {e:?}")))
 }
 
 /// The `otpauth://` URI authenticator apps read (as a QR code or typed).
@@ -57,7 +57,7 @@ pub fn check_code(
     code: &str,
     now: i64,
     last_step: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, DomainError> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
@@ -71,7 +71,7 @@ pub fn check_code(
 }
 
 /// The current code (for the CLI's self-test and for tests).
-pub fn code_at(secret_b32: &str, now: i64) -> Result<String, ApiError> {
+pub fn code_at(secret_b32: &str, now: i64) -> Result<String, DomainError> {
     Ok(totp(secret_b32)?
         .generate(u64::try_from(now).unwrap_or(0))
         .to_string())

@@ -9,7 +9,7 @@ use super::{check_id, text};
 use crate::audit::{self, Action, Outcome};
 use crate::db::models::AccountRow;
 use crate::db::{Db, queries};
-use crate::error::ApiError;
+use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -49,17 +49,17 @@ impl From<AccountRow> for StaffAccount {
 }
 
 /// City admins see every staff account; facility managers those of their facility.
-pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, ApiError> {
+pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, DomainError> {
     let facility = match actor.role.as_str() {
         "city_admin" => None,
         "facility_manager" => Some(
             actor
                 .facility_id
                 .clone()
-                .ok_or_else(|| ApiError::forbidden("no facility"))?,
+                .ok_or_else(|| DomainError::forbidden("no facility"))?,
         ),
         _ => {
-            return Err(ApiError::forbidden(
+            return Err(DomainError::forbidden(
                 "city administrators and facility managers only",
             ));
         }
@@ -87,8 +87,8 @@ fn managed(
     c: &mut crate::db::DbConnection,
     actor: &Actor,
     account_id: &str,
-) -> Result<AccountRow, ApiError> {
-    let missing = || ApiError::not_found("no such staff account");
+) -> Result<AccountRow, DomainError> {
+    let missing = || DomainError::not_found("no such staff account");
     let a = queries::account(c, &actor.municipality_id, account_id)?.ok_or_else(missing)?;
     let staff = accounts::STAFF_ROLES.contains(&a.role.as_str());
     let allowed = staff
@@ -110,7 +110,7 @@ pub fn suspend(
     account_id: &str,
     input: &ReasonInput,
     now: i64,
-) -> Result<StaffAccount, ApiError> {
+) -> Result<StaffAccount, DomainError> {
     check_id(account_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
@@ -122,7 +122,7 @@ pub fn suspend(
             .detail(format!("{} {}", a.id, reason));
         audit::append(c, &actor.municipality_id, &event, now);
         let a = queries::account(c, &actor.municipality_id, account_id)?
-            .ok_or_else(|| ApiError::internal("suspended account vanished"))?;
+            .ok_or_else(|| DomainError::internal("suspended account vanished"))?;
         Ok(a.into())
     })
 }
@@ -132,13 +132,13 @@ pub fn reinstate(
     actor: &Actor,
     account_id: &str,
     now: i64,
-) -> Result<StaffAccount, ApiError> {
+) -> Result<StaffAccount, DomainError> {
     require_city_admin(actor)?;
     check_id(account_id)?;
     db.write(|c| {
         let a = managed(c, actor, account_id)?;
         if a.replaced_by.is_some() {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "replaced",
                 "this ID was stopped and replaced; it cannot come back",
             ));
@@ -149,7 +149,7 @@ pub fn reinstate(
             .detail(a.id.clone());
         audit::append(c, &actor.municipality_id, &event, now);
         let a = queries::account(c, &actor.municipality_id, account_id)?
-            .ok_or_else(|| ApiError::internal("account vanished"))?;
+            .ok_or_else(|| DomainError::internal("account vanished"))?;
         Ok(a.into())
     })
 }
@@ -180,7 +180,7 @@ pub fn reissue(
     account_id: &str,
     input: &ReissueInput,
     now: i64,
-) -> Result<Reissued, ApiError> {
+) -> Result<Reissued, DomainError> {
     require_city_admin(actor)?;
     check_id(account_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
@@ -207,7 +207,7 @@ pub fn reissue(
             .event(Action::ReissueAccount, Outcome::Ok)
             .detail(format!("{} -> {}", old.id, created.account.id));
         audit::append(c, &actor.municipality_id, &event, now);
-        Ok::<_, ApiError>(())
+        Ok::<_, DomainError>(())
     })?;
     Ok(Reissued {
         stopped_account_id: old.id,
@@ -233,13 +233,13 @@ pub fn suspend_facility(
     facility_id: &str,
     input: &ReasonInput,
     now: i64,
-) -> Result<FacilitySuspended, ApiError> {
+) -> Result<FacilitySuspended, DomainError> {
     require_city_admin(actor)?;
     check_id(facility_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
         queries::facility(c, &actor.municipality_id, facility_id)?
-            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+            .ok_or_else(|| DomainError::not_found("no such facility"))?;
         queries::set_facility_status(c, facility_id, "suspended")?;
         let mut sessions_ended = 0;
         for account in queries::accounts_of_facility(c, facility_id)? {
@@ -271,14 +271,14 @@ pub fn reinstate_facility(
     actor: &Actor,
     facility_id: &str,
     now: i64,
-) -> Result<FacilitySuspended, ApiError> {
+) -> Result<FacilitySuspended, DomainError> {
     require_city_admin(actor)?;
     check_id(facility_id)?;
     db.write(|c| {
         let f = queries::facility(c, &actor.municipality_id, facility_id)?
-            .ok_or_else(|| ApiError::not_found("no such facility"))?;
+            .ok_or_else(|| DomainError::not_found("no such facility"))?;
         if f.status == "withdrawn" {
-            return Err(ApiError::conflict(
+            return Err(DomainError::conflict(
                 "withdrawn",
                 "this facility has withdrawn; it must apply again",
             ));
@@ -310,15 +310,16 @@ pub fn change_password(
     token: &str,
     input: &PasswordChange,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), DomainError> {
     accounts::validate_password(&input.new_password)?;
     let account = db
         .read(|c| {
-            queries::account(c, &actor.municipality_id, &actor.account_id).map_err(ApiError::from)
+            queries::account(c, &actor.municipality_id, &actor.account_id)
+                .map_err(DomainError::from)
         })?
-        .ok_or_else(|| ApiError::unauthorized("session expired or unknown; log in again"))?;
+        .ok_or_else(|| DomainError::unauthorized("session expired or unknown; log in again"))?;
     if !accounts::verify_password(&input.current_password, &account.password_hash) {
-        return Err(ApiError::forbidden_code(
+        return Err(DomainError::forbidden_code(
             "wrong_password",
             "the current password is not correct",
         ));
@@ -341,7 +342,7 @@ pub fn change_password(
 pub(crate) fn facility_allows_login(
     c: &mut crate::db::DbConnection,
     account: &AccountRow,
-) -> Result<bool, ApiError> {
+) -> Result<bool, DomainError> {
     match &account.facility_id {
         None => Ok(true),
         Some(f) => Ok(queries::facility(c, &account.municipality_id, f)?
