@@ -18,9 +18,11 @@
 //! and checks the database copy; `restore` verifies, puts the database and keys back, and checks
 //! the restored audit chain against the manifest. Time is passed in (`now`), never read here.
 
+// `restore::restore` calls `super::keys::load`, which resolves through this import.
+use super::keys;
 use crate::audit;
 use crate::db::schema::{audit_heads, issuer_keys};
-use crate::db::{Backend, DatabaseUrl, Db, DbConnection};
+use crate::db::{Backend, DatabaseUrl, DbConnection};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -30,6 +32,10 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod restore;
+
+pub use restore::restore;
 
 /// `format` of the manifests this version writes and reads.
 pub const FORMAT: &str = "kyukit-backup/1";
@@ -654,151 +660,6 @@ fn check_sqlite_copy(path: &Path, manifest: &Manifest) -> Result<i64, BackupErro
 }
 
 // ---------------------------------------------------------------------------------------------
-// restore
-
-/// Verifies the generation, then puts its database and keys in place: SQLite by copying the file
-/// (stale `-wal`/`-shm` removed), PostgreSQL by `pg_restore --clean --if-exists --no-owner` in one
-/// transaction. Refuses a target that already holds a database or keys unless `force`. Finally
-/// opens the restored database and verifies the audit chain up to the manifest's heads and that
-/// the active keys load. The server must be stopped (SQLite) or not writing (PostgreSQL).
-pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restored, BackupError> {
-    let manifest = verify(generation)
-        .map_err(|e| fail(format!("the backup does not verify: {e}")))?
-        .manifest;
-    if manifest.backend != target.backend().name() {
-        return Err(fail(format!(
-            "this is a {} backup but the target database is {}",
-            manifest.backend,
-            target.backend().name()
-        )));
-    }
-    let mut occupied = Vec::new();
-    if !list_pem(&target.keys_dir())?.is_empty() {
-        occupied.push(target.keys_dir().display().to_string());
-    }
-    let vapid_dst = target.data_dir.join(VAPID_FILE);
-    let has_vapid = manifest.files.iter().any(|f| f.path == VAPID_FILE);
-    if has_vapid && vapid_dst.exists() {
-        occupied.push(vapid_dst.display().to_string());
-    }
-    match &target.database {
-        Database::Sqlite(p) => {
-            if std::fs::metadata(p).is_ok_and(|m| m.len() > 0) {
-                occupied.push(p.display().to_string());
-            }
-        }
-        Database::Postgres(url) => {
-            if pg_has_tables(url)? {
-                occupied.push("the PostgreSQL database".into());
-            }
-        }
-    }
-    if !occupied.is_empty() && !force {
-        return Err(fail(format!(
-            "refusing to restore: {} already hold data; stop the server and pass --force to replace it",
-            occupied.join(" and ")
-        )));
-    }
-    std::fs::create_dir_all(&target.data_dir).map_err(io_at(&target.data_dir))?;
-    match &target.database {
-        Database::Sqlite(p) => restore_sqlite_file(&generation.join(SQLITE_FILE), p)?,
-        Database::Postgres(url) => {
-            run_pg_tool(
-                "pg_restore",
-                Some(url),
-                &[
-                    "--clean".into(),
-                    "--if-exists".into(),
-                    "--no-owner".into(),
-                    "--single-transaction".into(),
-                    "--exit-on-error".into(),
-                    "--no-password".into(),
-                    utf8(&generation.join(PG_FILE))?.into(),
-                ],
-            )?;
-        }
-    }
-    let keys_dir = target.keys_dir();
-    std::fs::create_dir_all(&keys_dir).map_err(io_at(&keys_dir))?;
-    set_mode(&keys_dir, 0o700)?;
-    let mut key_files = 0;
-    for f in &manifest.files {
-        let Some(kid) = key_file_kid(&f.path) else {
-            continue;
-        };
-        let dst = keys_dir.join(format!("{kid}.pem"));
-        let tmp = keys_dir.join(format!(".{kid}.pem.restoring"));
-        remove_if_exists(&tmp)?;
-        copy_with_mode(&generation.join(&f.path), &tmp, 0o600)?;
-        std::fs::rename(&tmp, &dst).map_err(io_at(&dst))?;
-        set_mode(&dst, 0o600)?;
-        key_files += 1;
-    }
-    sync_dir(&keys_dir)?;
-    if has_vapid {
-        let tmp = target.data_dir.join(format!(".{VAPID_FILE}.restoring"));
-        remove_if_exists(&tmp)?;
-        copy_with_mode(&generation.join(VAPID_FILE), &tmp, 0o600)?;
-        std::fs::rename(&tmp, &vapid_dst).map_err(io_at(&vapid_dst))?;
-        set_mode(&vapid_dst, 0o600)?;
-        sync_dir(&target.data_dir)?;
-    }
-    // The restored state must be the backed-up state.
-    let db = Db::connect(&target.url, 2, 1).map_err(|e| fail(format!("restored database: {e}")))?;
-    let mut conn = db
-        .conn()
-        .map_err(|e| fail(format!("restored database: {e}")))?;
-    let mut audit_entries = 0;
-    for h in &manifest.audit_heads {
-        let n = audit::verify(&mut conn, &h.municipality_id, Some((h.seq, &h.hash)))
-            .map_err(|e| fail(format!("restored database: audit log does not verify: {e}")))?;
-        audit_entries += n;
-    }
-    drop(conn);
-    for h in &manifest.audit_heads {
-        super::keys::load(&db, &target.data_dir, &h.municipality_id, true)
-            .map_err(|e| fail(format!("restored keys: {e}")))?;
-    }
-    Ok(Restored {
-        manifest,
-        key_files,
-        vapid_key: has_vapid,
-        audit_entries,
-    })
-}
-
-fn restore_sqlite_file(src: &Path, dst: &Path) -> Result<(), BackupError> {
-    let parent = match dst.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io_at(&parent))?;
-    let file_name = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| fail(format!("{}: not a file path", dst.display())))?;
-    let tmp = parent.join(format!(".{file_name}.restoring"));
-    remove_if_exists(&tmp)?;
-    copy_with_mode(src, &tmp, 0o600)?;
-    // A stale WAL next to the new file would be replayed into it: remove first, then rename.
-    for suffix in ["-wal", "-shm", "-journal"] {
-        remove_if_exists(&parent.join(format!("{file_name}{suffix}")))?;
-    }
-    std::fs::rename(&tmp, dst).map_err(io_at(dst))?;
-    sync_dir(&parent)
-}
-
-fn pg_has_tables(url: &str) -> Result<bool, BackupError> {
-    let mut pg = PgConnection::establish(url)?;
-    let row: CountRow = diesel::sql_query(
-        "SELECT count(*) AS n FROM information_schema.tables \
-         WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
-    )
-    .get_result(&mut pg)?;
-    Ok(row.n > 0)
-}
-
-// ---------------------------------------------------------------------------------------------
 // PostgreSQL client tools
 
 /// Runs `pg_dump`/`pg_restore` (from PATH, else the newest /usr/lib/postgresql/*/bin). A password
@@ -1062,52 +923,4 @@ fn rfc3339(now: i64) -> Result<String, BackupError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_leave_the_url() {
-        assert_eq!(
-            split_password("postgres://kyukit:s%40cret@db.example:5432/kyukit?sslmode=require"),
-            (
-                "postgres://kyukit@db.example:5432/kyukit?sslmode=require".to_string(),
-                Some("s@cret".to_string())
-            )
-        );
-        assert_eq!(
-            split_password("postgres://postgres@localhost/x?host=/tmp/a@b"),
-            (
-                "postgres://postgres@localhost/x?host=/tmp/a@b".to_string(),
-                None
-            )
-        );
-        assert_eq!(split_password("postgresql://h/db").1, None);
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(stamp(1_795_219_200).unwrap(), "20261121T000000Z");
-        assert_eq!(rfc3339(1_795_219_200).unwrap(), "2026-11-21T00:00:00Z");
-        assert!(is_generation_name(
-            "kyukit-backup-20261121T000000Z-0a1b2c3d"
-        ));
-        assert!(!is_generation_name(
-            ".kyukit-backup-20261121T000000Z-0a1b2c3d.partial"
-        ));
-        assert!(!is_generation_name(
-            "kyukit-backup-20261121T000000Z-0a1b2c3"
-        ));
-        assert_eq!(key_file_kid("keys/abc_-1.pem"), Some("abc_-1"));
-        assert_eq!(key_file_kid("keys/../x.pem"), None);
-        assert_eq!(key_file_kid("keys/a/b.pem"), None);
-        assert_eq!(key_file_kid("kyukit.db"), None);
-    }
-
-    #[test]
-    fn readonly_uris_are_escaped() {
-        assert_eq!(
-            readonly_uri(Path::new("/tmp/a b?#%.db")).unwrap(),
-            "file:/tmp/a%20b%3F%23%25.db?mode=ro&immutable=1"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,55 @@
+//! Escalation of alerts a hospital left unacknowledged too long.
+
+use super::{Changes, Effects, age_band_of, facility, feed_data, push_payload, resident_of};
+use crate::audit::{Action, Event, Outcome};
+use crate::db::Db;
+use crate::db::prearrival as q;
+use crate::service::error::DomainError;
+use serde_json::json;
+
+// ---- escalation ------------------------------------------------------------------------------------
+
+/// Escalates every alert asked at least `after_secs` ago and still unacknowledged: marks it,
+/// pushes again, and tells the hospital's and the crew's feeds (the crew's event carries the
+/// hospital's phone number). Safe to run on several instances at once: marking is conditional.
+pub fn escalate_due(
+    db: &Db,
+    muni: &str,
+    after_secs: i64,
+    now: i64,
+) -> Result<Effects, DomainError> {
+    db.write(|c| {
+        let due = q::unacknowledged_due(c, now - after_secs, 100)?;
+        let mut tx = Changes::default();
+        for t in due {
+            if t.municipality_id != muni
+                || !q::mark_escalated(c, &t.incident_id, &t.hospital_id, now)?
+            {
+                continue;
+            }
+            let Some(inc) = q::incident(c, muni, &t.incident_id)? else {
+                continue;
+            };
+            let hospital = facility(c, muni, &t.hospital_id)?;
+            let band = age_band_of(c, &inc)?;
+            let mut data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
+            data["phone"] = json!(hospital.phone);
+            tx.feed
+                .push(&t.hospital_id, &inc.id, "escalated", data.clone());
+            tx.feed.push(&inc.facility_id, &inc.id, "escalated", data);
+            tx.push(
+                &t.hospital_id,
+                &inc.id,
+                push_payload(&inc, "escalated", &band),
+                "high",
+            );
+            let mut e = Event::new(Action::Escalate, Outcome::Ok)
+                .purpose("escalation")
+                .detail(format!("incident {} hospital {}", inc.id, t.hospital_id));
+            e.facility_id = Some(t.hospital_id.clone());
+            e.resident_id = resident_of(&inc);
+            tx.audit.push(e);
+        }
+        tx.finish(c, muni, now)
+    })
+}

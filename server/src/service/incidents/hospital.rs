@@ -1,0 +1,358 @@
+//! The hospital's (the ED's) side of an incident: the incoming board, reading, acknowledging,
+//! answering the acceptance inquiry and reading attachments.
+
+use super::{
+    AnswerInput, Attachment, Changes, Effects, FacilityRef, IncidentView, IncomingView,
+    age_band_of, facility, feed_data, incident_event, latest_report, patient_of, push_payload,
+    reload, require_ed, resident_of, target_view, view,
+};
+use crate::audit::{self, Action, Outcome};
+use crate::db::Db;
+use crate::db::prearrival::{self as q, IncidentRow, TargetRow};
+use crate::service::access::Refusal;
+use crate::service::accounts::Actor;
+use crate::service::check_id;
+use crate::service::deny;
+use crate::service::error::DomainError;
+use crate::service::report;
+use serde_json::json;
+
+// ---- the hospital's side ---------------------------------------------------------------------------
+
+/// An ED request: the hospital's involvement in the incident, or 404 (never seen) / 403 (no
+/// longer involved); refusals audited.
+fn ed_tx<T: Send>(
+    db: &Db,
+    actor: &Actor,
+    action: Action,
+    incident_id: &str,
+    now: i64,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, IncidentRow, TargetRow, &mut Changes) -> Result<T, Refusal>
+    + Send,
+) -> Result<(T, Effects), DomainError> {
+    let muni = actor.municipality_id.as_str();
+    let base = || {
+        actor
+            .event(action, Outcome::Denied)
+            .purpose("incident")
+            .detail(format!("incident {incident_id}"))
+    };
+    let hospital = match require_ed(actor) {
+        Ok(h) => h,
+        Err(err) => return Err(deny(db, muni, base(), err, now)),
+    };
+    check_id(incident_id)?;
+    let outcome = db.write(|c| {
+        let not_found = || DomainError::not_found("no such incident");
+        let inc = q::incident(c, muni, incident_id)?.ok_or_else(not_found)?;
+        let target = q::target(c, &inc.id, &hospital)?.ok_or_else(not_found)?;
+        let mut tx = Changes::default();
+        let v = f(c, inc, target, &mut tx)?;
+        let fx = tx.finish(c, muni, now)?;
+        Ok::<_, Refusal>((v, fx))
+    });
+    outcome.map_err(|r| r.audited(db, muni, base(), now))
+}
+
+fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
+    if matches!(t.status.as_str(), "pending" | "accepted" | "assigned") {
+        Ok(())
+    } else {
+        Err(Refusal(
+            resident_of(inc),
+            DomainError::forbidden_code(
+                "not_involved",
+                format!(
+                    "this hospital is no longer involved in this incident ({})",
+                    t.status
+                ),
+            ),
+        ))
+    }
+}
+
+/// The hospital's incoming list (no names), newest first.
+pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, DomainError> {
+    let muni = actor.municipality_id.as_str();
+    let hospital = require_ed(actor).map_err(|err| {
+        deny(
+            db,
+            muni,
+            actor.event(Action::ListIncidents, Outcome::Denied),
+            err,
+            now,
+        )
+    })?;
+    db.write(|c| {
+        let rows = q::hospital_incidents(c, muni, &hospital)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (inc, t) in rows {
+            let rep = latest_report(c, &inc)?;
+            let patient = rep
+                .as_ref()
+                .map(|r| r.patient.clone())
+                .or(patient_of(&inc)?);
+            out.push(IncomingView {
+                id: inc.id.clone(),
+                status: inc.status.clone(),
+                fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
+                version: inc.version,
+                activation_code: inc
+                    .activation
+                    .as_deref()
+                    .and_then(report::nemsis_code)
+                    .map(str::to_string),
+                activation: inc.activation.clone(),
+                chief_complaint: rep.as_ref().map(|r| r.chief_complaint.clone()),
+                age_band: patient
+                    .as_ref()
+                    .map_or_else(|| "unknown".into(), |p| p.age_band.clone()),
+                sex: patient.and_then(|p| p.sex),
+                eta_at: inc.eta_at,
+                target: target_view(c, muni, &t)?,
+                updated_at: inc.updated_at,
+            });
+        }
+        audit::append(
+            c,
+            muni,
+            &actor
+                .event(Action::ListIncidents, Outcome::Ok)
+                .purpose("incident")
+                .detail(format!("{} incidents", out.len())),
+            now,
+        );
+        Ok(out)
+    })
+}
+
+/// An involved hospital reads the incident (report, seeded dataset, attachments list).
+pub fn ed_read(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    now: i64,
+) -> Result<IncidentView, DomainError> {
+    ed_tx(
+        db,
+        actor,
+        Action::ReadIncident,
+        incident_id,
+        now,
+        |c, inc, t, tx| {
+            still_involved(&inc, &t)?;
+            tx.audit
+                .push(incident_event(actor, Action::ReadIncident, &inc));
+            Ok(view(c, &inc, Some(&t.hospital_id))?)
+        },
+    )
+    .map(|(v, _)| v)
+}
+
+/// The ED has seen the alert (stops the escalation clock); the crew is told.
+pub fn acknowledge(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    now: i64,
+) -> Result<(IncidentView, Effects), DomainError> {
+    ed_tx(
+        db,
+        actor,
+        Action::Acknowledge,
+        incident_id,
+        now,
+        |c, inc, t, tx| {
+            still_involved(&inc, &t)?;
+            if q::acknowledge_target(c, &inc.id, &t.hospital_id, &actor.account_id, now)? {
+                let data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
+                tx.feed
+                    .push(&inc.facility_id, &inc.id, "acknowledged", data.clone());
+                tx.feed.push(&t.hospital_id, &inc.id, "acknowledged", data);
+                tx.audit
+                    .push(incident_event(actor, Action::Acknowledge, &inc));
+            }
+            Ok(view(c, &inc, Some(&t.hospital_id))?)
+        },
+    )
+}
+
+/// Accept or decline. The first acceptance wins (a conditional update of the incident row);
+/// later ones get `409 already_accepted`, and the other asked hospitals are told.
+pub fn answer(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    input: &AnswerInput,
+    now: i64,
+) -> Result<(IncidentView, Effects), DomainError> {
+    let accept = match input.decision.as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => {
+            return Err(DomainError::unprocessable(
+                "invalid_field",
+                "decision: accept or decline",
+            ));
+        }
+    };
+    let reason = match (&input.reason, accept) {
+        (None, false) => {
+            return Err(DomainError::unprocessable(
+                "invalid_field",
+                "reason: say why you decline (1–200 characters)",
+            ));
+        }
+        (r, _) => super::opt_text("reason", r, 200)?,
+    };
+    ed_tx(
+        db,
+        actor,
+        Action::AnswerInquiry,
+        incident_id,
+        now,
+        |c, inc, t, tx| {
+            let resident = resident_of(&inc);
+            let refuse = |e: DomainError| Refusal(resident.clone(), e);
+            let hospital = t.hospital_id.clone();
+            if t.status != "pending" {
+                let err = match (t.status.as_str(), inc.status.as_str()) {
+                    ("superseded", _) => DomainError::conflict(
+                        "already_accepted",
+                        "another hospital has already accepted this patient",
+                    ),
+                    ("accepted" | "declined", _) => DomainError::conflict(
+                        "already_answered",
+                        format!("this hospital has already answered ({})", t.status),
+                    ),
+                    _ => DomainError::conflict(
+                        "not_pending",
+                        format!("this inquiry is no longer open ({})", t.status),
+                    ),
+                };
+                return Err(refuse(err));
+            }
+            if accept {
+                if !q::accept_incident(c, &inc.id, &hospital, now)? {
+                    // Someone else moved the incident first; say what it is now.
+                    let status = q::incident(c, &inc.municipality_id, &inc.id)?
+                        .map(|i| i.status)
+                        .unwrap_or_default();
+                    return Err(refuse(if status == "accepted" {
+                        DomainError::conflict(
+                            "already_accepted",
+                            "another hospital has already accepted this patient",
+                        )
+                    } else {
+                        DomainError::conflict("incident_closed", "this incident is closed")
+                    }));
+                }
+                q::set_target_status(
+                    c,
+                    &inc.id,
+                    &hospital,
+                    &["pending"],
+                    "accepted",
+                    Some((&actor.account_id, reason.as_deref(), now)),
+                )?;
+                q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
+                let inc = reload(c, &inc)?;
+                let band = age_band_of(c, &inc)?;
+                for other in q::targets(c, &inc.id)? {
+                    if other.hospital_id == hospital || other.status != "pending" {
+                        continue;
+                    }
+                    q::set_target_status(
+                        c,
+                        &inc.id,
+                        &other.hospital_id,
+                        &["pending"],
+                        "superseded",
+                        None,
+                    )?;
+                    tx.feed.push(
+                        &other.hospital_id,
+                        &inc.id,
+                        "accepted_elsewhere",
+                        feed_data(&inc, Some(&other.hospital_id), Some("superseded")),
+                    );
+                    tx.push(
+                        &other.hospital_id,
+                        &inc.id,
+                        push_payload(&inc, "accepted_elsewhere", &band),
+                        "normal",
+                    );
+                }
+                tx.feed.push(
+                    &inc.facility_id,
+                    &inc.id,
+                    "accepted",
+                    feed_data(&inc, Some(&hospital), Some("accepted")),
+                );
+                tx.feed.push(
+                    &hospital,
+                    &inc.id,
+                    "answered",
+                    feed_data(&inc, Some(&hospital), Some("accepted")),
+                );
+                tx.audit.push(
+                    incident_event(actor, Action::AnswerInquiry, &inc)
+                        .detail(format!("incident {} accept", inc.id)),
+                );
+                Ok(view(c, &inc, Some(&hospital))?)
+            } else {
+                q::set_target_status(
+                    c,
+                    &inc.id,
+                    &hospital,
+                    &["pending"],
+                    "declined",
+                    Some((&actor.account_id, reason.as_deref(), now)),
+                )?;
+                q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
+                let mut data = feed_data(&inc, Some(&hospital), Some("declined"));
+                data["reason"] = json!(reason);
+                tx.feed
+                    .push(&inc.facility_id, &inc.id, "declined", data.clone());
+                tx.feed.push(&hospital, &inc.id, "answered", data);
+                tx.audit.push(
+                    incident_event(actor, Action::AnswerInquiry, &inc)
+                        .detail(format!("incident {} decline", inc.id)),
+                );
+                Ok(view(c, &inc, Some(&hospital))?)
+            }
+        },
+    )
+}
+
+pub fn ed_attachment(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    attachment_id: &str,
+    now: i64,
+) -> Result<Attachment, DomainError> {
+    check_id(attachment_id)?;
+    ed_tx(
+        db,
+        actor,
+        Action::ReadAttachment,
+        incident_id,
+        now,
+        |c, inc, t, tx| {
+            still_involved(&inc, &t)?;
+            let a = q::attachment(c, &inc.id, attachment_id)?
+                .ok_or_else(|| DomainError::not_found("no such attachment"))?;
+            tx.audit.push(
+                incident_event(actor, Action::ReadAttachment, &inc)
+                    .detail(format!("incident {} attachment {}", inc.id, a.id)),
+            );
+            Ok(Attachment {
+                content_type: a.content_type,
+                sha256: a.sha256,
+                data: a.data,
+            })
+        },
+    )
+    .map(|(a, _)| a)
+}

@@ -1,0 +1,435 @@
+//! Pre-arrival (DESIGN §4, RULES R20): a crew's incident and its versioned report, the
+//! acceptance inquiry (受入照会) to hospitals, acknowledgement, destination and arrival, and the
+//! escalation of unacknowledged alerts.
+//!
+//! Every change is one write transaction that also writes its live-feed events (per facility,
+//! `service::feed`), its Web Push deliveries (the outbox, `service::push`) and its audit event —
+//! in that order, so the audit head is always the last lock taken. The caller publishes the
+//! returned [`Effects`] after the commit. Crew requests are signed by an enrolled device and their
+//! nonce is consumed in the same transaction; refusals are audited in a transaction of their own.
+//!
+//! Who sees what: an incident belongs to the crew's fire department, and only the device that
+//! opened it or the paramedic who opened it may act on it. A hospital sees an incident while it
+//! is asked (`pending`), has accepted it, or is its assigned destination — never after it
+//! declined or the patient went elsewhere. Pushes carry no names or medical details.
+
+use super::accounts::Actor;
+use super::check_id;
+use super::consent;
+use super::devices::SignedBy;
+use super::disclosure::Disclosure;
+use super::feed::FeedBatch;
+use super::report::{self, Report, ReportPatient};
+// `hospital::answer` calls `super::opt_text`, which resolves through this import.
+use super::opt_text;
+use crate::audit::{self, Action, Event, Outcome};
+use crate::db::models::FacilityRow;
+use crate::db::prearrival::{self as q, IncidentRow, TargetRow};
+use crate::db::{DbConnection, queries};
+use crate::feed::Note;
+use crate::service::error::DomainError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+mod crew;
+mod escalation;
+mod hospital;
+
+pub use crew::{
+    add_attachment, arrive, change_destination, check_attachment, crew_attachment, crew_owns,
+    crew_read, inquire, open, submit_report,
+};
+pub use escalation::escalate_due;
+pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
+
+/// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
+pub const ESCALATE_AFTER_SECS: i64 = 180;
+/// Largest attachment (an ECG photo or a PDF).
+pub const MAX_ATTACHMENT_BYTES: usize = 2 * 1024 * 1024;
+/// Attachments per incident.
+pub const MAX_ATTACHMENTS: i64 = 10;
+/// Hospitals asked at once.
+pub const MAX_INQUIRY_HOSPITALS: usize = 10;
+
+/// What a committed change asks the server to do next: wake these feeds, and the push worker.
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub notes: Vec<Note>,
+    pub pushed: bool,
+}
+
+/// Side effects collected during a transaction and written at its end.
+#[derive(Debug, Default)]
+struct Changes {
+    feed: FeedBatch,
+    pushes: Vec<(String, String, Value, &'static str)>,
+    audit: Vec<Event>,
+}
+
+impl Changes {
+    fn push(&mut self, hospital: &str, incident: &str, payload: Value, urgency: &'static str) {
+        self.pushes
+            .push((hospital.into(), incident.into(), payload, urgency));
+    }
+
+    /// Feed, then outbox, then audit (the audit head last).
+    fn finish(
+        self,
+        c: &mut crate::db::Tx<'_>,
+        muni: &str,
+        now: i64,
+    ) -> Result<Effects, DomainError> {
+        let notes = self.feed.flush(c, muni, now)?;
+        let mut pushed = false;
+        for (facility, incident, payload, urgency) in &self.pushes {
+            let n = super::push::enqueue_for_facility(
+                c,
+                muni,
+                facility,
+                Some(incident),
+                payload,
+                urgency,
+                PUSH_TTL_SECS,
+                now,
+            )?;
+            pushed |= n > 0;
+        }
+        for e in &self.audit {
+            audit::append(c, muni, e, now);
+        }
+        Ok(Effects { notes, pushed })
+    }
+}
+
+/// How long a push service keeps an undelivered alert (an ambulance is minutes away).
+pub const PUSH_TTL_SECS: i32 = 600;
+
+// ---- inputs and views -----------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenInput {
+    /// The crew's incident reference (1–64 characters).
+    pub incident_ref: String,
+    /// A scan or break-glass access of this paramedic on this device, within its grant: its
+    /// consented dataset seeds the report.
+    pub access_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryInput {
+    /// Hospitals to ask at once (1–10 facility ids of this municipality's hospitals).
+    pub hospitals: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    /// `accept` or `decline`.
+    pub decision: String,
+    /// Why not (required to decline; 1–200 characters), e.g. 「専門医不在」.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationInput {
+    /// The hospital the crew is now taking the patient to.
+    pub hospital_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FacilityRef {
+    pub id: String,
+    pub name_ja: String,
+    pub name_en: String,
+    /// For the crew's and the ED's phone fallback (escalation).
+    pub phone: String,
+}
+
+impl From<&FacilityRow> for FacilityRef {
+    fn from(f: &FacilityRow) -> Self {
+        FacilityRef {
+            id: f.id.clone(),
+            name_ja: f.name_ja.clone(),
+            name_en: f.name_en.clone(),
+            phone: f.phone.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TargetView {
+    pub hospital: FacilityRef,
+    /// `pending`, `accepted`, `declined`, `superseded` (another hospital accepted), `released`
+    /// (the destination moved away), `withdrawn`, `assigned` (made the destination by the crew).
+    pub status: String,
+    pub reason: Option<String>,
+    pub asked_at: i64,
+    pub answered_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    /// Set when the alert went unacknowledged too long.
+    pub escalated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AttachmentView {
+    pub id: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// An incident as its crew or an involved hospital sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IncidentView {
+    pub id: String,
+    pub incident_ref: String,
+    /// `open`, `accepted`, `arrived`, `cancelled`.
+    pub status: String,
+    /// The crew's fire department.
+    pub fire_department: FacilityRef,
+    pub destination: Option<FacilityRef>,
+    /// The latest report version (0: none yet).
+    pub version: i32,
+    pub report: Option<Report>,
+    /// The consented dataset of the scan the incident was opened from (filtered by the consent
+    /// in force now); `null` without a scan or once consent is withdrawn.
+    pub patient: Option<Disclosure>,
+    /// The hospitals asked (a hospital sees only its own row).
+    pub targets: Vec<TargetView>,
+    pub attachments: Vec<AttachmentView>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+/// One line of a hospital's incoming list: no names.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IncomingView {
+    pub id: String,
+    pub status: String,
+    pub fire_department: FacilityRef,
+    pub version: i32,
+    pub activation: Option<String>,
+    pub activation_code: Option<String>,
+    pub chief_complaint: Option<String>,
+    pub age_band: String,
+    pub sex: Option<String>,
+    pub eta_at: Option<i64>,
+    pub target: TargetView,
+    pub updated_at: i64,
+}
+
+/// What a push says: enough to ring the ED, nothing identifying.
+pub fn push_payload(inc: &IncidentRow, kind: &str, age_band: &str) -> Value {
+    json!({
+        "incident_id": inc.id,
+        "kind": kind,
+        "activation": inc.activation,
+        "age_band": age_band,
+        "eta_at": inc.eta_at,
+    })
+}
+
+/// What a feed event says (the dashboard fetches the rest with auth).
+fn feed_data(inc: &IncidentRow, hospital: Option<&str>, target_status: Option<&str>) -> Value {
+    json!({
+        "incident_id": inc.id,
+        "status": inc.status,
+        "version": inc.version,
+        "activation": inc.activation,
+        "eta_at": inc.eta_at,
+        "hospital_id": hospital,
+        "target_status": target_status,
+    })
+}
+
+// ---- helpers --------------------------------------------------------------------------------------
+
+fn require_crew(actor: &Actor, by: &SignedBy) -> Result<(), DomainError> {
+    if actor.role == "paramedic" && actor.device_id.as_deref() == Some(by.device.id.as_str()) {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            "only paramedics on enrolled devices may open and report incidents",
+        ))
+    }
+}
+
+fn require_ed(actor: &Actor) -> Result<String, DomainError> {
+    match (actor.role.as_str(), &actor.facility_id) {
+        ("ed_staff", Some(h)) => Ok(h.clone()),
+        _ => Err(DomainError::forbidden(
+            "only emergency department staff of a hospital may do this",
+        )),
+    }
+}
+
+fn seed_of(inc: &IncidentRow) -> Result<Option<Disclosure>, DomainError> {
+    inc.seed
+        .as_deref()
+        .map(|s| serde_json::from_str(s).map_err(DomainError::internal))
+        .transpose()
+}
+
+/// The seed as the consent in force allows it now (none if withdrawn or the resident is gone).
+fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure>, DomainError> {
+    let Some(mut d) = seed_of(inc)? else {
+        return Ok(None);
+    };
+    let resident = queries::resident(c, &inc.municipality_id, &d.patient.id)?;
+    if resident.is_none_or(|r| r.status != "active") {
+        return Ok(None);
+    }
+    let Some(now_consent) = consent::current(c, &d.patient.id)? else {
+        return Ok(None);
+    };
+    d.categories
+        .retain(|cat| now_consent.categories.contains(cat));
+    d.items.retain(|i| d.categories.contains(&i.category));
+    d.consent = now_consent;
+    Ok(Some(d))
+}
+
+fn resident_of(inc: &IncidentRow) -> Option<String> {
+    seed_of(inc).ok().flatten().map(|d| d.patient.id)
+}
+
+fn patient_of(inc: &IncidentRow) -> Result<Option<ReportPatient>, DomainError> {
+    Ok(seed_of(inc)?.map(|d| {
+        let age = i64::from(d.patient.age);
+        ReportPatient {
+            age: Some(age),
+            age_band: report::age_band(Some(age)),
+            sex: Some(d.patient.sex),
+            source: "card".into(),
+        }
+    }))
+}
+
+fn latest_report(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Report>, DomainError> {
+    if inc.version == 0 {
+        return Ok(None);
+    }
+    let row = q::report(c, &inc.id, inc.version)?.ok_or_else(|| {
+        DomainError::internal(format!("report {} v{} missing", inc.id, inc.version))
+    })?;
+    Ok(Some(
+        serde_json::from_str(&row.body).map_err(DomainError::internal)?,
+    ))
+}
+
+fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, DomainError> {
+    Ok(latest_report(c, inc)?
+        .map(|r| r.patient.age_band)
+        .or(patient_of(inc)?.map(|p| p.age_band))
+        .unwrap_or_else(|| "unknown".into()))
+}
+
+fn facility(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
+    queries::facility(c, muni, id)?
+        .ok_or_else(|| DomainError::internal(format!("facility {id} missing")))
+}
+
+/// A hospital of this municipality that is active; else `422 unknown_hospital`.
+fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
+    let unknown = || {
+        DomainError::unprocessable(
+            "unknown_hospital",
+            format!("{id} is not an active hospital of this municipality"),
+        )
+    };
+    check_id(id).map_err(|_| unknown())?;
+    match queries::facility(c, muni, id)? {
+        Some(f) if f.kind == "hospital" && f.status == "active" => Ok(f),
+        _ => Err(unknown()),
+    }
+}
+
+fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
+    Ok(TargetView {
+        hospital: FacilityRef::from(&facility(c, muni, &t.hospital_id)?),
+        status: t.status.clone(),
+        reason: t.reason.clone(),
+        asked_at: t.asked_at,
+        answered_at: t.answered_at,
+        acknowledged_at: t.acknowledged_at,
+        escalated_at: t.escalated_at,
+    })
+}
+
+fn view(
+    c: &mut DbConnection,
+    inc: &IncidentRow,
+    only_hospital: Option<&str>,
+) -> Result<IncidentView, DomainError> {
+    let muni = inc.municipality_id.as_str();
+    let targets = q::targets(c, &inc.id)?
+        .iter()
+        .filter(|t| only_hospital.is_none_or(|h| h == t.hospital_id))
+        .map(|t| target_view(c, muni, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let destination = match &inc.destination_id {
+        Some(d) => Some(FacilityRef::from(&facility(c, muni, d)?)),
+        None => None,
+    };
+    Ok(IncidentView {
+        id: inc.id.clone(),
+        incident_ref: inc.incident_ref.clone(),
+        status: inc.status.clone(),
+        fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
+        destination,
+        version: inc.version,
+        report: latest_report(c, inc)?,
+        patient: seed_now(c, inc)?,
+        targets,
+        attachments: q::attachments(c, &inc.id)?
+            .into_iter()
+            .map(|a| AttachmentView {
+                id: a.id,
+                content_type: a.content_type,
+                size: a.size,
+                sha256: a.sha256,
+                created_at: a.created_at,
+            })
+            .collect(),
+        created_at: inc.created_at,
+        updated_at: inc.updated_at,
+        closed_at: inc.closed_at,
+    })
+}
+
+/// The hospitals currently involved (asked, accepted or assigned).
+fn involved(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<TargetRow>, DomainError> {
+    Ok(q::targets(c, &inc.id)?
+        .into_iter()
+        .filter(|t| matches!(t.status.as_str(), "pending" | "accepted" | "assigned"))
+        .collect())
+}
+
+fn reload(c: &mut DbConnection, inc: &IncidentRow) -> Result<IncidentRow, DomainError> {
+    q::incident(c, &inc.municipality_id, &inc.id)?
+        .ok_or_else(|| DomainError::internal("incident vanished"))
+}
+
+/// A successful incident action by the crew or an ED, about the seeded resident if any.
+fn incident_event(actor: &Actor, action: Action, inc: &IncidentRow) -> Event {
+    let mut e = actor
+        .event(action, Outcome::Ok)
+        .purpose("incident")
+        .detail(format!("incident {}", inc.id));
+    e.resident_id = resident_of(inc);
+    e
+}
+
+/// An attachment's bytes, for the crew or an involved hospital.
+#[derive(Debug)]
+pub struct Attachment {
+    pub content_type: String,
+    pub sha256: String,
+    pub data: Vec<u8>,
+}
