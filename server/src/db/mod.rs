@@ -13,10 +13,19 @@
 //! worker run SQLite reads itself, refusing anything that would make it wait. Query functions in
 //! the submodules return `QueryResult` and never turn an error into "not found".
 
+pub mod access;
+pub mod accounts;
+pub mod audit;
+pub mod cards;
+pub mod disasters;
+pub mod facilities;
+pub mod governance;
+pub mod keys;
 pub mod models;
 pub mod prearrival;
 pub mod push; // push
 pub mod queries;
+pub mod residents;
 pub mod schema;
 
 use diesel::connection::SimpleConnection;
