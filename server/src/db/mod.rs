@@ -20,13 +20,16 @@ pub mod cards;
 pub mod disasters;
 pub mod facilities;
 pub mod governance;
+pub mod incidents;
 pub mod keys;
 pub mod models;
-pub mod prearrival;
 pub mod push; // push
 pub mod queries;
 pub mod residents;
 pub mod schema;
+
+/// The incidents aggregate's former name, kept until its callers use [`incidents`].
+pub use incidents as prearrival;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
