@@ -1,6 +1,6 @@
 //! Web Push rows and queries: `push_subscriptions` (one row per browser subscription of an ED
-//! staff account) and `push_outbox` (one row per delivery to one subscription). Kept apart from
-//! `queries.rs` so the push worker's SQL (leasing with `FOR UPDATE SKIP LOCKED` on PostgreSQL) is
+//! staff account) and `push_outbox` (one row per delivery to one subscription). In a module of
+//! its own so the push worker's SQL (leasing with `FOR UPDATE SKIP LOCKED` on PostgreSQL) is
 //! in one place.
 
 use super::DbConnection;

@@ -1,6 +1,7 @@
-//! Rows and queries of pre-arrival: incidents, report versions, attachments, inquiry targets and
-//! the per-facility live feed. Same rules as `queries`: `QueryResult`, scoped by municipality,
-//! `get_result` for unique keys.
+//! The incidents aggregate (`service::incidents`, `service::feed`; formerly `db::prearrival`): rows
+//! and queries of pre-arrival: incidents, report versions, attachments, inquiry targets and the
+//! per-facility live feed. Same rules as the other query modules: `QueryResult`, scoped by
+//! municipality, `get_result` for unique keys.
 
 use super::DbConnection;
 use super::schema::*;

@@ -1,0 +1,285 @@
+//! Residents and what hangs off them (`service::residents`, `service::dataset`, `service::consent`,
+//! `service::purge`): the resident row, proxies, the dataset items and the consent versions.
+//!
+//! Same rules as the other query modules: each query takes a connection and returns `QueryResult`,
+//! "not found" is `Ok(None)` only where asked for with `optional()`, lookups by a unique key use
+//! `get_result` (not `first`), and every query that reads or writes resident data is scoped by
+//! municipality.
+
+use super::DbConnection;
+use super::schema::*;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = residents, treat_none_as_null = true)]
+pub struct ResidentRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub account_id: Option<String>,
+    pub family_name: String,
+    pub given_name: String,
+    pub family_name_kana: Option<String>,
+    pub given_name_kana: Option<String>,
+    pub date_of_birth: String,
+    pub sex: String,
+    pub address: String,
+    pub district: Option<String>,
+    pub phone: Option<String>,
+    pub preferred_language: String,
+    pub status: String,
+    pub withdrawn_at: Option<i64>,
+    pub purge_after: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = proxies)]
+pub struct ProxyRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub account_id: String,
+    pub relation: String,
+    pub relation_detail: Option<String>,
+    pub consent_statement: String,
+    pub consented_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dataset_items)]
+pub struct DatasetItemRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub category: String,
+    pub body: String,
+    pub provenance: String,
+    pub last_verified: Option<String>,
+    pub updated_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct ConsentRow {
+    pub id: String,
+    pub municipality_id: String,
+    pub resident_id: String,
+    pub version: i32,
+    pub status: String,
+    pub categories: String,
+    pub disaster_use: bool,
+    pub triage_on_card: bool,
+    pub name_on_print: bool,
+    pub given_by: String,
+    pub proxy_id: Option<String>,
+    pub recorded_by: String,
+    pub created_at: i64,
+}
+
+// ---- residents and proxies -------------------------------------------------------------------
+
+pub fn insert_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResult<usize> {
+    diesel::insert_into(residents::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn resident(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option<ResidentRow>> {
+    crate::native!(conn, c => {
+        residents::table
+            .filter(residents::municipality_id.eq(muni))
+            .filter(residents::id.eq(id))
+            .select(ResidentRow::as_select())
+            .get_result(c)
+            .optional()
+    })
+}
+
+pub fn resident_of_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Option<ResidentRow>> {
+    residents::table
+        .filter(residents::account_id.eq(account_id))
+        .select(ResidentRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+pub fn update_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResult<usize> {
+    diesel::update(
+        residents::table
+            .filter(residents::id.eq(&row.id))
+            .filter(residents::municipality_id.eq(&row.municipality_id)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+pub fn insert_proxy(conn: &mut DbConnection, row: &ProxyRow) -> QueryResult<usize> {
+    diesel::insert_into(proxies::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn proxy_for(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    account_id: &str,
+) -> QueryResult<Option<ProxyRow>> {
+    proxies::table
+        .filter(proxies::resident_id.eq(resident_id))
+        .filter(proxies::account_id.eq(account_id))
+        .select(ProxyRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+pub fn residents_of_proxy(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Vec<ResidentRow>> {
+    proxies::table
+        .inner_join(residents::table)
+        .filter(proxies::account_id.eq(account_id))
+        .select(ResidentRow::as_select())
+        .load(conn)
+}
+
+/// A resident's proxies with their accounts' display names.
+pub fn proxies_with_names(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> QueryResult<Vec<(ProxyRow, String)>> {
+    proxies::table
+        .inner_join(accounts::table.on(accounts::id.eq(proxies::account_id)))
+        .filter(proxies::resident_id.eq(resident_id))
+        .order(proxies::consented_at.asc())
+        .select((ProxyRow::as_select(), accounts::display_name))
+        .load(conn)
+}
+
+/// Withdrawn residents whose retention has run out.
+pub fn residents_due_for_purge(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<ResidentRow>> {
+    residents::table
+        .filter(residents::status.eq("withdrawn"))
+        .filter(residents::purge_after.le(now))
+        .select(ResidentRow::as_select())
+        .load(conn)
+}
+
+pub fn any_resident(conn: &mut DbConnection, muni: &str) -> QueryResult<bool> {
+    let n: i64 = residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+// ---- dataset ---------------------------------------------------------------------------------
+
+pub fn insert_item(conn: &mut DbConnection, row: &DatasetItemRow) -> QueryResult<usize> {
+    diesel::insert_into(dataset_items::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn items(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<DatasetItemRow>> {
+    crate::native!(conn, c => {
+        dataset_items::table
+            .filter(dataset_items::resident_id.eq(resident_id))
+            .order((
+                dataset_items::category.asc(),
+                dataset_items::created_at.asc(),
+                dataset_items::id.asc(),
+            ))
+            .select(DatasetItemRow::as_select())
+            .load(c)
+    })
+}
+
+pub fn item(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    id: &str,
+) -> QueryResult<Option<DatasetItemRow>> {
+    dataset_items::table
+        .filter(dataset_items::resident_id.eq(resident_id))
+        .filter(dataset_items::id.eq(id))
+        .select(DatasetItemRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+pub fn update_item(conn: &mut DbConnection, row: &DatasetItemRow) -> QueryResult<usize> {
+    diesel::update(
+        dataset_items::table
+            .filter(dataset_items::id.eq(&row.id))
+            .filter(dataset_items::resident_id.eq(&row.resident_id)),
+    )
+    .set((
+        dataset_items::body.eq(&row.body),
+        dataset_items::provenance.eq(&row.provenance),
+        dataset_items::last_verified.eq(&row.last_verified),
+        dataset_items::updated_by.eq(&row.updated_by),
+        dataset_items::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)
+}
+
+pub fn delete_item(conn: &mut DbConnection, resident_id: &str, id: &str) -> QueryResult<usize> {
+    diesel::delete(
+        dataset_items::table
+            .filter(dataset_items::resident_id.eq(resident_id))
+            .filter(dataset_items::id.eq(id)),
+    )
+    .execute(conn)
+}
+
+pub fn delete_items_of(conn: &mut DbConnection, resident_id: &str) -> QueryResult<usize> {
+    diesel::delete(dataset_items::table.filter(dataset_items::resident_id.eq(resident_id)))
+        .execute(conn)
+}
+
+// ---- consent ---------------------------------------------------------------------------------
+
+pub fn consents(conn: &mut DbConnection, resident_id: &str) -> QueryResult<Vec<ConsentRow>> {
+    consents::table
+        .filter(consents::resident_id.eq(resident_id))
+        .order(consents::version.asc())
+        .select(ConsentRow::as_select())
+        .load(conn)
+}
+
+/// The resident's newest consent version. Two unique-key lookups rather than `ORDER BY … LIMIT ?`:
+/// SQLite re-prepares a statement whose bound `LIMIT` may change its plan, on every execution
+/// (this is on every scan's path).
+pub fn latest_consent(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> QueryResult<Option<ConsentRow>> {
+    crate::native!(conn, c => {
+        let latest: Option<i32> = consents::table
+            .filter(consents::resident_id.eq(resident_id))
+            .select(diesel::dsl::max(consents::version))
+            .get_result(c)?;
+        let Some(version) = latest else {
+            return Ok(None);
+        };
+        consents::table
+            .filter(consents::resident_id.eq(resident_id))
+            .filter(consents::version.eq(version))
+            .select(ConsentRow::as_select())
+            .get_result(c)
+            .optional()
+    })
+}
+
+pub fn insert_consent(conn: &mut DbConnection, row: &ConsentRow) -> QueryResult<usize> {
+    diesel::insert_into(consents::table)
+        .values(row)
+        .execute(conn)
+}
