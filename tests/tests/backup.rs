@@ -219,7 +219,7 @@ fn audit_head(database_url: &str) -> (i64, String) {
     let db =
         kyukit_server::db::Db::connect(&DatabaseUrl::parse(database_url).unwrap(), 1, 1).unwrap();
     let mut c = db.conn().unwrap();
-    let muni = kyukit_server::db::queries::first_municipality(&mut c)
+    let muni = kyukit_server::db::keys::first_municipality(&mut c)
         .unwrap()
         .unwrap()
         .id;

@@ -1,4 +1,4 @@
-//! The incidents aggregate (`service::incidents`, `service::feed`; formerly `db::prearrival`): rows
+//! The incidents aggregate (`service::incidents`, `service::feed`): rows
 //! and queries of pre-arrival: incidents, report versions, attachments, inquiry targets and the
 //! per-facility live feed. Same rules as the other query modules: `QueryResult`, scoped by
 //! municipality, `get_result` for unique keys.

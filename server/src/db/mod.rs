@@ -12,6 +12,13 @@
 //! the same for async callers (nobody blocks on the commit), and [`Db::inline`] lets an async
 //! worker run SQLite reads itself, refusing anything that would make it wait. Query functions in
 //! the submodules return `QueryResult` and never turn an error into "not found".
+//!
+//! Query modules (`accounts`, `residents`, `cards`, …, one per aggregate, each with its row
+//! types): each query takes a connection and returns `QueryResult`; lookups by a unique key use
+//! `get_result`, not `first`: `first` binds `LIMIT ?`, which makes SQLite re-prepare the statement
+//! on every execution (measured 4.7 µs vs 0.7 µs per lookup; ≈16% of server CPU under scan load).
+//! "Not found" is `Ok(None)` only where the caller asked with `optional()`, never a swallowed
+//! error. Every query that reads or writes resident data is scoped by municipality.
 
 pub mod access;
 pub mod accounts;
@@ -22,9 +29,7 @@ pub mod facilities;
 pub mod governance;
 pub mod incidents;
 pub mod keys;
-pub mod models;
 pub mod push; // push
-pub mod queries;
 pub mod residents;
 pub mod schema;
 mod tx;
@@ -33,9 +38,6 @@ mod writer;
 pub use tx::{Effect, Tx};
 pub use writer::MAX_BATCH;
 use writer::{Job, JobRun, WriteQueue};
-
-/// The incidents aggregate's former name, kept until its callers use [`incidents`].
-pub use incidents as prearrival;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -572,7 +574,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
 #[cfg(test)]
 pub(crate) mod testing {
     use super::{DatabaseUrl, Db};
-    use crate::db::models::MunicipalityRow;
+    use crate::db::keys::MunicipalityRow;
 
     /// A SQLite database in a fresh temporary directory, removed when this is dropped.
     pub(crate) struct TempDb {
@@ -667,7 +669,7 @@ mod tests {
                         let id = format!("{t:02}{i:02}");
                         let fail = i % 10 == 0;
                         let r: Result<(), DbError> = db.write(|c| {
-                            queries::insert_municipality(c, &municipality(&id))?;
+                            keys::insert_municipality(c, &municipality(&id))?;
                             if fail {
                                 return Err(DbError::Unavailable("refused".into()));
                             }
@@ -711,7 +713,7 @@ mod tests {
     fn inline_runs_reads_and_refuses_writes_and_waits() {
         let temp = temp_db("inline", 2);
         let db = &temp.db;
-        db.write(|c| queries::insert_municipality(c, &municipality("a")).map_err(DbError::from))
+        db.write(|c| keys::insert_municipality(c, &municipality("a")).map_err(DbError::from))
             .unwrap();
 
         // Reads only: the answer, from this thread; two reads share one connection.
@@ -728,7 +730,7 @@ mod tests {
         // A write is refused with an error (even if `f` ignores it): `None`, nothing stored,
         // and the same write outside `inline` still works.
         let write = |db: &Db, id: &str| {
-            db.write(|c| queries::insert_municipality(c, &municipality(id)).map_err(DbError::from))
+            db.write(|c| keys::insert_municipality(c, &municipality(id)).map_err(DbError::from))
         };
         let refused = db.inline(|h| {
             let r = write(h, "b");
@@ -770,11 +772,11 @@ mod tests {
             .build()
             .unwrap();
         let r: Result<usize, DbError> = rt.block_on(db.write_async(|c| {
-            queries::insert_municipality(c, &municipality("c")).map_err(DbError::from)
+            keys::insert_municipality(c, &municipality("c")).map_err(DbError::from)
         }));
         assert_eq!(r.unwrap(), 1);
         let r: Result<(), DbError> = rt.block_on(db.write_async(|c| {
-            queries::insert_municipality(c, &municipality("d"))?;
+            keys::insert_municipality(c, &municipality("d"))?;
             Err(DbError::Unavailable("refused".into()))
         }));
         assert!(r.is_err());
@@ -794,7 +796,7 @@ mod tests {
         let db = &temp.db;
         let ran = Arc::new(AtomicUsize::new(0));
         db.write(|tx| {
-            queries::insert_municipality(tx, &municipality("m"))?;
+            keys::insert_municipality(tx, &municipality("m"))?;
             crate::audit::init_chain(tx, "m").map_err(DbError::from)
         })
         .unwrap();

@@ -14,8 +14,9 @@ use super::devices::{SignedBy, consume_nonce};
 use super::disclosure::{Disclosure, Patient};
 use super::{check_id, new_id, past_date, text};
 use crate::audit::{self, Action, Event, Outcome};
-use crate::db::models::{AccessRow, ResidentRow};
-use crate::db::{Db, DbConnection, Tx, queries};
+use crate::db::access::AccessRow;
+use crate::db::residents::ResidentRow;
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::service::error::DomainError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
@@ -217,7 +218,7 @@ pub fn prepare_scan(
     let read = db
         .read(|c| -> Result<_, Refusal> {
             let row = match &claimed {
-                Some(id) => queries::card(c, &actor.municipality_id, id)?,
+                Some(id) => db::cards::card(c, &actor.municipality_id, id)?,
                 None => None,
             };
             let issued = row.as_ref().map(|r| &r.cose[..]);
@@ -226,7 +227,7 @@ pub fn prepare_scan(
                 Err(e) => return Ok(Err(e)),
             };
             let (row, resident, consent) = scannable_row(c, actor, row)?;
-            let items = queries::items(c, &resident.id)?;
+            let items = db::residents::items(c, &resident.id)?;
             Ok(Ok((card, row, resident, consent, items)))
         })
         .map_err(|r| audit_refusal(db, actor, Action::Scan, purpose, r, now))?;
@@ -286,7 +287,11 @@ impl std::fmt::Debug for PreparedScan {
 }
 
 /// What a scan reads: the resident, the consent in force, the resident's items.
-type Seen = (ResidentRow, Consent, Vec<crate::db::models::DatasetItemRow>);
+type Seen = (
+    ResidentRow,
+    Consent,
+    Vec<crate::db::residents::DatasetItemRow>,
+);
 
 impl PreparedScan {
     /// Records the access ([`guarded_async`]: the nonce, a re-check, the access row, the audit
@@ -309,16 +314,16 @@ impl PreparedScan {
             // now (or with the right refusal), never with what was read before the change.
             let mut access = access;
             let fresh =
-                if queries::still_scannable(c, muni, &card_id, &access.resident_id, version)? {
+                if db::cards::still_scannable(c, muni, &card_id, &access.resident_id, version)? {
                     None
                 } else {
                     let (_, resident, consent) = scannable(c, &actor, &card_id)?;
-                    let items = queries::items(c, &resident.id)?;
+                    let items = db::residents::items(c, &resident.id)?;
                     access.categories = serde_json::to_string(&consent.categories)
                         .map_err(DomainError::internal)?;
                     Some((resident, consent, items))
                 };
-            queries::insert_access(c, &access)?;
+            db::access::insert_access(c, &access)?;
             let event = actor
                 .event(Action::Scan, Outcome::Ok)
                 .about(&access.resident_id)
@@ -341,8 +346,8 @@ fn scannable(
     c: &mut DbConnection,
     actor: &Actor,
     card_id: &str,
-) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
-    let row = queries::card(c, &actor.municipality_id, card_id)?;
+) -> Result<(crate::db::cards::CardRow, ResidentRow, Consent), Refusal> {
+    let row = db::cards::card(c, &actor.municipality_id, card_id)?;
     scannable_row(c, actor, row)
 }
 
@@ -350,8 +355,8 @@ fn scannable(
 fn scannable_row(
     c: &mut DbConnection,
     actor: &Actor,
-    row: Option<crate::db::models::CardRow>,
-) -> Result<(crate::db::models::CardRow, ResidentRow, Consent), Refusal> {
+    row: Option<crate::db::cards::CardRow>,
+) -> Result<(crate::db::cards::CardRow, ResidentRow, Consent), Refusal> {
     let row =
         row.ok_or_else(|| DomainError::not_found("no such card").with_code("card_unknown"))?;
     let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
@@ -384,7 +389,7 @@ fn disclose_new(
         .cloned()
         .collect();
     access.categories = serde_json::to_string(&categories).map_err(DomainError::internal)?;
-    queries::insert_access(c, &access)?;
+    db::access::insert_access(c, &access)?;
     let event = actor
         .event(action, Outcome::Ok)
         .about(&resident.id)
@@ -400,7 +405,7 @@ fn consented_resident(
     actor: &Actor,
     resident_id: &str,
 ) -> Result<(ResidentRow, Consent), Refusal> {
-    let resident = queries::resident(c, &actor.municipality_id, resident_id)?
+    let resident = db::residents::resident(c, &actor.municipality_id, resident_id)?
         .ok_or_else(|| DomainError::not_found("no such resident"))?;
     let withdrawn = || {
         Refusal(
@@ -426,7 +431,7 @@ fn build(
     categories: Vec<String>,
     now: i64,
 ) -> Result<Disclosure, Refusal> {
-    let items = queries::items(c, &resident.id)?;
+    let items = db::residents::items(c, &resident.id)?;
     Ok(disclosure(
         access, resident, consent, categories, items, now,
     )?)
@@ -438,7 +443,7 @@ fn disclosure(
     resident: ResidentRow,
     consent: Consent,
     categories: Vec<String>,
-    items: Vec<crate::db::models::DatasetItemRow>,
+    items: Vec<crate::db::residents::DatasetItemRow>,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
     let items = items
@@ -540,15 +545,16 @@ pub fn break_glass(
     let reason = text("reason", &input.reason, 10, 500)?;
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     guarded(db, actor, by, Action::BreakGlass, purpose, now, |c| {
-        let found: Vec<ResidentRow> = queries::residents_born_on(c, &actor.municipality_id, &dob)?
-            .into_iter()
-            .filter(|r| name_matches(r, &family, &given))
-            .filter(|r| {
-                address
-                    .as_ref()
-                    .is_none_or(|a| fold(&r.address).contains(a.as_str()))
-            })
-            .collect();
+        let found: Vec<ResidentRow> =
+            db::access::residents_born_on(c, &actor.municipality_id, &dob)?
+                .into_iter()
+                .filter(|r| name_matches(r, &family, &given))
+                .filter(|r| {
+                    address
+                        .as_ref()
+                        .is_none_or(|a| fold(&r.address).contains(a.as_str()))
+                })
+                .collect();
         let resident = match found.as_slice() {
             [] => {
                 return Err(Refusal(
@@ -634,7 +640,7 @@ pub(crate) fn reread_in(
     purpose: Option<&str>,
     now: i64,
 ) -> Result<(Disclosure, Event), Refusal> {
-    let access = queries::access(c, &actor.municipality_id, access_id)?
+    let access = db::access::access(c, &actor.municipality_id, access_id)?
         .filter(|a| a.account_id == actor.account_id && a.device_id == by.device.id)
         .ok_or_else(|| DomainError::not_found("no such access"))?;
     let resident = Some(access.resident_id.clone());
@@ -645,7 +651,7 @@ pub(crate) fn reread_in(
         ));
     }
     if let Some(card_id) = &access.card_id {
-        let active = queries::card(c, &actor.municipality_id, card_id)?
+        let active = db::cards::card(c, &actor.municipality_id, card_id)?
             .is_some_and(|r| r.status == "active");
         if !active {
             return Err(Refusal(
@@ -709,7 +715,7 @@ impl TryFrom<AccessRow> for BreakGlassRecord {
 pub fn pending_reviews(db: &Db, actor: &Actor) -> Result<Vec<BreakGlassRecord>, DomainError> {
     super::facilities::require_city_admin(actor)?;
     db.read(|c| {
-        queries::accesses_for_review(c, &actor.municipality_id)?
+        db::access::accesses_for_review(c, &actor.municipality_id)?
             .into_iter()
             .map(BreakGlassRecord::try_from)
             .collect()
@@ -741,10 +747,10 @@ pub fn review(
     }
     let note = super::opt_text("note", &input.note, 500)?;
     db.write(|c| {
-        let access = queries::access(c, &actor.municipality_id, access_id)?
+        let access = db::access::access(c, &actor.municipality_id, access_id)?
             .filter(|a| a.kind == "break_glass")
             .ok_or_else(|| DomainError::not_found("no such break-glass access"))?;
-        let n = queries::review_access(
+        let n = db::access::review_access(
             c,
             &actor.municipality_id,
             access_id,
@@ -764,7 +770,7 @@ pub fn review(
             .about(&access.resident_id)
             .detail(format!("access {} {}", access.id, input.decision));
         audit::append(c, &actor.municipality_id, &event, now);
-        let updated = queries::access(c, &actor.municipality_id, access_id)?
+        let updated = db::access::access(c, &actor.municipality_id, access_id)?
             .ok_or_else(|| DomainError::internal("reviewed access vanished"))?;
         BreakGlassRecord::try_from(updated)
     })

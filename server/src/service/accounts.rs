@@ -3,8 +3,8 @@
 use super::devices::SignedBy;
 use super::security;
 use crate::audit;
-use crate::db::models::{AccountRow, SessionRow};
-use crate::db::{Db, DbConnection, Tx, queries};
+use crate::db::accounts::{AccountRow, SessionRow};
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::service::error::DomainError;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
@@ -280,7 +280,7 @@ pub fn create_session(
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|e| DomainError::internal(format!("no randomness: {e}")))?;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    queries::insert_session(
+    db::accounts::insert_session(
         conn,
         &SessionRow {
             token_hash: token_hash(&token),
@@ -322,7 +322,7 @@ pub fn login(
     let denied = || DomainError::unauthorized("wrong login id or password");
     let login_id = validate_login_id(&creds.login_id).map_err(|_| denied())?;
     let account = db.read(|c| {
-        queries::account_by_login(c, municipality_id, &login_id).map_err(DomainError::from)
+        db::accounts::account_by_login(c, municipality_id, &login_id).map_err(DomainError::from)
     })?;
     // Failed logins are audited (without the attempted secrets, and with the account only if the
     // login id exists) in their own transaction, before the refusal is answered; `counts` adds
@@ -339,7 +339,7 @@ pub fn login(
             db.write(|c| {
                 if let (Some(a), true) = (account, counts) {
                     let locks = a.failed_logins + 1 >= security::LOCK_AFTER_FAILURES;
-                    queries::record_login_failure(
+                    db::accounts::record_login_failure(
                         c,
                         &a.id,
                         locks.then_some(now + security::LOCK_SECS),
@@ -421,7 +421,9 @@ pub fn login(
             super::devices::consume_nonce(c, d)?;
         }
         // A concurrent login with the same code loses here (the step must still be newer).
-        if queries::record_login_success(c, &account.id, totp_step, account.totp_last_step)? != 1 {
+        if db::accounts::record_login_success(c, &account.id, totp_step, account.totp_last_step)?
+            != 1
+        {
             return Err(DomainError::unauthorized_code(
                 "totp_invalid",
                 "wrong, expired or already used authenticator code",
@@ -476,7 +478,8 @@ pub(crate) fn session_account(
         return Err(expired());
     }
     let hash = token_hash(token);
-    let found = db.read(|c| queries::session_with_account(c, &hash).map_err(DomainError::from))?;
+    let found =
+        db.read(|c| db::accounts::session_with_account(c, &hash).map_err(DomainError::from))?;
     let Some((session, account)) = found else {
         return Err(expired());
     };
@@ -484,20 +487,21 @@ pub(crate) fn session_account(
         || now - session.last_seen_at > policy.idle_secs
         || account.status != "active"
     {
-        db.write(|c| queries::delete_session(c, &hash).map_err(DomainError::from))?;
+        db.write(|c| db::accounts::delete_session(c, &hash).map_err(DomainError::from))?;
         return Err(expired());
     }
     // Touch at most once a minute: idle timeout precision does not need a write per request.
     if now - session.last_seen_at >= 60 {
-        db.write(|c| queries::touch_session(c, &hash, now).map_err(DomainError::from))?;
+        db.write(|c| db::accounts::touch_session(c, &hash, now).map_err(DomainError::from))?;
     }
     Ok((session, account))
 }
 
 /// Ends the session of `token`; 401 if there is none.
 pub fn logout(db: &Db, token: &str) -> Result<(), DomainError> {
-    let n =
-        db.write(|c| queries::delete_session(c, &token_hash(token)).map_err(DomainError::from))?;
+    let n = db.write(|c| {
+        db::accounts::delete_session(c, &token_hash(token)).map_err(DomainError::from)
+    })?;
     if n == 0 {
         return Err(DomainError::unauthorized(
             "session expired or unknown; log in again",
@@ -599,13 +603,13 @@ pub(crate) fn insert_staff(
     let account = &created.account;
     let muni = account.municipality_id.as_str();
     check_staff_facility(c, muni, &account.role, account.facility_id.as_deref())?;
-    if queries::account_by_login(c, muni, &account.login_id)?.is_some() {
+    if db::accounts::account_by_login(c, muni, &account.login_id)?.is_some() {
         return Err(DomainError::conflict(
             "login_id_taken",
             "that login id is already in use",
         ));
     }
-    queries::insert_account(c, account)?;
+    db::accounts::insert_account(c, account)?;
     let event = match by {
         Some(a) => a.event(audit::Action::CreateStaff, audit::Outcome::Ok),
         None => audit::Event::new(audit::Action::CreateStaff, audit::Outcome::Ok),
@@ -701,7 +705,7 @@ fn check_staff_facility(
         )),
         (Some(kind), Some(id)) => {
             super::check_id(id)?;
-            match queries::facility(c, muni, id)? {
+            match db::facilities::facility(c, muni, id)? {
                 Some(f) if kind.is_empty() || f.kind == kind => Ok(()),
                 Some(_) => Err(DomainError::unprocessable(
                     "invalid_facility",
@@ -718,7 +722,7 @@ fn check_staff_facility(
 
 /// Whether the municipality has a city administrator yet.
 pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, DomainError> {
-    db.read(|c| Ok(queries::count_accounts_with_role(c, muni, "city_admin")? > 0))
+    db.read(|c| Ok(db::accounts::count_accounts_with_role(c, muni, "city_admin")? > 0))
 }
 
 #[cfg(test)]

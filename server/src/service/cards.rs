@@ -8,8 +8,9 @@ use super::dataset::{AdvanceDirective, Allergy, BloodTypeItem, Condition, Device
 use super::keys;
 use super::residents::for_actor;
 use crate::audit;
-use crate::db::models::{CardRow, DatasetItemRow};
-use crate::db::{Db, DbConnection, Tx, queries};
+use crate::db::cards::CardRow;
+use crate::db::residents::DatasetItemRow;
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::service::error::DomainError;
 use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 use serde::{Deserialize, Serialize};
@@ -147,7 +148,10 @@ fn issue_in(
         DomainError::conflict("consent_required", "record consent before issuing a card")
     })?;
     let triage = if consent.triage_on_card {
-        Some(triage_core(&queries::items(conn, resident_id)?, &consent))
+        Some(triage_core(
+            &db::residents::items(conn, resident_id)?,
+            &consent,
+        ))
     } else {
         None
     };
@@ -173,7 +177,7 @@ fn issue_in(
         revoked_at: None,
         revoke_reason: None,
     };
-    queries::insert_card(conn, &row)?;
+    db::cards::insert_card(conn, &row)?;
     let event = audit::Event::new(audit::Action::IssueCard, audit::Outcome::Ok)
         .by(&actor.account_id, &actor.role)
         .about(resident_id)
@@ -214,7 +218,7 @@ pub fn list(
 ) -> Result<Vec<CardInfo>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        queries::cards_of(c, resident_id)?
+        db::cards::cards_of(c, resident_id)?
             .iter()
             .map(|r| info(r, base))
             .collect()
@@ -229,7 +233,7 @@ fn owned_card(
     resident_id: &str,
     card_id: &str,
 ) -> Result<CardRow, DomainError> {
-    queries::card(conn, &actor.municipality_id, card_id)?
+    db::cards::card(conn, &actor.municipality_id, card_id)?
         .filter(|r| r.resident_id == resident_id)
         .ok_or_else(|| DomainError::not_found("no such card"))
 }
@@ -284,13 +288,13 @@ pub fn revoke(
                 "this card is already revoked",
             ));
         }
-        queries::revoke_card(c, card_id, &reason, now)?;
+        db::cards::revoke_card(c, card_id, &reason, now)?;
         let event = audit::Event::new(audit::Action::RevokeCard, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
             .detail(card_id);
         audit::append(c, &actor.municipality_id, &event, now);
-        queries::card(c, &actor.municipality_id, card_id)?
+        db::cards::card(c, &actor.municipality_id, card_id)?
             .ok_or_else(|| DomainError::not_found("no such card"))
     })?;
     info(&row, base)
@@ -311,7 +315,7 @@ pub fn reissue(
         for_actor(c, actor, resident_id)?;
         let old = owned_card(c, actor, resident_id, card_id)?;
         if old.status == "active" {
-            queries::revoke_card(c, card_id, "reissued", now)?;
+            db::cards::revoke_card(c, card_id, "reissued", now)?;
             let event = audit::Event::new(audit::Action::ReissueCard, audit::Outcome::Ok)
                 .by(&actor.account_id, &actor.role)
                 .about(resident_id)
@@ -372,11 +376,11 @@ pub fn revocation_list(
         return Err(DomainError::not_found("no such key"));
     }
     db.read(|c| {
-        let key = queries::issuer_keys(c, muni)?
+        let key = db::keys::issuer_keys(c, muni)?
             .into_iter()
             .find(|k| k.kid == kid)
             .ok_or_else(|| DomainError::not_found("no such key"))?;
-        let revoked = queries::revoked_card_ids(c, muni, kid, now)?;
+        let revoked = db::cards::revoked_card_ids(c, muni, kid, now)?;
         Ok(RevocationList {
             kid: kid.into(),
             key_status: key.status,
@@ -388,7 +392,7 @@ pub fn revocation_list(
 
 /// Whether a verified card is revoked (or its resident withdrew).
 pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, DomainError> {
-    db.read(|c| Ok(queries::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
+    db.read(|c| Ok(db::cards::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
 }
 
 /// Everything a printable needs, with the name only if the resident's consent says so.
@@ -421,7 +425,7 @@ pub fn print_data(
             ));
         }
         let show_name = consent::current(c, resident_id)?.is_some_and(|k| k.name_on_print);
-        let muni = queries::municipality(c, &actor.municipality_id)?
+        let muni = db::keys::municipality(c, &actor.municipality_id)?
             .ok_or_else(|| DomainError::internal("municipality row missing"))?;
         Ok(PrintData {
             url: kyukit_card::card_url(base, &row.cose).map_err(DomainError::internal)?,

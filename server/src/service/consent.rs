@@ -9,8 +9,8 @@ use super::dataset::CATEGORIES;
 use super::new_id;
 use super::residents::{Standing, for_actor};
 use crate::audit;
-use crate::db::models::ConsentRow;
-use crate::db::{Db, DbConnection, queries};
+use crate::db::residents::ConsentRow;
+use crate::db::{self, Db, DbConnection};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,7 @@ impl TryFrom<ConsentRow> for Consent {
 
 /// The consent in force, if it is a grant.
 pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, DomainError> {
-    match queries::latest_consent(conn, resident_id)? {
+    match db::residents::latest_consent(conn, resident_id)? {
         Some(row) if row.status == "granted" => Consent::try_from(row).map(Some),
         _ => Ok(None),
     }
@@ -73,7 +73,7 @@ pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Cons
 pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        queries::consents(c, resident_id)?
+        db::residents::consents(c, resident_id)?
             .into_iter()
             .map(Consent::try_from)
             .collect()
@@ -97,7 +97,7 @@ fn next_row(
     terms: &Terms,
     now: i64,
 ) -> Result<ConsentRow, DomainError> {
-    let version = queries::latest_consent(conn, resident_id)?.map_or(1, |r| r.version + 1);
+    let version = db::residents::latest_consent(conn, resident_id)?.map_or(1, |r| r.version + 1);
     let (given_by, proxy_id) = match standing {
         Standing::Own => ("self", None),
         Standing::Proxy(p) => ("proxy", Some(p.id.clone())),
@@ -155,7 +155,7 @@ pub fn grant(
             name_on_print: input.name_on_print,
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
-        queries::insert_consent(c, &row)?;
+        db::residents::insert_consent(c, &row)?;
         let event = audit::Event::new(audit::Action::GrantConsent, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
@@ -166,7 +166,7 @@ pub fn grant(
             resident.withdrawn_at = None;
             resident.purge_after = None;
             resident.updated_at = now;
-            queries::update_resident(c, &resident)?;
+            db::residents::update_resident(c, &resident)?;
         }
         Consent::try_from(row)
     })
@@ -200,12 +200,12 @@ pub fn withdraw(
             name_on_print: false,
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
-        queries::insert_consent(c, &row)?;
+        db::residents::insert_consent(c, &row)?;
         let revoke_reason = match &reason {
             Some(r) => format!("consent withdrawn: {r}"),
             None => "consent withdrawn".to_string(),
         };
-        let cards_revoked = queries::revoke_cards_of(c, resident_id, &revoke_reason, now)?;
+        let cards_revoked = db::cards::revoke_cards_of(c, resident_id, &revoke_reason, now)?;
         let event = audit::Event::new(audit::Action::WithdrawConsent, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
@@ -218,7 +218,7 @@ pub fn withdraw(
         resident.withdrawn_at = Some(now);
         resident.purge_after = Some(now + retention_secs);
         resident.updated_at = now;
-        queries::update_resident(c, &resident)?;
+        db::residents::update_resident(c, &resident)?;
         Ok(Withdrawn {
             consent_version: row.version,
             cards_revoked,

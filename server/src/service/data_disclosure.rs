@@ -11,7 +11,7 @@ use super::consent::Consent;
 use super::dataset::Item;
 use super::residents::{AccessEntry, Profile, for_actor};
 use crate::audit::{self, Action, Outcome};
-use crate::db::{Db, queries};
+use crate::db::{self, Db};
 use crate::service::error::DomainError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -123,25 +123,25 @@ pub fn export(
     })?;
     db.read(|c| {
         let muni = &actor.municipality_id;
-        let municipality = queries::municipality(c, muni)?
+        let municipality = db::keys::municipality(c, muni)?
             .map(|m| MunicipalityNames {
                 name_ja: m.name_ja,
                 name_en: m.name_en,
             })
             .ok_or_else(|| DomainError::internal("municipality row missing"))?;
-        let names: HashMap<String, (String, String)> = queries::facilities(c, muni)?
+        let names: HashMap<String, (String, String)> = db::facilities::facilities(c, muni)?
             .into_iter()
             .map(|f| (f.id, (f.name_ja, f.name_en)))
             .collect();
-        let dataset = queries::items(c, &resident.id)?
+        let dataset = db::residents::items(c, &resident.id)?
             .into_iter()
             .map(Item::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let consents = queries::consents(c, &resident.id)?
+        let consents = db::residents::consents(c, &resident.id)?
             .into_iter()
             .map(Consent::try_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let cards = queries::cards_of(c, &resident.id)?
+        let cards = db::cards::cards_of(c, &resident.id)?
             .into_iter()
             .map(|r| HeldCard {
                 id: r.id,
@@ -154,7 +154,7 @@ pub fn export(
                 revoke_reason: r.revoke_reason,
             })
             .collect();
-        let proxies = queries::proxies_with_names(c, &resident.id)?
+        let proxies = db::residents::proxies_with_names(c, &resident.id)?
             .into_iter()
             .map(|(p, display_name)| HeldProxy {
                 display_name,
@@ -165,7 +165,7 @@ pub fn export(
             })
             .collect();
         let mut accesses = Vec::new();
-        for a in queries::accesses_of_resident(c, muni, &resident.id)? {
+        for a in db::access::accesses_of_resident(c, muni, &resident.id)? {
             let name = names.get(&a.facility_id);
             accesses.push(HeldAccess {
                 categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
@@ -183,7 +183,7 @@ pub fn export(
                 declaration_id: None,
             });
         }
-        for a in queries::disaster_accesses_of_resident(c, muni, &resident.id)? {
+        for a in db::disasters::disaster_accesses_of_resident(c, muni, &resident.id)? {
             accesses.push(HeldAccess {
                 categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
                 id: a.id,
@@ -201,7 +201,7 @@ pub fn export(
             });
         }
         accesses.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
-        let access_history = queries::audit_events_about(c, muni, &resident.id, HISTORY_LIMIT)?
+        let access_history = db::audit::audit_events_about(c, muni, &resident.id, HISTORY_LIMIT)?
             .into_iter()
             .map(|e| {
                 let name = e.facility_id.as_ref().and_then(|f| names.get(f));

@@ -5,8 +5,8 @@ use super::accounts::Actor;
 use super::residents::{Standing, for_actor};
 use super::{new_id, opt_text, past_date, phone, text, today};
 use crate::audit;
-use crate::db::models::DatasetItemRow;
-use crate::db::{Db, queries};
+use crate::db::residents::DatasetItemRow;
+use crate::db::{self, Db};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -290,7 +290,7 @@ fn provenance(standing: &Standing) -> &'static str {
 pub fn list(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Item>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        queries::items(c, resident_id)?
+        db::residents::items(c, resident_id)?
             .into_iter()
             .map(Item::try_from)
             .collect()
@@ -316,7 +316,7 @@ pub fn add(
     let id = new_id()?;
     db.write(|c| {
         let (resident, standing) = for_actor(c, actor, resident_id)?;
-        let existing = queries::items(c, resident_id)?
+        let existing = db::residents::items(c, resident_id)?
             .into_iter()
             .filter(|i| i.category == input.category)
             .count();
@@ -344,7 +344,7 @@ pub fn add(
             created_at: now,
             updated_at: now,
         };
-        queries::insert_item(c, &row)?;
+        db::residents::insert_item(c, &row)?;
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
@@ -381,14 +381,14 @@ pub fn update(
     );
     db.write(|c| {
         let (_, standing) = for_actor(c, actor, resident_id)?;
-        let mut row = queries::item(c, resident_id, item_id)?
+        let mut row = db::residents::item(c, resident_id, item_id)?
             .ok_or_else(|| DomainError::not_found("no such item"))?;
         row.body = validate_body(&row.category, input.body, now)?.to_string();
         row.provenance = provenance(&standing).into();
         row.last_verified = last_verified;
         row.updated_by = actor.account_id.clone();
         row.updated_at = now;
-        queries::update_item(c, &row)?;
+        db::residents::update_item(c, &row)?;
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(resident_id)
@@ -408,7 +408,7 @@ pub fn delete(
     super::check_id(item_id)?;
     db.write(|c| {
         for_actor(c, actor, resident_id)?;
-        if queries::delete_item(c, resident_id, item_id)? == 0 {
+        if db::residents::delete_item(c, resident_id, item_id)? == 0 {
             return Err(DomainError::not_found("no such item"));
         }
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)

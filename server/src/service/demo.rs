@@ -6,7 +6,7 @@ use super::accounts::{self, SessionPolicy};
 use super::cards::{self, IssuePolicy};
 use super::residents::{ProfileInput, RegisterProxy, RegisterResident};
 use super::{consent, dataset, residents};
-use crate::db::{Db, queries};
+use crate::db::{self, Db};
 use crate::service::error::DomainError;
 use serde_json::json;
 
@@ -56,7 +56,7 @@ pub fn load(
     policy: &IssuePolicy,
     now: i64,
 ) -> Result<Vec<DemoLogin>, DomainError> {
-    if db.read(|c| queries::any_resident(c, muni).map_err(DomainError::from))? {
+    if db.read(|c| db::residents::any_resident(c, muni).map_err(DomainError::from))? {
         return Ok(Vec::new());
     }
     let session = SessionPolicy::default();

@@ -8,8 +8,8 @@ use super::deny;
 use super::facilities::require_manager_of;
 use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Event, Outcome};
-use crate::db::models::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::facilities::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
+use crate::db::{self, Db, DbConnection};
 use crate::httpsig::Signed;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
@@ -104,10 +104,10 @@ pub fn create_code(
         device_id: None,
     };
     db.write(|c| {
-        if queries::facility(c, &actor.municipality_id, facility_id)?.is_none() {
+        if db::facilities::facility(c, &actor.municipality_id, facility_id)?.is_none() {
             return Err(DomainError::not_found("no such facility"));
         }
-        queries::insert_enrollment_code(c, &row)?;
+        db::facilities::insert_enrollment_code(c, &row)?;
         let mut event = actor.event(Action::CreateEnrollmentCode, Outcome::Ok);
         event.facility_id = Some(facility_id.to_string());
         audit::append(c, &actor.municipality_id, &event, now);
@@ -155,7 +155,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
     let hash = code_hash(&normalised);
     let device_id = new_id()?;
     let outcome = db.write(|c| {
-        let Some(code) = queries::enrollment_code(c, muni, &hash)? else {
+        let Some(code) = db::facilities::enrollment_code(c, muni, &hash)? else {
             return Err(Refusal(
                 None,
                 DomainError::not_found("enrollment code unknown")
@@ -201,8 +201,8 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
             revoke_reason: None,
         };
         let db_err = Refusal::from;
-        queries::insert_device(c, &row).map_err(db_err)?;
-        queries::use_enrollment_code(c, &hash, &row.id, now).map_err(db_err)?;
+        db::facilities::insert_device(c, &row).map_err(db_err)?;
+        db::facilities::use_enrollment_code(c, &hash, &row.id, now).map_err(db_err)?;
         let mut event = Event::new(Action::EnrollDevice, Outcome::Ok)
             .detail(format!("key {}", key.kid().to_b64()));
         event.device_id = Some(row.id.clone());
@@ -272,10 +272,12 @@ pub fn list(db: &Db, actor: &Actor, facility_id: &str) -> Result<Vec<Device>, Do
     check_id(facility_id)?;
     require_manager_of(actor, facility_id)?;
     db.read(|c| {
-        Ok(queries::devices_of(c, &actor.municipality_id, facility_id)?
-            .into_iter()
-            .map(Device::from)
-            .collect())
+        Ok(
+            db::facilities::devices_of(c, &actor.municipality_id, facility_id)?
+                .into_iter()
+                .map(Device::from)
+                .collect(),
+        )
     })
 }
 
@@ -297,22 +299,22 @@ pub fn revoke(
     check_id(device_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
-        let device = queries::device(c, &actor.municipality_id, device_id)?
+        let device = db::facilities::device(c, &actor.municipality_id, device_id)?
             .ok_or_else(|| DomainError::not_found("no such device"))?;
         require_manager_of(actor, &device.facility_id)
             .map_err(|_| DomainError::not_found("no such device"))?;
         if device.status == "revoked" {
             return Ok(device.into());
         }
-        queries::revoke_device(c, device_id, &actor.account_id, &reason, now)?;
-        queries::delete_sessions_of_device(c, device_id)?;
+        db::facilities::revoke_device(c, device_id, &actor.account_id, &reason, now)?;
+        db::facilities::delete_sessions_of_device(c, device_id)?;
         let mut event = actor
             .event(Action::RevokeDevice, Outcome::Ok)
             .detail(&reason);
         event.device_id = Some(device_id.to_string());
         event.facility_id = Some(device.facility_id.clone());
         audit::append(c, &actor.municipality_id, &event, now);
-        let device = queries::device(c, &actor.municipality_id, device_id)?
+        let device = db::facilities::device(c, &actor.municipality_id, device_id)?
             .ok_or_else(|| DomainError::internal("revoked device vanished"))?;
         Ok(device.into())
     })
@@ -335,7 +337,9 @@ pub fn verify_signature(
     let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
     let known = check_id(&signed.keyid)
         .ok()
-        .map(|_| db.read(|c| queries::device(c, muni, &signed.keyid).map_err(DomainError::from)))
+        .map(|_| {
+            db.read(|c| db::facilities::device(c, muni, &signed.keyid).map_err(DomainError::from))
+        })
         .transpose()?
         .flatten();
     let Some(device) = known else {
@@ -387,7 +391,7 @@ pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), DomainEr
         nonce: by.nonce.clone(),
         municipality_id: by.device.municipality_id.clone(),
     };
-    match queries::insert_nonce(c, &row) {
+    match db::facilities::insert_nonce(c, &row) {
         Ok(_) => Ok(()),
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -448,6 +452,7 @@ pub fn authenticate_field(
 /// how many.
 pub fn purge_nonces(db: &Db, now: i64) -> Result<usize, DomainError> {
     db.write(|c| {
-        queries::delete_nonces_created_before(c, now - NONCE_KEEP_SECS).map_err(DomainError::from)
+        db::facilities::delete_nonces_created_before(c, now - NONCE_KEEP_SECS)
+            .map_err(DomainError::from)
     })
 }

@@ -23,8 +23,9 @@ use super::disclosure::{Disclosure, Patient};
 use super::facilities::require_city_admin;
 use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Outcome};
-use crate::db::models::{DisasterAccessRow, DisasterDeclarationRow, ResidentRow};
-use crate::db::{Db, DbConnection, Tx, queries};
+use crate::db::disasters::{DisasterAccessRow, DisasterDeclarationRow};
+use crate::db::residents::ResidentRow;
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -196,7 +197,7 @@ pub fn declare(
         ended_at: None,
     };
     db.write(|c| {
-        queries::insert_disaster_declaration(c, &row)?;
+        db::disasters::insert_disaster_declaration(c, &row)?;
         let event = actor
             .event(Action::DeclareDisaster, Outcome::Ok)
             .detail(format!("declaration {}", row.id));
@@ -221,7 +222,7 @@ pub fn renew(
         ));
     }
     let row = db.write(|c| {
-        let old = queries::disaster_declaration(c, &actor.municipality_id, declaration_id)?
+        let old = db::disasters::disaster_declaration(c, &actor.municipality_id, declaration_id)?
             .ok_or_else(|| DomainError::not_found("no such declaration"))?;
         if old.ended_at.is_some() || now >= old.ends_at {
             return Err(over());
@@ -244,10 +245,10 @@ pub fn renew(
             renewed_from: Some(old.id.clone()),
             ended_at: None,
         };
-        if queries::end_disaster_declaration(c, &actor.municipality_id, &old.id, now)? == 0 {
+        if db::disasters::end_disaster_declaration(c, &actor.municipality_id, &old.id, now)? == 0 {
             return Err(over());
         }
-        queries::insert_disaster_declaration(c, &row)?;
+        db::disasters::insert_disaster_declaration(c, &row)?;
         let event = actor
             .event(Action::RenewDisaster, Outcome::Ok)
             .detail(format!("declaration {} renews {}", row.id, old.id));
@@ -266,12 +267,12 @@ pub fn end(
     require_city_admin(actor)?;
     check_id(declaration_id)?;
     let row = db.write(|c| {
-        let row = queries::disaster_declaration(c, &actor.municipality_id, declaration_id)?
+        let row = db::disasters::disaster_declaration(c, &actor.municipality_id, declaration_id)?
             .ok_or_else(|| DomainError::not_found("no such declaration"))?;
         if row.ended_at.is_some() || now >= row.ends_at {
             return Err(over());
         }
-        if queries::end_disaster_declaration(c, &actor.municipality_id, &row.id, now)? == 0 {
+        if db::disasters::end_disaster_declaration(c, &actor.municipality_id, &row.id, now)? == 0 {
             return Err(over());
         }
         let event = actor
@@ -294,7 +295,8 @@ pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Declaration>, Domain
         ));
     }
     let rows = db.read(|c| {
-        queries::disaster_declarations(c, &actor.municipality_id, 1000).map_err(DomainError::from)
+        db::disasters::disaster_declarations(c, &actor.municipality_id, 1000)
+            .map_err(DomainError::from)
     })?;
     let renewals: HashMap<String, String> = rows
         .iter()
@@ -401,7 +403,7 @@ pub struct DisasterResidentList {
 pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentList, DomainError> {
     guarded(db, actor, Action::DisasterList, now, |c| {
         let muni = &actor.municipality_id;
-        let declarations = queries::disaster_declarations_in_force(c, muni, now)?;
+        let declarations = db::disasters::disaster_declarations_in_force(c, muni, now)?;
         if declarations.is_empty() {
             return Err(Refusal(None, no_disaster()));
         }
@@ -414,10 +416,10 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
             districts.extend(names);
         }
         let candidates =
-            queries::active_residents_in(c, muni, (!whole).then_some(districts.as_slice()))?;
+            db::disasters::active_residents_in(c, muni, (!whole).then_some(districts.as_slice()))?;
         // The consent in force of each resident: the last version.
         let mut latest: HashMap<String, (String, bool)> = HashMap::new();
-        for (resident, _, status, disaster_use) in queries::consent_disaster_flags(c, muni)? {
+        for (resident, _, status, disaster_use) in db::disasters::consent_disaster_flags(c, muni)? {
             latest.insert(resident, (status, disaster_use));
         }
         let mut listed = Vec::new();
@@ -482,10 +484,10 @@ pub fn read(
     guarded(db, actor, Action::DisasterRead, now, |c| {
         check_id(resident_id)?;
         let muni = &actor.municipality_id;
-        let resident = queries::resident(c, muni, resident_id)?;
+        let resident = db::residents::resident(c, muni, resident_id)?;
         let known = resident.as_ref().map(|r| r.id.clone());
         // Outside a declaration, the answer does not tell whether the resident exists.
-        let declarations = queries::disaster_declarations_in_force(c, muni, now)?;
+        let declarations = db::disasters::disaster_declarations_in_force(c, muni, now)?;
         if declarations.is_empty() {
             return Err(Refusal(known, no_disaster()));
         }
@@ -526,7 +528,7 @@ pub fn read(
             categories: serde_json::to_string(&categories).map_err(DomainError::internal)?,
             created_at: now,
         };
-        queries::insert_disaster_access(c, &access)?;
+        db::disasters::insert_disaster_access(c, &access)?;
         let event = actor
             .event(Action::DisasterRead, Outcome::Ok)
             .about(&resident.id)
@@ -557,7 +559,7 @@ fn build(
     categories: Vec<String>,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
-    let items = queries::items(c, &resident.id)?
+    let items = db::residents::items(c, &resident.id)?
         .into_iter()
         .filter(|i| categories.contains(&i.category))
         .map(Item::try_from)

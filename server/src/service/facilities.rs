@@ -7,8 +7,8 @@
 use super::accounts::{self, Actor, NewStaff};
 use super::{check_id, new_id, phone, text};
 use crate::audit;
-use crate::db::models::FacilityRow;
-use crate::db::{Db, Tx, queries};
+use crate::db::facilities::FacilityRow;
+use crate::db::{self, Db, Tx};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -130,7 +130,7 @@ pub(crate) fn insert(
     row: &FacilityRow,
     now: i64,
 ) -> Result<Facility, DomainError> {
-    queries::insert_facility(c, row)?;
+    db::facilities::insert_facility(c, row)?;
     let event = actor
         .event(audit::Action::CreateFacility, audit::Outcome::Ok)
         .detail(format!("{} {}", row.kind, row.id));
@@ -155,7 +155,7 @@ pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Facility>, DomainError> {
         return Err(DomainError::forbidden("staff only"));
     }
     db.read(|c| {
-        Ok(queries::facilities(c, &actor.municipality_id)?
+        Ok(db::facilities::facilities(c, &actor.municipality_id)?
             .into_iter()
             .map(Facility::from)
             .collect())
@@ -248,7 +248,7 @@ pub fn crew_hospitals(
     }
     db.write(|c| {
         super::devices::consume_nonce(c, by)?;
-        let hospitals = queries::facilities(c, &actor.municipality_id)?
+        let hospitals = db::facilities::facilities(c, &actor.municipality_id)?
             .into_iter()
             .filter(|f| f.kind == "hospital" && f.status == "active")
             .map(|f| CrewHospital {

@@ -3,7 +3,7 @@
 //! head-row locks in opposite orders), before the transaction's audit event (the audit head is
 //! always the last lock taken). The returned notes are published to the hub after the commit.
 
-use crate::db::prearrival::{self as q, FeedRow};
+use crate::db::incidents::{self as q, FeedRow};
 use crate::db::{Db, DbConnection};
 use crate::feed::Note;
 use crate::service::error::DomainError;

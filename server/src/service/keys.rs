@@ -2,8 +2,8 @@
 //! cards it signed, `compromised` = withdrawn from the JWKS so its cards fail), private keys as 0600
 //! PKCS#8 files under `<data_dir>/keys/<kid>.pem`. Key material is never logged.
 
-use crate::db::models::{IssuerKeyRow, MunicipalityRow};
-use crate::db::{Db, queries};
+use crate::db::keys::{IssuerKeyRow, MunicipalityRow};
+use crate::db::{self, Db};
 use crate::secrets;
 use crate::service::error::DomainError;
 use kyukit_card::{IssuerKey, KeySet, Kid};
@@ -79,7 +79,7 @@ pub fn bootstrap(
     defaults: &MunicipalityDefaults,
     now: i64,
 ) -> Result<String, DomainError> {
-    let existing = db.read(|c| queries::first_municipality(c).map_err(DomainError::from))?;
+    let existing = db.read(|c| db::keys::first_municipality(c).map_err(DomainError::from))?;
     let muni = match existing {
         Some(m) => m.id,
         None => {
@@ -92,12 +92,12 @@ pub fn bootstrap(
                 name_en: defaults.name_en.clone(),
                 created_at: now,
             };
-            db.write(|c| queries::insert_municipality(c, &row).map_err(DomainError::from))?;
+            db.write(|c| db::keys::insert_municipality(c, &row).map_err(DomainError::from))?;
             id
         }
     };
     db.write(|c| crate::audit::init_chain(c, &muni).map_err(DomainError::from))?;
-    let keys = db.read(|c| queries::issuer_keys(c, &muni).map_err(DomainError::from))?;
+    let keys = db.read(|c| db::keys::issuer_keys(c, &muni).map_err(DomainError::from))?;
     if keys.is_empty() {
         add_key(db, data_dir, &muni, now)?;
     }
@@ -115,12 +115,12 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Do
     let jwk = serde_json::to_string(&key.public().to_jwk().map_err(DomainError::internal)?)
         .map_err(DomainError::internal)?;
     db.write(|c| {
-        for row in queries::issuer_keys(c, muni)? {
+        for row in db::keys::issuer_keys(c, muni)? {
             if row.status == "active" {
-                queries::set_issuer_key_status(c, muni, &row.kid, "retired", now)?;
+                db::keys::set_issuer_key_status(c, muni, &row.kid, "retired", now)?;
             }
         }
-        queries::insert_issuer_key(
+        db::keys::insert_issuer_key(
             c,
             &IssuerKeyRow {
                 municipality_id: muni.into(),
@@ -144,12 +144,12 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Do
 /// Marks a key compromised: it leaves the JWKS and every card it signed fails verification.
 pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), DomainError> {
     db.write(|c| {
-        let rows = queries::issuer_keys(c, muni)?;
+        let rows = db::keys::issuer_keys(c, muni)?;
         let row = rows.iter().find(|r| r.kid == kid).ok_or_else(|| DomainError::not_found("no such key"))?;
         if row.status == "active" && !rows.iter().any(|r| r.kid != kid && r.status != "compromised") {
             tracing::warn!(kid, "the only usable key is being marked compromised; no card can be issued until `keys rotate`");
         }
-        queries::set_issuer_key_status(c, muni, kid, "compromised", now)?;
+        db::keys::set_issuer_key_status(c, muni, kid, "compromised", now)?;
         let event = crate::audit::Event::new(crate::audit::Action::CompromiseKey, crate::audit::Outcome::Ok).detail(kid);
         crate::audit::append(c, muni, &event, now);
         Ok(())
@@ -165,7 +165,7 @@ pub fn load(
     muni: &str,
     with_private: bool,
 ) -> Result<Keyring, DomainError> {
-    let rows = db.read(|c| queries::issuer_keys(c, muni).map_err(DomainError::from))?;
+    let rows = db.read(|c| db::keys::issuer_keys(c, muni).map_err(DomainError::from))?;
     let mut trusted = KeySet::new();
     let mut active = None;
     for row in &rows {

@@ -1,5 +1,5 @@
 //! Business rules. Services take a database handle, the acting account and `now` (from the injected
-//! clock), validate input, enforce per-object access, and call `db::queries`. They never read the
+//! clock), validate input, enforce per-object access, and call the query modules in `db`. They never read the
 //! clock or the environment themselves.
 
 pub mod access;
@@ -212,7 +212,7 @@ mod tests {
         let temp = temp_db("deny", 4);
         let db = &temp.db;
         db.write(|tx| {
-            crate::db::queries::insert_municipality(tx, &municipality("m"))?;
+            crate::db::keys::insert_municipality(tx, &municipality("m"))?;
             crate::audit::init_chain(tx, "m").map_err(DomainError::from)
         })
         .unwrap();

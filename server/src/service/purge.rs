@@ -3,7 +3,7 @@
 //! Kept: the consent history (R8: the consent record is kept), revoked card rows (so revocation
 //! lists stay complete until the cards expire) and the proxy links (who acted for whom).
 
-use crate::db::{Db, queries};
+use crate::db::{self, Db};
 use crate::service::error::DomainError;
 
 /// Text left in place of erased identity fields.
@@ -12,12 +12,12 @@ pub const ERASED: &str = "（削除済み）";
 /// Purges every withdrawn record whose `purge_after` has passed; returns how many.
 pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
     db.write(|c| {
-        let due = queries::residents_due_for_purge(c, now)?;
+        let due = db::residents::residents_due_for_purge(c, now)?;
         for mut r in due.iter().cloned() {
-            queries::delete_items_of(c, &r.id)?;
+            db::residents::delete_items_of(c, &r.id)?;
             if let Some(account) = &r.account_id {
-                queries::set_account_status(c, account, "suspended")?;
-                queries::delete_sessions_of(c, account)?;
+                db::accounts::set_account_status(c, account, "suspended")?;
+                db::accounts::delete_sessions_of(c, account)?;
             }
             r.family_name = ERASED.into();
             r.given_name = ERASED.into();
@@ -30,7 +30,7 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
             r.phone = None;
             r.status = "purged".into();
             r.updated_at = now;
-            queries::update_resident(c, &r)?;
+            db::residents::update_resident(c, &r)?;
             crate::audit::append(
                 c,
                 &r.municipality_id,

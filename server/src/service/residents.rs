@@ -4,8 +4,9 @@
 use super::accounts::{self, Actor, SessionPolicy};
 use super::{new_id, opt_text, past_date, phone, text};
 use crate::audit;
-use crate::db::models::{AccountRow, ProxyRow, ResidentRow};
-use crate::db::{Db, DbConnection, queries};
+use crate::db::accounts::AccountRow;
+use crate::db::residents::{ProxyRow, ResidentRow};
+use crate::db::{self, Db, DbConnection};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -171,13 +172,14 @@ fn new_account(
 }
 
 fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), DomainError> {
-    if queries::account_by_login(conn, &account.municipality_id, &account.login_id)?.is_some() {
+    if db::accounts::account_by_login(conn, &account.municipality_id, &account.login_id)?.is_some()
+    {
         return Err(DomainError::conflict(
             "login_id_taken",
             "that login id is already in use",
         ));
     }
-    queries::insert_account(conn, account)?;
+    db::accounts::insert_account(conn, account)?;
     Ok(())
 }
 
@@ -196,7 +198,7 @@ pub fn register_self(
     row.account_id = Some(account.id.clone());
     db.write(|c| {
         insert_account(c, &account)?;
-        queries::insert_resident(c, &row)?;
+        db::residents::insert_resident(c, &row)?;
         let event = audit::Event::new(audit::Action::RegisterResident, audit::Outcome::Ok)
             .by(&account.id, "resident")
             .about(&row.id);
@@ -246,8 +248,8 @@ pub fn register_by_proxy(
     };
     db.write(|c| {
         insert_account(c, &account)?;
-        queries::insert_resident(c, &row)?;
-        queries::insert_proxy(c, &proxy)?;
+        db::residents::insert_resident(c, &row)?;
+        db::residents::insert_proxy(c, &proxy)?;
         let event = audit::Event::new(audit::Action::RegisterProxy, audit::Outcome::Ok)
             .by(&account.id, "proxy")
             .about(&row.id)
@@ -281,12 +283,12 @@ pub fn for_actor(
     super::check_id(resident_id)?;
     let missing = || DomainError::not_found("no such resident");
     let resident =
-        queries::resident(conn, &actor.municipality_id, resident_id)?.ok_or_else(missing)?;
+        db::residents::resident(conn, &actor.municipality_id, resident_id)?.ok_or_else(missing)?;
     match actor.role.as_str() {
         "resident" if resident.account_id.as_deref() == Some(actor.account_id.as_str()) => {
             Ok((resident, Standing::Own))
         }
-        "proxy" => match queries::proxy_for(conn, resident_id, &actor.account_id)? {
+        "proxy" => match db::residents::proxy_for(conn, resident_id, &actor.account_id)? {
             Some(p) => Ok((resident, Standing::Proxy(p))),
             None => Err(missing()),
         },
@@ -298,11 +300,11 @@ pub fn for_actor(
 pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, DomainError> {
     db.read(|c| {
         Ok(match actor.role.as_str() {
-            "resident" => queries::resident_of_account(c, &actor.account_id)?
+            "resident" => db::residents::resident_of_account(c, &actor.account_id)?
                 .into_iter()
                 .map(Profile::from)
                 .collect(),
-            "proxy" => queries::residents_of_proxy(c, &actor.account_id)?
+            "proxy" => db::residents::residents_of_proxy(c, &actor.account_id)?
                 .into_iter()
                 .map(Profile::from)
                 .collect(),
@@ -336,7 +338,7 @@ pub fn update_profile(
             updated_at: now,
             ..fresh
         };
-        queries::update_resident(c, &row)?;
+        db::residents::update_resident(c, &row)?;
         let event = audit::Event::new(audit::Action::UpdateProfile, audit::Outcome::Ok)
             .by(&actor.account_id, &actor.role)
             .about(&row.id);
@@ -374,12 +376,12 @@ pub fn access_history(
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
         let names: std::collections::HashMap<String, (String, String)> =
-            queries::facilities(c, &actor.municipality_id)?
+            db::facilities::facilities(c, &actor.municipality_id)?
                 .into_iter()
                 .map(|f| (f.id, (f.name_ja, f.name_en)))
                 .collect();
         Ok(
-            queries::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
+            db::audit::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
                 .into_iter()
                 .map(|e| AccessEntry {
                     facility_name: e

@@ -7,8 +7,8 @@ use super::accounts::{self, Actor, NewStaff, TotpProvisioning};
 use super::facilities::require_city_admin;
 use super::{check_id, text};
 use crate::audit::{self, Action, Outcome};
-use crate::db::models::AccountRow;
-use crate::db::{Db, queries};
+use crate::db::accounts::AccountRow;
+use crate::db::{self, Db};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,7 @@ pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, DomainError> {
     };
     db.read(|c| {
         Ok(
-            queries::staff_accounts(c, &actor.municipality_id, facility.as_deref())?
+            db::accounts::staff_accounts(c, &actor.municipality_id, facility.as_deref())?
                 .into_iter()
                 .map(StaffAccount::from)
                 .collect(),
@@ -89,7 +89,7 @@ fn managed(
     account_id: &str,
 ) -> Result<AccountRow, DomainError> {
     let missing = || DomainError::not_found("no such staff account");
-    let a = queries::account(c, &actor.municipality_id, account_id)?.ok_or_else(missing)?;
+    let a = db::accounts::account(c, &actor.municipality_id, account_id)?.ok_or_else(missing)?;
     let staff = accounts::STAFF_ROLES.contains(&a.role.as_str());
     let allowed = staff
         && (actor.role == "city_admin"
@@ -115,13 +115,13 @@ pub fn suspend(
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
         let a = managed(c, actor, account_id)?;
-        queries::suspend_account(c, &a.id, &reason, None)?;
-        queries::delete_sessions_of(c, &a.id)?;
+        db::accounts::suspend_account(c, &a.id, &reason, None)?;
+        db::accounts::delete_sessions_of(c, &a.id)?;
         let event = actor
             .event(Action::SuspendAccount, Outcome::Ok)
             .detail(format!("{} {}", a.id, reason));
         audit::append(c, &actor.municipality_id, &event, now);
-        let a = queries::account(c, &actor.municipality_id, account_id)?
+        let a = db::accounts::account(c, &actor.municipality_id, account_id)?
             .ok_or_else(|| DomainError::internal("suspended account vanished"))?;
         Ok(a.into())
     })
@@ -143,12 +143,12 @@ pub fn reinstate(
                 "this ID was stopped and replaced; it cannot come back",
             ));
         }
-        queries::reinstate_account(c, &a.id)?;
+        db::accounts::reinstate_account(c, &a.id)?;
         let event = actor
             .event(Action::ReinstateAccount, Outcome::Ok)
             .detail(a.id.clone());
         audit::append(c, &actor.municipality_id, &event, now);
-        let a = queries::account(c, &actor.municipality_id, account_id)?
+        let a = db::accounts::account(c, &actor.municipality_id, account_id)?
             .ok_or_else(|| DomainError::internal("account vanished"))?;
         Ok(a.into())
     })
@@ -201,8 +201,8 @@ pub fn reissue(
     db.write(|c| {
         let old = managed(c, actor, account_id)?;
         accounts::insert_staff(c, &created, Some(actor), now)?;
-        queries::suspend_account(c, &old.id, &reason, Some(&created.account.id))?;
-        queries::delete_sessions_of(c, &old.id)?;
+        db::accounts::suspend_account(c, &old.id, &reason, Some(&created.account.id))?;
+        db::accounts::delete_sessions_of(c, &old.id)?;
         let event = actor
             .event(Action::ReissueAccount, Outcome::Ok)
             .detail(format!("{} -> {}", old.id, created.account.id));
@@ -238,14 +238,14 @@ pub fn suspend_facility(
     check_id(facility_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
-        queries::facility(c, &actor.municipality_id, facility_id)?
+        db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
-        queries::set_facility_status(c, facility_id, "suspended")?;
+        db::facilities::set_facility_status(c, facility_id, "suspended")?;
         let mut sessions_ended = 0;
-        for account in queries::accounts_of_facility(c, facility_id)? {
-            sessions_ended += queries::delete_sessions_of(c, &account)?;
+        for account in db::accounts::accounts_of_facility(c, facility_id)? {
+            sessions_ended += db::accounts::delete_sessions_of(c, &account)?;
         }
-        let devices_revoked = queries::revoke_devices_of_facility(
+        let devices_revoked = db::facilities::revoke_devices_of_facility(
             c,
             facility_id,
             &actor.account_id,
@@ -275,7 +275,7 @@ pub fn reinstate_facility(
     require_city_admin(actor)?;
     check_id(facility_id)?;
     db.write(|c| {
-        let f = queries::facility(c, &actor.municipality_id, facility_id)?
+        let f = db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
         if f.status == "withdrawn" {
             return Err(DomainError::conflict(
@@ -283,7 +283,7 @@ pub fn reinstate_facility(
                 "this facility has withdrawn; it must apply again",
             ));
         }
-        queries::set_facility_status(c, facility_id, "active")?;
+        db::facilities::set_facility_status(c, facility_id, "active")?;
         let mut event = actor.event(Action::ReinstateFacility, Outcome::Ok);
         event.facility_id = Some(facility_id.to_string());
         audit::append(c, &actor.municipality_id, &event, now);
@@ -314,7 +314,7 @@ pub fn change_password(
     accounts::validate_password(&input.new_password)?;
     let account = db
         .read(|c| {
-            queries::account(c, &actor.municipality_id, &actor.account_id)
+            db::accounts::account(c, &actor.municipality_id, &actor.account_id)
                 .map_err(DomainError::from)
         })?
         .ok_or_else(|| DomainError::unauthorized("session expired or unknown; log in again"))?;
@@ -326,8 +326,8 @@ pub fn change_password(
     }
     let hash = accounts::hash_password(&input.new_password)?;
     db.write(|c| {
-        queries::set_password(c, &account.id, &hash)?;
-        queries::delete_sessions_except(c, &account.id, &accounts::token_hash(token))?;
+        db::accounts::set_password(c, &account.id, &hash)?;
+        db::accounts::delete_sessions_except(c, &account.id, &accounts::token_hash(token))?;
         audit::append(
             c,
             &actor.municipality_id,
@@ -345,7 +345,7 @@ pub(crate) fn facility_allows_login(
 ) -> Result<bool, DomainError> {
     match &account.facility_id {
         None => Ok(true),
-        Some(f) => Ok(queries::facility(c, &account.municipality_id, f)?
+        Some(f) => Ok(db::facilities::facility(c, &account.municipality_id, f)?
             .is_some_and(|f| f.status == "active")),
     }
 }

@@ -19,11 +19,11 @@ use super::accounts::Actor;
 use super::facilities::{self, Facility, FacilityInput, check_kind, require_city_admin};
 use super::{check_id, new_id, opt_text, phone, text};
 use crate::audit::{self, Action, Outcome};
-use crate::db::models::{
+use crate::db::facilities::FacilityRow;
+use crate::db::governance::{
     ApplicationNotificationRow, FacilityApplicationRow, FacilityChanges, FacilityContactRow,
-    FacilityRow,
 };
-use crate::db::{Db, DbConnection, Tx, queries};
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::service::error::DomainError;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -380,14 +380,14 @@ pub fn apply(
         reason: None,
     };
     db.write(|c| {
-        if queries::count_pending_facility_applications(c, muni)? >= MAX_PENDING {
+        if db::governance::count_pending_facility_applications(c, muni)? >= MAX_PENDING {
             return Err(DomainError::new(
                 crate::service::error::Kind::RateLimited,
                 "rate_limited",
                 "too many applications are waiting for the city; try again later",
             ));
         }
-        queries::insert_facility_application(c, &row)?;
+        db::governance::insert_facility_application(c, &row)?;
         let event = audit::Event::new(Action::ApplyFacility, Outcome::Ok).detail(format!(
             "application {} {}",
             row.id,
@@ -419,11 +419,11 @@ pub fn status(
     }
     let presented = token_hash(token);
     db.read(|c| {
-        let app = queries::facility_application(c, muni, id)?.ok_or_else(not_found)?;
+        let app = db::governance::facility_application(c, muni, id)?.ok_or_else(not_found)?;
         if !same(&presented, &app.status_token_hash) {
             return Err(not_found());
         }
-        let notification = queries::application_notification(c, id)?.map(|n| Notification {
+        let notification = db::governance::application_notification(c, id)?.map(|n| Notification {
             status: n.status,
             decided_at: n.created_at,
             reason: n.reason,
@@ -451,8 +451,8 @@ pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Application>, DomainError> {
     require_city_admin(actor)?;
     db.read(|c| {
         let muni = &actor.municipality_id;
-        let mut rows = queries::pending_facility_applications(c, muni, LIST_PENDING)?;
-        rows.extend(queries::decided_facility_applications(
+        let mut rows = db::governance::pending_facility_applications(c, muni, LIST_PENDING)?;
+        rows.extend(db::governance::decided_facility_applications(
             c,
             muni,
             LIST_DECIDED,
@@ -571,7 +571,7 @@ pub fn request_change(
         }
     }
     db.write(|c| {
-        let facility = queries::facility(c, &actor.municipality_id, facility_id)?
+        let facility = db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
         if facility.status == "withdrawn" {
             return Err(DomainError::conflict(
@@ -587,19 +587,19 @@ pub fn request_change(
         }
         let touches_contacts = row.contact_email.is_some() || row.manager_name.is_some();
         let complete = row.contact_email.is_some() && row.manager_name.is_some();
-        if touches_contacts && !complete && queries::facility_contact(c, facility_id)?.is_none() {
+        if touches_contacts && !complete && db::governance::facility_contact(c, facility_id)?.is_none() {
             return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: this facility has no contacts on file yet: give both contact_email and system_manager",
             ));
         }
-        if queries::count_pending_requests_of_facility(c, facility_id)? > 0 {
+        if db::governance::count_pending_requests_of_facility(c, facility_id)? > 0 {
             return Err(DomainError::conflict(
                 "request_pending",
                 "this facility already has a request waiting for the city's decision",
             ));
         }
-        queries::insert_facility_application(c, &row)?;
+        db::governance::insert_facility_application(c, &row)?;
         let mut event = actor
             .event(Action::RequestFacilityChange, Outcome::Ok)
             .detail(format!("{} {}", row.request_type, row.id));
@@ -645,11 +645,11 @@ pub fn decide(
     }
     let muni = actor.municipality_id.clone();
     db.write(|c| {
-        let app = queries::facility_application(c, &muni, id)?
+        let app = db::governance::facility_application(c, &muni, id)?
             .ok_or_else(|| DomainError::not_found("no such application"))?;
         // The application's row lock first (then the audit head, in `approve_*` and below), so two
         // concurrent decisions queue here instead of deadlocking on PostgreSQL.
-        if app.status != "pending" || queries::lock_pending_application(c, id)? != 1 {
+        if app.status != "pending" || db::governance::lock_pending_application(c, id)? != 1 {
             return Err(already_decided());
         }
         let facility_id = match (approve, app.request_type.as_str()) {
@@ -662,7 +662,7 @@ pub fn decide(
             }
         };
         let status = if approve { "approved" } else { "rejected" };
-        let claimed = queries::decide_facility_application(
+        let claimed = db::governance::decide_facility_application(
             c,
             id,
             status,
@@ -676,10 +676,10 @@ pub fn decide(
         }
         let recipient = match (&app.contact_email, &facility_id) {
             (Some(e), _) => Some(e.clone()),
-            (None, Some(f)) => queries::facility_contact(c, f)?.map(|r| r.contact_email),
+            (None, Some(f)) => db::governance::facility_contact(c, f)?.map(|r| r.contact_email),
             (None, None) => None,
         };
-        queries::insert_application_notification(
+        db::governance::insert_application_notification(
             c,
             &ApplicationNotificationRow {
                 id: new_id()?,
@@ -698,10 +698,10 @@ pub fn decide(
             .detail(format!("{} {} {status}", app.request_type, app.id));
         event.facility_id = facility_id.clone();
         audit::append(c, &muni, &event, now);
-        let application = queries::facility_application(c, &muni, id)?
+        let application = db::governance::facility_application(c, &muni, id)?
             .ok_or_else(|| DomainError::internal("decided application vanished"))?;
         let facility = match (approve, &facility_id) {
-            (true, Some(f)) => queries::facility(c, &muni, f)?.map(Facility::from),
+            (true, Some(f)) => db::facilities::facility(c, &muni, f)?.map(Facility::from),
             _ => None,
         };
         Ok(Decided {
@@ -724,7 +724,7 @@ fn target_facility(
         .facility_id
         .as_deref()
         .ok_or_else(|| DomainError::internal("change request without a facility"))?;
-    let f = queries::facility(c, &app.municipality_id, id)?
+    let f = db::facilities::facility(c, &app.municipality_id, id)?
         .ok_or_else(|| DomainError::internal("change request for a missing facility"))?;
     if f.status == "withdrawn" {
         return Err(DomainError::conflict(
@@ -759,7 +759,7 @@ fn approve_application(
     ) else {
         return Err(DomainError::internal("application without contacts"));
     };
-    queries::put_facility_contact(
+    db::governance::put_facility_contact(
         c,
         &FacilityContactRow {
             facility_id: row.id.clone(),
@@ -790,10 +790,10 @@ fn approve_change(
         listed: app.listed,
     };
     if !changes.is_empty() {
-        queries::update_facility(c, &f.id, &changes)?;
+        db::governance::update_facility(c, &f.id, &changes)?;
     }
     if app.contact_email.is_some() || app.manager_name.is_some() {
-        let old = queries::facility_contact(c, &f.id)?;
+        let old = db::governance::facility_contact(c, &f.id)?;
         let pick = |new: &Option<String>, old: Option<&String>| new.clone().or(old.cloned());
         let contact = FacilityContactRow {
             facility_id: f.id.clone(),
@@ -806,7 +806,7 @@ fn approve_change(
                 .ok_or_else(conflict_contacts)?,
             updated_at: now,
         };
-        queries::put_facility_contact(c, &contact)?;
+        db::governance::put_facility_contact(c, &contact)?;
     }
     let mut event = actor
         .event(Action::UpdateFacility, Outcome::Ok)
@@ -832,21 +832,21 @@ fn approve_withdrawal(
     now: i64,
 ) -> Result<String, DomainError> {
     let f = target_facility(c, app)?;
-    queries::withdraw_facility(c, &f.id)?;
-    let accounts = queries::accounts_of_facility(c, &f.id)?;
+    db::governance::withdraw_facility(c, &f.id)?;
+    let accounts = db::accounts::accounts_of_facility(c, &f.id)?;
     let mut sessions = 0;
     for account in &accounts {
-        queries::suspend_account(c, account, "facility withdrawn", None)?;
-        sessions += queries::delete_sessions_of(c, account)?;
+        db::accounts::suspend_account(c, account, "facility withdrawn", None)?;
+        sessions += db::accounts::delete_sessions_of(c, account)?;
     }
-    let devices = queries::revoke_devices_of_facility(
+    let devices = db::facilities::revoke_devices_of_facility(
         c,
         &f.id,
         &actor.account_id,
         "facility withdrawn",
         now,
     )?;
-    let codes = queries::expire_enrollment_codes_of_facility(c, &f.id, now)?;
+    let codes = db::governance::expire_enrollment_codes_of_facility(c, &f.id, now)?;
     let mut event = actor
         .event(Action::WithdrawFacility, Outcome::Ok)
         .detail(format!(
@@ -863,12 +863,12 @@ fn approve_withdrawal(
 
 pub fn directory(db: &Db, muni: &str) -> Result<Directory, DomainError> {
     db.read(|c| {
-        let m = queries::municipality(c, muni)?
+        let m = db::keys::municipality(c, muni)?
             .ok_or_else(|| DomainError::internal("municipality missing"))?;
         Ok(Directory {
             municipality_ja: m.name_ja,
             municipality_en: m.name_en,
-            facilities: queries::directory(c, muni)?
+            facilities: db::governance::directory(c, muni)?
                 .into_iter()
                 .map(DirectoryEntry::from)
                 .collect(),

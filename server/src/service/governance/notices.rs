@@ -3,9 +3,9 @@
 
 use super::{NOTICE_KINDS, NOTICES_SHOWN, TERMINATION_NOTICE_SECS, body_text, time_field};
 use crate::audit::{self, Action, Outcome};
+use crate::db;
 use crate::db::Db;
-use crate::db::models::NoticeRow;
-use crate::db::queries;
+use crate::db::governance::NoticeRow;
 use crate::service::accounts::Actor;
 use crate::service::error::DomainError;
 use crate::service::facilities::require_city_admin;
@@ -144,7 +144,7 @@ pub fn publish_notice(
         withdrawn_at: None,
     };
     db.write(|c| {
-        queries::insert_notice(c, &row)?;
+        db::governance::insert_notice(c, &row)?;
         let event = actor
             .event(Action::PublishNotice, Outcome::Ok)
             .detail(format!("{} {}", row.kind, row.id));
@@ -156,7 +156,7 @@ pub fn publish_notice(
 /// Published notices, newest first (public).
 pub fn notices(db: &Db, muni: &str) -> Result<Vec<Notice>, DomainError> {
     db.read(|c| {
-        Ok(queries::published_notices(c, muni, NOTICES_SHOWN)?
+        Ok(db::governance::published_notices(c, muni, NOTICES_SHOWN)?
             .into_iter()
             .map(Notice::from)
             .collect())
@@ -167,9 +167,9 @@ pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Not
     require_city_admin(actor)?;
     check_id(id)?;
     db.write(|c| {
-        queries::notice(c, &actor.municipality_id, id)?
+        db::governance::notice(c, &actor.municipality_id, id)?
             .ok_or_else(|| DomainError::not_found("no such notice"))?;
-        if queries::withdraw_notice(c, id, &actor.account_id, now)? != 1 {
+        if db::governance::withdraw_notice(c, id, &actor.account_id, now)? != 1 {
             return Err(DomainError::conflict(
                 "already_withdrawn",
                 "this notice has already been withdrawn",
@@ -179,7 +179,7 @@ pub fn withdraw_notice(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<Not
             .event(Action::WithdrawNotice, Outcome::Ok)
             .detail(format!("notice {id}"));
         audit::append(c, &actor.municipality_id, &event, now);
-        queries::notice(c, &actor.municipality_id, id)?
+        db::governance::notice(c, &actor.municipality_id, id)?
             .map(Notice::from)
             .ok_or_else(|| DomainError::internal("withdrawn notice vanished"))
     })

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::audit::{Action, Outcome};
 use crate::db::Db;
-use crate::db::prearrival::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
+use crate::db::incidents::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
 use crate::service::access::{self, Refusal};
 use crate::service::accounts::Actor;
 use crate::service::deny;

@@ -3,7 +3,7 @@
 use super::{Changes, Effects, age_band_of, facility, feed_data, push_payload, resident_of};
 use crate::audit::{Action, Event, Outcome};
 use crate::db::Db;
-use crate::db::prearrival as q;
+use crate::db::incidents as q;
 use crate::service::error::DomainError;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::audit::{self, Action, Outcome};
 use crate::db::Db;
-use crate::db::prearrival::{self as q, IncidentRow, TargetRow};
+use crate::db::incidents::{self as q, IncidentRow, TargetRow};
 use crate::service::access::Refusal;
 use crate::service::accounts::Actor;
 use crate::service::check_id;

@@ -23,9 +23,9 @@ use super::report::{self, Report, ReportPatient};
 // `hospital::answer` calls `super::opt_text`, which resolves through this import.
 use super::opt_text;
 use crate::audit::{self, Action, Event, Outcome};
-use crate::db::models::FacilityRow;
-use crate::db::prearrival::{self as q, IncidentRow, TargetRow};
-use crate::db::{DbConnection, queries};
+use crate::db::facilities::FacilityRow;
+use crate::db::incidents::{self as q, IncidentRow, TargetRow};
+use crate::db::{self, DbConnection};
 use crate::feed::Note;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
@@ -281,7 +281,7 @@ fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure
     let Some(mut d) = seed_of(inc)? else {
         return Ok(None);
     };
-    let resident = queries::resident(c, &inc.municipality_id, &d.patient.id)?;
+    let resident = db::residents::resident(c, &inc.municipality_id, &d.patient.id)?;
     if resident.is_none_or(|r| r.status != "active") {
         return Ok(None);
     }
@@ -331,7 +331,7 @@ fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, Domain
 }
 
 fn facility(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
-    queries::facility(c, muni, id)?
+    db::facilities::facility(c, muni, id)?
         .ok_or_else(|| DomainError::internal(format!("facility {id} missing")))
 }
 
@@ -344,7 +344,7 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
         )
     };
     check_id(id).map_err(|_| unknown())?;
-    match queries::facility(c, muni, id)? {
+    match db::facilities::facility(c, muni, id)? {
         Some(f) if f.kind == "hospital" && f.status == "active" => Ok(f),
         _ => Err(unknown()),
     }
