@@ -60,6 +60,9 @@ for f_n in server/src/db/mod.rs:1 server/src/main.rs:2; do
 done
 echo "ok: unsafe code only in server/src/db/mod.rs (Db::write) and server/src/main.rs (getrusage, malloc_trim)"
 
+step "structure: the write path has no ambient state, services speak domain errors, roles are typed, files stay small, routes are declared once (tests/tools/structure.sh)"
+tests/tools/structure.sh
+
 step "the fuzz target compiles (its lock file current: --locked)"
 cargo check -q --locked --manifest-path card-format/fuzz/Cargo.toml
 
