@@ -91,7 +91,6 @@ impl Application {
                 .app_data(api::path_config())
                 .app_data(api::query_config())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })

@@ -13,14 +13,6 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/residents", web::post().to(register_resident))
-        .route("/api/v1/proxies", web::post().to(register_proxy))
-        .route("/api/v1/sessions", web::post().to(login))
-        .route("/api/v1/sessions/current", web::delete().to(logout))
-        .route("/api/v1/me/residents", web::get().to(my_residents));
-}
-
 /// Self-registration: creates the resident's account and record and logs them in.
 #[utoipa::path(
     post,

@@ -10,10 +10,6 @@ use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/hospitals", web::get().to(hospitals));
-}
-
 /// The municipality's active hospitals, for an acceptance inquiry (受入照会) or a destination.
 /// Paramedics only, signed by their enrolled device; nothing medical.
 #[utoipa::path(

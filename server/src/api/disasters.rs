@@ -14,15 +14,6 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/disasters", web::post().to(declare))
-        .route("/api/v1/disasters", web::get().to(list))
-        .route("/api/v1/disasters/{did}/renew", web::post().to(renew))
-        .route("/api/v1/disasters/{did}/end", web::post().to(end))
-        .route("/api/v1/disaster/residents", web::get().to(residents))
-        .route("/api/v1/disaster/residents/{rid}", web::get().to(read));
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeclarationList {
     pub declarations: Vec<Declaration>,

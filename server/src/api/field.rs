@@ -19,12 +19,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::de::DeserializeOwned;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/scans", web::post().to(scan))
-        .route("/api/v1/break-glass", web::post().to(break_glass))
-        .route("/api/v1/accesses/{aid}", web::get().to(reread));
-}
-
 pub const FHIR_JSON: &str = "application/fhir+json";
 
 pub(crate) fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

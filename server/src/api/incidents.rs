@@ -23,42 +23,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use std::time::Duration;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/incidents", web::post().to(open))
-        .route("/api/v1/incidents/{iid}", web::get().to(crew_read))
-        .route("/api/v1/incidents/{iid}/reports", web::post().to(report))
-        .route(
-            "/api/v1/incidents/{iid}/attachments",
-            web::post().to(attach),
-        )
-        .route(
-            "/api/v1/incidents/{iid}/attachments/{atid}",
-            web::get().to(crew_attachment),
-        )
-        .route("/api/v1/incidents/{iid}/inquiries", web::post().to(inquire))
-        .route(
-            "/api/v1/incidents/{iid}/destination",
-            web::post().to(destination),
-        )
-        .route("/api/v1/incidents/{iid}/arrival", web::post().to(arrive))
-        .route("/api/v1/crew/feed", web::get().to(crew_feed))
-        .route("/api/v1/hospital/incidents", web::get().to(incoming))
-        .route("/api/v1/hospital/incidents/{iid}", web::get().to(ed_read))
-        .route(
-            "/api/v1/hospital/incidents/{iid}/acknowledge",
-            web::post().to(acknowledge),
-        )
-        .route(
-            "/api/v1/hospital/incidents/{iid}/answer",
-            web::post().to(answer),
-        )
-        .route(
-            "/api/v1/hospital/incidents/{iid}/attachments/{atid}",
-            web::get().to(ed_attachment),
-        )
-        .route("/api/v1/hospital/feed", web::get().to(hospital_feed));
-}
-
 /// Wakes the feeds (and the push worker) after a committed change.
 pub fn publish(state: &AppState, fx: &Effects) {
     state.feed.publish(&fx.notes);

@@ -11,15 +11,6 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
-        .route("/c/{card}", web::get().to(card_page))
-        .route("/C/{card}", web::get().to(card_page_upper));
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// Always `ok`.

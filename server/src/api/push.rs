@@ -11,19 +11,6 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/push/vapid-public-key",
-        web::get().to(vapid_public_key),
-    )
-    .route("/api/v1/push/subscriptions", web::post().to(subscribe))
-    .route("/api/v1/push/subscriptions", web::get().to(list))
-    .route(
-        "/api/v1/push/subscriptions/{sid}",
-        web::delete().to(unsubscribe),
-    );
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VapidPublicKey {
     /// base64url of the server's P-256 VAPID public key (65-byte uncompressed point): the

@@ -13,25 +13,6 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/accounts", web::get().to(list))
-        .route("/api/v1/accounts/{aid}/suspend", web::post().to(suspend))
-        .route(
-            "/api/v1/accounts/{aid}/reinstate",
-            web::post().to(reinstate),
-        )
-        .route("/api/v1/accounts/{aid}/reissue", web::post().to(reissue))
-        .route(
-            "/api/v1/facilities/{fid}/suspend",
-            web::post().to(suspend_facility),
-        )
-        .route(
-            "/api/v1/facilities/{fid}/reinstate",
-            web::post().to(reinstate_facility),
-        )
-        .route("/api/v1/me/password", web::put().to(change_password));
-}
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffList {
     pub accounts: Vec<StaffAccount>,
