@@ -1,7 +1,7 @@
 //! What a crew needs besides incidents: the hospitals it may ask (their ids, names and phones).
 //! Signed by an enrolled device like every field request (docs/device-protocol.md).
 
-use super::field::field_actor;
+use super::extract::field_actor;
 use super::openapi::{Internal, Unavailable};
 use crate::audit::Action;
 use crate::error::{ApiError, ErrorBody};

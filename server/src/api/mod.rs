@@ -7,6 +7,7 @@ pub mod cards;
 pub mod crew;
 pub mod data_disclosure;
 pub mod disasters;
+pub mod extract;
 pub mod facilities;
 pub mod field;
 pub mod field_pages;

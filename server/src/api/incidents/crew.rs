@@ -3,7 +3,7 @@
 
 use super::{attachment_response, incident_response, publish};
 use crate::api::RawBody;
-use crate::api::field::{field_actor, json_body};
+use crate::api::extract::{field_actor, json_body};
 use crate::api::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::audit::Action;
 use crate::error::{ApiError, ErrorBody};
@@ -161,7 +161,7 @@ pub(crate) async fn attach(
     // Its own limit (the server-wide one is 64 KiB); one byte more than allowed is enough to
     // know it is too large.
     let body = read_limited(payload, svc::MAX_ATTACHMENT_BYTES + 1).await?;
-    let ct = crate::api::field::header_str(&req, "content-type")
+    let ct = crate::api::extract::header_str(&req, "content-type")
         .unwrap_or_default()
         .to_string();
     let (actor, by) = field_actor(&state, &req, &body, Action::AddAttachment, false).await?;

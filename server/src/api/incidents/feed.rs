@@ -2,7 +2,7 @@
 //! and the crew's (`/api/v1/crew/feed`, signed). `id:` is the facility's sequence number, so a
 //! client that reconnects with `Last-Event-ID` gets every event it missed, in order.
 
-use crate::api::field::field_actor;
+use crate::api::extract::field_actor;
 use crate::audit::Action;
 use crate::auth::{Authenticated, bearer};
 use crate::error::{ApiError, ErrorBody};
@@ -25,7 +25,7 @@ pub struct FeedQuery {
 
 /// Where a stream starts: after `Last-Event-ID` (header or query), else at the current head.
 fn resume_from(req: &HttpRequest, q: &FeedQuery) -> Result<Option<i64>, ApiError> {
-    match crate::api::field::header_str(req, "last-event-id") {
+    match crate::api::extract::header_str(req, "last-event-id") {
         Some(h) => h.trim().parse::<i64>().map(Some).map_err(|_| {
             ApiError::bad_request(
                 "invalid_last_event_id",

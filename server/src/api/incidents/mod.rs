@@ -14,7 +14,7 @@ pub mod crew;
 pub mod feed;
 pub mod hospital;
 
-use super::field::wants_fhir;
+use super::extract::wants_fhir;
 use crate::service::fhir_report;
 use crate::service::incidents::{self as svc, Effects, IncidentView};
 use crate::state::AppState;
@@ -38,7 +38,7 @@ fn incident_response(
     let mut resp = HttpResponse::build(status);
     resp.insert_header((header::CACHE_CONTROL, "no-store"));
     if wants_fhir(req) {
-        resp.content_type(super::field::FHIR_JSON)
+        resp.content_type(super::extract::FHIR_JSON)
             .json(fhir_report::report_bundle(v, &state.config.public_url))
     } else {
         resp.json(v)
