@@ -1,7 +1,7 @@
 //! Authentication extractor: a handler that takes `Authenticated` cannot run without a valid
 //! session (`Authorization: Bearer <token>`).
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::service::accounts::{self, Actor};
 use crate::state::AppState;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};

@@ -12,7 +12,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
-pub mod error;
 pub mod feed;
 pub mod httpsig;
 pub mod metrics;

@@ -3,10 +3,10 @@
 //! free port, which tests use) and reports the port before serving.
 
 use crate::api;
+use crate::api::error::ApiError;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::ApiError;
 use crate::service::keys;
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -91,7 +91,6 @@ impl Application {
                 .app_data(api::path_config())
                 .app_data(api::query_config())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .route("/metrics", web::get().to(crate::metrics::metrics))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
@@ -152,7 +151,7 @@ async fn every(
     state: AppState,
     secs: u64,
     what: &'static str,
-    job: fn(&AppState, i64) -> Result<usize, crate::error::ApiError>,
+    job: fn(&AppState, i64) -> Result<usize, crate::api::error::ApiError>,
 ) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

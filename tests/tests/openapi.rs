@@ -1,12 +1,15 @@
 //! The OpenAPI document at `/api/v1/openapi.json` covers every route, and only routes that exist.
 //!
-//! Three lists must be the same set of (method, path): the operations in the served document,
-//! `kyukit_server::api::ROUTES`, and the `.route("…", web::<method>()…)` registrations found in the
-//! server's source. Each route must also answer something other than the default 404 (so ROUTES
-//! names what is really registered), while the other methods on the same paths do get the default
-//! 404 (so that check means something).
+//! A route is declared once, by its handler's `#[utoipa::path]` and a line in `declare_routes!`
+//! (server/src/api/mod.rs), which generates both the router and the document's paths. Three lists
+//! must still be the same set of (method, path): the operations in the served document,
+//! `kyukit_server::api::routes()` (what the router registers), and the `#[utoipa::path(<method>,
+//! path = "…")]` attributes found in the server's source (so a handler left out of the list fails).
+//! The source may register routes no other way. Each route must also answer something other than
+//! the default 404 (so `routes()` names what is really registered), while the other methods on the
+//! same paths do get the default 404 (so that check means something).
 
-use kyukit_server::api::ROUTES;
+use kyukit_server::api::{Route, routes};
 use kyukit_tests::*;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -23,11 +26,16 @@ fn default_404() -> Value {
 }
 
 fn listed() -> Routes {
-    let set: Routes = ROUTES
+    let set: Routes = routes()
         .iter()
-        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .map(|r| (r.method.to_string(), r.path.clone()))
         .collect();
-    assert_eq!(set.len(), ROUTES.len(), "ROUTES lists a route twice");
+    assert_eq!(
+        set.len(),
+        routes().len(),
+        "api::routes() has a route twice: {:?}",
+        routes()
+    );
     set
 }
 
@@ -72,14 +80,17 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-/// Every `.route("path", web::method()…)` in the server's source. Any other way of registering a
-/// route (`.service`, `web::resource`, `web::scope`, routing macros) fails the test, so that this
-/// scan cannot silently miss one.
-fn registered_in_source() -> Routes {
+/// Every `#[utoipa::path(<method>, path = "…")]` in the server's source. Registering a route any
+/// other way fails the test: `.route(` may appear once, in the `declare_routes!` macro
+/// (server/src/api/router.rs), and `.service`, `web::resource`, `web::scope` and routing macros
+/// not at all, so that a route cannot bypass the list or this scan.
+fn declared_in_source() -> Routes {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     assert!(files.len() > 10, "server sources not found at {src:?}");
+    let router = src.join("api/router.rs");
+    let mut route_calls = 0;
     let mut found = Routes::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("read source");
@@ -106,30 +117,53 @@ fn registered_in_source() -> Routes {
             !text.contains(".service("),
             "{name} registers something with `.service(`: teach this test to read it"
         );
-        for (at, _) in text.match_indices(".route(") {
-            let rest = text[at + ".route(".len()..].trim_start();
-            let path = rest
-                .strip_prefix('"')
-                .and_then(|r| r.split_once('"'))
-                .unwrap_or_else(|| panic!("{name}: a `.route(` whose path is not a literal"))
-                .0;
-            let after = &rest[path.len() + 2..];
-            let method = after
-                .trim_start_matches([',', ' ', '\n', '\r', '\t'])
-                .strip_prefix("web::")
-                .and_then(|r| r.split_once("()"))
-                .unwrap_or_else(|| panic!("{name}: route {path} without a `web::<method>()`"))
-                .0;
+        let calls = text.matches(".route(").count();
+        if file == router {
+            route_calls += calls;
+        } else {
+            assert_eq!(
+                calls, 0,
+                "{name} registers a route with `.route(`: list its handler in `declare_routes!` instead"
+            );
+        }
+        for (at, _) in text.match_indices("#[utoipa::path(") {
+            let attr = &text[at + "#[utoipa::path(".len()..];
+            // Up to the handler's `fn`.
+            let end = ["\nfn ", " fn "]
+                .iter()
+                .filter_map(|f| attr.find(f))
+                .min()
+                .unwrap_or_else(|| panic!("{name}: a `#[utoipa::path(` without a handler"));
+            let attr = &attr[..end];
+            let method = attr
+                .trim_start()
+                .split_once(',')
+                .unwrap_or_else(|| panic!("{name}: a `#[utoipa::path(` without a method"))
+                .0
+                .trim();
             assert!(
                 ["get", "post", "put", "delete", "patch"].contains(&method),
-                "{name}: route {path} with `web::{method}()`: teach this test to read it"
+                "{name}: `#[utoipa::path({method}, …`: teach this test to read it"
             );
+            let path = attr
+                .split_once("path = \"")
+                .and_then(|(_, r)| r.split_once('"'))
+                .unwrap_or_else(|| {
+                    panic!("{name}: {method} route whose path is not `path = \"…\"`")
+                })
+                .0;
             assert!(
                 found.insert((method.to_ascii_uppercase(), path.to_string())),
-                "{name}: {method} {path} registered twice"
+                "{name}: {method} {path} declared twice"
             );
         }
     }
+    assert_eq!(
+        route_calls,
+        1,
+        "{}: `.route(` should appear once, in `declare_routes!`",
+        router.display()
+    );
     found
 }
 
@@ -191,26 +225,40 @@ async fn the_document_covers_every_registered_route() {
     assert!(
         documented == listed,
         "{}",
-        diff("document vs api::ROUTES", &documented, &listed)
+        diff("document vs api::routes()", &documented, &listed)
     );
-    let in_source = registered_in_source();
+    let in_source = declared_in_source();
     assert!(
         in_source == listed,
         "{}",
-        diff("source vs api::ROUTES", &in_source, &listed)
+        diff(
+            "#[utoipa::path] attributes in the source vs api::routes()",
+            &in_source,
+            &listed
+        )
     );
 
     // Each route is really there: not the default 404. Authenticated ones answer 401 without a
     // session, and exactly those declare the bearer security scheme.
-    for (method, template) in ROUTES {
+    for Route {
+        method,
+        path: template,
+        handler,
+        ..
+    } in routes()
+    {
+        let method = method.as_str();
         let path = sample(template);
         let r = app.send(method.parse().unwrap(), &path, None, None).await;
         let status = r.status();
         let body = r.bytes().await.unwrap();
         let default = status == StatusCode::NOT_FOUND
             && serde_json::from_slice::<Value>(&body).ok() == Some(default_404());
-        assert!(!default, "{method} {path} ({template}) is not registered");
-        let op = &doc["paths"][*template][method.to_ascii_lowercase()];
+        assert!(
+            !default,
+            "{method} {path} ({template}, {handler}) is not registered"
+        );
+        let op = &doc["paths"][template][method.to_ascii_lowercase()];
         let secured = op["security"]
             .as_array()
             .is_some_and(|s| s.iter().any(|req| req.get("bearer").is_some()));
@@ -229,7 +277,7 @@ async fn the_document_covers_every_registered_route() {
     }
 
     // The other methods on the same paths fall through to the default 404.
-    let paths: BTreeSet<&str> = ROUTES.iter().map(|(_, p)| *p).collect();
+    let paths: BTreeSet<&str> = routes().iter().map(|r| r.path.as_str()).collect();
     for template in paths {
         for method in METHODS {
             if listed.contains(&(method.to_string(), template.to_string())) {

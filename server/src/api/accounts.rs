@@ -1,25 +1,17 @@
 //! Registration (resident, proxy), login and logout.
 
-use super::field;
+use super::extract;
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::audit;
 use crate::auth::{Authenticated, bearer};
-use crate::error::{ApiError, ErrorBody};
 use crate::ratelimit::Limit;
 use crate::service::{accounts, devices, residents};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/residents", web::post().to(register_resident))
-        .route("/api/v1/proxies", web::post().to(register_proxy))
-        .route("/api/v1/sessions", web::post().to(login))
-        .route("/api/v1/sessions/current", web::delete().to(logout))
-        .route("/api/v1/me/residents", web::get().to(my_residents));
-}
 
 /// Self-registration: creates the resident's account and record and logs them in.
 #[utoipa::path(
@@ -136,14 +128,14 @@ pub(crate) async fn login(
         state.config.session_policy,
     );
     // Throttle before anything costly (argon2), per address and per login id.
-    let addr = field::client_addr(&req);
+    let addr = extract::client_addr(&req);
     let event = audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied);
-    field::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
+    extract::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
     // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.
-    let signed = field::parse_signature(&req, &body)?;
-    let creds: accounts::Credentials = field::json_body(&req, &body)?;
+    let signed = extract::parse_signature(&req, &body)?;
+    let creds: accounts::Credentials = extract::json_body(&req, &body)?;
     let id_key = creds.login_id.trim().to_ascii_lowercase();
-    field::limit(
+    extract::limit(
         &state,
         Limit::LoginId,
         &id_key,

@@ -4,8 +4,8 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::cards::{self, IssuePolicy};
 use crate::state::AppState;
 use actix_web::{HttpResponse, http::header, web};
@@ -14,33 +14,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CardList {
     pub cards: Vec<cards::CardInfo>,
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/residents/{rid}/cards", web::get().to(list))
-        .route("/api/v1/residents/{rid}/cards", web::post().to(issue))
-        .route("/api/v1/residents/{rid}/cards/{cid}", web::get().to(get))
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/revoke",
-            web::post().to(revoke),
-        )
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/reissue",
-            web::post().to(reissue),
-        )
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/qr.{ext}",
-            web::get().to(qr),
-        )
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/card.ndef",
-            web::get().to(ndef),
-        )
-        .route(
-            "/api/v1/residents/{rid}/cards/{cid}/print/{doc}",
-            web::get().to(printable),
-        )
-        .route("/api/v1/revocations/{kid}", web::get().to(revocations));
 }
 
 /// Issues a card under the active issuer key, with the triage core if the consent says so.

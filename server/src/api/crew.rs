@@ -1,18 +1,14 @@
 //! What a crew needs besides incidents: the hospitals it may ask (their ids, names and phones).
 //! Signed by an enrolled device like every field request (docs/device-protocol.md).
 
-use super::field::field_actor;
+use super::extract::field_actor;
 use super::openapi::{Internal, Unavailable};
+use crate::api::error::{ApiError, ErrorBody};
 use crate::audit::Action;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::facilities::{self, CrewHospitalList};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/hospitals", web::get().to(hospitals));
-}
 
 /// The municipality's active hospitals, for an acceptance inquiry (受入照会) or a destination.
 /// Paramedics only, signed by their enrolled device; nothing medical.

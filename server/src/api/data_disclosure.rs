@@ -2,22 +2,11 @@
 //! JSON or as a bilingual PDF. For the resident and their proxies; the request is audited.
 
 use super::openapi::{Internal, Unauthorized, Unavailable};
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::data_disclosure::{self, DataDisclosure};
 use crate::state::AppState;
 use actix_web::{HttpResponse, http::header, web};
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/residents/{rid}/disclosure",
-        web::get().to(disclosure),
-    )
-    .route(
-        "/api/v1/residents/{rid}/disclosure.pdf",
-        web::get().to(disclosure_pdf),
-    );
-}
 
 /// Everything held about the resident: profile, dataset, consent history, cards (metadata),
 /// proxies, disclosures to responders and the full access history. The request is audited

@@ -4,8 +4,8 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::disasters::{
     self, Declaration, DeclareInput, DisasterResidentList, RenewInput,
 };
@@ -13,15 +13,6 @@ use crate::service::disclosure::Disclosure;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/disasters", web::post().to(declare))
-        .route("/api/v1/disasters", web::get().to(list))
-        .route("/api/v1/disasters/{did}/renew", web::post().to(renew))
-        .route("/api/v1/disasters/{did}/end", web::post().to(end))
-        .route("/api/v1/disaster/residents", web::get().to(residents))
-        .route("/api/v1/disaster/residents/{rid}", web::get().to(read));
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeclarationList {

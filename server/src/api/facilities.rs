@@ -3,8 +3,8 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::access::{self, BreakGlassRecord, ReviewInput};
 use crate::service::accounts::NewStaff;
 use crate::service::admin::{self, AuditHead};
@@ -15,22 +15,6 @@ use crate::service::facilities::{self, Facility, FacilityInput, Staff};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/facilities", web::post().to(create))
-        .route("/api/v1/facilities", web::get().to(list))
-        .route("/api/v1/facilities/{fid}/staff", web::post().to(add_staff))
-        .route(
-            "/api/v1/facilities/{fid}/enrollment-codes",
-            web::post().to(create_code),
-        )
-        .route("/api/v1/facilities/{fid}/devices", web::get().to(devices))
-        .route("/api/v1/devices", web::post().to(enroll))
-        .route("/api/v1/devices/{did}/revoke", web::post().to(revoke))
-        .route("/api/v1/reviews/break-glass", web::get().to(reviews))
-        .route("/api/v1/reviews/break-glass/{aid}", web::post().to(review))
-        .route("/api/v1/audit/head", web::get().to(audit_head));
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FacilityList {

@@ -10,12 +10,6 @@ use actix_web::{HttpResponse, web};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/pages/field", web::get().to(field_app))
-        .route("/pages/ed", web::get().to(ed_dashboard))
-        .route("/pages/field/{asset}", web::get().to(asset));
-}
-
 /// Camera frames (`mediastream:`/`blob:` video), the decoder's canvas (`blob:`/`data:` images),
 /// the manifest and the service workers are all same-origin.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
@@ -147,7 +141,7 @@ pub(crate) async fn ed_dashboard() -> HttpResponse {
     params(("asset" = String, Path, description = "e.g. `field.js`, `field.css`, `sw.js`, `manifest.webmanifest`")),
     responses(
         (status = 200, description = "The asset", content_type = "text/javascript", body = String),
-        (status = 404, description = "No such asset", body = crate::error::ErrorBody),
+        (status = 404, description = "No such asset", body = crate::api::error::ErrorBody),
     )
 )]
 pub(crate) async fn asset(name: web::Path<String>) -> HttpResponse {

@@ -5,8 +5,8 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::governance::{
     self, Application, ApplicationInput, ApplicationStatus, ChangeRequestInput, Decided,
     DecisionInput, Directory, Notice, NoticeInput, Submitted,
@@ -16,28 +16,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/facility-applications", web::post().to(apply))
-        .route("/api/v1/facility-applications", web::get().to(list))
-        .route(
-            "/api/v1/facility-applications/{apid}",
-            web::get().to(status),
-        )
-        .route(
-            "/api/v1/facility-applications/{apid}/decision",
-            web::post().to(decide),
-        )
-        .route(
-            "/api/v1/facilities/{fid}/change-requests",
-            web::post().to(change_request),
-        )
-        .route("/api/v1/directory", web::get().to(directory))
-        .route("/pages/directory", web::get().to(directory_page))
-        .route("/api/v1/notices", web::post().to(publish_notice))
-        .route("/api/v1/notices", web::get().to(notices))
-        .route("/api/v1/notices/{nid}", web::delete().to(withdraw_notice));
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApplicationList {

@@ -8,6 +8,7 @@ pub mod crew;
 pub mod data_disclosure;
 pub mod disasters;
 pub mod error;
+pub mod extract;
 pub mod facilities;
 pub mod field;
 pub mod field_pages;
@@ -18,151 +19,129 @@ pub mod pages;
 pub mod public;
 pub mod push; // push
 pub mod residents;
+pub mod router;
 pub mod staff;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, web};
 
-/// Registers every route. Each one is also in `ROUTES` and has a `#[utoipa::path]` listed in
-/// `openapi::ApiDoc`; tests/tests/openapi.rs checks both.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // First: the router tries routes in order (a regex per dynamic path), and scans are the hot
-    // path. No other route overlaps these three.
-    field::configure(cfg);
-    public::configure(cfg);
-    accounts::configure(cfg);
-    residents::configure(cfg);
-    cards::configure(cfg);
-    facilities::configure(cfg);
-    pages::configure(cfg);
+// Every route, declared once: the handler's `#[utoipa::path]` states its method and path, and
+// this list names it, in the order the router tries them (`router.rs` explains what is generated
+// from it). Nothing else registers a route: `startup` adds only the app data, middleware and the
+// JSON 404 default service; tests/tests/openapi.rs checks this list, the document and the source.
+router::declare_routes! {
+    // Prometheus text (the handler lives with the metrics); registered first, as it always was.
+    crate::metrics::metrics,
+    // First of the API: the router tries routes in order (a regex per dynamic path), and scans
+    // are the hot path. No other route overlaps these three.
+    field::scan,
+    field::break_glass,
+    field::reread,
+    public::healthz,
+    public::readyz,
+    public::jwks,
+    // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
+    public::card_page,
+    public::card_page_upper,
+    accounts::register_resident,
+    accounts::register_proxy,
+    accounts::login,
+    accounts::logout,
+    accounts::my_residents,
+    residents::get_profile,
+    residents::put_profile,
+    residents::list_items,
+    residents::add_item,
+    residents::update_item,
+    residents::delete_item,
+    residents::consents,
+    residents::grant,
+    residents::withdraw,
+    residents::access_history,
+    cards::list,
+    cards::issue,
+    cards::get,
+    cards::revoke,
+    cards::reissue,
+    cards::qr,
+    cards::ndef,
+    cards::printable,
+    cards::revocations,
+    facilities::create,
+    facilities::list,
+    facilities::add_staff,
+    facilities::create_code,
+    facilities::devices,
+    facilities::enroll,
+    facilities::revoke,
+    facilities::reviews,
+    facilities::review,
+    facilities::audit_head,
+    pages::root,
+    pages::landing,
+    pages::access_history,
+    pages::resident,
+    pages::admin,
+    pages::asset,
     // governance: accounts & security (lead)
-    staff::configure(cfg);
+    staff::list,
+    staff::suspend,
+    staff::reinstate,
+    staff::reissue,
+    staff::suspend_facility,
+    staff::reinstate_facility,
+    staff::change_password,
     // governance: applications, directory, notices
-    governance::configure(cfg);
+    governance::apply,
+    governance::list,
+    governance::status,
+    governance::decide,
+    governance::change_request,
+    governance::directory,
+    governance::directory_page,
+    governance::publish_notice,
+    governance::notices,
+    governance::withdraw_notice,
     // governance: disaster, disclosure
-    disasters::configure(cfg);
-    data_disclosure::configure(cfg);
+    disasters::declare,
+    disasters::list,
+    disasters::renew,
+    disasters::end,
+    disasters::residents,
+    disasters::read,
+    data_disclosure::disclosure,
+    data_disclosure::disclosure_pdf,
     // pre-arrival
-    incidents::configure(cfg);
+    incidents::crew::open,
+    incidents::crew::crew_read,
+    incidents::crew::report,
+    incidents::crew::attach,
+    incidents::crew::crew_attachment,
+    incidents::crew::inquire,
+    incidents::crew::destination,
+    incidents::crew::arrive,
+    incidents::feed::crew_feed,
+    incidents::hospital::incoming,
+    incidents::hospital::ed_read,
+    incidents::hospital::acknowledge,
+    incidents::hospital::answer,
+    incidents::hospital::ed_attachment,
+    incidents::feed::hospital_feed,
     // push
-    push::configure(cfg);
+    push::vapid_public_key,
+    push::subscribe,
+    push::list,
+    push::unsubscribe,
     // paramedic PWA and ED dashboard
-    crew::configure(cfg);
-    field_pages::configure(cfg);
-    openapi::configure(cfg);
+    crew::hospitals,
+    field_pages::field_app,
+    field_pages::ed_dashboard,
+    field_pages::asset,
+    openapi::openapi_json,
 }
 
-/// Every (method, path) the server registers, spelled as in `configure` (and as in the OpenAPI
-/// document: `{name}` placeholders). tests/tests/openapi.rs checks that this list, the routes in
-/// the source and the document's operations are the same set, and that each one answers.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/healthz"),
-    ("GET", "/readyz"),
-    ("GET", "/.well-known/jwks.json"),
-    ("GET", "/c/{card}"),
-    ("GET", "/C/{card}"),
-    ("GET", "/api/v1/openapi.json"),
-    // Registered in `startup` (the handler is `crate::metrics::metrics`).
-    ("GET", "/metrics"),
-    ("POST", "/api/v1/residents"),
-    ("POST", "/api/v1/proxies"),
-    ("POST", "/api/v1/sessions"),
-    ("DELETE", "/api/v1/sessions/current"),
-    ("GET", "/api/v1/me/residents"),
-    ("GET", "/api/v1/residents/{rid}"),
-    ("PUT", "/api/v1/residents/{rid}"),
-    ("GET", "/api/v1/residents/{rid}/dataset"),
-    ("POST", "/api/v1/residents/{rid}/dataset"),
-    ("PUT", "/api/v1/residents/{rid}/dataset/{item}"),
-    ("DELETE", "/api/v1/residents/{rid}/dataset/{item}"),
-    ("GET", "/api/v1/residents/{rid}/consents"),
-    ("POST", "/api/v1/residents/{rid}/consents"),
-    ("POST", "/api/v1/residents/{rid}/withdrawal"),
-    ("GET", "/api/v1/residents/{rid}/access-history"),
-    ("GET", "/api/v1/residents/{rid}/cards"),
-    ("POST", "/api/v1/residents/{rid}/cards"),
-    ("GET", "/api/v1/residents/{rid}/cards/{cid}"),
-    ("POST", "/api/v1/residents/{rid}/cards/{cid}/revoke"),
-    ("POST", "/api/v1/residents/{rid}/cards/{cid}/reissue"),
-    ("GET", "/api/v1/residents/{rid}/cards/{cid}/qr.{ext}"),
-    ("GET", "/api/v1/residents/{rid}/cards/{cid}/card.ndef"),
-    ("GET", "/api/v1/residents/{rid}/cards/{cid}/print/{doc}"),
-    ("GET", "/api/v1/revocations/{kid}"),
-    ("POST", "/api/v1/facilities"),
-    ("GET", "/api/v1/facilities"),
-    ("POST", "/api/v1/facilities/{fid}/staff"),
-    ("POST", "/api/v1/facilities/{fid}/enrollment-codes"),
-    ("GET", "/api/v1/facilities/{fid}/devices"),
-    ("POST", "/api/v1/devices"),
-    ("POST", "/api/v1/devices/{did}/revoke"),
-    ("GET", "/api/v1/reviews/break-glass"),
-    ("POST", "/api/v1/reviews/break-glass/{aid}"),
-    ("POST", "/api/v1/scans"),
-    ("POST", "/api/v1/break-glass"),
-    ("GET", "/api/v1/accesses/{aid}"),
-    ("GET", "/api/v1/audit/head"),
-    ("GET", "/"),
-    ("GET", "/pages/"),
-    ("GET", "/pages/access-history"),
-    ("GET", "/pages/resident"),
-    ("GET", "/pages/admin"),
-    ("GET", "/pages/assets/{file}"),
-    // governance: accounts & security (lead)
-    ("GET", "/api/v1/accounts"),
-    ("POST", "/api/v1/accounts/{aid}/suspend"),
-    ("POST", "/api/v1/accounts/{aid}/reinstate"),
-    ("POST", "/api/v1/accounts/{aid}/reissue"),
-    ("POST", "/api/v1/facilities/{fid}/suspend"),
-    ("POST", "/api/v1/facilities/{fid}/reinstate"),
-    ("PUT", "/api/v1/me/password"),
-    // governance: applications, directory, notices
-    ("POST", "/api/v1/facility-applications"),
-    ("GET", "/api/v1/facility-applications"),
-    ("GET", "/api/v1/facility-applications/{apid}"),
-    ("POST", "/api/v1/facility-applications/{apid}/decision"),
-    ("POST", "/api/v1/facilities/{fid}/change-requests"),
-    ("GET", "/api/v1/directory"),
-    ("GET", "/pages/directory"),
-    ("POST", "/api/v1/notices"),
-    ("GET", "/api/v1/notices"),
-    ("DELETE", "/api/v1/notices/{nid}"),
-    // governance: disaster, disclosure
-    ("POST", "/api/v1/disasters"),
-    ("GET", "/api/v1/disasters"),
-    ("POST", "/api/v1/disasters/{did}/renew"),
-    ("POST", "/api/v1/disasters/{did}/end"),
-    ("GET", "/api/v1/disaster/residents"),
-    ("GET", "/api/v1/disaster/residents/{rid}"),
-    ("GET", "/api/v1/residents/{rid}/disclosure"),
-    ("GET", "/api/v1/residents/{rid}/disclosure.pdf"),
-    // pre-arrival
-    ("POST", "/api/v1/incidents"),
-    ("GET", "/api/v1/incidents/{iid}"),
-    ("POST", "/api/v1/incidents/{iid}/reports"),
-    ("POST", "/api/v1/incidents/{iid}/attachments"),
-    ("GET", "/api/v1/incidents/{iid}/attachments/{atid}"),
-    ("POST", "/api/v1/incidents/{iid}/inquiries"),
-    ("POST", "/api/v1/incidents/{iid}/destination"),
-    ("POST", "/api/v1/incidents/{iid}/arrival"),
-    ("GET", "/api/v1/crew/feed"),
-    ("GET", "/api/v1/hospital/incidents"),
-    ("GET", "/api/v1/hospital/incidents/{iid}"),
-    ("POST", "/api/v1/hospital/incidents/{iid}/acknowledge"),
-    ("POST", "/api/v1/hospital/incidents/{iid}/answer"),
-    ("GET", "/api/v1/hospital/incidents/{iid}/attachments/{atid}"),
-    ("GET", "/api/v1/hospital/feed"),
-    // push
-    ("GET", "/api/v1/push/vapid-public-key"),
-    ("POST", "/api/v1/push/subscriptions"),
-    ("GET", "/api/v1/push/subscriptions"),
-    ("DELETE", "/api/v1/push/subscriptions/{sid}"),
-    // paramedic PWA and ED dashboard
-    ("GET", "/api/v1/hospitals"),
-    ("GET", "/pages/field"),
-    ("GET", "/pages/ed"),
-    ("GET", "/pages/field/{asset}"),
-];
+pub use router::{Route, configure, routes};
 
 /// A raw request body (for signed requests, whose digest is over the exact bytes). Over the
 /// route's `PayloadConfig` limit it is `413 payload_too_large` in the standard error body (the

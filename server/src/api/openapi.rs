@@ -1,22 +1,18 @@
 //! The OpenAPI 3 document, generated from the handlers' `#[utoipa::path]` attributes and the
 //! request and response types' `ToSchema` derives, and served at `GET /api/v1/openapi.json`.
 //!
-//! `ApiDoc` must list every handler `configure` registers; tests/tests/openapi.rs fails when the
-//! document's (method, path) pairs differ from `api::ROUTES` or from the routes in the source.
+//! `ApiDoc` holds what is not an operation (info, shared components, tags); `document` adds the
+//! operations from the route list (`declare_routes!` in `api/mod.rs`, see `router.rs`), the list
+//! the router is built from.
 
-use super::{accounts, cards, facilities, field, pages, public, residents, staff};
-use crate::error::ErrorBody;
-use actix_web::{HttpResponse, web};
+use crate::api::error::ErrorBody;
+use actix_web::HttpResponse;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 /// Name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/openapi.json", web::get().to(openapi_json));
-}
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -26,112 +22,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             Authenticated operations take `Authorization: Bearer <token>` from registration or login. \
             Every error is `{\"error\": code, \"message\": text}`; docs/api.md lists the codes.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
-    ),
-    paths(
-        openapi_json,
-        crate::metrics::metrics,
-        public::healthz,
-        public::readyz,
-        public::jwks,
-        public::card_page,
-        public::card_page_upper,
-        accounts::register_resident,
-        accounts::register_proxy,
-        accounts::login,
-        accounts::logout,
-        accounts::my_residents,
-        residents::get_profile,
-        residents::put_profile,
-        residents::list_items,
-        residents::add_item,
-        residents::update_item,
-        residents::delete_item,
-        residents::consents,
-        residents::grant,
-        residents::access_history,
-        residents::withdraw,
-        cards::list,
-        cards::issue,
-        cards::get,
-        cards::revoke,
-        cards::reissue,
-        cards::qr,
-        cards::ndef,
-        cards::printable,
-        cards::revocations,
-        facilities::create,
-        facilities::list,
-        facilities::add_staff,
-        facilities::create_code,
-        facilities::devices,
-        facilities::enroll,
-        facilities::revoke,
-        facilities::reviews,
-        facilities::review,
-        facilities::audit_head,
-        field::scan,
-        field::break_glass,
-        field::reread,
-        pages::root,
-        pages::landing,
-        pages::access_history,
-        pages::resident,
-        pages::admin,
-        pages::asset,
-        // governance: accounts & security (lead)
-        staff::list,
-        staff::suspend,
-        staff::reinstate,
-        staff::reissue,
-        staff::suspend_facility,
-        staff::reinstate_facility,
-        staff::change_password,
-        // governance: applications, directory, notices
-        super::governance::apply,
-        super::governance::list,
-        super::governance::status,
-        super::governance::decide,
-        super::governance::change_request,
-        super::governance::directory,
-        super::governance::directory_page,
-        super::governance::publish_notice,
-        super::governance::notices,
-        super::governance::withdraw_notice,
-        // governance: disaster, disclosure
-        crate::api::disasters::declare,
-        crate::api::disasters::list,
-        crate::api::disasters::renew,
-        crate::api::disasters::end,
-        crate::api::disasters::residents,
-        crate::api::disasters::read,
-        crate::api::data_disclosure::disclosure,
-        crate::api::data_disclosure::disclosure_pdf,
-        // pre-arrival
-        crate::api::incidents::open,
-        crate::api::incidents::crew_read,
-        crate::api::incidents::report,
-        crate::api::incidents::attach,
-        crate::api::incidents::crew_attachment,
-        crate::api::incidents::inquire,
-        crate::api::incidents::destination,
-        crate::api::incidents::arrive,
-        crate::api::incidents::crew_feed,
-        crate::api::incidents::incoming,
-        crate::api::incidents::ed_read,
-        crate::api::incidents::acknowledge,
-        crate::api::incidents::answer,
-        crate::api::incidents::ed_attachment,
-        crate::api::incidents::hospital_feed,
-        // push
-        crate::api::push::vapid_public_key,
-        crate::api::push::subscribe,
-        crate::api::push::list,
-        crate::api::push::unsubscribe,
-        // paramedic PWA and ED dashboard
-        crate::api::crew::hospitals,
-        crate::api::field_pages::field_app,
-        crate::api::field_pages::ed_dashboard,
-        crate::api::field_pages::asset,
     ),
     components(
         schemas(ErrorBody),
@@ -182,7 +72,11 @@ impl Modify for BearerAuth {
 /// The document, built once.
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(ApiDoc::openapi)
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        super::router::add_paths(&mut doc);
+        doc
+    })
 }
 
 /// This document.

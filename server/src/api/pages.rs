@@ -8,15 +8,6 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(root))
-        .route("/pages/", web::get().to(landing))
-        .route("/pages/access-history", web::get().to(access_history))
-        .route("/pages/resident", web::get().to(resident))
-        .route("/pages/admin", web::get().to(admin))
-        .route("/pages/assets/{file}", web::get().to(asset));
-}
-
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -109,7 +100,7 @@ pub(crate) async fn admin() -> HttpResponse {
     params(("file" = String, Path, description = "`common.js`, `resident.js`, `admin.js`, `access-history.js` or `pages.css`")),
     responses(
         (status = 200, description = "The asset", content_type = "text/javascript", body = String),
-        (status = 404, description = "No such asset", body = crate::error::ErrorBody),
+        (status = 404, description = "No such asset", body = crate::api::error::ErrorBody),
     )
 )]
 pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {

@@ -4,21 +4,12 @@
 //! call 119, and shows nothing private: not the card's claims, not even whether a triage core exists.
 
 use super::openapi::{Internal, Unavailable};
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::service::{cards, keys};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/.well-known/jwks.json", web::get().to(jwks))
-        // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
-        .route("/c/{card}", web::get().to(card_page))
-        .route("/C/{card}", web::get().to(card_page_upper));
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {

@@ -4,25 +4,12 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::push::{self, Subscription, SubscriptionInput};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/push/vapid-public-key",
-        web::get().to(vapid_public_key),
-    )
-    .route("/api/v1/push/subscriptions", web::post().to(subscribe))
-    .route("/api/v1/push/subscriptions", web::get().to(list))
-    .route(
-        "/api/v1/push/subscriptions/{sid}",
-        web::delete().to(unsubscribe),
-    );
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VapidPublicKey {

@@ -3,8 +3,8 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
-use crate::error::{ApiError, ErrorBody};
 use crate::service::{consent, dataset, residents};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -18,31 +18,6 @@ pub struct ItemList {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConsentList {
     pub consents: Vec<consent::Consent>,
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/residents/{rid}", web::get().to(get_profile))
-        .route("/api/v1/residents/{rid}", web::put().to(put_profile))
-        .route("/api/v1/residents/{rid}/dataset", web::get().to(list_items))
-        .route("/api/v1/residents/{rid}/dataset", web::post().to(add_item))
-        .route(
-            "/api/v1/residents/{rid}/dataset/{item}",
-            web::put().to(update_item),
-        )
-        .route(
-            "/api/v1/residents/{rid}/dataset/{item}",
-            web::delete().to(delete_item),
-        )
-        .route("/api/v1/residents/{rid}/consents", web::get().to(consents))
-        .route("/api/v1/residents/{rid}/consents", web::post().to(grant))
-        .route(
-            "/api/v1/residents/{rid}/withdrawal",
-            web::post().to(withdraw),
-        )
-        .route(
-            "/api/v1/residents/{rid}/access-history",
-            web::get().to(access_history),
-        );
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

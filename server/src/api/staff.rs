@@ -4,33 +4,14 @@
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
+use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::{Authenticated, bearer};
-use crate::error::{ApiError, ErrorBody};
 use crate::service::staff::{
     self, FacilitySuspended, PasswordChange, ReasonInput, ReissueInput, Reissued, StaffAccount,
 };
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/accounts", web::get().to(list))
-        .route("/api/v1/accounts/{aid}/suspend", web::post().to(suspend))
-        .route(
-            "/api/v1/accounts/{aid}/reinstate",
-            web::post().to(reinstate),
-        )
-        .route("/api/v1/accounts/{aid}/reissue", web::post().to(reissue))
-        .route(
-            "/api/v1/facilities/{fid}/suspend",
-            web::post().to(suspend_facility),
-        )
-        .route(
-            "/api/v1/facilities/{fid}/reinstate",
-            web::post().to(reinstate_facility),
-        )
-        .route("/api/v1/me/password", web::put().to(change_password));
-}
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffList {

@@ -1,0 +1,334 @@
+//! The crew's pre-arrival endpoints (`/api/v1/incidents…`): signed by an enrolled device like
+//! scans.
+
+use super::{attachment_response, incident_response, publish};
+use crate::api::RawBody;
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{field_actor, json_body};
+use crate::api::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
+use crate::audit::Action;
+use crate::service::incidents::{
+    self as svc, AttachmentView, DestinationInput, IncidentView, InquiryInput, OpenInput,
+};
+use crate::service::report::ReportInput;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+macro_rules! crew_call {
+    ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident| $call:expr) => {{
+        let ($actor, $by) = field_actor(&$state, &$req, &$body, $action, false).await?;
+        let ($db, $now) = ($state.db.clone(), $state.clock.now());
+        web::block(move || $call).await??
+    }};
+}
+
+/// Open an incident (optionally from a scan: its consented dataset seeds the report).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "pre-arrival",
+    request_body = OpenInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The incident", body = IncidentView),
+        (status = 400, response = BadBody),
+        (status = 401, description = "Device or session refused (as for scans)", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not a paramedic), `access_expired`, `card_revoked`, `consent_withdrawn`", body = ErrorBody),
+        (status = 404, description = "The access is not this paramedic's", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn open(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let input: Result<OpenInput, _> = json_body(&req, &body);
+    let (v, fx) = crew_call!(
+        state,
+        req,
+        body,
+        Action::OpenIncident,
+        |actor, by, db, now| { svc::open(&db, &actor, &by, &input?, now) }
+    );
+    publish(&state, &fx);
+    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+}
+
+/// The crew reads its incident (JSON, or FHIR with `Accept: application/fhir+json`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{iid}",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The incident, or a FHIR R4 Bundle", body = IncidentView),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn crew_read(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let v = crew_call!(
+        state,
+        req,
+        [],
+        Action::ReadIncident,
+        |actor, by, db, now| { svc::crew_read(&db, &actor, &by, &iid, now) }
+    );
+    Ok(incident_response(&state, &req, StatusCode::OK, &v))
+}
+
+/// A new version of the report (vitals, JCS/GCS, activation, ETA …).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{iid}/reports",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    request_body = ReportInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The incident with the new report version", body = IncidentView),
+        (status = 400, response = BadBody),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 409, description = "`version_conflict`, `incident_closed`", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn report(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let input: Result<ReportInput, _> = json_body(&req, &body);
+    let (v, fx) = crew_call!(
+        state,
+        req,
+        body,
+        Action::SubmitReport,
+        |actor, by, db, now| { svc::submit_report(&db, &actor, &by, &iid, &input?, now) }
+    );
+    publish(&state, &fx);
+    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+}
+
+/// Attach a photo (e.g. an ECG strip) or a PDF: the raw bytes, `Content-Type` image/jpeg,
+/// image/png or application/pdf, at most 2 MiB.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{iid}/attachments",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The attachment", body = AttachmentView),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 409, description = "`incident_closed`, `too_many_attachments`", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`content_mismatch`: the bytes are not of the declared type", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn attach(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    // Its own limit (the server-wide one is 64 KiB); one byte more than allowed is enough to
+    // know it is too large.
+    let body = read_limited(payload, svc::MAX_ATTACHMENT_BYTES + 1).await?;
+    let ct = crate::api::extract::header_str(&req, "content-type")
+        .unwrap_or_default()
+        .to_string();
+    let (actor, by) = field_actor(&state, &req, &body, Action::AddAttachment, false).await?;
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let (a, fx) =
+        web::block(move || svc::add_attachment(&db, &actor, &by, &iid, &ct, &body, now)).await??;
+    publish(&state, &fx);
+    Ok(HttpResponse::Created().json(a))
+}
+
+/// Reads a body of at most `limit` bytes (`413 payload_too_large` beyond).
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::bad_request("invalid_body", "the request body could not be read")
+        })?;
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::too_large(
+                "payload_too_large",
+                format!(
+                    "an attachment is at most {} bytes",
+                    svc::MAX_ATTACHMENT_BYTES
+                ),
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// The crew downloads an attachment.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{iid}/attachments/{atid}",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id"), ("atid" = String, Path, description = "Attachment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The bytes, with their content type", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "No such attachment of this crew's incident", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn crew_attachment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (iid, atid) = path.into_inner();
+    let a = crew_call!(
+        state,
+        req,
+        [],
+        Action::ReadAttachment,
+        |actor, by, db, now| { svc::crew_attachment(&db, &actor, &by, &iid, &atid, now) }
+    );
+    Ok(attachment_response(a))
+}
+
+/// Ask one or several hospitals at once (受入照会).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{iid}/inquiries",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    request_body = InquiryInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The incident with its targets", body = IncidentView),
+        (status = 400, response = BadBody),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 409, description = "`report_required`, `already_accepted`, `incident_closed`", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`unknown_hospital` (not an active hospital of this municipality), `invalid_field`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn inquire(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let input: Result<InquiryInput, _> = json_body(&req, &body);
+    let (v, fx) = crew_call!(
+        state,
+        req,
+        body,
+        Action::SendInquiry,
+        |actor, by, db, now| { svc::inquire(&db, &actor, &by, &iid, &input?, now) }
+    );
+    publish(&state, &fx);
+    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+}
+
+/// Change the destination hospital (the old and the new one are told).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{iid}/destination",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    request_body = DestinationInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The incident", body = IncidentView),
+        (status = 400, response = BadBody),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 409, description = "`incident_closed`", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`unknown_hospital`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn destination(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let input: Result<DestinationInput, _> = json_body(&req, &body);
+    let (v, fx) = crew_call!(
+        state,
+        req,
+        body,
+        Action::ChangeDestination,
+        |actor, by, db, now| svc::change_destination(&db, &actor, &by, &iid, &input?, now)
+    );
+    publish(&state, &fx);
+    Ok(incident_response(&state, &req, StatusCode::OK, &v))
+}
+
+/// Arrived at the destination: closes the incident.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{iid}/arrival",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The closed incident", body = IncidentView),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 409, description = "`no_destination`, `incident_closed`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn arrive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let (v, fx) = crew_call!(state, req, body, Action::Arrive, |actor, by, db, now| {
+        svc::arrive(&db, &actor, &by, &iid, now)
+    });
+    publish(&state, &fx);
+    Ok(incident_response(&state, &req, StatusCode::OK, &v))
+}
