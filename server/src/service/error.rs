@@ -142,9 +142,10 @@ impl DomainError {
     }
     /// For an operator at the command line: the message, and the cause if there is one.
     pub fn for_operator(&self) -> String {
-        match &self.cause {
-            Some(cause) => format!("{}: {cause}", self.message),
-            None => self.message.clone(),
+        match (&self.cause, self.kind) {
+            (Some(cause), Kind::Internal) => format!("internal error: {cause}"),
+            (Some(cause), _) => format!("{}: {cause}", self.message),
+            (None, _) => self.message.clone(),
         }
     }
 }
@@ -247,6 +248,6 @@ mod tests {
         let e = DomainError::internal("disk full");
         assert!(!e.to_string().contains("disk full"));
         assert!(!e.message().contains("disk full"));
-        assert!(e.for_operator().contains("disk full"));
+        assert_eq!(e.for_operator(), "internal error: disk full");
     }
 }
