@@ -53,3 +53,37 @@ impl Note {
         })
     }
 }
+
+/// What a committed change wakes on this instance: the live-feed streams of the facilities it
+/// wrote events for, and the push worker when it queued pushes. Services hand the wake-up to their
+/// transaction ([`crate::db::Tx::after_commit`]), so it happens once the change is durable and
+/// never if it is not.
+#[derive(Clone)]
+pub struct Wakers {
+    feed: std::sync::Arc<Hub>,
+    push: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Wakers {
+    /// `push` wakes the push worker (it also polls, so a missed wake-up only delays a push).
+    pub fn new(feed: std::sync::Arc<Hub>, push: impl Fn() + Send + Sync + 'static) -> Self {
+        Wakers {
+            feed,
+            push: std::sync::Arc::new(push),
+        }
+    }
+
+    /// Wakes the streams of these facilities, and the push worker if `pushed`.
+    pub fn wake(&self, notes: &[Note], pushed: bool) {
+        self.feed.publish(notes);
+        if pushed {
+            (self.push)();
+        }
+    }
+}
+
+impl std::fmt::Debug for Wakers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wakers").finish_non_exhaustive()
+    }
+}

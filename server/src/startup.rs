@@ -179,10 +179,10 @@ async fn escalate(state: AppState) {
             state.clock.now(),
             state.config.escalate_after_secs,
         );
-        match web::block(move || crate::service::incidents::escalate_due(&db, &muni, after, now))
-            .await
-        {
-            Ok(Ok(fx)) => crate::api::incidents::publish(&state, &fx),
+        let wake = state.wakers();
+        let due = move || crate::service::incidents::escalate_due(&db, &muni, after, now, &wake);
+        match web::block(due).await {
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "escalation check failed"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
         }

@@ -19,3 +19,12 @@ pub struct AppState {
     /// Web Push: the VAPID key and the outbox worker (`push.wake()` after queuing).
     pub push: Arc<crate::push::PushWorker>, // push
 }
+
+impl AppState {
+    /// What a committed change wakes on this instance (given to the services that write feed
+    /// events or queue pushes).
+    pub fn wakers(&self) -> crate::feed::Wakers {
+        let push = self.push.clone();
+        crate::feed::Wakers::new(self.feed.clone(), move || push.wake())
+    }
+}

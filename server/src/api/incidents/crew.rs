@@ -1,7 +1,7 @@
 //! The crew's pre-arrival endpoints (`/api/v1/incidents…`): signed by an enrolled device like
 //! scans.
 
-use super::{attachment_response, incident_response, publish};
+use super::{attachment_response, incident_response};
 use crate::api::RawBody;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{field_actor, json_body};
@@ -19,6 +19,12 @@ macro_rules! crew_call {
     ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident| $call:expr) => {{
         let ($actor, $by) = field_actor(&$state, &$req, &$body, $action, false).await?;
         let ($db, $now) = ($state.db.clone(), $state.clock.now());
+        web::block(move || $call).await??
+    }};
+    // A change: the service also gets what to wake once it has committed.
+    ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident, $wake:ident| $call:expr) => {{
+        let ($actor, $by) = field_actor(&$state, &$req, &$body, $action, false).await?;
+        let ($db, $now, $wake) = ($state.db.clone(), $state.clock.now(), $state.wakers());
         web::block(move || $call).await??
     }};
 }
@@ -48,14 +54,13 @@ pub(crate) async fn open(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let input: Result<OpenInput, _> = json_body(&req, &body);
-    let (v, fx) = crew_call!(
+    let v = crew_call!(
         state,
         req,
         body,
         Action::OpenIncident,
-        |actor, by, db, now| { svc::open(&db, &actor, &by, &input?, now) }
+        |actor, by, db, now, wake| { svc::open(&db, &actor, &by, &input?, now, &wake) }
     );
-    publish(&state, &fx);
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
 }
 
@@ -119,14 +124,15 @@ pub(crate) async fn report(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<ReportInput, _> = json_body(&req, &body);
-    let (v, fx) = crew_call!(
+    let v = crew_call!(
         state,
         req,
         body,
         Action::SubmitReport,
-        |actor, by, db, now| { svc::submit_report(&db, &actor, &by, &iid, &input?, now) }
+        |actor, by, db, now, wake| {
+            svc::submit_report(&db, &actor, &by, &iid, &input?, now, &wake)
+        }
     );
-    publish(&state, &fx);
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
 }
 
@@ -165,10 +171,9 @@ pub(crate) async fn attach(
         .unwrap_or_default()
         .to_string();
     let (actor, by) = field_actor(&state, &req, &body, Action::AddAttachment, false).await?;
-    let (db, now) = (state.db.clone(), state.clock.now());
-    let (a, fx) =
-        web::block(move || svc::add_attachment(&db, &actor, &by, &iid, &ct, &body, now)).await??;
-    publish(&state, &fx);
+    let (db, now, wake) = (state.db.clone(), state.clock.now(), state.wakers());
+    let a = web::block(move || svc::add_attachment(&db, &actor, &by, &iid, &ct, &body, now, &wake))
+        .await??;
     Ok(HttpResponse::Created().json(a))
 }
 
@@ -253,14 +258,13 @@ pub(crate) async fn inquire(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<InquiryInput, _> = json_body(&req, &body);
-    let (v, fx) = crew_call!(
+    let v = crew_call!(
         state,
         req,
         body,
         Action::SendInquiry,
-        |actor, by, db, now| { svc::inquire(&db, &actor, &by, &iid, &input?, now) }
+        |actor, by, db, now, wake| { svc::inquire(&db, &actor, &by, &iid, &input?, now, &wake) }
     );
-    publish(&state, &fx);
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
 }
 
@@ -292,14 +296,15 @@ pub(crate) async fn destination(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<DestinationInput, _> = json_body(&req, &body);
-    let (v, fx) = crew_call!(
+    let v = crew_call!(
         state,
         req,
         body,
         Action::ChangeDestination,
-        |actor, by, db, now| svc::change_destination(&db, &actor, &by, &iid, &input?, now)
+        |actor, by, db, now, wake| svc::change_destination(
+            &db, &actor, &by, &iid, &input?, now, &wake
+        )
     );
-    publish(&state, &fx);
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }
 
@@ -326,9 +331,12 @@ pub(crate) async fn arrive(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
-    let (v, fx) = crew_call!(state, req, body, Action::Arrive, |actor, by, db, now| {
-        svc::arrive(&db, &actor, &by, &iid, now)
-    });
-    publish(&state, &fx);
+    let v = crew_call!(
+        state,
+        req,
+        body,
+        Action::Arrive,
+        |actor, by, db, now, wake| { svc::arrive(&db, &actor, &by, &iid, now, &wake) }
+    );
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }

@@ -1,7 +1,7 @@
 //! The emergency department's pre-arrival endpoints (`/api/v1/hospital/incidents…`): an ED
 //! staff member's bearer session.
 
-use super::{attachment_response, incident_response, publish};
+use super::{attachment_response, incident_response};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::openapi::{BadBody, Internal, Unavailable, UnsupportedMediaType};
 use crate::auth::Authenticated;
@@ -84,8 +84,8 @@ pub(crate) async fn acknowledge(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
-    let (v, fx) = web::block(move || svc::acknowledge(&db, &auth.0, &iid, now)).await??;
-    publish(&state, &fx);
+    let wake = state.wakers();
+    let v = web::block(move || svc::acknowledge(&db, &auth.0, &iid, now, &wake)).await??;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -117,8 +117,8 @@ pub(crate) async fn answer(
     input: web::Json<AnswerInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
-    let (v, fx) = web::block(move || svc::answer(&db, &auth.0, &iid, &input, now)).await??;
-    publish(&state, &fx);
+    let wake = state.wakers();
+    let v = web::block(move || svc::answer(&db, &auth.0, &iid, &input, now, &wake)).await??;
     Ok(HttpResponse::Ok().json(v))
 }
 

@@ -16,18 +16,10 @@ pub mod hospital;
 
 use super::extract::wants_fhir;
 use crate::service::fhir_report;
-use crate::service::incidents::{self as svc, Effects, IncidentView};
+use crate::service::incidents::{self as svc, IncidentView};
 use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
-
-/// Wakes the feeds (and the push worker) after a committed change.
-pub fn publish(state: &AppState, fx: &Effects) {
-    state.feed.publish(&fx.notes);
-    if fx.pushed {
-        state.push.wake();
-    }
-}
 
 fn incident_response(
     state: &AppState,

@@ -3,14 +3,16 @@
 //! enrolled device.
 
 use super::{
-    Attachment, AttachmentView, Changes, DestinationInput, Effects, IncidentView, InquiryInput,
-    MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, active_hospital,
-    age_band_of, feed_data, incident_event, involved, patient_of, push_payload, reload,
-    require_crew, resident_of, view,
+    Attachment, AttachmentView, DestinationInput, IncidentView, InquiryInput, MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, Outbox, active_hospital, age_band_of,
+    feed_data, incident_event, involved, patient_of, push_payload, reload, require_crew,
+    resident_of, view,
 };
+use crate::audit;
 use crate::audit::{Action, Outcome};
 use crate::db::Db;
 use crate::db::incidents::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
+use crate::feed::Wakers;
 use crate::service::access::{self, Refusal};
 use crate::service::accounts::Actor;
 use crate::service::deny;
@@ -32,9 +34,10 @@ fn crew_tx<T: Send>(
     action: Action,
     incident_id: Option<&str>,
     now: i64,
-    f: impl FnOnce(&mut crate::db::Tx<'_>, Option<IncidentRow>, &mut Changes) -> Result<T, Refusal>
+    wake: Option<&Wakers>,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, Option<IncidentRow>, &mut Outbox) -> Result<T, Refusal>
     + Send,
-) -> Result<(T, Effects), DomainError> {
+) -> Result<T, DomainError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
         let mut e = actor.event(action, Outcome::Denied).purpose("incident");
@@ -62,10 +65,10 @@ fn crew_tx<T: Send>(
             ),
             None => None,
         };
-        let mut tx = Changes::default();
-        let v = f(c, inc, &mut tx)?;
-        let fx = tx.finish(c, muni, now)?;
-        Ok::<_, Refusal>((v, fx))
+        let mut out = Outbox::default();
+        let v = f(c, inc, &mut out)?;
+        out.finish(c, muni, now, wake)?;
+        Ok::<_, Refusal>(v)
     });
     outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
@@ -77,7 +80,8 @@ pub fn open(
     by: &SignedBy,
     input: &OpenInput,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     if let Some(a) = &input.access_id {
         check_id(a)?;
@@ -89,11 +93,12 @@ pub fn open(
         Action::OpenIncident,
         None,
         now,
-        |c, _, tx| {
+        Some(wake),
+        |c, _, _| {
             let seed = match &input.access_id {
                 Some(aid) => {
                     let (d, read) = access::reread_in(c, actor, by, aid, Some("incident"), now)?;
-                    tx.audit.push(read);
+                    audit::append(c, &actor.municipality_id, &read, now);
                     Some(serde_json::to_string(&d).map_err(DomainError::internal)?)
                 }
                 None => None,
@@ -117,8 +122,12 @@ pub fn open(
                 closed_at: None,
             };
             q::insert_incident(c, &inc)?;
-            tx.audit
-                .push(incident_event(actor, Action::OpenIncident, &inc));
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::OpenIncident, &inc),
+                now,
+            );
             Ok(view(c, &inc, None)?)
         },
     )
@@ -139,14 +148,18 @@ pub fn crew_read(
         Action::ReadIncident,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        None,
+        |c, inc, _| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
-            tx.audit
-                .push(incident_event(actor, Action::ReadIncident, &inc));
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc),
+                now,
+            );
             Ok(view(c, &inc, None)?)
         },
     )
-    .map(|(v, _)| v)
 }
 
 /// A new report version; involved hospitals are told (feed and push).
@@ -157,7 +170,8 @@ pub fn submit_report(
     incident_id: &str,
     input: &ReportInput,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     crew_tx(
         db,
         actor,
@@ -165,7 +179,8 @@ pub fn submit_report(
         Action::SubmitReport,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        Some(wake),
+        |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
@@ -206,28 +221,31 @@ pub fn submit_report(
             )?;
             let inc = reload(c, &inc)?;
             for t in involved(c, &inc)? {
-                tx.feed.push(
+                out.feed.push(
                     &t.hospital_id,
                     &inc.id,
                     "report_updated",
                     feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
                 );
-                tx.push(
+                out.push(
                     &t.hospital_id,
                     &inc.id,
                     push_payload(&inc, "report_updated", &rep.patient.age_band),
                     "normal",
                 );
             }
-            tx.feed.push(
+            out.feed.push(
                 &inc.facility_id,
                 &inc.id,
                 "report_updated",
                 feed_data(&inc, None, None),
             );
-            tx.audit.push(
-                incident_event(actor, Action::SubmitReport, &inc)
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::SubmitReport, &inc)
                     .detail(format!("incident {} v{}", inc.id, rep.version)),
+                now,
             );
             Ok(view(c, &inc, None)?)
         },
@@ -268,6 +286,7 @@ pub fn check_attachment(content_type: &str, bytes: &[u8]) -> Result<&'static str
     Ok(name)
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn add_attachment(
     db: &Db,
     actor: &Actor,
@@ -276,7 +295,8 @@ pub fn add_attachment(
     content_type: &str,
     bytes: &[u8],
     now: i64,
-) -> Result<(AttachmentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<AttachmentView, DomainError> {
     let ct = check_attachment(content_type, bytes)?;
     crew_tx(
         db,
@@ -285,7 +305,8 @@ pub fn add_attachment(
         Action::AddAttachment,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        Some(wake),
+        |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             if !matches!(inc.status.as_str(), "open" | "accepted") {
                 return Err(
@@ -312,16 +333,19 @@ pub fn add_attachment(
             };
             q::insert_attachment(c, &row)?;
             for t in involved(c, &inc)? {
-                tx.feed.push(
+                out.feed.push(
                     &t.hospital_id,
                     &inc.id,
                     "attachment_added",
                     feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
                 );
             }
-            tx.audit.push(
-                incident_event(actor, Action::AddAttachment, &inc)
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::AddAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, row.id)),
+                now,
             );
             Ok(AttachmentView {
                 id: row.id,
@@ -342,7 +366,8 @@ pub fn inquire(
     incident_id: &str,
     input: &InquiryInput,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     let mut hospitals = input.hospitals.clone();
     hospitals.sort();
     hospitals.dedup();
@@ -359,7 +384,8 @@ pub fn inquire(
         Action::SendInquiry,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        Some(wake),
+        |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
@@ -409,26 +435,29 @@ pub fn inquire(
                         escalated_at: None,
                     },
                 )?;
-                tx.feed.push(
+                out.feed.push(
                     &h.id,
                     &inc.id,
                     "inquiry",
                     feed_data(&inc, Some(&h.id), Some("pending")),
                 );
-                tx.push(&h.id, &inc.id, push_payload(&inc, "inquiry", &band), "high");
-                tx.feed.push(
+                out.push(&h.id, &inc.id, push_payload(&inc, "inquiry", &band), "high");
+                out.feed.push(
                     &inc.facility_id,
                     &inc.id,
                     "inquiry_sent",
                     feed_data(&inc, Some(&h.id), Some("pending")),
                 );
             }
-            tx.audit.push(
-                incident_event(actor, Action::SendInquiry, &inc).detail(format!(
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::SendInquiry, &inc).detail(format!(
                     "incident {} to {}",
                     inc.id,
                     hospitals.join(",")
                 )),
+                now,
             );
             Ok(view(c, &inc, None)?)
         },
@@ -444,7 +473,8 @@ pub fn change_destination(
     incident_id: &str,
     input: &DestinationInput,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     crew_tx(
         db,
         actor,
@@ -452,7 +482,8 @@ pub fn change_destination(
         Action::ChangeDestination,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        Some(wake),
+        |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             if !matches!(inc.status.as_str(), "open" | "accepted") {
                 return Err(
@@ -482,13 +513,13 @@ pub fn change_destination(
                     ("released", "destination_released")
                 };
                 q::set_target_status(c, &inc.id, &t.hospital_id, &[&t.status], to, None)?;
-                tx.feed.push(
+                out.feed.push(
                     &t.hospital_id,
                     &inc.id,
                     kind,
                     feed_data(&inc, Some(&t.hospital_id), Some(to)),
                 );
-                tx.push(
+                out.push(
                     &t.hospital_id,
                     &inc.id,
                     push_payload(&inc, kind, &band),
@@ -511,27 +542,30 @@ pub fn change_destination(
                     escalated_at: None,
                 },
             )?;
-            tx.feed.push(
+            out.feed.push(
                 &new.id,
                 &inc.id,
                 "destination_assigned",
                 feed_data(&inc, Some(&new.id), Some("assigned")),
             );
-            tx.push(
+            out.push(
                 &new.id,
                 &inc.id,
                 push_payload(&inc, "destination_assigned", &band),
                 "high",
             );
-            tx.feed.push(
+            out.feed.push(
                 &inc.facility_id,
                 &inc.id,
                 "destination_changed",
                 feed_data(&inc, Some(&new.id), Some("assigned")),
             );
-            tx.audit.push(
-                incident_event(actor, Action::ChangeDestination, &inc)
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ChangeDestination, &inc)
                     .detail(format!("incident {} to {}", inc.id, new.id)),
+                now,
             );
             Ok(view(c, &inc, None)?)
         },
@@ -545,7 +579,8 @@ pub fn arrive(
     by: &SignedBy,
     incident_id: &str,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     crew_tx(
         db,
         actor,
@@ -553,7 +588,8 @@ pub fn arrive(
         Action::Arrive,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        Some(wake),
+        |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let Some(dest) = inc.destination_id.clone() else {
                 return Err(DomainError::conflict(
@@ -582,20 +618,25 @@ pub fn arrive(
                     )?;
                     "withdrawn"
                 };
-                tx.feed.push(
+                out.feed.push(
                     &t.hospital_id,
                     &inc.id,
                     kind,
                     feed_data(&inc, Some(&t.hospital_id), None),
                 );
             }
-            tx.feed.push(
+            out.feed.push(
                 &inc.facility_id,
                 &inc.id,
                 "arrived",
                 feed_data(&inc, Some(&dest), None),
             );
-            tx.audit.push(incident_event(actor, Action::Arrive, &inc));
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::Arrive, &inc),
+                now,
+            );
             Ok(view(c, &inc, None)?)
         },
     )
@@ -617,13 +658,17 @@ pub fn crew_attachment(
         Action::ReadAttachment,
         Some(incident_id),
         now,
-        |c, inc, tx| {
+        None,
+        |c, inc, _| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let a = q::attachment(c, &inc.id, attachment_id)?
                 .ok_or_else(|| DomainError::not_found("no such attachment"))?;
-            tx.audit.push(
-                incident_event(actor, Action::ReadAttachment, &inc)
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
+                now,
             );
             Ok(Attachment {
                 content_type: a.content_type,
@@ -632,7 +677,6 @@ pub fn crew_attachment(
             })
         },
     )
-    .map(|(a, _)| a)
 }
 
 /// Whether an incident id in a feed event belongs to this crew member's incidents (their device

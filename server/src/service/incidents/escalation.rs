@@ -1,9 +1,10 @@
 //! Escalation of alerts a hospital left unacknowledged too long.
 
-use super::{Changes, Effects, age_band_of, facility, feed_data, push_payload, resident_of};
-use crate::audit::{Action, Event, Outcome};
+use super::{Outbox, age_band_of, facility, feed_data, push_payload, resident_of};
+use crate::audit::{self, Action, Event, Outcome};
 use crate::db::Db;
 use crate::db::incidents as q;
+use crate::feed::Wakers;
 use crate::service::error::DomainError;
 use serde_json::json;
 
@@ -17,10 +18,11 @@ pub fn escalate_due(
     muni: &str,
     after_secs: i64,
     now: i64,
-) -> Result<Effects, DomainError> {
+    wake: &Wakers,
+) -> Result<(), DomainError> {
     db.write(|c| {
         let due = q::unacknowledged_due(c, now - after_secs, 100)?;
-        let mut tx = Changes::default();
+        let mut out = Outbox::default();
         for t in due {
             if t.municipality_id != muni
                 || !q::mark_escalated(c, &t.incident_id, &t.hospital_id, now)?
@@ -34,10 +36,10 @@ pub fn escalate_due(
             let band = age_band_of(c, &inc)?;
             let mut data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
             data["phone"] = json!(hospital.phone);
-            tx.feed
+            out.feed
                 .push(&t.hospital_id, &inc.id, "escalated", data.clone());
-            tx.feed.push(&inc.facility_id, &inc.id, "escalated", data);
-            tx.push(
+            out.feed.push(&inc.facility_id, &inc.id, "escalated", data);
+            out.push(
                 &t.hospital_id,
                 &inc.id,
                 push_payload(&inc, "escalated", &band),
@@ -48,8 +50,8 @@ pub fn escalate_due(
                 .detail(format!("incident {} hospital {}", inc.id, t.hospital_id));
             e.facility_id = Some(t.hospital_id.clone());
             e.resident_id = resident_of(&inc);
-            tx.audit.push(e);
+            audit::append(c, muni, &e, now);
         }
-        tx.finish(c, muni, now)
+        out.finish(c, muni, now, Some(wake))
     })
 }

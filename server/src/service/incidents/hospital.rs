@@ -2,13 +2,15 @@
 //! answering the acceptance inquiry and reading attachments.
 
 use super::{
-    AnswerInput, Attachment, Changes, Effects, FacilityRef, IncidentView, IncomingView,
-    age_band_of, facility, feed_data, incident_event, latest_report, patient_of, push_payload,
-    reload, require_ed, resident_of, target_view, view,
+    AnswerInput, Attachment, FacilityRef, IncidentView, IncomingView, Outbox, age_band_of,
+    facility, feed_data, incident_event, latest_report, patient_of, push_payload, reload,
+    require_ed, resident_of, target_view, view,
 };
 use crate::audit::{self, Action, Outcome};
+
 use crate::db::Db;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
+use crate::feed::Wakers;
 use crate::service::access::Refusal;
 use crate::service::accounts::Actor;
 use crate::service::check_id;
@@ -27,9 +29,10 @@ fn ed_tx<T: Send>(
     action: Action,
     incident_id: &str,
     now: i64,
-    f: impl FnOnce(&mut crate::db::Tx<'_>, IncidentRow, TargetRow, &mut Changes) -> Result<T, Refusal>
+    wake: Option<&Wakers>,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, IncidentRow, TargetRow, &mut Outbox) -> Result<T, Refusal>
     + Send,
-) -> Result<(T, Effects), DomainError> {
+) -> Result<T, DomainError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
         actor
@@ -46,10 +49,10 @@ fn ed_tx<T: Send>(
         let not_found = || DomainError::not_found("no such incident");
         let inc = q::incident(c, muni, incident_id)?.ok_or_else(not_found)?;
         let target = q::target(c, &inc.id, &hospital)?.ok_or_else(not_found)?;
-        let mut tx = Changes::default();
-        let v = f(c, inc, target, &mut tx)?;
-        let fx = tx.finish(c, muni, now)?;
-        Ok::<_, Refusal>((v, fx))
+        let mut out = Outbox::default();
+        let v = f(c, inc, target, &mut out)?;
+        out.finish(c, muni, now, wake)?;
+        Ok::<_, Refusal>(v)
     });
     outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
@@ -139,14 +142,18 @@ pub fn ed_read(
         Action::ReadIncident,
         incident_id,
         now,
-        |c, inc, t, tx| {
+        None,
+        |c, inc, t, _| {
             still_involved(&inc, &t)?;
-            tx.audit
-                .push(incident_event(actor, Action::ReadIncident, &inc));
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc),
+                now,
+            );
             Ok(view(c, &inc, Some(&t.hospital_id))?)
         },
     )
-    .map(|(v, _)| v)
 }
 
 /// The ED has seen the alert (stops the escalation clock); the crew is told.
@@ -155,22 +162,28 @@ pub fn acknowledge(
     actor: &Actor,
     incident_id: &str,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     ed_tx(
         db,
         actor,
         Action::Acknowledge,
         incident_id,
         now,
-        |c, inc, t, tx| {
+        Some(wake),
+        |c, inc, t, out| {
             still_involved(&inc, &t)?;
             if q::acknowledge_target(c, &inc.id, &t.hospital_id, &actor.account_id, now)? {
                 let data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
-                tx.feed
+                out.feed
                     .push(&inc.facility_id, &inc.id, "acknowledged", data.clone());
-                tx.feed.push(&t.hospital_id, &inc.id, "acknowledged", data);
-                tx.audit
-                    .push(incident_event(actor, Action::Acknowledge, &inc));
+                out.feed.push(&t.hospital_id, &inc.id, "acknowledged", data);
+                audit::append(
+                    c,
+                    &actor.municipality_id,
+                    &incident_event(actor, Action::Acknowledge, &inc),
+                    now,
+                );
             }
             Ok(view(c, &inc, Some(&t.hospital_id))?)
         },
@@ -185,7 +198,8 @@ pub fn answer(
     incident_id: &str,
     input: &AnswerInput,
     now: i64,
-) -> Result<(IncidentView, Effects), DomainError> {
+    wake: &Wakers,
+) -> Result<IncidentView, DomainError> {
     let accept = match input.decision.as_str() {
         "accept" => true,
         "decline" => false,
@@ -211,7 +225,8 @@ pub fn answer(
         Action::AnswerInquiry,
         incident_id,
         now,
-        |c, inc, t, tx| {
+        Some(wake),
+        |c, inc, t, out| {
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
             let hospital = t.hospital_id.clone();
@@ -270,34 +285,37 @@ pub fn answer(
                         "superseded",
                         None,
                     )?;
-                    tx.feed.push(
+                    out.feed.push(
                         &other.hospital_id,
                         &inc.id,
                         "accepted_elsewhere",
                         feed_data(&inc, Some(&other.hospital_id), Some("superseded")),
                     );
-                    tx.push(
+                    out.push(
                         &other.hospital_id,
                         &inc.id,
                         push_payload(&inc, "accepted_elsewhere", &band),
                         "normal",
                     );
                 }
-                tx.feed.push(
+                out.feed.push(
                     &inc.facility_id,
                     &inc.id,
                     "accepted",
                     feed_data(&inc, Some(&hospital), Some("accepted")),
                 );
-                tx.feed.push(
+                out.feed.push(
                     &hospital,
                     &inc.id,
                     "answered",
                     feed_data(&inc, Some(&hospital), Some("accepted")),
                 );
-                tx.audit.push(
-                    incident_event(actor, Action::AnswerInquiry, &inc)
+                audit::append(
+                    c,
+                    &actor.municipality_id,
+                    &incident_event(actor, Action::AnswerInquiry, &inc)
                         .detail(format!("incident {} accept", inc.id)),
+                    now,
                 );
                 Ok(view(c, &inc, Some(&hospital))?)
             } else {
@@ -312,12 +330,15 @@ pub fn answer(
                 q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
                 let mut data = feed_data(&inc, Some(&hospital), Some("declined"));
                 data["reason"] = json!(reason);
-                tx.feed
+                out.feed
                     .push(&inc.facility_id, &inc.id, "declined", data.clone());
-                tx.feed.push(&hospital, &inc.id, "answered", data);
-                tx.audit.push(
-                    incident_event(actor, Action::AnswerInquiry, &inc)
+                out.feed.push(&hospital, &inc.id, "answered", data);
+                audit::append(
+                    c,
+                    &actor.municipality_id,
+                    &incident_event(actor, Action::AnswerInquiry, &inc)
                         .detail(format!("incident {} decline", inc.id)),
+                    now,
                 );
                 Ok(view(c, &inc, Some(&hospital))?)
             }
@@ -339,13 +360,17 @@ pub fn ed_attachment(
         Action::ReadAttachment,
         incident_id,
         now,
-        |c, inc, t, tx| {
+        None,
+        |c, inc, t, _| {
             still_involved(&inc, &t)?;
             let a = q::attachment(c, &inc.id, attachment_id)?
                 .ok_or_else(|| DomainError::not_found("no such attachment"))?;
-            tx.audit.push(
-                incident_event(actor, Action::ReadAttachment, &inc)
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadAttachment, &inc)
                     .detail(format!("incident {} attachment {}", inc.id, a.id)),
+                now,
             );
             Ok(Attachment {
                 content_type: a.content_type,
@@ -354,5 +379,4 @@ pub fn ed_attachment(
             })
         },
     )
-    .map(|(a, _)| a)
 }

@@ -22,11 +22,11 @@ use super::feed::FeedBatch;
 use super::report::{self, Report, ReportPatient};
 // `hospital::answer` calls `super::opt_text`, which resolves through this import.
 use super::opt_text;
-use crate::audit::{self, Action, Event, Outcome};
+use crate::audit::{Action, Event, Outcome};
 use crate::db::facilities::FacilityRow;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
 use crate::db::{self, DbConnection};
-use crate::feed::Note;
+use crate::feed::Wakers;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -51,39 +51,38 @@ pub const MAX_ATTACHMENTS: i64 = 10;
 /// Hospitals asked at once.
 pub const MAX_INQUIRY_HOSPITALS: usize = 10;
 
-/// What a committed change asks the server to do next: wake these feeds, and the push worker.
+/// The feed events and push outbox rows a change writes, collected while it runs and written at
+/// its end in one lock order (feed heads, then the outbox; the writer appends the audit events,
+/// and so takes the audit head, last); once the transaction commits, its [`Tx`] wakes this
+/// instance's feeds and push worker.
+///
+/// [`Tx`]: crate::db::Tx
 #[derive(Debug, Default)]
-pub struct Effects {
-    pub notes: Vec<Note>,
-    pub pushed: bool,
-}
-
-/// Side effects collected during a transaction and written at its end.
-#[derive(Debug, Default)]
-struct Changes {
+struct Outbox {
     feed: FeedBatch,
     pushes: Vec<(String, String, Value, &'static str)>,
-    audit: Vec<Event>,
 }
 
-impl Changes {
+impl Outbox {
     fn push(&mut self, hospital: &str, incident: &str, payload: Value, urgency: &'static str) {
         self.pushes
             .push((hospital.into(), incident.into(), payload, urgency));
     }
 
-    /// Feed, then outbox, then audit (the audit head last).
+    /// Writes the feed events, then the outbox rows, and hands `tx` the wake-up for after its
+    /// commit (reads write nothing and wake nothing: `None`).
     fn finish(
         self,
-        c: &mut crate::db::Tx<'_>,
+        tx: &mut crate::db::Tx<'_>,
         muni: &str,
         now: i64,
-    ) -> Result<Effects, DomainError> {
-        let notes = self.feed.flush(c, muni, now)?;
+        wake: Option<&Wakers>,
+    ) -> Result<(), DomainError> {
+        let notes = self.feed.flush(tx, muni, now)?;
         let mut pushed = false;
         for (facility, incident, payload, urgency) in &self.pushes {
             let n = super::push::enqueue_for_facility(
-                c,
+                tx,
                 muni,
                 facility,
                 Some(incident),
@@ -94,10 +93,11 @@ impl Changes {
             )?;
             pushed |= n > 0;
         }
-        for e in &self.audit {
-            audit::append(c, muni, e, now);
+        if let Some(wake) = wake.filter(|_| !notes.is_empty() || pushed) {
+            let wake = wake.clone();
+            tx.after_commit(move || wake.wake(&notes, pushed));
         }
-        Ok(Effects { notes, pushed })
+        Ok(())
     }
 }
 
