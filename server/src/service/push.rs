@@ -375,8 +375,9 @@ fn payload_problem(payload: &serde_json::Value) -> Option<String> {
 }
 
 /// Queues a push of `payload` to every device of `facility_id`'s active ED staff (one `pending`
-/// outbox row per subscription, due now), in the caller's transaction; returns how many. Call
-/// wake the push worker after the commit (`Tx::after_commit` with `feed::Wakers`) so it sends at once (it also polls).
+/// outbox row per subscription, due now), in the caller's transaction; returns how many. The
+/// caller wakes the push worker once it commits (`Tx::after_commit` with `feed::Wakers`), so it
+/// sends at once (it also polls).
 ///
 /// The payload must be a JSON object of allow-listed scalar fields ([`PAYLOAD_KEYS`], at most
 /// [`MAX_PAYLOAD_BYTES`] serialized) and `urgency` one of [`URGENCIES`]; otherwise nothing is
