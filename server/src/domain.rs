@@ -403,6 +403,27 @@ mod tests {
     }
 
     #[test]
+    fn stored_text_loads_and_unknown_text_is_a_deserialization_error() {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let conn = SqliteConnection::establish(":memory:").unwrap();
+        // Through the MultiConnection, as the server queries.
+        let mut conn = crate::db::DbConnection::Sqlite(conn);
+        let read = |conn: &mut crate::db::DbConnection, text: &str| {
+            diesel::select(text.into_sql::<Text>()).get_result::<Role>(conn)
+        };
+        assert_eq!(read(&mut conn, "city_admin").unwrap(), Role::CityAdmin);
+        let bound = diesel::select(Role::EdStaff.into_sql::<Text>())
+            .get_result::<String>(&mut conn)
+            .unwrap();
+        assert_eq!(bound, "ed_staff");
+        assert!(matches!(
+            read(&mut conn, "superuser"),
+            Err(diesel::result::Error::DeserializationError(_))
+        ));
+    }
+
+    #[test]
     fn text_forms_are_the_stored_ones() {
         assert_eq!(Role::CityAdmin.as_str(), "city_admin");
         assert_eq!(Provenance::SelfEntered.as_str(), "self");
