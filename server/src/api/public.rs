@@ -4,6 +4,7 @@
 //! call 119, and shows nothing private: not the card's claims, not even whether a triage core exists.
 
 use super::openapi::{Internal, Unavailable};
+use crate::domain::KeyStatus;
 use crate::error::ApiError;
 use crate::service::{cards, keys};
 use crate::state::AppState;
@@ -90,7 +91,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
         state.municipality_id.clone(),
     );
     let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
-    if ring.rows.iter().any(|r| r.status == "active") {
+    if ring.rows.iter().any(|r| r.status == KeyStatus::Active) {
         Ok(HttpResponse::Ok().json(Ready {
             status: "ready",
             backend: state.db.backend().name(),

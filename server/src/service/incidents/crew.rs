@@ -11,6 +11,7 @@ use super::{
 use crate::audit::{Action, Outcome};
 use crate::db::Db;
 use crate::db::incidents::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
+use crate::domain::{IncidentStatus, TargetStatus};
 use crate::service::access::{self, Refusal};
 use crate::service::accounts::Actor;
 use crate::service::deny;
@@ -106,7 +107,7 @@ pub fn open(
                 opened_by: actor.account_id.clone(),
                 access_id: input.access_id.clone(),
                 incident_ref: incident_ref.clone(),
-                status: "open".into(),
+                status: IncidentStatus::Open,
                 destination_id: None,
                 version: 0,
                 activation: None,
@@ -169,7 +170,7 @@ pub fn submit_report(
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(refuse(DomainError::conflict(
                     "incident_closed",
                     "this incident is closed",
@@ -210,7 +211,7 @@ pub fn submit_report(
                     &t.hospital_id,
                     &inc.id,
                     "report_updated",
-                    feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
+                    feed_data(&inc, Some(&t.hospital_id), Some(t.status)),
                 );
                 tx.push(
                     &t.hospital_id,
@@ -287,7 +288,7 @@ pub fn add_attachment(
         now,
         |c, inc, tx| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -316,7 +317,7 @@ pub fn add_attachment(
                     &t.hospital_id,
                     &inc.id,
                     "attachment_added",
-                    feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
+                    feed_data(&inc, Some(&t.hospital_id), Some(t.status)),
                 );
             }
             tx.audit.push(
@@ -363,9 +364,9 @@ pub fn inquire(
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
-            match inc.status.as_str() {
-                "open" => {}
-                "accepted" => {
+            match inc.status {
+                IncidentStatus::Open => {}
+                IncidentStatus::Accepted => {
                     return Err(refuse(DomainError::conflict(
                         "already_accepted",
                         "a hospital has already accepted this patient",
@@ -390,7 +391,8 @@ pub fn inquire(
                 .collect::<Result<Vec<_>, _>>()?;
             let band = age_band_of(c, &inc)?;
             for h in &rows {
-                if q::target(c, &inc.id, &h.id)?.is_some_and(|t| t.status == "pending") {
+                if q::target(c, &inc.id, &h.id)?.is_some_and(|t| t.status == TargetStatus::Pending)
+                {
                     continue; // already waiting for this hospital's answer
                 }
                 q::upsert_target(
@@ -399,7 +401,7 @@ pub fn inquire(
                         incident_id: inc.id.clone(),
                         hospital_id: h.id.clone(),
                         municipality_id: inc.municipality_id.clone(),
-                        status: "pending".into(),
+                        status: TargetStatus::Pending,
                         reason: None,
                         asked_at: now,
                         answered_by: None,
@@ -413,14 +415,14 @@ pub fn inquire(
                     &h.id,
                     &inc.id,
                     "inquiry",
-                    feed_data(&inc, Some(&h.id), Some("pending")),
+                    feed_data(&inc, Some(&h.id), Some(TargetStatus::Pending)),
                 );
                 tx.push(&h.id, &inc.id, push_payload(&inc, "inquiry", &band), "high");
                 tx.feed.push(
                     &inc.facility_id,
                     &inc.id,
                     "inquiry_sent",
-                    feed_data(&inc, Some(&h.id), Some("pending")),
+                    feed_data(&inc, Some(&h.id), Some(TargetStatus::Pending)),
                 );
             }
             tx.audit.push(
@@ -454,7 +456,7 @@ pub fn change_destination(
         now,
         |c, inc, tx| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -463,7 +465,14 @@ pub fn change_destination(
             if inc.destination_id.as_deref() == Some(new.id.as_str()) {
                 return Ok(view(c, &inc, None)?);
             }
-            if !q::move_incident(c, &inc.id, "accepted", Some(&new.id), None, now)? {
+            if !q::move_incident(
+                c,
+                &inc.id,
+                IncidentStatus::Accepted,
+                Some(&new.id),
+                None,
+                now,
+            )? {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -476,12 +485,12 @@ pub fn change_destination(
                 }
                 // The old destination (accepted or assigned) is released; hospitals still
                 // deciding are no longer asked.
-                let (to, kind) = if t.status == "pending" {
-                    ("withdrawn", "withdrawn")
+                let (to, kind) = if t.status == TargetStatus::Pending {
+                    (TargetStatus::Withdrawn, "withdrawn")
                 } else {
-                    ("released", "destination_released")
+                    (TargetStatus::Released, "destination_released")
                 };
-                q::set_target_status(c, &inc.id, &t.hospital_id, &[&t.status], to, None)?;
+                q::set_target_status(c, &inc.id, &t.hospital_id, &[t.status], to, None)?;
                 tx.feed.push(
                     &t.hospital_id,
                     &inc.id,
@@ -501,7 +510,7 @@ pub fn change_destination(
                     incident_id: inc.id.clone(),
                     hospital_id: new.id.clone(),
                     municipality_id: inc.municipality_id.clone(),
-                    status: "assigned".into(),
+                    status: TargetStatus::Assigned,
                     reason: None,
                     asked_at: now,
                     answered_by: None,
@@ -515,7 +524,7 @@ pub fn change_destination(
                 &new.id,
                 &inc.id,
                 "destination_assigned",
-                feed_data(&inc, Some(&new.id), Some("assigned")),
+                feed_data(&inc, Some(&new.id), Some(TargetStatus::Assigned)),
             );
             tx.push(
                 &new.id,
@@ -527,7 +536,7 @@ pub fn change_destination(
                 &inc.facility_id,
                 &inc.id,
                 "destination_changed",
-                feed_data(&inc, Some(&new.id), Some("assigned")),
+                feed_data(&inc, Some(&new.id), Some(TargetStatus::Assigned)),
             );
             tx.audit.push(
                 incident_event(actor, Action::ChangeDestination, &inc)
@@ -562,7 +571,14 @@ pub fn arrive(
                 )
                 .into());
             };
-            if !q::move_incident(c, &inc.id, "arrived", Some(&dest), Some(now), now)? {
+            if !q::move_incident(
+                c,
+                &inc.id,
+                IncidentStatus::Arrived,
+                Some(&dest),
+                Some(now),
+                now,
+            )? {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -576,8 +592,8 @@ pub fn arrive(
                         c,
                         &inc.id,
                         &t.hospital_id,
-                        &[&t.status],
-                        "withdrawn",
+                        &[t.status],
+                        TargetStatus::Withdrawn,
                         None,
                     )?;
                     "withdrawn"
