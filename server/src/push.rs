@@ -11,6 +11,7 @@
 //! concurrently, and records each outcome. Logs name the outbox row and the HTTP status, never
 //! the endpoint (a capability) or the payload.
 
+use crate::domain::OutboxStatus;
 use crate::service::push::{self as svc, Attempt, Leased};
 use crate::state::AppState;
 use base64::Engine;
@@ -311,8 +312,8 @@ async fn round(state: &AppState) -> Result<usize, String> {
         // What became of the row: `retry` while it stays pending, else its final status (so
         // the eighth 503 counts as `failed`).
         let outcome = match svc::update_for(&item.row, attempt, finished_at).status {
-            "pending" => "retry",
-            status => status,
+            OutboxStatus::Pending => "retry",
+            status => status.as_str(),
         };
         state.metrics.push_outcome(outcome);
         let status = match attempt {

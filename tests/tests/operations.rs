@@ -129,7 +129,7 @@ both_backends!(
             T0,
         )
         .unwrap();
-        assert_eq!(admin.account.role, "city_admin");
+        assert_eq!(admin.account.role, kyukit_server::domain::Role::CityAdmin);
         app.remember_totp("admin", &admin.totp.secret);
         assert!(kyukit_server::service::accounts::has_city_admin(&db, &muni).unwrap());
         assert!(

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use kyukit_server::db::push::OutboxRow;
 use kyukit_server::db::schema::{push_outbox, push_subscriptions};
 use kyukit_server::db::{Db, DbConnection};
+use kyukit_server::domain::OutboxStatus;
 use kyukit_tests::field::*;
 use kyukit_tests::push::PushService;
 use kyukit_tests::*;
@@ -199,7 +200,10 @@ both_backends!(
         assert_eq!(push.claims["exp"], T0 + 12 * 3600);
         assert_eq!(push.claims["aud"], svc.origin.as_str());
 
-        let rows = outbox_until(&db, "sent", |r| r.iter().all(|r| r.status == "sent")).await;
+        let rows = outbox_until(&db, "sent", |r| {
+            r.iter().all(|r| r.status == OutboxStatus::Sent)
+        })
+        .await;
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
         assert_eq!(
@@ -246,7 +250,10 @@ both_backends!(
 
         assert_eq!(enqueue(&app, &db, &h.hosp, &payload("inc-2"), 600), Ok(2));
         svc.wait_for(2).await;
-        let rows = outbox_until(&db, "both gone", |r| r.iter().all(|r| r.status == "gone")).await;
+        let rows = outbox_until(&db, "both gone", |r| {
+            r.iter().all(|r| r.status == OutboxStatus::Gone)
+        })
+        .await;
         let mut statuses: Vec<_> = rows.iter().map(|r| (r.last_status, r.attempts)).collect();
         statuses.sort();
         assert_eq!(statuses, [(Some(404), 1), (Some(410), 1)]);
@@ -306,7 +313,7 @@ both_backends!(
         let got = svc.wait_for(2).await;
         assert_eq!(got[1].json(), sent);
         assert_eq!(got[1].headers["ttl"], "599", "the TTL left");
-        let rows = outbox_until(&db, "sent", |r| r[0].status == "sent").await;
+        let rows = outbox_until(&db, "sent", |r| r[0].status == OutboxStatus::Sent).await;
         assert_eq!((rows[0].attempts, rows[0].last_status), (2, Some(201)));
         assert_eq!(rows[0].done_at, Some(T0 + 1));
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -338,7 +345,10 @@ both_backends!(
         assert_eq!(svc.received_at("/busy").len(), 1);
         app.clock.advance(60);
         svc.wait_for(2).await;
-        outbox_until(&db, "sent after Retry-After", |r| r[0].status == "sent").await;
+        outbox_until(&db, "sent after Retry-After", |r| {
+            r[0].status == OutboxStatus::Sent
+        })
+        .await;
         let r = app
             .send(
                 reqwest::Method::DELETE,
@@ -371,11 +381,11 @@ both_backends!(
             let row = rows.last().unwrap().clone();
             due.push(row.next_attempt_at - app.clock.now_for_tests());
             if attempt < 8 {
-                assert_eq!(row.status, "pending");
+                assert_eq!(row.status, OutboxStatus::Pending);
                 app.clock
                     .advance(row.next_attempt_at - app.clock.now_for_tests());
             } else {
-                assert_eq!(row.status, "failed");
+                assert_eq!(row.status, OutboxStatus::Failed);
                 assert_eq!(row.last_status, Some(503));
                 assert!(
                     row.last_error
@@ -397,7 +407,10 @@ both_backends!(
         subscribe(&app, &ed1, svc.subscriber("/bad").body(None)).await;
         assert_eq!(enqueue(&app, &db, &h.hosp, &payload("inc-7"), 600), Ok(2));
         outbox_until(&db, "400 failed", |r| {
-            r.iter().filter(|r| r.status == "failed").count() == 2
+            r.iter()
+                .filter(|r| r.status == OutboxStatus::Failed)
+                .count()
+                == 2
         })
         .await;
         tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -662,7 +675,7 @@ both_backends!(
                 payload: "{}".into(),
                 ttl_secs: 60,
                 urgency: "high".into(),
-                status: "pending".into(),
+                status: OutboxStatus::Pending,
                 attempts: 0,
                 next_attempt_at: later,
                 lease_owner: None,

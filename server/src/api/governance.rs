@@ -7,6 +7,7 @@ use super::openapi::{
 };
 use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
+use crate::domain::{FacilityKind, NoticeKind};
 use crate::service::governance::{
     self, Application, ApplicationInput, ApplicationStatus, ChangeRequestInput, Decided,
     DecisionInput, Directory, Notice, NoticeInput, Submitted,
@@ -379,24 +380,23 @@ fn esc_lines(s: &str) -> String {
         .collect()
 }
 
-fn kind_label(kind: &str) -> (&'static str, &'static str) {
+fn kind_label(kind: FacilityKind) -> (&'static str, &'static str) {
     match kind {
-        "fire_department" => ("消防本部・救急", "Fire department / ambulance"),
-        "hospital" => ("病院", "Hospital"),
-        "clinic" => ("診療所", "Clinic"),
-        "pharmacy" => ("薬局", "Pharmacy"),
-        "care_provider" => ("介護事業所", "Care provider"),
-        "support_center" => ("地域包括支援センター", "Community support centre"),
-        _ => ("その他", "Other"),
+        FacilityKind::FireDepartment => ("消防本部・救急", "Fire department / ambulance"),
+        FacilityKind::Hospital => ("病院", "Hospital"),
+        FacilityKind::Clinic => ("診療所", "Clinic"),
+        FacilityKind::Pharmacy => ("薬局", "Pharmacy"),
+        FacilityKind::CareProvider => ("介護事業所", "Care provider"),
+        FacilityKind::SupportCenter => ("地域包括支援センター", "Community support centre"),
     }
 }
 
-fn notice_label(kind: &str, termination: bool) -> (&'static str, &'static str) {
+fn notice_label(kind: NoticeKind, termination: bool) -> (&'static str, &'static str) {
     match (kind, termination) {
-        ("planned_suspension", true) => ("サービス終了", "End of service"),
-        ("planned_suspension", false) => ("計画停止", "Planned suspension"),
-        ("incident", _) => ("障害・インシデント", "Incident"),
-        _ => ("サービス変更", "Service change"),
+        (NoticeKind::PlannedSuspension, true) => ("サービス終了", "End of service"),
+        (NoticeKind::PlannedSuspension, false) => ("計画停止", "Planned suspension"),
+        (NoticeKind::Incident, _) => ("障害・インシデント", "Incident"),
+        (NoticeKind::ServiceChange, _) => ("サービス変更", "Service change"),
     }
 }
 
@@ -482,11 +482,11 @@ fn render_directory(dir: &Directory, notices: &[Notice], lang: &str) -> String {
         );
     }
     for n in notices {
-        let (label_ja, label_en) = notice_label(&n.kind, n.termination);
+        let (label_ja, label_en) = notice_label(n.kind, n.termination);
         let _ = write!(
             h,
             "  <article class=\"notice {kind}\">\n    <h3><span class=\"badge\">{label}</span> {title}</h3>\n    <p>{published}: {published_at} JST",
-            kind = esc(&n.kind),
+            kind = esc(n.kind.as_str()),
             label = bi(label_ja, label_en),
             title = bi(&esc(&n.title_ja), &esc(&n.title_en)),
             published = bi("掲載", "Published"),
@@ -535,7 +535,7 @@ fn render_directory(dir: &Directory, notices: &[Notice], lang: &str) -> String {
             bi("電話", "Phone"),
         );
         for f in &dir.facilities {
-            let (kind_ja, kind_en) = kind_label(&f.kind);
+            let (kind_ja, kind_en) = kind_label(f.kind);
             let phone = esc(&f.phone);
             let tel: String = f
                 .phone
@@ -577,7 +577,7 @@ mod tests {
             municipality_ja: "<市>".into(),
             municipality_en: "\"City\"".into(),
             facilities: vec![governance::DirectoryEntry {
-                kind: "clinic".into(),
+                kind: FacilityKind::Clinic,
                 name_ja: "<img src=x onerror=alert(1)>".into(),
                 name_en: "a&b".into(),
                 address: "'addr'".into(),

@@ -5,6 +5,7 @@
 
 use super::openapi::{Internal, Unavailable};
 use crate::api::error::ApiError;
+use crate::domain::KeyStatus;
 use crate::service::{cards, keys};
 use crate::state::AppState;
 use actix_web::http::header;
@@ -81,7 +82,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
         state.municipality_id.clone(),
     );
     let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
-    if ring.rows.iter().any(|r| r.status == "active") {
+    if ring.rows.iter().any(|r| r.status == KeyStatus::Active) {
         Ok(HttpResponse::Ok().json(Ready {
             status: "ready",
             backend: state.db.backend().name(),

@@ -234,9 +234,9 @@ impl Event {
             detail: None,
         }
     }
-    pub fn by(mut self, account_id: &str, role: &str) -> Self {
+    pub fn by(mut self, account_id: &str, role: crate::domain::Role) -> Self {
         self.actor_account_id = Some(account_id.into());
-        self.actor_role = Some(role.into());
+        self.actor_role = Some(role.as_str().into());
         self
     }
     pub fn about(mut self, resident_id: &str) -> Self {

@@ -9,6 +9,7 @@
 use super::DbConnection;
 use super::residents::ResidentRow;
 use super::schema::*;
+use crate::domain::{AccessKind, ResidentStatus, ReviewStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -16,7 +17,7 @@ use diesel::prelude::*;
 pub struct AccessRow {
     pub id: String,
     pub municipality_id: String,
-    pub kind: String,
+    pub kind: AccessKind,
     pub resident_id: String,
     pub card_id: Option<String>,
     pub account_id: String,
@@ -27,7 +28,7 @@ pub struct AccessRow {
     pub categories: String,
     pub created_at: i64,
     pub expires_at: i64,
-    pub review_status: Option<String>,
+    pub review_status: Option<ReviewStatus>,
     pub reviewed_by: Option<String>,
     pub reviewed_at: Option<i64>,
     pub review_note: Option<String>,
@@ -53,7 +54,7 @@ pub fn access(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Opti
 pub fn accesses_for_review(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<AccessRow>> {
     accesses::table
         .filter(accesses::municipality_id.eq(muni))
-        .filter(accesses::review_status.eq("pending"))
+        .filter(accesses::review_status.eq(ReviewStatus::Pending))
         .order(accesses::created_at)
         .select(AccessRow::as_select())
         .load(conn)
@@ -63,7 +64,7 @@ pub fn review_access(
     conn: &mut DbConnection,
     muni: &str,
     id: &str,
-    decision: &str,
+    decision: ReviewStatus,
     by: &str,
     note: Option<&str>,
     now: i64,
@@ -72,7 +73,7 @@ pub fn review_access(
         accesses::table
             .filter(accesses::municipality_id.eq(muni))
             .filter(accesses::id.eq(id))
-            .filter(accesses::review_status.eq("pending")),
+            .filter(accesses::review_status.eq(ReviewStatus::Pending)),
     )
     .set((
         accesses::review_status.eq(decision),
@@ -106,7 +107,7 @@ pub fn residents_born_on(
     residents::table
         .filter(residents::municipality_id.eq(muni))
         .filter(residents::date_of_birth.eq(date_of_birth))
-        .filter(residents::status.eq("active"))
+        .filter(residents::status.eq(ResidentStatus::Active))
         .limit(500)
         .select(ResidentRow::as_select())
         .load(conn)

@@ -9,6 +9,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::{AccountStatus, Role};
 use diesel::prelude::*;
 
 #[derive(Clone, Queryable, Selectable, Insertable)]
@@ -18,9 +19,9 @@ pub struct AccountRow {
     pub municipality_id: String,
     pub login_id: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub display_name: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub created_at: i64,
     /// The facility a staff member belongs to (paramedics: their fire department).
     pub facility_id: Option<String>,
@@ -114,7 +115,7 @@ pub fn delete_session(conn: &mut DbConnection, token_hash: &str) -> QueryResult<
 pub fn set_account_status(
     conn: &mut DbConnection,
     account_id: &str,
-    status: &str,
+    status: AccountStatus,
 ) -> QueryResult<usize> {
     diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
         .set(accounts::status.eq(status))
@@ -128,7 +129,7 @@ pub fn delete_sessions_of(conn: &mut DbConnection, account_id: &str) -> QueryRes
 pub fn count_accounts_with_role(
     conn: &mut DbConnection,
     muni: &str,
-    role: &str,
+    role: Role,
 ) -> QueryResult<i64> {
     accounts::table
         .filter(accounts::municipality_id.eq(muni))
@@ -205,7 +206,7 @@ pub fn staff_accounts(
 ) -> QueryResult<Vec<AccountRow>> {
     let mut q = accounts::table
         .filter(accounts::municipality_id.eq(muni))
-        .filter(accounts::role.ne_all(["resident", "proxy"]))
+        .filter(accounts::role.ne_all([Role::Resident, Role::Proxy]))
         .into_boxed();
     if let Some(f) = facility_id {
         q = q.filter(accounts::facility_id.eq(f));
@@ -223,7 +224,7 @@ pub fn suspend_account(
 ) -> QueryResult<usize> {
     diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
         .set((
-            accounts::status.eq("suspended"),
+            accounts::status.eq(AccountStatus::Suspended),
             accounts::suspended_reason.eq(reason),
             accounts::replaced_by.eq(replaced_by),
         ))
@@ -233,7 +234,7 @@ pub fn suspend_account(
 pub fn reinstate_account(conn: &mut DbConnection, account_id: &str) -> QueryResult<usize> {
     diesel::update(accounts::table.filter(accounts::id.eq(account_id)))
         .set((
-            accounts::status.eq("active"),
+            accounts::status.eq(AccountStatus::Active),
             accounts::suspended_reason.eq(None::<String>),
             accounts::failed_logins.eq(0),
             accounts::locked_until.eq(None::<i64>),

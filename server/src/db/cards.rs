@@ -8,6 +8,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::{CardStatus, ResidentStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -21,7 +22,7 @@ pub struct CardRow {
     pub triage: bool,
     pub issued_at: i64,
     pub expires_at: i64,
-    pub status: String,
+    pub status: CardStatus,
     pub revoked_at: Option<i64>,
     pub revoke_reason: Option<String>,
 }
@@ -63,11 +64,11 @@ pub fn still_scannable(
             .filter(cards::municipality_id.eq(muni))
             .filter(cards::id.eq(card_id))
             .filter(cards::resident_id.eq(resident_id))
-            .filter(cards::status.eq("active"));
+            .filter(cards::status.eq(CardStatus::Active));
         let resident_active = residents::table
             .filter(residents::municipality_id.eq(muni))
             .filter(residents::id.eq(resident_id))
-            .filter(residents::status.eq("active"));
+            .filter(residents::status.eq(ResidentStatus::Active));
         let newer_consent = consents::table
             .filter(consents::resident_id.eq(resident_id))
             .filter(consents::version.gt(consent_version));
@@ -90,10 +91,10 @@ pub fn revoke_card(
     diesel::update(
         cards::table
             .filter(cards::id.eq(id))
-            .filter(cards::status.eq("active")),
+            .filter(cards::status.eq(CardStatus::Active)),
     )
     .set((
-        cards::status.eq("revoked"),
+        cards::status.eq(CardStatus::Revoked),
         cards::revoked_at.eq(Some(now)),
         cards::revoke_reason.eq(Some(reason)),
     ))
@@ -109,10 +110,10 @@ pub fn revoke_cards_of(
     diesel::update(
         cards::table
             .filter(cards::resident_id.eq(resident_id))
-            .filter(cards::status.eq("active")),
+            .filter(cards::status.eq(CardStatus::Active)),
     )
     .set((
-        cards::status.eq("revoked"),
+        cards::status.eq(CardStatus::Revoked),
         cards::revoked_at.eq(Some(now)),
         cards::revoke_reason.eq(Some(reason)),
     ))
@@ -129,7 +130,7 @@ pub fn revoked_card_ids(
     cards::table
         .filter(cards::municipality_id.eq(muni))
         .filter(cards::kid.eq(kid))
-        .filter(cards::status.eq("revoked"))
+        .filter(cards::status.eq(CardStatus::Revoked))
         .filter(cards::expires_at.gt(now))
         .order(cards::id.asc())
         .select(cards::id)

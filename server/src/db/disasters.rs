@@ -9,6 +9,7 @@
 use super::DbConnection;
 use super::residents::ResidentRow;
 use super::schema::*;
+use crate::domain::{ConsentStatus, ResidentStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -124,7 +125,7 @@ pub fn active_residents_in(
 ) -> QueryResult<Vec<ResidentRow>> {
     let mut q = residents::table
         .filter(residents::municipality_id.eq(muni))
-        .filter(residents::status.eq("active"))
+        .filter(residents::status.eq(ResidentStatus::Active))
         .into_boxed();
     if let Some(d) = districts {
         q = q.filter(residents::district.eq_any(d.to_vec()));
@@ -139,7 +140,7 @@ pub fn active_residents_in(
 pub fn consent_disaster_flags(
     conn: &mut DbConnection,
     muni: &str,
-) -> QueryResult<Vec<(String, i32, String, bool)>> {
+) -> QueryResult<Vec<(String, i32, ConsentStatus, bool)>> {
     consents::table
         .filter(consents::municipality_id.eq(muni))
         .order((consents::resident_id.asc(), consents::version.asc()))

@@ -9,6 +9,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::{DeviceStatus, FacilityKind, FacilityStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -16,12 +17,12 @@ use diesel::prelude::*;
 pub struct FacilityRow {
     pub id: String,
     pub municipality_id: String,
-    pub kind: String,
+    pub kind: FacilityKind,
     pub name_ja: String,
     pub name_en: String,
     pub address: String,
     pub phone: String,
-    pub status: String,
+    pub status: FacilityStatus,
     pub listed: bool,
     pub created_at: i64,
 }
@@ -34,7 +35,7 @@ pub struct DeviceRow {
     pub facility_id: String,
     pub label: String,
     pub public_jwk: String,
-    pub status: String,
+    pub status: DeviceStatus,
     pub enrolled_at: i64,
     pub enrolled_by: String,
     pub revoked_at: Option<i64>,
@@ -90,7 +91,11 @@ pub fn facilities(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<Facili
         .load(conn)
 }
 
-pub fn set_facility_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<usize> {
+pub fn set_facility_status(
+    conn: &mut DbConnection,
+    id: &str,
+    status: FacilityStatus,
+) -> QueryResult<usize> {
     diesel::update(facilities::table.filter(facilities::id.eq(id)))
         .set(facilities::status.eq(status))
         .execute(conn)
@@ -183,7 +188,7 @@ pub fn revoke_device(
 ) -> QueryResult<usize> {
     diesel::update(devices::table.filter(devices::id.eq(id)))
         .set((
-            devices::status.eq("revoked"),
+            devices::status.eq(DeviceStatus::Revoked),
             devices::revoked_at.eq(now),
             devices::revoked_by.eq(by),
             devices::revoke_reason.eq(reason),
@@ -206,10 +211,10 @@ pub fn revoke_devices_of_facility(
     diesel::update(
         devices::table
             .filter(devices::facility_id.eq(facility_id))
-            .filter(devices::status.eq("active")),
+            .filter(devices::status.eq(DeviceStatus::Active)),
     )
     .set((
-        devices::status.eq("revoked"),
+        devices::status.eq(DeviceStatus::Revoked),
         devices::revoked_at.eq(now),
         devices::revoked_by.eq(by),
         devices::revoke_reason.eq(reason),

@@ -9,6 +9,10 @@
 use super::DbConnection;
 use super::facilities::FacilityRow;
 use super::schema::*;
+use crate::domain::{
+    ApplicationStatus, Decision, FacilityKind, FacilityStatus, NoticeKind, NoticeStatus,
+    RequestType,
+};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -28,10 +32,10 @@ pub struct FacilityContactRow {
 pub struct FacilityApplicationRow {
     pub id: String,
     pub municipality_id: String,
-    pub request_type: String,
-    pub status: String,
+    pub request_type: RequestType,
+    pub status: ApplicationStatus,
     pub facility_id: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<FacilityKind>,
     pub name_ja: Option<String>,
     pub name_en: Option<String>,
     pub address: Option<String>,
@@ -55,7 +59,7 @@ pub struct ApplicationNotificationRow {
     pub id: String,
     pub municipality_id: String,
     pub application_id: String,
-    pub status: String,
+    pub status: Decision,
     pub reason: Option<String>,
     pub facility_id: Option<String>,
     pub recipient_email: Option<String>,
@@ -68,7 +72,7 @@ pub struct ApplicationNotificationRow {
 pub struct NoticeRow {
     pub id: String,
     pub municipality_id: String,
-    pub kind: String,
+    pub kind: NoticeKind,
     pub title_ja: String,
     pub title_en: String,
     pub body_ja: String,
@@ -76,7 +80,7 @@ pub struct NoticeRow {
     pub starts_at: Option<i64>,
     pub ends_at: Option<i64>,
     pub termination: bool,
-    pub status: String,
+    pub status: NoticeStatus,
     pub created_by: String,
     pub created_at: i64,
     pub withdrawn_by: Option<String>,
@@ -87,7 +91,7 @@ pub struct NoticeRow {
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = facilities)]
 pub struct FacilityChanges {
-    pub kind: Option<String>,
+    pub kind: Option<FacilityKind>,
     pub name_ja: Option<String>,
     pub name_en: Option<String>,
     pub address: Option<String>,
@@ -136,7 +140,7 @@ pub fn pending_facility_applications(
 ) -> QueryResult<Vec<FacilityApplicationRow>> {
     facility_applications::table
         .filter(facility_applications::municipality_id.eq(muni))
-        .filter(facility_applications::status.eq("pending"))
+        .filter(facility_applications::status.eq(ApplicationStatus::Pending))
         .order((
             facility_applications::created_at.asc(),
             facility_applications::id.asc(),
@@ -154,7 +158,7 @@ pub fn decided_facility_applications(
 ) -> QueryResult<Vec<FacilityApplicationRow>> {
     facility_applications::table
         .filter(facility_applications::municipality_id.eq(muni))
-        .filter(facility_applications::status.ne("pending"))
+        .filter(facility_applications::status.ne(ApplicationStatus::Pending))
         .order((
             facility_applications::decided_at.desc(),
             facility_applications::id.asc(),
@@ -170,7 +174,7 @@ pub fn count_pending_facility_applications(
 ) -> QueryResult<i64> {
     facility_applications::table
         .filter(facility_applications::municipality_id.eq(muni))
-        .filter(facility_applications::status.eq("pending"))
+        .filter(facility_applications::status.eq(ApplicationStatus::Pending))
         .count()
         .get_result(conn)
 }
@@ -182,7 +186,7 @@ pub fn count_pending_requests_of_facility(
 ) -> QueryResult<i64> {
     facility_applications::table
         .filter(facility_applications::facility_id.eq(facility_id))
-        .filter(facility_applications::status.eq("pending"))
+        .filter(facility_applications::status.eq(ApplicationStatus::Pending))
         .count()
         .get_result(conn)
 }
@@ -192,7 +196,7 @@ pub fn count_pending_requests_of_facility(
 pub fn decide_facility_application(
     conn: &mut DbConnection,
     id: &str,
-    status: &str,
+    status: Decision,
     by: &str,
     reason: Option<&str>,
     facility_id: Option<&str>,
@@ -200,7 +204,7 @@ pub fn decide_facility_application(
 ) -> QueryResult<usize> {
     let target = facility_applications::table
         .filter(facility_applications::id.eq(id))
-        .filter(facility_applications::status.eq("pending"));
+        .filter(facility_applications::status.eq(ApplicationStatus::Pending));
     match facility_id {
         Some(f) => diesel::update(target)
             .set((
@@ -291,7 +295,7 @@ pub fn update_facility(
 pub fn withdraw_facility(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     diesel::update(facilities::table.filter(facilities::id.eq(id)))
         .set((
-            facilities::status.eq("withdrawn"),
+            facilities::status.eq(FacilityStatus::Withdrawn),
             facilities::listed.eq(false),
         ))
         .execute(conn)
@@ -318,7 +322,7 @@ pub fn directory(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<Facilit
     facilities::table
         .filter(facilities::municipality_id.eq(muni))
         .filter(facilities::listed.eq(true))
-        .filter(facilities::status.eq("active"))
+        .filter(facilities::status.eq(FacilityStatus::Active))
         .order((facilities::kind, facilities::name_ja, facilities::id))
         .select(FacilityRow::as_select())
         .load(conn)
@@ -347,7 +351,7 @@ pub fn published_notices(
 ) -> QueryResult<Vec<NoticeRow>> {
     notices::table
         .filter(notices::municipality_id.eq(muni))
-        .filter(notices::status.eq("published"))
+        .filter(notices::status.eq(NoticeStatus::Published))
         .order((notices::created_at.desc(), notices::id.asc()))
         .limit(limit)
         .select(NoticeRow::as_select())
@@ -364,10 +368,10 @@ pub fn withdraw_notice(
     diesel::update(
         notices::table
             .filter(notices::id.eq(id))
-            .filter(notices::status.eq("published")),
+            .filter(notices::status.eq(NoticeStatus::Published)),
     )
     .set((
-        notices::status.eq("withdrawn"),
+        notices::status.eq(NoticeStatus::Withdrawn),
         notices::withdrawn_by.eq(by),
         notices::withdrawn_at.eq(now),
     ))
@@ -381,8 +385,8 @@ pub fn lock_pending_application(conn: &mut DbConnection, id: &str) -> QueryResul
     diesel::update(
         facility_applications::table
             .filter(facility_applications::id.eq(id))
-            .filter(facility_applications::status.eq("pending")),
+            .filter(facility_applications::status.eq(ApplicationStatus::Pending)),
     )
-    .set(facility_applications::status.eq("pending"))
+    .set(facility_applications::status.eq(ApplicationStatus::Pending))
     .execute(conn)
 }

@@ -5,6 +5,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::{IncidentStatus, TargetStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -17,7 +18,7 @@ pub struct IncidentRow {
     pub opened_by: String,
     pub access_id: Option<String>,
     pub incident_ref: String,
-    pub status: String,
+    pub status: IncidentStatus,
     pub destination_id: Option<String>,
     pub version: i32,
     pub activation: Option<String>,
@@ -71,7 +72,7 @@ pub struct TargetRow {
     pub incident_id: String,
     pub hospital_id: String,
     pub municipality_id: String,
-    pub status: String,
+    pub status: TargetStatus,
     pub reason: Option<String>,
     pub asked_at: i64,
     pub answered_by: Option<String>,
@@ -125,7 +126,7 @@ pub fn bump_version(
         incidents::table
             .filter(incidents::id.eq(id))
             .filter(incidents::version.eq(base))
-            .filter(incidents::status.eq_any(["open", "accepted"])),
+            .filter(incidents::status.eq_any([IncidentStatus::Open, IncidentStatus::Accepted])),
     )
     .set((
         incidents::version.eq(base + 1),
@@ -147,10 +148,10 @@ pub fn accept_incident(
     diesel::update(
         incidents::table
             .filter(incidents::id.eq(id))
-            .filter(incidents::status.eq("open")),
+            .filter(incidents::status.eq(IncidentStatus::Open)),
     )
     .set((
-        incidents::status.eq("accepted"),
+        incidents::status.eq(IncidentStatus::Accepted),
         incidents::destination_id.eq(hospital),
         incidents::updated_at.eq(now),
     ))
@@ -162,7 +163,7 @@ pub fn accept_incident(
 pub fn move_incident(
     c: &mut DbConnection,
     id: &str,
-    status: &str,
+    status: IncidentStatus,
     destination: Option<&str>,
     closed_at: Option<i64>,
     now: i64,
@@ -170,7 +171,7 @@ pub fn move_incident(
     diesel::update(
         incidents::table
             .filter(incidents::id.eq(id))
-            .filter(incidents::status.eq_any(["open", "accepted"])),
+            .filter(incidents::status.eq_any([IncidentStatus::Open, IncidentStatus::Accepted])),
     )
     .set((
         incidents::status.eq(status),
@@ -299,8 +300,8 @@ pub fn set_target_status(
     c: &mut DbConnection,
     incident: &str,
     hospital: &str,
-    from: &[&str],
-    to: &str,
+    from: &[TargetStatus],
+    to: TargetStatus,
     answer: Option<(&str, Option<&str>, i64)>,
 ) -> QueryResult<bool> {
     let q = inquiry_targets::table
@@ -357,8 +358,12 @@ pub fn unacknowledged_due(
         .filter(inquiry_targets::acknowledged_at.is_null())
         .filter(inquiry_targets::escalated_at.is_null())
         .filter(inquiry_targets::asked_at.le(asked_before))
-        .filter(inquiry_targets::status.eq_any(["pending", "accepted", "assigned"]))
-        .filter(incidents::status.eq_any(["open", "accepted"]))
+        .filter(inquiry_targets::status.eq_any([
+            TargetStatus::Pending,
+            TargetStatus::Accepted,
+            TargetStatus::Assigned,
+        ]))
+        .filter(incidents::status.eq_any([IncidentStatus::Open, IncidentStatus::Accepted]))
         .order(inquiry_targets::asked_at.asc())
         .limit(limit)
         .select(TargetRow::as_select())
@@ -395,8 +400,12 @@ pub fn hospital_incidents(
         .inner_join(inquiry_targets::table)
         .filter(incidents::municipality_id.eq(muni))
         .filter(inquiry_targets::hospital_id.eq(hospital))
-        .filter(inquiry_targets::status.eq_any(["pending", "accepted", "assigned"]))
-        .filter(incidents::status.eq_any(["open", "accepted"]))
+        .filter(inquiry_targets::status.eq_any([
+            TargetStatus::Pending,
+            TargetStatus::Accepted,
+            TargetStatus::Assigned,
+        ]))
+        .filter(incidents::status.eq_any([IncidentStatus::Open, IncidentStatus::Accepted]))
         .order((incidents::created_at.desc(), incidents::id.asc()))
         .limit(200)
         .select((IncidentRow::as_select(), TargetRow::as_select()))

@@ -9,6 +9,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::KeyStatus;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -27,7 +28,7 @@ pub struct MunicipalityRow {
 pub struct IssuerKeyRow {
     pub municipality_id: String,
     pub kid: String,
-    pub status: String,
+    pub status: KeyStatus,
     pub public_jwk: String,
     pub created_at: i64,
     pub retired_at: Option<i64>,
@@ -67,7 +68,7 @@ pub fn set_issuer_key_status(
     conn: &mut DbConnection,
     muni: &str,
     kid: &str,
-    status: &str,
+    status: KeyStatus,
     at: i64,
 ) -> QueryResult<usize> {
     diesel::update(

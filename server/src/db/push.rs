@@ -5,6 +5,7 @@
 
 use super::DbConnection;
 use super::schema::{accounts, facilities, push_outbox, push_subscriptions};
+use crate::domain::{AccountStatus, FacilityStatus, OutboxStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -34,7 +35,7 @@ pub struct OutboxRow {
     pub payload: String,
     pub ttl_secs: i32,
     pub urgency: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub lease_owner: Option<String>,
@@ -137,9 +138,9 @@ pub fn deliverable_subscriptions(
         .filter(facilities::id.eq(facility_id))
         .filter(facilities::municipality_id.eq(muni))
         .select(facilities::status)
-        .get_result::<String>(c)
+        .get_result::<FacilityStatus>(c)
         .optional()?
-        .is_some_and(|s| s == "active");
+        .is_some_and(|s| s == FacilityStatus::Active);
     if !facility_active {
         return Ok(Vec::new());
     }
@@ -157,7 +158,7 @@ pub fn deliverable_subscriptions(
         .filter(accounts::id.eq_any(ids))
         .filter(accounts::municipality_id.eq(muni))
         .filter(accounts::facility_id.eq(facility_id))
-        .filter(accounts::status.eq("active"))
+        .filter(accounts::status.eq(AccountStatus::Active))
         .select(accounts::id)
         .load::<String>(c)?
         .into_iter()
@@ -185,7 +186,7 @@ pub fn insert_outbox(c: &mut DbConnection, rows: &[OutboxRow]) -> QueryResult<us
 pub fn any_due(c: &mut DbConnection, now: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         push_outbox::table
-            .filter(push_outbox::status.eq("pending"))
+            .filter(push_outbox::status.eq(OutboxStatus::Pending))
             .filter(push_outbox::next_attempt_at.le(now))
             .filter(
                 push_outbox::lease_until
@@ -208,7 +209,7 @@ pub fn lease_due(
     limit: i64,
 ) -> QueryResult<Vec<(OutboxRow, Option<SubscriptionRow>)>> {
     let due = push_outbox::table
-        .filter(push_outbox::status.eq("pending"))
+        .filter(push_outbox::status.eq(OutboxStatus::Pending))
         .filter(push_outbox::next_attempt_at.le(now))
         .filter(
             push_outbox::lease_until
@@ -246,7 +247,7 @@ pub fn lease_due(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxUpdate {
     /// `pending` (retry later), `sent`, `gone` or `failed`.
-    pub status: &'static str,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub last_status: Option<i32>,
@@ -266,7 +267,7 @@ pub fn finish_outbox(
         push_outbox::table
             .filter(push_outbox::id.eq(id))
             .filter(push_outbox::lease_owner.eq(owner))
-            .filter(push_outbox::status.eq("pending")),
+            .filter(push_outbox::status.eq(OutboxStatus::Pending)),
     )
     .set((
         push_outbox::status.eq(u.status),
@@ -285,7 +286,7 @@ pub fn finish_outbox(
 pub fn purge_finished(c: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(
         push_outbox::table
-            .filter(push_outbox::status.ne("pending"))
+            .filter(push_outbox::status.ne(OutboxStatus::Pending))
             .filter(push_outbox::done_at.lt(before)),
     )
     .execute(c)

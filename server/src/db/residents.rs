@@ -8,6 +8,7 @@
 
 use super::DbConnection;
 use super::schema::*;
+use crate::domain::{ConsentStatus, GivenBy, Provenance, ProxyRelation, ResidentStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -26,7 +27,7 @@ pub struct ResidentRow {
     pub district: Option<String>,
     pub phone: Option<String>,
     pub preferred_language: String,
-    pub status: String,
+    pub status: ResidentStatus,
     pub withdrawn_at: Option<i64>,
     pub purge_after: Option<i64>,
     pub created_at: i64,
@@ -40,7 +41,7 @@ pub struct ProxyRow {
     pub municipality_id: String,
     pub resident_id: String,
     pub account_id: String,
-    pub relation: String,
+    pub relation: ProxyRelation,
     pub relation_detail: Option<String>,
     pub consent_statement: String,
     pub consented_at: i64,
@@ -54,7 +55,7 @@ pub struct DatasetItemRow {
     pub resident_id: String,
     pub category: String,
     pub body: String,
-    pub provenance: String,
+    pub provenance: Provenance,
     pub last_verified: Option<String>,
     pub updated_by: String,
     pub created_at: i64,
@@ -68,12 +69,12 @@ pub struct ConsentRow {
     pub municipality_id: String,
     pub resident_id: String,
     pub version: i32,
-    pub status: String,
+    pub status: ConsentStatus,
     pub categories: String,
     pub disaster_use: bool,
     pub triage_on_card: bool,
     pub name_on_print: bool,
-    pub given_by: String,
+    pub given_by: GivenBy,
     pub proxy_id: Option<String>,
     pub recorded_by: String,
     pub created_at: i64,
@@ -165,7 +166,7 @@ pub fn proxies_with_names(
 /// Withdrawn residents whose retention has run out.
 pub fn residents_due_for_purge(conn: &mut DbConnection, now: i64) -> QueryResult<Vec<ResidentRow>> {
     residents::table
-        .filter(residents::status.eq("withdrawn"))
+        .filter(residents::status.eq(ResidentStatus::Withdrawn))
         .filter(residents::purge_after.le(now))
         .select(ResidentRow::as_select())
         .load(conn)

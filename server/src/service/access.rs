@@ -17,6 +17,7 @@ use crate::audit::{self, Action, Event, Outcome};
 use crate::db::access::AccessRow;
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
+use crate::domain::{AccessKind, CardStatus, ResidentStatus, ReviewStatus, Role};
 use crate::service::error::DomainError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
@@ -63,7 +64,7 @@ impl<E: Into<DomainError>> From<E> for Refusal {
 }
 
 fn require_responder(actor: &Actor) -> Result<(), DomainError> {
-    if actor.role == "paramedic" && actor.device_id.is_some() {
+    if actor.role == Role::Paramedic && actor.device_id.is_some() {
         Ok(())
     } else {
         Err(DomainError::forbidden(
@@ -252,7 +253,7 @@ pub fn prepare_scan(
     let access = AccessRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
-        kind: "scan".into(),
+        kind: AccessKind::Scan,
         resident_id: row.resident_id,
         card_id: Some(card_id),
         account_id: actor.account_id.clone(),
@@ -360,7 +361,7 @@ fn scannable_row(
     let row =
         row.ok_or_else(|| DomainError::not_found("no such card").with_code("card_unknown"))?;
     let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
-    if row.status != "active" {
+    if row.status != CardStatus::Active {
         return Err(Refusal(
             Some(row.resident_id.clone()),
             DomainError::forbidden_code("card_revoked", "this card has been revoked"),
@@ -416,7 +417,7 @@ fn consented_resident(
             ),
         )
     };
-    if resident.status != "active" {
+    if resident.status != ResidentStatus::Active {
         return Err(withdrawn());
     }
     let consent = consent::current(c, resident_id)?.ok_or_else(withdrawn)?;
@@ -453,7 +454,7 @@ fn disclosure(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Disclosure {
         access_id: access.id.clone(),
-        kind: access.kind.clone(),
+        kind: access.kind.into(),
         incident_ref: access.incident_ref.clone(),
         accessed_at: now,
         expires_at: access.expires_at,
@@ -578,7 +579,7 @@ pub fn break_glass(
         let access = AccessRow {
             id: new_id()?,
             municipality_id: actor.municipality_id.clone(),
-            kind: "break_glass".into(),
+            kind: AccessKind::BreakGlass,
             resident_id: resident.id.clone(),
             card_id: None,
             account_id: actor.account_id.clone(),
@@ -589,7 +590,7 @@ pub fn break_glass(
             categories: String::new(),
             created_at: now,
             expires_at: now + BREAK_GLASS_GRANT_SECS,
-            review_status: Some("pending".into()),
+            review_status: Some(ReviewStatus::Pending),
             reviewed_by: None,
             reviewed_at: None,
             review_note: None,
@@ -652,7 +653,7 @@ pub(crate) fn reread_in(
     }
     if let Some(card_id) = &access.card_id {
         let active = db::cards::card(c, &actor.municipality_id, card_id)?
-            .is_some_and(|r| r.status == "active");
+            .is_some_and(|r| r.status == CardStatus::Active);
         if !active {
             return Err(Refusal(
                 resident,
@@ -707,7 +708,7 @@ impl TryFrom<AccessRow> for BreakGlassRecord {
             incident_ref: a.incident_ref,
             reason: a.reason,
             created_at: a.created_at,
-            review_status: a.review_status,
+            review_status: a.review_status.map(|s| s.to_string()),
         })
     }
 }
@@ -739,22 +740,25 @@ pub fn review(
 ) -> Result<BreakGlassRecord, DomainError> {
     super::facilities::require_city_admin(actor)?;
     check_id(access_id)?;
-    if !["justified", "unjustified"].contains(&input.decision.as_str()) {
-        return Err(DomainError::unprocessable(
-            "invalid_field",
-            "decision: justified or unjustified",
-        ));
-    }
+    let decision = match input.decision.parse() {
+        Ok(d @ (ReviewStatus::Justified | ReviewStatus::Unjustified)) => d,
+        _ => {
+            return Err(DomainError::unprocessable(
+                "invalid_field",
+                "decision: justified or unjustified",
+            ));
+        }
+    };
     let note = super::opt_text("note", &input.note, 500)?;
     db.write(|c| {
         let access = db::access::access(c, &actor.municipality_id, access_id)?
-            .filter(|a| a.kind == "break_glass")
+            .filter(|a| a.kind == AccessKind::BreakGlass)
             .ok_or_else(|| DomainError::not_found("no such break-glass access"))?;
         let n = db::access::review_access(
             c,
             &actor.municipality_id,
             access_id,
-            &input.decision,
+            decision,
             &actor.account_id,
             note.as_deref(),
             now,
@@ -768,7 +772,7 @@ pub fn review(
         let event = actor
             .event(Action::ReviewBreakGlass, Outcome::Ok)
             .about(&access.resident_id)
-            .detail(format!("access {} {}", access.id, input.decision));
+            .detail(format!("access {} {decision}", access.id));
         audit::append(c, &actor.municipality_id, &event, now);
         let updated = db::access::access(c, &actor.municipality_id, access_id)?
             .ok_or_else(|| DomainError::internal("reviewed access vanished"))?;

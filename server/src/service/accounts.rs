@@ -5,6 +5,7 @@ use super::security;
 use crate::audit;
 use crate::db::accounts::{AccountRow, SessionRow};
 use crate::db::{self, Db, DbConnection, Tx};
+use crate::domain::{AccountStatus, FacilityKind, Role};
 use crate::service::error::DomainError;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
@@ -31,7 +32,7 @@ impl Default for SessionPolicy {
 pub struct Actor {
     pub account_id: String,
     pub municipality_id: String,
-    pub role: String,
+    pub role: Role,
     /// The staff member's facility (paramedics: their fire department).
     pub facility_id: Option<String>,
     /// The enrolled device that signed the request (field requests only).
@@ -43,7 +44,7 @@ impl Actor {
         Actor {
             account_id: account.id.clone(),
             municipality_id: account.municipality_id.clone(),
-            role: account.role.clone(),
+            role: account.role,
             facility_id: account.facility_id.clone(),
             device_id,
         }
@@ -51,7 +52,7 @@ impl Actor {
 
     /// The actor's fields on an audit event.
     pub(crate) fn event(&self, action: audit::Action, outcome: audit::Outcome) -> audit::Event {
-        let mut e = audit::Event::new(action, outcome).by(&self.account_id, &self.role);
+        let mut e = audit::Event::new(action, outcome).by(&self.account_id, self.role);
         e.facility_id = self.facility_id.clone();
         e.device_id = self.device_id.clone();
         e
@@ -332,7 +333,7 @@ pub fn login(
             let mut event =
                 audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied).detail(why);
             if let Some(a) = account {
-                event = event.by(&a.id, &a.role);
+                event = event.by(&a.id, a.role);
                 event.facility_id = a.facility_id.clone();
             }
             event.device_id = device.map(|d| d.device.id.clone());
@@ -365,7 +366,7 @@ pub fn login(
         failed(Some(&account), "wrong_password", true)?;
         return Err(denied());
     }
-    if account.status != "active" {
+    if account.status != AccountStatus::Active {
         failed(Some(&account), "suspended", false)?;
         return Err(DomainError::forbidden("this account is suspended"));
     }
@@ -377,7 +378,7 @@ pub fn login(
         ));
     }
     let mut totp_step = None;
-    if STAFF_ROLES.contains(&account.role.as_str()) {
+    if STAFF_ROLES.contains(&account.role) {
         let Some(secret) = account.totp_secret.as_deref() else {
             failed(Some(&account), "totp_not_set_up", false)?;
             return Err(DomainError::forbidden_code(
@@ -403,11 +404,13 @@ pub fn login(
             }
         }
     }
-    let bound = match (account.role.as_str(), device) {
-        ("paramedic", Some(d)) if account.facility_id.as_deref() == Some(&d.device.facility_id) => {
+    let bound = match (account.role, device) {
+        (Role::Paramedic, Some(d))
+            if account.facility_id.as_deref() == Some(&d.device.facility_id) =>
+        {
             Some(d)
         }
-        ("paramedic", _) => {
+        (Role::Paramedic, _) => {
             failed(Some(&account), "device_required", false)?;
             return Err(DomainError::forbidden_code(
                 "device_required",
@@ -485,7 +488,7 @@ pub(crate) fn session_account(
     };
     if now >= session.expires_at
         || now - session.last_seen_at > policy.idle_secs
-        || account.status != "active"
+        || account.status != AccountStatus::Active
     {
         db.write(|c| db::accounts::delete_session(c, &hash).map_err(DomainError::from))?;
         return Err(expired());
@@ -511,12 +514,12 @@ pub fn logout(db: &Db, token: &str) -> Result<(), DomainError> {
 }
 
 /// Roles the CLI may create (people who are not residents or proxies).
-pub const STAFF_ROLES: [&str; 5] = [
-    "city_admin",
-    "facility_manager",
-    "paramedic",
-    "ed_staff",
-    "disaster_responder",
+pub const STAFF_ROLES: [Role; 5] = [
+    Role::CityAdmin,
+    Role::FacilityManager,
+    Role::Paramedic,
+    Role::EdStaff,
+    Role::DisasterResponder,
 ];
 
 /// Creates a staff account (e.g. the first city administrator). Two-factor login, facility
@@ -548,13 +551,12 @@ pub(crate) fn prepare_staff(
         facility_id,
         profession,
     } = staff;
-    let role = role.as_str();
-    if !STAFF_ROLES.contains(&role) {
+    let Some(role) = role.parse().ok().filter(|r| STAFF_ROLES.contains(r)) else {
         return Err(DomainError::unprocessable(
             "invalid_role",
-            format!("role: one of {}", STAFF_ROLES.join(", ")),
+            format!("role: one of {}", STAFF_ROLES.map(Role::as_str).join(", ")),
         ));
-    }
+    };
     let login_id = validate_login_id(login_id)?;
     validate_password(password)?;
     if let Some(p) = profession
@@ -571,9 +573,9 @@ pub(crate) fn prepare_staff(
         municipality_id: muni.to_string(),
         login_id,
         password_hash: hash_password(password)?,
-        role: role.into(),
+        role,
         display_name: super::text("name", display_name, 1, 60)?,
-        status: "active".into(),
+        status: AccountStatus::Active,
         created_at: now,
         facility_id: facility_id.clone(),
         totp_secret: Some(totp_secret.clone()),
@@ -602,7 +604,7 @@ pub(crate) fn insert_staff(
 ) -> Result<(), DomainError> {
     let account = &created.account;
     let muni = account.municipality_id.as_str();
-    check_staff_facility(c, muni, &account.role, account.facility_id.as_deref())?;
+    check_staff_facility(c, muni, account.role, account.facility_id.as_deref())?;
     if db::accounts::account_by_login(c, muni, &account.login_id)?.is_some() {
         return Err(DomainError::conflict(
             "login_id_taken",
@@ -684,13 +686,14 @@ impl NewStaff {
 fn check_staff_facility(
     c: &mut DbConnection,
     muni: &str,
-    role: &str,
+    role: Role,
     facility_id: Option<&str>,
 ) -> Result<(), DomainError> {
+    // `Some(None)`: any facility.
     let needs = match role {
-        "paramedic" => Some("fire_department"),
-        "ed_staff" => Some("hospital"),
-        "facility_manager" => Some(""),
+        Role::Paramedic => Some(Some(FacilityKind::FireDepartment)),
+        Role::EdStaff => Some(Some(FacilityKind::Hospital)),
+        Role::FacilityManager => Some(None),
         _ => None,
     };
     match (needs, facility_id) {
@@ -706,10 +709,13 @@ fn check_staff_facility(
         (Some(kind), Some(id)) => {
             super::check_id(id)?;
             match db::facilities::facility(c, muni, id)? {
-                Some(f) if kind.is_empty() || f.kind == kind => Ok(()),
+                Some(f) if kind.is_none_or(|k| f.kind == k) => Ok(()),
                 Some(_) => Err(DomainError::unprocessable(
                     "invalid_facility",
-                    format!("a {role} belongs to a {kind}"),
+                    format!(
+                        "a {role} belongs to a {}",
+                        kind.map_or("", FacilityKind::as_str)
+                    ),
                 )),
                 None => Err(DomainError::unprocessable(
                     "invalid_facility",
@@ -722,7 +728,7 @@ fn check_staff_facility(
 
 /// Whether the municipality has a city administrator yet.
 pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, DomainError> {
-    db.read(|c| Ok(db::accounts::count_accounts_with_role(c, muni, "city_admin")? > 0))
+    db.read(|c| Ok(db::accounts::count_accounts_with_role(c, muni, Role::CityAdmin)? > 0))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::audit;
 use crate::db::cards::CardRow;
 use crate::db::residents::DatasetItemRow;
 use crate::db::{self, Db, DbConnection, Tx};
+use crate::domain::{CardStatus, DirectiveStatus, KeyStatus, ResidentStatus};
 use crate::service::error::DomainError;
 use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 use serde::{Deserialize, Serialize};
@@ -46,7 +47,7 @@ fn info(row: &CardRow, base: &str) -> Result<CardInfo, DomainError> {
         triage: row.triage,
         issued_at: row.issued_at,
         expires_at: row.expires_at,
-        status: row.status.clone(),
+        status: row.status.to_string(),
         revoked_at: row.revoked_at,
         revoke_reason: row.revoke_reason.clone(),
     })
@@ -103,7 +104,7 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
     if shared("advance_directive")
         && body::<AdvanceDirective>(items, "advance_directive")
             .iter()
-            .any(|a| a.status != "none")
+            .any(|a| a.status().is_some_and(|s| s != DirectiveStatus::None))
     {
         flags = flags.with(TriageFlag::DnarAcp);
     }
@@ -138,7 +139,7 @@ fn issue_in(
     now: i64,
 ) -> Result<CardRow, DomainError> {
     let (resident, _) = for_actor(conn, actor, resident_id)?;
-    if resident.status != "active" {
+    if resident.status != ResidentStatus::Active {
         return Err(DomainError::conflict(
             "withdrawn",
             "support is stopped (支援中止): give consent again to get a card",
@@ -173,13 +174,13 @@ fn issue_in(
         triage: claims.triage.is_some(),
         issued_at: now,
         expires_at: claims.expires_at,
-        status: "active".into(),
+        status: CardStatus::Active,
         revoked_at: None,
         revoke_reason: None,
     };
     db::cards::insert_card(conn, &row)?;
     let event = audit::Event::new(audit::Action::IssueCard, audit::Outcome::Ok)
-        .by(&actor.account_id, &actor.role)
+        .by(&actor.account_id, actor.role)
         .about(resident_id)
         .detail(row.id.clone());
     audit::append(conn, &actor.municipality_id, &event, now);
@@ -282,7 +283,7 @@ pub fn revoke(
     let row = db.write(|c| {
         for_actor(c, actor, resident_id)?;
         let row = owned_card(c, actor, resident_id, card_id)?;
-        if row.status != "active" {
+        if row.status != CardStatus::Active {
             return Err(DomainError::conflict(
                 "already_revoked",
                 "this card is already revoked",
@@ -290,7 +291,7 @@ pub fn revoke(
         }
         db::cards::revoke_card(c, card_id, &reason, now)?;
         let event = audit::Event::new(audit::Action::RevokeCard, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(card_id);
         audit::append(c, &actor.municipality_id, &event, now);
@@ -314,10 +315,10 @@ pub fn reissue(
     let row = db.write(|c| {
         for_actor(c, actor, resident_id)?;
         let old = owned_card(c, actor, resident_id, card_id)?;
-        if old.status == "active" {
+        if old.status == CardStatus::Active {
             db::cards::revoke_card(c, card_id, "reissued", now)?;
             let event = audit::Event::new(audit::Action::ReissueCard, audit::Outcome::Ok)
-                .by(&actor.account_id, &actor.role)
+                .by(&actor.account_id, actor.role)
                 .about(resident_id)
                 .detail(card_id);
             audit::append(c, &actor.municipality_id, &event, now);
@@ -332,7 +333,8 @@ pub fn reissue(
 pub struct RevocationList {
     pub kid: String,
     /// `active` | `retired` | `compromised` (a compromised key's cards are all invalid).
-    pub key_status: String,
+    #[schema(value_type = String)]
+    pub key_status: KeyStatus,
     /// Revoked, unexpired card ids (`cti`, hex).
     pub revoked: Vec<String>,
     pub generated_at: i64,
@@ -348,7 +350,7 @@ impl RevocationList {
                 self.kid, card.kid
             ));
         }
-        if self.key_status == "compromised" {
+        if self.key_status == KeyStatus::Compromised {
             return Err(format!("its signing key {} is compromised", card.kid));
         }
         if self
@@ -392,7 +394,12 @@ pub fn revocation_list(
 
 /// Whether a verified card is revoked (or its resident withdrew).
 pub fn is_revoked(db: &Db, muni: &str, card: &CardId) -> Result<bool, DomainError> {
-    db.read(|c| Ok(db::cards::card(c, muni, &card.to_hex())?.is_none_or(|r| r.status != "active")))
+    db.read(|c| {
+        Ok(
+            db::cards::card(c, muni, &card.to_hex())?
+                .is_none_or(|r| r.status != CardStatus::Active),
+        )
+    })
 }
 
 /// Everything a printable needs, with the name only if the resident's consent says so.
@@ -418,7 +425,7 @@ pub fn print_data(
     db.read(|c| {
         let (resident, _) = for_actor(c, actor, resident_id)?;
         let row = owned_card(c, actor, resident_id, card_id)?;
-        if row.status != "active" {
+        if row.status != CardStatus::Active {
             return Err(DomainError::conflict(
                 "card_revoked",
                 "this card is revoked; print the current card",

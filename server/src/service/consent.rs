@@ -11,6 +11,7 @@ use super::residents::{Standing, for_actor};
 use crate::audit;
 use crate::db::residents::ConsentRow;
 use crate::db::{self, Db, DbConnection};
+use crate::domain::{ConsentStatus, GivenBy, ResidentStatus};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -34,13 +35,15 @@ pub struct WithdrawalInput {
 pub struct Consent {
     pub version: i32,
     /// `granted` | `withdrawn`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ConsentStatus,
     pub categories: Vec<String>,
     pub disaster_use: bool,
     pub triage_on_card: bool,
     pub name_on_print: bool,
     /// `self` | `proxy`.
-    pub given_by: String,
+    #[schema(value_type = String)]
+    pub given_by: GivenBy,
     pub proxy_id: Option<String>,
     pub recorded_at: i64,
 }
@@ -65,7 +68,7 @@ impl TryFrom<ConsentRow> for Consent {
 /// The consent in force, if it is a grant.
 pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, DomainError> {
     match db::residents::latest_consent(conn, resident_id)? {
-        Some(row) if row.status == "granted" => Consent::try_from(row).map(Some),
+        Some(row) if row.status == ConsentStatus::Granted => Consent::try_from(row).map(Some),
         _ => Ok(None),
     }
 }
@@ -82,7 +85,7 @@ pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>
 
 /// What a consent version says (a grant's choices, or a withdrawal's empty terms).
 struct Terms<'a> {
-    status: &'a str,
+    status: ConsentStatus,
     categories: &'a [String],
     disaster_use: bool,
     triage_on_card: bool,
@@ -99,20 +102,20 @@ fn next_row(
 ) -> Result<ConsentRow, DomainError> {
     let version = db::residents::latest_consent(conn, resident_id)?.map_or(1, |r| r.version + 1);
     let (given_by, proxy_id) = match standing {
-        Standing::Own => ("self", None),
-        Standing::Proxy(p) => ("proxy", Some(p.id.clone())),
+        Standing::Own => (GivenBy::SelfGiven, None),
+        Standing::Proxy(p) => (GivenBy::Proxy, Some(p.id.clone())),
     };
     Ok(ConsentRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
         resident_id: resident_id.to_string(),
         version,
-        status: terms.status.into(),
+        status: terms.status,
         categories: serde_json::to_string(terms.categories).map_err(DomainError::internal)?,
         disaster_use: terms.disaster_use,
         triage_on_card: terms.triage_on_card,
         name_on_print: terms.name_on_print,
-        given_by: given_by.into(),
+        given_by,
         proxy_id,
         recorded_by: actor.account_id.clone(),
         created_at: now,
@@ -141,14 +144,14 @@ pub fn grant(
     }
     db.write(|c| {
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
-        if resident.status == "purged" {
+        if resident.status == ResidentStatus::Purged {
             return Err(DomainError::conflict(
                 "purged",
                 "this record was deleted after 支援中止; register again",
             ));
         }
         let terms = Terms {
-            status: "granted",
+            status: ConsentStatus::Granted,
             categories: &categories,
             disaster_use: input.disaster_use,
             triage_on_card: input.triage_on_card,
@@ -157,12 +160,12 @@ pub fn grant(
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         db::residents::insert_consent(c, &row)?;
         let event = audit::Event::new(audit::Action::GrantConsent, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(format!("version {}", row.version));
         audit::append(c, &actor.municipality_id, &event, now);
-        if resident.status != "active" {
-            resident.status = "active".into();
+        if resident.status != ResidentStatus::Active {
+            resident.status = ResidentStatus::Active;
             resident.withdrawn_at = None;
             resident.purge_after = None;
             resident.updated_at = now;
@@ -193,7 +196,7 @@ pub fn withdraw(
     db.write(|c| {
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         let terms = Terms {
-            status: "withdrawn",
+            status: ConsentStatus::Withdrawn,
             categories: &[],
             disaster_use: false,
             triage_on_card: false,
@@ -207,14 +210,14 @@ pub fn withdraw(
         };
         let cards_revoked = db::cards::revoke_cards_of(c, resident_id, &revoke_reason, now)?;
         let event = audit::Event::new(audit::Action::WithdrawConsent, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(format!(
                 "version {}, {cards_revoked} cards revoked",
                 row.version
             ));
         audit::append(c, &actor.municipality_id, &event, now);
-        resident.status = "withdrawn".into();
+        resident.status = ResidentStatus::Withdrawn;
         resident.withdrawn_at = Some(now);
         resident.purge_after = Some(now + retention_secs);
         resident.updated_at = now;

@@ -12,6 +12,7 @@ use super::dataset::Item;
 use super::residents::{AccessEntry, Profile, for_actor};
 use crate::audit::{self, Action, Outcome};
 use crate::db::{self, Db};
+use crate::domain::{ConsentStatus, DisclosureKind, GivenBy, Role};
 use crate::service::error::DomainError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -61,7 +62,8 @@ pub struct HeldProxy {
 pub struct HeldAccess {
     pub id: String,
     /// `scan` | `break_glass` | `disaster`.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: DisclosureKind,
     pub at: i64,
     /// End of the grant (scans, break-glass); absent for disaster reads.
     pub expires_at: Option<i64>,
@@ -149,7 +151,7 @@ pub fn export(
                 triage: r.triage,
                 issued_at: r.issued_at,
                 expires_at: r.expires_at,
-                status: r.status,
+                status: r.status.to_string(),
                 revoked_at: r.revoked_at,
                 revoke_reason: r.revoke_reason,
             })
@@ -158,7 +160,7 @@ pub fn export(
             .into_iter()
             .map(|(p, display_name)| HeldProxy {
                 display_name,
-                relation: p.relation,
+                relation: p.relation.to_string(),
                 relation_detail: p.relation_detail,
                 consent_statement: p.consent_statement,
                 consented_at: p.consented_at,
@@ -172,14 +174,14 @@ pub fn export(
                 facility_name: name.map(|n| n.0.clone()),
                 facility_name_en: name.map(|n| n.1.clone()),
                 id: a.id,
-                kind: a.kind,
+                kind: a.kind.into(),
                 at: a.created_at,
                 expires_at: Some(a.expires_at),
                 card_id: a.card_id,
                 facility_id: Some(a.facility_id),
                 incident_ref: Some(a.incident_ref),
                 reason: a.reason,
-                review_status: a.review_status,
+                review_status: a.review_status.map(|s| s.to_string()),
                 declaration_id: None,
             });
         }
@@ -187,7 +189,7 @@ pub fn export(
             accesses.push(HeldAccess {
                 categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
                 id: a.id,
-                kind: "disaster".into(),
+                kind: DisclosureKind::Disaster,
                 at: a.created_at,
                 expires_at: None,
                 card_id: None,
@@ -210,7 +212,7 @@ pub fn export(
                     facility_name_en: name.map(|n| n.1.clone()),
                     at: e.at,
                     by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
-                        && actor.role == "resident",
+                        && actor.role == Role::Resident,
                     action: e.action,
                     outcome: e.outcome,
                     role: e.actor_role,
@@ -391,8 +393,8 @@ pub fn print_doc(d: &DataDisclosure) -> kyukit_print::DisclosureDoc {
                 "v{} {} {} ({}): 共有する項目 / shared: {}; 災害時利用 / disaster use: {}; カードのトリアージ情報 / triage on card: {}; 印刷物の氏名 / name on print: {}",
                 c.version,
                 jst(c.recorded_at),
-                if c.status == "granted" { "同意 granted" } else { "支援中止 withdrawn" },
-                if c.given_by == "self" { "本人 self" } else { "代理人 proxy" },
+                if c.status == ConsentStatus::Granted { "同意 granted" } else { "支援中止 withdrawn" },
+                if c.given_by == GivenBy::SelfGiven { "本人 self" } else { "代理人 proxy" },
                 categories(&c.categories),
                 yes_no(c.disaster_use),
                 yes_no(c.triage_on_card),
@@ -437,13 +439,15 @@ pub fn print_doc(d: &DataDisclosure) -> kyukit_print::DisclosureDoc {
         .accesses
         .iter()
         .map(|a| {
-            let (kind, who) = match a.kind.as_str() {
-                "scan" => ("救急隊（カード） scan", opt(&a.facility_name).to_string()),
-                "break_glass" => (
+            let (kind, who) = match a.kind {
+                DisclosureKind::Scan => {
+                    ("救急隊（カード） scan", opt(&a.facility_name).to_string())
+                }
+                DisclosureKind::BreakGlass => (
                     "救急隊（緊急検索） break-glass",
                     opt(&a.facility_name).to_string(),
                 ),
-                _ => (
+                DisclosureKind::Disaster => (
                     "災害時 disaster",
                     format!(
                         "災害対応 / responder; 宣言 / declaration {}",

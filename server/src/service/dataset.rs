@@ -7,6 +7,7 @@ use super::{new_id, opt_text, past_date, phone, text, today};
 use crate::audit;
 use crate::db::residents::DatasetItemRow;
 use crate::db::{self, Db};
+use crate::domain::Provenance;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -84,6 +85,13 @@ pub struct AdvanceDirective {
     pub document_location: Option<String>,
 }
 
+impl AdvanceDirective {
+    /// The status, typed (checked when the item is written; `None` for a text it does not know).
+    pub fn status(&self) -> Option<crate::domain::DirectiveStatus> {
+        self.status.parse().ok()
+    }
+}
+
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CareTeam {
@@ -119,7 +127,8 @@ pub struct Item {
     #[schema(value_type = Object)]
     pub body: Value,
     /// `self` | `proxy` | `clinician`.
-    pub provenance: String,
+    #[schema(value_type = String)]
+    pub provenance: Provenance,
     pub last_verified: Option<String>,
     pub updated_at: i64,
 }
@@ -239,7 +248,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
         }
         "advance_directive" => {
             let mut a: AdvanceDirective = parse(body)?;
-            one_of("status", &a.status, &["none", "acp", "dnar"])?;
+            one_of("status", &a.status, crate::domain::DirectiveStatus::TEXTS)?;
             a.document_location = opt_text("document_location", &a.document_location, 100)?;
             serde_json::to_value(a)
         }
@@ -280,10 +289,10 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
     normalised.map_err(DomainError::internal)
 }
 
-fn provenance(standing: &Standing) -> &'static str {
+fn provenance(standing: &Standing) -> Provenance {
     match standing {
-        Standing::Own => "self",
-        Standing::Proxy(_) => "proxy",
+        Standing::Own => Provenance::SelfEntered,
+        Standing::Proxy(_) => Provenance::Proxy,
     }
 }
 
@@ -338,7 +347,7 @@ pub fn add(
             resident_id: resident.id,
             category: input.category.clone(),
             body: body.to_string(),
-            provenance: provenance(&standing).into(),
+            provenance: provenance(&standing),
             last_verified: last_verified.clone(),
             updated_by: actor.account_id.clone(),
             created_at: now,
@@ -346,7 +355,7 @@ pub fn add(
         };
         db::residents::insert_item(c, &row)?;
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(format!("add {} {}", row.category, row.id));
         audit::append(c, &actor.municipality_id, &event, now);
@@ -384,13 +393,13 @@ pub fn update(
         let mut row = db::residents::item(c, resident_id, item_id)?
             .ok_or_else(|| DomainError::not_found("no such item"))?;
         row.body = validate_body(&row.category, input.body, now)?.to_string();
-        row.provenance = provenance(&standing).into();
+        row.provenance = provenance(&standing);
         row.last_verified = last_verified;
         row.updated_by = actor.account_id.clone();
         row.updated_at = now;
         db::residents::update_item(c, &row)?;
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(format!("update {} {}", row.category, row.id));
         audit::append(c, &actor.municipality_id, &event, now);
@@ -412,7 +421,7 @@ pub fn delete(
             return Err(DomainError::not_found("no such item"));
         }
         let event = audit::Event::new(audit::Action::WriteDataset, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(resident_id)
             .detail(format!("delete {item_id}"));
         audit::append(c, &actor.municipality_id, &event, now);

@@ -10,6 +10,7 @@ use super::{check_id, new_id, text};
 use crate::audit::{self, Action, Event, Outcome};
 use crate::db::facilities::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::DeviceStatus;
 use crate::httpsig::Signed;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
@@ -193,7 +194,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
             facility_id: code.facility_id.clone(),
             label,
             public_jwk: public_jwk.to_string(),
-            status: "active".into(),
+            status: DeviceStatus::Active,
             enrolled_at: now,
             enrolled_by: code.created_by.clone(),
             revoked_at: None,
@@ -260,7 +261,7 @@ impl From<DeviceRow> for Device {
             id: r.id,
             facility_id: r.facility_id,
             label: r.label,
-            status: r.status,
+            status: r.status.to_string(),
             enrolled_at: r.enrolled_at,
             revoked_at: r.revoked_at,
             revoke_reason: r.revoke_reason,
@@ -303,7 +304,7 @@ pub fn revoke(
             .ok_or_else(|| DomainError::not_found("no such device"))?;
         require_manager_of(actor, &device.facility_id)
             .map_err(|_| DomainError::not_found("no such device"))?;
-        if device.status == "revoked" {
+        if device.status == DeviceStatus::Revoked {
             return Ok(device.into());
         }
         db::facilities::revoke_device(c, device_id, &actor.account_id, &reason, now)?;
@@ -348,7 +349,7 @@ pub fn verify_signature(
     };
     event.device_id = Some(device.id.clone());
     event.facility_id = Some(device.facility_id.clone());
-    if device.status != "active" {
+    if device.status != DeviceStatus::Active {
         let err = DomainError::unauthorized_code(
             "device_revoked",
             "this device has been revoked; ask your fire department",
@@ -432,7 +433,7 @@ pub fn authenticate_field(
         Err(err) if err.is_denial() => return Err(deny(db, muni, event, err, now)),
         Err(err) => return Err(err),
     };
-    event = event.by(&account.id, &account.role);
+    event = event.by(&account.id, account.role);
     if session.device_id.as_deref() != Some(by.device.id.as_str())
         || account.facility_id.as_deref() != Some(by.device.facility_id.as_str())
     {

@@ -26,6 +26,7 @@ use crate::audit::{self, Action, Outcome};
 use crate::db::disasters::{DisasterAccessRow, DisasterDeclarationRow};
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
+use crate::domain::{ConsentStatus, DisclosureKind, ResidentStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -39,7 +40,7 @@ pub const MAX_DISTRICTS: usize = 100;
 /// The audit purpose of every disaster-time list and read.
 pub const PURPOSE: &str = "disaster";
 /// The role that may use disaster mode.
-pub const RESPONDER_ROLE: &str = "disaster_responder";
+pub const RESPONDER_ROLE: Role = Role::DisasterResponder;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -289,7 +290,7 @@ pub fn end(
 
 /// Every declaration, newest first (at most 1,000): city administrators and disaster responders.
 pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Declaration>, DomainError> {
-    if actor.role != "city_admin" && actor.role != RESPONDER_ROLE {
+    if actor.role != Role::CityAdmin && actor.role != RESPONDER_ROLE {
         return Err(DomainError::forbidden(
             "only city administrators and disaster responders may see declarations",
         ));
@@ -418,7 +419,7 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
         let candidates =
             db::disasters::active_residents_in(c, muni, (!whole).then_some(districts.as_slice()))?;
         // The consent in force of each resident: the last version.
-        let mut latest: HashMap<String, (String, bool)> = HashMap::new();
+        let mut latest: HashMap<String, (ConsentStatus, bool)> = HashMap::new();
         for (resident, _, status, disaster_use) in db::disasters::consent_disaster_flags(c, muni)? {
             latest.insert(resident, (status, disaster_use));
         }
@@ -426,7 +427,7 @@ pub fn residents(db: &Db, actor: &Actor, now: i64) -> Result<DisasterResidentLis
         for r in candidates {
             let consents = latest
                 .get(&r.id)
-                .is_some_and(|(status, use_)| status == "granted" && *use_);
+                .is_some_and(|(status, use_)| *status == ConsentStatus::Granted && *use_);
             if !consents {
                 continue;
             }
@@ -501,7 +502,7 @@ pub fn read(
                 ),
             )
         };
-        if resident.status != "active" {
+        if resident.status != ResidentStatus::Active {
             return Err(no_consent());
         }
         let consent = consent::current(c, &resident.id)?
@@ -566,7 +567,7 @@ fn build(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Disclosure {
         access_id: access.id.clone(),
-        kind: "disaster".into(),
+        kind: DisclosureKind::Disaster,
         incident_ref: declaration.id.clone(),
         accessed_at: now,
         expires_at: effective_end(declaration),

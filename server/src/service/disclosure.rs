@@ -31,7 +31,8 @@ pub struct Disclosure {
     /// The access record's id (128 random bits, 32 hex); re-fetch with `GET /api/v1/accesses/{id}`.
     pub access_id: String,
     /// `scan` | `break_glass` | `disaster` (a disaster responder's read, RULES R11).
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: crate::domain::DisclosureKind,
     /// The crew's incident reference, as sent (disaster reads: the declaration's id).
     pub incident_ref: String,
     /// Unix seconds (UTC).

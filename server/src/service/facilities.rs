@@ -9,6 +9,7 @@ use super::{check_id, new_id, phone, text};
 use crate::audit;
 use crate::db::facilities::FacilityRow;
 use crate::db::{self, Db, Tx};
+use crate::domain::{FacilityKind, FacilityStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -45,12 +46,12 @@ impl From<FacilityRow> for Facility {
     fn from(r: FacilityRow) -> Self {
         Facility {
             id: r.id,
-            kind: r.kind,
+            kind: r.kind.to_string(),
             name_ja: r.name_ja,
             name_en: r.name_en,
             address: r.address,
             phone: r.phone,
-            status: r.status,
+            status: r.status.to_string(),
             listed: r.listed,
             created_at: r.created_at,
         }
@@ -59,7 +60,7 @@ impl From<FacilityRow> for Facility {
 
 /// Only a city administrator may do this.
 pub(crate) fn require_city_admin(actor: &Actor) -> Result<(), DomainError> {
-    if actor.role == "city_admin" {
+    if actor.role == Role::CityAdmin {
         Ok(())
     } else {
         Err(DomainError::forbidden(
@@ -70,8 +71,9 @@ pub(crate) fn require_city_admin(actor: &Actor) -> Result<(), DomainError> {
 
 /// A city administrator, or a facility manager of `facility_id`.
 pub(crate) fn require_manager_of(actor: &Actor, facility_id: &str) -> Result<(), DomainError> {
-    let ok = actor.role == "city_admin"
-        || (actor.role == "facility_manager" && actor.facility_id.as_deref() == Some(facility_id));
+    let ok = actor.role == Role::CityAdmin
+        || (actor.role == Role::FacilityManager
+            && actor.facility_id.as_deref() == Some(facility_id));
     if ok {
         Ok(())
     } else {
@@ -81,26 +83,14 @@ pub(crate) fn require_manager_of(actor: &Actor, facility_id: &str) -> Result<(),
     }
 }
 
-/// The kinds of facility (RULES R1).
-pub const KINDS: [&str; 6] = [
-    "fire_department",
-    "hospital",
-    "clinic",
-    "pharmacy",
-    "care_provider",
-    "support_center",
-];
-
-/// Checks a facility kind.
-pub(crate) fn check_kind(kind: &str) -> Result<String, DomainError> {
-    if KINDS.contains(&kind) {
-        Ok(kind.to_string())
-    } else {
-        Err(DomainError::unprocessable(
+/// Checks a facility kind (RULES R1: the kinds of facility are `FacilityKind`).
+pub(crate) fn check_kind(kind: &str) -> Result<FacilityKind, DomainError> {
+    kind.parse().map_err(|_| {
+        DomainError::unprocessable(
             "invalid_field",
-            format!("kind: one of {}", KINDS.join(", ")),
-        ))
-    }
+            format!("kind: one of {}", FacilityKind::TEXTS.join(", ")),
+        )
+    })
 }
 
 /// A new, active facility of `muni` from validated input.
@@ -117,7 +107,7 @@ pub(crate) fn new_row(
         name_en: text("name_en", &input.name_en, 1, 100)?,
         address: text("address", &input.address, 1, 200)?,
         phone: phone("phone", &input.phone)?,
-        status: "active".into(),
+        status: FacilityStatus::Active,
         listed: input.listed,
         created_at: now,
     })
@@ -151,7 +141,7 @@ pub fn create(
 
 /// The municipality's facilities (staff only; the public directory is `governance::directory`).
 pub fn list(db: &Db, actor: &Actor) -> Result<Vec<Facility>, DomainError> {
-    if ["resident", "proxy"].contains(&actor.role.as_str()) {
+    if matches!(actor.role, Role::Resident | Role::Proxy) {
         return Err(DomainError::forbidden("staff only"));
     }
     db.read(|c| {
@@ -183,7 +173,8 @@ pub fn add_staff(
 ) -> Result<Staff, DomainError> {
     check_id(facility_id)?;
     require_manager_of(actor, facility_id)?;
-    if actor.role == "facility_manager" && !["paramedic", "ed_staff"].contains(&input.role.as_str())
+    if actor.role == Role::FacilityManager
+        && !matches!(input.role.parse(), Ok(Role::Paramedic | Role::EdStaff))
     {
         return Err(DomainError::forbidden(
             "a facility manager adds paramedics and ED staff only",
@@ -209,7 +200,7 @@ pub fn add_staff(
     Ok(Staff {
         account_id: row.id,
         login_id: row.login_id,
-        role: row.role,
+        role: row.role.to_string(),
         facility_id: row.facility_id,
         totp: created.totp,
     })
@@ -241,7 +232,7 @@ pub fn crew_hospitals(
     actor: &Actor,
     by: &super::devices::SignedBy,
 ) -> Result<CrewHospitalList, DomainError> {
-    if actor.role != "paramedic" {
+    if actor.role != Role::Paramedic {
         return Err(DomainError::forbidden(
             "only paramedics may list hospitals here",
         ));
@@ -250,14 +241,14 @@ pub fn crew_hospitals(
         super::devices::consume_nonce(c, by)?;
         let hospitals = db::facilities::facilities(c, &actor.municipality_id)?
             .into_iter()
-            .filter(|f| f.kind == "hospital" && f.status == "active")
+            .filter(|f| f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active)
             .map(|f| CrewHospital {
                 id: f.id,
                 name_ja: f.name_ja,
                 name_en: f.name_en,
                 address: f.address,
                 phone: f.phone,
-                status: f.status,
+                status: f.status.to_string(),
             })
             .collect();
         Ok(CrewHospitalList { hospitals })

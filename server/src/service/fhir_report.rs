@@ -28,6 +28,7 @@ use super::fhir::{
 };
 use super::incidents::{FacilityRef, IncidentView};
 use super::report::{ACTIVATIONS, Report};
+use crate::domain::IncidentStatus;
 use serde_json::{Value, json};
 
 pub const KYUKIT_OBSERVATION: &str = "http://kyukit.jp/fhir/CodeSystem/observation";
@@ -184,7 +185,7 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         .map(|d| b.organization("destination", d, ("prov", "Healthcare Provider")));
     let mut encounter = json!({
         "resourceType": "Encounter",
-        "status": if v.status == "arrived" { "finished" } else { "in-progress" },
+        "status": if v.status == IncidentStatus::Arrived { "finished" } else { "in-progress" },
         "class": coding(super::fhir::ACT_CODE, "EMER", "emergency"),
         "subject": reference(&b.patient),
         "serviceProvider": reference(&fire),

@@ -4,6 +4,7 @@
 
 use crate::db::keys::{IssuerKeyRow, MunicipalityRow};
 use crate::db::{self, Db};
+use crate::domain::KeyStatus;
 use crate::secrets;
 use crate::service::error::DomainError;
 use kyukit_card::{IssuerKey, KeySet, Kid};
@@ -116,8 +117,8 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Do
         .map_err(DomainError::internal)?;
     db.write(|c| {
         for row in db::keys::issuer_keys(c, muni)? {
-            if row.status == "active" {
-                db::keys::set_issuer_key_status(c, muni, &row.kid, "retired", now)?;
+            if row.status == KeyStatus::Active {
+                db::keys::set_issuer_key_status(c, muni, &row.kid, KeyStatus::Retired, now)?;
             }
         }
         db::keys::insert_issuer_key(
@@ -125,7 +126,7 @@ pub fn add_key(db: &Db, data_dir: &Path, muni: &str, now: i64) -> Result<Kid, Do
             &IssuerKeyRow {
                 municipality_id: muni.into(),
                 kid: kid.to_b64(),
-                status: "active".into(),
+                status: KeyStatus::Active,
                 public_jwk: jwk,
                 created_at: now,
                 retired_at: None,
@@ -146,10 +147,10 @@ pub fn mark_compromised(db: &Db, muni: &str, kid: &str, now: i64) -> Result<(), 
     db.write(|c| {
         let rows = db::keys::issuer_keys(c, muni)?;
         let row = rows.iter().find(|r| r.kid == kid).ok_or_else(|| DomainError::not_found("no such key"))?;
-        if row.status == "active" && !rows.iter().any(|r| r.kid != kid && r.status != "compromised") {
+        if row.status == KeyStatus::Active && !rows.iter().any(|r| r.kid != kid && r.status != KeyStatus::Compromised) {
             tracing::warn!(kid, "the only usable key is being marked compromised; no card can be issued until `keys rotate`");
         }
-        db::keys::set_issuer_key_status(c, muni, kid, "compromised", now)?;
+        db::keys::set_issuer_key_status(c, muni, kid, KeyStatus::Compromised, now)?;
         let event = crate::audit::Event::new(crate::audit::Action::CompromiseKey, crate::audit::Outcome::Ok).detail(kid);
         crate::audit::append(c, muni, &event, now);
         Ok(())
@@ -169,11 +170,11 @@ pub fn load(
     let mut trusted = KeySet::new();
     let mut active = None;
     for row in &rows {
-        if row.status == "compromised" {
+        if row.status == KeyStatus::Compromised {
             continue;
         }
         trusted.insert(public_key(&row.public_jwk)?);
-        if with_private && row.status == "active" {
+        if with_private && row.status == KeyStatus::Active {
             active = Some(
                 secrets::read_private_key(&key_path(data_dir, &row.kid))
                     .map_err(|e| DomainError::internal(format!("key {}: {e}", row.kid)))?,

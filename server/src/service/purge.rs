@@ -4,6 +4,7 @@
 //! lists stay complete until the cards expire) and the proxy links (who acted for whom).
 
 use crate::db::{self, Db};
+use crate::domain::{AccountStatus, ResidentStatus};
 use crate::service::error::DomainError;
 
 /// Text left in place of erased identity fields.
@@ -16,7 +17,7 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
         for mut r in due.iter().cloned() {
             db::residents::delete_items_of(c, &r.id)?;
             if let Some(account) = &r.account_id {
-                db::accounts::set_account_status(c, account, "suspended")?;
+                db::accounts::set_account_status(c, account, AccountStatus::Suspended)?;
                 db::accounts::delete_sessions_of(c, account)?;
             }
             r.family_name = ERASED.into();
@@ -28,7 +29,7 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
             r.address = ERASED.into();
             r.district = None;
             r.phone = None;
-            r.status = "purged".into();
+            r.status = ResidentStatus::Purged;
             r.updated_at = now;
             db::residents::update_resident(c, &r)?;
             crate::audit::append(

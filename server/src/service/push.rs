@@ -10,6 +10,7 @@
 use crate::audit::{self, Action, Outcome};
 use crate::db::push::{self as q, OutboxRow, OutboxUpdate, SubscriptionRow};
 use crate::db::{Db, DbConnection};
+use crate::domain::{OutboxStatus, Role};
 use crate::service::accounts::Actor;
 use crate::service::error::DomainError;
 use base64::Engine;
@@ -220,8 +221,8 @@ fn require_ed_staff(
     action: Action,
     now: i64,
 ) -> Result<String, DomainError> {
-    match (&actor.role[..], &actor.facility_id) {
-        ("ed_staff", Some(f)) => Ok(f.clone()),
+    match (actor.role, &actor.facility_id) {
+        (Role::EdStaff, Some(f)) => Ok(f.clone()),
         _ => Err(super::deny(
             db,
             &actor.municipality_id,
@@ -422,7 +423,7 @@ pub fn enqueue_for_facility(
             payload: body.clone(),
             ttl_secs,
             urgency: urgency.into(),
-            status: "pending".into(),
+            status: OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             lease_owner: None,
@@ -532,7 +533,7 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
     };
     let status_of = |s: &Option<u16>| s.map(i32::from);
     let done =
-        |status: &'static str, last_status: Option<i32>, last_error: Option<String>| OutboxUpdate {
+        |status: OutboxStatus, last_status: Option<i32>, last_error: Option<String>| OutboxUpdate {
             status,
             attempts,
             next_attempt_at: row.next_attempt_at,
@@ -541,15 +542,19 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
             done_at: Some(now),
         };
     match attempt {
-        Attempt::Delivered { status } => done("sent", Some(i32::from(*status)), None),
+        Attempt::Delivered { status } => done(OutboxStatus::Sent, Some(i32::from(*status)), None),
         Attempt::Gone { status } => done(
-            "gone",
+            OutboxStatus::Gone,
             Some(i32::from(*status)),
             Some(format!("HTTP {status}: subscription expired; removed")),
         ),
-        Attempt::Unsubscribed => done("gone", None, Some("subscription removed".into())),
+        Attempt::Unsubscribed => done(
+            OutboxStatus::Gone,
+            None,
+            Some("subscription removed".into()),
+        ),
         Attempt::Rejected { status, error } => {
-            done("failed", status_of(status), Some(error.clone()))
+            done(OutboxStatus::Failed, status_of(status), Some(error.clone()))
         }
         Attempt::Transient {
             status,
@@ -558,13 +563,13 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
         } => {
             if attempts >= MAX_ATTEMPTS {
                 done(
-                    "failed",
+                    OutboxStatus::Failed,
                     status_of(status),
                     Some(format!("{error} (gave up after {attempts} attempts)")),
                 )
             } else {
                 OutboxUpdate {
-                    status: "pending",
+                    status: OutboxStatus::Pending,
                     attempts,
                     next_attempt_at: now + backoff_secs(attempts, *retry_after),
                     last_status: status_of(status),

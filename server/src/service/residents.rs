@@ -7,6 +7,7 @@ use crate::audit;
 use crate::db::accounts::AccountRow;
 use crate::db::residents::{ProxyRow, ResidentRow};
 use crate::db::{self, Db, DbConnection};
+use crate::domain::{AccountStatus, ProxyRelation, ResidentStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +88,7 @@ impl From<ResidentRow> for Profile {
             district: r.district,
             phone: r.phone,
             preferred_language: r.preferred_language,
-            status: r.status,
+            status: r.status.to_string(),
             withdrawn_at: r.withdrawn_at,
             purge_after: r.purge_after,
         }
@@ -133,7 +134,7 @@ fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, DomainError> {
             .map(|s| phone("phone", s))
             .transpose()?,
         preferred_language: one_of("preferred_language", &p.preferred_language, &["ja", "en"])?,
-        status: "active".into(),
+        status: ResidentStatus::Active,
         withdrawn_at: None,
         purge_after: None,
         created_at: now,
@@ -145,7 +146,7 @@ fn new_account(
     muni: &str,
     login_id: &str,
     password: &str,
-    role: &str,
+    role: Role,
     display_name: String,
     now: i64,
 ) -> Result<AccountRow, DomainError> {
@@ -156,9 +157,9 @@ fn new_account(
         municipality_id: muni.to_string(),
         login_id,
         password_hash: accounts::hash_password(password)?,
-        role: role.into(),
+        role,
         display_name,
-        status: "active".into(),
+        status: AccountStatus::Active,
         created_at: now,
         facility_id: None,
         totp_secret: None,
@@ -192,7 +193,14 @@ pub fn register_self(
 ) -> Result<Registered, DomainError> {
     let mut row = profile_row(&req.profile, now)?;
     let display = format!("{} {}", row.family_name, row.given_name);
-    let account = new_account(muni, &req.login_id, &req.password, "resident", display, now)?;
+    let account = new_account(
+        muni,
+        &req.login_id,
+        &req.password,
+        Role::Resident,
+        display,
+        now,
+    )?;
     row.id = new_id()?;
     row.municipality_id = muni.to_string();
     row.account_id = Some(account.id.clone());
@@ -200,7 +208,7 @@ pub fn register_self(
         insert_account(c, &account)?;
         db::residents::insert_resident(c, &row)?;
         let event = audit::Event::new(audit::Action::RegisterResident, audit::Outcome::Ok)
-            .by(&account.id, "resident")
+            .by(&account.id, Role::Resident)
             .about(&row.id);
         audit::append(c, muni, &event, now);
         let token = accounts::create_session(c, &account, None, now, policy)?;
@@ -225,15 +233,23 @@ pub fn register_by_proxy(
             "the proxy must accept the proxy statement",
         ));
     }
-    let relation = one_of(
-        "relation",
-        &req.relation,
-        &["family", "relative", "care_manager", "guardian", "other"],
-    )?;
+    let relation: ProxyRelation = req.relation.parse().map_err(|_| {
+        DomainError::unprocessable(
+            "invalid_field",
+            format!("relation: one of {}", ProxyRelation::TEXTS.join(", ")),
+        )
+    })?;
     let relation_detail = opt_text("relation_detail", &req.relation_detail, 50)?;
     let display = text("display_name", &req.display_name, 1, 60)?;
     let mut row = profile_row(&req.resident, now)?;
-    let account = new_account(muni, &req.login_id, &req.password, "proxy", display, now)?;
+    let account = new_account(
+        muni,
+        &req.login_id,
+        &req.password,
+        Role::Proxy,
+        display,
+        now,
+    )?;
     row.id = new_id()?;
     row.municipality_id = muni.to_string();
     let proxy = ProxyRow {
@@ -251,9 +267,9 @@ pub fn register_by_proxy(
         db::residents::insert_resident(c, &row)?;
         db::residents::insert_proxy(c, &proxy)?;
         let event = audit::Event::new(audit::Action::RegisterProxy, audit::Outcome::Ok)
-            .by(&account.id, "proxy")
+            .by(&account.id, Role::Proxy)
             .about(&row.id)
-            .detail(proxy.relation.clone());
+            .detail(proxy.relation.to_string());
         audit::append(c, muni, &event, now);
         let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
@@ -284,11 +300,11 @@ pub fn for_actor(
     let missing = || DomainError::not_found("no such resident");
     let resident =
         db::residents::resident(conn, &actor.municipality_id, resident_id)?.ok_or_else(missing)?;
-    match actor.role.as_str() {
-        "resident" if resident.account_id.as_deref() == Some(actor.account_id.as_str()) => {
+    match actor.role {
+        Role::Resident if resident.account_id.as_deref() == Some(actor.account_id.as_str()) => {
             Ok((resident, Standing::Own))
         }
-        "proxy" => match db::residents::proxy_for(conn, resident_id, &actor.account_id)? {
+        Role::Proxy => match db::residents::proxy_for(conn, resident_id, &actor.account_id)? {
             Some(p) => Ok((resident, Standing::Proxy(p))),
             None => Err(missing()),
         },
@@ -299,12 +315,12 @@ pub fn for_actor(
 /// The residents the actor may act for.
 pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, DomainError> {
     db.read(|c| {
-        Ok(match actor.role.as_str() {
-            "resident" => db::residents::resident_of_account(c, &actor.account_id)?
+        Ok(match actor.role {
+            Role::Resident => db::residents::resident_of_account(c, &actor.account_id)?
                 .into_iter()
                 .map(Profile::from)
                 .collect(),
-            "proxy" => db::residents::residents_of_proxy(c, &actor.account_id)?
+            Role::Proxy => db::residents::residents_of_proxy(c, &actor.account_id)?
                 .into_iter()
                 .map(Profile::from)
                 .collect(),
@@ -340,7 +356,7 @@ pub fn update_profile(
         };
         db::residents::update_resident(c, &row)?;
         let event = audit::Event::new(audit::Action::UpdateProfile, audit::Outcome::Ok)
-            .by(&actor.account_id, &actor.role)
+            .by(&actor.account_id, actor.role)
             .about(&row.id);
         audit::append(c, &actor.municipality_id, &event, now);
         Ok(row.into())
@@ -396,7 +412,7 @@ pub fn access_history(
                         .map(|n| n.1.clone()),
                     at: e.at,
                     by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
-                        && actor.role == "resident",
+                        && actor.role == Role::Resident,
                     action: e.action,
                     outcome: e.outcome,
                     role: e.actor_role,

@@ -9,6 +9,7 @@ use super::{check_id, text};
 use crate::audit::{self, Action, Outcome};
 use crate::db::accounts::AccountRow;
 use crate::db::{self, Db};
+use crate::domain::{FacilityStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -36,10 +37,10 @@ impl From<AccountRow> for StaffAccount {
             account_id: a.id,
             login_id: a.login_id,
             display_name: a.display_name,
-            role: a.role,
+            role: a.role.to_string(),
             profession: a.profession,
             facility_id: a.facility_id,
-            status: a.status,
+            status: a.status.to_string(),
             suspended_reason: a.suspended_reason,
             replaced_by: a.replaced_by,
             locked_until: a.locked_until,
@@ -50,9 +51,9 @@ impl From<AccountRow> for StaffAccount {
 
 /// City admins see every staff account; facility managers those of their facility.
 pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, DomainError> {
-    let facility = match actor.role.as_str() {
-        "city_admin" => None,
-        "facility_manager" => Some(
+    let facility = match actor.role {
+        Role::CityAdmin => None,
+        Role::FacilityManager => Some(
             actor
                 .facility_id
                 .clone()
@@ -90,13 +91,13 @@ fn managed(
 ) -> Result<AccountRow, DomainError> {
     let missing = || DomainError::not_found("no such staff account");
     let a = db::accounts::account(c, &actor.municipality_id, account_id)?.ok_or_else(missing)?;
-    let staff = accounts::STAFF_ROLES.contains(&a.role.as_str());
+    let staff = accounts::STAFF_ROLES.contains(&a.role);
     let allowed = staff
-        && (actor.role == "city_admin"
-            || (actor.role == "facility_manager"
+        && (actor.role == Role::CityAdmin
+            || (actor.role == Role::FacilityManager
                 && a.facility_id.is_some()
                 && a.facility_id == actor.facility_id
-                && ["paramedic", "ed_staff"].contains(&a.role.as_str())));
+                && [Role::Paramedic, Role::EdStaff].contains(&a.role)));
     if allowed && a.id != actor.account_id {
         Ok(a)
     } else {
@@ -190,7 +191,7 @@ pub fn reissue(
         &NewStaff {
             login_id: input.new_login_id.clone(),
             password: input.new_password.clone(),
-            role: old.role.clone(),
+            role: old.role.to_string(),
             display_name: old.display_name.clone(),
             facility_id: old.facility_id.clone(),
             profession: old.profession.clone(),
@@ -240,7 +241,7 @@ pub fn suspend_facility(
     db.write(|c| {
         db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
-        db::facilities::set_facility_status(c, facility_id, "suspended")?;
+        db::facilities::set_facility_status(c, facility_id, FacilityStatus::Suspended)?;
         let mut sessions_ended = 0;
         for account in db::accounts::accounts_of_facility(c, facility_id)? {
             sessions_ended += db::accounts::delete_sessions_of(c, &account)?;
@@ -259,7 +260,7 @@ pub fn suspend_facility(
         audit::append(c, &actor.municipality_id, &event, now);
         Ok(FacilitySuspended {
             facility_id: facility_id.to_string(),
-            status: "suspended".into(),
+            status: FacilityStatus::Suspended.to_string(),
             sessions_ended,
             devices_revoked,
         })
@@ -277,19 +278,19 @@ pub fn reinstate_facility(
     db.write(|c| {
         let f = db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
-        if f.status == "withdrawn" {
+        if f.status == FacilityStatus::Withdrawn {
             return Err(DomainError::conflict(
                 "withdrawn",
                 "this facility has withdrawn; it must apply again",
             ));
         }
-        db::facilities::set_facility_status(c, facility_id, "active")?;
+        db::facilities::set_facility_status(c, facility_id, FacilityStatus::Active)?;
         let mut event = actor.event(Action::ReinstateFacility, Outcome::Ok);
         event.facility_id = Some(facility_id.to_string());
         audit::append(c, &actor.municipality_id, &event, now);
         Ok(FacilitySuspended {
             facility_id: facility_id.to_string(),
-            status: "active".into(),
+            status: FacilityStatus::Active.to_string(),
             sessions_ended: 0,
             devices_revoked: 0,
         })
@@ -346,6 +347,6 @@ pub(crate) fn facility_allows_login(
     match &account.facility_id {
         None => Ok(true),
         Some(f) => Ok(db::facilities::facility(c, &account.municipality_id, f)?
-            .is_some_and(|f| f.status == "active")),
+            .is_some_and(|f| f.status == FacilityStatus::Active)),
     }
 }

@@ -6,6 +6,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::field_actor;
 use crate::audit::Action;
 use crate::auth::{Authenticated, bearer};
+use crate::domain::Role;
 use crate::service::accounts::{self, Actor};
 use crate::service::feed;
 use crate::service::incidents as svc;
@@ -170,8 +171,8 @@ pub(crate) async fn hospital_feed(
 ) -> Result<HttpResponse, ApiError> {
     let after = resume_from(&req, &q)?;
     let actor = auth.0;
-    let facility = match (actor.role.as_str(), &actor.facility_id) {
-        ("ed_staff", Some(f)) => f.clone(),
+    let facility = match (actor.role, &actor.facility_id) {
+        (Role::EdStaff, Some(f)) => f.clone(),
         _ => {
             return Err(ApiError::forbidden(
                 "only emergency department staff may watch a hospital's feed",
@@ -211,7 +212,7 @@ pub(crate) async fn crew_feed(
 ) -> Result<HttpResponse, ApiError> {
     let after = resume_from(&req, &q)?;
     let (actor, by) = field_actor(&state, &req, &[], Action::ReadIncident, false).await?;
-    if actor.role != "paramedic" {
+    if actor.role != Role::Paramedic {
         return Err(ApiError::forbidden("only paramedics may watch a crew feed"));
     }
     // The nonce is spent like any signed request's (a replayed stream request is refused).

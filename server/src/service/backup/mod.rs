@@ -23,6 +23,7 @@ use super::keys;
 use crate::audit;
 use crate::db::schema::{audit_heads, issuer_keys};
 use crate::db::{Backend, DatabaseUrl, DbConnection};
+use crate::domain::KeyStatus;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -170,7 +171,7 @@ pub struct HeadRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     pub kid: String,
-    pub status: String,
+    pub status: KeyStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +253,7 @@ fn read_facts(c: &mut DbConnection) -> QueryResult<(Vec<HeadRecord>, Vec<KeyReco
     let keys = issuer_keys::table
         .order((issuer_keys::municipality_id.asc(), issuer_keys::kid.asc()))
         .select((issuer_keys::kid, issuer_keys::status))
-        .load::<(String, String)>(c)?
+        .load::<(String, KeyStatus)>(c)?
         .into_iter()
         .map(|(kid, status)| KeyRecord { kid, status })
         .collect();
@@ -316,7 +317,7 @@ fn write_generation(target: &Target, out: &Path, now: i64) -> Result<Manifest, B
     for name in &key_files {
         copy_with_mode(&src_keys.join(name), &keys_out.join(name), 0o600)?;
     }
-    for k in keys.iter().filter(|k| k.status != "compromised") {
+    for k in keys.iter().filter(|k| k.status != KeyStatus::Compromised) {
         if !key_files.contains(&format!("{}.pem", k.kid)) {
             return Err(fail(format!(
                 "key {} ({}) is in the database but {} is missing",
@@ -569,7 +570,7 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
     for k in manifest
         .issuer_keys
         .iter()
-        .filter(|k| k.status != "compromised")
+        .filter(|k| k.status != KeyStatus::Compromised)
     {
         if !listed.contains(format!("keys/{}.pem", k.kid).as_str()) {
             return Err(fail(format!(

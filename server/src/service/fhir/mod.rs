@@ -20,6 +20,7 @@ use super::dataset::{
     Medication,
 };
 use super::disclosure::Disclosure;
+use crate::domain::{DirectiveStatus, DisclosureKind, GivenBy, Provenance};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -340,17 +341,16 @@ impl<'a> Doc<'a> {
 
     /// Who stated an item: the resident, a proxy, or a clinician.
     fn source(&self, item: &Item) -> Value {
-        match item.provenance.as_str() {
-            "self" => self.patient.clone(),
-            "proxy" => json!({ "display": "Proxy / 代理人" }),
-            "clinician" => json!({ "display": "Clinician / 医療者" }),
-            other => json!({ "display": other }),
+        match item.provenance {
+            Provenance::SelfEntered => self.patient.clone(),
+            Provenance::Proxy => json!({ "display": "Proxy / 代理人" }),
+            Provenance::Clinician => json!({ "display": "Clinician / 医療者" }),
         }
     }
 
     /// `confirmed` when a clinician entered the item, else `unconfirmed` (reported).
     fn verified(item: &Item) -> (&'static str, &'static str) {
-        if item.provenance == "clinician" {
+        if item.provenance == Provenance::Clinician {
             ("confirmed", "Confirmed")
         } else {
             ("unconfirmed", "Unconfirmed")
@@ -432,7 +432,7 @@ impl<'a> Doc<'a> {
     /// The resident's consent to share the emergency dataset with responders.
     fn privacy_consent_entry(&mut self) -> Value {
         let c = &self.d.consent;
-        let performer = if c.given_by == "self" {
+        let performer = if c.given_by == GivenBy::SelfGiven {
             self.patient.clone()
         } else {
             json!({ "display": "Proxy / 代理人" })
@@ -469,7 +469,7 @@ impl<'a> Doc<'a> {
 
     fn composition(&self, sections: Vec<Value>) -> Value {
         let d = self.d;
-        let (reason, label) = if d.kind == "break_glass" {
+        let (reason, label) = if d.kind == DisclosureKind::BreakGlass {
             (
                 coding(ACT_REASON, "BTG", "break the glass"),
                 "Break-glass access by an emergency responder / 緊急時特別閲覧",
@@ -790,7 +790,7 @@ impl<'a> Doc<'a> {
                 "patient": self.patient,
                 "policyRule": { "text": rule },
             });
-            if a.status == "dnar" {
+            if a.status() == Some(DirectiveStatus::Dnar) {
                 r["provision"] = json!({
                     "type": "deny",
                     "code": [{

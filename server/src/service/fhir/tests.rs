@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::{ConsentStatus, DisclosureKind, GivenBy, Provenance};
 use crate::service::consent::Consent;
 use crate::service::disclosure::Patient;
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,7 +12,11 @@ fn item(n: u32, category: &str, body: Value) -> Item {
         id: format!("{n:032x}"),
         category: category.into(),
         body,
-        provenance: if n.is_multiple_of(2) { "self" } else { "proxy" }.into(),
+        provenance: if n.is_multiple_of(2) {
+            Provenance::SelfEntered
+        } else {
+            Provenance::Proxy
+        },
         last_verified: Some("2026-10-01".into()),
         updated_at: 1_790_000_000,
     }
@@ -95,7 +100,7 @@ fn fixture() -> Disclosure {
     ];
     Disclosure {
         access_id: ACCESS.into(),
-        kind: "scan".into(),
+        kind: DisclosureKind::Scan,
         incident_ref: "R8-1234".into(),
         accessed_at: 1_795_000_000,
         expires_at: 1_795_000_000 + 12 * 3600,
@@ -114,12 +119,12 @@ fn fixture() -> Disclosure {
         },
         consent: Consent {
             version: 3,
-            status: "granted".into(),
+            status: ConsentStatus::Granted,
             categories: all_categories(),
             disaster_use: true,
             triage_on_card: true,
             name_on_print: false,
-            given_by: "proxy".into(),
+            given_by: GivenBy::Proxy,
             proxy_id: Some("abcdefabcdefabcdefabcdefabcdefab".into()),
             recorded_at: 1_790_000_000,
         },
@@ -516,7 +521,7 @@ fn write_oracle_samples() {
     let full = fixture();
 
     let mut break_glass = fixture();
-    break_glass.kind = "break_glass".into();
+    break_glass.kind = DisclosureKind::BreakGlass;
     break_glass.access_id = "00000000000000000000000000000001".into();
     break_glass.categories = vec![
         "medications".into(),
@@ -537,7 +542,7 @@ fn write_oracle_samples() {
     sparse.patient.given_name_kana = None;
     sparse.patient.sex = "unknown".into();
     sparse.patient.preferred_language = "en".into();
-    sparse.consent.given_by = "self".into();
+    sparse.consent.given_by = GivenBy::SelfGiven;
     sparse.consent.disaster_use = false;
     sparse.items = vec![
         item(40, "blood_type", json!({"abo": "unknown", "rh": "unknown"})),

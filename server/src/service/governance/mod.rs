@@ -24,6 +24,7 @@ use crate::db::governance::{
     ApplicationNotificationRow, FacilityApplicationRow, FacilityChanges, FacilityContactRow,
 };
 use crate::db::{self, Db, DbConnection, Tx};
+use crate::domain::{self, Decision, FacilityKind, FacilityStatus, RequestType, Role};
 use crate::service::error::DomainError;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -46,9 +47,6 @@ pub const TERMINATION_NOTICE_SECS: i64 = 30 * 86_400;
 /// Times accepted for notices: 2000-01-01 .. 2100-01-01 (UTC).
 const MIN_TIME: i64 = 946_684_800;
 const MAX_TIME: i64 = 4_102_444_800;
-
-pub const REQUEST_TYPES: [&str; 3] = ["application", "change", "withdrawal"];
-pub const NOTICE_KINDS: [&str; 3] = ["service_change", "planned_suspension", "incident"];
 
 // ---- input and output types ---------------------------------------------------------------------
 
@@ -203,10 +201,10 @@ impl From<FacilityApplicationRow> for Application {
         };
         Application {
             id: r.id,
-            request_type: r.request_type,
-            status: r.status,
+            request_type: r.request_type.to_string(),
+            status: r.status.to_string(),
             facility_id: r.facility_id,
-            kind: r.kind,
+            kind: r.kind.map(|k| k.to_string()),
             name_ja: r.name_ja,
             name_en: r.name_en,
             address: r.address,
@@ -234,7 +232,8 @@ pub struct Decided {
 /// One facility in the public directory.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DirectoryEntry {
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: FacilityKind,
     pub name_ja: String,
     pub name_en: String,
     pub address: String,
@@ -359,8 +358,8 @@ pub fn apply(
     let row = FacilityApplicationRow {
         id: new_id()?,
         municipality_id: muni.to_string(),
-        request_type: "application".into(),
-        status: "pending".into(),
+        request_type: RequestType::Application,
+        status: domain::ApplicationStatus::Pending,
         facility_id: None,
         kind: Some(check_kind(&input.kind)?),
         name_ja: Some(text("name_ja", &input.name_ja, 1, 100)?),
@@ -391,15 +390,15 @@ pub fn apply(
         let event = audit::Event::new(Action::ApplyFacility, Outcome::Ok).detail(format!(
             "application {} {}",
             row.id,
-            row.kind.as_deref().unwrap_or_default()
+            row.kind.map_or("", FacilityKind::as_str)
         ));
         audit::append(c, muni, &event, now);
         Ok(())
     })?;
     Ok(Submitted {
         application_id: row.id,
-        request_type: row.request_type,
-        status: row.status,
+        request_type: row.request_type.to_string(),
+        status: row.status.to_string(),
         status_token: token,
         submitted_at: now,
     })
@@ -424,7 +423,7 @@ pub fn status(
             return Err(not_found());
         }
         let notification = db::governance::application_notification(c, id)?.map(|n| Notification {
-            status: n.status,
+            status: n.status.to_string(),
             decided_at: n.created_at,
             reason: n.reason,
             facility_id: n.facility_id,
@@ -432,9 +431,9 @@ pub fn status(
         });
         Ok(ApplicationStatus {
             application_id: app.id,
-            request_type: app.request_type,
-            status: app.status,
-            kind: app.kind,
+            request_type: app.request_type.to_string(),
+            status: app.status.to_string(),
+            kind: app.kind.map(|k| k.to_string()),
             name_ja: app.name_ja,
             name_en: app.name_en,
             submitted_at: app.created_at,
@@ -470,18 +469,24 @@ pub fn request_change(
     now: i64,
 ) -> Result<Submitted, DomainError> {
     check_id(facility_id)?;
-    if !(actor.role == "facility_manager" && actor.facility_id.as_deref() == Some(facility_id)) {
+    if !(actor.role == Role::FacilityManager && actor.facility_id.as_deref() == Some(facility_id)) {
         return Err(DomainError::forbidden(
             "only the facility's manager may ask to change or withdraw it",
         ));
     }
     let note = opt_text("note", &input.note, 500)?;
     let (token, token_hash) = new_token()?;
+    let bad_type =
+        || DomainError::unprocessable("invalid_field", "type: one of change, withdrawal");
+    let request_type = match input.request_type.parse() {
+        Ok(t @ (RequestType::Change | RequestType::Withdrawal)) => t,
+        _ => return Err(bad_type()),
+    };
     let mut row = FacilityApplicationRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
-        request_type: String::new(),
-        status: "pending".into(),
+        request_type,
+        status: domain::ApplicationStatus::Pending,
         facility_id: Some(facility_id.to_string()),
         kind: None,
         name_ja: None,
@@ -500,16 +505,15 @@ pub fn request_change(
         decided_by: None,
         reason: None,
     };
-    match (input.request_type.as_str(), &input.changes) {
-        ("withdrawal", None) => row.request_type = "withdrawal".into(),
-        ("withdrawal", Some(_)) => {
+    match (request_type, &input.changes) {
+        (RequestType::Withdrawal, None) => {}
+        (RequestType::Withdrawal, Some(_)) => {
             return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: not for a withdrawal",
             ));
         }
-        ("change", Some(ch)) => {
-            row.request_type = "change".into();
+        (RequestType::Change, Some(ch)) => {
             row.kind = ch.kind.as_deref().map(check_kind).transpose()?;
             row.name_ja = ch
                 .name_ja
@@ -557,29 +561,24 @@ pub fn request_change(
                 ));
             }
         }
-        ("change", None) => {
+        (RequestType::Change, None) => {
             return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes: required for a change",
             ));
         }
-        _ => {
-            return Err(DomainError::unprocessable(
-                "invalid_field",
-                "type: one of change, withdrawal",
-            ));
-        }
+        (RequestType::Application, _) => return Err(bad_type()),
     }
     db.write(|c| {
         let facility = db::facilities::facility(c, &actor.municipality_id, facility_id)?
             .ok_or_else(|| DomainError::not_found("no such facility"))?;
-        if facility.status == "withdrawn" {
+        if facility.status == FacilityStatus::Withdrawn {
             return Err(DomainError::conflict(
                 "facility_withdrawn",
                 "this facility has withdrawn",
             ));
         }
-        if row.kind.as_deref().is_some_and(|k| k != facility.kind) {
+        if row.kind.is_some_and(|k| k != facility.kind) {
             return Err(DomainError::unprocessable(
                 "invalid_field",
                 "changes.kind: a facility's kind does not change; withdraw and apply again",
@@ -609,8 +608,8 @@ pub fn request_change(
     })?;
     Ok(Submitted {
         application_id: row.id,
-        request_type: row.request_type,
-        status: row.status,
+        request_type: row.request_type.to_string(),
+        status: row.status.to_string(),
         status_token: token,
         submitted_at: now,
     })
@@ -649,19 +648,22 @@ pub fn decide(
             .ok_or_else(|| DomainError::not_found("no such application"))?;
         // The application's row lock first (then the audit head, in `approve_*` and below), so two
         // concurrent decisions queue here instead of deadlocking on PostgreSQL.
-        if app.status != "pending" || db::governance::lock_pending_application(c, id)? != 1 {
+        if app.status != domain::ApplicationStatus::Pending
+            || db::governance::lock_pending_application(c, id)? != 1
+        {
             return Err(already_decided());
         }
-        let facility_id = match (approve, app.request_type.as_str()) {
+        let facility_id = match (approve, app.request_type) {
             (false, _) => app.facility_id.clone(),
-            (true, "application") => Some(approve_application(c, actor, &app, now)?),
-            (true, "change") => Some(approve_change(c, actor, &app, now)?),
-            (true, "withdrawal") => Some(approve_withdrawal(c, actor, &app, now)?),
-            (true, other) => {
-                return Err(DomainError::internal(format!("request type {other}")));
-            }
+            (true, RequestType::Application) => Some(approve_application(c, actor, &app, now)?),
+            (true, RequestType::Change) => Some(approve_change(c, actor, &app, now)?),
+            (true, RequestType::Withdrawal) => Some(approve_withdrawal(c, actor, &app, now)?),
         };
-        let status = if approve { "approved" } else { "rejected" };
+        let status = if approve {
+            Decision::Approved
+        } else {
+            Decision::Rejected
+        };
         let claimed = db::governance::decide_facility_application(
             c,
             id,
@@ -685,7 +687,7 @@ pub fn decide(
                 id: new_id()?,
                 municipality_id: muni.clone(),
                 application_id: id.to_string(),
-                status: status.into(),
+                status,
                 reason: reason.clone(),
                 facility_id: facility_id.clone(),
                 recipient_email: recipient,
@@ -726,7 +728,7 @@ fn target_facility(
         .ok_or_else(|| DomainError::internal("change request without a facility"))?;
     let f = db::facilities::facility(c, &app.municipality_id, id)?
         .ok_or_else(|| DomainError::internal("change request for a missing facility"))?;
-    if f.status == "withdrawn" {
+    if f.status == FacilityStatus::Withdrawn {
         return Err(DomainError::conflict(
             "facility_withdrawn",
             "this facility has withdrawn",
@@ -743,7 +745,7 @@ fn approve_application(
     now: i64,
 ) -> Result<String, DomainError> {
     let input = FacilityInput {
-        kind: app.kind.clone().unwrap_or_default(),
+        kind: app.kind.map(|k| k.to_string()).unwrap_or_default(),
         name_ja: app.name_ja.clone().unwrap_or_default(),
         name_en: app.name_en.clone().unwrap_or_default(),
         address: app.address.clone().unwrap_or_default(),

@@ -1,11 +1,12 @@
 //! The city's notices (RULES R17): service changes, planned suspensions and incidents; a
 //! termination announced at least 30 days ahead.
 
-use super::{NOTICE_KINDS, NOTICES_SHOWN, TERMINATION_NOTICE_SECS, body_text, time_field};
+use super::{NOTICES_SHOWN, TERMINATION_NOTICE_SECS, body_text, time_field};
 use crate::audit::{self, Action, Outcome};
 use crate::db;
 use crate::db::Db;
 use crate::db::governance::NoticeRow;
+use crate::domain::{NoticeKind, NoticeStatus};
 use crate::service::accounts::Actor;
 use crate::service::error::DomainError;
 use crate::service::facilities::require_city_admin;
@@ -37,7 +38,8 @@ pub struct NoticeInput {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Notice {
     pub id: String,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: NoticeKind,
     pub title_ja: String,
     pub title_en: String,
     pub body_ja: String,
@@ -63,7 +65,7 @@ impl From<NoticeRow> for Notice {
             starts_at: r.starts_at,
             ends_at: r.ends_at,
             termination: r.termination,
-            status: r.status,
+            status: r.status.to_string(),
             published_at: r.created_at,
             withdrawn_at: r.withdrawn_at,
         }
@@ -79,12 +81,12 @@ pub fn publish_notice(
     now: i64,
 ) -> Result<Notice, DomainError> {
     require_city_admin(actor)?;
-    if !NOTICE_KINDS.contains(&input.kind.as_str()) {
+    let Ok(kind) = input.kind.parse::<NoticeKind>() else {
         return Err(DomainError::unprocessable(
             "invalid_field",
-            format!("kind: one of {}", NOTICE_KINDS.join(", ")),
+            format!("kind: one of {}", NoticeKind::TEXTS.join(", ")),
         ));
-    }
+    };
     let starts_at = time_field("starts_at", input.starts_at)?;
     let ends_at = time_field("ends_at", input.ends_at)?;
     if let (Some(s), Some(e)) = (starts_at, ends_at)
@@ -95,7 +97,7 @@ pub fn publish_notice(
             "ends_at: must be after starts_at",
         ));
     }
-    if input.kind == "planned_suspension" {
+    if kind == NoticeKind::PlannedSuspension {
         match starts_at {
             None => {
                 return Err(DomainError::unprocessable(
@@ -113,7 +115,7 @@ pub fn publish_notice(
         }
     }
     if input.termination {
-        if input.kind != "planned_suspension" {
+        if kind != NoticeKind::PlannedSuspension {
             return Err(DomainError::unprocessable(
                 "invalid_field",
                 "termination: only a planned suspension can be a termination",
@@ -129,7 +131,7 @@ pub fn publish_notice(
     let row = NoticeRow {
         id: new_id()?,
         municipality_id: actor.municipality_id.clone(),
-        kind: input.kind.clone(),
+        kind,
         title_ja: text("title_ja", &input.title_ja, 1, 200)?,
         title_en: text("title_en", &input.title_en, 1, 200)?,
         body_ja: body_text("body_ja", &input.body_ja, 4000)?,
@@ -137,7 +139,7 @@ pub fn publish_notice(
         starts_at,
         ends_at,
         termination: input.termination,
-        status: "published".into(),
+        status: NoticeStatus::Published,
         created_by: actor.account_id.clone(),
         created_at: now,
         withdrawn_by: None,

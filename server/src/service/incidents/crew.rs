@@ -12,6 +12,7 @@ use crate::audit;
 use crate::audit::{Action, Outcome};
 use crate::db::Db;
 use crate::db::incidents::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
+use crate::domain::{IncidentStatus, TargetStatus};
 use crate::feed::Wakers;
 use crate::service::access::{self, Refusal};
 use crate::service::accounts::Actor;
@@ -111,7 +112,7 @@ pub fn open(
                 opened_by: actor.account_id.clone(),
                 access_id: input.access_id.clone(),
                 incident_ref: incident_ref.clone(),
-                status: "open".into(),
+                status: IncidentStatus::Open,
                 destination_id: None,
                 version: 0,
                 activation: None,
@@ -184,7 +185,7 @@ pub fn submit_report(
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(refuse(DomainError::conflict(
                     "incident_closed",
                     "this incident is closed",
@@ -225,7 +226,7 @@ pub fn submit_report(
                     &t.hospital_id,
                     &inc.id,
                     "report_updated",
-                    feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
+                    feed_data(&inc, Some(&t.hospital_id), Some(t.status)),
                 );
                 out.push(
                     &t.hospital_id,
@@ -308,7 +309,7 @@ pub fn add_attachment(
         Some(wake),
         |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -337,7 +338,7 @@ pub fn add_attachment(
                     &t.hospital_id,
                     &inc.id,
                     "attachment_added",
-                    feed_data(&inc, Some(&t.hospital_id), Some(&t.status)),
+                    feed_data(&inc, Some(&t.hospital_id), Some(t.status)),
                 );
             }
             audit::append(
@@ -389,9 +390,9 @@ pub fn inquire(
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
-            match inc.status.as_str() {
-                "open" => {}
-                "accepted" => {
+            match inc.status {
+                IncidentStatus::Open => {}
+                IncidentStatus::Accepted => {
                     return Err(refuse(DomainError::conflict(
                         "already_accepted",
                         "a hospital has already accepted this patient",
@@ -416,7 +417,8 @@ pub fn inquire(
                 .collect::<Result<Vec<_>, _>>()?;
             let band = age_band_of(c, &inc)?;
             for h in &rows {
-                if q::target(c, &inc.id, &h.id)?.is_some_and(|t| t.status == "pending") {
+                if q::target(c, &inc.id, &h.id)?.is_some_and(|t| t.status == TargetStatus::Pending)
+                {
                     continue; // already waiting for this hospital's answer
                 }
                 q::upsert_target(
@@ -425,7 +427,7 @@ pub fn inquire(
                         incident_id: inc.id.clone(),
                         hospital_id: h.id.clone(),
                         municipality_id: inc.municipality_id.clone(),
-                        status: "pending".into(),
+                        status: TargetStatus::Pending,
                         reason: None,
                         asked_at: now,
                         answered_by: None,
@@ -439,14 +441,14 @@ pub fn inquire(
                     &h.id,
                     &inc.id,
                     "inquiry",
-                    feed_data(&inc, Some(&h.id), Some("pending")),
+                    feed_data(&inc, Some(&h.id), Some(TargetStatus::Pending)),
                 );
                 out.push(&h.id, &inc.id, push_payload(&inc, "inquiry", &band), "high");
                 out.feed.push(
                     &inc.facility_id,
                     &inc.id,
                     "inquiry_sent",
-                    feed_data(&inc, Some(&h.id), Some("pending")),
+                    feed_data(&inc, Some(&h.id), Some(TargetStatus::Pending)),
                 );
             }
             audit::append(
@@ -485,7 +487,7 @@ pub fn change_destination(
         Some(wake),
         |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
-            if !matches!(inc.status.as_str(), "open" | "accepted") {
+            if !matches!(inc.status, IncidentStatus::Open | IncidentStatus::Accepted) {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -494,7 +496,14 @@ pub fn change_destination(
             if inc.destination_id.as_deref() == Some(new.id.as_str()) {
                 return Ok(view(c, &inc, None)?);
             }
-            if !q::move_incident(c, &inc.id, "accepted", Some(&new.id), None, now)? {
+            if !q::move_incident(
+                c,
+                &inc.id,
+                IncidentStatus::Accepted,
+                Some(&new.id),
+                None,
+                now,
+            )? {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -507,12 +516,12 @@ pub fn change_destination(
                 }
                 // The old destination (accepted or assigned) is released; hospitals still
                 // deciding are no longer asked.
-                let (to, kind) = if t.status == "pending" {
-                    ("withdrawn", "withdrawn")
+                let (to, kind) = if t.status == TargetStatus::Pending {
+                    (TargetStatus::Withdrawn, "withdrawn")
                 } else {
-                    ("released", "destination_released")
+                    (TargetStatus::Released, "destination_released")
                 };
-                q::set_target_status(c, &inc.id, &t.hospital_id, &[&t.status], to, None)?;
+                q::set_target_status(c, &inc.id, &t.hospital_id, &[t.status], to, None)?;
                 out.feed.push(
                     &t.hospital_id,
                     &inc.id,
@@ -532,7 +541,7 @@ pub fn change_destination(
                     incident_id: inc.id.clone(),
                     hospital_id: new.id.clone(),
                     municipality_id: inc.municipality_id.clone(),
-                    status: "assigned".into(),
+                    status: TargetStatus::Assigned,
                     reason: None,
                     asked_at: now,
                     answered_by: None,
@@ -546,7 +555,7 @@ pub fn change_destination(
                 &new.id,
                 &inc.id,
                 "destination_assigned",
-                feed_data(&inc, Some(&new.id), Some("assigned")),
+                feed_data(&inc, Some(&new.id), Some(TargetStatus::Assigned)),
             );
             out.push(
                 &new.id,
@@ -558,7 +567,7 @@ pub fn change_destination(
                 &inc.facility_id,
                 &inc.id,
                 "destination_changed",
-                feed_data(&inc, Some(&new.id), Some("assigned")),
+                feed_data(&inc, Some(&new.id), Some(TargetStatus::Assigned)),
             );
             audit::append(
                 c,
@@ -598,7 +607,14 @@ pub fn arrive(
                 )
                 .into());
             };
-            if !q::move_incident(c, &inc.id, "arrived", Some(&dest), Some(now), now)? {
+            if !q::move_incident(
+                c,
+                &inc.id,
+                IncidentStatus::Arrived,
+                Some(&dest),
+                Some(now),
+                now,
+            )? {
                 return Err(
                     DomainError::conflict("incident_closed", "this incident is closed").into(),
                 );
@@ -612,8 +628,8 @@ pub fn arrive(
                         c,
                         &inc.id,
                         &t.hospital_id,
-                        &[&t.status],
-                        "withdrawn",
+                        &[t.status],
+                        TargetStatus::Withdrawn,
                         None,
                     )?;
                     "withdrawn"

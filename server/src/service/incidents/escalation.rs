@@ -34,7 +34,7 @@ pub fn escalate_due(
             };
             let hospital = facility(c, muni, &t.hospital_id)?;
             let band = age_band_of(c, &inc)?;
-            let mut data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
+            let mut data = feed_data(&inc, Some(&t.hospital_id), Some(t.status));
             data["phone"] = json!(hospital.phone);
             out.feed
                 .push(&t.hospital_id, &inc.id, "escalated", data.clone());

@@ -10,6 +10,7 @@ use crate::audit::{self, Action, Outcome};
 
 use crate::db::Db;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
+use crate::domain::{IncidentStatus, TargetStatus};
 use crate::feed::Wakers;
 use crate::service::access::Refusal;
 use crate::service::accounts::Actor;
@@ -58,7 +59,10 @@ fn ed_tx<T: Send>(
 }
 
 fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
-    if matches!(t.status.as_str(), "pending" | "accepted" | "assigned") {
+    if matches!(
+        t.status,
+        TargetStatus::Pending | TargetStatus::Accepted | TargetStatus::Assigned
+    ) {
         Ok(())
     } else {
         Err(Refusal(
@@ -97,7 +101,7 @@ pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, D
                 .or(patient_of(&inc)?);
             out.push(IncomingView {
                 id: inc.id.clone(),
-                status: inc.status.clone(),
+                status: inc.status.to_string(),
                 fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
                 version: inc.version,
                 activation_code: inc
@@ -174,7 +178,7 @@ pub fn acknowledge(
         |c, inc, t, out| {
             still_involved(&inc, &t)?;
             if q::acknowledge_target(c, &inc.id, &t.hospital_id, &actor.account_id, now)? {
-                let data = feed_data(&inc, Some(&t.hospital_id), Some(&t.status));
+                let data = feed_data(&inc, Some(&t.hospital_id), Some(t.status));
                 out.feed
                     .push(&inc.facility_id, &inc.id, "acknowledged", data.clone());
                 out.feed.push(&t.hospital_id, &inc.id, "acknowledged", data);
@@ -230,13 +234,13 @@ pub fn answer(
             let resident = resident_of(&inc);
             let refuse = |e: DomainError| Refusal(resident.clone(), e);
             let hospital = t.hospital_id.clone();
-            if t.status != "pending" {
-                let err = match (t.status.as_str(), inc.status.as_str()) {
-                    ("superseded", _) => DomainError::conflict(
+            if t.status != TargetStatus::Pending {
+                let err = match t.status {
+                    TargetStatus::Superseded => DomainError::conflict(
                         "already_accepted",
                         "another hospital has already accepted this patient",
                     ),
-                    ("accepted" | "declined", _) => DomainError::conflict(
+                    TargetStatus::Accepted | TargetStatus::Declined => DomainError::conflict(
                         "already_answered",
                         format!("this hospital has already answered ({})", t.status),
                     ),
@@ -250,10 +254,8 @@ pub fn answer(
             if accept {
                 if !q::accept_incident(c, &inc.id, &hospital, now)? {
                     // Someone else moved the incident first; say what it is now.
-                    let status = q::incident(c, &inc.municipality_id, &inc.id)?
-                        .map(|i| i.status)
-                        .unwrap_or_default();
-                    return Err(refuse(if status == "accepted" {
+                    let status = q::incident(c, &inc.municipality_id, &inc.id)?.map(|i| i.status);
+                    return Err(refuse(if status == Some(IncidentStatus::Accepted) {
                         DomainError::conflict(
                             "already_accepted",
                             "another hospital has already accepted this patient",
@@ -266,30 +268,34 @@ pub fn answer(
                     c,
                     &inc.id,
                     &hospital,
-                    &["pending"],
-                    "accepted",
+                    &[TargetStatus::Pending],
+                    TargetStatus::Accepted,
                     Some((&actor.account_id, reason.as_deref(), now)),
                 )?;
                 q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
                 let inc = reload(c, &inc)?;
                 let band = age_band_of(c, &inc)?;
                 for other in q::targets(c, &inc.id)? {
-                    if other.hospital_id == hospital || other.status != "pending" {
+                    if other.hospital_id == hospital || other.status != TargetStatus::Pending {
                         continue;
                     }
                     q::set_target_status(
                         c,
                         &inc.id,
                         &other.hospital_id,
-                        &["pending"],
-                        "superseded",
+                        &[TargetStatus::Pending],
+                        TargetStatus::Superseded,
                         None,
                     )?;
                     out.feed.push(
                         &other.hospital_id,
                         &inc.id,
                         "accepted_elsewhere",
-                        feed_data(&inc, Some(&other.hospital_id), Some("superseded")),
+                        feed_data(
+                            &inc,
+                            Some(&other.hospital_id),
+                            Some(TargetStatus::Superseded),
+                        ),
                     );
                     out.push(
                         &other.hospital_id,
@@ -302,13 +308,13 @@ pub fn answer(
                     &inc.facility_id,
                     &inc.id,
                     "accepted",
-                    feed_data(&inc, Some(&hospital), Some("accepted")),
+                    feed_data(&inc, Some(&hospital), Some(TargetStatus::Accepted)),
                 );
                 out.feed.push(
                     &hospital,
                     &inc.id,
                     "answered",
-                    feed_data(&inc, Some(&hospital), Some("accepted")),
+                    feed_data(&inc, Some(&hospital), Some(TargetStatus::Accepted)),
                 );
                 audit::append(
                     c,
@@ -323,12 +329,12 @@ pub fn answer(
                     c,
                     &inc.id,
                     &hospital,
-                    &["pending"],
-                    "declined",
+                    &[TargetStatus::Pending],
+                    TargetStatus::Declined,
                     Some((&actor.account_id, reason.as_deref(), now)),
                 )?;
                 q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
-                let mut data = feed_data(&inc, Some(&hospital), Some("declined"));
+                let mut data = feed_data(&inc, Some(&hospital), Some(TargetStatus::Declined));
                 data["reason"] = json!(reason);
                 out.feed
                     .push(&inc.facility_id, &inc.id, "declined", data.clone());

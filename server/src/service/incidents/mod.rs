@@ -26,6 +26,9 @@ use crate::audit::{Action, Event, Outcome};
 use crate::db::facilities::FacilityRow;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
 use crate::db::{self, DbConnection};
+use crate::domain::{
+    FacilityKind, FacilityStatus, IncidentStatus, ResidentStatus, Role, TargetStatus,
+};
 use crate::feed::Wakers;
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
@@ -189,7 +192,8 @@ pub struct IncidentView {
     pub id: String,
     pub incident_ref: String,
     /// `open`, `accepted`, `arrived`, `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: IncidentStatus,
     /// The crew's fire department.
     pub fire_department: FacilityRef,
     pub destination: Option<FacilityRef>,
@@ -236,7 +240,11 @@ pub fn push_payload(inc: &IncidentRow, kind: &str, age_band: &str) -> Value {
 }
 
 /// What a feed event says (the dashboard fetches the rest with auth).
-fn feed_data(inc: &IncidentRow, hospital: Option<&str>, target_status: Option<&str>) -> Value {
+fn feed_data(
+    inc: &IncidentRow,
+    hospital: Option<&str>,
+    target_status: Option<TargetStatus>,
+) -> Value {
     json!({
         "incident_id": inc.id,
         "status": inc.status,
@@ -251,7 +259,7 @@ fn feed_data(inc: &IncidentRow, hospital: Option<&str>, target_status: Option<&s
 // ---- helpers --------------------------------------------------------------------------------------
 
 fn require_crew(actor: &Actor, by: &SignedBy) -> Result<(), DomainError> {
-    if actor.role == "paramedic" && actor.device_id.as_deref() == Some(by.device.id.as_str()) {
+    if actor.role == Role::Paramedic && actor.device_id.as_deref() == Some(by.device.id.as_str()) {
         Ok(())
     } else {
         Err(DomainError::forbidden(
@@ -261,8 +269,8 @@ fn require_crew(actor: &Actor, by: &SignedBy) -> Result<(), DomainError> {
 }
 
 fn require_ed(actor: &Actor) -> Result<String, DomainError> {
-    match (actor.role.as_str(), &actor.facility_id) {
-        ("ed_staff", Some(h)) => Ok(h.clone()),
+    match (actor.role, &actor.facility_id) {
+        (Role::EdStaff, Some(h)) => Ok(h.clone()),
         _ => Err(DomainError::forbidden(
             "only emergency department staff of a hospital may do this",
         )),
@@ -282,7 +290,7 @@ fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure
         return Ok(None);
     };
     let resident = db::residents::resident(c, &inc.municipality_id, &d.patient.id)?;
-    if resident.is_none_or(|r| r.status != "active") {
+    if resident.is_none_or(|r| r.status != ResidentStatus::Active) {
         return Ok(None);
     }
     let Some(now_consent) = consent::current(c, &d.patient.id)? else {
@@ -345,7 +353,7 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
     };
     check_id(id).map_err(|_| unknown())?;
     match db::facilities::facility(c, muni, id)? {
-        Some(f) if f.kind == "hospital" && f.status == "active" => Ok(f),
+        Some(f) if f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active => Ok(f),
         _ => Err(unknown()),
     }
 }
@@ -353,7 +361,7 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
 fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
     Ok(TargetView {
         hospital: FacilityRef::from(&facility(c, muni, &t.hospital_id)?),
-        status: t.status.clone(),
+        status: t.status.to_string(),
         reason: t.reason.clone(),
         asked_at: t.asked_at,
         answered_at: t.answered_at,
@@ -380,7 +388,7 @@ fn view(
     Ok(IncidentView {
         id: inc.id.clone(),
         incident_ref: inc.incident_ref.clone(),
-        status: inc.status.clone(),
+        status: inc.status,
         fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
         destination,
         version: inc.version,
@@ -407,7 +415,12 @@ fn view(
 fn involved(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<TargetRow>, DomainError> {
     Ok(q::targets(c, &inc.id)?
         .into_iter()
-        .filter(|t| matches!(t.status.as_str(), "pending" | "accepted" | "assigned"))
+        .filter(|t| {
+            matches!(
+                t.status,
+                TargetStatus::Pending | TargetStatus::Accepted | TargetStatus::Assigned
+            )
+        })
         .collect())
 }
 
