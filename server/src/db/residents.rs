@@ -8,7 +8,7 @@
 
 use super::DbConnection;
 use super::schema::*;
-use crate::domain::{ConsentStatus, GivenBy, Provenance, ProxyRelation, ResidentStatus};
+use crate::domain::{Category, ConsentStatus, GivenBy, Provenance, ProxyRelation, ResidentStatus};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -53,7 +53,7 @@ pub struct DatasetItemRow {
     pub id: String,
     pub municipality_id: String,
     pub resident_id: String,
-    pub category: String,
+    pub category: Category,
     pub body: String,
     pub provenance: Provenance,
     pub last_verified: Option<String>,

@@ -17,7 +17,7 @@ use crate::audit::{self, Action, Event, Outcome};
 use crate::db::access::AccessRow;
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
-use crate::domain::{AccessKind, CardStatus, ResidentStatus, ReviewStatus, Role};
+use crate::domain::{AccessKind, CardStatus, Category, ResidentStatus, ReviewStatus, Role};
 use crate::service::error::DomainError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
@@ -29,14 +29,14 @@ pub const SCAN_GRANT_SECS: i64 = 4 * 3600;
 pub const BREAK_GLASS_GRANT_SECS: i64 = 3600;
 /// What break-glass may disclose at most (intersected with the consent): the emergency
 /// categories. The care team is not needed on scene.
-pub const EMERGENCY_CATEGORIES: [&str; 7] = [
-    "medications",
-    "conditions",
-    "allergies",
-    "devices",
-    "blood_type",
-    "advance_directive",
-    "emergency_contacts",
+pub const EMERGENCY_CATEGORIES: &[Category] = &[
+    Category::Medications,
+    Category::Conditions,
+    Category::Allergies,
+    Category::Devices,
+    Category::BloodType,
+    Category::AdvanceDirective,
+    Category::EmergencyContacts,
 ];
 
 /// A refusal inside the access transaction, with the resident it concerned (so the resident sees
@@ -378,16 +378,16 @@ fn disclose_new(
     actor: &Actor,
     mut access: AccessRow,
     (resident, consent): (ResidentRow, Consent),
-    limit: Option<&[&str]>,
+    limit: Option<&[Category]>,
     action: Action,
     purpose: &str,
     now: i64,
 ) -> Result<Disclosure, Refusal> {
-    let categories: Vec<String> = consent
+    let categories: Vec<Category> = consent
         .categories
         .iter()
-        .filter(|cat| limit.is_none_or(|l| l.contains(&cat.as_str())))
-        .cloned()
+        .filter(|cat| limit.is_none_or(|l| l.contains(cat)))
+        .copied()
         .collect();
     access.categories = serde_json::to_string(&categories).map_err(DomainError::internal)?;
     db::access::insert_access(c, &access)?;
@@ -429,7 +429,7 @@ fn build(
     access: &AccessRow,
     resident: ResidentRow,
     consent: Consent,
-    categories: Vec<String>,
+    categories: Vec<Category>,
     now: i64,
 ) -> Result<Disclosure, Refusal> {
     let items = db::residents::items(c, &resident.id)?;
@@ -443,7 +443,7 @@ fn disclosure(
     access: &AccessRow,
     resident: ResidentRow,
     consent: Consent,
-    categories: Vec<String>,
+    categories: Vec<Category>,
     items: Vec<crate::db::residents::DatasetItemRow>,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
@@ -600,7 +600,7 @@ pub fn break_glass(
             actor,
             access,
             (resident, consent),
-            Some(&EMERGENCY_CATEGORIES),
+            Some(EMERGENCY_CATEGORIES),
             Action::BreakGlass,
             purpose,
             now,
@@ -662,10 +662,10 @@ pub(crate) fn reread_in(
         }
     }
     let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
-    let granted: Vec<String> =
+    let granted: Vec<Category> =
         serde_json::from_str(&access.categories).map_err(DomainError::internal)?;
     // Never more than the consent in force now, nor more than was granted then.
-    let categories: Vec<String> = granted
+    let categories: Vec<Category> = granted
         .into_iter()
         .filter(|cat| consent.categories.contains(cat))
         .collect();
@@ -689,7 +689,8 @@ pub struct BreakGlassRecord {
     pub facility_id: String,
     pub incident_ref: String,
     pub reason: Option<String>,
-    pub categories: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<Category>,
     pub created_at: i64,
     /// `pending` | `justified` | `unjustified`.
     pub review_status: Option<String>,

@@ -11,7 +11,7 @@ use crate::audit;
 use crate::db::cards::CardRow;
 use crate::db::residents::DatasetItemRow;
 use crate::db::{self, Db, DbConnection, Tx};
-use crate::domain::{CardStatus, DirectiveStatus, KeyStatus, ResidentStatus};
+use crate::domain::{CardStatus, Category, DirectiveStatus, KeyStatus, ResidentStatus};
 use crate::service::error::DomainError;
 use kyukit_card::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ fn info(row: &CardRow, base: &str) -> Result<CardInfo, DomainError> {
     })
 }
 
-fn body<T: for<'de> Deserialize<'de>>(items: &[DatasetItemRow], category: &str) -> Vec<T> {
+fn body<T: for<'de> Deserialize<'de>>(items: &[DatasetItemRow], category: Category) -> Vec<T> {
     items
         .iter()
         .filter(|i| i.category == category)
@@ -63,11 +63,11 @@ fn body<T: for<'de> Deserialize<'de>>(items: &[DatasetItemRow], category: &str) 
 
 /// Derives the triage core from the consented categories of the dataset.
 pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
-    let shared = |c: &str| consent.categories.iter().any(|x| x == c);
+    let shared = |c: Category| consent.categories.contains(&c);
     let mut flags = TriageFlags::empty();
     let mut blood_type = BloodType::UNKNOWN;
-    if shared("blood_type")
-        && let Some(b) = body::<BloodTypeItem>(items, "blood_type").first()
+    if shared(Category::BloodType)
+        && let Some(b) = body::<BloodTypeItem>(items, Category::BloodType).first()
     {
         {
             let abo = match b.abo.as_str() {
@@ -85,8 +85,8 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
             blood_type = BloodType { abo, rh };
         }
     }
-    if shared("medications") {
-        let meds = body::<Medication>(items, "medications");
+    if shared(Category::Medications) {
+        let meds = body::<Medication>(items, Category::Medications);
         if meds.iter().any(|m| m.anticoagulant) {
             flags = flags.with(TriageFlag::Anticoagulant);
         }
@@ -94,22 +94,22 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
             flags = flags.with(TriageFlag::Insulin);
         }
     }
-    if shared("allergies")
-        && body::<Allergy>(items, "allergies")
+    if shared(Category::Allergies)
+        && body::<Allergy>(items, Category::Allergies)
             .iter()
             .any(|a| a.severity == "severe" || a.severity == "anaphylaxis")
     {
         flags = flags.with(TriageFlag::SevereAllergy);
     }
-    if shared("advance_directive")
-        && body::<AdvanceDirective>(items, "advance_directive")
+    if shared(Category::AdvanceDirective)
+        && body::<AdvanceDirective>(items, Category::AdvanceDirective)
             .iter()
             .any(|a| a.status().is_some_and(|s| s != DirectiveStatus::None))
     {
         flags = flags.with(TriageFlag::DnarAcp);
     }
-    if shared("devices") {
-        let devices = body::<Device>(items, "devices");
+    if shared(Category::Devices) {
+        let devices = body::<Device>(items, Category::Devices);
         if !devices.is_empty() {
             flags = flags.with(TriageFlag::ImplantedDevice);
         }
@@ -124,7 +124,11 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
             || c.name.contains("てんかん")
             || c.name.to_lowercase().contains("epilep")
     };
-    if shared("conditions") && body::<Condition>(items, "conditions").iter().any(epileptic) {
+    if shared(Category::Conditions)
+        && body::<Condition>(items, Category::Conditions)
+            .iter()
+            .any(epileptic)
+    {
         flags = flags.with(TriageFlag::Epilepsy);
     }
     TriageCore { blood_type, flags }

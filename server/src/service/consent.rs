@@ -5,13 +5,13 @@
 //! undoes it.
 
 use super::accounts::Actor;
-use super::dataset::CATEGORIES;
+use super::dataset::parse_category;
 use super::new_id;
 use super::residents::{Standing, for_actor};
 use crate::audit;
 use crate::db::residents::ConsentRow;
 use crate::db::{self, Db, DbConnection};
-use crate::domain::{ConsentStatus, GivenBy, ResidentStatus};
+use crate::domain::{Category, ConsentStatus, GivenBy, ResidentStatus};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
     /// Categories paramedics may see (a subset of the dataset categories).
+    // Kept as text: an unknown one is refused in `grant` with `unknown_category` (a 422).
     pub categories: Vec<String>,
     pub disaster_use: bool,
     pub triage_on_card: bool,
@@ -37,7 +38,8 @@ pub struct Consent {
     /// `granted` | `withdrawn`.
     #[schema(value_type = String)]
     pub status: ConsentStatus,
-    pub categories: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<Category>,
     pub disaster_use: bool,
     pub triage_on_card: bool,
     pub name_on_print: bool,
@@ -86,7 +88,7 @@ pub fn history(db: &Db, actor: &Actor, resident_id: &str) -> Result<Vec<Consent>
 /// What a consent version says (a grant's choices, or a withdrawal's empty terms).
 struct Terms<'a> {
     status: ConsentStatus,
-    categories: &'a [String],
+    categories: &'a [Category],
     disaster_use: bool,
     triage_on_card: bool,
     name_on_print: bool,
@@ -132,14 +134,9 @@ pub fn grant(
 ) -> Result<Consent, DomainError> {
     let mut categories = Vec::new();
     for c in &input.categories {
-        if !CATEGORIES.contains(&c.as_str()) {
-            return Err(DomainError::unprocessable(
-                "unknown_category",
-                format!("unknown category {c:?}; one of {}", CATEGORIES.join(", ")),
-            ));
-        }
-        if !categories.contains(c) {
-            categories.push(c.clone());
+        let c = parse_category(c)?;
+        if !categories.contains(&c) {
+            categories.push(c);
         }
     }
     db.write(|c| {

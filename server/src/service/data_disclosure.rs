@@ -12,7 +12,7 @@ use super::dataset::Item;
 use super::residents::{AccessEntry, Profile, for_actor};
 use crate::audit::{self, Action, Outcome};
 use crate::db::{self, Db};
-use crate::domain::{ConsentStatus, DisclosureKind, GivenBy, Role};
+use crate::domain::{Category, ConsentStatus, DisclosureKind, GivenBy, Role};
 use crate::service::error::DomainError;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -68,7 +68,8 @@ pub struct HeldAccess {
     /// End of the grant (scans, break-glass); absent for disaster reads.
     pub expires_at: Option<i64>,
     /// The categories disclosed.
-    pub categories: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<Category>,
     pub card_id: Option<String>,
     /// The responder's facility (fire department); absent for disaster responders.
     pub facility_id: Option<String>,
@@ -260,17 +261,16 @@ fn jst(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-fn category_ja(c: &str) -> &'static str {
+fn category_ja(c: Category) -> &'static str {
     match c {
-        "medications" => "服薬",
-        "conditions" => "病名・既往",
-        "allergies" => "アレルギー",
-        "devices" => "医療機器",
-        "blood_type" => "血液型",
-        "advance_directive" => "事前指示",
-        "care_team" => "かかりつけ",
-        "emergency_contacts" => "緊急連絡先",
-        _ => "その他",
+        Category::Medications => "服薬",
+        Category::Conditions => "病名・既往",
+        Category::Allergies => "アレルギー",
+        Category::Devices => "医療機器",
+        Category::BloodType => "血液型",
+        Category::AdvanceDirective => "事前指示",
+        Category::CareTeam => "かかりつけ",
+        Category::EmergencyContacts => "緊急連絡先",
     }
 }
 
@@ -309,12 +309,12 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("—")
 }
 
-fn categories(c: &[String]) -> String {
+fn categories(c: &[Category]) -> String {
     if c.is_empty() {
         "—".into()
     } else {
         c.iter()
-            .map(|c| format!("{} {c}", category_ja(c)))
+            .map(|c| format!("{} {c}", category_ja(*c)))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -335,7 +335,7 @@ fn item_line(i: &Item) -> String {
     };
     format!(
         "{} / {}: {body}（入力 / by: {}; 確認日 / verified: {}; 更新 / updated: {}）",
-        category_ja(&i.category),
+        category_ja(i.category),
         i.category,
         i.provenance,
         opt(&i.last_verified),

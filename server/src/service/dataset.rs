@@ -7,24 +7,19 @@ use super::{new_id, opt_text, past_date, phone, text, today};
 use crate::audit;
 use crate::db::residents::DatasetItemRow;
 use crate::db::{self, Db};
-use crate::domain::Provenance;
+use crate::domain::{Category, Provenance};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Categories a resident can share with paramedics (the consent scope uses the same names).
-pub const CATEGORIES: [&str; 8] = [
-    "medications",
-    "conditions",
-    "allergies",
-    "devices",
-    "blood_type",
-    "advance_directive",
-    "care_team",
-    "emergency_contacts",
-];
+pub const CATEGORIES: &[Category] = Category::ALL;
 /// Categories that hold at most one item.
-const SINGLE: [&str; 3] = ["blood_type", "advance_directive", "care_team"];
+const SINGLE: &[Category] = &[
+    Category::BloodType,
+    Category::AdvanceDirective,
+    Category::CareTeam,
+];
 /// Items per resident and category, to bound storage and card work.
 const MAX_ITEMS_PER_CATEGORY: usize = 50;
 
@@ -113,6 +108,8 @@ pub struct EmergencyContact {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
+    // Kept as text: an unknown category is refused by `parse_category` with `unknown_category`
+    // (a 422), not by serde.
     pub category: String,
     #[schema(value_type = Object)]
     pub body: Value,
@@ -123,7 +120,8 @@ pub struct ItemInput {
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Item {
     pub id: String,
-    pub category: String,
+    #[schema(value_type = String)]
+    pub category: Category,
     #[schema(value_type = Object)]
     pub body: Value,
     /// `self` | `proxy` | `clinician`.
@@ -163,10 +161,23 @@ fn parse<T: for<'de> Deserialize<'de>>(body: Value) -> Result<T, DomainError> {
         .map_err(|e| DomainError::unprocessable("invalid_item", format!("item body: {e}")))
 }
 
+/// A category from request text, or `unknown_category` naming the allowed ones.
+pub fn parse_category(text: &str) -> Result<Category, DomainError> {
+    text.parse().map_err(|_| {
+        DomainError::unprocessable(
+            "unknown_category",
+            format!(
+                "unknown category {text:?}; one of {}",
+                Category::TEXTS.join(", ")
+            ),
+        )
+    })
+}
+
 /// Validates a body for its category and returns its normalised JSON.
-pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, DomainError> {
+pub fn validate_body(category: Category, body: Value, now: i64) -> Result<Value, DomainError> {
     let normalised = match category {
-        "medications" => {
+        Category::Medications => {
             let mut m: Medication = parse(body)?;
             m.name = text("name", &m.name, 1, 100)?;
             m.dose = opt_text("dose", &m.dose, 50)?;
@@ -184,7 +195,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
             }
             serde_json::to_value(m)
         }
-        "conditions" => {
+        Category::Conditions => {
             let mut c: Condition = parse(body)?;
             c.name = text("name", &c.name, 1, 100)?;
             c.icd10 = opt_text("icd10", &c.icd10, 8)?;
@@ -211,7 +222,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
                 .transpose()?;
             serde_json::to_value(c)
         }
-        "allergies" => {
+        Category::Allergies => {
             let mut a: Allergy = parse(body)?;
             a.substance = text("substance", &a.substance, 1, 100)?;
             a.reaction = opt_text("reaction", &a.reaction, 100)?;
@@ -222,7 +233,7 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
             )?;
             serde_json::to_value(a)
         }
-        "devices" => {
+        Category::Devices => {
             let mut d: Device = parse(body)?;
             one_of(
                 "kind",
@@ -240,19 +251,19 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
             d.description = opt_text("description", &d.description, 100)?;
             serde_json::to_value(d)
         }
-        "blood_type" => {
+        Category::BloodType => {
             let b: BloodTypeItem = parse(body)?;
             one_of("abo", &b.abo, &["A", "B", "O", "AB", "unknown"])?;
             one_of("rh", &b.rh, &["+", "-", "unknown"])?;
             serde_json::to_value(b)
         }
-        "advance_directive" => {
+        Category::AdvanceDirective => {
             let mut a: AdvanceDirective = parse(body)?;
             one_of("status", &a.status, crate::domain::DirectiveStatus::TEXTS)?;
             a.document_location = opt_text("document_location", &a.document_location, 100)?;
             serde_json::to_value(a)
         }
-        "care_team" => {
+        Category::CareTeam => {
             let mut t: CareTeam = parse(body)?;
             t.primary_doctor = opt_text("primary_doctor", &t.primary_doctor, 60)?;
             t.primary_hospital = opt_text("primary_hospital", &t.primary_hospital, 100)?;
@@ -269,21 +280,12 @@ pub fn validate_body(category: &str, body: Value, now: i64) -> Result<Value, Dom
                 .transpose()?;
             serde_json::to_value(t)
         }
-        "emergency_contacts" => {
+        Category::EmergencyContacts => {
             let mut e: EmergencyContact = parse(body)?;
             e.name = text("name", &e.name, 1, 60)?;
             e.relation = text("relation", &e.relation, 1, 30)?;
             e.phone = phone("phone", &e.phone)?;
             serde_json::to_value(e)
-        }
-        other => {
-            return Err(DomainError::unprocessable(
-                "unknown_category",
-                format!(
-                    "unknown category {other:?}; one of {}",
-                    CATEGORIES.join(", ")
-                ),
-            ));
         }
     };
     normalised.map_err(DomainError::internal)
@@ -313,7 +315,8 @@ pub fn add(
     input: ItemInput,
     now: i64,
 ) -> Result<Item, DomainError> {
-    let body = validate_body(&input.category, input.body, now)?;
+    let category = parse_category(&input.category)?;
+    let body = validate_body(category, input.body, now)?;
     let last_verified = Some(
         input
             .last_verified
@@ -327,12 +330,12 @@ pub fn add(
         let (resident, standing) = for_actor(c, actor, resident_id)?;
         let existing = db::residents::items(c, resident_id)?
             .into_iter()
-            .filter(|i| i.category == input.category)
+            .filter(|i| i.category == category)
             .count();
-        if SINGLE.contains(&input.category.as_str()) && existing > 0 {
+        if SINGLE.contains(&category) && existing > 0 {
             return Err(DomainError::conflict(
                 "single_item_category",
-                format!("{} holds one item: update it instead", input.category),
+                format!("{category} holds one item: update it instead"),
             ));
         }
         if existing >= MAX_ITEMS_PER_CATEGORY {
@@ -345,7 +348,7 @@ pub fn add(
             id: id.clone(),
             municipality_id: resident.municipality_id,
             resident_id: resident.id,
-            category: input.category.clone(),
+            category,
             body: body.to_string(),
             provenance: provenance(&standing),
             last_verified: last_verified.clone(),
@@ -392,7 +395,7 @@ pub fn update(
         let (_, standing) = for_actor(c, actor, resident_id)?;
         let mut row = db::residents::item(c, resident_id, item_id)?
             .ok_or_else(|| DomainError::not_found("no such item"))?;
-        row.body = validate_body(&row.category, input.body, now)?.to_string();
+        row.body = validate_body(row.category, input.body, now)?.to_string();
         row.provenance = provenance(&standing);
         row.last_verified = last_verified;
         row.updated_by = actor.account_id.clone();

@@ -7,6 +7,7 @@ use super::cards::{self, IssuePolicy};
 use super::residents::{ProfileInput, RegisterProxy, RegisterResident};
 use super::{consent, dataset, residents};
 use crate::db::{self, Db};
+use crate::domain::Category;
 use crate::service::error::DomainError;
 use serde_json::json;
 
@@ -45,8 +46,8 @@ type DemoPerson = (
     DemoLogin,
     Option<(&'static str, &'static str)>,
     ProfileInput,
-    Vec<(&'static str, serde_json::Value)>,
-    Vec<&'static str>,
+    Vec<(Category, serde_json::Value)>,
+    Vec<Category>,
 );
 
 /// Loads the demo set if there are no residents; returns the logins (empty if skipped).
@@ -78,46 +79,52 @@ pub fn load(
             ),
             vec![
                 (
-                    "medications",
+                    Category::Medications,
                     json!({"name": "ワルファリン錠 1mg", "dose": "2錠", "frequency": "朝食後", "anticoagulant": true}),
                 ),
                 (
-                    "medications",
+                    Category::Medications,
                     json!({"name": "アムロジピン錠 5mg", "dose": "1錠", "frequency": "朝食後"}),
                 ),
-                ("conditions", json!({"name": "心房細動", "icd10": "I48.9"})),
-                ("conditions", json!({"name": "高血圧症", "icd10": "I10"})),
                 (
-                    "allergies",
+                    Category::Conditions,
+                    json!({"name": "心房細動", "icd10": "I48.9"}),
+                ),
+                (
+                    Category::Conditions,
+                    json!({"name": "高血圧症", "icd10": "I10"}),
+                ),
+                (
+                    Category::Allergies,
                     json!({"substance": "ペニシリン", "reaction": "アナフィラキシー", "severity": "anaphylaxis"}),
                 ),
                 (
-                    "devices",
+                    Category::Devices,
                     json!({"kind": "pacemaker", "description": "2019年 植込み"}),
                 ),
-                ("blood_type", json!({"abo": "A", "rh": "+"})),
+                (Category::BloodType, json!({"abo": "A", "rh": "+"})),
                 (
-                    "advance_directive",
+                    Category::AdvanceDirective,
                     json!({"status": "acp", "document_location": "冷蔵庫の救急医療情報キット内"}),
                 ),
                 (
-                    "care_team",
+                    Category::CareTeam,
                     json!({"primary_doctor": "佐藤 医師", "primary_hospital": "みらい内科クリニック（デモ）", "hospital_phone": "0297-11-1111"}),
                 ),
                 (
-                    "emergency_contacts",
+                    Category::EmergencyContacts,
                     json!({"name": "山田 一郎", "relation": "長男", "phone": "090-0000-0001"}),
                 ),
             ],
             vec![
-                "medications",
-                "conditions",
-                "allergies",
-                "devices",
-                "blood_type",
-                "advance_directive",
-                "care_team",
-                "emergency_contacts",
+                Category::Medications,
+                Category::Conditions,
+                Category::Allergies,
+                Category::Devices,
+                Category::BloodType,
+                Category::AdvanceDirective,
+                Category::CareTeam,
+                Category::EmergencyContacts,
             ],
         ),
         (
@@ -137,24 +144,24 @@ pub fn load(
             ),
             vec![
                 (
-                    "medications",
+                    Category::Medications,
                     json!({"name": "Insulin glargine", "dose": "18 units", "frequency": "bedtime", "insulin": true}),
                 ),
                 (
-                    "conditions",
+                    Category::Conditions,
                     json!({"name": "Type 1 diabetes", "icd10": "E10.9"}),
                 ),
-                ("blood_type", json!({"abo": "O", "rh": "-"})),
+                (Category::BloodType, json!({"abo": "O", "rh": "-"})),
                 (
-                    "emergency_contacts",
+                    Category::EmergencyContacts,
                     json!({"name": "Mary Smith", "relation": "wife", "phone": "+81-90-0000-0002"}),
                 ),
             ],
             vec![
-                "medications",
-                "conditions",
-                "blood_type",
-                "emergency_contacts",
+                Category::Medications,
+                Category::Conditions,
+                Category::BloodType,
+                Category::EmergencyContacts,
             ],
         ),
         (
@@ -174,21 +181,24 @@ pub fn load(
             ),
             vec![
                 (
-                    "medications",
+                    Category::Medications,
                     json!({"name": "レベチラセタム錠 500mg", "dose": "1錠", "frequency": "朝夕"}),
                 ),
-                ("conditions", json!({"name": "てんかん", "icd10": "G40.9"})),
-                ("blood_type", json!({"abo": "B", "rh": "unknown"})),
                 (
-                    "emergency_contacts",
+                    Category::Conditions,
+                    json!({"name": "てんかん", "icd10": "G40.9"}),
+                ),
+                (Category::BloodType, json!({"abo": "B", "rh": "unknown"})),
+                (
+                    Category::EmergencyContacts,
                     json!({"name": "鈴木 次郎", "relation": "次男", "phone": "090-0000-0003"}),
                 ),
             ],
             vec![
-                "medications",
-                "conditions",
-                "blood_type",
-                "emergency_contacts",
+                Category::Medications,
+                Category::Conditions,
+                Category::BloodType,
+                Category::EmergencyContacts,
             ],
         ),
     ];
@@ -229,7 +239,7 @@ pub fn load(
                 &actor,
                 &reg.resident_id,
                 dataset::ItemInput {
-                    category: category.into(),
+                    category: category.to_string(),
                     body,
                     last_verified: None,
                 },

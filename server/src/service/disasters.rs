@@ -26,7 +26,7 @@ use crate::audit::{self, Action, Outcome};
 use crate::db::disasters::{DisasterAccessRow, DisasterDeclarationRow};
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
-use crate::domain::{ConsentStatus, DisclosureKind, ResidentStatus, Role};
+use crate::domain::{Category, ConsentStatus, DisclosureKind, ResidentStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -557,7 +557,7 @@ fn build(
     declaration: &DisasterDeclarationRow,
     resident: ResidentRow,
     consent: Consent,
-    categories: Vec<String>,
+    categories: Vec<Category>,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
     let items = db::residents::items(c, &resident.id)?

@@ -49,7 +49,8 @@ pub struct Disclosure {
     /// The consent in force (always a grant; a withdrawn consent discloses nothing).
     pub consent: Consent,
     /// The categories disclosed: the consented ones (for break-glass, only the emergency ones).
-    pub categories: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<crate::domain::Category>,
     /// The dataset items of the disclosed categories, and nothing else.
     pub items: Vec<Item>,
 }

@@ -20,7 +20,7 @@ use super::dataset::{
     Medication,
 };
 use super::disclosure::Disclosure;
-use crate::domain::{DirectiveStatus, DisclosureKind, GivenBy, Provenance};
+use crate::domain::{Category, DirectiveStatus, DisclosureKind, GivenBy, Provenance};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -62,27 +62,27 @@ pub fn ips_bundle(d: &Disclosure, server_base: &str) -> Value {
     let mut sections = Vec::new();
     // IPS order: the required sections first, then the recommended and optional ones.
     for category in [
-        "medications",
-        "allergies",
-        "conditions",
-        "devices",
-        "blood_type",
-        "advance_directive",
-        "care_team",
-        "emergency_contacts",
+        Category::Medications,
+        Category::Allergies,
+        Category::Conditions,
+        Category::Devices,
+        Category::BloodType,
+        Category::AdvanceDirective,
+        Category::CareTeam,
+        Category::EmergencyContacts,
     ] {
         if !doc.disclosed(category) {
             continue;
         }
         let section = match category {
-            "medications" => doc.medications(),
-            "allergies" => doc.allergies(),
-            "conditions" => doc.conditions(),
-            "devices" => doc.devices(),
-            "blood_type" => doc.blood_type(),
-            "advance_directive" => doc.advance_directive(),
-            "care_team" => doc.care_team(),
-            _ => doc.emergency_contacts(),
+            Category::Medications => doc.medications(),
+            Category::Allergies => doc.allergies(),
+            Category::Conditions => doc.conditions(),
+            Category::Devices => doc.devices(),
+            Category::BloodType => doc.blood_type(),
+            Category::AdvanceDirective => doc.advance_directive(),
+            Category::CareTeam => doc.care_team(),
+            Category::EmergencyContacts => doc.emergency_contacts(),
         };
         sections.push(section.into_json());
     }
@@ -313,12 +313,12 @@ impl<'a> Doc<'a> {
         doc
     }
 
-    fn disclosed(&self, category: &str) -> bool {
-        self.d.categories.iter().any(|c| c == category)
+    fn disclosed(&self, category: Category) -> bool {
+        self.d.categories.contains(&category)
     }
 
     /// The items of a category, if that category is disclosed.
-    fn items(&self, category: &'static str) -> impl Iterator<Item = &'a Item> + use<'a> {
+    fn items(&self, category: Category) -> impl Iterator<Item = &'a Item> + use<'a> {
         let disclosed = self.disclosed(category);
         self.d
             .items
@@ -514,7 +514,7 @@ impl<'a> Doc<'a> {
             Some(("10160-0", "History of Medication use Narrative")),
             "Medications / 服薬",
         );
-        for item in self.items("medications") {
+        for item in self.items(Category::Medications) {
             let Some(m) = body::<Medication>(item) else {
                 continue;
             };
@@ -572,7 +572,7 @@ impl<'a> Doc<'a> {
             Some(("48765-2", "Allergies and adverse reactions Document")),
             "Allergies / アレルギー",
         );
-        for item in self.items("allergies") {
+        for item in self.items(Category::Allergies) {
             let Some(a) = body::<Allergy>(item) else {
                 continue;
             };
@@ -624,7 +624,7 @@ impl<'a> Doc<'a> {
             Some(("11450-4", "Problem list - Reported")),
             "Problems / 既往歴・持病",
         );
-        for item in self.items("conditions") {
+        for item in self.items(Category::Conditions) {
             let Some(c) = body::<Condition>(item) else {
                 continue;
             };
@@ -669,7 +669,7 @@ impl<'a> Doc<'a> {
             Some(("46264-8", "History of medical device use")),
             "Medical devices / 医療機器",
         );
-        for item in self.items("devices") {
+        for item in self.items(Category::Devices) {
             let Some(dev) = body::<Device>(item) else {
                 continue;
             };
@@ -714,7 +714,7 @@ impl<'a> Doc<'a> {
             )),
             "Results / 検査結果",
         );
-        for item in self.items("blood_type") {
+        for item in self.items(Category::BloodType) {
             let Some(b) = body::<BloodTypeItem>(item) else {
                 continue;
             };
@@ -761,7 +761,7 @@ impl<'a> Doc<'a> {
             "Advance directives / 事前指示",
         );
         let mut none = false;
-        for item in self.items("advance_directive") {
+        for item in self.items(Category::AdvanceDirective) {
             let Some(a) = body::<AdvanceDirective>(item) else {
                 continue;
             };
@@ -828,7 +828,7 @@ impl<'a> Doc<'a> {
             Some(("85847-2", "Patient Care team information")),
             "Care team / かかりつけ・支援体制",
         );
-        for item in self.items("care_team") {
+        for item in self.items(Category::CareTeam) {
             let Some(t) = body::<CareTeam>(item) else {
                 continue;
             };
@@ -921,7 +921,7 @@ impl<'a> Doc<'a> {
             None,
             "Emergency contacts / 緊急連絡先",
         );
-        for item in self.items("emergency_contacts") {
+        for item in self.items(Category::EmergencyContacts) {
             let Some(c) = body::<EmergencyContact>(item) else {
                 continue;
             };

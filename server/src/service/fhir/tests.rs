@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 const ACCESS: &str = "0123456789abcdef0123456789abcdef";
 const BASE: &str = "https://qq.city.joso.lg.jp/";
 
-fn item(n: u32, category: &str, body: Value) -> Item {
+fn item(n: u32, category: Category, body: Value) -> Item {
     Item {
         id: format!("{n:032x}"),
-        category: category.into(),
+        category,
         body,
         provenance: if n.is_multiple_of(2) {
             Provenance::SelfEntered
@@ -22,79 +22,76 @@ fn item(n: u32, category: &str, body: Value) -> Item {
     }
 }
 
-fn all_categories() -> Vec<String> {
-    crate::service::dataset::CATEGORIES
-        .iter()
-        .map(|c| c.to_string())
-        .collect()
+fn all_categories() -> Vec<Category> {
+    crate::service::dataset::CATEGORIES.to_vec()
 }
 
 fn fixture() -> Disclosure {
     let items = vec![
         item(
             1,
-            "medications",
+            Category::Medications,
             json!({"name": "ワーファリン錠1mg", "dose": "2錠", "frequency": "1日1回朝", "code": "3332001F1020", "anticoagulant": true, "insulin": false}),
         ),
         item(
             2,
-            "medications",
+            Category::Medications,
             json!({"name": "ノボラピッド注", "dose": "6単位", "frequency": "毎食前", "code": "1234567890123", "anticoagulant": false, "insulin": true}),
         ),
         item(
             3,
-            "medications",
+            Category::Medications,
             json!({"name": "アムロジピン錠5mg <OD>", "dose": null, "frequency": null, "code": "123456789", "anticoagulant": false, "insulin": false}),
         ),
         item(
             4,
-            "conditions",
+            Category::Conditions,
             json!({"name": "心房細動", "icd10": "I48.9", "since": "2015-04-01"}),
         ),
         item(
             5,
-            "conditions",
+            Category::Conditions,
             json!({"name": "2型糖尿病", "icd10": null, "since": null}),
         ),
         item(
             6,
-            "allergies",
+            Category::Allergies,
             json!({"substance": "ペニシリン", "reaction": "じんましん・呼吸困難", "severity": "anaphylaxis"}),
         ),
         item(
             7,
-            "allergies",
+            Category::Allergies,
             json!({"substance": "そば", "reaction": null, "severity": "moderate"}),
         ),
         item(
             8,
-            "devices",
+            Category::Devices,
             json!({"kind": "pacemaker", "description": "Medtronic Azure"}),
         ),
         item(
             9,
-            "devices",
+            Category::Devices,
             json!({"kind": "joint_replacement", "description": null}),
         ),
-        item(10, "blood_type", json!({"abo": "A", "rh": "+"})),
+        item(10, Category::BloodType, json!({"abo": "A", "rh": "+"})),
         item(
             11,
-            "advance_directive",
+            Category::AdvanceDirective,
             json!({"status": "dnar", "document_location": "冷蔵庫の扉の内側"}),
         ),
         item(
             12,
-            "care_team",
+            Category::CareTeam,
             json!({"primary_doctor": "鈴木一郎医師", "primary_hospital": "常総市立病院", "hospital_phone": "0297-00-1234", "care_manager": "佐藤ケアマネ", "care_manager_phone": "0297-00-5678"}),
         ),
         item(
             13,
-            "emergency_contacts",
+            Category::EmergencyContacts,
             json!({"name": "山田太郎", "relation": "長男", "phone": "090-1234-5678"}),
         ),
         item(
             14,
-            "emergency_contacts",
+            Category::EmergencyContacts,
             json!({"name": "山田次郎", "relation": "次男", "phone": "080-9876-5432"}),
         ),
     ];
@@ -355,11 +352,11 @@ fn undisclosed_categories_leave_no_trace() {
     let mut d = fixture();
     // The caller's items still hold allergies, care team and contacts: they must be dropped here.
     d.categories = vec![
-        "medications".into(),
-        "conditions".into(),
-        "devices".into(),
-        "blood_type".into(),
-        "advance_directive".into(),
+        Category::Medications,
+        Category::Conditions,
+        Category::Devices,
+        Category::BloodType,
+        Category::AdvanceDirective,
     ];
     let b = ips_bundle(&d, BASE);
     let c = counts(&b);
@@ -414,10 +411,10 @@ fn undisclosed_categories_leave_no_trace() {
 #[test]
 fn empty_categories_have_an_empty_reason() {
     let mut d = fixture();
-    d.items.retain(|i| i.category == "medications");
+    d.items.retain(|i| i.category == Category::Medications);
     d.items.push(item(
         20,
-        "advance_directive",
+        Category::AdvanceDirective,
         json!({"status": "none", "document_location": null}),
     ));
     let b = ips_bundle(&d, "");
@@ -524,15 +521,17 @@ fn write_oracle_samples() {
     break_glass.kind = DisclosureKind::BreakGlass;
     break_glass.access_id = "00000000000000000000000000000001".into();
     break_glass.categories = vec![
-        "medications".into(),
-        "allergies".into(),
-        "conditions".into(),
-        "advance_directive".into(),
+        Category::Medications,
+        Category::Allergies,
+        Category::Conditions,
+        Category::AdvanceDirective,
     ];
-    break_glass.items.retain(|i| i.category == "conditions");
+    break_glass
+        .items
+        .retain(|i| i.category == Category::Conditions);
     break_glass.items.push(item(
         30,
-        "advance_directive",
+        Category::AdvanceDirective,
         json!({"status": "acp", "document_location": null}),
     ));
 
@@ -545,30 +544,34 @@ fn write_oracle_samples() {
     sparse.consent.given_by = GivenBy::SelfGiven;
     sparse.consent.disaster_use = false;
     sparse.items = vec![
-        item(40, "blood_type", json!({"abo": "unknown", "rh": "unknown"})),
+        item(
+            40,
+            Category::BloodType,
+            json!({"abo": "unknown", "rh": "unknown"}),
+        ),
         item(
             41,
-            "advance_directive",
+            Category::AdvanceDirective,
             json!({"status": "none", "document_location": null}),
         ),
         item(
             42,
-            "care_team",
+            Category::CareTeam,
             json!({"primary_doctor": null, "primary_hospital": null, "hospital_phone": "03-0000-0000", "care_manager": null, "care_manager_phone": "03-1111-1111"}),
         ),
         item(
             43,
-            "devices",
+            Category::Devices,
             json!({"kind": "other", "description": "VPシャント & <弁>"}),
         ),
         item(
             44,
-            "allergies",
+            Category::Allergies,
             json!({"substance": "卵", "reaction": null, "severity": "anaphylaxis"}),
         ),
         item(
             45,
-            "conditions",
+            Category::Conditions,
             json!({"name": "てんかん", "icd10": "G40", "since": null}),
         ),
     ];
