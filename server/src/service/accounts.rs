@@ -147,6 +147,8 @@ fn on_hash_thread<T: Send + 'static>(
 /// How long a hashing thread keeps its work area without a job.
 const HASH_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
+// The server's one thread-local (tests/tools/structure.sh keeps it so): memory, not state — no
+// audit event, no connection and nothing a request depends on passes through it.
 thread_local! {
     /// A hashing thread's argon2 work area.
     static WORK: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
