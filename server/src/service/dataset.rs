@@ -183,10 +183,14 @@ pub fn validate_body(category: Category, body: Value, now: i64) -> Result<Value,
             m.dose = opt_text("dose", &m.dose, 50)?;
             m.frequency = opt_text("frequency", &m.frequency, 50)?;
             m.code = opt_text("code", &m.code, 13)?;
-            if let Some(code) = &m.code {
-                let ok = code.bytes().all(|b| b.is_ascii_alphanumeric())
-                    && [9, 12, 13].contains(&code.len());
-                if !ok {
+            if let Some(code) = &mut m.code {
+                // YJ: 12 characters, digits and capital letters; HOT: 9 or 13 digits.
+                let yj = code.len() == 12 && code.bytes().all(|b| b.is_ascii_alphanumeric());
+                let hot = [9, 13].contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit());
+                if yj {
+                    code.make_ascii_uppercase();
+                }
+                if !(yj || hot) {
                     return Err(DomainError::unprocessable(
                         "invalid_field",
                         "code: a 12-character YJ code or a 9/13-digit HOT code",
@@ -430,4 +434,34 @@ pub fn delete(
         audit::append(c, &actor.municipality_id, &event, now);
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(c: &str) -> Result<Value, DomainError> {
+        let body = serde_json::json!({ "name": "ワーファリン", "code": c });
+        validate_body(Category::Medications, body, 1_795_000_000)
+    }
+
+    /// The code rule is the one the form's hint states: YJ, 12 characters (digits and capital
+    /// letters); HOT, 9 or 13 digits.
+    #[test]
+    fn medication_codes_match_the_hint() {
+        assert_eq!(code("3332001F1027").unwrap()["code"], "3332001F1027");
+        assert_eq!(code("3332001f1027").unwrap()["code"], "3332001F1027");
+        assert!(code("105271101").is_ok(), "HOT9");
+        assert!(code("1052711010101").is_ok(), "HOT13");
+        for bad in [
+            "ABCDEFGHI",
+            "10527110A",
+            "105271101010A",
+            "3332001F102",
+            "3332001F1027X",
+            "3332-01F1027",
+        ] {
+            assert_eq!(code(bad).unwrap_err().code(), "invalid_field", "{bad}");
+        }
+    }
 }
