@@ -92,6 +92,7 @@ export KYUKIT_ADMIN_TOTP_SECRET
 "$kyukit" serve --listen 127.0.0.1:0 --data-dir "$work/data" "${db_args[@]}" \
   --scans-per-device-per-min 0 --scans-per-addr-per-min 0 \
   --logins-per-addr-per-min 0 --logins-per-id-per-min 0 \
+  --registrations-per-addr-per-min 0 \
   $([ "$bench_kind" = prearrival ] && echo --push-allow-insecure-loopback) \
   >"$work/server.out" 2>"$work/server.log" &
 server_pid=$!

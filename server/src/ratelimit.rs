@@ -1,5 +1,5 @@
-//! Rate limits on scans and logins, per device, per login id and per client address (GCRA via
-//! `governor`, kept in memory per server process). A throttled request is answered 429 and
+//! Rate limits on scans, logins, registrations and password changes, per device, per login id,
+//! per account and per client address (GCRA via `governor`, kept in memory per server process). A throttled request is answered 429 and
 //! audited; the audit is coalesced to one event per limit and key per minute, so a flood cannot
 //! flood the audit log.
 //!
@@ -18,6 +18,11 @@ pub struct RateLimitConfig {
     pub scans_per_addr_per_min: u32,
     pub logins_per_addr_per_min: u32,
     pub logins_per_id_per_min: u32,
+    /// Well-formed registrations (resident or proxy) per client address: each one tells whether
+    /// its login id is taken, so this is how fast one address can probe ids.
+    pub registrations_per_addr_per_min: u32,
+    /// `PUT /api/v1/me/password` attempts per account (each checks the current password).
+    pub password_changes_per_account_per_min: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -27,6 +32,8 @@ impl Default for RateLimitConfig {
             scans_per_addr_per_min: 600,
             logins_per_addr_per_min: 30,
             logins_per_id_per_min: 10,
+            registrations_per_addr_per_min: 10,
+            password_changes_per_account_per_min: 5,
         }
     }
 }
@@ -36,7 +43,10 @@ pub enum Limit {
     ScanDevice,
     ScanAddr,
     LoginAddr,
+    /// Per login id; a device-signed login has its own bucket per (login id, device).
     LoginId,
+    RegisterAddr,
+    PasswordAccount,
 }
 
 impl Limit {
@@ -46,6 +56,8 @@ impl Limit {
             Limit::ScanAddr => "scan_per_address",
             Limit::LoginAddr => "login_per_address",
             Limit::LoginId => "login_per_login_id",
+            Limit::RegisterAddr => "register_per_address",
+            Limit::PasswordAccount => "password_change_per_account",
         }
     }
 }
@@ -72,6 +84,11 @@ impl RateLimits {
             (Limit::ScanAddr, cfg.scans_per_addr_per_min),
             (Limit::LoginAddr, cfg.logins_per_addr_per_min),
             (Limit::LoginId, cfg.logins_per_id_per_min),
+            (Limit::RegisterAddr, cfg.registrations_per_addr_per_min),
+            (
+                Limit::PasswordAccount,
+                cfg.password_changes_per_account_per_min,
+            ),
         ] {
             if let Some(n) = NonZeroU32::new(per_min) {
                 limiters.insert(limit, RateLimiter::keyed(Quota::per_minute(n)));

@@ -3,6 +3,7 @@
 //! (tests/run.sh counts both). Run one file's scenarios with
 //! `cargo test -p kyukit-tests --test main <file>::`.
 
+mod account_abuse;
 mod audit;
 mod authorization;
 mod backup;

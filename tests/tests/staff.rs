@@ -81,9 +81,10 @@ both_backends!(
         for _ in 0..5 {
             assert_eq!(login(&app, wrong.clone()).await.0, 401);
         }
+        // Locked: the right password is refused as a wrong one would be (tests/tests/account_abuse.rs).
         let right = json!({"login_id": "hanako", "password": "correct horse battery"});
         let (s, b) = login(&app, right.clone()).await;
-        assert_eq!((s, b["error"].as_str()), (403, Some("account_locked")));
+        assert_eq!((s, b["error"].as_str()), (401, Some("unauthorized")));
         assert!(audit_has(&app, "login.failed", "account_locked"));
         app.clock.advance(15 * 60);
         assert_eq!(login(&app, right.clone()).await.0, 201);

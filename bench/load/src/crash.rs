@@ -167,6 +167,8 @@ impl Run<'_> {
                 "0",
                 "--logins-per-id-per-min",
                 "0",
+                "--registrations-per-addr-per-min",
+                "0",
             ])
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))

@@ -13,6 +13,22 @@ use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
+/// Registrations per client address: each well-formed one tells whether its login id is taken
+/// (a registrant must be told), so this limit is how fast one address can probe ids.
+async fn limit_registration(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<(), ApiError> {
+    let event = audit::Event::new(audit::Action::Throttled, audit::Outcome::Denied);
+    extract::limit(
+        state,
+        Limit::RegisterAddr,
+        &extract::client_addr(req),
+        event,
+    )
+    .await
+}
+
 /// Self-registration: creates the resident's account and record and logs them in.
 #[utoipa::path(
     post,
@@ -27,12 +43,14 @@ use serde::Serialize;
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_login_id`, `weak_password`, `invalid_field`, `invalid_date`, `invalid_phone`: \
             a field breaks a rule; the message names it", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many registrations from this address", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn register_resident(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<residents::RegisterResident>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, muni, now, policy) = (
@@ -41,9 +59,11 @@ pub(crate) async fn register_resident(
         state.clock.now(),
         state.config.session_policy,
     );
-    let out =
-        web::block(move || residents::register_self(&db, &muni, body.into_inner(), now, policy))
-            .await??;
+    let body = body.into_inner();
+    // Only a registration that would reach the login id's lookup counts towards the limit.
+    residents::check_self(&body, now)?;
+    limit_registration(&state, &req).await?;
+    let out = web::block(move || residents::register_self(&db, &muni, body, now, policy)).await??;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -65,12 +85,14 @@ pub(crate) async fn register_resident(
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`proxy_statement_required`, `invalid_login_id`, `weak_password`, `invalid_field`, \
             `invalid_date`, `invalid_phone`: a field breaks a rule; the message names it", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many registrations from this address", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn register_proxy(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<residents::RegisterProxy>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, muni, now, policy) = (
@@ -79,10 +101,11 @@ pub(crate) async fn register_proxy(
         state.clock.now(),
         state.config.session_policy,
     );
-    let out = web::block(move || {
-        residents::register_by_proxy(&db, &muni, body.into_inner(), now, policy)
-    })
-    .await??;
+    let body = body.into_inner();
+    residents::check_proxy(&body, now)?;
+    limit_registration(&state, &req).await?;
+    let out =
+        web::block(move || residents::register_by_proxy(&db, &muni, body, now, policy)).await??;
     Ok(HttpResponse::Created().json(out))
 }
 
@@ -106,11 +129,14 @@ pub struct ResidentList {
     responses(
         (status = 201, description = "Logged in", body = Session),
         (status = 400, response = BadBody),
-        (status = 401, description = "`unauthorized`: wrong login id or password (the same answer for both)",
-            body = ErrorBody),
-        (status = 403, description = "`forbidden`: the account is suspended; `device_required`: paramedics log in from an enrolled device (a signed request)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: wrong login id or password, or the account is locked (the same \
+            answer for all three); `totp_required`, `totp_invalid`: staff without, or with a wrong, authenticator code; \
+            `signature_invalid`, `signature_expired`, `device_unknown`, `device_revoked`: a signed login's signature", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the account is suspended; `facility_suspended`, `totp_not_set_up`; \
+            `device_required`: paramedics log in from an enrolled device of their fire department (a signed request)", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
-        (status = 429, description = "`rate_limited`: too many attempts from this address or for this login id", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many attempts from this address or for this login id \
+            (a device-signed login has its own count per device)", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -134,21 +160,28 @@ pub(crate) async fn login(
     // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.
     let signed = extract::parse_signature(&req, &body)?;
     let creds: accounts::Credentials = extract::json_body(&req, &body)?;
+    // A signed login is verified before the per-id limit, so that each device has a bucket of its
+    // own for the id: attempts anyone can send (unsigned) cannot use up the paramedic's.
+    let device = match signed {
+        Some(s) => {
+            let (db, muni) = (db.clone(), muni.clone());
+            Some(web::block(move || devices::verify_signature(&db, &muni, &s, now)).await??)
+        }
+        None => None,
+    };
     let id_key = creds.login_id.trim().to_ascii_lowercase();
-    extract::limit(
-        &state,
-        Limit::LoginId,
-        &id_key,
-        event.detail(id_key.clone()),
-    )
-    .await?;
-    let token = web::block(move || {
-        let device = signed
-            .map(|s| devices::verify_signature(&db, &muni, &s, now))
-            .transpose()?;
-        accounts::login(&db, &muni, &creds, device.as_ref(), now, policy)
-    })
-    .await??;
+    let mut event = event.detail(id_key.clone());
+    let bucket = match &device {
+        Some(d) => {
+            event.device_id = Some(d.device.id.clone());
+            format!("{id_key} device:{}", d.device.id)
+        }
+        None => id_key,
+    };
+    extract::limit(&state, Limit::LoginId, &bucket, event).await?;
+    let token =
+        web::block(move || accounts::login(&db, &muni, &creds, device.as_ref(), now, policy))
+            .await??;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(Session { token }))

@@ -1,11 +1,14 @@
 //! Staff IDs (RULES R2, R4, R7): list, suspend, reinstate, reissue; suspend a facility; change
 //! one's own password.
 
+use super::extract;
 use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
 use crate::api::error::{ApiError, ErrorBody};
+use crate::audit::{Action, Outcome};
 use crate::auth::{Authenticated, bearer};
+use crate::ratelimit::Limit;
 use crate::service::staff::{
     self, FacilitySuspended, PasswordChange, ReasonInput, ReissueInput, Reissued, StaffAccount,
 };
@@ -153,9 +156,11 @@ pub(crate) async fn reinstate_facility(
     responses(
         (status = 204, description = "Changed"),
         (status = 400, response = BadBody), (status = 401, response = Unauthorized),
-        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 403, description = "`wrong_password` (counts towards the account's lockout); `account_locked`: \
+            too many wrong passwords (at login or here), the current password is not checked for 15 minutes", body = ErrorBody),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`weak_password`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many attempts for this account", body = ErrorBody),
         (status = 500, response = Internal), (status = 503, response = Unavailable),
     ))]
 pub(crate) async fn change_password(
@@ -166,6 +171,9 @@ pub(crate) async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer(&req).unwrap_or_default();
     let (db, now) = (state.db.clone(), state.clock.now());
+    // Each attempt checks the current password: limited per account, before argon2.
+    let event = actor.event(Action::ChangePassword, Outcome::Denied);
+    extract::limit(&state, Limit::PasswordAccount, &actor.account_id, event).await?;
     web::block(move || staff::change_password(&db, &actor, &token, &body, now)).await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -43,6 +43,13 @@ pub struct ServeArgs {
     /// Login attempts per login id per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_LOGINS_PER_ID_PER_MIN", default_value_t = RateLimitConfig::default().logins_per_id_per_min)]
     logins_per_id_per_min: u32,
+    /// Well-formed registrations (resident or proxy) per client address per minute; each tells
+    /// whether its login id is taken. 0 = no limit.
+    #[arg(long, env = "KYUKIT_REGISTRATIONS_PER_ADDR_PER_MIN", default_value_t = RateLimitConfig::default().registrations_per_addr_per_min)]
+    registrations_per_addr_per_min: u32,
+    /// Password changes (current-password checks) per account per minute; 0 = no limit.
+    #[arg(long, env = "KYUKIT_PASSWORD_CHANGES_PER_ACCOUNT_PER_MIN", default_value_t = RateLimitConfig::default().password_changes_per_account_per_min)]
+    password_changes_per_account_per_min: u32,
     /// Pre-arrival alerts not acknowledged within this many seconds escalate (repeat push,
     /// dashboard highlight, the crew is told).
     #[arg(long, env = "KYUKIT_ESCALATE_AFTER_SECS", default_value_t = crate::service::incidents::ESCALATE_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
@@ -88,6 +95,8 @@ impl ServeArgs {
             scans_per_addr_per_min: self.scans_per_addr_per_min,
             logins_per_addr_per_min: self.logins_per_addr_per_min,
             logins_per_id_per_min: self.logins_per_id_per_min,
+            registrations_per_addr_per_min: self.registrations_per_addr_per_min,
+            password_changes_per_account_per_min: self.password_changes_per_account_per_min,
         };
         config.push_subject = self.push_subject.clone(); // push
         config.push_allow_insecure_loopback = self.push_allow_insecure_loopback; // push

@@ -310,10 +310,77 @@ pub struct Credentials {
     pub totp: Option<String>,
 }
 
-/// Checks a login; returns a session token. Wrong id and wrong password give the same answer.
-/// Staff also need their TOTP code. Five consecutive failures lock the account for 15 minutes.
-/// Paramedics log in only from an enrolled device of their fire department (`device`, whose
-/// signature the caller has verified); their session is bound to it.
+/// The one answer to a login that fails on its credentials: an unknown id, a wrong password, a
+/// locked account, and a paramedic's attempt that is not signed by their device all look alike.
+fn wrong_credentials() -> DomainError {
+    DomainError::unauthorized("wrong login id or password")
+}
+
+/// Adds one to the account's consecutive failures (password or second factor, at login or when
+/// changing the password), locking it at the limit; in the caller's transaction, on the row as
+/// it is now.
+pub(crate) fn count_failure(
+    tx: &mut Tx<'_>,
+    account: &AccountRow,
+    now: i64,
+) -> Result<(), DomainError> {
+    let failures = db::accounts::account(tx, &account.municipality_id, &account.id)?
+        .map_or(account.failed_logins, |a| a.failed_logins);
+    let locks = failures + 1 >= security::LOCK_AFTER_FAILURES;
+    db::accounts::record_login_failure(
+        tx,
+        &account.id,
+        locks.then_some(now + security::LOCK_SECS),
+    )?;
+    Ok(())
+}
+
+/// Whether the account is locked now.
+pub(crate) fn is_locked(account: &AccountRow, now: i64) -> bool {
+    account.locked_until.is_some_and(|t| now < t)
+}
+
+/// A staff login's second factor: `Ok(step)` of the accepted code, or `Err(code)` of the refusal
+/// (`totp_not_set_up`, `totp_required`, `totp_invalid`; see [`factor_refusal`]).
+fn second_factor(
+    account: &AccountRow,
+    code: Option<&str>,
+    now: i64,
+) -> Result<Result<i64, &'static str>, DomainError> {
+    let Some(secret) = account.totp_secret.as_deref() else {
+        return Ok(Err("totp_not_set_up"));
+    };
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Ok(Err("totp_required"));
+    };
+    Ok(security::check_code(secret, code, now, account.totp_last_step)?.ok_or("totp_invalid"))
+}
+
+/// The answer to a refused second factor.
+fn factor_refusal(code: &'static str) -> DomainError {
+    match code {
+        "totp_not_set_up" => DomainError::forbidden_code(
+            "totp_not_set_up",
+            "this staff account has no second factor; ask the city to reissue it",
+        ),
+        "totp_required" => DomainError::unauthorized_code(
+            "totp_required",
+            "staff log in with the 6-digit code of their authenticator app too",
+        ),
+        _ => DomainError::unauthorized_code(
+            "totp_invalid",
+            "wrong, expired or already used authenticator code",
+        ),
+    }
+}
+
+/// Checks a login; returns a session token. An unknown id, a wrong password and a locked account
+/// give the same answer (status and body). Staff also need their TOTP code. Five consecutive
+/// failures lock the account for 15 minutes. Paramedics log in only from an enrolled device of
+/// their fire department (`device`, whose signature the caller has verified); their session is
+/// bound to it. An attempt on a paramedic's id that their device did not sign never counts
+/// towards the lockout (anyone could send it) and learns nothing: it is refused like a wrong
+/// password unless both password and code are right (then `device_required`).
 pub fn login(
     db: &Db,
     municipality_id: &str,
@@ -322,7 +389,7 @@ pub fn login(
     now: i64,
     policy: SessionPolicy,
 ) -> Result<String, DomainError> {
-    let denied = || DomainError::unauthorized("wrong login id or password");
+    let denied = wrong_credentials;
     let login_id = validate_login_id(&creds.login_id).map_err(|_| denied())?;
     let account = db.read(|c| {
         db::accounts::account_by_login(c, municipality_id, &login_id).map_err(DomainError::from)
@@ -341,12 +408,7 @@ pub fn login(
             event.device_id = device.map(|d| d.device.id.clone());
             db.write(|c| {
                 if let (Some(a), true) = (account, counts) {
-                    let locks = a.failed_logins + 1 >= security::LOCK_AFTER_FAILURES;
-                    db::accounts::record_login_failure(
-                        c,
-                        &a.id,
-                        locks.then_some(now + security::LOCK_SECS),
-                    )?;
+                    count_failure(c, a, now)?;
                 }
                 audit::append(c, municipality_id, &event, now);
                 Ok::<_, DomainError>(())
@@ -357,15 +419,27 @@ pub fn login(
         failed(None, "unknown_login_id", false)?;
         return Err(denied());
     };
-    if account.locked_until.is_some_and(|t| now < t) {
+    // A paramedic's attempt counts only when their fire department's device signed it.
+    let counts = account.role != Role::Paramedic
+        || device.is_some_and(|d| account.facility_id.as_deref() == Some(&d.device.facility_id));
+    let password_ok = password_matches(&creds.password, &account.password_hash);
+    if is_locked(&account, now) {
+        // The password was checked all the same, so a locked account takes as long to refuse.
         failed(Some(&account), "account_locked", false)?;
-        return Err(DomainError::forbidden_code(
-            "account_locked",
-            "too many failed logins: this account is locked for 15 minutes",
-        ));
+        return Err(denied());
     }
-    if !password_matches(&creds.password, &account.password_hash) {
-        failed(Some(&account), "wrong_password", true)?;
+    if !password_ok {
+        failed(Some(&account), "wrong_password", counts)?;
+        return Err(denied());
+    }
+    let factor = if STAFF_ROLES.contains(&account.role) {
+        Some(second_factor(&account, creds.totp.as_deref(), now)?)
+    } else {
+        None
+    };
+    // Not signed by the paramedic's device: the right password alone tells nothing either.
+    if !counts && let Some(Err(why)) = factor {
+        failed(Some(&account), why, false)?;
         return Err(denied());
     }
     if account.status != AccountStatus::Active {
@@ -379,33 +453,14 @@ pub fn login(
             "this account's facility is suspended",
         ));
     }
-    let mut totp_step = None;
-    if STAFF_ROLES.contains(&account.role) {
-        let Some(secret) = account.totp_secret.as_deref() else {
-            failed(Some(&account), "totp_not_set_up", false)?;
-            return Err(DomainError::forbidden_code(
-                "totp_not_set_up",
-                "this staff account has no second factor; ask the city to reissue it",
-            ));
-        };
-        let Some(code) = creds.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
-            failed(Some(&account), "totp_required", false)?;
-            return Err(DomainError::unauthorized_code(
-                "totp_required",
-                "staff log in with the 6-digit code of their authenticator app too",
-            ));
-        };
-        match security::check_code(secret, code, now, account.totp_last_step)? {
-            Some(step) => totp_step = Some(step),
-            None => {
-                failed(Some(&account), "totp_invalid", true)?;
-                return Err(DomainError::unauthorized_code(
-                    "totp_invalid",
-                    "wrong, expired or already used authenticator code",
-                ));
-            }
+    let totp_step = match factor {
+        None => None,
+        Some(Ok(step)) => Some(step),
+        Some(Err(why)) => {
+            failed(Some(&account), why, why == "totp_invalid")?;
+            return Err(factor_refusal(why));
         }
-    }
+    };
     let bound = match (account.role, device) {
         (Role::Paramedic, Some(d))
             if account.facility_id.as_deref() == Some(&d.device.facility_id) =>

@@ -184,6 +184,25 @@ fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), D
     Ok(())
 }
 
+/// Checks a self-registration's fields, without the database and before the slow hashing: what
+/// [`register_self`] would refuse before it looks the login id up. A registration that passes
+/// tells whether its id is taken (`409 login_id_taken`), so the API limits these per address.
+pub fn check_self(req: &RegisterResident, now: i64) -> Result<(), DomainError> {
+    profile_row(&req.profile, now)?;
+    check_credentials(&req.login_id, &req.password)
+}
+
+/// The same for a proxy registration ([`register_by_proxy`]).
+pub fn check_proxy(req: &RegisterProxy, now: i64) -> Result<(), DomainError> {
+    proxy_fields(req, now)?;
+    check_credentials(&req.login_id, &req.password)
+}
+
+fn check_credentials(login_id: &str, password: &str) -> Result<(), DomainError> {
+    accounts::validate_login_id(login_id)?;
+    accounts::validate_password(password)
+}
+
 pub fn register_self(
     db: &Db,
     muni: &str,
@@ -220,13 +239,12 @@ pub fn register_self(
     })
 }
 
-pub fn register_by_proxy(
-    db: &Db,
-    muni: &str,
-    req: RegisterProxy,
+/// A proxy registration's own fields, checked: relation, its detail, the display name, and the
+/// resident's profile as a row.
+fn proxy_fields(
+    req: &RegisterProxy,
     now: i64,
-    policy: SessionPolicy,
-) -> Result<Registered, DomainError> {
+) -> Result<(ProxyRelation, Option<String>, String, ResidentRow), DomainError> {
     if !req.accept_proxy_statement {
         return Err(DomainError::unprocessable(
             "proxy_statement_required",
@@ -241,7 +259,18 @@ pub fn register_by_proxy(
     })?;
     let relation_detail = opt_text("relation_detail", &req.relation_detail, 50)?;
     let display = text("display_name", &req.display_name, 1, 60)?;
-    let mut row = profile_row(&req.resident, now)?;
+    let row = profile_row(&req.resident, now)?;
+    Ok((relation, relation_detail, display, row))
+}
+
+pub fn register_by_proxy(
+    db: &Db,
+    muni: &str,
+    req: RegisterProxy,
+    now: i64,
+    policy: SessionPolicy,
+) -> Result<Registered, DomainError> {
+    let (relation, relation_detail, display, mut row) = proxy_fields(&req, now)?;
     let account = new_account(
         muni,
         &req.login_id,

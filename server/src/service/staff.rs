@@ -304,7 +304,10 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
-/// RULES R2: users change their own secret. Other sessions of the account end.
+/// RULES R2: users change their own secret. Other sessions of the account end. A wrong current
+/// password counts towards the account's lockout, like a failed login, and is audited (a stolen
+/// session must not be a way to guess the password); while the account is locked the current
+/// password is not checked at all. The API also limits attempts per account.
 pub fn change_password(
     db: &Db,
     actor: &Actor,
@@ -319,7 +322,27 @@ pub fn change_password(
                 .map_err(DomainError::from)
         })?
         .ok_or_else(|| DomainError::unauthorized("session expired or unknown; log in again"))?;
+    let refused = |why: &'static str, counts: bool| -> Result<(), DomainError> {
+        db.write(|c| {
+            if counts {
+                accounts::count_failure(c, &account, now)?;
+            }
+            let event = actor
+                .event(Action::ChangePassword, Outcome::Denied)
+                .detail(why);
+            audit::append(c, &actor.municipality_id, &event, now);
+            Ok(())
+        })
+    };
+    if accounts::is_locked(&account, now) {
+        refused("account_locked", false)?;
+        return Err(DomainError::forbidden_code(
+            "account_locked",
+            "too many wrong passwords: this account is locked for 15 minutes",
+        ));
+    }
     if !accounts::verify_password(&input.current_password, &account.password_hash) {
+        refused("wrong_password", true)?;
         return Err(DomainError::forbidden_code(
             "wrong_password",
             "the current password is not correct",
@@ -328,6 +351,8 @@ pub fn change_password(
     let hash = accounts::hash_password(&input.new_password)?;
     db.write(|c| {
         db::accounts::set_password(c, &account.id, &hash)?;
+        // The right current password ends the run of failures, as a login does.
+        db::accounts::record_login_success(c, &account.id, None, None)?;
         db::accounts::delete_sessions_except(c, &account.id, &accounts::token_hash(token))?;
         audit::append(
             c,
