@@ -143,10 +143,15 @@ pub(crate) async fn login(
     )
     .await?;
     let token = web::block(move || {
-        let device = signed
-            .map(|s| devices::verify_signature(&db, &muni, &s, now))
-            .transpose()?;
-        accounts::login(&db, &muni, &creds, device.as_ref(), now, policy)
+        let Some(signed) = signed else {
+            return accounts::login(&db, &muni, &creds, None, now, policy);
+        };
+        // A signed login spends its nonce whatever the outcome; a replay is refused first.
+        let by = devices::verify_signature(&db, &muni, &signed, now)?;
+        devices::run_signed(&db, &by, now, |db| {
+            devices::refuse_replay(db, &by, now)?;
+            accounts::login(db, &muni, &creds, Some(&by), now, policy)
+        })
     })
     .await??;
     Ok(HttpResponse::Created()
