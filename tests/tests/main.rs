@@ -20,5 +20,6 @@ mod pages;
 mod prearrival;
 mod public;
 mod push;
+mod replay;
 mod residents;
 mod staff;
