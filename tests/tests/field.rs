@@ -11,7 +11,7 @@ use reqwest::Method;
 /// The excluded categories' texts: none may appear in any disclosure.
 const EXCLUDED_TEXTS: [&str; 4] = ["心房細動", "I48.9", "山田 一郎", "090-1234-5678"];
 
-fn assert_no_excluded(s: &str) {
+pub(crate) fn assert_no_excluded(s: &str) {
     for t in EXCLUDED_TEXTS {
         assert!(!s.contains(t), "excluded text {t:?} disclosed: {s}");
     }
@@ -193,7 +193,7 @@ async fn refused(app: &TestApp, client: &Client, card: &str, status: u16, code: 
     assert_refusal(app, r, status, code, before).await;
 }
 
-async fn assert_refusal(
+pub(crate) async fn assert_refusal(
     app: &TestApp,
     r: reqwest::Response,
     status: u16,
@@ -233,7 +233,7 @@ fn foreign_card_url(id: u8) -> String {
     kyukit_card::card_url("https://qq.city.kasama.lg.jp/c/", &cose).unwrap()
 }
 
-fn denials(app: &TestApp, code: &str) -> usize {
+pub(crate) fn denials(app: &TestApp, code: &str) -> usize {
     audit_events(app)
         .iter()
         .filter(|e| e.outcome == "denied" && e.detail.as_deref() == Some(code))

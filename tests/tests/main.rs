@@ -21,5 +21,6 @@ mod pages;
 mod prearrival;
 mod public;
 mod push;
+mod replay;
 mod residents;
 mod staff;

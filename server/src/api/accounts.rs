@@ -179,9 +179,17 @@ pub(crate) async fn login(
         None => id_key,
     };
     extract::limit(&state, Limit::LoginId, &bucket, event).await?;
-    let token =
-        web::block(move || accounts::login(&db, &muni, &creds, device.as_ref(), now, policy))
-            .await??;
+    let token = web::block(move || {
+        let Some(by) = device else {
+            return accounts::login(&db, &muni, &creds, None, now, policy);
+        };
+        // A signed login spends its nonce whatever the outcome; a replay is refused first.
+        devices::run_signed(&db, &by, now, |db| {
+            devices::refuse_replay(db, &by, now)?;
+            accounts::login(db, &muni, &creds, Some(&by), now, policy)
+        })
+    })
+    .await??;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(Session { token }))

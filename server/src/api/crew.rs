@@ -1,7 +1,7 @@
 //! What a crew needs besides incidents: the hospitals it may ask (their ids, names and phones).
 //! Signed by an enrolled device like every field request (docs/device-protocol.md).
 
-use super::extract::field_actor;
+use super::extract::signed;
 use super::openapi::{Internal, Unavailable};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::audit::Action;
@@ -29,9 +29,15 @@ pub(crate) async fn hospitals(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &[], Action::DeviceRequest, false).await?;
-    let db = state.db.clone();
-    let list = web::block(move || facilities::crew_hospitals(&db, &actor, &by)).await??;
+    let list = signed(
+        &state,
+        &req,
+        &[],
+        Action::DeviceRequest,
+        false,
+        |db, actor, by| facilities::crew_hospitals(db, &actor, &by),
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(list))

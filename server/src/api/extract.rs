@@ -1,6 +1,6 @@
 //! Request helpers the handlers share: header values, the RFC 9421 signature and the client
 //! address, raw JSON bodies, `Accept` negotiation of FHIR, rate limits, and the authentication of
-//! a signed field request (`FieldRequest`, `field_actor`), used by the field, pre-arrival, crew and
+//! a signed field request (`FieldRequest`, `signed`), used by the field, pre-arrival, crew and
 //! login endpoints.
 
 use crate::api::error::ApiError;
@@ -11,7 +11,7 @@ use crate::httpsig::{self, RequestParts};
 use crate::ratelimit::Limit;
 use crate::service::accounts::{self, Actor};
 use crate::service::deny;
-use crate::service::devices::{self, SignedBy};
+use crate::service::devices::{self, Failed, SignedBy};
 use crate::state::AppState;
 use actix_web::{HttpRequest, web};
 use serde::de::DeserializeOwned;
@@ -113,16 +113,19 @@ impl FieldRequest {
         self
     }
 
-    /// Authenticates a signed field request: device signature, then the paramedic's session
-    /// bound to that device, then the rate limits. Unsigned or malformed requests are refused
-    /// and audited too (with the account if the bearer token resolves), so a resident's attempt
-    /// to scan is on record. Blocks (database) unless `db` is an inline handle; call it inside
-    /// `web::block` or [`crate::service::inline`].
+    /// Authenticates a signed field request: device signature, then a replay's refusal, then
+    /// the paramedic's session bound to that device, then the rate limits. Unsigned or
+    /// malformed requests are refused and audited too (with the account if the bearer token
+    /// resolves), so a resident's attempt to scan is on record. A failure after the signature
+    /// verified carries it ([`Failed`]): the request's end spends its nonce whatever the
+    /// outcome. Blocks (database) unless `db` is an inline handle; call it inside `web::block`
+    /// or [`crate::service::inline_signed`], on a handle that holds its denials
+    /// ([`Db::holding`]) for that end to write.
     pub(crate) fn authenticate(
         self,
         state: &AppState,
         db: &Db,
-    ) -> Result<(Actor, SignedBy), ApiError> {
+    ) -> Result<(Actor, SignedBy), Failed> {
         let (muni, now, policy) = (
             state.municipality_id.as_str(),
             state.clock.now(),
@@ -152,34 +155,55 @@ impl FieldRequest {
                 {
                     event = actor.event(action, Outcome::Denied);
                 }
-                return Err(deny(db, muni, event, err, now));
+                return Err(Failed::unverified(deny(db, muni, event, err, now), now));
             }
         };
-        let (actor, by) =
-            devices::authenticate_field(db, muni, &signed, token.as_deref(), now, policy)?;
+        let by = devices::verify_signature(db, muni, &signed, now)
+            .map_err(|e| Failed::unverified(e, now))?;
+        let fail = Failed::after(&by, now);
+        // A replay is refused as one before anything else can refuse it (the session, the rate
+        // limits): whatever the first copy got, the second gets `replayed_request`.
+        devices::refuse_replay(db, &by, now).map_err(&fail)?;
+        let actor =
+            devices::bound_session(db, muni, &by, token.as_deref(), now, policy).map_err(&fail)?;
         if scan_limited {
             let event = actor.event(action, Outcome::Denied);
-            limit_blocking(state, db, Limit::ScanDevice, &by.device.id, event.clone())?;
-            limit_blocking(state, db, Limit::ScanAddr, &addr, event)?;
+            limit_blocking(state, db, Limit::ScanDevice, &by.device.id, event.clone())
+                .map_err(&fail)?;
+            limit_blocking(state, db, Limit::ScanAddr, &addr, event).map_err(&fail)?;
         }
         Ok((actor, by))
     }
 }
 
-/// [`FieldRequest::authenticate`] on the blocking pool.
-pub(crate) async fn field_actor(
+/// A signed field request, on the blocking pool: [`FieldRequest::authenticate`], then `f` with
+/// the actor and the signature, on one holding handle ([`Db::holding`]). Whatever the outcome
+/// once the signature has verified, the nonce is spent: by `f`'s own write on success
+/// ([`devices::consume_nonce`]), else with the request's denials in one write
+/// ([`devices::finish`]). `scan_limited`: whether the scan rate limits apply (scans,
+/// break-glass, re-reads; not pre-arrival).
+pub(crate) async fn signed<T: Send + 'static>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     body: &[u8],
     action: Action,
     scan_limited: bool,
-) -> Result<(Actor, SignedBy), ApiError> {
+    f: impl FnOnce(&Db, Actor, SignedBy) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     let mut request = FieldRequest::new(req, body, action);
     if !scan_limited {
         request = request.unlimited();
     }
     let state = state.clone();
-    web::block(move || request.authenticate(&state, &state.db)).await?
+    web::block(move || {
+        let ran = state.db.holding(|db| {
+            let (actor, by) = request.authenticate(&state, db)?;
+            let now = state.clock.now();
+            f(db, actor, by.clone()).map_err(Failed::after(&by, now))
+        });
+        devices::finish(&state.db, ran)
+    })
+    .await?
 }
 
 /// Parses a JSON body read raw (same errors as the JSON extractor elsewhere).

@@ -2,12 +2,13 @@
 //! signed by an enrolled device (RFC 9421, docs/device-protocol.md) and carries the paramedic's
 //! session; the body is read raw so its `Content-Digest` can be checked before it is parsed.
 
-use super::extract::{FHIR_JSON, FieldRequest, field_actor, json_body, wants_fhir};
+use super::extract::{FHIR_JSON, FieldRequest, json_body, signed, wants_fhir};
 use super::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::audit::Action;
 use crate::db::Db;
 use crate::service::access::{self, BreakGlassInput, ScanInput};
+use crate::service::devices::{self, Failed};
 use crate::service::disclosure::Disclosure;
 use crate::service::{self, fhir, keys};
 use crate::state::AppState;
@@ -30,18 +31,29 @@ fn respond(
     }
 }
 
-/// A scan up to its write: the request's authentication, then the card and the reads.
+/// A scan up to its write: the request's authentication, then the card and the reads. A
+/// failure names the resident whose card the body presented, if it is one this municipality
+/// issued ([`access::card_resident`]): a refused scan of a resident's card, whatever refused it,
+/// is in that resident's access history.
 fn prepare_scan(
     st: &AppState,
     db: &Db,
     request: FieldRequest,
     input: Result<ScanInput, ApiError>,
-) -> Result<access::PreparedScan, ApiError> {
-    let (actor, by) = request.authenticate(st, db)?;
-    let input = input?;
+) -> Result<access::PreparedScan, Failed> {
+    let about = |mut failed: Failed, input: Option<&ScanInput>| {
+        failed.about = input.and_then(|i| access::card_resident(db, &st.municipality_id, i));
+        failed
+    };
+    let (actor, by) = request
+        .authenticate(st, db)
+        .map_err(|f| about(f, input.as_ref().ok()))?;
     let now = st.clock.now();
-    let ring = keys::load(db, &st.config.data_dir, &st.municipality_id, false)?;
-    access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now)
+    let fail = Failed::after(&by, now);
+    let input = input.map_err(&fail)?;
+    let prepared = keys::load(db, &st.config.data_dir, &st.municipality_id, false)
+        .and_then(|ring| access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now));
+    prepared.map_err(|e| about(fail(e), Some(&input)))
 }
 
 /// Scan a card: the resident's consented emergency dataset.
@@ -85,7 +97,9 @@ pub(crate) async fn scan(
             json_body(&req, &body),
         )
     };
-    let here = service::inline(&state.db, |db| {
+    // Whatever refuses it once its signature has verified, its nonce is spent in the write
+    // that audits the refusal (on success, in the access row's write).
+    let here = service::inline_signed(&state.db, |db| {
         let (request, input) = parsed();
         prepare_scan(&state, db, request, input)
     });
@@ -94,7 +108,11 @@ pub(crate) async fn scan(
         None => {
             let (request, input) = parsed();
             let st = state.clone();
-            web::block(move || prepare_scan(&st, &st.db, request, input)).await??
+            web::block(move || {
+                let ran = st.db.holding(|db| prepare_scan(&st, db, request, input));
+                devices::finish(&st.db, ran)
+            })
+            .await??
         }
     };
     let d = prepared.record(&state.db).await?;
@@ -132,10 +150,17 @@ pub(crate) async fn break_glass(
     req: HttpRequest,
     body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &body, Action::BreakGlass, true).await?;
-    let input: BreakGlassInput = json_body(&req, &body)?;
-    let (db, now) = (state.db.clone(), state.clock.now());
-    let d = web::block(move || access::break_glass(&db, &actor, &by, &input, now)).await??;
+    let input: Result<BreakGlassInput, _> = json_body(&req, &body);
+    let now = state.clock.now();
+    let d = signed(
+        &state,
+        &req,
+        &body,
+        Action::BreakGlass,
+        true,
+        move |db, actor, by| access::break_glass(db, &actor, &by, &input?, now),
+    )
+    .await?;
     Ok(respond(
         &state,
         &req,
@@ -166,8 +191,15 @@ pub(crate) async fn reread(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, by) = field_actor(&state, &req, &[], Action::ReadAccess, true).await?;
-    let (db, now, aid) = (state.db.clone(), state.clock.now(), path.into_inner());
-    let d = web::block(move || access::reread(&db, &actor, &by, &aid, now)).await??;
+    let (now, aid) = (state.clock.now(), path.into_inner());
+    let d = signed(
+        &state,
+        &req,
+        &[],
+        Action::ReadAccess,
+        true,
+        move |db, actor, by| access::reread(db, &actor, &by, &aid, now),
+    )
+    .await?;
     Ok(respond(&state, &req, actix_web::http::StatusCode::OK, &d))
 }

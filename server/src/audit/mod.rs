@@ -269,6 +269,13 @@ impl Pending {
             at,
         }
     }
+
+    /// Names `resident` as the event's subject unless it names one already.
+    pub fn about_if_unnamed(&mut self, resident: &str) {
+        if self.event.resident_id.is_none() {
+            self.event.resident_id = Some(resident.to_string());
+        }
+    }
 }
 
 /// Appends an event to the write job's transaction: the writer puts it on the chain just before

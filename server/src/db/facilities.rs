@@ -222,12 +222,34 @@ pub fn revoke_devices_of_facility(
     .execute(conn)
 }
 
+/// Records a spent nonce; 0 rows if it was spent already. A duplicate does not fail the
+/// statement (`ON CONFLICT DO NOTHING`), so the transaction stays usable on PostgreSQL and the
+/// caller can record the replay in it instead.
 pub fn insert_nonce(conn: &mut DbConnection, row: &SpentNonceRow) -> QueryResult<usize> {
     crate::native!(conn, c => {
         diesel::insert_into(spent_nonces::table)
             .values(row)
+            .on_conflict_do_nothing()
             .execute(c)
     })
+}
+
+/// Whether this nonce, signed at `created` by `device_id`, has been spent.
+pub fn nonce_spent(
+    conn: &mut DbConnection,
+    created: i64,
+    device_id: &str,
+    nonce: &str,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        spent_nonces::table.filter(
+            spent_nonces::created
+                .eq(created)
+                .and(spent_nonces::device_id.eq(device_id))
+                .and(spent_nonces::nonce.eq(nonce)),
+        ),
+    ))
+    .get_result(conn)
 }
 
 /// Deletes the nonces of requests signed before `before`.

@@ -228,6 +228,9 @@ pub struct Db {
     writes: Arc<WriteQueue>,
     /// Set on an inline handle (see [`Db::inline`]).
     inline: Option<Arc<Inline>>,
+    /// Set on an inline or holding handle: the denials audited on it, held back for the caller
+    /// (see [`Db::holding`]).
+    held: Option<Arc<Mutex<Vec<crate::audit::Pending>>>>,
 }
 
 /// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
@@ -279,6 +282,7 @@ impl Db {
             backend: url.backend,
             writes: WriteQueue::start(Arc::new(Manager { url: url.clone() }), writers)?,
             inline: None,
+            held: None,
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -395,10 +399,11 @@ impl Db {
         let inline = Arc::new(Inline {
             conn: Mutex::new(Some(conn)),
             refused: AtomicBool::new(false),
-            denials: Mutex::new(Vec::new()),
         });
+        let held = Arc::new(Mutex::new(Vec::new()));
         let here = Db {
             inline: Some(inline.clone()),
+            held: Some(held.clone()),
             ..self.clone()
         };
         let out = f(&here);
@@ -408,8 +413,28 @@ impl Db {
         if inline.refused.load(Ordering::Relaxed) {
             return None;
         }
-        let denials = std::mem::take(&mut *lock(&inline.denials));
+        let denials = std::mem::take(&mut *lock(&held));
         Some((out, denials))
+    }
+
+    /// Runs `f` with a **holding handle**: a `Db` like this one (it reads and writes as usual)
+    /// whose denials ([`Db::hold_denial`]) are held back and returned with `f`'s result, for the
+    /// caller to write together with what else the request's end must write (a signed request's
+    /// nonce). On a handle that already holds (an inline or holding one), `f` runs on it and its
+    /// denials stay with the outer caller: none are returned here.
+    pub fn holding<T>(&self, f: impl FnOnce(&Db) -> T) -> (T, Vec<crate::audit::Pending>) {
+        if self.held.is_some() {
+            return (f(self), Vec::new());
+        }
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let here = Db {
+            held: Some(held.clone()),
+            ..self.clone()
+        };
+        let out = f(&here);
+        drop(here);
+        let denials = std::mem::take(&mut *lock(&held));
+        (out, denials)
     }
 
     /// Whether this is an inline handle (see [`Db::inline`]).
@@ -417,12 +442,13 @@ impl Db {
         self.inline.is_some()
     }
 
-    /// On an inline handle: keeps a denial's audit event for [`Db::inline`]'s caller to record
-    /// (returns `None`). Otherwise hands it back, to be written now.
+    /// On an inline or holding handle: keeps a denial's audit event for [`Db::inline`]'s or
+    /// [`Db::holding`]'s caller to record (returns `None`). Otherwise hands it back, to be
+    /// written now.
     pub fn hold_denial(&self, event: crate::audit::Pending) -> Option<crate::audit::Pending> {
-        match &self.inline {
-            Some(here) => {
-                lock(&here.denials).push(event);
+        match &self.held {
+            Some(held) => {
+                lock(held).push(event);
                 None
             }
             None => Some(event),
@@ -528,8 +554,6 @@ struct Inline {
     conn: Mutex<Option<PooledConn>>,
     /// A write or a wait was refused: the call must run again on the blocking pool.
     refused: AtomicBool,
-    /// Denials audited on it, held back for the caller.
-    denials: Mutex<Vec<crate::audit::Pending>>,
 }
 
 impl Inline {
@@ -765,6 +789,13 @@ mod tests {
             .inline(|h| assert!(h.hold_denial(event.clone()).is_none()))
             .unwrap();
         assert_eq!(held.len(), 1);
+        // A holding handle holds them too (and still writes); nested, the outer one keeps them.
+        let (_, held) = db.holding(|h| {
+            assert!(h.hold_denial(event.clone()).is_none());
+            let (_, inner) = h.holding(|hh| assert!(hh.hold_denial(event.clone()).is_none()));
+            assert!(inner.is_empty(), "kept by the outer holding handle");
+        });
+        assert_eq!(held.len(), 2);
         assert!(db.hold_denial(event).is_some(), "not held outside inline");
 
         // `write_async`: the same group commit, awaited.

@@ -96,30 +96,42 @@ fn guarded<T: Send>(
 }
 
 /// [`guarded`] for async callers: the same write on the group-commit writer, awaited without
-/// blocking a thread; a refusal is then audited on the blocking pool.
+/// blocking a thread. A refusal (the write rolled back, the nonce with it) is then audited in
+/// one more write that spends the nonce ([`crate::service::devices::Failed::settle`]): the
+/// request is answered once, whatever the outcome. `about`: the resident the request concerns,
+/// for refusals that name none.
+#[allow(clippy::too_many_arguments)]
 async fn guarded_async<T: Send + 'static>(
     db: &Db,
     actor: Actor,
     by: SignedBy,
+    about: Option<String>,
     action: Action,
     purpose: &'static str,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send + 'static,
 ) -> Result<T, DomainError> {
+    let spender = by.clone();
     let outcome = db
         .write_async(move |c| {
-            consume_nonce(c, &by)?;
+            consume_nonce(c, &spender)?;
             f(c)
         })
         .await;
     match outcome {
         Ok(v) => Ok(v),
         Err(r) => {
-            let db = db.clone();
-            let audited = tokio::task::spawn_blocking(move || {
-                audit_refusal(&db, &actor, action, purpose, r, now)
-            });
-            Err(audited.await.unwrap_or_else(DomainError::internal))
+            // On a holding handle the refusal's denial is only held, not written.
+            let (err, held) = db.holding(|h| audit_refusal(h, &actor, action, purpose, r, now));
+            let failed = crate::service::devices::Failed {
+                err,
+                by: Some(Box::new(by)),
+                about,
+                now,
+            };
+            match db.write_async(failed.settle(held)).await {
+                Ok(err) | Err(err) => Err(err),
+            }
         }
     }
 }
@@ -179,6 +191,21 @@ fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(card)
         .map_err(|_| invalid("card: a card URL (https://…) or its COSE bytes as base64url".into()))
+}
+
+/// The resident whose card a scan presented, for a refused scan's audit event: the card this
+/// municipality issued under the id the card claims, if the bytes presented are exactly the
+/// ones it issued (cards decode canonically: one byte string per card). A forged or altered
+/// card naming a real card id names no one, so no one can write into a resident's access
+/// history without that resident's card. A read; `None` if anything fails.
+pub fn card_resident(db: &Db, muni: &str, input: &ScanInput) -> Option<String> {
+    let cose = card_bytes(&input.card).ok()?;
+    let (_, claims) = kyukit_card::decode_unverified(&cose).ok()?;
+    let id = claims.card_id.to_hex();
+    let row = db
+        .read(|c| db::cards::card(c, muni, &id).map_err(DomainError::from))
+        .ok()??;
+    (row.cose == cose).then_some(row.resident_id)
 }
 
 /// A scan whose card verified and whose reads found it scannable: what is left is the write
@@ -306,34 +333,36 @@ impl PreparedScan {
             seen,
             now,
         } = self;
-        let who = actor.clone();
-        let (access, fresh) = guarded_async(db, who, by, Action::Scan, "scan", now, move |c| {
-            let muni = actor.municipality_id.as_str();
-            let card_id = access.card_id.clone().unwrap_or_default();
-            // Unchanged since the read (same card status, resident status, consent version)?
-            // Else the reads again, inside the write: the scan answers from what is in force
-            // now (or with the right refusal), never with what was read before the change.
-            let mut access = access;
-            let fresh =
-                if db::cards::still_scannable(c, muni, &card_id, &access.resident_id, version)? {
-                    None
-                } else {
-                    let (_, resident, consent) = scannable(c, &actor, &card_id)?;
-                    let items = db::residents::items(c, &resident.id)?;
-                    access.categories = serde_json::to_string(&consent.categories)
-                        .map_err(DomainError::internal)?;
-                    Some((resident, consent, items))
-                };
-            db::access::insert_access(c, &access)?;
-            let event = actor
-                .event(Action::Scan, Outcome::Ok)
-                .about(&access.resident_id)
-                .purpose("scan")
-                .detail(format!("access {}", access.id));
-            audit::append(c, muni, &event, now);
-            Ok((access, fresh))
-        })
-        .await?;
+        let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
+        let (access, fresh) =
+            guarded_async(db, who, by, about, Action::Scan, "scan", now, move |c| {
+                let muni = actor.municipality_id.as_str();
+                let card_id = access.card_id.clone().unwrap_or_default();
+                // Unchanged since the read (same card status, resident status, consent version)?
+                // Else the reads again, inside the write: the scan answers from what is in force
+                // now (or with the right refusal), never with what was read before the change.
+                let mut access = access;
+                let fresh =
+                    if db::cards::still_scannable(c, muni, &card_id, &access.resident_id, version)?
+                    {
+                        None
+                    } else {
+                        let (_, resident, consent) = scannable(c, &actor, &card_id)?;
+                        let items = db::residents::items(c, &resident.id)?;
+                        access.categories = serde_json::to_string(&consent.categories)
+                            .map_err(DomainError::internal)?;
+                        Some((resident, consent, items))
+                    };
+                db::access::insert_access(c, &access)?;
+                let event = actor
+                    .event(Action::Scan, Outcome::Ok)
+                    .about(&access.resident_id)
+                    .purpose("scan")
+                    .detail(format!("access {}", access.id));
+                audit::append(c, muni, &event, now);
+                Ok((access, fresh))
+            })
+            .await?;
         let (resident, consent, items) = fresh.unwrap_or(seen);
         let categories = consent.categories.clone();
         disclosure(&access, resident, consent, categories, items, now)

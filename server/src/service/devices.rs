@@ -7,9 +7,9 @@ use super::accounts::{self, Actor, SessionPolicy};
 use super::deny;
 use super::facilities::require_manager_of;
 use super::{check_id, new_id, text};
-use crate::audit::{self, Action, Event, Outcome};
+use crate::audit::{self, Action, Event, Outcome, Pending};
 use crate::db::facilities::{DeviceRow, EnrollmentCodeRow, SpentNonceRow};
-use crate::db::{self, Db, DbConnection};
+use crate::db::{self, Db, DbConnection, Tx};
 use crate::domain::DeviceStatus;
 use crate::httpsig::Signed;
 use crate::service::error::DomainError;
@@ -328,7 +328,8 @@ fn device_key(device: &DeviceRow) -> Result<kyukit_card::PublicKey, DomainError>
 }
 
 /// Checks a parsed signature: known and active device, time window, signature. The nonce is
-/// consumed later, in the request's transaction ([`consume_nonce`]). Refusals are audited.
+/// spent later, whatever the outcome: in the request's transaction ([`consume_nonce`]) or with
+/// its refusal ([`Failed::settle`]). Refusals are audited.
 pub fn verify_signature(
     db: &Db,
     muni: &str,
@@ -384,7 +385,8 @@ pub fn spend_nonce(db: &Db, by: &SignedBy) -> Result<(), DomainError> {
 
 /// Records the request's nonce under its signed time; a second use is a replay (a replay copies
 /// the signed `created` with the nonce). Call inside the request's write transaction, so the
-/// nonce is kept exactly when the request's effects are.
+/// nonce is kept exactly when the request's effects are; a request that fails spends it with
+/// its refusal instead ([`run_signed`], [`Failed`]).
 pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), DomainError> {
     let row = SpentNonceRow {
         created: by.created,
@@ -392,13 +394,147 @@ pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), DomainEr
         nonce: by.nonce.clone(),
         municipality_id: by.device.municipality_id.clone(),
     };
-    match db::facilities::insert_nonce(c, &row) {
-        Ok(_) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(replayed()),
-        Err(e) => Err(e.into()),
+    match db::facilities::insert_nonce(c, &row)? {
+        0 => Err(replayed()),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a replay as soon as the signature has verified, before anything else can refuse
+/// it: a read (so a scan's inline path stays read-only); the request's end spends the nonce
+/// for good, in a write, whatever its outcome ([`consume_nonce`] on success, [`Failed`] on
+/// failure), and that write is what decides between two copies sent at once.
+pub fn refuse_replay(db: &Db, by: &SignedBy, now: i64) -> Result<(), DomainError> {
+    let spent = db.read(|c| {
+        db::facilities::nonce_spent(c, by.created, &by.device.id, &by.nonce)
+            .map_err(DomainError::from)
+    })?;
+    if spent {
+        let muni = by.device.municipality_id.as_str();
+        return Err(deny(db, muni, replay_event(by), replayed(), now));
+    }
+    Ok(())
+}
+
+/// The audit event of a replay refused: the device, denied with `replayed_request`.
+fn replay_event(by: &SignedBy) -> Event {
+    let mut event = Event::new(Action::DeviceRequest, Outcome::Denied).detail(replayed().code());
+    event.device_id = Some(by.device.id.clone());
+    event.facility_id = Some(by.device.facility_id.clone());
+    event
+}
+
+/// A signed request that failed, and what its end must still write: if its signature verified
+/// (`by`), its nonce — spent whatever the outcome, so the same bytes are never answered again
+/// — with the denials held for it (one write); `about`, the resident whose card the request
+/// named, for the denials that do not name one yet.
+#[derive(Debug)]
+pub struct Failed {
+    pub err: DomainError,
+    pub by: Option<Box<SignedBy>>,
+    pub about: Option<String>,
+    pub now: i64,
+}
+
+impl Failed {
+    /// A failure before (or of) the signature's verification: no nonce to spend.
+    pub fn unverified(err: DomainError, now: i64) -> Self {
+        Failed {
+            err,
+            by: None,
+            about: None,
+            now,
+        }
+    }
+
+    /// A failure after the signature verified (`by`, copied).
+    pub fn after(by: &SignedBy, now: i64) -> impl Fn(DomainError) -> Failed + use<> {
+        let by = Box::new(by.clone());
+        move |err| Failed {
+            err,
+            by: Some(by.clone()),
+            about: None,
+            now,
+        }
+    }
+
+    /// Whether the request's end has anything to write: a nonce, or denials.
+    pub fn to_write(&self, held: &[Pending]) -> bool {
+        self.by.is_some() || !held.is_empty()
+    }
+
+    /// The write that ends the request ([`Db::write`] or [`Db::write_async`]): the nonce
+    /// spent (unless the failure is that it was), then the held denials, named after the
+    /// resident if they name none; returns the error to answer. If the nonce turns out spent
+    /// (a copy of the request sent at the same time got there first), this request is that
+    /// copy's replay and is audited as such, once, instead of with its own denials.
+    pub fn settle(
+        self,
+        mut held: Vec<Pending>,
+    ) -> impl FnOnce(&mut Tx<'_>) -> Result<DomainError, DomainError> + Send + 'static {
+        let Failed {
+            err,
+            by,
+            about,
+            now,
+        } = self;
+        if let Some(resident) = &about {
+            for pending in &mut held {
+                pending.about_if_unnamed(resident);
+            }
+        }
+        move |tx| {
+            if let Some(by) = by.filter(|_| err.code() != "replayed_request") {
+                match consume_nonce(tx, &by) {
+                    Ok(()) => {}
+                    Err(replay) if replay.code() == "replayed_request" => {
+                        let muni = by.device.municipality_id.as_str();
+                        let mut event = replay_event(&by);
+                        event.resident_id = about;
+                        audit::append(tx, muni, &event, now);
+                        return Ok(replay);
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            audit::append_held(tx, held);
+            Ok(err)
+        }
+    }
+}
+
+/// Runs the rest of a signed request whose signature verified (`by`) on a holding handle
+/// ([`Db::holding`]); if it fails, its nonce is spent with its denials ([`Failed::settle`]),
+/// in one write. Blocking.
+pub fn run_signed<T>(
+    db: &Db,
+    by: &SignedBy,
+    now: i64,
+    f: impl FnOnce(&Db) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    finish(db, db.holding(|h| f(h).map_err(Failed::after(by, now))))
+}
+
+/// The end of a signed request run on a holding handle: on success its held denials (if any)
+/// are written; on failure [`Failed::settle`]. Blocking.
+pub fn finish<T>(
+    db: &Db,
+    (out, held): (Result<T, Failed>, Vec<Pending>),
+) -> Result<T, DomainError> {
+    match out {
+        Ok(v) => {
+            if !held.is_empty() {
+                db.write(|tx| {
+                    audit::append_held(tx, held);
+                    Ok::<_, DomainError>(())
+                })?;
+            }
+            Ok(v)
+        }
+        Err(failed) if !failed.to_write(&held) => Err(failed.err),
+        Err(failed) => match db.write(failed.settle(held)) {
+            Ok(err) | Err(err) => Err(err),
+        },
     }
 }
 
@@ -409,18 +545,17 @@ pub(crate) fn replayed() -> DomainError {
     )
 }
 
-/// A signed field request with the paramedic's session: the actor (with device and facility)
-/// and the signature to consume. The session must have been created by a login this device
-/// signed, and the account must belong to the device's facility.
-pub fn authenticate_field(
+/// The paramedic's session of a signed field request whose signature verified (`by`): the
+/// actor (with device and facility). The session must have been created by a login this device
+/// signed, and the account must belong to the device's facility. Refusals are audited.
+pub fn bound_session(
     db: &Db,
     muni: &str,
-    signed: &Signed,
+    by: &SignedBy,
     token: Option<&str>,
     now: i64,
     policy: SessionPolicy,
-) -> Result<(Actor, SignedBy), DomainError> {
-    let by = verify_signature(db, muni, signed, now)?;
+) -> Result<Actor, DomainError> {
     let mut event = Event::new(Action::DeviceRequest, Outcome::Denied);
     event.device_id = Some(by.device.id.clone());
     event.facility_id = Some(by.device.facility_id.clone());
@@ -443,10 +578,7 @@ pub fn authenticate_field(
         );
         return Err(deny(db, muni, event, err, now));
     }
-    Ok((
-        Actor::from_account(&account, Some(by.device.id.clone())),
-        by,
-    ))
+    Ok(Actor::from_account(&account, Some(by.device.id.clone())))
 }
 
 /// Deletes the nonces no replay can use any more (signed over [`NONCE_KEEP_SECS`] ago); returns

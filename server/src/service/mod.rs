@@ -161,24 +161,44 @@ pub async fn inline<T>(
     db: &crate::db::Db,
     f: impl FnOnce(&crate::db::Db) -> Result<T, DomainError>,
 ) -> Option<Result<T, DomainError>> {
+    inline_signed(db, |here| {
+        f(here).map_err(|err| devices::Failed::unverified(err, 0))
+    })
+    .await
+}
+
+/// [`inline`] for a signed request: a failure after its signature verified
+/// ([`devices::Failed`]) has its nonce spent in the same write as its held denials
+/// ([`devices::Failed::settle`]), so the request's end is one write either way — the access
+/// row's on success, this one on refusal.
+pub async fn inline_signed<T>(
+    db: &crate::db::Db,
+    f: impl FnOnce(&crate::db::Db) -> Result<T, devices::Failed>,
+) -> Option<Result<T, DomainError>> {
     let ran = db.inline(|here| {
         // As on the blocking pool: a panic is a 500 for this request, not a dead worker.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(here)))
-            .unwrap_or_else(|_| Err(DomainError::internal("the request's handler panicked")))
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(here))).unwrap_or_else(|_| {
+            Err(devices::Failed::unverified(
+                DomainError::internal("the request's handler panicked"),
+                0,
+            ))
+        })
     });
     let (out, denials) = ran?;
-    if !denials.is_empty() {
-        let audited = db
+    Some(match out {
+        Ok(v) if denials.is_empty() => Ok(v),
+        Ok(v) => db
             .write_async(move |tx| {
                 crate::audit::append_held(tx, denials);
                 Ok::<_, DomainError>(())
             })
-            .await;
-        if let Err(audit_failed) = audited {
-            return Some(Err(audit_failed));
-        }
-    }
-    Some(out)
+            .await
+            .map(|()| v),
+        Err(failed) if !failed.to_write(&denials) => Err(failed.err),
+        Err(failed) => match db.write_async(failed.settle(denials)).await {
+            Ok(err) | Err(err) => Err(err),
+        },
+    })
 }
 
 #[cfg(test)]

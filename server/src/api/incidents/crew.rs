@@ -4,7 +4,7 @@
 use super::{attachment_response, incident_response};
 use crate::api::RawBody;
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::{field_actor, json_body};
+use crate::api::extract::{json_body, signed};
 use crate::api::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::audit::Action;
 use crate::service::incidents::{
@@ -15,17 +15,33 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+/// A crew request ([`signed`]): authenticated, then `$call` on the blocking pool with the
+/// actor and the signature; its nonce is spent whatever the outcome.
 macro_rules! crew_call {
     ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident| $call:expr) => {{
-        let ($actor, $by) = field_actor(&$state, &$req, &$body, $action, false).await?;
-        let ($db, $now) = ($state.db.clone(), $state.clock.now());
-        web::block(move || $call).await??
+        let $now = $state.clock.now();
+        signed(
+            &$state,
+            &$req,
+            &$body,
+            $action,
+            false,
+            move |$db, $actor, $by| $call,
+        )
+        .await?
     }};
     // A change: the service also gets what to wake once it has committed.
     ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident, $wake:ident| $call:expr) => {{
-        let ($actor, $by) = field_actor(&$state, &$req, &$body, $action, false).await?;
-        let ($db, $now, $wake) = ($state.db.clone(), $state.clock.now(), $state.wakers());
-        web::block(move || $call).await??
+        let ($now, $wake) = ($state.clock.now(), $state.wakers());
+        signed(
+            &$state,
+            &$req,
+            &$body,
+            $action,
+            false,
+            move |$db, $actor, $by| $call,
+        )
+        .await?
     }};
 }
 
@@ -59,7 +75,7 @@ pub(crate) async fn open(
         req,
         body,
         Action::OpenIncident,
-        |actor, by, db, now, wake| { svc::open(&db, &actor, &by, &input?, now, &wake) }
+        |actor, by, db, now, wake| { svc::open(db, &actor, &by, &input?, now, &wake) }
     );
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
 }
@@ -91,7 +107,7 @@ pub(crate) async fn crew_read(
         req,
         [],
         Action::ReadIncident,
-        |actor, by, db, now| { svc::crew_read(&db, &actor, &by, &iid, now) }
+        |actor, by, db, now| { svc::crew_read(db, &actor, &by, &iid, now) }
     );
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }
@@ -130,7 +146,7 @@ pub(crate) async fn report(
         body,
         Action::SubmitReport,
         |actor, by, db, now, wake| {
-            svc::submit_report(&db, &actor, &by, &iid, &input?, now, &wake)
+            svc::submit_report(db, &actor, &by, &iid, &input?, now, &wake)
         }
     );
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
@@ -170,10 +186,16 @@ pub(crate) async fn attach(
     let ct = crate::api::extract::header_str(&req, "content-type")
         .unwrap_or_default()
         .to_string();
-    let (actor, by) = field_actor(&state, &req, &body, Action::AddAttachment, false).await?;
-    let (db, now, wake) = (state.db.clone(), state.clock.now(), state.wakers());
-    let a = web::block(move || svc::add_attachment(&db, &actor, &by, &iid, &ct, &body, now, &wake))
-        .await??;
+    let (now, wake, signed_body) = (state.clock.now(), state.wakers(), body.clone());
+    let a = signed(
+        &state,
+        &req,
+        &signed_body,
+        Action::AddAttachment,
+        false,
+        move |db, actor, by| svc::add_attachment(db, &actor, &by, &iid, &ct, &body, now, &wake),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(a))
 }
 
@@ -225,7 +247,7 @@ pub(crate) async fn crew_attachment(
         req,
         [],
         Action::ReadAttachment,
-        |actor, by, db, now| { svc::crew_attachment(&db, &actor, &by, &iid, &atid, now) }
+        |actor, by, db, now| { svc::crew_attachment(db, &actor, &by, &iid, &atid, now) }
     );
     Ok(attachment_response(a))
 }
@@ -263,7 +285,7 @@ pub(crate) async fn inquire(
         req,
         body,
         Action::SendInquiry,
-        |actor, by, db, now, wake| { svc::inquire(&db, &actor, &by, &iid, &input?, now, &wake) }
+        |actor, by, db, now, wake| { svc::inquire(db, &actor, &by, &iid, &input?, now, &wake) }
     );
     Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
 }
@@ -302,7 +324,7 @@ pub(crate) async fn destination(
         body,
         Action::ChangeDestination,
         |actor, by, db, now, wake| svc::change_destination(
-            &db, &actor, &by, &iid, &input?, now, &wake
+            db, &actor, &by, &iid, &input?, now, &wake
         )
     );
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
@@ -336,7 +358,7 @@ pub(crate) async fn arrive(
         req,
         body,
         Action::Arrive,
-        |actor, by, db, now, wake| { svc::arrive(&db, &actor, &by, &iid, now, &wake) }
+        |actor, by, db, now, wake| { svc::arrive(db, &actor, &by, &iid, now, &wake) }
     );
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }

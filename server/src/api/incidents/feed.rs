@@ -3,7 +3,7 @@
 //! client that reconnects with `Last-Event-ID` gets every event it missed, in order.
 
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::field_actor;
+use crate::api::extract::signed;
 use crate::audit::Action;
 use crate::auth::{Authenticated, bearer};
 use crate::domain::Role;
@@ -211,13 +211,23 @@ pub(crate) async fn crew_feed(
     q: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let after = resume_from(&req, &q)?;
-    let (actor, by) = field_actor(&state, &req, &[], Action::ReadIncident, false).await?;
-    if actor.role != Role::Paramedic {
-        return Err(ApiError::forbidden("only paramedics may watch a crew feed"));
-    }
-    // The nonce is spent like any signed request's (a replayed stream request is refused).
-    let (db, by2) = (state.db.clone(), by.clone());
-    web::block(move || crate::service::devices::spend_nonce(&db, &by2)).await??;
+    // The nonce is spent like any signed request's (a replayed stream request is refused),
+    // whatever the outcome.
+    let (actor, by) = signed(
+        &state,
+        &req,
+        &[],
+        Action::ReadIncident,
+        false,
+        |db, actor, by| {
+            if actor.role != Role::Paramedic {
+                return Err(ApiError::forbidden("only paramedics may watch a crew feed"));
+            }
+            crate::service::devices::spend_nonce(db, &by)?;
+            Ok((actor, by))
+        },
+    )
+    .await?;
     let token = bearer(&req).unwrap_or_default();
     let watcher = Watcher::Crew {
         device_id: by.device.id.clone(),
