@@ -36,7 +36,10 @@ impl std::fmt::Debug for Application {
 /// Connects the database and performs first-start set-up. Shared by `serve` and the CLI.
 pub fn open(config: &Config, clock: &dyn Clock) -> io::Result<(Db, String)> {
     config.validate().map_err(io::Error::other)?;
-    std::fs::create_dir_all(&config.data_dir)?;
+    crate::datadir::create(&config.data_dir)?;
+    if let Some(file) = config.database_url().sqlite_file_path() {
+        crate::datadir::secure_sqlite(&file)?;
+    }
     let db = Db::connect(
         &config.database_url(),
         config.db_max_connections,
