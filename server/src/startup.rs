@@ -36,7 +36,10 @@ impl std::fmt::Debug for Application {
 /// Connects the database and performs first-start set-up. Shared by `serve` and the CLI.
 pub fn open(config: &Config, clock: &dyn Clock) -> io::Result<(Db, String)> {
     config.validate().map_err(io::Error::other)?;
-    std::fs::create_dir_all(&config.data_dir)?;
+    crate::datadir::create(&config.data_dir)?;
+    if let Some(file) = config.database_url().sqlite_file_path() {
+        crate::datadir::secure_sqlite(&file)?;
+    }
     let db = Db::connect(
         &config.database_url(),
         config.db_max_connections,
@@ -85,7 +88,7 @@ impl Application {
                         res
                     }
                 })
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(api::json_config(MAX_BODY_BYTES))
                 .app_data(api::path_config())
@@ -142,6 +145,49 @@ impl Application {
         escalator.abort();
         pusher.abort(); // push
         result
+    }
+}
+
+/// The root span of every request, which every log event of the request carries: as
+/// tracing-actix-web's default, but the target is the **path only**. The default logs the query
+/// string verbatim (`http.target`), and a query may hold a secret (`?token=…` of a facility
+/// application's status). The route template and the path still say what was asked.
+#[derive(Debug)]
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        use actix_web::HttpMessage;
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .copied();
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let info = request.connection_info();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.path(),
+            http.host = %info.host(),
+            http.client_ip = %info.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id.map(|id| id.to_string()).unwrap_or_default(),
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
 

@@ -351,3 +351,83 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    names_hide_nothing_and_are_stored_composed,
+    |app: TestApp| async move {
+        let (rid, token) = register_resident(&app, "hanako").await;
+        let before = table_counts(&app);
+
+        // A right-to-left override or a zero-width space in a name a paramedic or an ED will
+        // read, or in a login id: 422, naming the field and the character; nothing stored.
+        let refused = |field: &'static str, value: &str| {
+            let mut body = resident_body("spoof");
+            match field {
+                "login_id" => body["login_id"] = json!(value),
+                _ => body["profile"][field] = json!(value),
+            }
+            body
+        };
+        for (field, value, code, shows) in [
+            ("family_name", "山田\u{202E}子花", "invalid_field", "U+202E"),
+            ("given_name", "花\u{200B}子", "invalid_field", "U+200B"),
+            (
+                "family_name_kana",
+                "ヤマダ\u{2067}",
+                "invalid_field",
+                "U+2067",
+            ),
+            ("address", "\u{FEFF}茨城県常総市", "invalid_field", "U+FEFF"),
+            ("login_id", "spoof\u{202E}", "invalid_login_id", "U+202E"),
+        ] {
+            let v = expect_error(
+                app.post("/api/v1/residents", None, refused(field, value))
+                    .await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                field,
+            )
+            .await;
+            assert_eq!(v["error"], code, "{field}: {v}");
+            let message = v["message"].as_str().unwrap();
+            assert!(
+                message.starts_with(&format!("{field}: ")) && message.contains(shows),
+                "{field}: {message}"
+            );
+        }
+        // The same rule in the dataset (a medication's name) and for a proxy's display name.
+        let v = expect_error(
+            app.post(
+                &format!("/api/v1/residents/{rid}/dataset"),
+                Some(&token),
+                json!({"category": "medications", "body": {"name": "ワーファリン\u{200B}"}}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "medication name",
+        )
+        .await;
+        assert_eq!(v["error"], "invalid_field");
+        assert_eq!(table_counts(&app), before, "nothing stored");
+
+        // A decomposed name (シ + combining voiced mark, e + combining acute) is stored composed
+        // (NFC), so it reads and matches like the same name typed on another keyboard.
+        let mut body = resident_body("jose");
+        body["profile"]["given_name"] = json!("シ\u{3099}ョー");
+        body["profile"]["family_name"] = json!("Jose\u{301}");
+        let r = app.post("/api/v1/residents", None, body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        let (rid2, token2) = (
+            v["resident_id"].as_str().unwrap(),
+            v["token"].as_str().unwrap(),
+        );
+        let profile: Value = app
+            .get(&format!("/api/v1/residents/{rid2}"), Some(token2))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(profile["given_name"], "\u{30B8}ョー");
+        assert_eq!(profile["family_name"], "Jos\u{E9}");
+    }
+);

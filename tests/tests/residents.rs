@@ -215,6 +215,18 @@ both_backends!(
             app.get(&format!("/c/{digits}"), None).await.status(),
             StatusCode::NOT_FOUND
         );
+        // Nor is it handed out again to be printed or written to a tag: its QR code and NDEF
+        // message answer 409 like the printables.
+        for what in ["qr.png", "qr.svg", "card.ndef", "print/fridge-sheet.png"] {
+            let r = app
+                .get(
+                    &format!("/api/v1/residents/{rid}/cards/{cid}/{what}"),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CONFLICT, "{what}");
+            assert_eq!(json(r).await["error"], "card_revoked", "{what}");
+        }
 
         // Reissue gives a new, different card; the old one stays revoked.
         let r = app

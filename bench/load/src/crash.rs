@@ -586,7 +586,12 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
     if args.min_ms > args.max_ms {
         return Err("--min-ms must not exceed --max-ms".into());
     }
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| e.to_string())?;
+    // Owner-only, as `kyukit serve` requires of its data directory (it refuses a 0755 one).
+    let mut data_dir = std::fs::DirBuilder::new();
+    data_dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut data_dir, 0o700);
+    data_dir.create(&args.data_dir).map_err(|e| e.to_string())?;
     let port = free_port()?;
     let run = Run {
         args: &args,

@@ -197,7 +197,7 @@ async fn card_qr(
 ) -> Result<(kyukit_card::CardQr, Vec<u8>, String), ApiError> {
     let (db, base) = (state.db.clone(), state.config.card_base_url());
     web::block(move || {
-        let row = cards::get_row(&db, &a, &rid, &cid)?;
+        let row = cards::active_row(&db, &a, &rid, &cid)?;
         let url = kyukit_card::card_url(&base, &row.cose).map_err(ApiError::internal)?;
         let qr = kyukit_card::CardQr::encode(&url, kyukit_card::EcLevel::Q)
             .map_err(ApiError::internal)?;
@@ -229,6 +229,7 @@ fn render_args(r: &Render) -> Result<(u32, u32), ApiError> {
         (status = 400, description = "`invalid_query`: module_px must be 1–32 and quiet_zone 4–16, or an unknown parameter", body = ErrorBody),
         (status = 401, response = Unauthorized),
         (status = 404, description = "`not_found`: no such resident or card, a malformed id, or an extension other than png and svg", body = ErrorBody),
+        (status = 409, description = "`card_revoked`: a revoked card's QR code is not handed out", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -267,6 +268,7 @@ pub(crate) async fn qr(
         (status = 200, description = "NDEF message bytes", content(("application/octet-stream")), headers(("Cache-Control" = String, description = "`private, no-store`"), ("Content-Disposition" = String, description = "`attachment; filename=\"card.ndef\"`"))),
         (status = 401, response = Unauthorized),
         (status = 404, description = "`not_found`: no such resident or card, or a malformed id", body = ErrorBody),
+        (status = 409, description = "`card_revoked`: a revoked card is not written to a tag", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

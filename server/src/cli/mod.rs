@@ -103,6 +103,8 @@ pub(crate) fn shell_quote(word: &str) -> String {
 
 /// Exit codes: 0 success, 1 the operation failed (e.g. a card was rejected), 2 usage error.
 pub fn main() -> ExitCode {
+    // Before anything opens a file: the database, its WAL, keys and backups are owner-only.
+    crate::datadir::owner_only_umask();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),

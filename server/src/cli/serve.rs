@@ -117,6 +117,7 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<(), String> {
     init_logging();
     let config = args.server.config()?;
+    crate::datadir::check_private(&config.data_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -139,6 +139,13 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The SQLite database file, if this is one (not PostgreSQL, not in memory, no URI options).
+    pub fn sqlite_file_path(&self) -> Option<std::path::PathBuf> {
+        let path = self.sqlite_path();
+        (self.backend == Backend::Sqlite && !path.starts_with(':') && !path.contains('?'))
+            .then(|| std::path::PathBuf::from(path))
+    }
+
     fn sqlite_path(&self) -> &str {
         self.url
             .strip_prefix("sqlite://")

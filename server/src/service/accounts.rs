@@ -61,6 +61,8 @@ impl Actor {
 
 pub fn validate_login_id(login_id: &str) -> Result<String, DomainError> {
     let v = login_id.trim().to_ascii_lowercase();
+    // Refused below too (ASCII only), but named: a login id with U+202E or U+200B is a spoof.
+    super::visible("login_id", &v, "invalid_login_id")?;
     let ok = (3..=64).contains(&v.len())
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._@-".contains(&b));
@@ -791,6 +793,25 @@ pub fn has_city_admin(db: &Db, muni: &str) -> Result<bool, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_ids_with_hidden_characters_are_refused_by_name() {
+        assert_eq!(validate_login_id(" Hanako.Y ").unwrap(), "hanako.y");
+        for bad in [
+            "hana\u{202E}ko",
+            "hana\u{200B}ko",
+            "\u{FEFF}hanako",
+            "hanako\u{2066}",
+        ] {
+            let err = validate_login_id(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_login_id");
+            assert!(
+                err.message().starts_with("login_id: U+"),
+                "{}",
+                err.message()
+            );
+        }
+    }
 
     #[test]
     fn phc_round_trip_and_compatibility() {

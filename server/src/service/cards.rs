@@ -257,6 +257,25 @@ pub fn get_row(
     })
 }
 
+/// An active card of a resident the actor may act for, to be handed out again as its QR code or
+/// NFC tag: a revoked card is refused (409 `card_revoked`), as for the printables.
+pub fn active_row(
+    db: &Db,
+    actor: &Actor,
+    resident_id: &str,
+    card_id: &str,
+) -> Result<CardRow, DomainError> {
+    let row = get_row(db, actor, resident_id, card_id)?;
+    if row.status != CardStatus::Active {
+        return Err(card_revoked());
+    }
+    Ok(row)
+}
+
+fn card_revoked() -> DomainError {
+    DomainError::conflict("card_revoked", "this card is revoked; use the current card")
+}
+
 pub fn get(
     db: &Db,
     actor: &Actor,
@@ -430,10 +449,7 @@ pub fn print_data(
         let (resident, _) = for_actor(c, actor, resident_id)?;
         let row = owned_card(c, actor, resident_id, card_id)?;
         if row.status != CardStatus::Active {
-            return Err(DomainError::conflict(
-                "card_revoked",
-                "this card is revoked; print the current card",
-            ));
+            return Err(card_revoked());
         }
         let show_name = consent::current(c, resident_id)?.is_some_and(|k| k.name_on_print);
         let muni = db::keys::municipality(c, &actor.municipality_id)?

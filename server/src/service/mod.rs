@@ -51,9 +51,11 @@ pub fn check_id(id: &str) -> Result<(), DomainError> {
     }
 }
 
-/// Trims and checks a free-text field: `min..=max` characters, no control characters.
+/// Trims, NFC-normalises and checks a free-text field: `min..=max` characters (after
+/// normalisation), no control characters, and nothing that makes the text display as something
+/// other than what it holds ([`hidden_char`]).
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, DomainError> {
-    let v = value.trim();
+    let v = nfc(value.trim());
     let n = v.chars().count();
     if n < min || n > max {
         return Err(DomainError::unprocessable(
@@ -67,7 +69,51 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
             format!("{field}: control characters are not allowed"),
         ));
     }
-    Ok(v.to_string())
+    visible(field, &v, "invalid_field")?;
+    Ok(v)
+}
+
+/// `s` in Unicode Normalisation Form C: a name typed on one keyboard as `か` + U+3099 and on
+/// another as `が` is stored (and matched, e.g. by break-glass) as one string.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+/// What a character is, if it changes how text around it displays without showing itself:
+/// bidirectional embeddings, overrides, isolates and marks (U+202E makes `txt.exe` of
+/// `exe.txt`; a name shown to a paramedic would read differently from what is stored), and
+/// zero-width or invisible characters (two names that look identical but differ: a search or a
+/// comparison by eye misses). Refused in names, login ids and every other text a person reads.
+pub fn hidden_char(c: char) -> Option<&'static str> {
+    match c {
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => Some("a bidirectional control character"),
+        '\u{200B}'..='\u{200D}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{FEFF}'
+        | '\u{00AD}'
+        | '\u{180E}' => Some("an invisible character"),
+        _ => None,
+    }
+}
+
+/// Refuses `value` (422 `code`, naming the field and the character) if it holds a
+/// [`hidden_char`].
+pub fn visible(field: &str, value: &str, code: &'static str) -> Result<(), DomainError> {
+    match value
+        .chars()
+        .find_map(|c| hidden_char(c).map(|what| (c, what)))
+    {
+        None => Ok(()),
+        Some((c, what)) => Err(DomainError::unprocessable(
+            code,
+            format!("{field}: U+{:04X} ({what}) is not allowed", u32::from(c)),
+        )),
+    }
 }
 
 pub fn opt_text(
@@ -296,6 +342,44 @@ mod tests {
         assert!(text("n", "", 1, 10).is_err());
         assert!(text("n", "a\u{0}b", 1, 10).is_err());
         assert!(text("n", &"x".repeat(11), 1, 10).is_err());
+        // NFC: decomposed input is stored composed, and counted after composing.
+        assert_eq!(text("n", "\u{304B}\u{3099}", 1, 1).unwrap(), "\u{304C}");
+        assert_eq!(text("n", "Jose\u{301}", 1, 4).unwrap(), "Jos\u{E9}");
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_characters_are_refused_with_the_field() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}',
+            '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}',
+        ] {
+            for value in [format!("山{c}田"), format!("{c}山田"), format!("山田{c}")] {
+                let err = text("family_name", &value, 1, 50).unwrap_err();
+                assert_eq!(err.code(), "invalid_field", "{:04X}", u32::from(c));
+                let message = err.message();
+                assert!(
+                    message.starts_with("family_name: ")
+                        && message.contains(&format!("U+{:04X}", u32::from(c))),
+                    "{message}"
+                );
+                assert!(opt_text("note", &Some(value.clone()), 50).is_err());
+            }
+        }
+        // What stays allowed: Japanese, Latin with accents, ideographic and ordinary spaces, the
+        // prolonged sound mark, emoji without joiners.
+        for ok in [
+            "山田 花子",
+            "ヤマダ　ハナコ",
+            "José Müller-Ōta",
+            "ゆーこ",
+            "a.b@c",
+            "🚑",
+        ] {
+            assert_eq!(text("n", ok, 1, 50).unwrap(), ok);
+        }
+        assert_eq!(hidden_char('a'), None);
+        assert_eq!(hidden_char('\u{3000}'), None);
         assert!(phone("p", "029-123-4567").is_ok());
         assert!(phone("p", "'; DROP TABLE").is_err());
     }

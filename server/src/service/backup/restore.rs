@@ -57,7 +57,7 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
             occupied.join(" and ")
         )));
     }
-    std::fs::create_dir_all(&target.data_dir).map_err(io_at(&target.data_dir))?;
+    crate::datadir::create(&target.data_dir).map_err(io_at(&target.data_dir))?;
     match &target.database {
         Database::Sqlite(p) => restore_sqlite_file(&generation.join(SQLITE_FILE), p)?,
         Database::Postgres(url) => {

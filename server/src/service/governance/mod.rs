@@ -272,6 +272,7 @@ fn email(field: &str, value: &str) -> Result<String, DomainError> {
     if !(3..=254).contains(&v.len()) || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
+    super::visible(field, v, "invalid_email")?;
     let (local, domain) = v.split_once('@').ok_or_else(bad)?;
     let domain_ok = domain.contains('.')
         && !domain.contains('@')
@@ -284,10 +285,11 @@ fn email(field: &str, value: &str) -> Result<String, DomainError> {
     Ok(v.to_string())
 }
 
-/// Multi-line free text: `1..=max` characters after trimming, line breaks (`\n`, `\r\n`) and tabs
-/// allowed, no other control characters.
+/// Multi-line free text: `1..=max` characters after trimming and NFC, line breaks (`\n`,
+/// `\r\n`) and tabs allowed, no other control characters, no bidi controls or invisible
+/// characters (`service::hidden_char`).
 fn body_text(field: &str, value: &str, max: usize) -> Result<String, DomainError> {
-    let v = value.replace("\r\n", "\n");
+    let v = super::nfc(&value.replace("\r\n", "\n"));
     let v = v.trim();
     let n = v.chars().count();
     if n == 0 || n > max {
@@ -302,6 +304,7 @@ fn body_text(field: &str, value: &str, max: usize) -> Result<String, DomainError
             format!("{field}: control characters are not allowed"),
         ));
     }
+    super::visible(field, v, "invalid_field")?;
     Ok(v.to_string())
 }
 

@@ -26,6 +26,16 @@ fn bodies_keep_line_breaks_only() {
     assert!(body_text("b", "a\u{1b}[31mb", 10).is_err());
     assert!(body_text("b", "   ", 10).is_err());
     assert!(body_text("b", &"x".repeat(11), 10).is_err());
+    // A notice cannot hide a reversed line or an invisible character; it is stored NFC.
+    assert!(body_text("b", "お知らせ\u{202E}", 10).is_err());
+    assert!(body_text("b", "お\u{200B}知らせ", 10).is_err());
+    assert_eq!(body_text("b", "\u{304B}\u{3099}", 10).unwrap(), "\u{304C}");
+    assert_eq!(
+        email("contact", "a\u{200B}b@example.jp")
+            .unwrap_err()
+            .code(),
+        "invalid_email"
+    );
 }
 
 /// The SQLite migration rebuilds `facilities` to widen its CHECKs: existing facilities and every
