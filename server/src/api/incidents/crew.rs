@@ -16,23 +16,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// A crew request ([`signed`]): authenticated, then `$call` on the blocking pool with the
-/// actor and the signature; its nonce is spent whatever the outcome.
+/// actor and the signature; its nonce is spent whatever the outcome. A change names a fifth
+/// argument, `wake`: what to wake once it has committed.
 macro_rules! crew_call {
-    ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident| $call:expr) => {{
+    ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident $(, $wake:ident)?| $call:expr) => {{
         let $now = $state.clock.now();
-        signed(
-            &$state,
-            &$req,
-            &$body,
-            $action,
-            false,
-            move |$db, $actor, $by| $call,
-        )
-        .await?
-    }};
-    // A change: the service also gets what to wake once it has committed.
-    ($state:expr, $req:expr, $body:expr, $action:expr, |$actor:ident, $by:ident, $db:ident, $now:ident, $wake:ident| $call:expr) => {{
-        let ($now, $wake) = ($state.clock.now(), $state.wakers());
+        $(let $wake = $state.wakers();)?
         signed(
             &$state,
             &$req,
