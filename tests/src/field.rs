@@ -23,6 +23,12 @@ pub async fn json_of(r: reqwest::Response) -> Value {
     r.json().await.expect("json body")
 }
 
+/// The world's resident's access history, as the resident reads it.
+pub async fn access_history(app: &TestApp, w: &FieldWorld) -> Value {
+    let path = format!("/api/v1/residents/{}/access-history", w.rid);
+    json_of(app.get(&path, Some(&w.resident_token)).await).await
+}
+
 async fn created(r: reqwest::Response) -> Value {
     let status = r.status();
     let body = r.text().await.unwrap_or_default();

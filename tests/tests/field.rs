@@ -153,14 +153,7 @@ both_backends!(
         audit::verify(&mut conn, &muni, None).expect("the chain verifies");
 
         // The resident sees every access: when, which facility, which role, why.
-        let h = json_of(
-            app.get(
-                &format!("/api/v1/residents/{}/access-history", w.rid),
-                Some(&w.resident_token),
-            )
-            .await,
-        )
-        .await;
+        let h = access_history(&app, &w).await;
         let entries = h["entries"].as_array().unwrap();
         let seen: Vec<&Value> = entries
             .iter()
@@ -476,14 +469,7 @@ both_backends!(
             .await;
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
         refused(&app, &medic, &w.card_url, 403, "consent_withdrawn").await;
-        let h = json_of(
-            app.get(
-                &format!("/api/v1/residents/{}/access-history", w.rid),
-                Some(&w.resident_token),
-            )
-            .await,
-        )
-        .await;
+        let h = access_history(&app, &w).await;
         assert!(
             h["entries"]
                 .as_array()

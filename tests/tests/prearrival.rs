@@ -5,8 +5,8 @@
 
 use kyukit_field::{ACCEPT_FHIR, Client, Error as FieldError};
 use kyukit_tests::field::{
-    FieldWorld, MEDIC_PASSWORD, add_staff, audit_events, create_facility, json_of, medic_client,
-    staff_token, world,
+    FieldWorld, MEDIC_PASSWORD, access_history, add_staff, audit_events, create_facility, json_of,
+    medic_client, staff_token, world,
 };
 use kyukit_tests::push::PushService;
 use kyukit_tests::sse::Sse;
@@ -316,14 +316,7 @@ both_backends!(
         ] {
             assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
         }
-        let history = json_of(
-            app.get(
-                &format!("/api/v1/residents/{}/access-history", w.rid),
-                Some(&w.resident_token),
-            )
-            .await,
-        )
-        .await;
+        let history = access_history(&app, &w).await;
         assert!(
             history["entries"]
                 .as_array()

@@ -69,14 +69,7 @@ both_backends!(
         assert_eq!(r.status(), 201);
 
         // The throttle (and the replay of the card's scan) are in the resident's history.
-        let h = json_of(
-            app.get(
-                &format!("/api/v1/residents/{}/access-history", w.rid),
-                Some(&w.resident_token),
-            )
-            .await,
-        )
-        .await;
+        let h = access_history(&app, &w).await;
         let entries = h["entries"].as_array().unwrap();
         assert!(
             entries
