@@ -31,6 +31,8 @@ pub struct Config {
     /// HTTP worker threads (`None`: one per CPU).
     pub http_workers: Option<usize>,
     pub rate_limits: crate::ratelimit::RateLimitConfig,
+    /// Per-address connection cap and request-body deadlines (slow clients).
+    pub slow_clients: crate::connections::SlowClientLimits,
     /// Pre-arrival alerts not acknowledged within this many seconds escalate (DESIGN §4: 180).
     pub escalate_after_secs: i64,
     /// How often the escalation check runs (milliseconds of real time; the check itself reads the
@@ -65,6 +67,7 @@ impl Config {
             db_writers: 4,
             http_workers: None,
             rate_limits: crate::ratelimit::RateLimitConfig::default(),
+            slow_clients: crate::connections::SlowClientLimits::default(),
             escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
             escalation_tick_ms: 5_000,
             push_subject: None,                  // push

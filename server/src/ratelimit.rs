@@ -23,6 +23,9 @@ pub struct RateLimitConfig {
     pub registrations_per_addr_per_min: u32,
     /// `PUT /api/v1/me/password` attempts per account (each checks the current password).
     pub password_changes_per_account_per_min: u32,
+    /// Public facility applications per client address **per hour**: one client cannot fill the
+    /// city's queue of pending applications (its cap is shared by every applicant).
+    pub applications_per_addr_per_hour: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -34,6 +37,7 @@ impl Default for RateLimitConfig {
             logins_per_id_per_min: 10,
             registrations_per_addr_per_min: 10,
             password_changes_per_account_per_min: 5,
+            applications_per_addr_per_hour: 10,
         }
     }
 }
@@ -47,6 +51,8 @@ pub enum Limit {
     LoginId,
     RegisterAddr,
     PasswordAccount,
+    /// Per client address, per hour (the others are per minute).
+    ApplyAddr,
 }
 
 impl Limit {
@@ -58,6 +64,15 @@ impl Limit {
             Limit::LoginId => "login_per_login_id",
             Limit::RegisterAddr => "register_per_address",
             Limit::PasswordAccount => "password_change_per_account",
+            Limit::ApplyAddr => "application_per_address",
+        }
+    }
+
+    /// What the refused client is told about when to try again.
+    pub fn retry_hint(self) -> &'static str {
+        match self {
+            Limit::ApplyAddr => "too many applications from this address; try again in an hour",
+            _ => "too many requests; wait a minute and try again",
         }
     }
 }
@@ -93,6 +108,9 @@ impl RateLimits {
             if let Some(n) = NonZeroU32::new(per_min) {
                 limiters.insert(limit, RateLimiter::keyed(Quota::per_minute(n)));
             }
+        }
+        if let Some(n) = NonZeroU32::new(cfg.applications_per_addr_per_hour) {
+            limiters.insert(Limit::ApplyAddr, RateLimiter::keyed(Quota::per_hour(n)));
         }
         RateLimits {
             limiters,

@@ -6,6 +6,7 @@ use crate::api;
 use crate::api::error::ApiError;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::connections::{self, Admission};
 use crate::db::Db;
 use crate::service::keys;
 use crate::state::AppState;
@@ -13,7 +14,6 @@ use actix_web::dev::Server;
 use actix_web::dev::Service;
 use actix_web::{App, HttpServer, web};
 use std::io;
-use std::net::TcpListener;
 use std::sync::Arc;
 
 /// Largest request body accepted anywhere (413 above it).
@@ -65,9 +65,11 @@ impl Application {
             push: Arc::new(crate::push::PushWorker::new(config)?), // push
         };
         let data = web::Data::new(state.clone());
-        let listener = TcpListener::bind(config.listen)?;
+        let listener = connections::listen(config.listen)?;
         let port = listener.local_addr()?.port();
         let metrics = state.metrics.clone();
+        let slow = config.slow_clients;
+        let connections = Arc::new(connections::ConnectionCount::default());
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()
@@ -96,7 +98,30 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
+                // Outermost: a connection over its address's cap is refused before anything
+                // else runs, and every request body is read under the deadlines.
+                .wrap_fn(move |req, srv| {
+                    let next = match connections::admit(req, slow) {
+                        Admission::Refused(res) => Err(res),
+                        Admission::Admitted { req, timed_out } => Ok((srv.call(req), timed_out)),
+                    };
+                    async move {
+                        match next {
+                            Err(refused) => Ok(refused.map_into_right_body()),
+                            Ok((fut, timed_out)) => {
+                                let res = fut.await?;
+                                Ok(if timed_out.get() {
+                                    connections::body_timed_out(res)
+                                } else {
+                                    res.map_into_left_body()
+                                })
+                            }
+                        }
+                    }
+                })
         })
+        .on_connect(connections::on_connect(connections, slow.per_addr))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .workers(config.http_workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }))

@@ -195,12 +195,20 @@ impl TestApp {
 /// Starts a server on `backend`; `None` if that backend is not available here (PostgreSQL without
 /// a cluster and not required).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// [`spawn_app`] with changes to the server's configuration.
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Config),
+) -> Option<TestApp> {
     let data_dir = std::env::temp_dir().join(format!("kyukit-test-{}", random_hex(12)));
     std::fs::create_dir_all(&data_dir).expect("temp dir");
     let database_url = fresh_database(backend, &data_dir)?;
     let clock = Arc::new(TestClock::default());
     clock.set(T0);
-    Some(start(backend, data_dir, database_url, clock))
+    Some(start(backend, data_dir, database_url, clock, configure))
 }
 
 impl TestApp {
@@ -212,6 +220,7 @@ impl TestApp {
             self.data_dir.clone(),
             self.database_url.clone(),
             self.clock.clone(),
+            |_| {},
         )
     }
 }
@@ -221,6 +230,7 @@ fn start(
     data_dir: PathBuf,
     database_url: String,
     clock: Arc<TestClock>,
+    configure: impl FnOnce(&mut Config),
 ) -> TestApp {
     let mut config = Config::new(
         "127.0.0.1:0".parse().expect("addr"),
@@ -235,6 +245,7 @@ fn start(
     config.escalation_tick_ms = 100;
     // The test push service (`push::PushService`) listens on plain HTTP at 127.0.0.1.
     config.push_allow_insecure_loopback = true;
+    configure(&mut config);
     let app = Application::build(&config, clock.clone()).expect("server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -254,18 +265,22 @@ fn start(
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
+        $crate::both_backends!($name, config = |_| {}, $body);
+    };
+    // `config = |c: &mut Config| ...` changes the server's configuration first.
+    ($name:ident, config = $config:expr, $body:expr) => {
         mod $name {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::spawn_app($crate::Backend::Sqlite)
+                let app = $crate::spawn_app_with($crate::Backend::Sqlite, $config)
                     .await
                     .expect("sqlite is always available");
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                match $crate::spawn_app($crate::Backend::Postgres).await {
+                match $crate::spawn_app_with($crate::Backend::Postgres, $config).await {
                     Some(app) => ($body)(app).await,
                     None => eprintln!(
                         "SKIPPED on PostgreSQL: KYUKIT_TEST_PG_URL not set (tests/run.sh sets it)"

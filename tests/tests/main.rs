@@ -23,4 +23,5 @@ mod public;
 mod push;
 mod replay;
 mod residents;
+mod slow_clients;
 mod staff;

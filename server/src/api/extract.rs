@@ -74,7 +74,7 @@ fn limit_blocking(
     if state.limits.check(which, key) {
         return Ok(());
     }
-    let err = ApiError::too_many("too many requests; wait a minute and try again");
+    let err = ApiError::too_many(which.retry_hint());
     let now = state.clock.now();
     if !state.limits.should_audit(which, key, now) {
         return Err(err);

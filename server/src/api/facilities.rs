@@ -161,6 +161,7 @@ pub(crate) async fn create_code(
         (status = 200, description = "Devices, newest first", body = DeviceList),
         (status = 401, response = Unauthorized),
         (status = 403, description = "Not this facility's manager or a city administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such facility", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

@@ -6,8 +6,11 @@ use super::openapi::{
     BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
 };
 use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract;
+use crate::audit;
 use crate::auth::Authenticated;
 use crate::domain::{FacilityKind, NoticeKind};
+use crate::ratelimit::Limit;
 use crate::service::governance::{
     self, Application, ApplicationInput, ApplicationStatus, ChangeRequestInput, Decided,
     DecisionInput, Directory, Notice, NoticeInput, Submitted,
@@ -55,15 +58,18 @@ fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuild
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_field`, `invalid_phone`, `invalid_email`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: too many applications waiting", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many applications from this address this hour, or too many waiting", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn apply(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<ApplicationInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let event = audit::Event::new(audit::Action::Throttled, audit::Outcome::Denied);
+    extract::limit(&state, Limit::ApplyAddr, &extract::client_addr(&req), event).await?;
     let (db, muni, now) = (
         state.db.clone(),
         state.municipality_id.clone(),

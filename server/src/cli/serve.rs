@@ -50,6 +50,20 @@ pub struct ServeArgs {
     /// Password changes (current-password checks) per account per minute; 0 = no limit.
     #[arg(long, env = "KYUKIT_PASSWORD_CHANGES_PER_ACCOUNT_PER_MIN", default_value_t = RateLimitConfig::default().password_changes_per_account_per_min)]
     password_changes_per_account_per_min: u32,
+    /// Public facility applications per client address per hour; 0 = no limit.
+    #[arg(long, env = "KYUKIT_APPLICATIONS_PER_ADDR_PER_HOUR", default_value_t = RateLimitConfig::default().applications_per_addr_per_hour)]
+    applications_per_addr_per_hour: u32,
+    /// Open connections one client address may hold (a request on one more is answered 429 and
+    /// closed); 0 = no cap. Behind a reverse proxy every client has the proxy's address: set it
+    /// above the proxy's upstream connections, and cap per client in the proxy.
+    #[arg(long, env = "KYUKIT_CONNECTIONS_PER_ADDR", default_value_t = 256)]
+    connections_per_addr: usize,
+    /// Seconds a request body may go without a byte before it is answered 408 and closed.
+    #[arg(long, env = "KYUKIT_BODY_IDLE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    body_idle_secs: u64,
+    /// Seconds a whole request body may take.
+    #[arg(long, env = "KYUKIT_BODY_TOTAL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_total_secs: u64,
     /// Pre-arrival alerts not acknowledged within this many seconds escalate (repeat push,
     /// dashboard highlight, the crew is told).
     #[arg(long, env = "KYUKIT_ESCALATE_AFTER_SECS", default_value_t = crate::service::incidents::ESCALATE_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
@@ -97,6 +111,14 @@ impl ServeArgs {
             logins_per_id_per_min: self.logins_per_id_per_min,
             registrations_per_addr_per_min: self.registrations_per_addr_per_min,
             password_changes_per_account_per_min: self.password_changes_per_account_per_min,
+            applications_per_addr_per_hour: self.applications_per_addr_per_hour,
+        };
+        config.slow_clients = crate::connections::SlowClientLimits {
+            per_addr: self.connections_per_addr,
+            body_idle: std::time::Duration::from_secs(self.body_idle_secs),
+            body_total: std::time::Duration::from_secs(
+                self.body_total_secs.max(self.body_idle_secs),
+            ),
         };
         config.push_subject = self.push_subject.clone(); // push
         config.push_allow_insecure_loopback = self.push_allow_insecure_loopback; // push
@@ -118,6 +140,11 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     init_logging();
     let config = args.server.config()?;
     crate::datadir::check_private(&config.data_dir)?;
+    // Each connection holds a file descriptor: take what the system allows (docs/operations.md
+    // "Slow clients and file descriptors").
+    if let Some(n) = crate::connections::raise_fd_limit() {
+        tracing::info!(open_files = n, "file descriptor limit");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
