@@ -203,3 +203,86 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_card_issued_before_the_split_still_scans_and_reads_unspecified,
+    |app: TestApp| async move {
+        // A card as this server issued it before issue 19: bit 4 ("DNAR or ACP") set, signed by the
+        // municipality's key and kept as the card's bytes (what an upgrade finds in the table).
+        let w = world(&app).await;
+        let medic = medic_client(&app, &w).await;
+        let (_rid, _token, card) = resident_with_directive(&app, "old-card", "acp").await;
+        let db = app.db();
+        let muni = app.municipality_id(&db);
+        let key = kyukit_server::service::keys::load(&db, &app.data_dir, &muni, true)
+            .unwrap()
+            .active
+            .unwrap();
+        let cose = kyukit_card::parse_card_url(card["url"].as_str().unwrap())
+            .unwrap()
+            .cose;
+        let (_, mut claims) = kyukit_card::decode_unverified(&cose).unwrap();
+        let triage = claims.triage.as_mut().unwrap();
+        triage.flags = [
+            TriageFlag::Anticoagulant,
+            TriageFlag::Insulin,
+            TriageFlag::AdvanceDirectiveUnspecified,
+        ]
+        .into_iter()
+        .collect();
+        let old = kyukit_card::sign(&claims, &key).unwrap();
+        {
+            use diesel::prelude::*;
+            use kyukit_server::db::schema::cards;
+            let mut c = db.conn().unwrap();
+            let c: &mut kyukit_server::db::DbConnection = &mut c;
+            let n = diesel::update(cards::table.filter(cards::id.eq(card["id"].as_str().unwrap())))
+                .set(cards::cose.eq(&old))
+                .execute(c)
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let url = card["url"].as_str().unwrap();
+        let old_url = kyukit_card::card_url(&url[..=url.rfind('/').unwrap()], &old).unwrap();
+
+        // It verifies against the served keys; its flag is the neutral one, not DNAR, not ACP.
+        let jwks = app
+            .get("/.well-known/jwks.json", None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let keys = kyukit_card::KeySet::from_jwks_json(&jwks).unwrap();
+        let verified = kyukit_card::verify(&old, &keys, app.clock.now_for_tests()).unwrap();
+        let flags: Vec<_> = verified.claims.triage.unwrap().flags.iter().collect();
+        assert_eq!(
+            flags,
+            vec![
+                TriageFlag::Anticoagulant,
+                TriageFlag::AdvanceDirectiveUnspecified,
+                TriageFlag::Insulin
+            ]
+        );
+        assert!(
+            !serde_json::to_string(&verified)
+                .unwrap()
+                .to_lowercase()
+                .contains("dnar")
+        );
+
+        // The server's scan accepts it (the bytes it kept) and discloses the record, which says ACP.
+        let scan = medic
+            .scan(&old_url, "R8-1207-0021")
+            .await
+            .expect("old card scans");
+        assert_eq!(scan["card_id"], card["id"]);
+        assert!(!scan.to_string().to_lowercase().contains("dnar"), "{scan}");
+        assert!(
+            scan["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["body"]["status"] == "acp")
+        );
+    }
+);
