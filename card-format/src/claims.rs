@@ -138,6 +138,11 @@ impl fmt::Display for BloodType {
 }
 
 /// One triage flag. The discriminant is its bit in the wire bitfield.
+///
+/// A bit never changes meaning. Bit 4 was issued before DNAR and ACP had bits of their own and
+/// meant "a DNAR order *or* an ACP document"; issuers no longer set it (Kyukit's server never
+/// does), and a card that carries it is read as [`TriageFlag::AdvanceDirectiveUnspecified`]:
+/// something is on file, the record says what — never as DNAR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
@@ -146,29 +151,51 @@ pub enum TriageFlag {
     Anticoagulant = 1,
     /// Has a severe (anaphylactic) allergy on record.
     SevereAllergy = 2,
-    /// A DNAR order or an ACP (advance care planning) document is on file.
-    DnarAcp = 4,
+    /// Legacy (cards issued before bits 64 and 128 existed): a DNAR order or an ACP document is
+    /// on file, and the card does not say which. Shown neutrally ("check the record"), never as
+    /// DNAR. Not set on new cards.
+    AdvanceDirectiveUnspecified = 4,
     /// Pacemaker, ICD or another implanted device.
     ImplantedDevice = 8,
     /// Uses insulin.
     Insulin = 16,
     /// Has epilepsy.
     Epilepsy = 32,
+    /// A DNAR order (do not attempt resuscitation) is on file.
+    Dnar = 64,
+    /// An ACP (advance care planning, 人生会議) document is on file — not a DNAR order.
+    Acp = 128,
 }
 
 impl TriageFlag {
-    pub const ALL: [TriageFlag; 6] = [
+    pub const ALL: [TriageFlag; 8] = [
         TriageFlag::Anticoagulant,
         TriageFlag::SevereAllergy,
-        TriageFlag::DnarAcp,
+        TriageFlag::AdvanceDirectiveUnspecified,
         TriageFlag::ImplantedDevice,
         TriageFlag::Insulin,
         TriageFlag::Epilepsy,
+        TriageFlag::Dnar,
+        TriageFlag::Acp,
     ];
-    const KNOWN_BITS: u8 = 0b0011_1111;
+    /// The flags an issuer sets today: all but the legacy bit 4.
+    pub const CURRENT: [TriageFlag; 7] = [
+        TriageFlag::Anticoagulant,
+        TriageFlag::SevereAllergy,
+        TriageFlag::ImplantedDevice,
+        TriageFlag::Insulin,
+        TriageFlag::Epilepsy,
+        TriageFlag::Dnar,
+        TriageFlag::Acp,
+    ];
 
     pub fn bit(self) -> u8 {
         self as u8
+    }
+
+    /// Whether only a card issued before DNAR and ACP had their own bits carries this flag.
+    pub fn is_legacy(self) -> bool {
+        self == TriageFlag::AdvanceDirectiveUnspecified
     }
 }
 
@@ -189,10 +216,10 @@ impl TriageFlags {
     pub fn bits(self) -> u8 {
         self.0
     }
-    /// Accepts only bits this format version defines.
+    /// Accepts any 8-bit value: every bit of the byte is a defined flag (bits 64 and 128, DNAR
+    /// and ACP, since issue 19). A wider value is refused.
     pub fn from_bits(bits: u64) -> Option<Self> {
-        let b = u8::try_from(bits).ok()?;
-        (b & !TriageFlag::KNOWN_BITS == 0).then_some(TriageFlags(b))
+        u8::try_from(bits).ok().map(TriageFlags)
     }
     pub fn iter(self) -> impl Iterator<Item = TriageFlag> {
         TriageFlag::ALL

@@ -69,8 +69,57 @@ pub fn full_claims() -> Claims {
                 abo: Abo::AB,
                 rh: Rh::Negative,
             },
-            flags: TriageFlag::ALL.into_iter().collect(),
+            // The six flags of the first revision, bit 4 (legacy "DNAR or ACP") among them.
+            flags: TriageFlags::from_bits(0b0011_1111).unwrap(),
         }),
         ..pointer_claims()
     }
+}
+
+/// A card of one resident's advance directive: blood type and exactly `flags`.
+pub fn directive_claims(cti: u8, blood_type: BloodType, flags: &[TriageFlag]) -> Claims {
+    Claims {
+        card_id: CardId([cti; 16]),
+        triage: Some(TriageCore {
+            blood_type,
+            flags: flags.iter().copied().collect(),
+        }),
+        ..pointer_claims()
+    }
+}
+
+/// A DNAR order on file (bit 64): B+.
+pub fn dnar_claims() -> Claims {
+    directive_claims(
+        0xd0,
+        BloodType {
+            abo: Abo::B,
+            rh: Rh::Positive,
+        },
+        &[TriageFlag::Dnar],
+    )
+}
+
+/// An ACP document on file and no DNAR (bit 128): O+.
+pub fn acp_claims() -> Claims {
+    directive_claims(
+        0xac,
+        BloodType {
+            abo: Abo::O,
+            rh: Rh::Positive,
+        },
+        &[TriageFlag::Acp],
+    )
+}
+
+/// A card as issued before issue 19: bit 4 alone, "DNAR or ACP", A+.
+pub fn legacy_directive_claims() -> Claims {
+    directive_claims(
+        0x04,
+        BloodType {
+            abo: Abo::A,
+            rh: Rh::Positive,
+        },
+        &[TriageFlag::AdvanceDirectiveUnspecified],
+    )
 }

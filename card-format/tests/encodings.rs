@@ -21,7 +21,7 @@ fn any_claims(triage: bool) -> impl Strategy<Value = Claims> {
         any::<bool>(),
         0u64..5,
         0u64..3,
-        0u64..64,
+        0u64..256,
     )
         .prop_map(move |(cti, iat, life, with_iat, abo, rh, flags)| Claims {
             card_id: CardId(cti),

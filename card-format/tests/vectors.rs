@@ -39,6 +39,9 @@ fn golden_vectors() {
         ("pointer", pointer_claims()),
         ("triage", triage_claims()),
         ("issuer-all-flags", full_claims()),
+        ("triage-dnar", dnar_claims()),
+        ("triage-acp", acp_claims()),
+        ("legacy-dnar-or-acp", legacy_directive_claims()),
     ] {
         let got = vector(name, &claims);
         let path = dir.join(format!("{name}.json"));

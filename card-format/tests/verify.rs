@@ -173,7 +173,7 @@ fn unexpected_claims_and_bad_cti_are_malformed() {
     let mut bad_triage = claims_set(1);
     bad_triage.rest.push((
         ClaimName::PrivateUse(CLAIM_TRIAGE),
-        Value::Array(vec![1.into(), 1.into(), 64.into()]),
+        Value::Array(vec![1.into(), 1.into(), 256.into()]),
     ));
     for cs in [with_sub, short_cti, bad_triage] {
         let card = forge(&key, key.kid(), iana::Algorithm::ES256, cs);
@@ -333,4 +333,49 @@ fn fast_and_reference_verification_agree() {
         zero_s[32..].fill(0);
         assert!(!agree(&msg, &zero_s));
     }
+}
+
+/// Issue 19: DNAR and ACP are separate bits; a card from before (bit 4, "DNAR or ACP") still
+/// verifies and reads as "advance directive, unspecified" — never as DNAR.
+#[test]
+fn dnar_and_acp_are_separate_and_the_old_bit_is_not_read_as_dnar() {
+    let key = vector_key();
+    let keys = keyset(&key);
+    let flags_of = |claims: &Claims| {
+        let cose = sign(claims, &key).unwrap();
+        verify(&cose, &keys, IAT)
+            .unwrap()
+            .claims
+            .triage
+            .unwrap()
+            .flags
+    };
+    let acp = flags_of(&acp_claims());
+    assert!(acp.contains(TriageFlag::Acp));
+    assert!(!acp.contains(TriageFlag::Dnar));
+    assert!(!acp.contains(TriageFlag::AdvanceDirectiveUnspecified));
+    assert_eq!(acp.bits(), 128);
+    let dnar = flags_of(&dnar_claims());
+    assert!(dnar.contains(TriageFlag::Dnar) && !dnar.contains(TriageFlag::Acp));
+    assert_eq!(dnar.bits(), 64);
+    // The old card: bit 4 only. Verifies; no DNAR, no ACP, the neutral flag.
+    let old = flags_of(&legacy_directive_claims());
+    assert_eq!(old.bits(), 4);
+    assert_eq!(
+        old.iter().collect::<Vec<_>>(),
+        vec![TriageFlag::AdvanceDirectiveUnspecified]
+    );
+    assert!(TriageFlag::AdvanceDirectiveUnspecified.is_legacy());
+    // Nothing an ACP-only or old card serialises to names DNAR.
+    for claims in [acp_claims(), legacy_directive_claims()] {
+        let cose = sign(&claims, &key).unwrap();
+        let json = serde_json::to_string(&verify(&cose, &keys, IAT).unwrap()).unwrap();
+        assert!(!json.to_lowercase().contains("dnar"), "{json}");
+    }
+    // The published old vector (all six first-revision flags) still verifies, bit 4 neutral.
+    let all = flags_of(&full_claims());
+    assert!(all.contains(TriageFlag::AdvanceDirectiveUnspecified));
+    assert!(!all.contains(TriageFlag::Dnar) && !all.contains(TriageFlag::Acp));
+    // New issuers set no legacy flag.
+    assert!(TriageFlag::CURRENT.iter().all(|f| !f.is_legacy()));
 }

@@ -25,7 +25,7 @@ def cards(tmp_path_factory):
     """A pointer card and a triage card signed by one generated key."""
     out = {}
     key = None
-    for kind, extra in [("pointer", []), ("triage", ["--triage-core", "--blood-type", "O-", "--flags", "anticoagulant,severe_allergy,dnar_acp,implanted_device,insulin,epilepsy"])]:
+    for kind, extra in [("pointer", []), ("triage", ["--triage-core", "--blood-type", "O-", "--flags", "anticoagulant,severe_allergy,acp,implanted_device,insulin,epilepsy"])]:
         d = tmp_path_factory.mktemp(kind)
         args = ["card", "sample", "--out", d, "--base-url", BASE_URL, *extra]
         if key:

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from PIL import Image
 
 VECTORS = sorted((ROOT / "card-format" / "tests" / "vectors").glob("*.json"))
+FLAG_BITS = [(1, "anticoagulant"), (2, "severe_allergy"), (4, "advance_directive_unspecified"), (8, "implanted_device"),
+             (16, "insulin"), (32, "epilepsy"), (64, "dnar"), (128, "acp")]
 
 
 def b64u(data: bytes) -> str:
@@ -122,7 +124,7 @@ def test_signature_verifies_independently_from_jwks_only(cards):
         url = (d / "card.url").read_text()
         assert digits_to_bytes(url.rsplit("/", 1)[1]) == cose
     triage = cose_verify((cards["triage"] / "card.cose").read_bytes(), jwks_keys(json.loads((cards["triage"] / "jwks.json").read_text())))
-    assert triage[-65538] == [3, 2, 63], "O-, all six flags"
+    assert triage[-65538] == [3, 2, 187], "O-, anticoagulant | severe allergy | implanted device | insulin | epilepsy | ACP (128), no DNAR (64), no legacy bit 4"
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda p: p.stem)
@@ -135,6 +137,14 @@ def test_published_vectors_verify_independently(vector):
     assert digits_to_bytes(v["url"].rsplit("/", 1)[1]) == cose
     uri, ext = ndef.message_decoder(bytes.fromhex(v["ndef_hex"]))
     assert uri.iri.lower() == v["url"].lower() and ext.data == cose
+    # The triage flags, read from the bits as docs/card-format.md defines them (bit 4: the legacy
+    # "DNAR or ACP", read as unspecified; 64 DNAR and 128 ACP since issue 19).
+    if -65538 in claims:
+        bits = claims[-65538][2]
+        assert 0 <= bits < 256
+        assert [name for bit, name in FLAG_BITS if bits & bit] == v["claims"]["triage"]["flags"]
+    else:
+        assert "triage" not in v["claims"]
     # The published private key really is the one behind the published JWKS.
     priv = ec.derive_private_key(int(v["private_key_hex"], 16), ec.SECP256R1())
     assert b64u(priv.public_key().public_numbers().x.to_bytes(32, "big")) == v["jwks"]["keys"][0]["x"]

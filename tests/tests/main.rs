@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod bad_input;
+mod directives;
 mod fanout;
 mod field;
 mod field_cli;

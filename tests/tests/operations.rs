@@ -94,7 +94,7 @@ both_backends!(
         assert_eq!(
             triage.flags.iter().count(),
             4,
-            "anticoagulant, severe allergy, DNAR/ACP, implanted device"
+            "anticoagulant, severe allergy, ACP (not DNAR), implanted device"
         );
     }
 );

@@ -252,13 +252,17 @@ export async function importJwks(jwks) {
 
 const ABO = ["unknown", "A", "B", "O", "AB"];
 const RH = ["unknown", "+", "-"];
+// Bit 4 is the legacy "DNAR or ACP" of cards issued before DNAR (64) and ACP (128) had bits of
+// their own: shown as "advance directive on file — check the record", never as DNAR (card-format §1).
 export const FLAGS = [
   [1, "anticoagulant"],
   [2, "severe_allergy"],
-  [4, "dnar_or_acp"],
+  [4, "advance_directive_unspecified"],
   [8, "implanted_device"],
   [16, "insulin"],
   [32, "epilepsy"],
+  [64, "dnar"],
+  [128, "acp"],
 ];
 // The order the issuer writes claims in (card-format crate), so one card has one encoding.
 const CLAIM_ORDER = [1n, 4n, 6n, 7n, -65537n, -65538n];
@@ -303,7 +307,7 @@ function claimsOf(payload) {
   if (triage) {
     if (triage.t !== "array" || triage.v.length !== 3) throw malformed("triage core");
     const [abo, rh, flags] = triage.v.map((x) => Number(uint(x, "triage core")));
-    if (abo >= ABO.length || rh >= RH.length || flags >= 64) throw malformed("triage core out of range");
+    if (abo >= ABO.length || rh >= RH.length || flags >= 256) throw malformed("triage core out of range");
     out.triage = {
       abo: ABO[abo],
       rh: RH[rh],

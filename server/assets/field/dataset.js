@@ -6,12 +6,18 @@ export function sexWord(s) {
   return t(`sex.${["male", "female", "other"].includes(s) ? s : "unknown"}`);
 }
 
+/** A medication's marks, e.g. "(抗凝固薬・インスリン)": the two a responder must not miss. */
+export function medMarks(b) {
+  const marks = [b.anticoagulant && t("med.anticoagulant"), b.insulin && t("med.insulin")].filter(Boolean);
+  return marks.length ? `(${marks.join("・")})` : null;
+}
+
 /** One dataset item as a line of text. */
 export function itemText(it) {
   const b = it.body;
   switch (it.category) {
     case "medications":
-      return [b.name, b.dose, b.frequency, b.anticoagulant ? `(${t("med.anticoagulant")})` : null].filter(Boolean).join(" ");
+      return [b.name, b.dose, b.frequency, medMarks(b)].filter(Boolean).join(" ");
     case "conditions":
       return [b.name, b.icd10 ? `[${b.icd10}]` : null, b.since].filter(Boolean).join(" ");
     case "allergies":

@@ -6,7 +6,7 @@
 
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
 import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
-import { itemText, sexWord } from "./dataset.js";
+import { itemText, medMarks, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import { startScanner } from "./scanner.js";
@@ -416,7 +416,7 @@ function draftNotes() {
       const b = it.body;
       switch (it.category) {
         case "medications":
-          lines.push(`${t("cat.medications")}: ${b.name}${b.dose ? ` ${b.dose}` : ""}${b.anticoagulant ? ` (${t("med.anticoagulant")})` : ""}`);
+          lines.push(`${t("cat.medications")}: ${[b.name, b.dose, medMarks(b)].filter(Boolean).join(" ")}`);
           break;
         case "allergies":
           lines.push(`${t("cat.allergies")}: ${b.substance}${b.reaction ? ` (${b.reaction})` : ""}`);

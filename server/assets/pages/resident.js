@@ -112,7 +112,9 @@ const CATEGORIES = [
     key: "advance_directive",
     single: true,
     title: p("もしものときの希望（人生会議）", "Wishes for the end of life (ACP)"),
-    about: p("人生会議（ACP）で話し合ったことや、心肺蘇生を望まない（DNAR）書類があるときに入れてください。", "If you have discussed an advance care plan (ACP) or have a DNAR document, say so here."),
+    // Which of the two it is stays in the choice below: a page that says "DNAR" to someone who has
+    // only an ACP misleads whoever reads over their shoulder (issue 19).
+    about: p("人生会議（ACP）で話し合った記録や、心肺蘇生についての書類があるときに入れてください。", "If you have an advance care plan (ACP) or a document about resuscitation, say so here."),
     consent: p("希望や書類があることが救急隊に伝わります。", "Paramedics learn that your wishes or documents exist."),
     fields: [
       { name: "status", type: "select", label: p("希望", "Wishes"), options: DIRECTIVE, required: true },

@@ -164,8 +164,9 @@ fn parse_blood(s: &str) -> Result<BloodType, String> {
     Ok(BloodType { abo, rh })
 }
 
+/// A flag an issuer may set today (not the legacy bit 4, "DNAR or ACP", which new cards never carry).
 fn parse_flag(s: &str) -> Result<TriageFlag, String> {
-    TriageFlag::ALL
+    TriageFlag::CURRENT
         .into_iter()
         .find(|f| {
             serde_json::to_value(f)

@@ -101,12 +101,16 @@ pub fn triage_core(items: &[DatasetItemRow], consent: &Consent) -> TriageCore {
     {
         flags = flags.with(TriageFlag::SevereAllergy);
     }
-    if shared(Category::AdvanceDirective)
-        && body::<AdvanceDirective>(items, Category::AdvanceDirective)
-            .iter()
-            .any(|a| a.status().is_some_and(|s| s != DirectiveStatus::None))
-    {
-        flags = flags.with(TriageFlag::DnarAcp);
+    // DNAR and ACP each have their own flag: an ACP document is not a DNAR order, and a card must
+    // never suggest one (issue 19). The legacy "DNAR or ACP" bit is never set on a new card.
+    if shared(Category::AdvanceDirective) {
+        for directive in body::<AdvanceDirective>(items, Category::AdvanceDirective) {
+            match directive.status() {
+                Some(DirectiveStatus::Dnar) => flags = flags.with(TriageFlag::Dnar),
+                Some(DirectiveStatus::Acp) => flags = flags.with(TriageFlag::Acp),
+                Some(DirectiveStatus::None) | None => {}
+            }
+        }
     }
     if shared(Category::Devices) {
         let devices = body::<Device>(items, Category::Devices);

@@ -76,8 +76,11 @@ async function world() {
   });
   const rt = reg.token;
   const rid = reg.resident_id;
+  // Her advance directive is an ACP only (issue 19: nothing she is shown with may read DNAR).
   for (const [category, body] of [
     ["medications", { name: "ワルファリン", dose: "2mg", frequency: "朝1回", anticoagulant: true }],
+    ["medications", { name: "ランタス注", dose: "12単位", frequency: "就寝前", insulin: true }],
+    ["advance_directive", { status: "acp", document_location: "冷蔵庫の横の棚" }],
     ["conditions", { name: "心房細動", icd10: "I48.9" }],
     ["allergies", { substance: "ペニシリン", reaction: "アナフィラキシー", severity: "anaphylaxis" }],
     ["devices", { kind: "pacemaker", description: "2019年植込み" }],
@@ -90,7 +93,16 @@ async function world() {
   const card = await server.ok("POST", `/api/v1/residents/${rid}/cards`, {}, rt);
   const png = path.join(tmp, "card.png");
   fs.writeFileSync(png, await server.ok("GET", `/api/v1/residents/${rid}/cards/${card.id}/qr.png?module_px=6`, undefined, rt));
-  return { fire, hospA, hospB, medic, edA, edB, code, card, png };
+  // A second resident, with a DNAR order on file.
+  const taro = await server.ok("POST", "/api/v1/residents", {
+    login_id: "taro",
+    password: "correct horse battery",
+    profile: { family_name: "鈴木", given_name: "太郎", family_name_kana: "スズキ", given_name_kana: "タロウ", date_of_birth: "1936-02-11", sex: "male", address: "茨城県常総市新石下4310", district: "石下", phone: "0297-42-0000", preferred_language: "ja" },
+  });
+  await server.ok("POST", `/api/v1/residents/${taro.resident_id}/dataset`, { category: "advance_directive", body: { status: "dnar", document_location: "仏壇の引き出し" } }, taro.token);
+  await server.ok("POST", `/api/v1/residents/${taro.resident_id}/consents`, { categories: ["advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, taro.token);
+  const dnarCard = await server.ok("POST", `/api/v1/residents/${taro.resident_id}/cards`, {}, taro.token);
+  return { fire, hospA, hospB, medic, edA, edB, code, card, png, dnarCard };
 }
 
 /** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
@@ -99,7 +111,8 @@ function tamperedUrl(url) {
   const marker = [0x3a, 0x00, 0x01, 0x00, 0x01, 0x83]; // claim -65538: [abo, rh, flags]
   const at = bytes.findIndex((_, i) => marker.every((b, j) => bytes[i + j] === b));
   assert.ok(at > 0, "the card carries a triage core");
-  const flagsAt = at + marker.length + 2;
+  // After abo and rh: the flags, one byte below 24, else 0x18 and one byte (ACP is 128).
+  const flagsAt = at + marker.length + 2 + (bytes[at + marker.length + 2] === 0x18 ? 1 : 0);
   assert.ok(bytes[flagsAt] & 1, "the anticoagulant flag is set");
   const bad = bytes.slice();
   bad[flagsAt] &= ~1;
@@ -220,10 +233,17 @@ async function main() {
     assert.match(triage, /A\+/);
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=anticoagulant]"));
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=implanted_device]"));
+    // Issue 19: her ACP shows as ACP, and nothing on the page says DNAR.
+    assert.ok(await medicPage.isVisible("#triage-core [data-flag=acp]"));
+    assert.equal(await medicPage.locator("#triage-core [data-flag=dnar], #triage-core [data-flag=advance_directive_unspecified]").count(), 0);
     await medicPage.waitForSelector("#dataset-body .patient");
     const data = await medicPage.textContent("#dataset-body");
     assert.match(data, /山田 花子/);
-    assert.match(data, /ワルファリン/);
+    assert.match(data, /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
+    assert.match(data, /ランタス注 12単位 就寝前 \(インスリン\)/);
+    assert.match(data, /ACP（人生会議）の記録あり/);
+    const visible = await medicPage.locator("body").innerText();
+    assert.doesNotMatch(visible, /DNAR/i, visible);
     assert.match(data, /ペニシリン/);
     // Not consented: conditions and emergency contacts never reach the page.
     assert.doesNotMatch(data, /心房細動|山田 一郎|090-1234-5678/);
@@ -273,7 +293,10 @@ async function main() {
     await medicPage.click("#start-report");
     await medicPage.waitForSelector("#report:not([hidden])");
     const notes = await medicPage.inputValue("#report-form textarea[name=notes]");
-    assert.match(notes, /ワルファリン/);
+    assert.match(notes, /ワルファリン 2mg \(抗凝固薬\)/);
+    assert.match(notes, /ランタス注 12単位 \(インスリン\)/);
+    assert.match(notes, /ACP（人生会議）の記録あり/);
+    assert.doesNotMatch(notes, /DNAR/i);
     assert.match(notes, /ペニシリン/);
     await medicPage.fill("#report-form input[name=chief_complaint]", "胸痛、冷汗");
     await medicPage.click("label[for=activation-stemi]");
@@ -347,6 +370,11 @@ async function main() {
     assert.match(detail, /GCS E3V4M6 = 13/);
     assert.match(detail, /JCS I-1/);
     assert.match(detail, /ワルファリン/);
+    assert.match(detail, /\(インスリン\)/);
+    assert.match(detail, /ACP（人生会議）/);
+    // Issue 19: the board of an ACP-only patient says nothing of DNAR.
+    const board = await edA.locator("body").innerText();
+    assert.doesNotMatch(board, /DNAR/i, board);
     await checks.capture(edA, "ed-board-details");
     await edB.click("[data-incident] [data-action=decline]");
     await edB.fill("[data-incident] .decline-form input", "手術中");
@@ -362,6 +390,20 @@ async function main() {
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
     await checks.capture(medicPage, "field-accepted");
+  });
+
+  await step("a DNAR resident's card shows DNAR (and not ACP)", async () => {
+    const page = await medicContext.newPage();
+    checks.watch(page, "field-card-dnar");
+    await page.goto(`${server.url}/C/${w.dnarCard.url.split("/").pop()}`);
+    await page.waitForSelector("#verdict[data-verdict]");
+    assert.equal(await page.getAttribute("#verdict", "data-verdict"), "genuine");
+    assert.ok(await page.isVisible("#triage-core [data-flag=dnar]"));
+    assert.match(await page.textContent("#triage-core [data-flag=dnar]"), /DNAR（心肺蘇生を望まない）/);
+    assert.equal(await page.locator("#triage-core [data-flag=acp]").count(), 0);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#triage-core [data-flag=dnar]")).color), "rgb(163, 0, 15)");
+    await checks.capture(page, "field-card-dnar");
+    await page.close();
   });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {

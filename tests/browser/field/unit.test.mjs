@@ -21,7 +21,7 @@ const { STRINGS } = await import(path.join(ASSETS, "i18n.js"));
 // net.js touches `window` only in start(); its factory takes a fetch to stand in for the server.
 const { createNet, NetworkError, OFFLINE_COPY } = await import(path.join(ASSETS, "net.js"));
 
-const vectors = ["pointer", "triage", "issuer-all-flags"].map((n) =>
+const vectors = ["pointer", "triage", "issuer-all-flags", "triage-dnar", "triage-acp", "legacy-dnar-or-acp"].map((n) =>
   JSON.parse(fs.readFileSync(path.join(ROOT, "card-format/tests/vectors", `${n}.json`), "utf8")),
 );
 
@@ -37,9 +37,7 @@ test("every golden vector verifies, with the claims the vector states", async ()
     assert.equal(c.iat, v.claims.iat);
     if (v.claims.triage) {
       assert.equal(c.triage.bloodType, v.claims.triage.blood_type);
-      // The vectors name the DNAR/ACP flag `dnar_acp`; the app calls it `dnar_or_acp`.
-      const expect = v.claims.triage.flags.map((f) => (f === "dnar_acp" ? "dnar_or_acp" : f));
-      assert.deepEqual(c.triage.flags, expect);
+      assert.deepEqual(c.triage.flags, v.claims.triage.flags);
     } else {
       assert.equal(c.triage, null);
     }
@@ -75,7 +73,21 @@ test("every single-bit flip of every vector is refused", async () => {
       refused++;
     }
   }
-  assert.equal(refused, (122 + 131 + 143) * 8);
+  assert.equal(refused, (122 + 131 + 143 + 132 + 132 + 131) * 8);
+});
+
+test("DNAR and ACP are separate flags; the old combined bit never reads as DNAR", async () => {
+  const flagsOf = async (v) => (await card.verifyCard(card.fromHex(v.cose_hex), await card.importJwks(v.jwks), v.verify_at)).triage.flags;
+  const [dnar, acp, legacy, all] = [vectors[3], vectors[4], vectors[5], vectors[2]];
+  assert.deepEqual(await flagsOf(dnar), ["dnar"]);
+  assert.deepEqual(await flagsOf(acp), ["acp"]);
+  assert.deepEqual(await flagsOf(legacy), ["advance_directive_unspecified"]);
+  assert.ok(!(await flagsOf(all)).includes("dnar"));
+  // What a paramedic reads, in both languages: DNAR only for the DNAR card.
+  for (const lang of Object.keys(STRINGS)) {
+    for (const f of ["acp", "advance_directive_unspecified"]) assert.doesNotMatch(STRINGS[lang][`flag.${f}`], /DNAR/i, `${lang} ${f}`);
+    assert.match(STRINGS[lang]["flag.dnar"], /DNAR/);
+  }
 });
 
 test("expiry, unknown keys, truncation and oversize are refused with their codes", async () => {

@@ -117,6 +117,12 @@ export const scenarios = {
     assert.equal(await page.locator("#cat-blood_type button.add").count(), 0, "one blood type only");
     await addItem(page, "devices", { kind: "pacemaker", description: "2019年 植込み" });
     await addItem(page, "advance_directive", { status: "acp", document_location: "冷蔵庫の横の棚" });
+    // Issue 19: an ACP is not a DNAR order. The page of a resident with only an ACP says ACP and
+    // nowhere DNAR; the blood thinner is marked.
+    const datasetText = await page.locator("main").innerText();
+    assert.doesNotMatch(datasetText, /DNAR/i, datasetText);
+    assert.match(await page.locator("#cat-advance_directive .items").innerText(), /人生会議（ACP）/);
+    assert.ok(await page.locator("#cat-medications .badge", { hasText: "血液をサラサラにする薬" }).isVisible());
 
     // The session ends while a form is being filled (the 15-minute idle timeout): a login dialog
     // opens over the page, and what was typed is still there afterwards.

@@ -756,7 +756,7 @@ impl<'a> Doc<'a> {
 
     fn advance_directive(&mut self) -> Section {
         let mut s = Section::new(
-            "Advance Directives / 事前指示 (ACP・DNAR)",
+            "Advance Directives / 事前指示",
             Some(("42348-3", "Advance directives")),
             "Advance directives / 事前指示",
         );
@@ -816,7 +816,7 @@ impl<'a> Doc<'a> {
             s.empty = (
                 "nilknown",
                 "Nil Known",
-                "No advance directive (no ACP, no DNAR) / 事前指示なし",
+                "No advance directive on file / 事前指示なし",
             );
         }
         s

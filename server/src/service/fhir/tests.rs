@@ -443,6 +443,27 @@ fn empty_categories_have_an_empty_reason() {
     assert!(!b.to_string().contains("/fhir/sid/"));
 }
 
+/// Issue 19: an ACP document is not a DNAR order. An ACP-only resident's bundle names no DNAR
+/// anywhere (section title, narrative, codes); a DNAR resident's says DNAR and denies CPR.
+#[test]
+fn acp_only_says_no_dnar() {
+    let mut d = fixture();
+    d.items.retain(|i| i.category != Category::AdvanceDirective);
+    d.items.push(item(
+        60,
+        Category::AdvanceDirective,
+        json!({"status": "acp", "document_location": "冷蔵庫の横の棚"}),
+    ));
+    let text = serde_json::to_string(&ips_bundle(&d, BASE)).unwrap();
+    assert!(!text.to_lowercase().contains("dnar"), "{text}");
+    assert!(!text.contains("\"dnr\""), "{text}");
+    assert!(!text.contains("89666000"), "no CPR provision");
+    assert!(text.contains("ACP"));
+    // The fixture's DNAR resident: DNAR, with the CPR provision.
+    let dnar = serde_json::to_string(&ips_bundle(&fixture(), BASE)).unwrap();
+    assert!(dnar.contains("<b>DNAR</b>") && dnar.contains("89666000"));
+}
+
 #[test]
 fn deterministic() {
     let d = fixture();
