@@ -28,6 +28,7 @@ pub mod report;
 pub mod residents;
 pub mod security;
 pub mod staff;
+pub mod words;
 
 use crate::service::error::DomainError;
 
