@@ -89,6 +89,10 @@ function grouped(entries) {
   return out;
 }
 
+const jstDay = (unix) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
+const sameDay = (a, b) => jstDay(a) === jstDay(b);
+const fmtClock = (unix) => new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", { timeStyle: "short", timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
+
 function cell(row, label, text) {
   const td = document.createElement("td");
   td.dataset.label = label;
@@ -126,7 +130,7 @@ function render(data) {
       if (e.outcome !== "ok") tr.className = "denied";
       else if (e.purpose === "break_glass") tr.className = "emergency";
       const [from, to] = [fmtTime(first), fmtTime(e.at)];
-      cell(tr, t.when, from === to ? to : t.range(from, to));
+      cell(tr, t.when, from === to ? to : t.range(from, sameDay(first, e.at) ? fmtClock(e.at) : to));
       const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
       // Codes never show: an unknown role, action or purpose (a newer server) reads as words.
       const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || t.other) : t.system);
