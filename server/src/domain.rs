@@ -1,6 +1,7 @@
 //! The closed sets of the domain: roles, the statuses of accounts, residents, consents, cards,
 //! keys, facilities, devices, accesses, applications, notices, incidents, inquiry targets and push
-//! deliveries, and the kinds and relations beside them. Each is a Rust enum stored as the same
+//! deliveries, and the kinds and relations beside them (and the code lists of the dataset, reports
+//! and the audit log's purposes, which people read only as words: never shown raw). Each is a Rust enum stored as the same
 //! text as before (the migrations' CHECK constraints list the values) and sent as the same JSON
 //! string; `text_enum!` declares the text forms once and derives the rest.
 
@@ -356,6 +357,85 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How severe an allergy is (the `allergies` dataset item's `severity`).
+    pub enum AllergySeverity {
+        Mild = "mild",
+        Moderate = "moderate",
+        Severe = "severe",
+        Anaphylaxis = "anaphylaxis",
+    }
+}
+
+text_enum! {
+    /// An implanted or attached device (the `devices` dataset item's `kind`).
+    pub enum DeviceKind {
+        Pacemaker = "pacemaker",
+        Icd = "icd",
+        InsulinPump = "insulin_pump",
+        Shunt = "shunt",
+        Stent = "stent",
+        JointReplacement = "joint_replacement",
+        Other = "other",
+    }
+}
+
+text_enum! {
+    /// A pre-arrival report's activation type (`incidents.activation`; NEMSIS codes in
+    /// `service::report::ACTIVATIONS`).
+    pub enum Activation {
+        Stroke = "stroke",
+        Stemi = "stemi",
+        Trauma = "trauma",
+        CardiacArrest = "cardiac_arrest",
+        Sepsis = "sepsis",
+        Obstetric = "obstetric",
+        Paediatric = "paediatric",
+        General = "general",
+    }
+}
+
+text_enum! {
+    /// A patient's age band in reports, lists and pushes (`service::report::age_band`): never the
+    /// exact age.
+    pub enum AgeBand {
+        Under10 = "0-9",
+        Tens = "10s",
+        Twenties = "20s",
+        Thirties = "30s",
+        Forties = "40s",
+        Fifties = "50s",
+        Sixties = "60s",
+        Seventies = "70s",
+        Eighties = "80s",
+        Nineties = "90s",
+        Hundred = "100+",
+        Unknown = "unknown",
+    }
+}
+
+text_enum! {
+    /// Why a record was read or acted on (an audit event's `purpose`, shown in the access history).
+    pub enum Purpose {
+        Scan = "scan",
+        BreakGlass = "break_glass",
+        Reread = "reread",
+        Incident = "incident",
+        Escalation = "escalation",
+        Disaster = "disaster",
+        DisclosureRequest = "disclosure_request",
+    }
+}
+
+impl From<AccessKind> for Purpose {
+    fn from(k: AccessKind) -> Self {
+        match k {
+            AccessKind::Scan => Purpose::Scan,
+            AccessKind::BreakGlass => Purpose::BreakGlass,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,6 +491,11 @@ mod tests {
         round_trips(OutboxStatus::ALL);
         round_trips(Category::ALL);
         round_trips(DirectiveStatus::ALL);
+        round_trips(AllergySeverity::ALL);
+        round_trips(DeviceKind::ALL);
+        round_trips(Activation::ALL);
+        round_trips(AgeBand::ALL);
+        round_trips(Purpose::ALL);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod db;
 pub mod domain;
 pub mod feed;
 pub mod httpsig;
+pub mod jst;
 pub mod metrics;
 pub mod push; // push
 pub mod ratelimit;

@@ -708,8 +708,10 @@ both_backends!(
                     "山田 花子",
                     "常総市",
                     "ワルファリン",
-                    "record.scan",
-                    "disaster.read",
+                    "救急隊による閲覧（カード）",
+                    "viewed by paramedics (card)",
+                    "災害時の閲覧",
+                    "viewed during a declared disaster",
                     "常総広域消防本部",
                     "Access history",
                 ] {
@@ -717,6 +719,15 @@ both_backends!(
                         flat.contains(expected) || solid.contains(expected),
                         "{expected:?} missing from the PDF: {text}"
                     );
+                }
+                // Issue 19: the audit log's codes are for machines (the JSON export), not people.
+                for code in [
+                    "record.scan",
+                    "disaster.read",
+                    "purpose: disaster",
+                    "ed_staff",
+                ] {
+                    assert!(!flat.contains(code), "{code:?} in the PDF: {text}");
                 }
             }
             None => eprintln!(

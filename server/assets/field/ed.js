@@ -5,7 +5,7 @@
 // ETA count down; escalated inquiries stand out. Web Push: the subscribe button registers this
 // browser with the server's VAPID key (ed-sw.js shows the alerts).
 
-import { itemText, sexWord } from "./dataset.js";
+import { ageBandWord, itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError } from "./net.js";
 
@@ -279,7 +279,7 @@ function alertNew(inc) {
   beep();
   if ("Notification" in globalThis && Notification.permission === "granted") {
     const title = t("ed.newInquiry");
-    const body = t("ed.notifyBody", { activation: inc.activation ? t(`act.${inc.activation}`) : "", age: inc.age_band });
+    const body = t("ed.notifyBody", { activation: inc.activation ? t(`act.${inc.activation}`) : "", age: ageBandWord(inc.age_band) });
     const opts = { body, tag: `incident-${inc.id}`, data: { incident_id: inc.id } };
     if (S.swReg) S.swReg.showNotification(title, opts).catch(() => {});
     else new Notification(title, opts);
@@ -447,7 +447,6 @@ function card(inc) {
       "div",
       { class: "inc-head" },
       h("span", { class: `badge act act-${inc.activation || "none"}`, text: inc.activation ? t(`act.${inc.activation}`) : "—" }),
-      inc.activation_code ? h("span", { class: "code", text: `NEMSIS ${inc.activation_code}` }) : null,
       h("span", { class: `badge status s-${tg.status}`, text: t(`status.${tg.status}`) }),
       h("span", { class: "eta", "data-eta": inc.eta_at || "", text: etaText(inc.eta_at) }),
     ),
@@ -456,7 +455,7 @@ function card(inc) {
     h(
       "p",
       { class: "meta", translate: "no" },
-      `${t("ed.ageSex", { age: inc.age_band || t("age.unknown"), sex: sexWord(inc.sex) })} · ${t("ed.from", { name: hospitalName(inc.fire_department) })} (${inc.fire_department.phone}) · ${t("ed.askedAt", { time: fmtTime(tg.asked_at) })}${tg.acknowledged_at ? ` · ${t("ed.acknowledgedAt", { time: fmtTime(tg.acknowledged_at) })}` : ""} · ${t("ed.version", { n: inc.version })}`,
+      `${t("ed.ageSex", { age: ageBandWord(inc.age_band), sex: sexWord(inc.sex) })} · ${t("ed.from", { name: hospitalName(inc.fire_department) })} (${inc.fire_department.phone}) · ${t("ed.askedAt", { time: fmtTime(tg.asked_at) })}${tg.acknowledged_at ? ` · ${t("ed.acknowledgedAt", { time: fmtTime(tg.acknowledged_at) })}` : ""} · ${t("ed.version", { n: inc.version })}`,
     ),
     h("div", { class: "actions" }, actions),
   ];

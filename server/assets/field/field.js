@@ -6,7 +6,7 @@
 
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
 import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
-import { itemText, medMarks, sexWord } from "./dataset.js";
+import { bloodText, deviceWord, itemText, medMarks, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import { startScanner } from "./scanner.js";
@@ -425,10 +425,10 @@ function draftNotes() {
           lines.push(`${t("cat.conditions")}: ${b.name}${b.icd10 ? ` [${b.icd10}]` : ""}`);
           break;
         case "devices":
-          lines.push(`${t("cat.devices")}: ${b.kind}${b.description ? ` ${b.description}` : ""}`);
+          lines.push(`${t("cat.devices")}: ${deviceWord(b.kind)}${b.description ? ` ${b.description}` : ""}`);
           break;
         case "blood_type":
-          lines.push(`${t("cat.blood_type")}: ${b.abo}${b.rh === "unknown" ? "" : b.rh}`);
+          lines.push(`${t("cat.blood_type")}: ${bloodText(b)}`);
           break;
         case "advance_directive":
           lines.push(`${t("cat.advance_directive")}: ${t(`ad.${b.status}`)}`);

@@ -5,12 +5,12 @@ import { lang, onLangChange, initLangButton } from "./common.js";
 
 const T = {
   ja: {
-    when: "日時", who: "だれが", what: "何を", why: "理由", result: "結果",
+    when: "日時（日本時間）", who: "だれが", what: "何を", why: "理由", result: "結果",
     ok: "許可", denied: "拒否", failed: "失敗", you: "あなた自身", system: "システム",
     none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
     error: "読み込めませんでした。時間をおいてもう一度お試しください。",
     roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
-    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求" },
+    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送（病院への事前連絡）", escalation: "病院への再通知" },
     actions: {
       "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
       "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
@@ -18,15 +18,21 @@ const T = {
       "resident.register": "登録", "proxy.register": "代理人の登録", "resident.update": "基本情報の変更",
       "login.ok": "ログイン", "login.failed": "ログイン失敗", "break_glass.review": "市による確認", "rate.throttled": "回数制限",
       "disaster.list": "災害時の一覧表示", "disaster.read": "災害時の情報表示", "resident.disclosure": "開示請求（記録の書き出し）",
+      "resident.purge": "情報の削除", "account.password": "パスワードの変更", "device.request": "端末からの要求",
+      "incident.open": "救急搬送の開始", "incident.read": "搬送情報の表示", "incident.report": "搬送情報の送信",
+      "incident.attachment": "写真・資料の追加", "incident.attachment.read": "写真・資料の表示", "incident.inquiry": "病院への受入照会",
+      "incident.answer": "病院からの回答", "incident.acknowledge": "病院が確認", "incident.destination": "搬送先の変更",
+      "incident.arrival": "病院に到着", "incident.list": "搬送の一覧表示", "incident.escalate": "病院への再通知",
     },
+    other: "その他の操作", times: (n) => `（${n}回）`, range: (a, b) => `${a} 〜 ${b}`,
   },
   en: {
-    when: "When", who: "Who", what: "What", why: "Why", result: "Result",
+    when: "When (Japan time)", who: "Who", what: "What", why: "Why", result: "Result",
     ok: "allowed", denied: "refused", failed: "failed", you: "you", system: "system",
     none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
     error: "Could not load. Please try again later.",
     roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
-    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request" },
+    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport (notice to the hospital)", escalation: "hospital re-notified" },
     actions: {
       "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
       "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
@@ -34,7 +40,13 @@ const T = {
       "resident.register": "registered", "proxy.register": "proxy registered", "resident.update": "profile changed",
       "login.ok": "logged in", "login.failed": "failed login", "break_glass.review": "reviewed by the city", "rate.throttled": "rate limited",
       "disaster.list": "listed during a declared disaster", "disaster.read": "viewed during a declared disaster", "resident.disclosure": "disclosure request (export)",
+      "resident.purge": "information deleted", "account.password": "password changed", "device.request": "request from a device",
+      "incident.open": "ambulance transport started", "incident.read": "viewed transport information", "incident.report": "sent transport information",
+      "incident.attachment": "photo or document added", "incident.attachment.read": "viewed a photo or document", "incident.inquiry": "asked a hospital to accept",
+      "incident.answer": "hospital answered", "incident.acknowledge": "hospital acknowledged", "incident.destination": "destination changed",
+      "incident.arrival": "arrived at hospital", "incident.list": "listed transports", "incident.escalate": "hospital re-notified",
     },
+    other: "other operation", times: (n) => ` (${n} times)`, range: (a, b) => `${a} – ${b}`,
   },
 };
 
@@ -51,6 +63,35 @@ function fmtTime(unix) {
     dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo",
   }).format(new Date(unix * 1000));
 }
+
+/**
+ * Repeats grouped: entries (newest first) by the same people, doing the same thing for the same
+ * reason with the same result within an hour of the group's newest one become one row
+ * "… (3 times)", in the place of the newest, with the span of times. Yields {e: the newest entry,
+ * n: how many, first: the oldest one's time}.
+ */
+const GROUP_SECS = 3600;
+function grouped(entries) {
+  const out = [];
+  const open = new Map();
+  for (const e of entries) {
+    const key = JSON.stringify([e.by_self, e.role, e.facility_name, e.action, e.purpose, e.outcome]);
+    const g = open.get(key);
+    if (g && g.e.at - e.at <= GROUP_SECS) {
+      g.n += 1;
+      g.first = e.at;
+    } else {
+      const fresh = { e, n: 1, first: e.at };
+      open.set(key, fresh);
+      out.push(fresh);
+    }
+  }
+  return out;
+}
+
+const jstDay = (unix) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
+const sameDay = (a, b) => jstDay(a) === jstDay(b);
+const fmtClock = (unix) => new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", { timeStyle: "short", timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
 
 function cell(row, label, text) {
   const td = document.createElement("td");
@@ -84,23 +125,25 @@ function render(data) {
       head.appendChild(th);
     }
     const body = table.createTBody();
-    for (const e of entries) {
+    for (const { e, n, first } of grouped(entries)) {
       const tr = body.insertRow();
       if (e.outcome !== "ok") tr.className = "denied";
       else if (e.purpose === "break_glass") tr.className = "emergency";
-      cell(tr, t.when, fmtTime(e.at));
+      const [from, to] = [fmtTime(first), fmtTime(e.at)];
+      cell(tr, t.when, from === to ? to : t.range(from, sameDay(first, e.at) ? fmtClock(e.at) : to));
       const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
-      const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || e.role) : t.system);
+      // Codes never show: an unknown role, action or purpose (a newer server) reads as words.
+      const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || t.other) : t.system);
       cell(tr, t.who, facility ? (lang === "ja" ? `${role}（${facility}）` : `${role} (${facility})`) : role);
-      cell(tr, t.what, t.actions[e.action] || e.action);
-      const why = cell(tr, t.why, e.purpose ? (t.purposes[e.purpose] || e.purpose) : "—");
+      cell(tr, t.what, (t.actions[e.action] || t.other) + (n > 1 ? t.times(n) : ""));
+      const why = cell(tr, t.why, e.purpose ? (t.purposes[e.purpose] || t.other) : "—");
       if (e.purpose === "break_glass") {
         const b = document.createElement("span");
         b.className = "badge bg";
         b.textContent = lang === "ja" ? " 市が確認します" : " reviewed by the city";
         why.append(" ", b);
       }
-      const res = cell(tr, t.result, t[e.outcome] || e.outcome);
+      const res = cell(tr, t.result, t[e.outcome] || t.other);
       if (e.outcome !== "ok") res.classList.add("error");
     }
     root.appendChild(table);

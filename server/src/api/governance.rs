@@ -408,16 +408,7 @@ fn notice_label(kind: NoticeKind, termination: bool) -> (&'static str, &'static 
 
 /// A time in Japan Standard Time, `YYYY-MM-DD HH:MM`.
 fn jst(t: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            time::UtcOffset::from_hms(9, 0, 0)
-                .ok()
-                .map(|o| d.to_offset(o))
-        })
-        .and_then(|d| d.format(&fmt).ok())
-        .unwrap_or_default()
+    crate::jst::minute_text(t)
 }
 
 /// Both languages of a phrase; the stylesheet shows the page's language only.

@@ -243,8 +243,8 @@ impl Event {
         self.resident_id = Some(resident_id.into());
         self
     }
-    pub fn purpose(mut self, p: impl Into<String>) -> Self {
-        self.purpose = Some(p.into());
+    pub fn purpose(mut self, p: crate::domain::Purpose) -> Self {
+        self.purpose = Some(p.as_str().to_string());
         self
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {

@@ -1,6 +1,6 @@
 //! `kyukit serve`: start the HTTP server.
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::Config;
 use crate::ratelimit::RateLimitConfig;
 use crate::service::cards::IssuePolicy;
@@ -82,6 +82,16 @@ pub struct ServeArgs {
     /// HTTP worker threads; default one per CPU.
     #[arg(long, env = "KYUKIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
+    /// TESTS ONLY: the server's clock starts at this instant (RFC 3339) and runs on from there;
+    /// every time it records, checks or shows is then off. Never in production.
+    #[arg(long, env = "KYUKIT_TEST_CLOCK_START", value_parser = parse_instant, hide = true)]
+    test_clock_start: Option<i64>,
+}
+
+fn parse_instant(s: &str) -> Result<i64, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("not an RFC 3339 time: {e}"))
 }
 
 impl ServeArgs {
@@ -150,7 +160,14 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let clock = Arc::new(SystemClock);
+        let clock: Arc<dyn Clock> = match args.server.test_clock_start {
+            Some(start) => {
+                println!("TEST CLOCK: this server's time starts at {start} (Unix seconds), not the real time. Never in production.");
+                tracing::warn!(start, "test clock: the server's time is not the real time");
+                Arc::new(OffsetClock::starting_at(start))
+            }
+            None => Arc::new(SystemClock),
+        };
         let app = Application::build(&config, clock.clone()).map_err(|e| format!("cannot start: {e}"))?;
         let state = app.state().clone();
         let base = local_base(config.listen.ip(), app.port());

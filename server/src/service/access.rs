@@ -17,7 +17,9 @@ use crate::audit::{self, Action, Event, Outcome};
 use crate::db::access::AccessRow;
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
-use crate::domain::{AccessKind, CardStatus, Category, ResidentStatus, ReviewStatus, Role};
+use crate::domain::{
+    AccessKind, CardStatus, Category, Purpose, ResidentStatus, ReviewStatus, Role,
+};
 use crate::service::error::DomainError;
 use base64::Engine;
 use kyukit_card::{CardError, KeySet};
@@ -84,7 +86,7 @@ fn guarded<T: Send>(
     actor: &Actor,
     by: &SignedBy,
     action: Action,
-    purpose: &str,
+    purpose: Purpose,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send,
 ) -> Result<T, DomainError> {
@@ -107,7 +109,7 @@ async fn guarded_async<T: Send + 'static>(
     by: SignedBy,
     about: Option<String>,
     action: Action,
-    purpose: &'static str,
+    purpose: Purpose,
     now: i64,
     f: impl FnOnce(&mut Tx<'_>) -> Result<T, Refusal> + Send + 'static,
 ) -> Result<T, DomainError> {
@@ -141,7 +143,7 @@ fn audit_refusal(
     db: &Db,
     actor: &Actor,
     action: Action,
-    purpose: &str,
+    purpose: Purpose,
     refusal: Refusal,
     now: i64,
 ) -> DomainError {
@@ -154,7 +156,7 @@ fn refuse_early(
     db: &Db,
     actor: &Actor,
     action: Action,
-    purpose: &str,
+    purpose: Purpose,
     err: DomainError,
     now: i64,
 ) -> DomainError {
@@ -231,7 +233,7 @@ pub fn prepare_scan(
     input: &ScanInput,
     now: i64,
 ) -> Result<PreparedScan, DomainError> {
-    let purpose = "scan";
+    let purpose = Purpose::Scan;
     let early = |err: DomainError| refuse_early(db, actor, Action::Scan, purpose, err, now);
     require_responder(actor).map_err(early)?;
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
@@ -334,8 +336,15 @@ impl PreparedScan {
             now,
         } = self;
         let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
-        let (access, fresh) =
-            guarded_async(db, who, by, about, Action::Scan, "scan", now, move |c| {
+        let (access, fresh) = guarded_async(
+            db,
+            who,
+            by,
+            about,
+            Action::Scan,
+            Purpose::Scan,
+            now,
+            move |c| {
                 let muni = actor.municipality_id.as_str();
                 let card_id = access.card_id.clone().unwrap_or_default();
                 // Unchanged since the read (same card status, resident status, consent version)?
@@ -357,12 +366,13 @@ impl PreparedScan {
                 let event = actor
                     .event(Action::Scan, Outcome::Ok)
                     .about(&access.resident_id)
-                    .purpose("scan")
+                    .purpose(Purpose::Scan)
                     .detail(format!("access {}", access.id));
                 audit::append(c, muni, &event, now);
                 Ok((access, fresh))
-            })
-            .await?;
+            },
+        )
+        .await?;
         let (resident, consent, items) = fresh.unwrap_or(seen);
         let categories = consent.categories.clone();
         disclosure(&access, resident, consent, categories, items, now)
@@ -409,7 +419,7 @@ fn disclose_new(
     (resident, consent): (ResidentRow, Consent),
     limit: Option<&[Category]>,
     action: Action,
-    purpose: &str,
+    purpose: Purpose,
     now: i64,
 ) -> Result<Disclosure, Refusal> {
     let categories: Vec<Category> = consent
@@ -506,12 +516,12 @@ fn disclosure(
     })
 }
 
-/// Whole years between an ISO date of birth and `now` (0 if unparsable).
+/// Whole years between an ISO date of birth and `now`'s day in Japan (0 if unparsable).
 pub fn age(date_of_birth: &str, now: i64) -> u32 {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let (Ok(dob), Ok(today)) = (
         time::Date::parse(date_of_birth, &format),
-        time::OffsetDateTime::from_unix_timestamp(now).map(|t| t.date()),
+        crate::jst::date(now).ok_or(()),
     ) else {
         return 0;
     };
@@ -561,7 +571,7 @@ pub fn break_glass(
     input: &BreakGlassInput,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
-    let purpose = "break_glass";
+    let purpose = Purpose::BreakGlass;
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::BreakGlass, purpose, err, now))?;
     let family = fold(&text("family_name", &input.family_name, 1, 60)?);
@@ -647,7 +657,7 @@ pub fn reread(
     access_id: &str,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
-    let purpose = "reread";
+    let purpose = Purpose::Reread;
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
     check_id(access_id)?;
@@ -667,7 +677,7 @@ pub(crate) fn reread_in(
     actor: &Actor,
     by: &SignedBy,
     access_id: &str,
-    purpose: Option<&str>,
+    purpose: Option<Purpose>,
     now: i64,
 ) -> Result<(Disclosure, Event), Refusal> {
     let access = db::access::access(c, &actor.municipality_id, access_id)?
@@ -701,7 +711,7 @@ pub(crate) fn reread_in(
     let event = actor
         .event(Action::ReadAccess, Outcome::Ok)
         .about(&resident.id)
-        .purpose(purpose.unwrap_or(access.kind.as_str()))
+        .purpose(purpose.unwrap_or(access.kind.into()))
         .detail(format!("access {}", access.id));
     let d = build(c, &access, resident, consent, categories, now)?;
     Ok((d, event))

@@ -12,15 +12,16 @@ use super::dataset::Item;
 use super::residents::{AccessEntry, Profile, for_actor};
 use crate::audit::{self, Action, Outcome};
 use crate::db::{self, Db};
-use crate::domain::{Category, ConsentStatus, DisclosureKind, GivenBy, Role};
+use crate::domain::{Category, ConsentStatus, DisclosureKind, GivenBy, Purpose, Role};
 use crate::service::error::DomainError;
+use crate::service::words;
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// Most audit events included (far more than a resident accumulates; bounds the work).
 pub const HISTORY_LIMIT: i64 = 100_000;
 /// The audit purpose of an export.
-pub const PURPOSE: &str = "disclosure_request";
+pub const PURPOSE: Purpose = Purpose::DisclosureRequest;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MunicipalityNames {
@@ -253,51 +254,9 @@ pub fn pdf(db: &Db, actor: &Actor, resident_id: &str, now: i64) -> Result<Vec<u8
 
 /// `YYYY-MM-DD HH:MM JST` (Japan has one time zone and no daylight saving).
 fn jst(t: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] JST");
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .map(|d| d.to_offset(time::macros::offset!(+9)))
-        .and_then(|d| d.format(&format).ok())
-        .unwrap_or_else(|| t.to_string())
-}
-
-fn category_ja(c: Category) -> &'static str {
-    match c {
-        Category::Medications => "服薬",
-        Category::Conditions => "病名・既往",
-        Category::Allergies => "アレルギー",
-        Category::Devices => "医療機器",
-        Category::BloodType => "血液型",
-        Category::AdvanceDirective => "事前指示",
-        Category::CareTeam => "かかりつけ",
-        Category::EmergencyContacts => "緊急連絡先",
-    }
-}
-
-fn action_ja(a: &str) -> &'static str {
-    match a {
-        "login.ok" => "ログイン",
-        "login.failed" => "ログイン失敗",
-        "resident.register" => "本人による登録",
-        "proxy.register" => "代理人による登録",
-        "resident.update" => "本人情報の更新",
-        "dataset.write" => "救急医療情報の更新",
-        "consent.grant" => "同意",
-        "consent.withdraw" => "支援中止",
-        "card.issue" => "カード発行",
-        "card.revoke" => "カード失効",
-        "card.reissue" => "カード再発行",
-        "resident.purge" => "情報の削除",
-        "record.scan" => "救急隊による閲覧（カード）",
-        "record.break_glass" => "救急隊による緊急検索",
-        "record.read" => "救急隊による再閲覧",
-        "break_glass.review" => "緊急検索の審査",
-        "disaster.list" => "災害時名簿への掲載",
-        "disaster.read" => "災害時の閲覧",
-        "resident.disclosure" => "開示請求",
-        "device.request" => "端末からの要求",
-        "rate.throttled" => "回数制限",
-        _ => "記録",
+    match crate::jst::minute_text(t) {
+        s if s.is_empty() => t.to_string(),
+        s => format!("{s} JST"),
     }
 }
 
@@ -314,10 +273,22 @@ fn categories(c: &[Category]) -> String {
         "—".into()
     } else {
         c.iter()
-            .map(|c| format!("{} {c}", category_ja(*c)))
+            .map(|c| words::both(words::category(*c)))
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// A dataset item's value in words where the field holds a code (severity, device kind,
+/// directive status); people's own text as entered.
+fn coded_value(field: &str, v: &str) -> String {
+    let w = match field {
+        "severity" => v.parse().ok().map(words::severity),
+        "kind" => v.parse().ok().map(words::device_kind),
+        "status" => v.parse().ok().map(words::directive),
+        _ => None,
+    };
+    w.map_or_else(|| v.to_string(), words::both)
 }
 
 fn item_line(i: &Item) -> String {
@@ -326,7 +297,7 @@ fn item_line(i: &Item) -> String {
             .iter()
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
+                serde_json::Value::String(s) => format!("{k}: {}", coded_value(k, s)),
                 other => format!("{k}: {other}"),
             })
             .collect::<Vec<_>>()
@@ -334,9 +305,8 @@ fn item_line(i: &Item) -> String {
         other => other.to_string(),
     };
     format!(
-        "{} / {}: {body}（入力 / by: {}; 確認日 / verified: {}; 更新 / updated: {}）",
-        category_ja(i.category),
-        i.category,
+        "{}: {body}（入力 / by: {}; 確認日 / verified: {}; 更新 / updated: {}）",
+        words::both(words::category(i.category)),
         i.provenance,
         opt(&i.last_verified),
         jst(i.updated_at)
@@ -476,20 +446,29 @@ pub fn print_doc(d: &DataDisclosure) -> kyukit_print::DisclosureDoc {
         .access_history
         .iter()
         .map(|e| {
-            let mut line = format!("{} {} / {}", jst(e.at), action_ja(&e.action), e.action);
+            let mut line = format!("{} {}", jst(e.at), words::both(words::action(&e.action)));
             if e.outcome != "ok" {
                 line.push_str(&format!(" [{}]", e.outcome));
             }
             let who = if e.by_self {
                 "本人 self".to_string()
             } else {
-                e.role.clone().unwrap_or_else(|| "system".into())
+                e.role
+                    .as_deref()
+                    .map(|r| {
+                        r.parse::<Role>()
+                            .map_or_else(|_| r.to_string(), |r| words::both(words::role(r)))
+                    })
+                    .unwrap_or_else(|| "システム / system".into())
             };
             line.push_str(&format!(" — {who}"));
             if let Some(f) = &e.facility_name {
                 line.push_str(&format!(", {f}"));
             }
             if let Some(p) = &e.purpose {
+                let p = p
+                    .parse::<Purpose>()
+                    .map_or_else(|_| p.clone(), |p| words::both(words::purpose(p)));
                 line.push_str(&format!("; 目的 / purpose: {p}"));
             }
             line.push_str(&format!(" #{}", e.audit_seq));

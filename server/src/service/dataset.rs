@@ -233,25 +233,13 @@ pub fn validate_body(category: Category, body: Value, now: i64) -> Result<Value,
             one_of(
                 "severity",
                 &a.severity,
-                &["mild", "moderate", "severe", "anaphylaxis"],
+                crate::domain::AllergySeverity::TEXTS,
             )?;
             serde_json::to_value(a)
         }
         Category::Devices => {
             let mut d: Device = parse(body)?;
-            one_of(
-                "kind",
-                &d.kind,
-                &[
-                    "pacemaker",
-                    "icd",
-                    "insulin_pump",
-                    "shunt",
-                    "stent",
-                    "joint_replacement",
-                    "other",
-                ],
-            )?;
+            one_of("kind", &d.kind, crate::domain::DeviceKind::TEXTS)?;
             d.description = opt_text("description", &d.description, 100)?;
             serde_json::to_value(d)
         }

@@ -26,7 +26,7 @@ use crate::audit::{self, Action, Outcome};
 use crate::db::disasters::{DisasterAccessRow, DisasterDeclarationRow};
 use crate::db::residents::ResidentRow;
 use crate::db::{self, Db, DbConnection, Tx};
-use crate::domain::{Category, ConsentStatus, DisclosureKind, ResidentStatus, Role};
+use crate::domain::{Category, ConsentStatus, DisclosureKind, Purpose, ResidentStatus, Role};
 use crate::service::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -38,7 +38,7 @@ pub const START_GRACE_SECS: i64 = 5 * 60;
 /// Most districts in one declaration.
 pub const MAX_DISTRICTS: usize = 100;
 /// The audit purpose of every disaster-time list and read.
-pub const PURPOSE: &str = "disaster";
+pub const PURPOSE: Purpose = Purpose::Disaster;
 /// The role that may use disaster mode.
 pub const RESPONDER_ROLE: Role = Role::DisasterResponder;
 

@@ -28,6 +28,7 @@ pub mod report;
 pub mod residents;
 pub mod security;
 pub mod staff;
+pub mod words;
 
 use crate::service::error::DomainError;
 
@@ -127,7 +128,8 @@ pub fn opt_text(
     }
 }
 
-/// An ISO 8601 calendar date `YYYY-MM-DD` that exists, between 1900-01-01 and `today` (inclusive).
+/// An ISO 8601 calendar date `YYYY-MM-DD` that exists, between 1900-01-01 and today in Japan
+/// (inclusive): at 07:50 JST a resident's "today" is already tomorrow in UTC.
 pub fn past_date(field: &str, value: &str, now: i64) -> Result<String, DomainError> {
     let bad = || {
         DomainError::unprocessable(
@@ -137,20 +139,16 @@ pub fn past_date(field: &str, value: &str, now: i64) -> Result<String, DomainErr
     };
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(value, &fmt).map_err(|_| bad())?;
-    let today = time::OffsetDateTime::from_unix_timestamp(now)
-        .map_err(|_| bad())?
-        .date();
+    let today = crate::jst::date(now).ok_or_else(bad)?;
     if date.year() < 1900 || date > today {
         return Err(bad());
     }
     Ok(value.to_string())
 }
 
-/// Today's date (UTC) as `YYYY-MM-DD`.
+/// Today's date in Japan as `YYYY-MM-DD` (the calendar day a person there lives in).
 pub fn today(now: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(now)
-        .map(|t| t.date().to_string())
-        .unwrap_or_default()
+    crate::jst::date_text(now)
 }
 
 /// A phone number: digits with optional `+`, spaces, hyphens and parentheses; 3–20 characters.
@@ -251,6 +249,14 @@ pub async fn inline_signed<T>(
 mod tests {
     use super::*;
     const NOW: i64 = 1_795_000_000; // 2026-11-18
+
+    #[test]
+    fn today_is_the_day_in_japan() {
+        let before_nine_jst = 1_796_597_400; // 2026-12-06 22:50 UTC = 2026-12-07 07:50 JST
+        assert_eq!(today(before_nine_jst), "2026-12-07");
+        assert!(past_date("last_verified", "2026-12-07", before_nine_jst).is_ok());
+        assert!(past_date("last_verified", "2026-12-08", before_nine_jst).is_err());
+    }
 
     #[test]
     fn dates() {

@@ -531,4 +531,14 @@ mod tests {
         assert_eq!(age_band(Some(100)), "100+");
         assert_eq!(age_band(None), "unknown");
     }
+
+    #[test]
+    fn activations_and_age_bands_are_the_domain_code_lists() {
+        use crate::domain::{Activation, AgeBand};
+        assert_eq!(ACTIVATIONS.map(|a| a.0).as_slice(), Activation::TEXTS);
+        let mut bands: Vec<String> = (0..=120).map(|a| age_band(Some(a))).collect();
+        bands.push(age_band(None));
+        bands.dedup();
+        assert_eq!(bands, AgeBand::TEXTS);
+    }
 }

@@ -19,6 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { Authenticator, Checks, launch, launchWithCamera, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
+import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -120,6 +121,14 @@ function tamperedUrl(url) {
 }
 
 // ---- page helpers --------------------------------------------------------------------------------
+
+/** Issue 19: in Japanese, no visible string holds a code of the server's code lists. */
+async function noRawCodes(page, what) {
+  await checks.setLang(page, "ja");
+  const strings = await visibleStrings(page);
+  assert.ok(strings.length > 10, `${what}: ${strings.length} visible strings`);
+  assert.deepEqual(rawCodes(strings, codeLists()), [], `${what} shows raw codes`);
+}
 
 async function enrollAndLogin(page, w, { login = true } = {}) {
   await page.goto(`${server.url}/pages/field`);
@@ -247,7 +256,11 @@ async function main() {
     assert.match(data, /ペニシリン/);
     // Not consented: conditions and emergency contacts never reach the page.
     assert.doesNotMatch(data, /心房細動|山田 一郎|090-1234-5678/);
+    // Severities and device kinds in words, not codes.
+    assert.match(data, /アナフィラキシー（命に関わる）/);
+    assert.match(data, /ペースメーカー/);
     await checks.capture(medicPage, "field-card-genuine");
+    await noRawCodes(medicPage, "the paramedic's scan result");
   });
 
   await step("1. a tampered card read by the camera shows a clear \"not genuine\" warning", async () => {
@@ -375,7 +388,9 @@ async function main() {
     // Issue 19: the board of an ACP-only patient says nothing of DNAR.
     const board = await edA.locator("body").innerText();
     assert.doesNotMatch(board, /DNAR/i, board);
+    assert.match(await edA.textContent("[data-incident] .meta"), /80代・女性/);
     await checks.capture(edA, "ed-board-details");
+    await noRawCodes(edA, "the ED board with a report open");
     await edB.click("[data-incident] [data-action=decline]");
     await edB.fill("[data-incident] .decline-form input", "手術中");
     await checks.capture(edB, "ed-board-decline");
@@ -404,6 +419,32 @@ async function main() {
     assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector("#triage-core [data-flag=dnar]")).color), "rgb(163, 0, 15)");
     await checks.capture(page, "field-card-dnar");
     await page.close();
+  });
+
+  await step("the resident's access history names every access in words and groups repeats (no raw codes)", async () => {
+    const { page } = await checks.page(plain, { name: "access-history", viewport: SIZES[2] });
+    await page.goto(`${server.url}/pages/access-history`);
+    await page.fill("#login input[name=login_id]", "hanako");
+    await page.fill("#login input[name=password]", "correct horse battery");
+    await page.click("#login button[type=submit]");
+    await page.locator("#history table").first().waitFor();
+    const history = await page.locator("#history").textContent();
+    // The hospital's reads of the transport, in words; the board read it more than once.
+    assert.match(history, /搬送情報の表示/);
+    assert.match(history, /救急搬送（病院への事前連絡）/);
+    assert.match(history, /病院救急外来（きぬ医師会病院）/);
+    // The board's repeated reads are one row "（n回）", not one row each.
+    const rows = await page.locator("#history tbody tr").allTextContents();
+    const edReads = rows.filter((r) => r.includes("病院救急外来（きぬ医師会病院）") && r.includes("搬送情報の表示"));
+    assert.equal(edReads.length, 1, rows.join("\n"));
+    assert.match(edReads[0], /搬送情報の表示（[2-9]\d*回）/);
+    await noRawCodes(page, "the resident's access history");
+    await page.screenshot({ path: path.join(SCREENSHOTS, "access-history-after-transport-ja-1280x800.png"), fullPage: true });
+    await page.click("#lang");
+    await page.waitForFunction(() => document.documentElement.lang === "en");
+    assert.match(await page.locator("#history").textContent(), /viewed transport information \(\d+ times\)/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "access-history-after-transport-en-1280x800.png"), fullPage: true });
+    await page.context().close();
   });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {

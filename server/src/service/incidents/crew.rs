@@ -12,7 +12,7 @@ use crate::audit;
 use crate::audit::{Action, Outcome};
 use crate::db::Db;
 use crate::db::incidents::{self as q, AttachmentRow, IncidentRow, ReportRow, TargetRow};
-use crate::domain::{IncidentStatus, TargetStatus};
+use crate::domain::{IncidentStatus, Purpose, TargetStatus};
 use crate::feed::Wakers;
 use crate::service::access::{self, Refusal};
 use crate::service::accounts::Actor;
@@ -41,7 +41,9 @@ fn crew_tx<T: Send>(
 ) -> Result<T, DomainError> {
     let muni = actor.municipality_id.as_str();
     let base = || {
-        let mut e = actor.event(action, Outcome::Denied).purpose("incident");
+        let mut e = actor
+            .event(action, Outcome::Denied)
+            .purpose(Purpose::Incident);
         if let Some(i) = incident_id {
             e = e.detail(format!("incident {i}"));
         }
@@ -98,7 +100,8 @@ pub fn open(
         |c, _, _| {
             let seed = match &input.access_id {
                 Some(aid) => {
-                    let (d, read) = access::reread_in(c, actor, by, aid, Some("incident"), now)?;
+                    let (d, read) =
+                        access::reread_in(c, actor, by, aid, Some(Purpose::Incident), now)?;
                     audit::append(c, &actor.municipality_id, &read, now);
                     Some(serde_json::to_string(&d).map_err(DomainError::internal)?)
                 }

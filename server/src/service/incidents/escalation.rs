@@ -4,6 +4,7 @@ use super::{Outbox, age_band_of, facility, feed_data, push_payload, resident_of}
 use crate::audit::{self, Action, Event, Outcome};
 use crate::db::Db;
 use crate::db::incidents as q;
+use crate::domain::Purpose;
 use crate::feed::Wakers;
 use crate::service::error::DomainError;
 use serde_json::json;
@@ -46,7 +47,7 @@ pub fn escalate_due(
                 "high",
             );
             let mut e = Event::new(Action::Escalate, Outcome::Ok)
-                .purpose("escalation")
+                .purpose(Purpose::Escalation)
                 .detail(format!("incident {} hospital {}", inc.id, t.hospital_id));
             e.facility_id = Some(t.hospital_id.clone());
             e.resident_id = resident_of(&inc);

@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Outcome};
 
 use crate::db::Db;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
-use crate::domain::{IncidentStatus, TargetStatus};
+use crate::domain::{IncidentStatus, Purpose, TargetStatus};
 use crate::feed::Wakers;
 use crate::service::access::Refusal;
 use crate::service::accounts::Actor;
@@ -38,7 +38,7 @@ fn ed_tx<T: Send>(
     let base = || {
         actor
             .event(action, Outcome::Denied)
-            .purpose("incident")
+            .purpose(Purpose::Incident)
             .detail(format!("incident {incident_id}"))
     };
     let hospital = match require_ed(actor) {
@@ -125,7 +125,7 @@ pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, D
             muni,
             &actor
                 .event(Action::ListIncidents, Outcome::Ok)
-                .purpose("incident")
+                .purpose(Purpose::Incident)
                 .detail(format!("{} incidents", out.len())),
             now,
         );

@@ -27,7 +27,7 @@ use crate::db::facilities::FacilityRow;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
 use crate::db::{self, DbConnection};
 use crate::domain::{
-    FacilityKind, FacilityStatus, IncidentStatus, ResidentStatus, Role, TargetStatus,
+    FacilityKind, FacilityStatus, IncidentStatus, Purpose, ResidentStatus, Role, TargetStatus,
 };
 use crate::feed::Wakers;
 use crate::service::error::DomainError;
@@ -433,7 +433,7 @@ fn reload(c: &mut DbConnection, inc: &IncidentRow) -> Result<IncidentRow, Domain
 fn incident_event(actor: &Actor, action: Action, inc: &IncidentRow) -> Event {
     let mut e = actor
         .event(action, Outcome::Ok)
-        .purpose("incident")
+        .purpose(Purpose::Incident)
         .detail(format!("incident {}", inc.id));
     e.resident_id = resident_of(inc);
     e
