@@ -80,7 +80,7 @@ pg_ok=$(grep -cE '^test .*::postgres \.\.\. ok$' target/cargo-test.log || true)
 echo "end-to-end scenarios passed: ${sqlite_ok} on SQLite, ${pg_ok} on PostgreSQL"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" = "$pg_ok" ] || { echo "the e2e suite must pass on both backends"; exit 1; }
 
-step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2) against the kyukit binary"
+step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2, Pillow, fhir.resources) against the kyukit binary"
 venv=target/oracle-venv
 if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/requirements.txt"; then
   rm -rf "$venv"
@@ -92,6 +92,9 @@ fi
 cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench
 KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+
+step "schema-driven fuzzing: schemathesis against the live /api/v1/openapi.json as a resident and as a city administrator (tests/fuzz_api.sh)"
+tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 75
 
 step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
 tests/walkthrough.sh
