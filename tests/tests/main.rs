@@ -14,6 +14,7 @@ mod field_cli;
 mod field_pages;
 mod governance_directory;
 mod governance_disaster;
+mod incident_grant;
 mod keys;
 mod openapi;
 mod operations;

@@ -101,6 +101,9 @@ pub enum Action {
     // pre-arrival (DESIGN §4)
     OpenIncident,
     ReadIncident,
+    /// The resident's dataset disclosed in an incident read (to the scanning crew within the
+    /// scan's grant, or to the destination hospital during the hand-over).
+    ReadIncidentDataset,
     SubmitReport,
     AddAttachment,
     ReadAttachment,
@@ -170,6 +173,7 @@ impl Action {
             Action::DisasterRead => "disaster.read",
             Action::OpenIncident => "incident.open",
             Action::ReadIncident => "incident.read",
+            Action::ReadIncidentDataset => "incident.dataset",
             Action::SubmitReport => "incident.report",
             Action::AddAttachment => "incident.attachment",
             Action::ReadAttachment => "incident.attachment.read",

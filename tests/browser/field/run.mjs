@@ -346,7 +346,10 @@ async function main() {
     const detail = await edA.textContent("[data-incident] .detail");
     assert.match(detail, /GCS E3V4M6 = 13/);
     assert.match(detail, /JCS I-1/);
-    assert.match(detail, /ワルファリン/);
+    // Asked, not yet accepted: the clinical picture without identity, and the board says so (issue 19).
+    // (The report's notes, pre-filled by the crew from the dataset, are the crew's text and stay.)
+    assert.doesNotMatch(detail, /山田|1941/);
+    assert.ok(await edA.isVisible("[data-incident] [data-dataset-gone=not_granted]"));
     await checks.capture(edA, "ed-board-details");
     await edB.click("[data-incident] [data-action=decline]");
     await edB.fill("[data-incident] .decline-form input", "手術中");
@@ -358,6 +361,11 @@ async function main() {
     assert.match(await medicPage.textContent(declined), /手術中/);
     await edA.click("[data-incident] [data-action=accept]");
     await edA.waitForSelector("[data-incident][data-status=accepted]");
+    // The destination gets the resident's data for the hand-over, with its end shown.
+    await edA.waitForFunction(() => /山田 花子/.test(document.querySelector("[data-incident] .detail")?.textContent || ""));
+    assert.equal(await edA.$("[data-incident] [data-dataset-gone]"), null);
+    assert.match(await edA.textContent("[data-incident] .detail"), /閲覧期限/);
+    await checks.capture(edA, "ed-board-handover");
     await medicPage.waitForSelector("#destination:not([hidden])");
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
