@@ -22,6 +22,7 @@ mod pages;
 mod prearrival;
 mod public;
 mod push;
+mod registration_holds;
 mod replay;
 mod residents;
 mod staff;

@@ -10,7 +10,7 @@ const T = {
     none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
     error: "読み込めませんでした。時間をおいてもう一度お試しください。",
     roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
-    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送", handover: "搬送先病院への引き継ぎ" },
+    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送", handover: "搬送先病院への引き継ぎ", registration: "登録の確認" },
     actions: {
       "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
       "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
@@ -19,6 +19,7 @@ const T = {
       "login.ok": "ログイン", "login.failed": "ログイン失敗", "break_glass.review": "市による確認", "rate.throttled": "回数制限",
       "disaster.list": "災害時の一覧表示", "disaster.read": "災害時の情報表示", "resident.disclosure": "開示請求（記録の書き出し）",
       "incident.dataset": "救急情報の表示（搬送記録）", "incident.read": "搬送記録の閲覧",
+      "registration.held": "同じ方の登録の申し込み（市が確認）", "registration.review": "市による登録の確認",
     },
   },
   en: {
@@ -27,7 +28,7 @@ const T = {
     none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
     error: "Could not load. Please try again later.",
     roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
-    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport", handover: "hand-over to the receiving hospital" },
+    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport", handover: "hand-over to the receiving hospital", registration: "registration check" },
     actions: {
       "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
       "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
@@ -36,6 +37,7 @@ const T = {
       "login.ok": "logged in", "login.failed": "failed login", "break_glass.review": "reviewed by the city", "rate.throttled": "rate limited",
       "disaster.list": "listed during a declared disaster", "disaster.read": "viewed during a declared disaster", "resident.disclosure": "disclosure request (export)",
       "incident.dataset": "viewed emergency info (transport record)", "incident.read": "viewed the transport record",
+      "registration.held": "someone registered you again (the city checks)", "registration.review": "registration checked by the city",
     },
   },
 };

@@ -37,6 +37,10 @@ pub enum Action {
     LoginFailed,
     RegisterResident,
     RegisterProxy,
+    /// A registration matched an active resident and was held for the city (about that resident).
+    HoldRegistration,
+    /// The city read or decided held registrations (about the matched resident).
+    ReviewRegistration,
     UpdateProfile,
     WriteDataset,
     GrantConsent,
@@ -132,6 +136,8 @@ impl Action {
             Action::LoginFailed => "login.failed",
             Action::RegisterResident => "resident.register",
             Action::RegisterProxy => "proxy.register",
+            Action::HoldRegistration => "registration.held",
+            Action::ReviewRegistration => "registration.review",
             Action::UpdateProfile => "resident.update",
             Action::WriteDataset => "dataset.write",
             Action::GrantConsent => "consent.grant",
