@@ -72,7 +72,7 @@ def main():
         _, reg = call(base, "POST", "/api/v1/residents", payload={
             "login_id": f"crash{cycle}.{random.getrandbits(32):x}", "password": "crash test password",
             "profile": {"family_name": "試験", "given_name": "太郎", "date_of_birth": "1940-01-01", "sex": "male",
-                        "address": "常総市", "preferred_language": "ja"}})
+                        "address": f"常総市 試験{cycle}", "preferred_language": "ja"}})  # one person per cycle (a same-person registration is held: issue 19)
         rid, token = reg["resident_id"], reg["token"]
         acked, lock, stop = [], threading.Lock(), threading.Event()
 

@@ -259,6 +259,24 @@ impl From<AccessKind> for DisclosureKind {
 }
 
 text_enum! {
+    /// Who asked for a held registration (`registration_holds.kind`).
+    pub enum HoldKind {
+        SelfRegistration = "self",
+        Proxy = "proxy",
+    }
+}
+
+text_enum! {
+    /// A held registration (`registration_holds.status`): waiting for the city, linked to the
+    /// existing record (proxies), or rejected.
+    pub enum HoldStatus {
+        Pending = "pending",
+        Linked = "linked",
+        Rejected = "rejected",
+    }
+}
+
+text_enum! {
     /// A break-glass access's review (`accesses.review_status`).
     pub enum ReviewStatus {
         Pending = "pending",
@@ -481,6 +499,8 @@ mod tests {
         round_trips(AccessKind::ALL);
         round_trips(DisclosureKind::ALL);
         round_trips(ReviewStatus::ALL);
+        round_trips(HoldKind::ALL);
+        round_trips(HoldStatus::ALL);
         round_trips(RequestType::ALL);
         round_trips(ApplicationStatus::ALL);
         round_trips(Decision::ALL);

@@ -2,7 +2,8 @@
 with fhir.resources 6.4.0 (FHIR R4 4.0.1) — an implementation we did not write.
 
 The samples are written by tests/tests/prearrival.rs (cargo test runs first) into
-target/fhir-samples/report/: one seeded from a card scan, one for an unidentified patient, per backend.
+target/fhir-samples/report/: one seeded from a card scan, one for an unidentified patient, per backend;
+tests/tests/incident_grant.rs adds one whose dataset was withheld (the hand-over ended).
 """
 import json
 import pathlib
@@ -94,6 +95,13 @@ def test_report_is_a_valid_r4_document(path):
         codes = {s.get("code", {}).get("coding", [{}])[0].get("code") for s in composition["section"]}
         assert "10160-0" in codes  # medications
         assert by_url[patient].get("name")
+    elif "withheld" in path.stem:
+        # Issue 19: the scan's grant or the hand-over ended: no resident, and a section says so.
+        assert "name" not in by_url[patient] and "birthDate" not in by_url[patient]
+        codes = {s.get("code", {}).get("coding", [{}])[0].get("code") for s in composition["section"]}
+        assert "10160-0" not in codes
+        reasons = [s["emptyReason"]["coding"][0]["code"] for s in composition["section"] if "emptyReason" in s]
+        assert "withheld" in reasons
     else:
         assert "name" not in by_url[patient]
         suffixes = {c.valueCodeableConcept.coding[0].code for c in jcs.component}

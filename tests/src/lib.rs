@@ -345,11 +345,24 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             "push_outbox",
             push_outbox::table.count().get_result(c).expect("count"),
         ),
+        (
+            "registration_holds",
+            registration_holds::table
+                .count()
+                .get_result(c)
+                .expect("count"),
+        ),
     ]
 }
 
-/// A valid resident registration body.
+/// A valid resident registration body: 山田 花子 of 3222-3 for `hanako`; for any other login the
+/// same name and birthday at another address (`… 3222-3 <login>`), so a test that registers
+/// several people registers different people (the same person twice is held: issue 19).
 pub fn resident_body(login_id: &str) -> Value {
+    let address = match login_id {
+        "hanako" => "茨城県常総市水海道諏訪町3222-3".to_string(),
+        other => format!("茨城県常総市水海道諏訪町3222-3 {other}"),
+    };
     json!({
         "login_id": login_id,
         "password": "correct horse battery",
@@ -357,7 +370,7 @@ pub fn resident_body(login_id: &str) -> Value {
             "family_name": "山田", "given_name": "花子",
             "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ",
             "date_of_birth": "1941-04-03", "sex": "female",
-            "address": "茨城県常総市水海道諏訪町3222-3", "district": "水海道",
+            "address": address, "district": "水海道",
             "phone": "0297-23-2111", "preferred_language": "ja"
         }
     })

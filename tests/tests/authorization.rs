@@ -167,6 +167,8 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             "/api/v1/facilities"
             | "/api/v1/reviews/break-glass"
             | "/api/v1/reviews/break-glass/{aid}"
+            | "/api/v1/reviews/registrations"
+            | "/api/v1/reviews/registrations/{hid}"
             | "/api/v1/audit/head"
             | "/api/v1/accounts/{aid}/reinstate"
             | "/api/v1/accounts/{aid}/reissue"
@@ -534,6 +536,7 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "iid", id("iid"));
     subst(&mut out, "atid", id("atid"));
     subst(&mut out, "sid", id("sid"));
+    subst(&mut out, "hid", "0".repeat(32)); // refused before any lookup
     let did = if path.starts_with("/api/v1/disasters") {
         w.ids
             .get("disaster")
@@ -582,6 +585,7 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/facilities/{fid}/enrollment-codes") => json!({"label": "matrix"}),
         ("POST", "/api/v1/devices/{did}/revoke") => json!({"reason": "matrix"}),
         ("POST", "/api/v1/reviews/break-glass/{aid}") => json!({"decision": "unjustified"}),
+        ("POST", "/api/v1/reviews/registrations/{hid}") => json!({"decision": "reject"}),
         ("POST", "/api/v1/scans") => json!({"card": w.ids["card_url"], "incident_ref": "M"}),
         ("POST", "/api/v1/break-glass") => json!({"family_name": "ヤマダ", "given_name": "ハナコ",
             "date_of_birth": "1941-04-03", "reason": "matrix reason text", "incident_ref": "M"}),

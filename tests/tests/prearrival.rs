@@ -204,10 +204,9 @@ both_backends!(
             fhir.headers()["content-type"].to_str().unwrap(),
             "application/fhir+json"
         );
-        save_fhir_sample(
-            &format!("report-seeded-{}", backend_name(&app)),
-            &json_of(fhir).await,
-        );
+        // Asked, not yet accepted: the clinical picture without identity (issue 19).
+        let fhir = json_of(fhir).await;
+        assert!(!fhir.to_string().contains("山田"), "{fhir}");
 
         // The ED drops off; meanwhile a second version and an ECG photo arrive.
         drop(ed);
@@ -287,6 +286,18 @@ both_backends!(
             .await
             .expect("crew sees the acceptance");
         assert_eq!(acc.data["hospital_id"], h.id.as_str());
+        // The destination sees the resident for the hand-over.
+        let fhir = app
+            .client
+            .get(app.url(&format!("/api/v1/hospital/incidents/{iid}")))
+            .bearer_auth(&h.token)
+            .header("accept", ACCEPT_FHIR)
+            .send()
+            .await
+            .unwrap();
+        let fhir = json_of(fhir).await;
+        assert!(fhir.to_string().contains("山田"), "{fhir}");
+        save_fhir_sample(&format!("report-seeded-{}", backend_name(&app)), &fhir);
         let r = c
             .signed(
                 Method::POST,

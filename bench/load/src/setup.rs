@@ -274,7 +274,9 @@ async fn resident(c: &Ctx, i: usize) -> Result<(String, (String, String, String)
                     "family_name": "山田", "given_name": format!("花子{i}"),
                     "family_name_kana": "ヤマダ", "given_name_kana": "ハナコ",
                     "date_of_birth": dob, "sex": "female",
-                    "address": "茨城県常総市水海道諏訪町3222-3", "district": "水海道",
+                    // One person per i: the same kana, birthday and address is one person, and
+                    // registering them again is held for the city (issue 19).
+                    "address": format!("茨城県常総市水海道諏訪町{} ({})", 1000 + i, c.run), "district": "水海道",
                     "phone": "0297-23-2111", "preferred_language": "ja"
                 }
             }),

@@ -405,11 +405,16 @@ function reportBlock(d) {
     const p = d.patient.patient;
     out.push(h("h4", { text: t("ed.patient") }));
     if (p) out.push(h("p", { text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) }));
+    if (d.dataset?.until) out.push(h("p", { class: "muted", text: t("ed.datasetUntil", { time: fmtTime(d.dataset.until) }) }));
     for (const cat of d.patient.categories || []) {
       const items = (d.patient.items || []).filter((i) => i.category === cat);
       if (!items.length) continue;
       out.push(h("p", {}, h("strong", { text: `${t(`cat.${cat}`)}: ` }), items.map(itemText).join(" / ")));
     }
+  } else if (["not_granted", "expired", "withdrawn"].includes(d.dataset?.status)) {
+    // Issue 19: said, not silently missing.
+    out.push(h("h4", { text: t("ed.patient") }));
+    out.push(h("p", { class: "muted", translate: "yes", "data-dataset-gone": d.dataset.status, text: t(`ed.dataset.${d.dataset.status}`) }));
   }
   return h("div", { class: "detail", translate: "no" }, out);
 }

@@ -24,6 +24,9 @@ const S = {
   verdict: null, // {kind, card?, code?, checked?}
   disclosure: null,
   disclosureError: null,
+  // Why the dataset is no longer shown (issue 19): the incident's `dataset.status`, or `expired`
+  // once the scan's grant ends. Cleared by the next card.
+  datasetGone: null,
   incident: null,
   hospitals: [],
   feed: { running: false, lastEventId: null, abort: null },
@@ -239,6 +242,7 @@ async function readCard(input, source) {
   stopCamera();
   S.disclosure = null;
   S.disclosureError = null;
+  S.datasetGone = null;
   S.incident = null;
   show("report", false);
   show("hospitals", false);
@@ -705,6 +709,11 @@ function renderDataset() {
   show("start-report", false);
   if (!v || v.kind !== "genuine") return el.replaceChildren();
   const parts = [h("h2", { text: t("dataset.title") })];
+  if (S.disclosure && S.disclosure.expires_at * 1000 <= Date.now()) {
+    // The scan's grant is over: the data leaves the screen (the server refuses it too).
+    S.disclosure = null;
+    S.datasetGone = "expired";
+  }
   if (S.disclosure) {
     const d = S.disclosure;
     const p = d.patient;
@@ -721,6 +730,8 @@ function renderDataset() {
         ),
       );
     }
+  } else if (S.datasetGone) {
+    parts.push(h("p", { class: "muted", "data-dataset-gone": S.datasetGone, text: t(`inc.dataset.${S.datasetGone}`) }));
   } else if (S.disclosureError) {
     parts.push(h("p", { class: "error", text: t("dataset.refused", { why: why(S.disclosureError) }) }));
   } else if (net.state() === "offline") {
@@ -735,9 +746,14 @@ function renderDataset() {
 }
 
 function renderPatientLine() {
+  const el = $("report-patient");
   const p = S.disclosure?.patient;
-  $("report-patient").textContent = p ? t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) : "";
+  el.textContent = p ? t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) : "";
+  if (!p && S.datasetGone) el.textContent = t(`inc.dataset.${S.datasetGone}`);
+  el.dataset.datasetGone = (!p && S.datasetGone) || "";
 }
+
+const DATASET_GONE = ["not_granted", "expired", "withdrawn"];
 
 function hospitalName(ref) {
   return getLang() === "en" ? ref.name_en : ref.name_ja;
@@ -766,6 +782,13 @@ function renderHospitals() {
 function renderIncident() {
   const inc = S.incident;
   if (!inc) return;
+  if (DATASET_GONE.includes(inc.dataset?.status) && S.datasetGone !== inc.dataset.status) {
+    // The server no longer gives this device the resident's data: neither does the screen.
+    S.disclosure = null;
+    S.datasetGone = inc.dataset.status;
+    renderDataset();
+    renderPatientLine();
+  }
   renderHospitals();
   const dest = $("destination");
   dest.hidden = !inc.destination;
@@ -855,7 +878,7 @@ function onNet(state) {
   if (state !== "online") return;
   keysRefreshed = refreshKeys();
   startFeed();
-  if (S.verdict?.kind === "genuine" && !S.disclosure) fetchDataset();
+  if (S.verdict?.kind === "genuine" && !S.disclosure && !S.datasetGone) fetchDataset();
 }
 
 main();

@@ -357,6 +357,25 @@ const RENDER = {
         button(p("妥当", "Justified"), () => review(r, "justified"), "primary"),
         button(p("不適切", "Unjustified"), () => review(r, "unjustified"), "danger"))],
     ], list.accesses, p("確認待ちはありません。", "Nothing to review.")));
+    const holds = await api("GET", "/api/v1/reviews/registrations");
+    const person = (r) => r ? h("div", {},
+      user(`${r.family_name} ${r.given_name}`), h("br"),
+      user(`${r.family_name_kana || ""} ${r.given_name_kana || ""}`.trim() || "—"), h("br"),
+      user(r.date_of_birth), h("br"),
+      user(r.address)) : "—";
+    $("hold-list").replaceChildren(table([
+      [p("日時", "When"), (r) => when(r.created_at)],
+      [p("登録した人", "Registered by"), (r) => h("div", {},
+        user(r.display_name), " ", h("code", { translate: "no" }, r.login_id), h("br"),
+        r.kind === "proxy"
+          ? h("span", {}, p(`代理人（${RELATION_NAMES[r.relation]?.ja || r.relation}）`, `proxy (${RELATION_NAMES[r.relation]?.en || r.relation})`), r.relation_detail ? " " : null, r.relation_detail ? user(r.relation_detail) : null)
+          : p("本人（2回目の登録）", "the person themself (second registration)"))],
+      [p("入力された内容", "As typed"), (r) => person(r.typed)],
+      [p("すでにある登録", "Existing record"), (r) => h("div", {}, person(r.matched), h("br"), p(`代理人 ${r.matched_proxies}人`, `${r.matched_proxies} proxies`))],
+      [p("判断", "Decision"), (r) => h("div", { class: "row-actions" },
+        r.kind === "proxy" ? button(p("代理人として結びつける", "Link as proxy"), () => decideHold(r, "link"), "primary") : null,
+        button(p("登録しない", "Reject"), () => decideHold(r, "reject"), "danger"))],
+    ], holds.registrations, p("確認待ちの登録はありません。", "No registrations to check.")));
   },
 
   async keys() {
@@ -505,6 +524,25 @@ function review(r, decision) {
     danger: decision !== "justified",
     fields: [{ name: "note", type: "textarea", label: p("メモ（なくても可）", "Note (optional)") }],
     action: (v) => api("POST", `/api/v1/reviews/break-glass/${r.access_id}`, { decision, note: v.note }),
+  }, p("記録しました。", "Recorded."), RENDER.reviews);
+}
+
+const RELATION_NAMES = {
+  family: { ja: "家族", en: "family" }, relative: { ja: "親族", en: "relative" },
+  care_manager: { ja: "ケアマネジャー", en: "care manager" }, guardian: { ja: "後見人", en: "guardian" }, other: { ja: "その他", en: "other" },
+};
+
+function decideHold(r, decision) {
+  return act({
+    title: decision === "link"
+      ? p("この代理人を、すでにある記録に結びつけますか？", "Link this proxy to the existing record?")
+      : p("この登録を受け付けないことにしますか？", "Reject this registration?"),
+    body: h("p", { text: decision === "link"
+      ? p("代理人は、その方の救急情報を見て、変更できるようになります。本人または家族に確かめてから結びつけてください。", "The proxy will see and change this person's emergency information. Check with the person or family first.")
+      : p("2つ目の記録は作られません。登録した人のログインIDは残りますが、だれの情報も見られません。", "No record is made. The registrant's login stays but sees no one's information.") }),
+    confirm: decision === "link" ? p("結びつける", "Link") : p("受け付けない", "Reject"),
+    danger: decision !== "link",
+    action: () => api("POST", `/api/v1/reviews/registrations/${r.id}`, { decision }),
   }, p("記録しました。", "Recorded."), RENDER.reviews);
 }
 

@@ -243,7 +243,7 @@ const accountFields = () => [
 // ---------------------------------------------------------------------------------------------
 // State and views
 
-const state = { residents: [], rid: null, profile: null, items: [], consents: [], cards: [] };
+const state = { residents: [], held: [], rid: null, profile: null, items: [], consents: [], cards: [] };
 const objectUrls = [];
 
 const PUBLIC_VIEWS = ["welcome", "register", "register-proxy"];
@@ -305,6 +305,7 @@ function go(view, message = null) {
 async function loadResidents() {
   const me = await api("GET", "/api/v1/me/residents");
   state.residents = me.residents;
+  state.held = me.held || [];
   const saved = sessionStorage.getItem(RID);
   state.rid = me.residents.some((r) => r.id === saved) ? saved : me.residents[0]?.id ?? null;
   if (state.rid) sessionStorage.setItem(RID, state.rid);
@@ -411,7 +412,24 @@ const RENDER = {
   },
 
   async home() {
+    delete $("home-state").dataset.held;
+    // Nothing to add or show without a record of someone.
+    for (const el of [$("steps"), document.querySelector("#view-home .tiles")]) el.hidden = !state.profile;
     if (!state.profile) {
+      // A registration of a person already registered is held for the city (issue 19).
+      const pending = state.held.some((x) => x.status === "pending");
+      const rejected = !pending && state.held.some((x) => x.status === "rejected");
+      if (pending || rejected) {
+        flash = null;
+        setText($("home-title"), pending ? p("登録を受け付けました", "Registration received") : p("この登録は受け付けられませんでした", "This registration was not accepted"));
+        $("home-state").hidden = false;
+        $("home-state").className = pending ? "lead" : "lead warn-box";
+        $("home-state").dataset.held = pending ? "pending" : "rejected";
+        setText($("home-state"), pending
+          ? p("市が登録の内容を確認しています。確認が終わると、ここでご本人の情報を入力・確認できます。お急ぎの場合は市役所にお問い合わせください。", "The city is checking this registration. When it is done, you can add and check the person's information here. If it is urgent, please contact the city office.")
+          : p("くわしくは市役所にお問い合わせください。", "Please contact the city office for details."));
+        return;
+      }
       setText($("home-title"), p("代わりに登録している方がいません", "Nobody is registered under this login"));
       $("home-state").hidden = true;
       return;

@@ -118,6 +118,9 @@ pub struct Session {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResidentList {
     pub residents: Vec<residents::Profile>,
+    /// Registrations of this login held because the person is already registered (issue 19):
+    /// the city is checking them; empty for everyone else.
+    pub held: Vec<crate::service::registrations::HeldRegistration>,
 }
 
 /// Login: a new session.
@@ -238,6 +241,9 @@ pub(crate) async fn my_residents(
     Authenticated(actor): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    let list = web::block(move || residents::mine(&db, &actor)).await??;
-    Ok(HttpResponse::Ok().json(ResidentList { residents: list }))
+    let (list, held) = web::block(move || residents::mine(&db, &actor)).await??;
+    Ok(HttpResponse::Ok().json(ResidentList {
+        residents: list,
+        held,
+    }))
 }

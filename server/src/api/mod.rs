@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod push; // push
+pub mod registrations;
 pub mod residents;
 pub mod router;
 pub mod staff;
@@ -77,6 +78,8 @@ router::declare_routes! {
     facilities::revoke,
     facilities::reviews,
     facilities::review,
+    registrations::list,
+    registrations::decide,
     facilities::audit_head,
     pages::root,
     pages::landing,

@@ -37,6 +37,10 @@ pub enum Action {
     LoginFailed,
     RegisterResident,
     RegisterProxy,
+    /// A registration matched an active resident and was held for the city (about that resident).
+    HoldRegistration,
+    /// The city read or decided held registrations (about the matched resident).
+    ReviewRegistration,
     UpdateProfile,
     WriteDataset,
     GrantConsent,
@@ -101,6 +105,9 @@ pub enum Action {
     // pre-arrival (DESIGN §4)
     OpenIncident,
     ReadIncident,
+    /// The resident's dataset disclosed in an incident read (to the scanning crew within the
+    /// scan's grant, or to the destination hospital during the hand-over).
+    ReadIncidentDataset,
     SubmitReport,
     AddAttachment,
     ReadAttachment,
@@ -129,6 +136,8 @@ impl Action {
             Action::LoginFailed => "login.failed",
             Action::RegisterResident => "resident.register",
             Action::RegisterProxy => "proxy.register",
+            Action::HoldRegistration => "registration.held",
+            Action::ReviewRegistration => "registration.review",
             Action::UpdateProfile => "resident.update",
             Action::WriteDataset => "dataset.write",
             Action::GrantConsent => "consent.grant",
@@ -170,6 +179,7 @@ impl Action {
             Action::DisasterRead => "disaster.read",
             Action::OpenIncident => "incident.open",
             Action::ReadIncident => "incident.read",
+            Action::ReadIncidentDataset => "incident.dataset",
             Action::SubmitReport => "incident.report",
             Action::AddAttachment => "incident.attachment",
             Action::ReadAttachment => "incident.attachment.read",

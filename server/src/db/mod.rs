@@ -30,6 +30,7 @@ pub mod governance;
 pub mod incidents;
 pub mod keys;
 pub mod push; // push
+pub mod registrations;
 pub mod residents;
 pub mod schema;
 mod tx;

@@ -509,3 +509,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_outbox,
     facilities,
 );
+
+diesel::table! {
+    registration_holds (id) {
+        id -> Text,
+        municipality_id -> Text,
+        account_id -> Text,
+        kind -> Text,
+        matched_resident_id -> Text,
+        relation -> Nullable<Text>,
+        relation_detail -> Nullable<Text>,
+        consent_statement -> Nullable<Text>,
+        profile -> Nullable<Text>,
+        status -> Text,
+        created_at -> BigInt,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<BigInt>,
+    }
+}

@@ -20,13 +20,15 @@
 //!
 //! JCS has no LOINC code; the two local code systems are documented in docs/api.md. Observations
 //! are `preliminary` (a pre-arrival assessment). When the incident was opened from a card scan, the
-//! Patient and the consented IPS sections come from that scan's disclosure (`fhir::ips_bundle`).
+//! Patient and the consented IPS sections come from that scan's disclosure (`fhir::ips_bundle`)
+//! when this reader may see it (`incidents::grant`); otherwise the Patient is the crew's estimate
+//! and a section "Resident's emergency dataset" with `emptyReason` `withheld` says why.
 
 use super::fhir::{
     LOINC, OBSERVATION_CATEGORY, XHTML, coding, concept, derived_uuid, esc, instant, ips_bundle,
     reference,
 };
-use super::incidents::{FacilityRef, IncidentView};
+use super::incidents::{DatasetStatus, FacilityRef, IncidentView};
 use super::report::{ACTIVATIONS, Report};
 use crate::domain::IncidentStatus;
 use serde_json::{Value, json};
@@ -384,6 +386,21 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         ));
     }
     sections.extend(ips_sections);
+    if let Some(why) = withheld_text(v.dataset.status) {
+        // Said, not silently left out: the reader knows a dataset exists and why it is not here.
+        let mut s = section(
+            "Resident's emergency dataset / 本人登録情報",
+            None,
+            why,
+            &[],
+        );
+        s["emptyReason"] = concept(
+            "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+            "withheld",
+            "Information Withheld",
+        );
+        sections.push(s);
+    }
 
     let (comp_id, comp_url) = b.url("composition");
     let title = "Pre-arrival report / 救急隊事前連絡";
@@ -412,6 +429,22 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         "timestamp": instant(v.updated_at),
         "entry": entries,
     })
+}
+
+/// Why the resident's dataset is not in this Bundle (`None`: it is, or there never was one).
+fn withheld_text(status: DatasetStatus) -> Option<&'static str> {
+    match status {
+        DatasetStatus::Shown | DatasetStatus::None => None,
+        DatasetStatus::NotGranted => Some(
+            "Not available to this reader: only the scanning paramedic on the scanning device and the destination hospital see it / この閲覧者には表示できません（読み取った隊員・端末と搬送先病院のみ）",
+        ),
+        DatasetStatus::Expired => Some(
+            "No longer available: the scan's grant or the hand-over period has ended / 閲覧期限（読み取りの許可または引き継ぎ期間）が終了しました",
+        ),
+        DatasetStatus::Withdrawn => Some(
+            "No longer available: consent withdrawn or card revoked / 同意の撤回またはカードの無効化により表示できません",
+        ),
+    }
 }
 
 fn jcs_suffix_display(s: &str) -> &'static str {

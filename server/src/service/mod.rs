@@ -24,6 +24,7 @@ pub mod incidents;
 pub mod keys;
 pub mod purge;
 pub mod push; // push
+pub mod registrations;
 pub mod report;
 pub mod residents;
 pub mod security;

@@ -2,6 +2,7 @@
 //! relation and the proxy's own consent statement recorded, the profile, and who may act for whom.
 
 use super::accounts::{self, Actor, SessionPolicy};
+use super::registrations;
 use super::{new_id, opt_text, past_date, phone, text};
 use crate::audit;
 use crate::db::accounts::AccountRow;
@@ -55,7 +56,7 @@ pub struct RegisterProxy {
 }
 
 /// What the resident and their proxies see of the profile.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Profile {
     pub id: String,
     pub family_name: String,
@@ -225,6 +226,24 @@ pub fn register_self(
     row.account_id = Some(account.id.clone());
     db.write(|c| {
         insert_account(c, &account)?;
+        // The same person already registered: held for the city, answered the same (issue 19).
+        if let Some(existing) = registrations::matching(c, muni, &row)? {
+            let held = registrations::hold(
+                c,
+                muni,
+                (&account.id, Role::Resident),
+                &existing,
+                &row,
+                None,
+                now,
+            )?;
+            let token = accounts::create_session(c, &account, None, now, policy)?;
+            return Ok(Registered {
+                resident_id: held,
+                account_id: account.id.clone(),
+                token,
+            });
+        }
         db::residents::insert_resident(c, &row)?;
         let event = audit::Event::new(audit::Action::RegisterResident, audit::Outcome::Ok)
             .by(&account.id, Role::Resident)
@@ -293,6 +312,30 @@ pub fn register_by_proxy(
     };
     db.write(|c| {
         insert_account(c, &account)?;
+        // The person is already registered (e.g. by themself): no second record; held for the
+        // city, which may link this proxy to it; answered the same (issue 19).
+        if let Some(existing) = registrations::matching(c, muni, &row)? {
+            let part = registrations::ProxyPart {
+                relation: proxy.relation,
+                relation_detail: proxy.relation_detail.clone(),
+                consent_statement: proxy.consent_statement.clone(),
+            };
+            let held = registrations::hold(
+                c,
+                muni,
+                (&account.id, Role::Proxy),
+                &existing,
+                &row,
+                Some(part),
+                now,
+            )?;
+            let token = accounts::create_session(c, &account, None, now, policy)?;
+            return Ok(Registered {
+                resident_id: held,
+                account_id: account.id.clone(),
+                token,
+            });
+        }
         db::residents::insert_resident(c, &row)?;
         db::residents::insert_proxy(c, &proxy)?;
         let event = audit::Event::new(audit::Action::RegisterProxy, audit::Outcome::Ok)
@@ -341,10 +384,15 @@ pub fn for_actor(
     }
 }
 
-/// The residents the actor may act for.
-pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, DomainError> {
+/// The residents the actor may act for, and the registrations of this login the city is
+/// checking (`service::registrations`).
+pub fn mine(
+    db: &Db,
+    actor: &Actor,
+) -> Result<(Vec<Profile>, Vec<registrations::HeldRegistration>), DomainError> {
     db.read(|c| {
-        Ok(match actor.role {
+        let held = registrations::held_for(c, actor)?;
+        let list = match actor.role {
             Role::Resident => db::residents::resident_of_account(c, &actor.account_id)?
                 .into_iter()
                 .map(Profile::from)
@@ -354,7 +402,8 @@ pub fn mine(db: &Db, actor: &Actor) -> Result<Vec<Profile>, DomainError> {
                 .map(Profile::from)
                 .collect(),
             _ => Vec::new(),
-        })
+        };
+        Ok((list, held))
     })
 }
 

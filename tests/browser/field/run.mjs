@@ -382,12 +382,10 @@ async function main() {
     const detail = await edA.textContent("[data-incident] .detail");
     assert.match(detail, /GCS E3V4M6 = 13/);
     assert.match(detail, /JCS I-1/);
-    assert.match(detail, /ワルファリン/);
-    assert.match(detail, /\(インスリン\)/);
-    assert.match(detail, /ACP（人生会議）/);
-    // Issue 19: the board of an ACP-only patient says nothing of DNAR.
-    const board = await edA.locator("body").innerText();
-    assert.doesNotMatch(board, /DNAR/i, board);
+    // Asked, not yet accepted: the clinical picture without identity, and the board says so (issue 19).
+    // (The report's notes, pre-filled by the crew from the dataset, are the crew's text and stay.)
+    assert.doesNotMatch(detail, /山田|1941/);
+    assert.ok(await edA.isVisible("[data-incident] [data-dataset-gone=not_granted]"));
     assert.match(await edA.textContent("[data-incident] .meta"), /80代・女性/);
     await checks.capture(edA, "ed-board-details");
     await noRawCodes(edA, "the ED board with a report open");
@@ -401,6 +399,19 @@ async function main() {
     assert.match(await medicPage.textContent(declined), /手術中/);
     await edA.click("[data-incident] [data-action=accept]");
     await edA.waitForSelector("[data-incident][data-status=accepted]");
+    // The destination gets the resident's data for the hand-over, with its end shown.
+    await edA.waitForFunction(() => /山田 花子/.test(document.querySelector("[data-incident] .detail")?.textContent || ""));
+    assert.equal(await edA.$("[data-incident] [data-dataset-gone]"), null);
+    const handover = await edA.textContent("[data-incident] .detail");
+    assert.match(handover, /閲覧期限/);
+    // What is on file, marked: the anticoagulant and the insulin, the ACP — and no DNAR (issue 19).
+    assert.match(handover, /ワルファリン/);
+    assert.match(handover, /\(インスリン\)/);
+    assert.match(handover, /ACP（人生会議）/);
+    const board = await edA.locator("body").innerText();
+    assert.doesNotMatch(board, /DNAR/i, board);
+    await checks.capture(edA, "ed-board-handover");
+    await noRawCodes(edA, "the ED board with the hand-over dataset");
     await medicPage.waitForSelector("#destination:not([hidden])");
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");

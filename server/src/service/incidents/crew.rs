@@ -4,9 +4,9 @@
 
 use super::{
     Attachment, AttachmentView, DestinationInput, IncidentView, InquiryInput, MAX_ATTACHMENT_BYTES,
-    MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, Outbox, active_hospital, age_band_of,
-    feed_data, incident_event, involved, patient_of, push_payload, reload, require_crew,
-    resident_of, view,
+    MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, Outbox, Reader, active_hospital,
+    age_band_of, feed_data, incident_event, involved, patient_of, push_payload, reload,
+    require_crew, resident_of, view,
 };
 use crate::audit;
 use crate::audit::{Action, Outcome};
@@ -24,6 +24,14 @@ use crate::service::{check_id, new_id, text};
 use sha2::{Digest, Sha256};
 
 // ---- the crew's transactions -----------------------------------------------------------------------
+
+/// This paramedic on this device (the dataset is theirs only if they scanned on it).
+fn crew_reader<'a>(actor: &'a Actor, by: &'a SignedBy) -> Reader<'a> {
+    Reader::Crew {
+        account: &actor.account_id,
+        device: &by.device.id,
+    }
+}
 
 /// A crew request: consume the nonce, find the crew's incident (when `incident_id` is given), run
 /// `f`, write its effects; refusals audited under `action`.
@@ -132,7 +140,7 @@ pub fn open(
                 &incident_event(actor, Action::OpenIncident, &inc),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }
@@ -161,7 +169,7 @@ pub fn crew_read(
                 &incident_event(actor, Action::ReadIncident, &inc),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }
@@ -251,7 +259,7 @@ pub fn submit_report(
                     .detail(format!("incident {} v{}", inc.id, rep.version)),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }
@@ -464,7 +472,7 @@ pub fn inquire(
                 )),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }
@@ -497,7 +505,7 @@ pub fn change_destination(
             }
             let new = active_hospital(c, &inc.municipality_id, &input.hospital_id)?;
             if inc.destination_id.as_deref() == Some(new.id.as_str()) {
-                return Ok(view(c, &inc, None)?);
+                return Ok(view(c, actor, &inc, crew_reader(actor, by), now)?);
             }
             if !q::move_incident(
                 c,
@@ -579,7 +587,7 @@ pub fn change_destination(
                     .detail(format!("incident {} to {}", inc.id, new.id)),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }
@@ -656,7 +664,7 @@ pub fn arrive(
                 &incident_event(actor, Action::Arrive, &inc),
                 now,
             );
-            Ok(view(c, &inc, None)?)
+            Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
         },
     )
 }

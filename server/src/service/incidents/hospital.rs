@@ -2,7 +2,7 @@
 //! answering the acceptance inquiry and reading attachments.
 
 use super::{
-    AnswerInput, Attachment, FacilityRef, IncidentView, IncomingView, Outbox, age_band_of,
+    AnswerInput, Attachment, FacilityRef, IncidentView, IncomingView, Outbox, Reader, age_band_of,
     facility, feed_data, incident_event, latest_report, patient_of, push_payload, reload,
     require_ed, resident_of, target_view, view,
 };
@@ -155,7 +155,7 @@ pub fn ed_read(
                 &incident_event(actor, Action::ReadIncident, &inc),
                 now,
             );
-            Ok(view(c, &inc, Some(&t.hospital_id))?)
+            Ok(view(c, actor, &inc, Reader::Hospital(&t.hospital_id), now)?)
         },
     )
 }
@@ -189,7 +189,7 @@ pub fn acknowledge(
                     now,
                 );
             }
-            Ok(view(c, &inc, Some(&t.hospital_id))?)
+            Ok(view(c, actor, &inc, Reader::Hospital(&t.hospital_id), now)?)
         },
     )
 }
@@ -323,7 +323,7 @@ pub fn answer(
                         .detail(format!("incident {} accept", inc.id)),
                     now,
                 );
-                Ok(view(c, &inc, Some(&hospital))?)
+                Ok(view(c, actor, &inc, Reader::Hospital(&hospital), now)?)
             } else {
                 q::set_target_status(
                     c,
@@ -346,7 +346,7 @@ pub fn answer(
                         .detail(format!("incident {} decline", inc.id)),
                     now,
                 );
-                Ok(view(c, &inc, Some(&hospital))?)
+                Ok(view(c, actor, &inc, Reader::Hospital(&hospital), now)?)
             }
         },
     )

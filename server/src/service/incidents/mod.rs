@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 
 mod crew;
 mod escalation;
+mod grant;
 mod hospital;
 
 pub use crew::{
@@ -43,6 +44,7 @@ pub use crew::{
     crew_read, inquire, open, submit_report,
 };
 pub use escalation::escalate_due;
+pub use grant::{DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader};
 pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
 
 /// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
@@ -201,8 +203,12 @@ pub struct IncidentView {
     pub version: i32,
     pub report: Option<Report>,
     /// The consented dataset of the scan the incident was opened from (filtered by the consent
-    /// in force now); `null` without a scan or once consent is withdrawn.
+    /// in force now), for the scanning paramedic on the scanning device while the scan's grant
+    /// lasts and for the destination hospital during the hand-over; else `null`, and `dataset`
+    /// says why.
     pub patient: Option<Disclosure>,
+    /// Whether this reader sees `patient`, and until when.
+    pub dataset: DatasetAccess,
     /// The hospitals asked (a hospital sees only its own row).
     pub targets: Vec<TargetView>,
     pub attachments: Vec<AttachmentView>,
@@ -370,12 +376,21 @@ fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<Target
     })
 }
 
+/// The incident as `reader` may see it now (a hospital sees only its own target row; the
+/// dataset per `grant`, its disclosure audited on `c`).
 fn view(
-    c: &mut DbConnection,
+    c: &mut crate::db::Tx<'_>,
+    actor: &Actor,
     inc: &IncidentRow,
-    only_hospital: Option<&str>,
+    reader: Reader<'_>,
+    now: i64,
 ) -> Result<IncidentView, DomainError> {
     let muni = inc.municipality_id.as_str();
+    let only_hospital = match reader {
+        Reader::Hospital(h) => Some(h),
+        Reader::Crew { .. } => None,
+    };
+    let (patient, dataset) = grant::disclose(c, actor, inc, reader, now)?;
     let targets = q::targets(c, &inc.id)?
         .iter()
         .filter(|t| only_hospital.is_none_or(|h| h == t.hospital_id))
@@ -393,7 +408,8 @@ fn view(
         destination,
         version: inc.version,
         report: latest_report(c, inc)?,
-        patient: seed_now(c, inc)?,
+        patient,
+        dataset,
         targets,
         attachments: q::attachments(c, &inc.id)?
             .into_iter()
