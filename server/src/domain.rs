@@ -442,6 +442,10 @@ text_enum! {
         Escalation = "escalation",
         Disaster = "disaster",
         DisclosureRequest = "disclosure_request",
+        /// The destination hospital's read of an incident's dataset after the crew's grant.
+        Handover = "handover",
+        /// A registration held because it matches an existing person (checked by the city).
+        Registration = "registration",
     }
 }
 

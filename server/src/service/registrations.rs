@@ -110,7 +110,7 @@ pub(crate) fn hold(
     let event = Event::new(Action::HoldRegistration, Outcome::Ok)
         .by(account.0, account.1)
         .about(&existing.id)
-        .purpose("registration")
+        .purpose(crate::domain::Purpose::Registration)
         .detail(format!("hold {} ({kind})", row.id));
     audit::append(c, muni, &event, now);
     Ok(row.id)
@@ -219,7 +219,7 @@ pub fn pending(db: &Db, actor: &Actor, now: i64) -> Result<Vec<HoldReview>, Doma
             let event = actor
                 .event(Action::ReviewRegistration, Outcome::Ok)
                 .about(&about)
-                .purpose("registration")
+                .purpose(crate::domain::Purpose::Registration)
                 .detail("read");
             audit::append(c, muni, &event, now);
         }
@@ -300,7 +300,7 @@ pub fn decide(
         let event = actor
             .event(Action::ReviewRegistration, Outcome::Ok)
             .about(&h.matched_resident_id)
-            .purpose("registration")
+            .purpose(crate::domain::Purpose::Registration)
             .detail(format!("hold {} {status}", h.id));
         audit::append(c, muni, &event, now);
         review.typed = None;

@@ -81,6 +81,11 @@ pub fn purpose(p: Purpose) -> Words {
         Purpose::Escalation => ("病院への再通知", "hospital re-notified"),
         Purpose::Disaster => ("災害時の利用", "disaster use"),
         Purpose::DisclosureRequest => ("本人からの開示請求", "your disclosure request"),
+        Purpose::Handover => (
+            "搬送先病院への引き継ぎ",
+            "hand-over to the receiving hospital",
+        ),
+        Purpose::Registration => ("登録の確認", "registration check"),
     }
 }
 
@@ -122,6 +127,15 @@ pub fn action(a: &str) -> Words {
         "incident.arrival" => ("病院に到着", "arrived at hospital"),
         "incident.list" => ("搬送の一覧表示", "listed transports"),
         "incident.escalate" => ("病院への再通知", "hospital re-notified"),
+        "incident.dataset" => (
+            "救急情報の表示（搬送記録）",
+            "viewed emergency info (transport record)",
+        ),
+        "registration.held" => (
+            "同じ方の登録の申し込み（市が確認）",
+            "someone registered you again (the city checks)",
+        ),
+        "registration.review" => ("市による登録の確認", "registration checked by the city"),
         _ => ("その他の操作", "other operation"),
     }
 }
@@ -134,6 +148,9 @@ mod tests {
     fn every_action_about_a_resident_has_its_own_words() {
         // The actions a resident's access history shows (tests/browser checks the page's words).
         for a in [
+            "incident.dataset",
+            "registration.held",
+            "registration.review",
             "record.scan",
             "record.break_glass",
             "record.read",

@@ -20,6 +20,7 @@ use super::seed_now;
 use crate::audit::{self, Action, Outcome};
 use crate::db::incidents::{self as q, IncidentRow};
 use crate::db::{self, Tx};
+use crate::domain::Purpose;
 use crate::domain::{CardStatus, IncidentStatus, TargetStatus};
 use crate::service::accounts::Actor;
 use crate::service::disclosure::Disclosure;
@@ -102,7 +103,7 @@ pub(super) fn disclose(
             if access.account_id != account || access.device_id != device {
                 return Ok(DatasetAccess::withheld(S::NotGranted, None));
             }
-            (access.expires_at, "incident")
+            (access.expires_at, Purpose::Incident)
         }
         Reader::Hospital(h) => {
             let destination = inc.destination_id.as_deref() == Some(h)
@@ -116,7 +117,7 @@ pub(super) fn disclose(
                 (IncidentStatus::Arrived, Some(at)) => at.min(access.expires_at),
                 _ => access.expires_at,
             };
-            (end + HANDOVER_SECS, "handover")
+            (end + HANDOVER_SECS, Purpose::Handover)
         }
     };
     if now >= until {
