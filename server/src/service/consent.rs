@@ -125,6 +125,8 @@ fn next_row(
 }
 
 /// Records a new consent version. If the resident had withdrawn, this reactivates the record.
+/// Cards whose triage core the new version no longer allows are revoked in the same
+/// transaction (`cards::revoke_for_consent`, reason `consent_changed`).
 pub fn grant(
     db: &Db,
     actor: &Actor,
@@ -168,7 +170,11 @@ pub fn grant(
             resident.updated_at = now;
             db::residents::update_resident(c, &resident)?;
         }
-        Consent::try_from(row)
+        let consent = Consent::try_from(row)?;
+        // Cards follow consent: a card whose triage core this version no longer allows is
+        // revoked with it, in this transaction.
+        super::cards::revoke_for_consent(c, actor, resident_id, &consent, now)?;
+        Ok(consent)
     })
 }
 
