@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod bad_input;
+mod cards_follow;
 mod fanout;
 mod field;
 mod field_cli;
