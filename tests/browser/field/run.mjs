@@ -6,6 +6,8 @@
 //      context shows it within 2 s and acknowledges; the crew's page shows the acknowledgement;
 //      the hospital that does not answer is escalated (highlighted on its board, its phone number
 //      on the crew's page); the first acceptance sets the destination;
+//      insulin added after the card: a scan online shows the current flags (insulin) and says
+//      the card is out of date;
 //   3. offline (Playwright offline mode, and the server stopped), the installed PWA opens from a
 //      card URL as a phone camera would, verifies the card and shows its triage core;
 //   4. every page state: screenshots at 360×640, 390×844 and 1280×800 in Japanese and English,
@@ -90,7 +92,7 @@ async function world() {
   const card = await server.ok("POST", `/api/v1/residents/${rid}/cards`, {}, rt);
   const png = path.join(tmp, "card.png");
   fs.writeFileSync(png, await server.ok("GET", `/api/v1/residents/${rid}/cards/${card.id}/qr.png?module_px=6`, undefined, rt));
-  return { fire, hospA, hospB, medic, edA, edB, code, card, png };
+  return { fire, hospA, hospB, medic, edA, edB, code, card, png, rid, rt };
 }
 
 /** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
@@ -221,6 +223,9 @@ async function main() {
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=anticoagulant]"));
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=implanted_device]"));
     await medicPage.waitForSelector("#dataset-body .patient");
+    // Online, the server says the card is current: the card's own facts, as they are.
+    await medicPage.waitForSelector("#triage-core[data-current=true]");
+    assert.equal(await medicPage.isVisible("#triage-core .stale-note"), false);
     const data = await medicPage.textContent("#dataset-body");
     assert.match(data, /山田 花子/);
     assert.match(data, /ワルファリン/);
@@ -362,6 +367,25 @@ async function main() {
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
     await checks.capture(medicPage, "field-accepted");
+  });
+
+  await step("1. insulin added after the card: online, the app shows the current flags and says the card is out of date", async () => {
+    await server.ok("POST", `/api/v1/residents/${w.rid}/dataset`, { category: "medications", body: { name: "インスリン グラルギン", dose: "10単位", insulin: true } }, w.rt);
+    await medicPage.click("#scan-camera");
+    await medicPage.waitForSelector("#triage-core[data-current=false]", { timeout: 30_000 });
+    const triage = await medicPage.textContent("#triage-core");
+    assert.match(triage, /古くなっています/);
+    assert.ok(await medicPage.isVisible("#triage-core .stale-note"));
+    // The current flags are shown, insulin among them; the card's (without insulin) only folded away.
+    assert.ok(await medicPage.isVisible("#triage-core > ul.flags [data-flag=insulin]"));
+    assert.ok(await medicPage.isVisible("#triage-core > ul.flags [data-flag=anticoagulant]"));
+    assert.equal(await medicPage.isVisible("#triage-core details.was [data-flag=anticoagulant]"), false, "the card's facts are folded");
+    assert.equal(await medicPage.locator("#triage-core details.was [data-flag=insulin]").count(), 0);
+    await medicPage.click("#triage-core details.was summary");
+    assert.ok(await medicPage.isVisible("#triage-core details.was [data-flag=anticoagulant]"));
+    await medicPage.waitForSelector("#dataset-body .patient");
+    assert.match(await medicPage.textContent("#dataset-body"), /インスリン/);
+    await checks.capture(medicPage, "field-card-stale");
   });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
