@@ -639,8 +639,8 @@ function renderCardNotice(el, inCardView = false) {
     return;
   }
   const text = kind === "stale"
-    ? p("カードの情報が古くなりました。お薬などの情報が変わったため、カードに入っている大事な印が、いまの情報と違います。救急隊には最新の情報が表示されますが、新しいカードを作って印刷してください。",
-      "Your card is out of date: your information changed, so the key flags on the card no longer match it. Paramedics online see the latest, but please make a new card and print it.")
+    ? p("カードの情報が古くなりました。入力した情報（お薬など）か、見せてよい情報の選び方が変わったため、カードに入っている大事な印が、いまの内容と違います。救急隊がオンラインで読めば最新の情報が表示されますが、新しいカードを作って印刷してください。",
+      "Your card is out of date: your information (such as medicines) or what you chose to share changed, so the key flags on the card no longer match. Paramedics reading it online see the latest, but please make a new card and print it.")
     : p("同意を変えたので、これまでのカードは使えなくしました（カードの大事な印が、いまは見せないことにした情報から作られていたため）。新しいカードを作って印刷してください。",
       "Because you changed your consent, your card was withdrawn: its key flags came from information you no longer share. Make a new card and print it.");
   const box = h("div", { class: "warn-box card-notice", dataset: { notice: kind } }, h("p", { text }));
