@@ -152,6 +152,9 @@ fn issue_in(
     key: &kyukit_card::IssuerKey,
     now: i64,
 ) -> Result<CardRow, DomainError> {
+    // After a consent version being written for this resident, never beside it: the card is
+    // made from the version in force, and a version written after it sees the card to revoke.
+    db::residents::lock_resident(conn, &actor.municipality_id, resident_id)?;
     let (resident, _) = for_actor(conn, actor, resident_id)?;
     if resident.status != ResidentStatus::Active {
         return Err(DomainError::conflict(

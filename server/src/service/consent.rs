@@ -142,6 +142,7 @@ pub fn grant(
         }
     }
     db.write(|c| {
+        db::residents::lock_resident(c, &actor.municipality_id, resident_id)?;
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         if resident.status == ResidentStatus::Purged {
             return Err(DomainError::conflict(
@@ -197,6 +198,7 @@ pub fn withdraw(
 ) -> Result<Withdrawn, DomainError> {
     let reason = super::opt_text("reason", &input.reason, 200)?;
     db.write(|c| {
+        db::residents::lock_resident(c, &actor.municipality_id, resident_id)?;
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         let terms = Terms {
             status: ConsentStatus::Withdrawn,
