@@ -426,10 +426,11 @@ const RENDER = {
       : p("登録されています。下のボタンから情報を見たり直したりできます。", "Registered. Use the buttons below to see or change the information."));
     $("home-state").className = withdrawn ? "lead warn-box" : "lead";
     const active = state.cards.filter((c) => c.status === "active");
+    const notice = cardNotice();
     const steps = [
       [state.items.length > 0, p(`情報を入力する（${state.items.length}件）`, `Add information (${state.items.length} entries)`), "dataset"],
       [consent?.status === "granted", p("見せてよい情報を決める（同意）", "Choose what paramedics may see (consent)"), "consent"],
-      [active.length > 0, p("カードを作って印刷する", "Make the card and print it"), "card"],
+      [active.length > 0 && notice !== "stale", p("カードを作って印刷する", "Make the card and print it"), "card"],
     ];
     $("steps").replaceChildren(...steps.map(([done, text, view]) =>
       h("li", { class: done ? "done" : "todo" },
@@ -439,7 +440,6 @@ const RENDER = {
     setText($("tile-consent"), consent?.status === "granted"
       ? p(`${consent.categories.length}種類を見せてよい`, `${consent.categories.length} kinds may be shown`)
       : p("まだ決めていません", "Not chosen yet"));
-    const notice = cardNotice();
     setText($("tile-card"), notice === "stale"
       ? p("カードが古くなっています", "Your card is out of date")
       : notice === "consent_changed"
