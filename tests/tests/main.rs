@@ -8,6 +8,7 @@ mod audit;
 mod authorization;
 mod backup;
 mod bad_input;
+mod cards_follow;
 mod directives;
 mod fanout;
 mod field;

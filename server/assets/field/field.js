@@ -306,6 +306,7 @@ async function fetchDataset() {
   } finally {
     S.datasetPending = false;
   }
+  renderTriage();
   renderDataset();
 }
 
@@ -444,7 +445,7 @@ function draftNotes() {
   } else if (S.verdict?.card?.triage) {
     const tr = S.verdict.card.triage;
     lines.push(`${t("triage.blood")}: ${tr.bloodType}`);
-    for (const f of tr.flags) lines.push(t(`flag.${f}`));
+    for (const f of tr.flags) lines.push(flagText(f));
   }
   return lines.join("\n");
 }
@@ -687,20 +688,49 @@ function renderVerdict(focus = false) {
   renderDataset();
 }
 
+/** A triage core's lines: blood type and flags (`flags` by name, as the card or the server says). */
+function triageLines(bloodType, flags) {
+  return [
+    h("p", { class: "blood" }, h("span", { text: `${t("triage.blood")} ` }), h("strong", { text: bloodType })),
+    flags.length
+      ? h("ul", { class: "flags" }, flags.map((f) => h("li", { "data-flag": f, text: flagText(f) })))
+      : h("p", { text: t("triage.noFlags") }),
+  ];
+}
+
+/** A flag's words. The server's JSON names the card's flags as the card library does (the
+ * DNAR/ACP bit is `dnar_acp` there, `dnar_or_acp` here); a name this app does not know is shown
+ * as it is, never dropped. */
+function flagText(f) {
+  const key = `flag.${f === "dnar_acp" ? "dnar_or_acp" : f}`;
+  const s = t(key);
+  return s === `⟦${key}⟧` ? f : s;
+}
+
 function renderTriage() {
   const v = S.verdict;
   const el = $("triage");
   if (!v || v.kind !== "genuine") return el.replaceChildren();
   const tr = v.card.triage;
-  const body = tr
-    ? [
-        h("p", { class: "blood" }, h("span", { text: `${t("triage.blood")} ` }), h("strong", { text: tr.bloodType })),
-        tr.flags.length
-          ? h("ul", { class: "flags" }, tr.flags.map((f) => h("li", { "data-flag": f, text: t(`flag.${f}`) })))
-          : h("p", { text: t("triage.noFlags") }),
-      ]
-    : [h("p", { text: t("triage.none") })];
-  el.replaceChildren(h("div", { class: "triage", id: "triage-core" }, h("h2", { text: t("triage.title") }), ...body));
+  const onCard = tr ? triageLines(tr.bloodType, tr.flags) : [h("p", { text: t("triage.none") })];
+  const d = S.disclosure;
+  if (d && d.card_current === false) {
+    // The server says the card no longer says what the resident's data say now: its facts, not
+    // the card's, and the card's only as what it was.
+    const now = d.triage;
+    el.replaceChildren(
+      h(
+        "div",
+        { class: "triage stale", id: "triage-core", "data-current": "false" },
+        h("h2", { text: t("triage.nowTitle") }),
+        h("p", { class: "stale-note", role: "alert", text: t("triage.stale") }),
+        ...(now ? triageLines(now.blood_type, now.flags) : [h("p", { text: t("triage.nowNone") })]),
+        h("details", { class: "was" }, h("summary", { text: t("triage.cardWas") }), ...onCard),
+      ),
+    );
+    return;
+  }
+  el.replaceChildren(h("div", { class: "triage", id: "triage-core", "data-current": d ? "true" : "unknown" }, h("h2", { text: t("triage.title") }), ...onCard));
 }
 
 function renderDataset() {

@@ -81,6 +81,10 @@ export const STRINGS = {
     "flag.insulin": "インスリン使用",
     "flag.epilepsy": "てんかん",
     "triage.noFlags": "該当する項目なし",
+    "triage.nowTitle": "いまの緊急情報（サーバーから）",
+    "triage.stale": "このカードは古くなっています。作った後に本人の情報が変わりました。カードの印ではなく、ここに表示する最新の情報を使ってください。",
+    "triage.nowNone": "いまの同意では、カードに載せる緊急情報はありません。下の情報を見てください。",
+    "triage.cardWas": "カードに入っている（古い）情報",
 
     "dataset.title": "本人が同意した情報",
     "dataset.offline": "オフラインです。登録情報は電波が戻ってから表示します。",
@@ -331,6 +335,10 @@ export const STRINGS = {
     "flag.insulin": "Uses insulin",
     "flag.epilepsy": "Epilepsy",
     "triage.noFlags": "No flags",
+    "triage.nowTitle": "Emergency facts now (from the server)",
+    "triage.stale": "This card is out of date: the resident's information changed after it was made. Use the current facts shown here, not the card's.",
+    "triage.nowNone": "Under the resident's consent now, no emergency facts go on a card. See the information below.",
+    "triage.cardWas": "What the card says (out of date)",
 
     "dataset.title": "Data the resident consented to share",
     "dataset.offline": "Offline. The registered data will be fetched when the signal returns.",

@@ -446,10 +446,11 @@ const RENDER = {
       : p("登録されています。下のボタンから情報を見たり直したりできます。", "Registered. Use the buttons below to see or change the information."));
     $("home-state").className = withdrawn ? "lead warn-box" : "lead";
     const active = state.cards.filter((c) => c.status === "active");
+    const notice = cardNotice();
     const steps = [
       [state.items.length > 0, p(`情報を入力する（${state.items.length}件）`, `Add information (${state.items.length} entries)`), "dataset"],
       [consent?.status === "granted", p("見せてよい情報を決める（同意）", "Choose what paramedics may see (consent)"), "consent"],
-      [active.length > 0, p("カードを作って印刷する", "Make the card and print it"), "card"],
+      [active.length > 0 && notice !== "stale", p("カードを作って印刷する", "Make the card and print it"), "card"],
     ];
     $("steps").replaceChildren(...steps.map(([done, text, view]) =>
       h("li", { class: done ? "done" : "todo" },
@@ -459,7 +460,12 @@ const RENDER = {
     setText($("tile-consent"), consent?.status === "granted"
       ? p(`${consent.categories.length}種類を見せてよい`, `${consent.categories.length} kinds may be shown`)
       : p("まだ決めていません", "Not chosen yet"));
-    setText($("tile-card"), active.length ? p("カードがあります", "You have a card") : p("まだありません", "No card yet"));
+    setText($("tile-card"), notice === "stale"
+      ? p("カードが古くなっています", "Your card is out of date")
+      : notice === "consent_changed"
+        ? p("カードを作り直してください", "Make a new card")
+        : active.length ? p("カードがあります", "You have a card") : p("まだありません", "No card yet"));
+    renderCardNotice($("home-card"));
   },
 
   async profile() {
@@ -481,6 +487,7 @@ const RENDER = {
   async dataset() {
     renderWho();
     await loadRecord();
+    renderCardNotice($("dataset-card"));
     const root = $("categories");
     root.replaceChildren(...CATEGORIES.map(categorySection));
   },
@@ -489,6 +496,7 @@ const RENDER = {
     renderWho();
     await loadRecord();
     const c = currentConsent();
+    renderCardNotice($("consent-card"));
     const cur = $("consent-current");
     if (!c) {
       cur.replaceChildren(h("p", { class: "notice", text: p("まだ同意していません。下で選んで「この内容で同意する」を押してください。", "No consent yet. Choose below and press “Agree to this”.") }));
@@ -547,6 +555,7 @@ const RENDER = {
         h("span", { text: p("を決めてください。", ".") })));
       return;
     }
+    renderCardNotice(root.appendChild(h("div")), true);
     if (active.length === 0) {
       const make = h("button", { type: "button", class: "primary big", text: p("カードを作る", "Make my card") });
       make.addEventListener("click", async () => {
@@ -623,7 +632,57 @@ const RENDER = {
 function reasonText(r) {
   if (r === "reissued") return p("再発行", "reissued");
   if (r === "withdrawn" || r === "consent_withdrawn") return p("支援中止", "withdrawal");
+  if (r === "consent_changed") return p("同意の変更", "consent changed");
   return p(r || "—", r || "—");
+}
+
+/**
+ * What the person must know about their card now: `stale` (an active card's key flags no longer
+ * match the information and consent: the server compares them on every read), `consent_changed`
+ * (no active card, and the latest was withdrawn because a consent change no longer allowed its
+ * key flags), or null.
+ */
+function cardNotice() {
+  const active = state.cards.filter((c) => c.status === "active");
+  if (active.some((c) => c.stale)) return "stale";
+  const latest = state.cards[0]; // newest first
+  if (!active.length && latest?.revoke_reason === "consent_changed" && currentConsent()?.status === "granted") return "consent_changed";
+  return null;
+}
+
+/** The card notice in `el`, with a one-tap "make a new card" (in the card view, a withdrawn card's
+ * notice leaves that to the view's own "make my card" button). */
+function renderCardNotice(el, inCardView = false) {
+  const kind = cardNotice();
+  if (!kind) {
+    el.replaceChildren();
+    return;
+  }
+  const text = kind === "stale"
+    ? p("カードの情報が古くなりました。入力した情報（お薬など）か、見せてよい情報の選び方が変わったため、カードに入っている大事な印が、いまの内容と違います。救急隊がオンラインで読めば最新の情報が表示されますが、新しいカードを作って印刷してください。",
+      "Your card is out of date: your information (such as medicines) or what you chose to share changed, so the key flags on the card no longer match. Paramedics reading it online see the latest, but please make a new card and print it.")
+    : p("同意を変えたので、これまでのカードは使えなくしました（カードの大事な印が、いまは見せないことにした情報から作られていたため）。新しいカードを作って印刷してください。",
+      "Because you changed your consent, your card was withdrawn: its key flags came from information you no longer share. Make a new card and print it.");
+  const box = h("div", { class: "warn-box card-notice", dataset: { notice: kind } }, h("p", { text }));
+  if (!(inCardView && kind === "consent_changed")) {
+    const make = h("button", { type: "button", class: "primary big", text: p("新しいカードを作る", "Make a new card") });
+    make.addEventListener("click", async () => {
+      make.disabled = true;
+      try {
+        const stale = state.cards.filter((c) => c.status === "active" && c.stale);
+        if (stale.length) for (const c of stale) await api("POST", `${base()}/cards/${c.id}/reissue`, {});
+        else await api("POST", `${base()}/cards`, {});
+        go("card", { pair: p("新しいカードを作りました。印刷してください。", "A new card is ready. Print it."), kind: "ok" });
+      } catch (err) {
+        if (!(err instanceof ApiFailure)) throw err;
+        status(errorPair(err), "error");
+        make.disabled = false;
+      }
+    });
+    box.appendChild(make);
+  }
+  el.replaceChildren(box);
+  applyLang(el);
 }
 
 function cardError(msg, err) {
@@ -766,6 +825,7 @@ async function refreshDataset(message, key) {
   const fresh = categorySection(cat);
   old.replaceWith(fresh);
   applyLang(fresh);
+  renderCardNotice($("dataset-card"));
   status(message);
   fresh.querySelector("h2").tabIndex = -1;
   fresh.querySelector("h2").focus();
@@ -840,7 +900,10 @@ async function cardBlock(card, msg) {
     h("dl", { class: "facts" },
       h("dt", { text: p("作った日", "Issued") }), h("dd", { text: issued }),
       h("dt", { text: p("有効期限", "Valid until") }), h("dd", { text: expires }),
-      h("dt", { text: p("カードの大事な印", "Key flags on the card") }), h("dd", { text: card.triage ? p("入っています", "Included") : p("入っていません", "Not included") })),
+      h("dt", { text: p("カードの大事な印", "Key flags on the card") }),
+      h("dd", { text: !card.triage ? p("入っていません", "Not included")
+        : card.stale ? p("古くなっています（いまの情報と違います）", "Out of date (no longer matches your information)")
+        : p("入っています", "Included") })),
     h("h2", { text: p("印刷する", "Print") }),
     h("div", { class: "actions" },
       printBtn("fridge-sheet", p("冷蔵庫に貼る用紙を印刷", "Print the fridge sheet")),

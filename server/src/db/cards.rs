@@ -25,6 +25,9 @@ pub struct CardRow {
     pub status: CardStatus,
     pub revoked_at: Option<i64>,
     pub revoke_reason: Option<String>,
+    /// The consent version the card was issued under (its triage core came from that version's
+    /// categories); `None` only for a card older than this column with no consent before it.
+    pub consent_version: Option<i32>,
 }
 
 pub fn insert_card(conn: &mut DbConnection, row: &CardRow) -> QueryResult<usize> {
@@ -99,6 +102,20 @@ pub fn revoke_card(
         cards::revoke_reason.eq(Some(reason)),
     ))
     .execute(conn)
+}
+
+/// The resident's active cards that carry a triage core.
+pub fn active_triage_cards(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> QueryResult<Vec<CardRow>> {
+    cards::table
+        .filter(cards::resident_id.eq(resident_id))
+        .filter(cards::status.eq(CardStatus::Active))
+        .filter(cards::triage.eq(true))
+        .order(cards::issued_at.asc())
+        .select(CardRow::as_select())
+        .load(conn)
 }
 
 pub fn revoke_cards_of(

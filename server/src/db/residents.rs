@@ -110,6 +110,21 @@ pub fn resident_of_account(
         .optional()
 }
 
+/// Holds the resident's row until the transaction ends (PostgreSQL `FOR UPDATE`; on SQLite the
+/// writer runs one transaction at a time anyway), so that the writes which must see each other's
+/// cards and consent versions — a consent version (which revokes cards), 支援中止, a card's issue —
+/// run one after the other for one resident, each reading what the other committed.
+pub fn lock_resident(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<()> {
+    let row = residents::table
+        .filter(residents::municipality_id.eq(muni))
+        .filter(residents::id.eq(id))
+        .select(residents::id);
+    match conn {
+        DbConnection::Pg(pg) => row.for_update().load::<String>(pg).map(drop),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 pub fn update_resident(conn: &mut DbConnection, row: &ResidentRow) -> QueryResult<usize> {
     diesel::update(
         residents::table

@@ -138,6 +138,7 @@ diesel::table! {
         status -> Text,
         revoked_at -> Nullable<BigInt>,
         revoke_reason -> Nullable<Text>,
+        consent_version -> Nullable<Integer>,
     }
 }
 

@@ -218,6 +218,8 @@ pub struct PreparedScan {
     access: AccessRow,
     version: i32,
     seen: Seen,
+    /// The triage core signed into the card presented (verified); `None`: a pointer card.
+    card_core: Option<kyukit_card::TriageCore>,
     now: i64,
 }
 
@@ -304,6 +306,7 @@ pub fn prepare_scan(
         version: consent.version,
         access,
         seen: (resident, consent, items),
+        card_core: card.claims.triage,
         now,
     })
 }
@@ -333,6 +336,7 @@ impl PreparedScan {
             access,
             version,
             seen,
+            card_core,
             now,
         } = self;
         let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
@@ -375,7 +379,11 @@ impl PreparedScan {
         .await?;
         let (resident, consent, items) = fresh.unwrap_or(seen);
         let categories = consent.categories.clone();
-        disclosure(&access, resident, consent, categories, items, now)
+        // Cards follow data: the card against the triage core the data and consent give now.
+        let (current, triage) = super::disclosure::currency(card_core.as_ref(), &items, &consent)?;
+        let mut d = disclosure(&access, resident, consent, categories, items, now)?;
+        (d.card_current, d.triage) = (current, triage);
+        Ok(d)
     }
 }
 
@@ -513,6 +521,8 @@ fn disclosure(
         consent,
         categories,
         items,
+        card_current: None,
+        triage: None,
     })
 }
 
@@ -690,15 +700,17 @@ pub(crate) fn reread_in(
             DomainError::forbidden_code("access_expired", "this access has expired; scan again"),
         ));
     }
+    let mut card_core = None;
     if let Some(card_id) = &access.card_id {
-        let active = db::cards::card(c, &actor.municipality_id, card_id)?
-            .is_some_and(|r| r.status == CardStatus::Active);
-        if !active {
+        let row = db::cards::card(c, &actor.municipality_id, card_id)?
+            .filter(|r| r.status == CardStatus::Active);
+        let Some(row) = row else {
             return Err(Refusal(
                 resident,
                 DomainError::forbidden_code("card_revoked", "this card has been revoked"),
             ));
-        }
+        };
+        card_core = Some(super::cards::signed_core(&row)?);
     }
     let (resident, consent) = consented_resident(c, actor, &access.resident_id)?;
     let granted: Vec<Category> =
@@ -713,7 +725,20 @@ pub(crate) fn reread_in(
         .about(&resident.id)
         .purpose(purpose.unwrap_or(access.kind.into()))
         .detail(format!("access {}", access.id));
-    let d = build(c, &access, resident, consent, categories, now)?;
+    let items = db::residents::items(c, &resident.id)?;
+    // The card's currency as a scan answers it, from the categories disclosed here only.
+    let currency = match &card_core {
+        Some(core) => {
+            let within = Consent {
+                categories: categories.clone(),
+                ..consent.clone()
+            };
+            super::disclosure::currency(core.as_ref(), &items, &within)?
+        }
+        None => (None, None),
+    };
+    let mut d = disclosure(&access, resident, consent, categories, items, now)?;
+    (d.card_current, d.triage) = currency;
     Ok((d, event))
 }
 

@@ -36,11 +36,21 @@ pub struct CardInfo {
     /// `active` | `revoked`.
     pub status: String,
     pub revoked_at: Option<i64>,
+    /// Free text, or `consent_changed`: a consent version no longer allowed its triage core
+    /// ([`CONSENT_CHANGED`]); make a new card.
     pub revoke_reason: Option<String>,
+    /// An active card whose triage core is no longer what the dataset and consent give now
+    /// (computed at read time): it still works, but make a new card. Always `false` for a
+    /// card without a triage core and for a revoked card.
+    pub stale: bool,
 }
 
-fn info(row: &CardRow, base: &str) -> Result<CardInfo, DomainError> {
+/// The revocation reason of cards a consent version revoked.
+pub const CONSENT_CHANGED: &str = "consent_changed";
+
+fn info(row: &CardRow, base: &str, stale: bool) -> Result<CardInfo, DomainError> {
     Ok(CardInfo {
+        stale,
         id: row.id.clone(),
         kid: row.kid.clone(),
         url: kyukit_card::card_url(base, &row.cose).map_err(DomainError::internal)?,
@@ -146,6 +156,9 @@ fn issue_in(
     key: &kyukit_card::IssuerKey,
     now: i64,
 ) -> Result<CardRow, DomainError> {
+    // After a consent version being written for this resident, never beside it: the card is
+    // made from the version in force, and a version written after it sees the card to revoke.
+    db::residents::lock_resident(conn, &actor.municipality_id, resident_id)?;
     let (resident, _) = for_actor(conn, actor, resident_id)?;
     if resident.status != ResidentStatus::Active {
         return Err(DomainError::conflict(
@@ -185,6 +198,7 @@ fn issue_in(
         status: CardStatus::Active,
         revoked_at: None,
         revoke_reason: None,
+        consent_version: Some(consent.version),
     };
     db::cards::insert_card(conn, &row)?;
     let event = audit::Event::new(audit::Action::IssueCard, audit::Outcome::Ok)
@@ -216,7 +230,41 @@ pub fn issue(
 ) -> Result<CardInfo, DomainError> {
     let key = active_key(db, actor, policy)?;
     let row = db.write(|c| issue_in(c, actor, resident_id, policy, &key, now))?;
-    info(&row, policy.card_base_url)
+    // Issued from the data and consent of this transaction: current by construction.
+    info(&row, policy.card_base_url, false)
+}
+
+/// The triage core a card issued now would carry (`None`: the consent in force puts none on a
+/// card, or there is no grant in force).
+fn core_now(conn: &mut DbConnection, resident_id: &str) -> Result<Option<TriageCore>, DomainError> {
+    let Some(consent) = consent::current(conn, resident_id)? else {
+        return Ok(None);
+    };
+    let items = db::residents::items(conn, resident_id)?;
+    Ok(current_core(&items, &consent))
+}
+
+/// The triage core a card issued now from `items` under `consent` would carry.
+pub fn current_core(items: &[DatasetItemRow], consent: &Consent) -> Option<TriageCore> {
+    consent.triage_on_card.then(|| triage_core(items, consent))
+}
+
+/// Whether a card whose signed triage core is `card_core` (`None`: a pointer card) still says
+/// what a card issued now would say (`now`, from [`current_core`]). A pointer card carries
+/// nothing that can go out of date.
+pub fn is_current(card_core: Option<&TriageCore>, now: Option<&TriageCore>) -> bool {
+    card_core.is_none_or(|card| now == Some(card))
+}
+
+/// The triage core signed into a card this server issued (its own stored bytes).
+pub fn signed_core(row: &CardRow) -> Result<Option<TriageCore>, DomainError> {
+    let (_, claims) = kyukit_card::decode_unverified(&row.cose).map_err(DomainError::internal)?;
+    Ok(claims.triage)
+}
+
+/// Whether an active card has gone out of date (see [`CardInfo::stale`]).
+fn stale(row: &CardRow, now: Option<&TriageCore>) -> Result<bool, DomainError> {
+    Ok(row.status == CardStatus::Active && !is_current(signed_core(row)?.as_ref(), now))
 }
 
 pub fn list(
@@ -227,11 +275,69 @@ pub fn list(
 ) -> Result<Vec<CardInfo>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
+        let now = core_now(c, resident_id)?;
         db::cards::cards_of(c, resident_id)?
             .iter()
-            .map(|r| info(r, base))
+            .map(|r| info(r, base, stale(r, now.as_ref())?))
             .collect()
     })
+}
+
+/// The categories [`triage_core`] reads: a card's core came from those of them its consent
+/// version shared. (A unit test keeps this list true: no other category changes the core.)
+pub const TRIAGE_SOURCES: [Category; 6] = [
+    Category::BloodType,
+    Category::Medications,
+    Category::Allergies,
+    Category::AdvanceDirective,
+    Category::Devices,
+    Category::Conditions,
+];
+
+/// Inside a consent grant's transaction: revokes (reason [`CONSENT_CHANGED`]) every active card
+/// whose triage core the new consent no longer allows — all of them if the new consent turns
+/// `triage_on_card` off, else those issued under a version that shared a category the core
+/// comes from ([`TRIAGE_SOURCES`]) which the new one drops. A pointer card (no core) stays.
+/// Returns the ids revoked.
+pub(crate) fn revoke_for_consent(
+    c: &mut Tx<'_>,
+    actor: &Actor,
+    resident_id: &str,
+    new: &Consent,
+    now: i64,
+) -> Result<Vec<String>, DomainError> {
+    let cards = db::cards::active_triage_cards(c, resident_id)?;
+    if cards.is_empty() {
+        return Ok(Vec::new());
+    }
+    let versions = db::residents::consents(c, resident_id)?
+        .into_iter()
+        .map(Consent::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let dropped = |shared: &[Category]| {
+        TRIAGE_SOURCES
+            .iter()
+            .any(|s| shared.contains(s) && !new.categories.contains(s))
+    };
+    let mut revoked = Vec::new();
+    for card in cards {
+        // The version the card was issued under; unknown (a card older than the record of
+        // it with no consent before it): assume it shared every category.
+        let under = versions
+            .iter()
+            .find(|v| Some(v.version) == card.consent_version);
+        let shared = under.map_or(&TRIAGE_SOURCES[..], |v| &v.categories[..]);
+        let affected = !new.triage_on_card || dropped(shared);
+        if affected && db::cards::revoke_card(c, &card.id, CONSENT_CHANGED, now)? == 1 {
+            let event = audit::Event::new(audit::Action::RevokeCard, audit::Outcome::Ok)
+                .by(&actor.account_id, actor.role)
+                .about(resident_id)
+                .detail(format!("{} {CONSENT_CHANGED}", card.id));
+            audit::append(c, &actor.municipality_id, &event, now);
+            revoked.push(card.id);
+        }
+    }
+    Ok(revoked)
 }
 
 /// The card `card_id` of `resident_id` in the actor's municipality, or 404. The caller has already
@@ -287,7 +393,13 @@ pub fn get(
     card_id: &str,
     base: &str,
 ) -> Result<CardInfo, DomainError> {
-    info(&get_row(db, actor, resident_id, card_id)?, base)
+    super::check_id(card_id)?;
+    db.read(|c| {
+        for_actor(c, actor, resident_id)?;
+        let row = owned_card(c, actor, resident_id, card_id)?;
+        let now = core_now(c, resident_id)?;
+        info(&row, base, stale(&row, now.as_ref())?)
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -325,7 +437,7 @@ pub fn revoke(
         db::cards::card(c, &actor.municipality_id, card_id)?
             .ok_or_else(|| DomainError::not_found("no such card"))
     })?;
-    info(&row, base)
+    info(&row, base, false)
 }
 
 /// Revokes a card and issues its replacement in one transaction.
@@ -352,7 +464,7 @@ pub fn reissue(
         }
         issue_in(c, actor, resident_id, policy, &key, now)
     })?;
-    info(&row, policy.card_base_url)
+    info(&row, policy.card_base_url, false)
 }
 
 /// The published revocation list of one key.
@@ -468,4 +580,85 @@ pub fn print_data(
             expires_on: super::today(row.expires_at),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ConsentStatus, GivenBy, Provenance};
+    use serde_json::json;
+
+    fn item(category: Category, body: serde_json::Value) -> DatasetItemRow {
+        DatasetItemRow {
+            id: "i".into(),
+            municipality_id: "m".into(),
+            resident_id: "r".into(),
+            category,
+            body: body.to_string(),
+            provenance: Provenance::SelfEntered,
+            last_verified: None,
+            updated_by: "a".into(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn consent(categories: &[Category]) -> Consent {
+        Consent {
+            version: 1,
+            status: ConsentStatus::Granted,
+            categories: categories.to_vec(),
+            disaster_use: false,
+            triage_on_card: true,
+            name_on_print: false,
+            given_by: GivenBy::SelfGiven,
+            proxy_id: None,
+            recorded_at: 0,
+        }
+    }
+
+    /// Every body that sets something in the core, filed under every category: whatever
+    /// category `triage_core` reads, it finds a flag there.
+    fn everything_everywhere() -> Vec<DatasetItemRow> {
+        let bodies = [
+            json!({"abo": "AB", "rh": "-"}),
+            json!({"name": "ワルファリン", "anticoagulant": true, "insulin": true}),
+            json!({"substance": "ペニシリン", "severity": "anaphylaxis"}),
+            json!({"status": "dnar"}),
+            json!({"status": "acp"}),
+            json!({"kind": "insulin_pump"}),
+            json!({"name": "てんかん", "icd10": "G40.9"}),
+        ];
+        Category::ALL
+            .iter()
+            .flat_map(|c| bodies.iter().map(|b| item(*c, b.clone())))
+            .collect()
+    }
+
+    #[test]
+    fn triage_sources_are_every_category_the_core_reads() {
+        let items = everything_everywhere();
+        let all = triage_core(&items, &consent(Category::ALL));
+        assert_eq!(triage_core(&items, &consent(&TRIAGE_SOURCES)), all);
+        // And each source does count: without it, the core changes.
+        for s in TRIAGE_SOURCES {
+            let without: Vec<Category> = TRIAGE_SOURCES.into_iter().filter(|c| *c != s).collect();
+            assert_ne!(triage_core(&items, &consent(&without)), all, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_pointer_card_is_always_current_a_triage_card_only_with_the_same_core() {
+        let items = everything_everywhere();
+        let core = triage_core(&items, &consent(&TRIAGE_SOURCES));
+        let other = triage_core(&items, &consent(&[Category::BloodType]));
+        assert!(is_current(None, None));
+        assert!(is_current(None, Some(&core)));
+        assert!(is_current(Some(&core), Some(&core)));
+        assert!(!is_current(Some(&core), Some(&other)));
+        assert!(!is_current(Some(&core), None));
+        let mut off = consent(&TRIAGE_SOURCES);
+        off.triage_on_card = false;
+        assert_eq!(current_core(&items, &off), None);
+    }
 }

@@ -125,6 +125,8 @@ fn next_row(
 }
 
 /// Records a new consent version. If the resident had withdrawn, this reactivates the record.
+/// Cards whose triage core the new version no longer allows are revoked in the same
+/// transaction (`cards::revoke_for_consent`, reason `consent_changed`).
 pub fn grant(
     db: &Db,
     actor: &Actor,
@@ -140,6 +142,7 @@ pub fn grant(
         }
     }
     db.write(|c| {
+        db::residents::lock_resident(c, &actor.municipality_id, resident_id)?;
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         if resident.status == ResidentStatus::Purged {
             return Err(DomainError::conflict(
@@ -168,7 +171,11 @@ pub fn grant(
             resident.updated_at = now;
             db::residents::update_resident(c, &resident)?;
         }
-        Consent::try_from(row)
+        let consent = Consent::try_from(row)?;
+        // Cards follow consent: a card whose triage core this version no longer allows is
+        // revoked with it, in this transaction.
+        super::cards::revoke_for_consent(c, actor, resident_id, &consent, now)?;
+        Ok(consent)
     })
 }
 
@@ -191,6 +198,7 @@ pub fn withdraw(
 ) -> Result<Withdrawn, DomainError> {
     let reason = super::opt_text("reason", &input.reason, 200)?;
     db.write(|c| {
+        db::residents::lock_resident(c, &actor.municipality_id, resident_id)?;
         let (mut resident, standing) = for_actor(c, actor, resident_id)?;
         let terms = Terms {
             status: ConsentStatus::Withdrawn,

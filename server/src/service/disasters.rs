@@ -587,5 +587,7 @@ fn build(
         consent,
         categories,
         items,
+        card_current: None,
+        triage: None,
     })
 }

@@ -53,4 +53,48 @@ pub struct Disclosure {
     pub categories: Vec<crate::domain::Category>,
     /// The dataset items of the disclosed categories, and nothing else.
     pub items: Vec<Item>,
+    /// Scans and their re-reads: whether the card presented still says what a card issued now
+    /// would say (its signed triage core equals the one the current dataset and consent give).
+    /// `false`: the card is out of date; show `triage`, not the card's. A card without a
+    /// triage core is always current. Absent for break-glass and disaster reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_current: Option<bool>,
+    /// With `card_current`, for a card that carries a triage core: the triage core as it is now
+    /// (the card's shape: `{blood_type, flags}`), or absent if the consent no longer puts one on
+    /// a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<TriageNow>,
+}
+
+/// A triage core as JSON, in the shape of `kyukit_card::TriageCore`'s serialization:
+/// `{"blood_type": "A+", "flags": ["anticoagulant", "insulin"]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct TriageNow {
+    /// `A+`, `AB-`, `O?` (Rh unknown), `?` (unknown), as on the card.
+    pub blood_type: String,
+    /// The flags set (snake_case names, as the card's).
+    pub flags: Vec<String>,
+}
+
+impl TriageNow {
+    pub fn of(core: &kyukit_card::TriageCore) -> Result<Self, super::error::DomainError> {
+        let v = serde_json::to_value(core).map_err(super::error::DomainError::internal)?;
+        serde_json::from_value(v).map_err(super::error::DomainError::internal)
+    }
+}
+
+/// A card's currency for a disclosure: whether the card's signed core (`None`: a pointer card)
+/// is the one a card issued now would carry, and that core (for a card that carries one).
+pub fn currency(
+    card_core: Option<&kyukit_card::TriageCore>,
+    items: &[crate::db::residents::DatasetItemRow],
+    consent: &Consent,
+) -> Result<(Option<bool>, Option<TriageNow>), super::error::DomainError> {
+    let now = super::cards::current_core(items, consent);
+    let current = super::cards::is_current(card_core, now.as_ref());
+    let triage = match (card_core, now) {
+        (Some(_), Some(core)) => Some(TriageNow::of(&core)?),
+        _ => None,
+    };
+    Ok((Some(current), triage))
 }

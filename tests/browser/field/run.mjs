@@ -6,6 +6,8 @@
 //      context shows it within 2 s and acknowledges; the crew's page shows the acknowledgement;
 //      the hospital that does not answer is escalated (highlighted on its board, its phone number
 //      on the crew's page); the first acceptance sets the destination;
+//      insulin added after the card: a scan online shows the current flags (insulin) and says
+//      the card is out of date;
 //   3. offline (Playwright offline mode, and the server stopped), the installed PWA opens from a
 //      card URL as a phone camera would, verifies the card and shows its triage core;
 //   4. every page state: screenshots at 360×640, 390×844 and 1280×800 in Japanese and English,
@@ -80,7 +82,6 @@ async function world() {
   // Her advance directive is an ACP only (issue 19: nothing she is shown with may read DNAR).
   for (const [category, body] of [
     ["medications", { name: "ワルファリン", dose: "2mg", frequency: "朝1回", anticoagulant: true }],
-    ["medications", { name: "ランタス注", dose: "12単位", frequency: "就寝前", insulin: true }],
     ["advance_directive", { status: "acp", document_location: "冷蔵庫の横の棚" }],
     ["conditions", { name: "心房細動", icd10: "I48.9" }],
     ["allergies", { substance: "ペニシリン", reaction: "アナフィラキシー", severity: "anaphylaxis" }],
@@ -103,7 +104,7 @@ async function world() {
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/dataset`, { category: "advance_directive", body: { status: "dnar", document_location: "仏壇の引き出し" } }, taro.token);
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/consents`, { categories: ["advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, taro.token);
   const dnarCard = await server.ok("POST", `/api/v1/residents/${taro.resident_id}/cards`, {}, taro.token);
-  return { fire, hospA, hospB, medic, edA, edB, code, card, png, dnarCard };
+  return { fire, hospA, hospB, medic, edA, edB, code, card, png, dnarCard, rid, rt };
 }
 
 /** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
@@ -246,10 +247,12 @@ async function main() {
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=acp]"));
     assert.equal(await medicPage.locator("#triage-core [data-flag=dnar], #triage-core [data-flag=advance_directive_unspecified]").count(), 0);
     await medicPage.waitForSelector("#dataset-body .patient");
+    // Online, the server says the card is current: the card's own facts, as they are.
+    await medicPage.waitForSelector("#triage-core[data-current=true]");
+    assert.equal(await medicPage.isVisible("#triage-core .stale-note"), false);
     const data = await medicPage.textContent("#dataset-body");
     assert.match(data, /山田 花子/);
     assert.match(data, /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
-    assert.match(data, /ランタス注 12単位 就寝前 \(インスリン\)/);
     assert.match(data, /ACP（人生会議）の記録あり/);
     const visible = await medicPage.locator("body").innerText();
     assert.doesNotMatch(visible, /DNAR/i, visible);
@@ -307,7 +310,6 @@ async function main() {
     await medicPage.waitForSelector("#report:not([hidden])");
     const notes = await medicPage.inputValue("#report-form textarea[name=notes]");
     assert.match(notes, /ワルファリン 2mg \(抗凝固薬\)/);
-    assert.match(notes, /ランタス注 12単位 \(インスリン\)/);
     assert.match(notes, /ACP（人生会議）の記録あり/);
     assert.doesNotMatch(notes, /DNAR/i);
     assert.match(notes, /ペニシリン/);
@@ -406,7 +408,6 @@ async function main() {
     assert.match(handover, /閲覧期限/);
     // What is on file, marked: the anticoagulant and the insulin, the ACP — and no DNAR (issue 19).
     assert.match(handover, /ワルファリン/);
-    assert.match(handover, /\(インスリン\)/);
     assert.match(handover, /ACP（人生会議）/);
     const board = await edA.locator("body").innerText();
     assert.doesNotMatch(board, /DNAR/i, board);
@@ -456,6 +457,27 @@ async function main() {
     assert.match(await page.locator("#history").textContent(), /viewed transport information \(\d+ times\)/);
     await page.screenshot({ path: path.join(SCREENSHOTS, "access-history-after-transport-en-1280x800.png"), fullPage: true });
     await page.context().close();
+  });
+
+  await step("1. insulin added after the card: online, the app shows the current flags and says the card is out of date", async () => {
+    await server.ok("POST", `/api/v1/residents/${w.rid}/dataset`, { category: "medications", body: { name: "ランタス注", dose: "12単位", frequency: "就寝前", insulin: true } }, w.rt);
+    await medicPage.click("#scan-camera");
+    await medicPage.waitForSelector("#triage-core[data-current=false]", { timeout: 30_000 });
+    const triage = await medicPage.textContent("#triage-core");
+    assert.match(triage, /古くなっています/);
+    assert.ok(await medicPage.isVisible("#triage-core .stale-note"));
+    // The current flags are shown, insulin among them; the card's (without insulin) only folded away.
+    assert.ok(await medicPage.isVisible("#triage-core > ul.flags [data-flag=insulin]"));
+    assert.ok(await medicPage.isVisible("#triage-core > ul.flags [data-flag=anticoagulant]"));
+    assert.equal(await medicPage.isVisible("#triage-core details.was [data-flag=anticoagulant]"), false, "the card's facts are folded");
+    assert.equal(await medicPage.locator("#triage-core details.was [data-flag=insulin]").count(), 0);
+    await medicPage.click("#triage-core details.was summary");
+    assert.ok(await medicPage.isVisible("#triage-core details.was [data-flag=anticoagulant]"));
+    await medicPage.waitForSelector("#dataset-body .patient");
+    // Both marked in the list: the anticoagulant and the insulin added after the card.
+    assert.match(await medicPage.textContent("#dataset-body"), /ランタス注 12単位 就寝前 \(インスリン\)/);
+    assert.match(await medicPage.textContent("#dataset-body"), /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
+    await checks.capture(medicPage, "field-card-stale");
   });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {

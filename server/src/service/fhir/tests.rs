@@ -127,6 +127,8 @@ fn fixture() -> Disclosure {
         },
         categories: all_categories(),
         items,
+        card_current: None,
+        triage: None,
     }
 }
 

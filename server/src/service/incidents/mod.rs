@@ -306,6 +306,9 @@ fn seed_now(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Disclosure
         .retain(|cat| now_consent.categories.contains(cat));
     d.items.retain(|i| d.categories.contains(&i.category));
     d.consent = now_consent;
+    // Whether the scanned card was current, and the triage core then, were true of the scan's
+    // moment only (and may rest on categories no longer consented): not shown later.
+    (d.card_current, d.triage) = (None, None);
     Ok(Some(d))
 }
 
