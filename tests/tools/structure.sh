@@ -38,5 +38,12 @@ for f in tests/tests/*.rs; do
   grep -qE "^mod $m;" tests/tests/main.rs || fail "tests/tests/$m.rs is not a module of tests/tests/main.rs"
 done
 
-[ "$bad" = 0 ] && echo "ok: structure (no ambient write state, domain errors, layers, typed roles, files ≤ 1,000 lines, routes declared once, one e2e binary)"
+# 8. Migrations: the same folders for both backends, and each version (the part before the first
+#    `_`) once — diesel keys applied migrations by version, so a second folder with the same
+#    version is silently never run.
+[ "$(ls migrations/sqlite)" = "$(ls migrations/postgres)" ] || fail "migrations/sqlite and migrations/postgres differ"
+dup=$(ls migrations/sqlite | sed 's/_.*//' | sort | uniq -d)
+[ -z "$dup" ] || fail "migration version used twice: $dup"
+
+[ "$bad" = 0 ] && echo "ok: structure (no ambient write state, domain errors, layers, typed roles, files ≤ 1,000 lines, routes declared once, one e2e binary, migration versions unique)"
 exit "$bad"

@@ -97,6 +97,7 @@ pub(crate) async fn list(
         (status = 400, response = BadBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "Not this facility's manager or a city administrator", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such facility", body = ErrorBody),
         (status = 409, description = "`login_id_taken`", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
