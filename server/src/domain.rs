@@ -353,6 +353,9 @@ text_enum! {
         AdvanceDirective = "advance_directive",
         CareTeam = "care_team",
         EmergencyContacts = "emergency_contacts",
+        /// A face photo for identity confirmation (opt-in): not a dataset item but an image of
+        /// its own (`service::photo`), shown online to the scanning paramedic only.
+        Photo = "photo",
     }
 }
 

@@ -33,6 +33,8 @@ both_backends!(
             "record.scan",
             "record.break_glass",
             "record.read",
+            "record.photo",
+            "photo.write",
             "dataset.write",
             "consent.withdraw",
         ] {

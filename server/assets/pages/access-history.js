@@ -10,7 +10,7 @@ const T = {
     none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
     error: "読み込めませんでした。時間をおいてもう一度お試しください。",
     roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
-    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求" },
+    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", photo: "本人確認用の写真" },
     actions: {
       "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
       "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
@@ -18,6 +18,7 @@ const T = {
       "resident.register": "登録", "proxy.register": "代理人の登録", "resident.update": "基本情報の変更",
       "login.ok": "ログイン", "login.failed": "ログイン失敗", "break_glass.review": "市による確認", "rate.throttled": "回数制限",
       "disaster.list": "災害時の一覧表示", "disaster.read": "災害時の情報表示", "resident.disclosure": "開示請求（記録の書き出し）",
+      "record.photo": "本人確認用の写真の表示", "photo.write": "本人確認用の写真の登録・削除",
     },
   },
   en: {
@@ -26,7 +27,7 @@ const T = {
     none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
     error: "Could not load. Please try again later.",
     roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
-    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request" },
+    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", photo: "photo for identity check" },
     actions: {
       "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
       "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
@@ -34,6 +35,7 @@ const T = {
       "resident.register": "registered", "proxy.register": "proxy registered", "resident.update": "profile changed",
       "login.ok": "logged in", "login.failed": "failed login", "break_glass.review": "reviewed by the city", "rate.throttled": "rate limited",
       "disaster.list": "listed during a declared disaster", "disaster.read": "viewed during a declared disaster", "resident.disclosure": "disclosure request (export)",
+      "record.photo": "viewed the photo for identity check", "photo.write": "photo for identity check added, replaced or deleted",
     },
   },
 };

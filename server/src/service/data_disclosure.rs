@@ -271,6 +271,7 @@ fn category_ja(c: Category) -> &'static str {
         Category::AdvanceDirective => "事前指示",
         Category::CareTeam => "かかりつけ",
         Category::EmergencyContacts => "緊急連絡先",
+        Category::Photo => "本人確認用の写真",
     }
 }
 
@@ -291,6 +292,8 @@ fn action_ja(a: &str) -> &'static str {
         "record.scan" => "救急隊による閲覧（カード）",
         "record.break_glass" => "救急隊による緊急検索",
         "record.read" => "救急隊による再閲覧",
+        "record.photo" => "救急隊による本人確認用の写真の表示",
+        "photo.write" => "本人確認用の写真の登録・削除",
         "break_glass.review" => "緊急検索の審査",
         "disaster.list" => "災害時名簿への掲載",
         "disaster.read" => "災害時の閲覧",

@@ -519,7 +519,13 @@ pub fn read(
                 )
             })?
             .clone();
-        let categories = consent.categories.clone();
+        // The identity photo is shown only to the paramedic who scanned the card (service::photo).
+        let categories: Vec<Category> = consent
+            .categories
+            .iter()
+            .copied()
+            .filter(|c| *c != Category::Photo)
+            .collect();
         let access = DisasterAccessRow {
             id: new_id()?,
             municipality_id: muni.clone(),
@@ -587,5 +593,6 @@ fn build(
         consent,
         categories,
         items,
+        photo: false,
     })
 }

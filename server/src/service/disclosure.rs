@@ -53,4 +53,9 @@ pub struct Disclosure {
     pub categories: Vec<crate::domain::Category>,
     /// The dataset items of the disclosed categories, and nothing else.
     pub items: Vec<Item>,
+    /// Whether a photo for identity check is offered: a card scan, `photo` disclosed and a photo
+    /// on file. The scanning paramedic fetches it, signed, from `GET /api/v1/accesses/{access_id}/photo`
+    /// within the grant. Never in the FHIR Bundle.
+    #[serde(default)]
+    pub photo: bool,
 }

@@ -127,6 +127,7 @@ fn fixture() -> Disclosure {
         },
         categories: all_categories(),
         items,
+        photo: true,
     }
 }
 
