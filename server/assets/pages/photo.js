@@ -34,10 +34,12 @@ export async function renderPhoto(root, ctx) {
   const msg = h("p", { class: "form-error error", role: "alert", hidden: true });
   root.replaceChildren(msg);
   if (!ctx.consented) {
-    root.appendChild(h("p", { class: "notice", id: "photo-needs-consent" },
+    root.append(h("p", { class: "notice", id: "photo-needs-consent" },
       h("span", { text: p("写真を登録するには、先に", "To add a photo, first choose “Photo for identity check” in ") }),
       h("a", { href: "#consent", text: p("見せてよい情報（同意）", "what paramedics may see (consent)") }),
-      h("span", { text: p("で「本人確認用の写真」を選んでください。", ".") })));
+      h("span", { text: p("で「本人確認用の写真」を選んでください。", ".") })),
+    h("div", { class: "actions" },
+      h("a", { class: "button primary big", id: "photo-to-consent", href: "#consent", text: p("同意の画面を開く", "Open the consent page") })));
     return;
   }
   let blob = null;
@@ -69,6 +71,7 @@ export async function renderPhoto(root, ctx) {
     const file = input.files?.[0];
     if (!file) return;
     msg.hidden = true;
+    document.getElementById("status").hidden = true; // an earlier "saved" no longer applies
     choose.disabled = true;
     try {
       const type = file.type === "image/png" ? "image/png" : file.type === "image/jpeg" ? "image/jpeg" : file.type || "application/octet-stream";

@@ -32,7 +32,7 @@ async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<Ve
     use futures_util::StreamExt;
     let declared = header_str(req, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_PHOTO_BYTES as u64) {
-        return Err(svc::too_large_body().into());
+        return Err(svc::too_large_body());
     }
     let mut buf = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -40,7 +40,7 @@ async fn read_limited(req: &HttpRequest, mut payload: web::Payload) -> Result<Ve
             ApiError::bad_request("invalid_body", "the request body could not be read")
         })?;
         if buf.len() + chunk.len() > MAX_PHOTO_BYTES {
-            return Err(svc::too_large_body().into());
+            return Err(svc::too_large_body());
         }
         buf.extend_from_slice(&chunk);
     }

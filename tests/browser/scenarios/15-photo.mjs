@@ -40,7 +40,7 @@ export const scenarios = {
     await h.capture(page, "resident-photo-needs-consent");
 
     // Consent with the photo ticked (its own entry in the consent form).
-    await page.click("#photo-needs-consent a");
+    await page.click("#photo-to-consent");
     await h.ready(page, "consent");
     await fillForm(page.locator("#consent-form form"), { cat_medications: true, cat_photo: true });
     await page.locator("#consent-form form button[type=submit]").click();
@@ -61,7 +61,9 @@ export const scenarios = {
     const size = await page.evaluate(() => [document.querySelector("#photo-current").naturalWidth, document.querySelector("#photo-current").naturalHeight]);
     assert.deepEqual(size, [600, 800]);
     const kept = path.join(tmp, "kept.jpg");
-    fs.writeFileSync(kept, await h.server.ok("GET", `/api/v1/residents/${rid}/photo`, undefined, reg.token));
+    const served = await fetch(`${h.server.url}/api/v1/residents/${rid}/photo`, { headers: { Authorization: `Bearer ${reg.token}` } });
+    assert.equal(served.headers.get("content-type"), "image/jpeg");
+    fs.writeFileSync(kept, Buffer.from(await served.arrayBuffer()));
     const exif = execFileSync(ORACLE_PYTHON, ["-c", "import sys\nfrom PIL import Image\nim = Image.open(sys.argv[1])\nprint(len(im.getexif()), 'exif' in im.info)", kept], { encoding: "utf8" }).trim();
     assert.equal(exif, "0 False", "no EXIF kept");
     await h.capture(page, "resident-photo-shown");
