@@ -199,6 +199,20 @@ both_backends!(
             .await;
         assert_eq!(own.status(), StatusCode::OK);
         let own = own.bytes().await.unwrap().to_vec();
+        // Disclosure on request (RULES R13) names the photo held.
+        let held = |token: String| {
+            let path = format!("/api/v1/residents/{}/disclosure", w.rid);
+            let app = &app;
+            async move {
+                app.get(&path, Some(&token))
+                    .await
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let d = held(w.resident_token.clone()).await;
+        assert_eq!(d["photo"]["width"], 600, "{}", d["photo"]);
 
         // An access granted before `photo` was consented never shows it.
         let (status, code) = error_of(photo_of(&medic, &unconsented).await).await;
@@ -286,6 +300,7 @@ both_backends!(
         assert_eq!(error_of(gone).await, (404, "no_photo".to_string()));
         let d = medic.scan(&w.card_url, "R8-P-4").await.expect("scan");
         assert_eq!(d["photo"], false);
+        assert!(held(w.resident_token.clone()).await["photo"].is_null());
         assert!(
             audit_events(&app).iter().any(|e| e.action == "photo.write"
                 && e.detail.as_deref() == Some("deleted: consent to photo withdrawn")),
