@@ -372,6 +372,9 @@ text_enum! {
         AdvanceDirective = "advance_directive",
         CareTeam = "care_team",
         EmergencyContacts = "emergency_contacts",
+        /// A face photo for identity confirmation (opt-in): not a dataset item but an image of
+        /// its own (`service::photo`), shown online to the scanning paramedic only.
+        Photo = "photo",
     }
 }
 
@@ -446,6 +449,8 @@ text_enum! {
         Handover = "handover",
         /// A registration held because it matches an existing person (checked by the city).
         Registration = "registration",
+        /// The scanning paramedic's view of the photo for identity check.
+        Photo = "photo",
     }
 }
 

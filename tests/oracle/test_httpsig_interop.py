@@ -128,7 +128,7 @@ def world(server):
         "categories": ["medications"], "disaster_use": False, "triage_on_card": True, "name_on_print": False})
     card = server.call("POST", f"/api/v1/residents/{rid}/cards", rtoken, {})
     return {"device_id": device["device_id"], "key": key, "card_url": card["url"], "card_id": card["id"],
-            "medic_totp": medic_totp["secret"]}
+            "medic_totp": medic_totp["secret"], "rid": rid, "rtoken": rtoken}
 
 
 def sign(server, world, method, path, body=None, token=None, key=None, accept=None, nonce=None):

@@ -107,7 +107,13 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         // A resident's record: the resident themself or their proxy (residents.rs).
         (_, p) if p.starts_with("/api/v1/residents/{rid}") => set(&[A::Resident, A::Proxy]),
         // Field requests: paramedics on enrolled devices (field.rs).
-        (_, "/api/v1/scans" | "/api/v1/break-glass" | "/api/v1/accesses/{aid}") => {
+        (
+            _,
+            "/api/v1/scans"
+            | "/api/v1/break-glass"
+            | "/api/v1/accesses/{aid}"
+            | "/api/v1/accesses/{aid}/photo",
+        ) => {
             set(&[A::Paramedic])
         }
         // Pre-arrival: the crew that opened the incident (prearrival.rs); the hospitals asked
@@ -243,10 +249,28 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         .post(
             &format!("/api/v1/residents/{r1}/consents"),
             Some(&r1_token),
-            json!({"categories": SHARED, "disaster_use": true, "triage_on_card": true, "name_on_print": false}),
+            json!({"categories": ([&SHARED[..], &["photo"]].concat()), "disaster_use": true, "triage_on_card": true, "name_on_print": false}),
         )
         .await;
     created(r).await;
+    // Photos for identity check (R1's own, R3's by the proxy below), so their reads answer 200.
+    let photo = |rid: String, token: String| async move {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(40, 50, image::Rgb([200, 160, 140]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let r = app
+            .client
+            .put(app.url(&format!("/api/v1/residents/{rid}/photo")))
+            .bearer_auth(token)
+            .header("content-type", "image/png")
+            .body(png.into_inner())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    };
+    photo(r1.clone(), r1_token.clone()).await;
     let mut r2_body = resident_body("taro");
     r2_body["profile"]["date_of_birth"] = json!("1950-01-01");
     let r2_token = created(app.post("/api/v1/residents", None, r2_body).await).await["token"]
@@ -278,11 +302,12 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         app.post(
             &format!("/api/v1/residents/{r3}/consents"),
             Some(&proxy_token),
-            json!({"categories": ["medications"], "disaster_use": false, "triage_on_card": false, "name_on_print": false}),
+            json!({"categories": ["medications", "photo"], "disaster_use": false, "triage_on_card": false, "name_on_print": false}),
         )
         .await,
     )
     .await;
+    photo(r3.clone(), proxy_token.clone()).await;
     let r3_card = created(
         app.post(
             &format!("/api/v1/residents/{r3}/cards"),

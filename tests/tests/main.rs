@@ -21,6 +21,7 @@ mod keys;
 mod openapi;
 mod operations;
 mod pages;
+mod photo;
 mod prearrival;
 mod public;
 mod push;

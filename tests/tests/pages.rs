@@ -33,6 +33,8 @@ both_backends!(
             "record.scan",
             "record.break_glass",
             "record.read",
+            "record.photo",
+            "photo.write",
             "dataset.write",
             "consent.withdraw",
         ] {
@@ -97,11 +99,17 @@ both_backends!(
             )),
             "resident.js must show PROXY_STATEMENT_JA exactly"
         );
-        // A form and a consent explanation for every dataset category.
+        // A form and a consent explanation for every dataset category (the identity photo's
+        // consent entry and page live in photo.js).
+        let photo_js = asset(&app, "photo.js").await;
         for category in kyukit_server::service::dataset::CATEGORIES {
+            let js = match category {
+                kyukit_server::domain::Category::Photo => &photo_js,
+                _ => &js,
+            };
             assert!(
                 js.contains(&format!("key: \"{category}\"")),
-                "{category} in resident.js"
+                "{category} in resident.js (photo.js)"
             );
         }
         let html = locked_down_page(&app, "/pages/admin").await;

@@ -27,6 +27,7 @@ const S = {
   // Why the dataset is no longer shown (issue 19): the incident's `dataset.status`, or `expired`
   // once the scan's grant ends. Cleared by the next card.
   datasetGone: null,
+  photo: null, // {accessId, url? , error?}: the photo for identity check of this disclosure
   incident: null,
   hospitals: [],
   feed: { running: false, lastEventId: null, abort: null },
@@ -216,6 +217,7 @@ async function logout(callServer = true) {
   sessionStorage.removeItem(LOGIN);
   S.feed.abort?.abort();
   S.disclosure = null;
+  dropPhoto();
   render();
 }
 
@@ -243,6 +245,7 @@ async function readCard(input, source) {
   S.disclosure = null;
   S.disclosureError = null;
   S.datasetGone = null;
+  dropPhoto();
   S.incident = null;
   show("report", false);
   show("hospitals", false);
@@ -298,6 +301,7 @@ async function fetchDataset() {
   try {
     S.disclosure = await signed("POST", "/api/v1/scans", { card: b64url(v.bytes), incident_ref: incidentRef() });
     S.disclosureError = null;
+    if (S.disclosure.photo) fetchPhoto(S.disclosure.access_id);
   } catch (e) {
     S.disclosure = null;
     // Unreachable: the offline note shows, and the scan is sent again when the server answers.
@@ -308,6 +312,45 @@ async function fetchDataset() {
   }
   renderTriage();
   renderDataset();
+}
+
+// The photo for identity check (issue 19): offered only after a scan with `photo` consented; read
+// with a signed request within the grant, kept in memory as a blob URL, dropped with the result.
+async function fetchPhoto(accessId) {
+  dropPhoto();
+  S.photo = { accessId, pending: true };
+  try {
+    const r = await signedFetch("GET", `/api/v1/accesses/${accessId}/photo`);
+    if (!r.ok) {
+      const body = await r.json().catch(() => ({}));
+      throw new ApiError(r.status, body.error || `http_${r.status}`, body.message);
+    }
+    const blob = await r.blob();
+    if (S.photo?.accessId !== accessId) return; // another card was read meanwhile
+    S.photo = { accessId, url: URL.createObjectURL(blob) };
+  } catch (e) {
+    if (S.photo?.accessId !== accessId) return;
+    S.photo = { accessId, error: e };
+  }
+  renderDataset();
+}
+
+function dropPhoto() {
+  if (S.photo?.url) URL.revokeObjectURL(S.photo.url);
+  S.photo = null;
+}
+
+function photoBlock(d) {
+  if (!d.categories.includes("photo")) return null;
+  const body = [h("h3", { text: t("photo.title") })];
+  const ph = S.photo?.accessId === d.access_id ? S.photo : null;
+  if (!d.photo) body.push(h("p", { class: "muted", text: t("photo.none") }));
+  else if (ph?.url) {
+    body.push(h("img", { id: "identity-photo", src: ph.url, alt: t("photo.alt"), translate: "no" }));
+    body.push(h("p", { class: "photo-note", text: t("photo.note") }));
+  } else if (ph?.error) body.push(h("p", { class: "error", text: t("photo.error", { why: why(ph.error) }) }));
+  else body.push(h("p", { class: "muted", text: t("common.loading") }));
+  return h("div", { class: "photo-check", id: "photo-check" }, ...body);
 }
 
 async function startCamera() {
@@ -749,7 +792,9 @@ function renderDataset() {
     const p = d.patient;
     parts.push(h("p", { class: "patient" }, h("strong", { translate: "no", text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) })));
     parts.push(h("p", { class: "muted", text: `${t("dataset.dob", { dob: p.date_of_birth })} · ${t("dataset.until", { time: fmtTime(d.expires_at) })}` }));
-    for (const cat of d.categories) {
+    const photo = photoBlock(d);
+    if (photo) parts.push(photo);
+    for (const cat of d.categories.filter((c) => c !== "photo")) {
       const items = d.items.filter((i) => i.category === cat);
       parts.push(
         h(

@@ -10,7 +10,7 @@ const T = {
     none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
     error: "読み込めませんでした。時間をおいてもう一度お試しください。",
     roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
-    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送（病院への事前連絡）", escalation: "病院への再通知", handover: "搬送先病院への引き継ぎ", registration: "登録の確認" },
+    purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送（病院への事前連絡）", escalation: "病院への再通知", handover: "搬送先病院への引き継ぎ", registration: "登録の確認", photo: "本人確認用の写真" },
     actions: {
       "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
       "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
@@ -24,6 +24,7 @@ const T = {
       "incident.answer": "病院からの回答", "incident.acknowledge": "病院が確認", "incident.destination": "搬送先の変更",
       "incident.arrival": "病院に到着", "incident.list": "搬送の一覧表示", "incident.escalate": "病院への再通知",
       "incident.dataset": "救急情報の表示（搬送記録）", "registration.held": "同じ方の登録の申し込み（市が確認）", "registration.review": "市による登録の確認",
+      "record.photo": "本人確認用の写真の表示", "photo.write": "本人確認用の写真の登録・削除",
     },
     other: "その他の操作", times: (n) => `（${n}回）`, range: (a, b) => `${a} 〜 ${b}`,
   },
@@ -33,7 +34,7 @@ const T = {
     none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
     error: "Could not load. Please try again later.",
     roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
-    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport (notice to the hospital)", escalation: "hospital re-notified", handover: "hand-over to the receiving hospital", registration: "registration check" },
+    purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport (notice to the hospital)", escalation: "hospital re-notified", handover: "hand-over to the receiving hospital", registration: "registration check", photo: "photo for identity check" },
     actions: {
       "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
       "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
@@ -47,6 +48,7 @@ const T = {
       "incident.answer": "hospital answered", "incident.acknowledge": "hospital acknowledged", "incident.destination": "destination changed",
       "incident.arrival": "arrived at hospital", "incident.list": "listed transports", "incident.escalate": "hospital re-notified",
       "incident.dataset": "viewed emergency info (transport record)", "registration.held": "someone registered you again (the city checks)", "registration.review": "registration checked by the city",
+      "record.photo": "viewed the photo for identity check", "photo.write": "photo for identity check added, replaced or deleted",
     },
     other: "other operation", times: (n) => ` (${n} times)`, range: (a, b) => `${a} – ${b}`,
   },

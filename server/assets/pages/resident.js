@@ -7,6 +7,7 @@ import {
   TOKEN, p, h, user, setText, applyLang, initLangButton, onLangChange, lang, when, day, dateOf,
   api, apiBlob, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
+import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
 
 const $ = (id) => document.getElementById(id);
 const RID = "kyukit.rid";
@@ -247,7 +248,7 @@ const state = { residents: [], held: [], rid: null, profile: null, items: [], co
 const objectUrls = [];
 
 const PUBLIC_VIEWS = ["welcome", "register", "register-proxy"];
-const VIEWS = [...PUBLIC_VIEWS, "home", "profile", "dataset", "consent", "card", "withdraw"];
+const VIEWS = [...PUBLIC_VIEWS, "home", "profile", "dataset", "consent", "photo", "card", "withdraw"];
 
 function loggedIn() {
   return !!sessionStorage.getItem(TOKEN);
@@ -503,7 +504,7 @@ const RENDER = {
     } else if (c.status === "withdrawn") {
       cur.replaceChildren(h("p", { class: "warn-box", text: p("支援中止中です。同意すると再開します。", "Support is stopped (支援中止). Giving consent restarts it.") }));
     } else {
-      const names = c.categories.map((k) => CATEGORIES.find((x) => x.key === k)?.title).filter(Boolean);
+      const names = c.categories.map((k) => [...CATEGORIES, PHOTO_CONSENT].find((x) => x.key === k)?.title).filter(Boolean);
       const rec = when(c.recorded_at);
       cur.replaceChildren(h("div", { class: "notice" },
         h("p", { text: p(`いまの同意（${c.version}回目、${rec.ja}）: `, `Consent in force (version ${c.version}, ${rec.en}): `) }),
@@ -514,13 +515,13 @@ const RENDER = {
     const specs = [
       h("h2", { text: p("救急隊に見せてよい情報", "What paramedics may see") }),
       h("div", { class: "actions" }, all),
-      ...CATEGORIES.map((k) => ({ name: `cat_${k.key}`, type: "checkbox", label: k.title, hint: k.consent, value: granted?.categories.includes(k.key) })),
+      ...[...CATEGORIES, PHOTO_CONSENT].map((k) => ({ name: `cat_${k.key}`, type: "checkbox", label: k.title, hint: k.consent, value: granted?.categories.includes(k.key) })),
       h("h2", { text: p("そのほか", "Other choices") }),
       ...Object.entries(CONSENT_OPTIONS).map(([k, o]) => ({ name: k, type: "checkbox", label: o.title, hint: o.about, value: granted ? granted[k] : k === "triage_on_card" })),
     ];
     const f = form(specs, p("この内容で同意する", "Agree to this"), async (v) => {
       const body = {
-        categories: CATEGORIES.map((k) => k.key).filter((k) => v[`cat_${k}`]),
+        categories: [...CATEGORIES, PHOTO_CONSENT].map((k) => k.key).filter((k) => v[`cat_${k}`]),
         disaster_use: v.disaster_use,
         triage_on_card: v.triage_on_card,
         name_on_print: v.name_on_print,
@@ -536,6 +537,22 @@ const RENDER = {
       for (const k of CATEGORIES) f.elements[`cat_${k.key}`].checked = true;
     });
     $("consent-form").replaceChildren(f);
+  },
+
+  async photo() {
+    renderWho();
+    await loadRecord();
+    const c = currentConsent();
+    await renderPhoto($("photo-body"), {
+      base: base(),
+      consented: c?.status === "granted" && c.categories.includes("photo"),
+      done: async (pair) => {
+        await RENDER.photo();
+        applyLang();
+        status(pair);
+        window.scrollTo(0, 0);
+      },
+    });
   },
 
   async card() {

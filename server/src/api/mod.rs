@@ -16,6 +16,7 @@ pub mod governance;
 pub mod incidents;
 pub mod openapi;
 pub mod pages;
+pub mod photo;
 pub mod public;
 pub mod push; // push
 pub mod registrations;
@@ -60,6 +61,10 @@ router::declare_routes! {
     residents::grant,
     residents::withdraw,
     residents::access_history,
+    photo::put,
+    photo::get,
+    photo::delete,
+    photo::for_access,
     cards::list,
     cards::issue,
     cards::get,

@@ -109,6 +109,7 @@ pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
         "access-history.js" => (include_str!("../../assets/pages/access-history.js"), JS),
         "common.js" => (include_str!("../../assets/pages/common.js"), JS),
         "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
+        "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
         "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),
         "pages.css" => (
             include_str!("../../assets/pages/pages.css"),

@@ -127,6 +127,12 @@ pub enum Action {
     /// The push service answered 404/410: the subscription is deleted (no actor; the detail
     /// names the subscription and its account).
     PushPrune,
+    // identity photo (issue 19)
+    /// A resident or proxy uploads, replaces or deletes the identity photo (or a consent version
+    /// without `photo` deletes it).
+    WritePhoto,
+    /// The scanning paramedic views the identity photo within the scan's grant.
+    ReadPhoto,
 }
 
 impl Action {
@@ -194,6 +200,8 @@ impl Action {
             Action::PushSubscribe => "push.subscribe", // push
             Action::PushUnsubscribe => "push.unsubscribe", // push
             Action::PushPrune => "push.prune",         // push
+            Action::WritePhoto => "photo.write",
+            Action::ReadPhoto => "record.photo",
         }
     }
 }

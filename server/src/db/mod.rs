@@ -29,6 +29,7 @@ pub mod facilities;
 pub mod governance;
 pub mod incidents;
 pub mod keys;
+pub mod photos;
 pub mod push; // push
 pub mod registrations;
 pub mod residents;

@@ -142,6 +142,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resident_photos (resident_id) {
+        resident_id -> Text,
+        municipality_id -> Text,
+        jpeg -> Binary,
+        width -> Integer,
+        height -> Integer,
+        sha256 -> Text,
+        uploaded_by -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> accounts (account_id));
 diesel::joinable!(proxies -> residents (resident_id));
 diesel::joinable!(dataset_items -> residents (resident_id));

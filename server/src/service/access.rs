@@ -260,7 +260,8 @@ pub fn prepare_scan(
             };
             let (row, resident, consent) = scannable_row(c, actor, row)?;
             let items = db::residents::items(c, &resident.id)?;
-            Ok(Ok((card, row, resident, consent, items)))
+            let photo = scan_photo(c, &actor.municipality_id, &resident.id, &consent)?;
+            Ok(Ok((card, row, resident, consent, (items, photo))))
         })
         .map_err(|r| audit_refusal(db, actor, Action::Scan, purpose, r, now))?;
     let (card, row, resident, consent, items) = read.map_err(|e| {
@@ -319,11 +320,12 @@ impl std::fmt::Debug for PreparedScan {
     }
 }
 
-/// What a scan reads: the resident, the consent in force, the resident's items.
+/// What a scan reads: the resident, the consent in force, the resident's items and whether the
+/// identity photo is offered.
 type Seen = (
     ResidentRow,
     Consent,
-    Vec<crate::db::residents::DatasetItemRow>,
+    (Vec<crate::db::residents::DatasetItemRow>, bool),
 );
 
 impl PreparedScan {
@@ -362,6 +364,8 @@ impl PreparedScan {
                     } else {
                         let (_, resident, consent) = scannable(c, &actor, &card_id)?;
                         let items = db::residents::items(c, &resident.id)?;
+                        let photo = scan_photo(c, muni, &resident.id, &consent)?;
+                        let items = (items, photo);
                         access.categories = serde_json::to_string(&consent.categories)
                             .map_err(DomainError::internal)?;
                         Some((resident, consent, items))
@@ -377,11 +381,11 @@ impl PreparedScan {
             },
         )
         .await?;
-        let (resident, consent, items) = fresh.unwrap_or(seen);
+        let (resident, consent, (items, photo)) = fresh.unwrap_or(seen);
         let categories = consent.categories.clone();
         // Cards follow data: the card against the triage core the data and consent give now.
         let (current, triage) = super::disclosure::currency(card_core.as_ref(), &items, &consent)?;
-        let mut d = disclosure(&access, resident, consent, categories, items, now)?;
+        let mut d = disclosure(&access, resident, consent, categories, items, photo, now)?;
         (d.card_current, d.triage) = (current, triage);
         Ok(d)
     }
@@ -480,9 +484,26 @@ fn build(
     now: i64,
 ) -> Result<Disclosure, Refusal> {
     let items = db::residents::items(c, &resident.id)?;
+    let photo = super::photo::offered(
+        c,
+        &access.municipality_id,
+        &resident.id,
+        access.kind,
+        &categories,
+    )?;
     Ok(disclosure(
-        access, resident, consent, categories, items, now,
+        access, resident, consent, categories, items, photo, now,
     )?)
+}
+
+/// Whether a scan under this consent offers the identity photo.
+fn scan_photo(
+    c: &mut DbConnection,
+    muni: &str,
+    resident_id: &str,
+    consent: &Consent,
+) -> Result<bool, DomainError> {
+    super::photo::offered(c, muni, resident_id, AccessKind::Scan, &consent.categories)
 }
 
 /// The disclosure of an access: the resident's items of the given categories only.
@@ -492,6 +513,7 @@ fn disclosure(
     consent: Consent,
     categories: Vec<Category>,
     items: Vec<crate::db::residents::DatasetItemRow>,
+    photo: bool,
     now: i64,
 ) -> Result<Disclosure, DomainError> {
     let items = items
@@ -523,6 +545,7 @@ fn disclosure(
         items,
         card_current: None,
         triage: None,
+        photo,
     })
 }
 
@@ -678,6 +701,46 @@ pub fn reread(
     })
 }
 
+/// The identity photo of an access (issue 19): the same checks as a re-read (this paramedic's
+/// access on this device, within its grant, card not revoked, consent in force), then a card
+/// scan whose granted categories, as narrowed by the consent in force now, include `photo`, and
+/// a photo on file. Audited as `record.photo`; a refusal is audited with the resident, so it is
+/// in their access history.
+pub fn photo(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    access_id: &str,
+    now: i64,
+) -> Result<super::photo::Photo, DomainError> {
+    let purpose = Purpose::Photo;
+    require_responder(actor)
+        .map_err(|err| refuse_early(db, actor, Action::ReadPhoto, purpose, err, now))?;
+    check_id(access_id)?;
+    guarded(db, actor, by, Action::ReadPhoto, purpose, now, |c| {
+        let (d, mut event) = reread_in(c, actor, by, access_id, Some(purpose), now)?;
+        let resident = Some(d.patient.id.clone());
+        let refuse = |e: DomainError| Refusal(resident.clone(), e);
+        if d.kind != crate::domain::DisclosureKind::Scan {
+            return Err(refuse(DomainError::forbidden_code(
+                "photo_scan_only",
+                "the photo for identity check is shown only after a card scan",
+            )));
+        }
+        if !d.categories.contains(&Category::Photo) {
+            return Err(refuse(DomainError::forbidden_code(
+                "photo_not_consented",
+                "the resident has not consented to showing a photo",
+            )));
+        }
+        let photo = db::photos::photo(c, &actor.municipality_id, &d.patient.id)?
+            .ok_or_else(|| refuse(super::photo::no_photo()))?;
+        event.action = Action::ReadPhoto;
+        audit::append(c, &actor.municipality_id, &event, now);
+        Ok(super::photo::Photo::from(photo))
+    })
+}
+
 /// The checks and disclosure of a re-read inside the caller's transaction (no nonce consumed):
 /// this paramedic's access on this device, within its grant, card not revoked, consent in
 /// force, never more than was granted nor more than is consented now. Returns the audit event
@@ -737,7 +800,14 @@ pub(crate) fn reread_in(
         }
         None => (None, None),
     };
-    let mut d = disclosure(&access, resident, consent, categories, items, now)?;
+    let photo = super::photo::offered(
+        c,
+        &access.municipality_id,
+        &resident.id,
+        access.kind,
+        &categories,
+    )?;
+    let mut d = disclosure(&access, resident, consent, categories, items, photo, now)?;
     (d.card_current, d.triage) = currency;
     Ok((d, event))
 }

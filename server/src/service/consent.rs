@@ -159,6 +159,8 @@ pub fn grant(
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         db::residents::insert_consent(c, &row)?;
+        // The identity photo is kept only while `photo` is consented.
+        super::photo::drop_unconsented(c, actor, resident_id, &categories, now)?;
         let event = audit::Event::new(audit::Action::GrantConsent, audit::Outcome::Ok)
             .by(&actor.account_id, actor.role)
             .about(resident_id)
@@ -209,6 +211,7 @@ pub fn withdraw(
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         db::residents::insert_consent(c, &row)?;
+        super::photo::drop_unconsented(c, actor, resident_id, &[], now)?;
         let revoke_reason = match &reason {
             Some(r) => format!("consent withdrawn: {r}"),
             None => "consent withdrawn".to_string(),

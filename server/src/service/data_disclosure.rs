@@ -99,6 +99,9 @@ pub struct DataDisclosure {
     pub consents: Vec<Consent>,
     pub cards: Vec<HeldCard>,
     pub proxies: Vec<HeldProxy>,
+    /// The photo for identity check, if one is held: its description (the JPEG itself:
+    /// `GET /api/v1/residents/{rid}/photo`).
+    pub photo: Option<super::photo::PhotoInfo>,
     /// Disclosures to responders, newest first.
     pub accesses: Vec<HeldAccess>,
     /// Every audited event about the resident, newest first (this export included).
@@ -168,6 +171,8 @@ pub fn export(
                 consented_at: p.consented_at,
             })
             .collect();
+        let photo =
+            db::photos::photo(c, muni, &resident.id)?.map(|r| super::photo::Photo::from(r).info);
         let mut accesses = Vec::new();
         for a in db::access::accesses_of_resident(c, muni, &resident.id)? {
             let name = names.get(&a.facility_id);
@@ -232,6 +237,7 @@ pub fn export(
             consents,
             cards,
             proxies,
+            photo,
             accesses,
             access_history,
         })
@@ -354,6 +360,15 @@ pub fn print_doc(d: &DataDisclosure) -> kyukit_print::DisclosureDoc {
         profile.push(format!("削除予定 / To be deleted after: {}", jst(t)));
     }
     profile.push(format!("ID: {}", p.id));
+    if let Some(ph) = &d.photo {
+        profile.push(format!(
+            "本人確認用の写真 / Photo for identity check: {}×{} JPEG, {} {}",
+            ph.width,
+            ph.height,
+            jst(ph.updated_at),
+            ph.sha256
+        ));
+    }
 
     let consents = d
         .consents

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Categories a resident can share with paramedics (the consent scope uses the same names).
+/// `photo` is among them but holds no items: the photo is uploaded on its own route.
 pub const CATEGORIES: &[Category] = Category::ALL;
 /// Categories that hold at most one item.
 const SINGLE: &[Category] = &[
@@ -278,6 +279,12 @@ pub fn validate_body(category: Category, body: Value, now: i64) -> Result<Value,
             e.relation = text("relation", &e.relation, 1, 30)?;
             e.phone = phone("phone", &e.phone)?;
             serde_json::to_value(e)
+        }
+        Category::Photo => {
+            return Err(DomainError::unprocessable(
+                "unknown_category",
+                "the photo is not a dataset item: upload it with PUT /api/v1/residents/{rid}/photo",
+            ));
         }
     };
     normalised.map_err(DomainError::internal)

@@ -519,7 +519,13 @@ pub fn read(
                 )
             })?
             .clone();
-        let categories = consent.categories.clone();
+        // The identity photo is shown only to the paramedic who scanned the card (service::photo).
+        let categories: Vec<Category> = consent
+            .categories
+            .iter()
+            .copied()
+            .filter(|c| *c != Category::Photo)
+            .collect();
         let access = DisasterAccessRow {
             id: new_id()?,
             municipality_id: muni.clone(),
@@ -589,5 +595,6 @@ fn build(
         items,
         card_current: None,
         triage: None,
+        photo: false,
     })
 }

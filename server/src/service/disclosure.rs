@@ -64,6 +64,11 @@ pub struct Disclosure {
     /// a card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triage: Option<TriageNow>,
+    /// Whether a photo for identity check is offered: a card scan, `photo` disclosed and a photo
+    /// on file. The scanning paramedic fetches it, signed, from `GET /api/v1/accesses/{access_id}/photo`
+    /// within the grant. Never in the FHIR Bundle.
+    #[serde(default)]
+    pub photo: bool,
 }
 
 /// A triage core as JSON, in the shape of `kyukit_card::TriageCore`'s serialization:

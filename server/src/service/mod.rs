@@ -22,6 +22,7 @@ pub mod fhir_report;
 pub mod governance;
 pub mod incidents;
 pub mod keys;
+pub mod photo;
 pub mod purge;
 pub mod push; // push
 pub mod registrations;

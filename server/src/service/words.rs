@@ -22,6 +22,7 @@ pub fn category(c: Category) -> Words {
         Category::AdvanceDirective => ("事前指示", "Advance directive"),
         Category::CareTeam => ("かかりつけ", "Care team"),
         Category::EmergencyContacts => ("緊急連絡先", "Emergency contacts"),
+        Category::Photo => ("本人確認用の写真", "Photo for identity check"),
     }
 }
 
@@ -86,6 +87,7 @@ pub fn purpose(p: Purpose) -> Words {
             "hand-over to the receiving hospital",
         ),
         Purpose::Registration => ("登録の確認", "registration check"),
+        Purpose::Photo => ("本人確認用の写真", "photo for identity check"),
     }
 }
 
@@ -108,6 +110,14 @@ pub fn action(a: &str) -> Words {
         "record.scan" => ("救急隊による閲覧（カード）", "viewed by paramedics (card)"),
         "record.break_glass" => ("救急隊による緊急検索", "emergency search by paramedics"),
         "record.read" => ("救急隊による再閲覧", "viewed again by paramedics"),
+        "record.photo" => (
+            "救急隊による本人確認用の写真の表示",
+            "paramedics viewed the photo for identity check",
+        ),
+        "photo.write" => (
+            "本人確認用の写真の登録・削除",
+            "photo for identity check added or deleted",
+        ),
         "break_glass.review" => ("緊急検索の審査", "emergency search reviewed"),
         "disaster.list" => ("災害時名簿への掲載", "listed during a declared disaster"),
         "disaster.read" => ("災害時の閲覧", "viewed during a declared disaster"),

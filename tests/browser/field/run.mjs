@@ -19,7 +19,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Authenticator, Checks, launch, launchWithCamera, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
+import { execFileSync } from "node:child_process";
+import { Authenticator, Checks, launch, launchWithCamera, PYTHON, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
 
@@ -91,7 +92,12 @@ async function world() {
   ]) {
     await server.ok("POST", `/api/v1/residents/${rid}/dataset`, { category, body }, rt);
   }
-  await server.ok("POST", `/api/v1/residents/${rid}/consents`, { categories: ["medications", "allergies", "devices", "blood_type", "advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, rt);
+  await server.ok("POST", `/api/v1/residents/${rid}/consents`, { categories: ["medications", "allergies", "devices", "blood_type", "advance_directive", "photo"], disaster_use: false, triage_on_card: true, name_on_print: false }, rt);
+  // Her photo for identity check (issue 19): a drawn face, a JPEG with GPS in its EXIF.
+  const face = path.join(tmp, "face.jpg");
+  execFileSync(PYTHON, [path.join(ROOT, "tests", "browser", "face.py"), face]);
+  const up = await fetch(`${server.url}/api/v1/residents/${rid}/photo`, { method: "PUT", headers: { Authorization: `Bearer ${rt}`, "Content-Type": "image/jpeg" }, body: fs.readFileSync(face) });
+  assert.equal(up.status, 200, await up.text());
   const card = await server.ok("POST", `/api/v1/residents/${rid}/cards`, {}, rt);
   const png = path.join(tmp, "card.png");
   fs.writeFileSync(png, await server.ok("GET", `/api/v1/residents/${rid}/cards/${card.id}/qr.png?module_px=6`, undefined, rt));
@@ -262,6 +268,15 @@ async function main() {
     // Severities and device kinds in words, not codes.
     assert.match(data, /アナフィラキシー（命に関わる）/);
     assert.match(data, /ペースメーカー/);
+    // The photo for identity check, fetched signed within the grant (issue 19).
+    await medicPage.waitForFunction(() => document.querySelector("#identity-photo")?.complete && document.querySelector("#identity-photo").naturalWidth > 0);
+    assert.match(await medicPage.textContent("#photo-check"), /本人確認用の写真/);
+    const shown = await medicPage.evaluate(() => {
+      const img = document.querySelector("#identity-photo");
+      return { w: img.naturalWidth, h: img.naturalHeight, src: img.src.slice(0, 5), alt: img.alt };
+    });
+    assert.deepEqual([shown.w, shown.h, shown.src], [600, 800, "blob:"]);
+    assert.ok(shown.alt.length > 0);
     await checks.capture(medicPage, "field-card-genuine");
     await noRawCodes(medicPage, "the paramedic's scan result");
   });

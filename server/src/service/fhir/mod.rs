@@ -83,6 +83,8 @@ pub fn ips_bundle(d: &Disclosure, server_base: &str) -> Value {
             Category::AdvanceDirective => doc.advance_directive(),
             Category::CareTeam => doc.care_team(),
             Category::EmergencyContacts => doc.emergency_contacts(),
+            // Not in the loop: the identity photo is never part of the FHIR Bundle.
+            Category::Photo => continue,
         };
         sections.push(section.into_json());
     }

@@ -129,6 +129,7 @@ fn fixture() -> Disclosure {
         items,
         card_current: None,
         triage: None,
+        photo: true,
     }
 }
 
