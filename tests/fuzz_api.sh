@@ -8,6 +8,7 @@
 set -euo pipefail
 python=$1 kyukit=$2 budget=${3:-75}
 cd "$(dirname "$0")/.."
+python=$(realpath -s "$python")  # the run below changes directory
 schemathesis="$(dirname "$python")/schemathesis"
 [ -x "$schemathesis" ] || { echo "schemathesis is not installed in $(dirname "$python")"; exit 1; }
 
@@ -69,6 +70,9 @@ for actor in resident admin; do
     --no-color --report junit --report-junit-path "$tmp/$actor.xml" \
     >"$tmp/$actor.out" 2>&1) || status=1
   # The counts: operations, test cases (each one request), failures.
+  if [ ! -s "$tmp/$actor.xml" ]; then
+    echo "schemathesis wrote no report; what it printed:"; tail -60 "$tmp/$actor.out"; status=1; continue
+  fi
   cases=$(sed -n 's/^ *\([0-9]*\) generated.*/\1/p' "$tmp/$actor.out" | tail -1)
   "$python" - "$tmp/$actor.xml" "$actor" "${cases:-?}" <<'EOF'
 import sys, xml.etree.ElementTree as ET
