@@ -45,6 +45,14 @@ pub struct Config {
     /// Web Push: accept `http://` subscription endpoints on a loopback address (tests and local
     /// development only; production push services are HTTPS).
     pub push_allow_insecure_loopback: bool,
+    /// Web Push: the timeout of one send (connection and whole request), in milliseconds
+    /// (5,000): short, so a device whose push service hangs is retried later instead of holding
+    /// a send slot.
+    pub push_send_timeout_ms: u64,
+    /// Web Push: real milliseconds per second of the retry back-off schedule (1,000). Tests set
+    /// it lower to run a schedule of minutes in seconds; the schedule and the TTL arithmetic (on
+    /// the injected clock) are unchanged.
+    pub push_backoff_unit_ms: u64,
 }
 
 impl Config {
@@ -72,6 +80,8 @@ impl Config {
             escalation_tick_ms: 5_000,
             push_subject: None,                  // push
             push_allow_insecure_loopback: false, // push
+            push_send_timeout_ms: 5_000,
+            push_backoff_unit_ms: 1_000,
         }
     }
 

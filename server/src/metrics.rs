@@ -17,11 +17,11 @@ pub struct Metrics {
     count: AtomicU64,
     sum_micros: AtomicU64,
     /// Web Push attempts by outcome (`PUSH_OUTCOMES`).
-    push: [AtomicU64; 4], // push
+    push: [AtomicU64; 5], // push
 }
 
 /// The `outcome` label values of `kyukit_push_deliveries_total`.
-pub const PUSH_OUTCOMES: [&str; 4] = ["sent", "gone", "retry", "failed"]; // push
+pub const PUSH_OUTCOMES: [&str; 5] = ["sent", "gone", "retry", "failed", "expired"]; // push
 
 impl Metrics {
     /// Records one answered request.
@@ -113,7 +113,7 @@ impl Metrics {
         // push
         let _ = writeln!(
             out,
-            "# HELP kyukit_push_deliveries_total Web Push send attempts by outcome: sent (2xx), gone (404/410 or unsubscribed: the subscription is removed), retry (429, 5xx, no answer), failed (other answers, expired, or given up after 8 attempts)."
+            "# HELP kyukit_push_deliveries_total Web Push send attempts by outcome: sent (2xx), gone (404/410 or unsubscribed: the subscription is removed), retry (429, 5xx or no answer: sent again after the back-off), failed (other answers), expired (the alert's TTL was spent before a push service took it)."
         );
         let _ = writeln!(out, "# TYPE kyukit_push_deliveries_total counter");
         for (i, outcome) in PUSH_OUTCOMES.iter().enumerate() {

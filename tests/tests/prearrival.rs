@@ -176,7 +176,8 @@ both_backends!(
         assert_eq!(
             got[0].json(),
             json!({"incident_id": iid, "kind": "inquiry", "activation": "stemi",
-                   "age_band": "80s", "eta_at": v1["report"]["eta_at"]})
+                   "age_band": "80s", "eta_at": v1["report"]["eta_at"],
+                   "version": v1["version"], "escalation": 0})
         );
         assert_eq!(got[0].headers["urgency"], "high");
 

@@ -253,6 +253,8 @@ pub struct OutboxUpdate {
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
     pub done_at: Option<i64>,
+    /// `Some`: the row stays leased to the same owner until then (it retries the row itself).
+    pub lease_until: Option<i64>,
 }
 
 /// Records an outcome on a row this `owner` still leases (a row whose lease another instance
@@ -273,8 +275,8 @@ pub fn finish_outbox(
         push_outbox::status.eq(u.status),
         push_outbox::attempts.eq(u.attempts),
         push_outbox::next_attempt_at.eq(u.next_attempt_at),
-        push_outbox::lease_owner.eq(None::<String>),
-        push_outbox::lease_until.eq(None::<i64>),
+        push_outbox::lease_owner.eq(u.lease_until.map(|_| owner)),
+        push_outbox::lease_until.eq(u.lease_until),
         push_outbox::last_status.eq(u.last_status),
         push_outbox::last_error.eq(u.last_error.as_deref()),
         push_outbox::done_at.eq(u.done_at),

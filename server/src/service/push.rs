@@ -23,8 +23,6 @@ use std::net::IpAddr;
 pub const MAX_ENDPOINT_LEN: usize = 2048;
 /// Subscriptions one account may hold (one per browser or device).
 pub const MAX_SUBSCRIPTIONS_PER_ACCOUNT: i64 = 10;
-/// Sends of one row before it is given up (`failed`).
-pub const MAX_ATTEMPTS: i32 = 8;
 /// Longest back-off between two sends of one row.
 pub const MAX_BACKOFF_SECS: i64 = 600;
 /// Longest `Retry-After` honoured.
@@ -152,15 +150,26 @@ pub fn check_endpoint(
             "endpoint: at most {MAX_ENDPOINT_LEN} characters"
         )));
     }
-    let url =
+    // The URL parser maps an international name to its ASCII (IDNA) form and lower-cases it;
+    // trailing dots (`localhost.`, a fully qualified name) are removed here, so every spelling of
+    // a host meets the same checks and is stored in one form.
+    let mut url =
         reqwest::Url::parse(endpoint).map_err(|_| invalid("endpoint: not an absolute URL"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("endpoint: must not carry credentials"));
     }
-    let host = url
+    let raw_host = url
         .host_str()
         .ok_or_else(|| invalid("endpoint: no host"))?
         .to_ascii_lowercase();
+    let host = raw_host.trim_end_matches('.').to_string();
+    if host.is_empty() {
+        return Err(invalid("endpoint: no host"));
+    }
+    if host != raw_host {
+        url.set_host(Some(&host))
+            .map_err(|_| invalid("endpoint: not an absolute URL"))?;
+    }
     let literal = host
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -478,8 +487,10 @@ pub enum Attempt {
         error: String,
         retry_after: Option<i64>,
     },
-    /// Any other answer, or a message that cannot be sent (bad stored key, expired): give up.
+    /// Any other answer, or a message that cannot be sent (bad stored key): give up.
     Rejected { status: Option<u16>, error: String },
+    /// The alert's TTL was spent before it could be sent.
+    Expired,
     /// The subscription was deleted after the alert was queued.
     Unsubscribed,
 }
@@ -510,6 +521,7 @@ impl Attempt {
             Attempt::Gone { .. } | Attempt::Unsubscribed => "gone",
             Attempt::Transient { .. } => "retry",
             Attempt::Rejected { .. } => "failed",
+            Attempt::Expired => "expired",
         }
     }
 }
@@ -525,10 +537,30 @@ pub fn backoff_secs(attempts: i32, retry_after: Option<i64>) -> i64 {
     }
 }
 
-/// The row update an attempt leads to.
+/// When the next send of `row` (after `attempts` failed sends ending at `now`) is due: after the
+/// back-off ([`backoff_secs`]), or, when that would be at or past the end of the alert's TTL, one
+/// last time a second before the end. `None`: the TTL is spent (the row expires).
+pub fn next_attempt(
+    row: &OutboxRow,
+    attempts: i32,
+    retry_after: Option<i64>,
+    now: i64,
+) -> Option<i64> {
+    let deadline = row.created_at + i64::from(row.ttl_secs);
+    let next = (now + backoff_secs(attempts, retry_after)).min(deadline - 1);
+    (next > now).then_some(next)
+}
+
+/// The `last_error` of an expired row (it is recorded as `failed`).
+pub fn expired_error(attempts: i32) -> String {
+    format!("expired: the TTL was spent after {attempts} attempts")
+}
+
+/// The row update an attempt leads to. A row to retry stays leased until its next attempt is
+/// due (plus [`crate::push::LEASE_SECS`]): the instance that sent it sends it again.
 pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate {
     let attempts = match attempt {
-        Attempt::Unsubscribed => row.attempts,
+        Attempt::Unsubscribed | Attempt::Expired => row.attempts,
         _ => row.attempts.saturating_add(1),
     };
     let status_of = |s: &Option<u16>| s.map(i32::from);
@@ -540,6 +572,7 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
             last_status,
             last_error,
             done_at: Some(now),
+            lease_until: None,
         };
     match attempt {
         Attempt::Delivered { status } => done(OutboxStatus::Sent, Some(i32::from(*status)), None),
@@ -556,28 +589,31 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
         Attempt::Rejected { status, error } => {
             done(OutboxStatus::Failed, status_of(status), Some(error.clone()))
         }
+        Attempt::Expired => done(
+            OutboxStatus::Failed,
+            row.last_status,
+            Some(expired_error(attempts)),
+        ),
         Attempt::Transient {
             status,
             error,
             retry_after,
-        } => {
-            if attempts >= MAX_ATTEMPTS {
-                done(
-                    OutboxStatus::Failed,
-                    status_of(status),
-                    Some(format!("{error} (gave up after {attempts} attempts)")),
-                )
-            } else {
-                OutboxUpdate {
-                    status: OutboxStatus::Pending,
-                    attempts,
-                    next_attempt_at: now + backoff_secs(attempts, *retry_after),
-                    last_status: status_of(status),
-                    last_error: Some(error.clone()),
-                    done_at: None,
-                }
-            }
-        }
+        } => match next_attempt(row, attempts, *retry_after, now) {
+            None => done(
+                OutboxStatus::Failed,
+                status_of(status),
+                Some(format!("{error}; {}", expired_error(attempts))),
+            ),
+            Some(next) => OutboxUpdate {
+                status: OutboxStatus::Pending,
+                attempts,
+                next_attempt_at: next,
+                last_status: status_of(status),
+                last_error: Some(error.clone()),
+                done_at: None,
+                lease_until: Some(next + crate::push::LEASE_SECS),
+            },
+        },
     }
 }
 
@@ -640,7 +676,14 @@ mod tests {
             "https://[::1]/x",
             "https://[fd00::1]/x",
             "https://localhost/x",
+            "https://localhost./x",
+            "https://LOCALHOST../x",
+            "https://ｌｏｃａｌｈｏｓｔ/x",
+            "https://a.localhost./x",
+            "https://127.0.0.1./x",
             "https://intranet/x",
+            "https://intranet./x",
+            "https://.../x",
             "https://user:pw@push.example.com/x",
             "ftp://push.example.com/x",
             "/relative",
@@ -649,12 +692,22 @@ mod tests {
             let e = check_endpoint(bad, false).unwrap_err();
             assert_eq!(e.code(), "invalid_subscription", "{bad}");
         }
+        // One stored form for every spelling of a host.
+        assert_eq!(
+            check_endpoint("https://Push.Example.COM./p", false).unwrap(),
+            "https://push.example.com/p"
+        );
+        assert_eq!(
+            check_endpoint("https://プッシュ.example.jp/p", false).unwrap(),
+            "https://xn--xckxa3dwc.example.jp/p"
+        );
         let long = format!("https://push.example.com/{}", "a".repeat(2048));
         assert!(check_endpoint(&long, false).is_err());
         // Loopback only with the flag, and only loopback.
         assert!(check_endpoint("http://127.0.0.1:8080/x", true).is_ok());
         assert!(check_endpoint("http://[::1]:8080/x", true).is_ok());
         assert!(check_endpoint("http://localhost:8080/x", true).is_ok());
+        assert!(check_endpoint("http://localhost.:8080/x", true).is_ok());
         assert!(check_endpoint("http://10.0.0.1/x", true).is_err());
         assert!(check_endpoint("http://push.example.com/x", true).is_err());
     }

@@ -42,7 +42,7 @@ pub use crew::{
     add_attachment, arrive, change_destination, check_attachment, crew_attachment, crew_owns,
     crew_read, inquire, open, submit_report,
 };
-pub use escalation::escalate_due;
+pub use escalation::{escalate_due, escalate_now};
 pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
 
 /// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
@@ -236,6 +236,10 @@ pub fn push_payload(inc: &IncidentRow, kind: &str, age_band: &str) -> Value {
         "activation": inc.activation,
         "age_band": age_band,
         "eta_at": inc.eta_at,
+        // A service worker keeps the highest (version, escalation) per incident and drops the
+        // rest: 30 report updates on two devices need not ring 60 times.
+        "version": inc.version,
+        "escalation": 0,
     })
 }
 
