@@ -4,6 +4,7 @@
 //! `cargo test -p kyukit-tests --test main <file>::`.
 
 mod account_abuse;
+mod alerts;
 mod audit;
 mod authorization;
 mod backup;

@@ -1,0 +1,210 @@
+//! Alerts that always arrive (issue 24), end to end on SQLite and PostgreSQL: a pre-arrival push
+//! that cannot be delivered within its TTL is recorded as expired and the incident escalated at
+//! once (the ED and the crew see it, the crew with the hospital's phone); every push payload
+//! carries the incident's version and an escalation level. The push service decrypts with
+//! Mozilla's `ece` (`kyukit_tests::push`).
+
+use diesel::prelude::*;
+use kyukit_server::db::push::OutboxRow;
+use kyukit_server::db::schema::push_outbox;
+use kyukit_server::db::{Db, DbConnection};
+use kyukit_server::domain::OutboxStatus;
+use kyukit_tests::field::{
+    MEDIC_PASSWORD, add_staff, audit_events, create_facility, json_of, medic_client, staff_token,
+    world,
+};
+use kyukit_tests::push::PushService;
+use kyukit_tests::sse::Sse;
+use kyukit_tests::{StatusCode, T0, TestApp, Value, both_backends, json};
+use reqwest::Method;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn rows_of(db: &Db, subscription: &str) -> Vec<OutboxRow> {
+    let mut c = db.conn().expect("conn");
+    let c: &mut DbConnection = &mut c;
+    push_outbox::table
+        .filter(push_outbox::subscription_id.eq(subscription))
+        .order((push_outbox::created_at.asc(), push_outbox::id.asc()))
+        .select(OutboxRow::as_select())
+        .load(c)
+        .expect("outbox")
+}
+
+/// Polls (up to 10 s) until the first row of `subscription` satisfies `done`.
+async fn first_row_until(
+    db: &Db,
+    subscription: &str,
+    done: impl Fn(&OutboxRow) -> bool,
+) -> OutboxRow {
+    for _ in 0..200 {
+        if let Some(r) = rows_of(db, subscription).into_iter().next()
+            && done(&r)
+        {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "outbox row never got there: {:#?}",
+        rows_of(db, subscription)
+    );
+}
+
+async fn ed_feed(app: &TestApp, token: &str) -> Sse {
+    let req = app
+        .client
+        .get(app.url("/api/v1/hospital/feed"))
+        .bearer_auth(token);
+    Sse::new(req.send().await.expect("feed")).await
+}
+
+fn report() -> Value {
+    json!({
+        "base_version": 0,
+        "chief_complaint": "突然の胸痛、冷汗",
+        "activation": "stemi",
+        "vitals": {"systolic_bp": 92, "diastolic_bp": 58, "heart_rate": 118, "respiratory_rate": 26,
+                   "spo2": 91, "temperature": 36.4, "glucose": 162},
+        "jcs": "I-2", "gcs": {"e": 4, "v": 4, "m": 6},
+        "eta_minutes": 12, "crew": ["隊長 佐藤", "救命士 鈴木"]
+    })
+}
+
+both_backends!(
+    an_undeliverable_alert_expires_and_escalates_and_every_payload_is_versioned,
+    config = |c: &mut kyukit_server::config::Config| {
+        // 10 ms of real time per schedule second; the time-based escalation far away, so only
+        // the expiry can escalate here.
+        c.push_backoff_unit_ms = 10;
+        c.escalate_after_secs = 3600;
+    },
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let db = app.db();
+        let h1 = create_facility(&app, &w.admin, "hospital", "水海道さくら病院").await;
+        let h2 = create_facility(&app, &w.admin, "hospital", "守谷第一病院").await;
+        add_staff(&app, &w.admin, &h1, "ed1", "ed_staff").await;
+        add_staff(&app, &w.admin, &h2, "ed2", "ed_staff").await;
+        let ed1 = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let ed2 = staff_token(&app, "ed2", MEDIC_PASSWORD).await;
+        let key = json_of(app.get("/api/v1/push/vapid-public-key", None).await).await;
+        let svc = PushService::start(app.clock.clone(), key["public_key"].as_str().unwrap()).await;
+        // Hospital 1's push service is down for good; hospital 2's works.
+        svc.script("/h1", &[], 503);
+        let mut subs = Vec::new();
+        for (token, path) in [(&ed1, "/h1"), (&ed2, "/h2")] {
+            let r = app
+                .post(
+                    "/api/v1/push/subscriptions",
+                    Some(token),
+                    svc.subscriber(path).body(None),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            subs.push(json_of(r).await["id"].as_str().unwrap().to_string());
+        }
+        let mut feed1 = ed_feed(&app, &ed1).await;
+
+        let c = medic_client(&app, &w).await;
+        let mut crew = Sse::new(
+            c.signed(
+                Method::GET,
+                "/api/v1/crew/feed",
+                None,
+                Some("text/event-stream"),
+            )
+            .await
+            .expect("crew feed"),
+        )
+        .await;
+        let scan = c.scan(&w.card_url, "INC-24").await.expect("scan");
+        let inc = c
+            .open_incident("INC-24", scan["access_id"].as_str())
+            .await
+            .expect("open");
+        let iid = inc["id"].as_str().unwrap().to_string();
+        let v1 = c.send_report(&iid, &report()).await.expect("report");
+        c.inquire(&iid, &[&h1, &h2]).await.expect("inquiry");
+        assert!(feed1.next_of("inquiry", WAIT).await.is_some());
+
+        // Hospital 2's device has it at once, with the incident's version and level 0.
+        let got = svc.wait_for(2).await;
+        let h2_push = got
+            .iter()
+            .find(|r| r.path == "/h2")
+            .expect("h2 pushed")
+            .json();
+        assert_eq!(h2_push["kind"], "inquiry");
+        assert_eq!(h2_push["incident_id"], iid.as_str());
+        assert_eq!(h2_push["version"], v1["version"]);
+        assert_eq!(h2_push["escalation"], 0);
+
+        // Hospital 1's: retried on the schedule, the test clock moved to each retry, until the
+        // 600 s TTL is spent (a last try at 599 s).
+        let mut times = Vec::new();
+        loop {
+            let seen = times.len() as i32 + 1;
+            let row = first_row_until(&db, &subs[0], |r| {
+                r.attempts >= seen || r.status != OutboxStatus::Pending
+            })
+            .await;
+            if row.status != OutboxStatus::Pending {
+                assert_eq!(row.status, OutboxStatus::Failed);
+                assert!(
+                    row.last_error.as_deref().unwrap().contains("expired"),
+                    "{row:?}"
+                );
+                break;
+            }
+            times.push(row.next_attempt_at - T0);
+            app.clock.set(row.next_attempt_at);
+        }
+        assert_eq!(times, [1, 3, 7, 15, 31, 63, 127, 255, 511, 599]);
+        // The expiry escalated the incident for hospital 1: its feed, the crew (with the phone),
+        // and a re-alert at escalation level 1.
+        let e = feed1
+            .next_of("escalated", WAIT)
+            .await
+            .expect("the ED sees the escalation");
+        assert_eq!(e.data["incident_id"], iid.as_str());
+        let e = crew
+            .next_of("escalated", WAIT)
+            .await
+            .expect("the crew sees the escalation");
+        assert_eq!(e.data["hospital_id"], h1.as_str());
+        assert!(e.data["phone"].is_string(), "{}", e.data);
+        assert_eq!(e.data["escalation"], 1);
+        let realert = loop {
+            let r = svc.received_at("/h1");
+            if let Some(p) = r
+                .iter()
+                .map(|r| r.json())
+                .find(|p| p["kind"] == "escalated")
+            {
+                break p;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(realert["escalation"], 1);
+        assert_eq!(realert["incident_id"], iid.as_str());
+        // Every push carried a version and an escalation level.
+        for r in svc.received() {
+            let p = r.json();
+            assert!(p["version"].is_i64() && p["escalation"].is_i64(), "{p}");
+            assert!(r.rs as usize > r.record_len);
+        }
+        let text = app.get("/metrics", None).await.text().await.unwrap();
+        assert!(
+            text.contains("kyukit_push_deliveries_total{outcome=\"expired\"} 1"),
+            "{text}"
+        );
+        let escalations = audit_events(&app)
+            .into_iter()
+            .filter(|e| e.action == "incident.escalate")
+            .count();
+        assert_eq!(escalations, 1);
+        assert!(svc.problems().is_empty(), "{:?}", svc.problems());
+    }
+);
