@@ -125,6 +125,12 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
+            "# HELP kyukit_feed_clients Live-feed (Server-Sent Events) streams open on this instance."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_feed_clients gauge");
+        let _ = writeln!(out, "kyukit_feed_clients {}", state.feed.clients());
+        let _ = writeln!(
+            out,
             "# HELP kyukit_build_info Version and database backend."
         );
         let _ = writeln!(out, "# TYPE kyukit_build_info gauge");

@@ -208,3 +208,169 @@ both_backends!(
         assert!(svc.problems().is_empty(), "{:?}", svc.problems());
     }
 );
+
+/// The `kyukit` binary: `KYUKIT_BIN`, else `target/debug/kyukit` of this workspace (`cargo test
+/// --workspace` builds it for the server's own integration tests; after changing the server,
+/// `cargo build -p kyukit-server --bin kyukit` first when running this file alone).
+fn kyukit_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("KYUKIT_BIN") {
+        return p.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    );
+    let bin = target.join("debug/kyukit");
+    assert!(
+        bin.exists(),
+        "{} missing: cargo build -p kyukit-server --bin kyukit",
+        bin.display()
+    );
+    bin
+}
+
+/// A free port on 127.0.0.1 (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+both_backends!(
+    sigterm_with_fifty_open_feeds_stops_the_server_within_five_seconds,
+    |app: TestApp| async move {
+        // The data (a hospital, its ED staff member's session) is made through the in-process
+        // server; the real `kyukit serve` binary then runs on the same database and data
+        // directory, on a clock starting at the same instant.
+        let admin = kyukit_tests::field::admin_token(&app).await;
+        let hosp = create_facility(&app, &admin, "hospital", "きぬ医師会病院").await;
+        add_staff(&app, &admin, &hosp, "ed1", "ed_staff").await;
+        let token = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&app.data_dir, std::fs::Permissions::from_mode(0o700))
+                .expect("chmod 700");
+        }
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let log = std::fs::File::create(app.data_dir.join("serve.log")).expect("log");
+        let mut cmd = std::process::Command::new(kyukit_bin());
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--public-url",
+        ])
+        .arg(kyukit_tests::PUBLIC_URL)
+        .arg("--data-dir")
+        .arg(&app.data_dir)
+        .env("KYUKIT_TEST_CLOCK_START", "2026-11-21T00:01:00Z")
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log);
+        if app.backend == kyukit_tests::Backend::Postgres {
+            cmd.env("DATABASE_URL", &app.database_url);
+        }
+        let mut child = cmd.spawn().expect("kyukit serve");
+        let client = reqwest::Client::new();
+        let mut up = false;
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !up {
+            let _ = child.kill();
+            panic!(
+                "kyukit serve did not start: {}",
+                std::fs::read_to_string(app.data_dir.join("serve.log")).unwrap_or_default()
+            );
+        }
+        // 50 open feeds, each seen live (its opening comment read) ...
+        let mut feeds = Vec::new();
+        for _ in 0..50 {
+            let mut r = client
+                .get(format!("{base}/api/v1/hospital/feed"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("feed");
+            assert_eq!(r.status(), StatusCode::OK);
+            let first = r.chunk().await.expect("read").expect("a first chunk");
+            assert!(String::from_utf8_lossy(&first).contains("connected"));
+            feeds.push(r);
+        }
+        // ... and one more its client has already closed.
+        let closed = client
+            .get(format!("{base}/api/v1/hospital/feed"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("feed");
+        drop(closed);
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let open: i64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("kyukit_feed_clients "))
+            .expect("kyukit_feed_clients")
+            .parse()
+            .unwrap();
+        assert!(open >= 50, "{open} feed clients");
+
+        let sent = std::time::Instant::now();
+        let kill = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        // Every feed ends at once (the body is complete: EOF, not a reset) ...
+        for mut r in feeds {
+            let end = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    match r.chunk().await {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => return true,
+                        Err(_) => return false,
+                    }
+                }
+            })
+            .await;
+            assert!(
+                end.is_ok(),
+                "a feed still open {:?} after SIGTERM",
+                sent.elapsed()
+            );
+        }
+        // ... and the process exits, cleanly, within five seconds.
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if sent.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("kyukit serve still running 10 s after SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let took = sent.elapsed();
+        assert!(took < Duration::from_secs(5), "exited after {took:?}");
+        assert!(status.success(), "{status:?}");
+        let log = std::fs::read_to_string(app.data_dir.join("serve.log")).unwrap();
+        assert!(log.contains("shutting down"), "{log}");
+    }
+);

@@ -59,7 +59,13 @@ fn stream(
     let (tx, mut rx) =
         tokio::sync::mpsc::channel::<Result<web::Bytes, std::convert::Infallible>>(64);
     let mut wake = state.feed.subscribe();
+    let mut closing = state.feed.closing();
+    let guard = state.feed.client();
     tokio::spawn(async move {
+        let _guard = guard;
+        if *closing.borrow_and_update() {
+            return;
+        }
         let db = state.db.clone();
         let start = {
             let (db, facility) = (db.clone(), facility.clone());
@@ -113,6 +119,8 @@ fn stream(
                 continue;
             }
             tokio::select! {
+                // Shutdown: the stream ends now (the client reconnects, to another instance).
+                _ = closing.changed() => return,
                 note = wake.recv() => match note {
                     Ok(n) if n.facility_id != facility => {}
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
