@@ -374,3 +374,153 @@ both_backends!(
         assert!(log.contains("shutting down"), "{log}");
     }
 );
+
+/// A new, empty place to restore into (its own data directory and database).
+fn fresh_target(app: &TestApp) -> (std::path::PathBuf, String) {
+    let data_dir = app
+        .data_dir
+        .join(format!("restored-{}", kyukit_tests::random_hex(4)));
+    let url = match app.backend {
+        kyukit_tests::Backend::Sqlite => data_dir.join("kyukit.db").display().to_string(),
+        kyukit_tests::Backend::Postgres => {
+            use diesel::connection::SimpleConnection;
+            let base = kyukit_tests::pg_base_url().expect("cluster");
+            let name = format!("kyukit_restore_{}", kyukit_tests::random_hex(8));
+            diesel::PgConnection::establish(&base)
+                .expect("connect")
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create database");
+            base.replacen("/postgres?", &format!("/{name}?"), 1)
+        }
+    };
+    (data_dir, url)
+}
+
+async fn hospital_feed(base: &str, token: &str, last: Option<i64>) -> Sse {
+    let mut req = reqwest::Client::new()
+        .get(format!("{base}/api/v1/hospital/feed"))
+        .bearer_auth(token);
+    if let Some(id) = last {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    Sse::new(req.send().await.expect("feed")).await
+}
+
+both_backends!(
+    a_board_resuming_above_the_head_after_a_restore_is_told_to_reload,
+    |app: TestApp| async move {
+        use kyukit_server::service::backup::{self, Target};
+        let w = world(&app).await;
+        let h1 = create_facility(&app, &w.admin, "hospital", "水海道さくら病院").await;
+        add_staff(&app, &w.admin, &h1, "ed1", "ed_staff").await;
+        let ed1 = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let c = medic_client(&app, &w).await;
+        let scan = c.scan(&w.card_url, "INC-R").await.expect("scan");
+        let inc = c
+            .open_incident("INC-R", scan["access_id"].as_str())
+            .await
+            .expect("open");
+        let iid = inc["id"].as_str().unwrap().to_string();
+        c.send_report(&iid, &report()).await.expect("report");
+        let mut board = hospital_feed(&app.base, &ed1, Some(0)).await;
+        c.inquire(&iid, &[&h1]).await.expect("inquiry");
+        let asked = board.next_of("inquiry", WAIT).await.expect("inquiry seen");
+        let head_at_backup = asked.id.unwrap();
+
+        // The backup (`kyukit backup create`), taken with the inquiry in it.
+        let to = app.data_dir.join("backups");
+        std::fs::create_dir_all(&to).unwrap();
+        let target = Target::new(&app.data_dir, Some(&app.database_url)).unwrap();
+        let made = {
+            let (target, to) = (target.clone(), to.clone());
+            tokio::task::spawn_blocking(move || backup::create(&target, &to, 7, T0 + 100))
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        // Afterwards the board sees more: an acknowledgement and an acceptance.
+        for what in ["acknowledge", "answer"] {
+            let body = (what == "answer").then(|| json!({"decision": "accept"}));
+            let r = app
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/hospital/incidents/{iid}/{what}"),
+                    Some(&ed1),
+                    body,
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{what}");
+        }
+        let mut last = head_at_backup;
+        while let Some(e) = board.next(Duration::from_millis(500)).await {
+            last = e.id.unwrap();
+        }
+        assert!(last >= head_at_backup + 2, "{last}");
+        drop(board);
+
+        // Disaster: the data are restored (`kyukit restore`) into a new place and a server
+        // started on them. The board comes back with its Last-Event-ID, above the new head.
+        let (data_dir, url) = fresh_target(&app);
+        let elsewhere = Target::new(&data_dir, Some(&url)).unwrap();
+        {
+            let generation = made.dir.clone();
+            tokio::task::spawn_blocking(move || backup::restore(&generation, &elsewhere, false))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let mut config = kyukit_server::config::Config::new(
+            "127.0.0.1:0".parse().unwrap(),
+            data_dir.clone(),
+            kyukit_tests::PUBLIC_URL.into(),
+        );
+        config.database_url = Some(kyukit_server::db::DatabaseUrl::parse(&url).unwrap());
+        config.escalation_tick_ms = 100;
+        let server =
+            kyukit_server::startup::Application::build(&config, app.clock.clone()).unwrap();
+        let base = format!("http://127.0.0.1:{}", server.port());
+        tokio::spawn(server.run_until_stopped());
+
+        let mut board = hospital_feed(&base, &ed1, Some(last)).await;
+        let reset = board.next(WAIT).await.expect("a reset event");
+        assert_eq!(reset.event, "reset");
+        assert_eq!(reset.id, Some(head_at_backup), "its id is the head");
+        assert_eq!(reset.data["head"], head_at_backup);
+        assert_eq!(reset.data["last_event_id"], last);
+        // Reloading shows the restored state: asked, not yet acknowledged.
+        let list: Value = reqwest::Client::new()
+            .get(format!("{base}/api/v1/hospital/incidents"))
+            .bearer_auth(&ed1)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list[0]["id"], iid.as_str());
+        assert!(list[0]["target"]["acknowledged_at"].is_null(), "{list}");
+        // New events then follow, numbered on from the head.
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{base}/api/v1/hospital/incidents/{iid}/acknowledge"
+            ))
+            .bearer_auth(&ed1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let next = board.next(WAIT).await.expect("a new event after the reset");
+        assert_eq!(next.event, "acknowledged");
+        assert_eq!(next.id, Some(head_at_backup + 1));
+        // A board resuming at or below the head is not reset.
+        let mut fine = hospital_feed(&base, &ed1, Some(head_at_backup)).await;
+        let e = fine.next(WAIT).await.expect("the missed event");
+        assert_eq!(
+            (e.event.as_str(), e.id),
+            ("acknowledged", Some(head_at_backup + 1))
+        );
+        for name in backup::generations(&to).unwrap() {
+            backup::remove_generation(&to.join(name)).unwrap();
+        }
+    }
+);

@@ -212,6 +212,12 @@ async function readEvents(body, on) {
 function onEvent(ev) {
   if (ev.id) S.feed.lastEventId = ev.id;
   if (ev.event === "session_ended") return logout(false);
+  if (ev.event === "reset") {
+    // The server's feed is behind our Last-Event-ID (restored from a backup, or another
+    // deployment): what we show may be gone. Resume from its head and reload everything now.
+    S.feed.lastEventId = ev.id || null;
+    return load();
+  }
   scheduleLoad();
 }
 

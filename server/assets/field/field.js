@@ -636,6 +636,13 @@ async function readEvents(body, on) {
 function onFeedEvent(ev) {
   if (ev.id) S.feed.lastEventId = ev.id;
   if (ev.event === "session_ended") return logout(false);
+  if (ev.event === "reset") {
+    // The feed restarted below our Last-Event-ID (a restore, or another deployment): resume from
+    // its head and reload the open incident, whatever it missed.
+    S.feed.lastEventId = ev.id || null;
+    if (S.incident) refreshIncident();
+    return;
+  }
   let data = {};
   try {
     data = JSON.parse(ev.data);
