@@ -38,6 +38,11 @@ pub struct Config {
     /// How often the escalation check runs (milliseconds of real time; the check itself reads the
     /// injected clock).
     pub escalation_tick_ms: u64,
+    /// Unacknowledged alerts escalate again every this many seconds until acknowledged;
+    /// acknowledged, unanswered ones are re-alerted at this interval.
+    pub escalation_repeat_secs: i64,
+    /// An acknowledged inquiry still unanswered this long after the acknowledgement is re-alerted.
+    pub realert_after_secs: i64,
     // push
     /// Web Push: the VAPID `sub` contact (`mailto:` or `https:`); `None`: `mailto:admin@<host of
     /// public_url>`.
@@ -78,6 +83,8 @@ impl Config {
             slow_clients: crate::connections::SlowClientLimits::default(),
             escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
             escalation_tick_ms: 5_000,
+            escalation_repeat_secs: crate::service::incidents::ESCALATION_REPEAT_SECS,
+            realert_after_secs: crate::service::incidents::REALERT_AFTER_SECS,
             push_subject: None,                  // push
             push_allow_insecure_loopback: false, // push
             push_send_timeout_ms: 5_000,
@@ -94,6 +101,15 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("kyukit.db")))
+    }
+
+    /// When the escalation chain acts.
+    pub fn escalation_policy(&self) -> crate::service::incidents::EscalationPolicy {
+        crate::service::incidents::EscalationPolicy {
+            after_secs: self.escalate_after_secs,
+            repeat_secs: self.escalation_repeat_secs.max(1),
+            realert_after_secs: self.realert_after_secs,
+        }
     }
 
     /// Checks what cannot be expressed in the types.

@@ -404,11 +404,13 @@ async fn send_until_done(state: AppState, mut leased: Leased) {
                     finished_at,
                     &wake,
                 ),
-                None => Ok(()),
+                None => Ok(None),
             })
             .await;
-            if !matches!(escalated, Ok(Ok(()))) {
-                tracing::error!(outbox_id = %leased.row.id, "escalation after expiry failed");
+            match escalated {
+                Ok(Ok(Some(step))) => state.metrics.escalation(&step),
+                Ok(Ok(None)) => {}
+                _ => tracing::error!(outbox_id = %leased.row.id, "escalation after expiry failed"),
             }
         }
         if update.status != OutboxStatus::Pending {

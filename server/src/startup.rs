@@ -286,16 +286,20 @@ async fn escalate(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let (db, muni, now, after) = (
+        let (db, muni, now, policy) = (
             state.db.clone(),
             state.municipality_id.clone(),
             state.clock.now(),
-            state.config.escalate_after_secs,
+            state.config.escalation_policy(),
         );
         let wake = state.wakers();
-        let due = move || crate::service::incidents::escalate_due(&db, &muni, after, now, &wake);
+        let due = move || crate::service::incidents::escalate_due(&db, &muni, &policy, now, &wake);
         match web::block(due).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(steps)) => {
+                for s in &steps {
+                    state.metrics.escalation(s);
+                }
+            }
             Ok(Err(e)) => tracing::error!(error = %e, "escalation check failed"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
         }

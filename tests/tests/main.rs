@@ -10,6 +10,7 @@ mod authorization;
 mod backup;
 mod bad_input;
 mod directives;
+mod escalation;
 mod fanout;
 mod field;
 mod field_cli;

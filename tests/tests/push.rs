@@ -617,12 +617,24 @@ both_backends!(
         error_of(post(b).await, StatusCode::BAD_REQUEST, "invalid_body").await;
         assert_eq!(subscription_count(&db), 0);
 
-        // Only ED staff: a resident, a facility manager, the city → 403; a paramedic's session is
-        // bound to their field device, so a bearer request with it is 401 before any role check.
+        // Only ED staff (tier 1 or 2) and facility managers (tier 3, the escalation chain's last
+        // tier): a resident, the city → 403; a paramedic's session is bound to their field
+        // device, so a bearer request with it is 401 before any role check.
         let (_, resident) = register_resident(&app, "hanako").await;
         add_staff(&app, &h.admin, &h.hosp, "mgr1", "facility_manager").await;
         let mgr = staff_token(&app, "mgr1", MEDIC_PASSWORD).await;
-        for token in [&resident, &mgr, &h.admin] {
+        for (token, tier) in [(&mgr, 1), (&mgr, 2), (&h.ed1, 3), (&h.ed1, 0)] {
+            let mut b = s.body(None);
+            b["tier"] = json!(tier);
+            let m = error_of(
+                app.post(path, Some(token.as_str()), b).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_subscription",
+            )
+            .await;
+            assert!(m.starts_with("tier"), "{m}");
+        }
+        for token in [&resident, &h.admin] {
             error_of(
                 app.post(path, Some(token.as_str()), s.body(None)).await,
                 StatusCode::FORBIDDEN,
@@ -732,9 +744,9 @@ both_backends!(
         };
         assert_eq!(count("push.subscribe", "ok"), 13);
         assert_eq!(count("push.unsubscribe", "ok"), 1);
-        // Resident, manager, city (POST and GET each); DELETE by ed2, ed3, the resident, a bad
-        // id, ed3 again.
-        assert_eq!(count("push.subscribe", "denied"), 6);
+        // Resident, city (POST and GET each); DELETE by ed2, ed3, the resident, a bad id, ed3
+        // again.
+        assert_eq!(count("push.subscribe", "denied"), 4);
         assert_eq!(count("push.unsubscribe", "denied"), 5);
     }
 );

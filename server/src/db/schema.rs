@@ -469,6 +469,7 @@ diesel::table! {
         auth -> Text,
         label -> Nullable<Text>,
         created_at -> BigInt,
+        tier -> Integer,
     }
 }
 
@@ -509,3 +510,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_outbox,
     facilities,
 );
+
+diesel::table! {
+    target_escalations (incident_id, hospital_id, asked_at) {
+        incident_id -> Text,
+        hospital_id -> Text,
+        asked_at -> BigInt,
+        level -> Integer,
+        realerts -> Integer,
+        updated_at -> BigInt,
+    }
+}

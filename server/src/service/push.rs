@@ -59,6 +59,11 @@ pub struct SubscriptionInput {
     /// A name for the device, at most 64 characters (e.g. "ER desk tablet").
     #[serde(default)]
     pub label: Option<String>,
+    /// ED staff: `1` (default) — called for every alert; `2` — backup, called only once an
+    /// unacknowledged alert reaches escalation level 2. A facility manager's devices are always
+    /// tier 3 (called from level 3); they may omit it or send `3`.
+    #[serde(default)]
+    pub tier: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -77,6 +82,8 @@ pub struct Subscription {
     pub endpoint: String,
     pub label: Option<String>,
     pub created_at: i64,
+    /// 1: first call; 2: ED backup (from escalation level 2); 3: facility manager (from level 3).
+    pub tier: i32,
 }
 
 impl From<SubscriptionRow> for Subscription {
@@ -86,6 +93,7 @@ impl From<SubscriptionRow> for Subscription {
             endpoint: r.endpoint,
             label: r.label,
             created_at: r.created_at,
+            tier: r.tier,
         }
     }
 }
@@ -223,20 +231,27 @@ pub fn check_auth(value: &str) -> Result<String, DomainError> {
     }
 }
 
-/// Only ED staff subscribe (their account's facility is their hospital).
-fn require_ed_staff(
+/// The escalation tier of a facility manager's devices.
+pub const MANAGER_TIER: i32 = 3;
+
+/// Only ED staff and facility managers subscribe (their account's facility is their hospital);
+/// returns the facility and the tier an input may ask for (ED staff: 1 or 2; managers: 3).
+fn require_subscriber(
     db: &Db,
     actor: &Actor,
     action: Action,
     now: i64,
-) -> Result<String, DomainError> {
+) -> Result<(String, std::ops::RangeInclusive<i32>), DomainError> {
     match (actor.role, &actor.facility_id) {
-        (Role::EdStaff, Some(f)) => Ok(f.clone()),
+        (Role::EdStaff, Some(f)) => Ok((f.clone(), 1..=2)),
+        (Role::FacilityManager, Some(f)) => Ok((f.clone(), MANAGER_TIER..=MANAGER_TIER)),
         _ => Err(super::deny(
             db,
             &actor.municipality_id,
             actor.event(action, Outcome::Denied),
-            DomainError::forbidden("only ED staff of a hospital receive push alerts"),
+            DomainError::forbidden(
+                "only ED staff and facility managers of a hospital receive push alerts",
+            ),
             now,
         )),
     }
@@ -253,7 +268,18 @@ pub fn subscribe(
     allow_insecure_loopback: bool,
     now: i64,
 ) -> Result<Subscription, DomainError> {
-    let facility_id = require_ed_staff(db, actor, Action::PushSubscribe, now)?;
+    let (facility_id, tiers) = require_subscriber(db, actor, Action::PushSubscribe, now)?;
+    let tier = input.tier.unwrap_or(*tiers.start());
+    if !tiers.contains(&tier) {
+        return Err(invalid(format!(
+            "tier: {} for this role",
+            if tiers.start() == tiers.end() {
+                format!("must be {}", tiers.start())
+            } else {
+                format!("must be {} to {}", tiers.start(), tiers.end())
+            }
+        )));
+    }
     let endpoint = check_endpoint(&input.endpoint, allow_insecure_loopback)?;
     let p256dh = check_p256dh(&input.keys.p256dh)?;
     let auth = check_auth(&input.keys.auth)?;
@@ -264,7 +290,7 @@ pub fn subscribe(
         let existing = q::subscription_by_endpoint(c, &endpoint)?;
         let (id, detail) = match existing {
             Some(old) if old.account_id == actor.account_id && old.municipality_id == *muni => {
-                q::update_subscription_keys(c, &old.id, &p256dh, &auth, label.as_deref())?;
+                q::update_subscription_keys(c, &old.id, &p256dh, &auth, label.as_deref(), tier)?;
                 (old.id.clone(), format!("subscription {} (keys replaced)", old.id))
             }
             other => {
@@ -293,6 +319,7 @@ pub fn subscribe(
                         auth: auth.clone(),
                         label: label.clone(),
                         created_at: now,
+                        tier,
                     },
                 )?;
                 let detail = match &other {
@@ -316,7 +343,7 @@ pub fn subscribe(
 
 /// The caller's own subscriptions.
 pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, DomainError> {
-    require_ed_staff(db, actor, Action::PushSubscribe, now)?;
+    require_subscriber(db, actor, Action::PushSubscribe, now)?;
     db.read(|c| {
         Ok::<_, DomainError>(
             q::subscriptions_of_account(c, &actor.municipality_id, &actor.account_id)?
@@ -329,7 +356,7 @@ pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, Domai
 
 /// Removes one of the caller's own subscriptions; anyone else's (or an unknown id) is 404.
 pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), DomainError> {
-    require_ed_staff(db, actor, Action::PushUnsubscribe, now)?;
+    require_subscriber(db, actor, Action::PushUnsubscribe, now)?;
     let not_found = || {
         super::deny(
             db,
@@ -384,8 +411,9 @@ fn payload_problem(payload: &serde_json::Value) -> Option<String> {
     None
 }
 
-/// Queues a push of `payload` to every device of `facility_id`'s active ED staff (one `pending`
-/// outbox row per subscription, due now), in the caller's transaction; returns how many. The
+/// Queues a push of `payload` to every tier-1 device of `facility_id`'s active ED staff (one
+/// `pending` outbox row per subscription, due now), in the caller's transaction; returns how many.
+/// [`enqueue_for_tiers`] reaches tiers 2 and 3 too (the escalation chain). The
 /// caller wakes the push worker once it commits (`Tx::after_commit` with `feed::Wakers`), so it
 /// sends at once (it also polls).
 ///
@@ -403,6 +431,33 @@ pub fn enqueue_for_facility(
     ttl_secs: i32,
     now: i64,
 ) -> QueryResult<usize> {
+    enqueue_for_tiers(
+        c,
+        muni,
+        facility_id,
+        incident_id,
+        payload,
+        urgency,
+        ttl_secs,
+        now,
+        1,
+    )
+}
+
+/// [`enqueue_for_facility`] to the devices of tiers 1 to `max_tier` (1: first call, 2: ED backup,
+/// 3: the facility manager).
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue_for_tiers(
+    c: &mut DbConnection,
+    muni: &str,
+    facility_id: &str,
+    incident_id: Option<&str>,
+    payload: &serde_json::Value,
+    urgency: &str,
+    ttl_secs: i32,
+    now: i64,
+    max_tier: i32,
+) -> QueryResult<usize> {
     let refuse = |why: String| Err(diesel::result::Error::QueryBuilderError(why.into()));
     if let Some(why) = payload_problem(payload) {
         return refuse(why);
@@ -419,7 +474,7 @@ pub fn enqueue_for_facility(
     if ttl_secs < 0 {
         return refuse("push TTL must not be negative".into());
     }
-    let subs = q::deliverable_subscriptions(c, muni, facility_id)?;
+    let subs = q::deliverable_subscriptions(c, muni, facility_id, max_tier)?;
     let mut rows = Vec::with_capacity(subs.len());
     for s in subs {
         let id = super::new_id()
