@@ -217,3 +217,53 @@ fn escalate_target(
     audit::append(c, muni, &e, now);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: EscalationPolicy = EscalationPolicy {
+        after_secs: 180,
+        repeat_secs: 120,
+        realert_after_secs: 240,
+    };
+
+    fn target(ack: Option<i64>, status: TargetStatus, answered: Option<i64>) -> TargetRow {
+        TargetRow {
+            incident_id: "i".into(),
+            hospital_id: "h".into(),
+            municipality_id: "m".into(),
+            status,
+            reason: None,
+            asked_at: 1000,
+            answered_by: None,
+            answered_at: answered,
+            acknowledged_by: None,
+            acknowledged_at: ack,
+            escalated_at: None,
+        }
+    }
+
+    #[test]
+    fn unacknowledged_levels_climb_every_repeat() {
+        let t = target(None, TargetStatus::Pending, None);
+        let at = |s: i64| due_steps(&t, &P, 1000 + s).0;
+        assert_eq!(
+            [at(0), at(179), at(180), at(299), at(300), at(420), at(3000)],
+            [0, 0, 1, 1, 2, 3, 24]
+        );
+        assert_eq!(
+            [tier_of(1), tier_of(2), tier_of(3), tier_of(24)],
+            [1, 2, 3, 3]
+        );
+    }
+
+    #[test]
+    fn acknowledged_unanswered_inquiries_are_realerted_answered_ones_not() {
+        let t = target(Some(1100), TargetStatus::Pending, None);
+        let at = |s: i64| due_steps(&t, &P, s);
+        assert_eq!([at(1339), at(1340), at(1460)], [(-1, 0), (-1, 1), (-1, 2)]);
+        let answered = target(Some(1100), TargetStatus::Accepted, Some(1100));
+        assert_eq!(due_steps(&answered, &P, 9999), (-1, 0));
+    }
+}
