@@ -38,6 +38,11 @@ pub struct Config {
     /// How often the escalation check runs (milliseconds of real time; the check itself reads the
     /// injected clock).
     pub escalation_tick_ms: u64,
+    /// Unacknowledged alerts escalate again every this many seconds until acknowledged;
+    /// acknowledged, unanswered ones are re-alerted at this interval.
+    pub escalation_repeat_secs: i64,
+    /// An acknowledged inquiry still unanswered this long after the acknowledgement is re-alerted.
+    pub realert_after_secs: i64,
     // push
     /// Web Push: the VAPID `sub` contact (`mailto:` or `https:`); `None`: `mailto:admin@<host of
     /// public_url>`.
@@ -45,6 +50,14 @@ pub struct Config {
     /// Web Push: accept `http://` subscription endpoints on a loopback address (tests and local
     /// development only; production push services are HTTPS).
     pub push_allow_insecure_loopback: bool,
+    /// Web Push: the timeout of one send (connection and whole request), in milliseconds
+    /// (5,000): short, so a device whose push service hangs is retried later instead of holding
+    /// a send slot.
+    pub push_send_timeout_ms: u64,
+    /// Web Push: real milliseconds per second of the retry back-off schedule (1,000). Tests set
+    /// it lower to run a schedule of minutes in seconds; the schedule and the TTL arithmetic (on
+    /// the injected clock) are unchanged.
+    pub push_backoff_unit_ms: u64,
 }
 
 impl Config {
@@ -70,8 +83,12 @@ impl Config {
             slow_clients: crate::connections::SlowClientLimits::default(),
             escalate_after_secs: crate::service::incidents::ESCALATE_AFTER_SECS,
             escalation_tick_ms: 5_000,
+            escalation_repeat_secs: crate::service::incidents::ESCALATION_REPEAT_SECS,
+            realert_after_secs: crate::service::incidents::REALERT_AFTER_SECS,
             push_subject: None,                  // push
             push_allow_insecure_loopback: false, // push
+            push_send_timeout_ms: 5_000,
+            push_backoff_unit_ms: 1_000,
         }
     }
 
@@ -84,6 +101,15 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("kyukit.db")))
+    }
+
+    /// When the escalation chain acts.
+    pub fn escalation_policy(&self) -> crate::service::incidents::EscalationPolicy {
+        crate::service::incidents::EscalationPolicy {
+            after_secs: self.escalate_after_secs,
+            repeat_secs: self.escalation_repeat_secs.max(1),
+            realert_after_secs: self.realert_after_secs,
+        }
     }
 
     /// Checks what cannot be expressed in the types.

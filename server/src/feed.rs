@@ -19,17 +19,56 @@ pub struct Note {
 #[derive(Debug)]
 pub struct Hub {
     tx: broadcast::Sender<Note>,
+    /// Set once when the server shuts down: every open stream ends at once.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// Open streams (the `kyukit_feed_clients` gauge).
+    clients: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Hub {
             tx: broadcast::channel(1024).0,
+            closing: tokio::sync::watch::channel(false).0,
+            clients: std::sync::Arc::default(),
         }
     }
 }
 
+/// Counts one open stream while it lives.
+#[derive(Debug)]
+pub struct ClientGuard(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl Hub {
+    /// Ends every open stream now and every stream opened later at once (shutdown: clients
+    /// reconnect, to another instance if there is one).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves-on-change handle of the shutdown flag (`*borrow()` is true once closing).
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Registers an open stream; dropping the guard unregisters it.
+    pub fn client(&self) -> ClientGuard {
+        self.clients
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ClientGuard(self.clients.clone())
+    }
+
+    /// How many streams are open.
+    pub fn clients(&self) -> i64 {
+        self.clients.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Wakes the streams of these facilities (call after the commit).
     pub fn publish(&self, notes: &[Note]) {
         for n in notes {

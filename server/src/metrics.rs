@@ -17,11 +17,13 @@ pub struct Metrics {
     count: AtomicU64,
     sum_micros: AtomicU64,
     /// Web Push attempts by outcome (`PUSH_OUTCOMES`).
-    push: [AtomicU64; 4], // push
+    push: [AtomicU64; 5], // push
+    /// Escalation steps: unacknowledged by level 1, 2, 3, 4+; then `unanswered` re-alerts.
+    escalations: [AtomicU64; 5],
 }
 
 /// The `outcome` label values of `kyukit_push_deliveries_total`.
-pub const PUSH_OUTCOMES: [&str; 4] = ["sent", "gone", "retry", "failed"]; // push
+pub const PUSH_OUTCOMES: [&str; 5] = ["sent", "gone", "retry", "failed", "expired"]; // push
 
 impl Metrics {
     /// Records one answered request.
@@ -49,6 +51,18 @@ impl Metrics {
         if let Some(i) = PUSH_OUTCOMES.iter().position(|o| *o == outcome) {
             self.push[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records one step of the escalation chain (an unacknowledged alert's `level`, or an
+    /// `unanswered` re-alert).
+    pub fn escalation(&self, step: &crate::service::incidents::Step) {
+        let i = match step.kind {
+            crate::service::incidents::StepKind::Unanswered => 4,
+            crate::service::incidents::StepKind::Unacknowledged => {
+                usize::try_from(step.level.clamp(1, 4) - 1).unwrap_or(0)
+            }
+        };
+        self.escalations[i].fetch_add(1, Ordering::Relaxed);
     }
 
     fn render(&self, state: &AppState) -> String {
@@ -113,7 +127,7 @@ impl Metrics {
         // push
         let _ = writeln!(
             out,
-            "# HELP kyukit_push_deliveries_total Web Push send attempts by outcome: sent (2xx), gone (404/410 or unsubscribed: the subscription is removed), retry (429, 5xx, no answer), failed (other answers, expired, or given up after 8 attempts)."
+            "# HELP kyukit_push_deliveries_total Web Push send attempts by outcome: sent (2xx), gone (404/410 or unsubscribed: the subscription is removed), retry (429, 5xx or no answer: sent again after the back-off), failed (other answers), expired (the alert's TTL was spent before a push service took it)."
         );
         let _ = writeln!(out, "# TYPE kyukit_push_deliveries_total counter");
         for (i, outcome) in PUSH_OUTCOMES.iter().enumerate() {
@@ -123,6 +137,33 @@ impl Metrics {
                 self.push[i].load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_escalations_total Escalation steps taken: unacknowledged alerts by level (1 at --escalate-after-secs or when a push expired, one more every --escalation-repeat-secs; level 2 adds the backup ED devices, 3 the facility manager), and re-alerts of acknowledged but unanswered inquiries."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_escalations_total counter");
+        for (i, label) in [
+            "step=\"unacknowledged\",level=\"1\"",
+            "step=\"unacknowledged\",level=\"2\"",
+            "step=\"unacknowledged\",level=\"3\"",
+            "step=\"unacknowledged\",level=\"4+\"",
+            "step=\"unanswered\"",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "kyukit_escalations_total{{{label}}} {}",
+                self.escalations[i].load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_feed_clients Live-feed (Server-Sent Events) streams open on this instance."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_feed_clients gauge");
+        let _ = writeln!(out, "kyukit_feed_clients {}", state.feed.clients());
         let _ = writeln!(
             out,
             "# HELP kyukit_build_info Version and database backend."

@@ -27,13 +27,15 @@ use web_push_native::jwt_simple::claims::{Audiences, JWTClaims, NoCustomClaims};
 
 /// How often the worker looks for due rows without being woken.
 pub const POLL: Duration = Duration::from_millis(500);
+/// How often a row waiting for its retry re-reads the clock once its real-time back-off is over.
+const CLOCK_POLL: Duration = Duration::from_millis(50);
 /// Rows leased per round.
 pub const BATCH: i64 = 64;
 /// How long a lease lasts: longer than a send can take, so a row is sent by one instance at a time;
 /// if an instance dies mid-send, another takes the row over after this (at-least-once delivery).
 pub const LEASE_SECS: i64 = 120;
-/// Whole-request timeout for one push.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// Push requests in flight at once, over all rows (each row is sent by its own task).
+pub const MAX_CONCURRENT_SENDS: usize = 64;
 /// Validity of a VAPID token (RFC 8292 §2: no more than 24 hours; 12 hours is customary).
 pub const VAPID_VALIDITY_SECS: i64 = 12 * 3600;
 /// Finished outbox rows are kept this long, then purged.
@@ -157,6 +159,10 @@ pub struct PushWorker {
     instance: String,
     client: reqwest::Client,
     notify: Notify,
+    /// Send slots ([`MAX_CONCURRENT_SENDS`]).
+    sends: tokio::sync::Semaphore,
+    /// Real time per second of the back-off schedule (1 s; shorter in tests).
+    backoff_unit: Duration,
 }
 
 impl std::fmt::Debug for PushWorker {
@@ -174,8 +180,8 @@ impl PushWorker {
     pub fn new(config: &crate::config::Config) -> io::Result<Self> {
         let vapid = VapidKey::load_or_create(&config.data_dir)?;
         let client = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_millis(config.push_send_timeout_ms.max(1)))
+            .connect_timeout(Duration::from_millis(config.push_send_timeout_ms.max(1)))
             // A redirect would carry the message and the VAPID token somewhere else.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kyukit/", env!("CARGO_PKG_VERSION")))
@@ -187,6 +193,8 @@ impl PushWorker {
             instance: crate::service::new_id().map_err(|e| io::Error::other(e.to_string()))?,
             client,
             notify: Notify::new(),
+            sends: tokio::sync::Semaphore::new(MAX_CONCURRENT_SENDS),
+            backoff_unit: Duration::from_millis(config.push_backoff_unit_ms.max(1)),
         })
     }
 
@@ -208,10 +216,7 @@ impl PushWorker {
         let row = &leased.row;
         let remaining = row.created_at + i64::from(row.ttl_secs) - now;
         if remaining < 0 {
-            return Attempt::Rejected {
-                status: None,
-                error: "expired (TTL) before it could be delivered".into(),
-            };
+            return Attempt::Expired;
         }
         let prepared = (|| {
             let endpoint =
@@ -225,10 +230,9 @@ impl PushWorker {
                 .decode(&sub.auth)
                 .ok()
                 .filter(|b| b.len() == 16)
-                .map(|b| web_push_native::Auth::clone_from_slice(&b))
                 .ok_or("stored auth unusable")?;
-            let body = web_push_native::encrypt(row.payload.as_bytes().to_vec(), &p256dh, &auth)
-                .map_err(|_| "encryption failed")?;
+            let body =
+                encrypt(row.payload.as_bytes(), &p256dh, &auth).map_err(|_| "encryption failed")?;
             let authorization = self
                 .vapid
                 .authorization(&endpoint, &self.subject, now)
@@ -274,13 +278,164 @@ impl PushWorker {
     }
 }
 
+/// The record size (`rs`) of every push: 4096, the largest push services accept. RFC 8291 §4
+/// requires it to be greater than the one record's length (payloads are at most
+/// `MAX_PAYLOAD_BYTES`, so the record is at most 3,089 bytes).
+pub const RECORD_SIZE: u32 = 4096;
+
+/// RFC 8291 message encryption (`aes128gcm`, one record, `rs` = [`RECORD_SIZE`]): the key
+/// derivation of RFC 8291 §3.4 and RFC 8188 from `ece-native`. (`web_push_native::encrypt` sets
+/// `rs` to the record's own length, which RFC 8291 §4 does not allow.)
+pub fn encrypt(
+    message: &[u8],
+    ua_public: &web_push_native::p256::PublicKey,
+    ua_auth: &[u8],
+) -> Result<Vec<u8>, String> {
+    use hkdf::Hkdf;
+    use sha2::Sha256;
+    use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    let mut secret = [0u8; 32];
+    let as_secret = loop {
+        getrandom::fill(&mut secret).map_err(|e| e.to_string())?;
+        if let Ok(k) = web_push_native::p256::SecretKey::from_slice(&secret) {
+            break k;
+        }
+    };
+    let as_public = as_secret.public_key();
+    let shared = web_push_native::p256::ecdh::diffie_hellman(
+        as_secret.to_nonzero_scalar(),
+        ua_public.as_affine(),
+    );
+    let mut info = b"WebPush: info\0".to_vec();
+    info.extend_from_slice(ua_public.to_encoded_point(false).as_bytes());
+    info.extend_from_slice(as_public.to_encoded_point(false).as_bytes());
+    let mut ikm = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(ua_auth), shared.raw_secret_bytes().as_ref())
+        .expand(&info, &mut ikm)
+        .map_err(|e| e.to_string())?;
+    let keyid = as_public.to_encoded_point(false);
+    ece_native::encrypt(
+        ikm,
+        salt,
+        keyid.as_bytes(),
+        std::iter::once(message.to_vec()),
+        RECORD_SIZE,
+    )
+    .map_err(|e| format!("{e:?}"))
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// One round: lease due rows, send them concurrently, record the outcomes. Returns how many rows
-/// were leased.
-async fn round(state: &AppState) -> Result<usize, String> {
+/// Sends one leased row until it is done: delivered, gone, rejected, or its TTL spent. Between
+/// attempts the task sleeps for the back-off in real time (each schedule second is
+/// `Config::push_backoff_unit_ms`), keeping the row leased; each outcome is recorded at once, so
+/// one slow or failing endpoint holds up nothing but its own row. An alert whose TTL is spent is
+/// recorded as expired (`failed`, `last_error` "expired: …") and its incident escalated.
+async fn send_until_done(state: AppState, mut leased: Leased) {
+    let worker = state.push.clone();
+    loop {
+        let attempt = {
+            // Bounded concurrency: at most `MAX_CONCURRENT_SENDS` requests in flight.
+            let _permit = worker.sends.acquire().await;
+            let now = state.clock.now();
+            worker.deliver(&leased, now).await
+        };
+        let finished_at = state.clock.now();
+        let update = svc::update_for(&leased.row, &attempt, finished_at);
+        let outcome = match (&attempt, update.status) {
+            (_, OutboxStatus::Pending) => "retry",
+            (Attempt::Expired, _) => "expired",
+            (Attempt::Transient { .. }, OutboxStatus::Failed) => "expired",
+            (_, status) => status.as_str(),
+        };
+        state.metrics.push_outcome(outcome);
+        let status = match &attempt {
+            Attempt::Delivered { status } | Attempt::Gone { status } => Some(*status),
+            Attempt::Transient { status, .. } | Attempt::Rejected { status, .. } => *status,
+            Attempt::Unsubscribed | Attempt::Expired => None,
+        };
+        tracing::info!(
+            outbox_id = %leased.row.id,
+            attempt = update.attempts,
+            outcome,
+            status = ?status,
+            "push attempt"
+        );
+        let (db, owner, item) = (
+            state.db.clone(),
+            worker.instance.clone(),
+            (leased.clone(), attempt),
+        );
+        let recorded =
+            tokio::task::spawn_blocking(move || svc::record(&db, &owner, &[item], finished_at))
+                .await;
+        match recorded {
+            Ok(Ok(1)) => {}
+            // The lease was taken over (this instance stalled past it): the other one sends.
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, outbox_id = %leased.row.id, "push outcome not recorded");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "push record task failed");
+                return;
+            }
+        }
+        if outcome == "expired"
+            && let Some(incident) = leased.row.incident_id.clone()
+        {
+            let (db, muni, wake) = (
+                state.db.clone(),
+                leased.row.municipality_id.clone(),
+                state.wakers(),
+            );
+            let facility = leased.subscription.as_ref().map(|s| s.facility_id.clone());
+            let escalated = tokio::task::spawn_blocking(move || match facility {
+                Some(f) => crate::service::incidents::escalate_now(
+                    &db,
+                    &muni,
+                    &incident,
+                    &f,
+                    finished_at,
+                    &wake,
+                ),
+                None => Ok(None),
+            })
+            .await;
+            match escalated {
+                Ok(Ok(Some(step))) => state.metrics.escalation(&step),
+                Ok(Ok(None)) => {}
+                _ => tracing::error!(outbox_id = %leased.row.id, "escalation after expiry failed"),
+            }
+        }
+        if update.status != OutboxStatus::Pending {
+            return;
+        }
+        let wait = u64::try_from(update.next_attempt_at - finished_at).unwrap_or(0);
+        leased.row.attempts = update.attempts;
+        leased.row.next_attempt_at = update.next_attempt_at;
+        leased.row.last_status = update.last_status;
+        leased.row.last_error = update.last_error.clone();
+        // The back-off in real time, and until the clock reaches the due time (with the system
+        // clock the second holds already; a test clock is moved by the test).
+        let real = worker
+            .backoff_unit
+            .saturating_mul(u32::try_from(wait).unwrap_or(u32::MAX));
+        tokio::time::sleep(real).await;
+        while state.clock.now() < update.next_attempt_at {
+            tokio::time::sleep(CLOCK_POLL).await;
+        }
+    }
+}
+
+/// One round: lease due rows and start a sender task for each (they run on independently).
+/// Returns how many rows were leased.
+async fn round(state: &AppState, senders: &mut tokio::task::JoinSet<()>) -> Result<usize, String> {
     let worker = state.push.clone();
     let (db, owner, now) = (state.db.clone(), worker.instance.clone(), state.clock.now());
     let leased =
@@ -289,64 +444,25 @@ async fn round(state: &AppState) -> Result<usize, String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
     let n = leased.len();
-    if n == 0 {
-        return Ok(0);
-    }
-    let mut tasks = tokio::task::JoinSet::new();
     for item in leased {
-        let worker = worker.clone();
-        tasks.spawn(async move {
-            let attempt = worker.deliver(&item, now).await;
-            (item, attempt)
-        });
+        senders.spawn(send_until_done(state.clone(), item));
     }
-    let mut results = Vec::with_capacity(n);
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(r) => results.push(r),
-            Err(e) => tracing::error!(error = %e, "push send task failed"),
-        }
-    }
-    let finished_at = state.clock.now();
-    for (item, attempt) in &results {
-        // What became of the row: `retry` while it stays pending, else its final status (so
-        // the eighth 503 counts as `failed`).
-        let outcome = match svc::update_for(&item.row, attempt, finished_at).status {
-            OutboxStatus::Pending => "retry",
-            status => status.as_str(),
-        };
-        state.metrics.push_outcome(outcome);
-        let status = match attempt {
-            Attempt::Delivered { status } | Attempt::Gone { status } => Some(*status),
-            Attempt::Transient { status, .. } | Attempt::Rejected { status, .. } => *status,
-            Attempt::Unsubscribed => None,
-        };
-        tracing::info!(
-            outbox_id = %item.row.id,
-            attempt = item.row.attempts + 1,
-            outcome,
-            status = ?status,
-            "push attempt"
-        );
-    }
-    let (db, owner) = (state.db.clone(), worker.instance.clone());
-    tokio::task::spawn_blocking(move || svc::record(&db, &owner, &results, finished_at))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
     Ok(n)
 }
 
-/// The delivery loop (spawned by `Application::run_until_stopped`).
+/// The delivery loop (spawned by `Application::run_until_stopped`). Aborting it aborts its
+/// sender tasks (their rows stay leased until the lease runs out, then any instance resends).
 pub async fn run(state: AppState) {
     let mut last_purge = i64::MIN;
+    let mut senders = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = state.push.notify.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
+        while senders.try_join_next().is_some() {}
         loop {
-            match round(&state).await {
+            match round(&state, &mut senders).await {
                 // A full batch: there may be more due now.
                 Ok(n) if n as i64 >= BATCH => continue,
                 Ok(_) => break,

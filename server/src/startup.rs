@@ -122,6 +122,10 @@ impl Application {
         })
         .on_connect(connections::on_connect(connections, slow.per_addr))
         .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        // Signals are handled in `run_until_stopped`: the live feeds end first, then the
+        // server stops gracefully, giving other requests at most `SHUTDOWN_GRACE`.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
         .workers(config.http_workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         }))
@@ -164,7 +168,16 @@ impl Application {
                 hub.publish(&[note]);
             }
         });
+        let (handle, hub) = (self.server.handle(), self.state.feed.clone());
+        let signals = tokio::spawn(async move {
+            let why = shutdown_signal().await;
+            tracing::info!(signal = why, "shutting down: live feeds end now");
+            hub.close();
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
+        self.state.feed.close();
         purger.abort();
         nonces.abort();
         escalator.abort();
@@ -216,6 +229,35 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
     }
 }
 
+/// How long a graceful stop waits for requests in flight (live feeds end at once).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
 /// Runs `job` on the blocking pool every `secs` seconds, the first time at once; a failure is
 /// logged and the next run comes on time.
 async fn every(
@@ -244,16 +286,20 @@ async fn escalate(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let (db, muni, now, after) = (
+        let (db, muni, now, policy) = (
             state.db.clone(),
             state.municipality_id.clone(),
             state.clock.now(),
-            state.config.escalate_after_secs,
+            state.config.escalation_policy(),
         );
         let wake = state.wakers();
-        let due = move || crate::service::incidents::escalate_due(&db, &muni, after, now, &wake);
+        let due = move || crate::service::incidents::escalate_due(&db, &muni, &policy, now, &wake);
         match web::block(due).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(steps)) => {
+                for s in &steps {
+                    state.metrics.escalation(s);
+                }
+            }
             Ok(Err(e)) => tracing::error!(error = %e, "escalation check failed"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
         }

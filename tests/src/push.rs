@@ -5,8 +5,10 @@
 //! implementation we did not write) using the subscription's private key, **verifies** the VAPID
 //! `Authorization` (RFC 8292): the JWT's ES256 signature against the `k=` key (with `p256`), `k`
 //! equal to the server's served key, `aud` = this service's origin, `exp` in the future and at most
-//! 12 hours ahead of the test clock, `sub` a `mailto:`. It records path, headers and plaintext and
-//! answers the status scripted for the path (default 201). A request that fails a check is
+//! 12 hours ahead of the test clock, `sub` a `mailto:`, and that the header's record size `rs` is
+//! greater than the record (RFC 8291 §4). It records path, headers, plaintext, the test clock and
+//! the real time of arrival, and answers the status scripted for the path (default 201), after a
+//! scripted delay if any. A request that fails a check is
 //! recorded in [`PushService::problems`] and answered 400.
 
 use crate::TestClock;
@@ -30,6 +32,13 @@ pub struct Received {
     pub claims: Value,
     /// The status the service answered.
     pub answered: u16,
+    /// The test clock when it arrived.
+    pub at: i64,
+    /// When it arrived, in real time.
+    pub instant: std::time::Instant,
+    /// The `rs` (record size) of its `aes128gcm` header, and the length of its one record.
+    pub rs: u32,
+    pub record_len: usize,
 }
 
 impl Received {
@@ -66,11 +75,15 @@ struct Keys {
     auth: Vec<u8>,
 }
 
-/// What a path answers: queued (status, Retry-After) first, then `then` forever.
-#[derive(Debug, Clone)]
+/// What a path answers: queued (status, Retry-After) first, then `then` forever; `until`: the
+/// status answered while the test clock is before an instant (then 201); `delay`: how long each
+/// answer takes.
+#[derive(Debug, Clone, Default)]
 struct Script {
     queued: VecDeque<(u16, Option<u64>)>,
     then: u16,
+    until: Option<(u16, i64)>,
+    delay: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -162,6 +175,31 @@ impl PushService {
             Script {
                 queued: first.iter().copied().collect(),
                 then,
+                ..Script::default()
+            },
+        );
+    }
+
+    /// `path` answers `status` while the test clock reads before `until`, then 201.
+    pub fn script_until(&self, path: &str, status: u16, until: i64) {
+        self.inner.lock().expect("lock").scripts.insert(
+            path.to_string(),
+            Script {
+                then: 201,
+                until: Some((status, until)),
+                ..Script::default()
+            },
+        );
+    }
+
+    /// `path` answers 201, each time only after `delay` (a slow device's push service).
+    pub fn script_slow(&self, path: &str, delay: Duration) {
+        self.inner.lock().expect("lock").scripts.insert(
+            path.to_string(),
+            Script {
+                then: 201,
+                delay: Some(delay),
+                ..Script::default()
             },
         );
     }
@@ -258,8 +296,35 @@ fn verify_vapid(header: &str, shared: &Shared) -> Result<Value, String> {
     Ok(claims)
 }
 
+/// The `rs` of an `aes128gcm` body and the length of what follows the header (RFC 8188 §2.1:
+/// salt 16, rs 4, idlen 1, keyid idlen).
+fn record_size(body: &[u8]) -> Result<(u32, usize), String> {
+    if body.len() < 21 {
+        return Err("body shorter than the aes128gcm header".into());
+    }
+    let rs = u32::from_be_bytes(body[16..20].try_into().expect("4 bytes"));
+    let header = 21 + usize::from(body[20]);
+    let record = body
+        .len()
+        .checked_sub(header)
+        .ok_or("body shorter than its key id")?;
+    Ok((rs, record))
+}
+
 async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let path = req.path().to_string();
+    let delay = shared
+        .inner
+        .lock()
+        .expect("lock")
+        .scripts
+        .get(&path)
+        .and_then(|s| s.delay);
+    let instant = std::time::Instant::now();
+    let at = shared.clock.now_for_tests();
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let headers: BTreeMap<String, String> = req
         .headers()
         .iter()
@@ -277,6 +342,13 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
         if headers.get("content-encoding").map(String::as_str) != Some("aes128gcm") {
             return Err("Content-Encoding is not aes128gcm".into());
         }
+        // RFC 8291 §4: the record size must be greater than the (single) record's length.
+        let (rs, record_len) = record_size(&body)?;
+        if usize::try_from(rs).expect("u32") <= record_len {
+            return Err(format!(
+                "rs {rs} is not greater than the record length {record_len}"
+            ));
+        }
         let claims = verify_vapid(
             headers.get("authorization").ok_or("no Authorization")?,
             &shared,
@@ -288,12 +360,16 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
             .ok_or_else(|| format!("no subscription at {path}"))?;
         let plaintext = ece::decrypt(&keys.components, &keys.auth, &body)
             .map_err(|e| format!("ece decryption failed: {e}"))?;
-        Ok((claims, plaintext))
+        Ok((claims, plaintext, rs, record_len))
     })();
     let mut inner = shared.inner.lock().expect("lock");
     match checked {
-        Ok((claims, plaintext)) => {
+        Ok((claims, plaintext, rs, record_len)) => {
             let (status, retry_after) = match inner.scripts.get_mut(&path) {
+                Some(Script {
+                    until: Some((status, until)),
+                    ..
+                }) if at < *until => (*status, None),
                 Some(script) => script.queued.pop_front().unwrap_or((script.then, None)),
                 None => (201, None),
             };
@@ -303,6 +379,10 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
                 plaintext,
                 claims,
                 answered: status,
+                at,
+                instant,
+                rs,
+                record_len,
             });
             let mut resp =
                 HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("status"));

@@ -155,9 +155,10 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/accounts/{aid}/suspend",
         ) => set(&[A::FacilityManager, A::CityAdmin]),
         ("POST", "/api/v1/facilities/{fid}/change-requests") => set(&[A::FacilityManager]),
-        // ED staff's own push subscriptions; another's answers 404 (push.rs).
+        // ED staff's and facility managers' (tier 3 of the escalation chain) own push
+        // subscriptions; another's answers 404 (push.rs, escalation.rs).
         (_, "/api/v1/push/subscriptions" | "/api/v1/push/subscriptions/{sid}") => {
-            set(&[A::EdStaff, A::EdStaffOtherHospital])
+            set(&[A::EdStaff, A::EdStaffOtherHospital, A::FacilityManager])
         }
         ("GET", "/api/v1/disasters") => set(&[
             A::CityAdmin,

@@ -4,12 +4,14 @@
 //! `cargo test -p kyukit-tests --test main <file>::`.
 
 mod account_abuse;
+mod alerts;
 mod audit;
 mod authorization;
 mod backup;
 mod bad_input;
 mod cards_follow;
 mod directives;
+mod escalation;
 mod fanout;
 mod field;
 mod field_cli;

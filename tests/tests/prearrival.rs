@@ -176,7 +176,8 @@ both_backends!(
         assert_eq!(
             got[0].json(),
             json!({"incident_id": iid, "kind": "inquiry", "activation": "stemi",
-                   "age_band": "80s", "eta_at": v1["report"]["eta_at"]})
+                   "age_band": "80s", "eta_at": v1["report"]["eta_at"],
+                   "version": v1["version"], "escalation": 0})
         );
         assert_eq!(got[0].headers["urgency"], "high");
 
@@ -480,7 +481,18 @@ both_backends!(
             by_id(&h2.id)["escalated_at"].is_null(),
             "acknowledged in time"
         );
-        // Once only.
+        assert_eq!(ce.data["escalation"], 1);
+        assert_eq!(by_id(&h1.id)["escalation"], 1);
+        // An answer ends the chain (tests/tests/escalation.rs follows it step by step): hospital
+        // 1 accepts, hospital 2 is then told the patient went elsewhere; nothing escalates again.
+        let r = app
+            .post(
+                &format!("/api/v1/hospital/incidents/{iid}/answer"),
+                Some(&h1.token),
+                json!({"decision": "accept"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
         app.clock.advance(600);
         assert!(
             ed1.next_of("escalated", Duration::from_millis(800))

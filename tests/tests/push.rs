@@ -283,8 +283,10 @@ both_backends!(
 );
 
 both_backends!(
-    a_503_is_retried_after_backoff_and_delivered_exactly_once,
+    a_503_is_retried_after_a_second_and_delivered_exactly_once,
     |app: TestApp| async move {
+        // The real back-off unit (1 s): the first retry waits a whole second of real time, and
+        // until the clock says the second has passed.
         let h = hospital(&app).await;
         let db = app.db();
         let svc = PushService::start(app.clock.clone(), &vapid_key(&app).await).await;
@@ -313,9 +315,15 @@ both_backends!(
         let got = svc.wait_for(2).await;
         assert_eq!(got[1].json(), sent);
         assert_eq!(got[1].headers["ttl"], "599", "the TTL left");
+        assert!(
+            got[1].instant - got[0].instant >= Duration::from_secs(1),
+            "the first back-off is a second of real time: {:?}",
+            got[1].instant - got[0].instant
+        );
         let rows = outbox_until(&db, "sent", |r| r[0].status == OutboxStatus::Sent).await;
         assert_eq!((rows[0].attempts, rows[0].last_status), (2, Some(201)));
         assert_eq!(rows[0].done_at, Some(T0 + 1));
+        assert_eq!(rows[0].lease_owner, None);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(svc.received().len(), 2, "delivered exactly once");
         assert_eq!(delivered(&app, "retry").await, 1);
@@ -324,8 +332,36 @@ both_backends!(
     }
 );
 
+/// Moves the test clock to each retry as the worker schedules it, until the last row is no longer
+/// pending; returns the rows' successive `next_attempt_at - now` (the back-offs).
+async fn follow_retries(app: &TestApp, db: &Db) -> Vec<i64> {
+    let mut backoffs = Vec::new();
+    loop {
+        let seen = backoffs.len() as i32 + 1;
+        let rows = outbox_until(db, "the next attempt recorded", |r| {
+            let last = r.last().unwrap();
+            last.attempts >= seen || last.status != OutboxStatus::Pending
+        })
+        .await;
+        let row = rows.last().unwrap().clone();
+        if row.status != OutboxStatus::Pending {
+            return backoffs;
+        }
+        let wait = row.next_attempt_at - app.clock.now_for_tests();
+        backoffs.push(wait);
+        app.clock.advance(wait);
+    }
+}
+
+/// A fast back-off (10 ms of real time per second of the schedule): the schedule and the TTL
+/// arithmetic on the injected clock are the same as in production.
+fn fast_backoff(c: &mut kyukit_server::config::Config) {
+    c.push_backoff_unit_ms = 10;
+}
+
 both_backends!(
-    retry_after_is_honoured_and_hopeless_pushes_are_given_up,
+    retry_after_is_honoured_and_an_alert_is_retried_until_its_ttl_is_spent,
+    config = fast_backoff,
     |app: TestApp| async move {
         let h = hospital(&app).await;
         let db = app.db();
@@ -341,7 +377,7 @@ both_backends!(
             (Some(429), T0 + 120)
         );
         app.clock.advance(60);
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(svc.received_at("/busy").len(), 1);
         app.clock.advance(60);
         svc.wait_for(2).await;
@@ -364,42 +400,39 @@ both_backends!(
             .await;
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
 
-        // Always 503: eight attempts with growing back-off, then `failed`.
+        // Always 503, TTL 60 s: the doubling back-off, one last try a second before the TTL
+        // ends, then recorded as expired.
         svc.script("/down", &[], 503);
         subscribe(&app, &h.ed1, svc.subscriber("/down").body(None)).await;
         let start = app.clock.now_for_tests();
+        assert_eq!(enqueue(&app, &db, &h.hosp, &payload("inc-6"), 60), Ok(1));
+        let backoffs = follow_retries(&app, &db).await;
+        assert_eq!(backoffs, [1, 2, 4, 8, 16, 28], "1, 2, 4 … cut at the TTL");
+        let row = outbox(&db).last().unwrap().clone();
+        assert_eq!(row.status, OutboxStatus::Failed);
         assert_eq!(
-            enqueue(&app, &db, &h.hosp, &payload("inc-6"), 86_400),
-            Ok(1)
+            (row.attempts, row.last_status, row.done_at),
+            (7, Some(503), Some(start + 59))
         );
-        let mut due = Vec::new();
-        for attempt in 1..=8 {
-            let rows = outbox_until(&db, "next attempt recorded", |r| {
-                r.last().unwrap().attempts == attempt
-            })
-            .await;
-            let row = rows.last().unwrap().clone();
-            due.push(row.next_attempt_at - app.clock.now_for_tests());
-            if attempt < 8 {
-                assert_eq!(row.status, OutboxStatus::Pending);
-                app.clock
-                    .advance(row.next_attempt_at - app.clock.now_for_tests());
-            } else {
-                assert_eq!(row.status, OutboxStatus::Failed);
-                assert_eq!(row.last_status, Some(503));
-                assert!(
-                    row.last_error
-                        .as_deref()
-                        .unwrap()
-                        .contains("gave up after 8")
-                );
-            }
-        }
-        assert_eq!(&due[..7], [1, 2, 4, 8, 16, 32, 64], "exponential back-off");
-        assert_eq!(app.clock.now_for_tests() - start, 127);
+        let error = row.last_error.unwrap();
+        assert!(
+            error.contains("expired") && error.contains("7 attempts"),
+            "{error}"
+        );
+        let ttls: Vec<String> = svc
+            .received_at("/down")
+            .iter()
+            .map(|r| r.headers["ttl"].clone())
+            .collect();
+        assert_eq!(
+            ttls,
+            ["60", "59", "57", "53", "45", "29", "1"],
+            "the TTL left each time"
+        );
         app.clock.advance(3600);
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        assert_eq!(svc.received_at("/down").len(), 8, "no ninth attempt");
+        assert_eq!(svc.received_at("/down").len(), 7, "nothing after the TTL");
+        assert_eq!(delivered(&app, "expired").await, 1);
 
         // Any other 4xx: given up at once. (An hour passed: ed1 logs in again.)
         svc.script("/bad", &[], 400);
@@ -415,8 +448,113 @@ both_backends!(
         .await;
         tokio::time::sleep(Duration::from_millis(1200)).await;
         assert_eq!(svc.received_at("/bad").len(), 1);
-        // The eighth 503 (given up) and the 400.
-        assert_eq!(delivered(&app, "failed").await, 2);
+        assert_eq!(delivered(&app, "failed").await, 1);
+        assert!(svc.problems().is_empty(), "{:?}", svc.problems());
+    }
+);
+
+both_backends!(
+    an_alert_outlasts_five_minutes_of_503_within_its_ttl,
+    config = fast_backoff,
+    |app: TestApp| async move {
+        // The push service answers 503 for five minutes (on the test clock), then 201. The
+        // 600-second alert is retried on the documented schedule and delivered at 511 s.
+        let h = hospital(&app).await;
+        let db = app.db();
+        let svc = PushService::start(app.clock.clone(), &vapid_key(&app).await).await;
+        svc.script_until("/outage", 503, T0 + 300);
+        subscribe(&app, &h.ed1, svc.subscriber("/outage").body(None)).await;
+        let sent = payload("inc-8");
+        let started = std::time::Instant::now();
+        assert_eq!(enqueue(&app, &db, &h.hosp, &sent, 600), Ok(1));
+        let backoffs = follow_retries(&app, &db).await;
+        assert_eq!(backoffs, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        let got = svc.received_at("/outage");
+        let at: Vec<i64> = got.iter().map(|r| r.at - T0).collect();
+        assert_eq!(at, [0, 1, 3, 7, 15, 31, 63, 127, 255, 511]);
+        let answers: Vec<u16> = got.iter().map(|r| r.answered).collect();
+        assert_eq!(answers, [503, 503, 503, 503, 503, 503, 503, 503, 503, 201]);
+        assert_eq!(got[9].headers["ttl"], "89", "the TTL left");
+        eprintln!(
+            "delivered after 5 minutes of 503 at +{} s on the test clock ({} attempts, {:?} of real time with 10 ms per back-off second)",
+            got[9].at - T0,
+            got.len(),
+            got[9].instant.duration_since(started)
+        );
+        assert!(got.iter().all(|r| r.json() == sent));
+        let row = &outbox(&db)[0];
+        assert_eq!(
+            (row.status, row.attempts, row.done_at),
+            (OutboxStatus::Sent, 10, Some(T0 + 511))
+        );
+        assert_eq!(delivered(&app, "retry").await, 9);
+        assert_eq!(delivered(&app, "sent").await, 1);
+        assert_eq!(delivered(&app, "expired").await, 0);
+        // RFC 8291 §4: every push's record size is greater than its record.
+        assert!(
+            got.iter()
+                .all(|r| r.rs as usize > r.record_len && r.rs == 4096)
+        );
+        assert!(svc.problems().is_empty(), "{:?}", svc.problems());
+    }
+);
+
+both_backends!(
+    a_slow_device_delays_no_other_hospital,
+    |app: TestApp| async move {
+        // One ED device's push service takes 10 s to answer; another hospital's alert, queued
+        // right after, arrives within a second.
+        let h = hospital(&app).await;
+        let db = app.db();
+        let other = create_facility(&app, &h.admin, "hospital", "水海道さくら病院").await;
+        add_staff(&app, &h.admin, &other, "ed3", "ed_staff").await;
+        let ed3 = staff_token(&app, "ed3", MEDIC_PASSWORD).await;
+        let svc = PushService::start(app.clock.clone(), &vapid_key(&app).await).await;
+        svc.script_slow("/slow", Duration::from_secs(10));
+        subscribe(&app, &h.ed1, svc.subscriber("/slow").body(None)).await;
+        subscribe(&app, &ed3, svc.subscriber("/fast").body(None)).await;
+        assert_eq!(enqueue(&app, &db, &h.hosp, &payload("inc-9"), 600), Ok(1));
+        // The slow send is under way ...
+        outbox_until(&db, "the slow row leased", |r| r[0].lease_owner.is_some()).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let queued = std::time::Instant::now();
+        assert_eq!(enqueue(&app, &db, &other, &payload("inc-10"), 600), Ok(1));
+        loop {
+            if let Some(r) = svc.received_at("/fast").first() {
+                eprintln!(
+                    "the other hospital's alert arrived {:?} after it was queued, the slow device still answering",
+                    r.instant.duration_since(queued)
+                );
+                break;
+            }
+            assert!(
+                queued.elapsed() < Duration::from_secs(1),
+                "the other hospital's alert waited behind the slow device"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let rows = outbox_until(&db, "the fast row sent", |r| {
+            r.iter().any(|r| r.status == OutboxStatus::Sent)
+        })
+        .await;
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r.status == OutboxStatus::Sent)
+                .count(),
+            1
+        );
+        // The slow one times out after 5 s (its own timeout) and is retried.
+        let rows = outbox_until(&db, "the slow row retried", |r| {
+            r.iter()
+                .any(|r| r.attempts == 1 && r.status == OutboxStatus::Pending)
+        })
+        .await;
+        let slow = rows
+            .iter()
+            .find(|r| r.status == OutboxStatus::Pending)
+            .unwrap();
+        assert_eq!(slow.last_status, None);
+        assert!(slow.last_error.is_some());
         assert!(svc.problems().is_empty(), "{:?}", svc.problems());
     }
 );
@@ -490,12 +628,24 @@ both_backends!(
         error_of(post(b).await, StatusCode::BAD_REQUEST, "invalid_body").await;
         assert_eq!(subscription_count(&db), 0);
 
-        // Only ED staff: a resident, a facility manager, the city → 403; a paramedic's session is
-        // bound to their field device, so a bearer request with it is 401 before any role check.
+        // Only ED staff (tier 1 or 2) and facility managers (tier 3, the escalation chain's last
+        // tier): a resident, the city → 403; a paramedic's session is bound to their field
+        // device, so a bearer request with it is 401 before any role check.
         let (_, resident) = register_resident(&app, "hanako").await;
         add_staff(&app, &h.admin, &h.hosp, "mgr1", "facility_manager").await;
         let mgr = staff_token(&app, "mgr1", MEDIC_PASSWORD).await;
-        for token in [&resident, &mgr, &h.admin] {
+        for (token, tier) in [(&mgr, 1), (&mgr, 2), (&h.ed1, 3), (&h.ed1, 0)] {
+            let mut b = s.body(None);
+            b["tier"] = json!(tier);
+            let m = error_of(
+                app.post(path, Some(token.as_str()), b).await,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_subscription",
+            )
+            .await;
+            assert!(m.starts_with("tier"), "{m}");
+        }
+        for token in [&resident, &h.admin] {
             error_of(
                 app.post(path, Some(token.as_str()), s.body(None)).await,
                 StatusCode::FORBIDDEN,
@@ -605,9 +755,9 @@ both_backends!(
         };
         assert_eq!(count("push.subscribe", "ok"), 13);
         assert_eq!(count("push.unsubscribe", "ok"), 1);
-        // Resident, manager, city (POST and GET each); DELETE by ed2, ed3, the resident, a bad
-        // id, ed3 again.
-        assert_eq!(count("push.subscribe", "denied"), 6);
+        // Resident, city (POST and GET each); DELETE by ed2, ed3, the resident, a bad id, ed3
+        // again.
+        assert_eq!(count("push.subscribe", "denied"), 4);
         assert_eq!(count("push.unsubscribe", "denied"), 5);
     }
 );

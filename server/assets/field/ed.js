@@ -139,10 +139,11 @@ async function loadOnce(initial) {
     return message(() => `${t("common.error")}: ${why(e)}`);
   }
   for (const inc of S.list) {
-    const key = `${inc.id}:${inc.target.status}:${inc.target.escalated_at ? "esc" : ""}`;
+    const key = `${inc.id}:${inc.target.status}:${inc.target.escalated_at ? "esc" : ""}:${inc.target.escalation || 0}`;
     const fresh = !S.known.has(key);
     S.known.add(key);
-    const needsAttention = inc.target.status === "pending" && !inc.target.acknowledged_at;
+    // New, escalated again, or re-alerted while acknowledged but unanswered: ring again.
+    const needsAttention = inc.target.status === "pending" && (!inc.target.acknowledged_at || inc.target.unanswered_realerts > 0);
     if (!initial && fresh && needsAttention) alertNew(inc);
   }
   for (const id of S.open.keys()) if (S.open.get(id)) loadDetail(id);
@@ -212,6 +213,12 @@ async function readEvents(body, on) {
 function onEvent(ev) {
   if (ev.id) S.feed.lastEventId = ev.id;
   if (ev.event === "session_ended") return logout(false);
+  if (ev.event === "reset") {
+    // The server's feed is behind our Last-Event-ID (restored from a backup, or another
+    // deployment): what we show may be gone. Resume from its head and reload everything now.
+    S.feed.lastEventId = ev.id || null;
+    return load();
+  }
   scheduleLoad();
 }
 
@@ -455,7 +462,8 @@ function card(inc) {
       h("span", { class: `badge status s-${tg.status}`, text: t(`status.${tg.status}`) }),
       h("span", { class: "eta", "data-eta": inc.eta_at || "", text: etaText(inc.eta_at) }),
     ),
-    escalated ? h("p", { class: "esc", role: "alert", text: `⚠ ${t("ed.escalated")}` }) : null,
+    escalated ? h("p", { class: "esc", role: "alert", "data-escalation": String(tg.escalation || 1), text: `⚠ ${t("ed.escalated", { level: tg.escalation || 1 })}` }) : null,
+    !escalated && tg.unanswered_realerts > 0 && tg.status === "pending" ? h("p", { class: "esc", role: "alert", "data-escalation": String(tg.escalation), text: `⚠ ${t("ed.unanswered")}` }) : null,
     h("p", { class: "complaint", translate: "no", text: inc.chief_complaint || "—" }),
     h(
       "p",

@@ -684,6 +684,13 @@ async function readEvents(body, on) {
 function onFeedEvent(ev) {
   if (ev.id) S.feed.lastEventId = ev.id;
   if (ev.event === "session_ended") return logout(false);
+  if (ev.event === "reset") {
+    // The feed restarted below our Last-Event-ID (a restore, or another deployment): resume from
+    // its head and reload the open incident, whatever it missed.
+    S.feed.lastEventId = ev.id || null;
+    if (S.incident) refreshIncident();
+    return;
+  }
   let data = {};
   try {
     data = JSON.parse(ev.data);
@@ -875,7 +882,10 @@ function renderIncident() {
       if (tg.acknowledged_at && st === "pending") lines.push(h("span", { class: "st st-ack", "data-ack": "1", text: `✔ ${t("target.acknowledged")}` }));
       else if (tg.acknowledged_at) lines.push(h("span", { class: "muted", "data-ack": "1", text: t("target.acknowledged") }));
       if (tg.escalated_at && !tg.acknowledged_at && st === "pending") {
-        lines.push(h("a", { class: "st st-esc", href: `tel:${tg.hospital.phone}`, text: t("target.escalated", { phone: tg.hospital.phone }) }));
+        const level = tg.escalation > 1 ? ` ${t("target.level", { level: tg.escalation })}` : "";
+        lines.push(h("a", { class: "st st-esc", "data-escalation": String(tg.escalation || 1), href: `tel:${tg.hospital.phone}`, text: t("target.escalated", { phone: tg.hospital.phone }) + level }));
+      } else if (tg.unanswered_realerts > 0 && tg.acknowledged_at && st === "pending") {
+        lines.push(h("a", { class: "st st-esc", "data-escalation": String(tg.escalation), href: `tel:${tg.hospital.phone}`, text: t("target.unanswered", { phone: tg.hospital.phone }) }));
       }
       if (tg.reason) lines.push(h("span", { translate: "no", text: t("target.reason", { reason: tg.reason }) }));
       return h("li", { class: `target t-${st}`, "data-hospital": tg.hospital.id }, ...lines);

@@ -68,6 +68,14 @@ pub struct ServeArgs {
     /// dashboard highlight, the crew is told).
     #[arg(long, env = "KYUKIT_ESCALATE_AFTER_SECS", default_value_t = crate::service::incidents::ESCALATE_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
     escalate_after_secs: i64,
+    /// … and escalate again every this many seconds until acknowledged; an acknowledged but
+    /// unanswered inquiry is re-alerted at this interval too.
+    #[arg(long, env = "KYUKIT_ESCALATION_REPEAT_SECS", default_value_t = crate::service::incidents::ESCALATION_REPEAT_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
+    escalation_repeat_secs: i64,
+    /// An acknowledged inquiry still unanswered this many seconds after the acknowledgement is
+    /// re-alerted.
+    #[arg(long, env = "KYUKIT_REALERT_AFTER_SECS", default_value_t = crate::service::incidents::REALERT_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
+    realert_after_secs: i64,
     // push
     /// Web Push contact sent to push services in the VAPID token (`mailto:` or `https:`);
     /// default `mailto:admin@<host of the public URL>`.
@@ -112,6 +120,8 @@ impl ServeArgs {
             absolute_secs: self.session_max_hours * 3600,
         };
         config.escalate_after_secs = self.escalate_after_secs;
+        config.escalation_repeat_secs = self.escalation_repeat_secs;
+        config.realert_after_secs = self.realert_after_secs;
         config.db_writers = usize::from(self.db_writers);
         config.http_workers = self.workers.map(usize::from);
         config.rate_limits = RateLimitConfig {

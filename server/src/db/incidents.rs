@@ -346,30 +346,6 @@ pub fn acknowledge_target(
     .map(|n| n == 1)
 }
 
-/// Targets still waiting for an answer or acknowledgement, asked at or before `asked_before`,
-/// not yet escalated, of incidents still open or accepted.
-pub fn unacknowledged_due(
-    c: &mut DbConnection,
-    asked_before: i64,
-    limit: i64,
-) -> QueryResult<Vec<TargetRow>> {
-    inquiry_targets::table
-        .inner_join(incidents::table)
-        .filter(inquiry_targets::acknowledged_at.is_null())
-        .filter(inquiry_targets::escalated_at.is_null())
-        .filter(inquiry_targets::asked_at.le(asked_before))
-        .filter(inquiry_targets::status.eq_any([
-            TargetStatus::Pending,
-            TargetStatus::Accepted,
-            TargetStatus::Assigned,
-        ]))
-        .filter(incidents::status.eq_any([IncidentStatus::Open, IncidentStatus::Accepted]))
-        .order(inquiry_targets::asked_at.asc())
-        .limit(limit)
-        .select(TargetRow::as_select())
-        .load(c)
-}
-
 /// Marks a target escalated (once); true if this call did it.
 pub fn mark_escalated(
     c: &mut DbConnection,

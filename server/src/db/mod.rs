@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cards;
 pub mod disasters;
+pub mod escalation;
 pub mod facilities;
 pub mod governance;
 pub mod incidents;

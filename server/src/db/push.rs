@@ -23,6 +23,9 @@ pub struct SubscriptionRow {
     pub auth: String,
     pub label: Option<String>,
     pub created_at: i64,
+    /// Who is called when (1: first call, 2: ED backup from escalation level 2, 3: the facility
+    /// manager from level 3).
+    pub tier: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -65,7 +68,7 @@ pub fn insert_subscription(c: &mut DbConnection, row: &SubscriptionRow) -> Query
         .execute(c)
 }
 
-/// Replaces the keys and label of a subscription (the same account subscribing the same
+/// Replaces the keys, label and tier of a subscription (the same account subscribing the same
 /// endpoint again, e.g. after the browser rotated its keys).
 pub fn update_subscription_keys(
     c: &mut DbConnection,
@@ -73,12 +76,14 @@ pub fn update_subscription_keys(
     p256dh: &str,
     auth: &str,
     label: Option<&str>,
+    tier: i32,
 ) -> QueryResult<usize> {
     diesel::update(push_subscriptions::table.filter(push_subscriptions::id.eq(id)))
         .set((
             push_subscriptions::p256dh.eq(p256dh),
             push_subscriptions::auth.eq(auth),
             push_subscriptions::label.eq(label),
+            push_subscriptions::tier.eq(tier),
         ))
         .execute(c)
 }
@@ -127,12 +132,14 @@ pub fn count_subscriptions_of_account(c: &mut DbConnection, account_id: &str) ->
         .get_result(c)
 }
 
-/// The subscriptions a facility's alerts go to: those of its **active** accounts (not suspended,
-/// not replaced), and none while the facility itself is not active.
+/// The subscriptions a facility's alerts of tier `max_tier` go to: those of tier 1 to `max_tier`
+/// of its **active** accounts (not suspended, not replaced), and none while the facility itself
+/// is not active.
 pub fn deliverable_subscriptions(
     c: &mut DbConnection,
     muni: &str,
     facility_id: &str,
+    max_tier: i32,
 ) -> QueryResult<Vec<SubscriptionRow>> {
     let facility_active = facilities::table
         .filter(facilities::id.eq(facility_id))
@@ -147,6 +154,7 @@ pub fn deliverable_subscriptions(
     let subs: Vec<SubscriptionRow> = push_subscriptions::table
         .filter(push_subscriptions::municipality_id.eq(muni))
         .filter(push_subscriptions::facility_id.eq(facility_id))
+        .filter(push_subscriptions::tier.le(max_tier))
         .order(push_subscriptions::id.asc())
         .select(SubscriptionRow::as_select())
         .load(c)?;
@@ -253,6 +261,8 @@ pub struct OutboxUpdate {
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
     pub done_at: Option<i64>,
+    /// `Some`: the row stays leased to the same owner until then (it retries the row itself).
+    pub lease_until: Option<i64>,
 }
 
 /// Records an outcome on a row this `owner` still leases (a row whose lease another instance
@@ -273,8 +283,8 @@ pub fn finish_outbox(
         push_outbox::status.eq(u.status),
         push_outbox::attempts.eq(u.attempts),
         push_outbox::next_attempt_at.eq(u.next_attempt_at),
-        push_outbox::lease_owner.eq(None::<String>),
-        push_outbox::lease_until.eq(None::<i64>),
+        push_outbox::lease_owner.eq(u.lease_until.map(|_| owner)),
+        push_outbox::lease_until.eq(u.lease_until),
         push_outbox::last_status.eq(u.last_status),
         push_outbox::last_error.eq(u.last_error.as_deref()),
         push_outbox::done_at.eq(u.done_at),

@@ -483,6 +483,7 @@ diesel::table! {
         auth -> Text,
         label -> Nullable<Text>,
         created_at -> BigInt,
+        tier -> Integer,
     }
 }
 
@@ -539,5 +540,16 @@ diesel::table! {
         created_at -> BigInt,
         decided_by -> Nullable<Text>,
         decided_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    target_escalations (incident_id, hospital_id, asked_at) {
+        incident_id -> Text,
+        hospital_id -> Text,
+        asked_at -> BigInt,
+        level -> Integer,
+        realerts -> Integer,
+        updated_at -> BigInt,
     }
 }

@@ -23,8 +23,6 @@ use std::net::IpAddr;
 pub const MAX_ENDPOINT_LEN: usize = 2048;
 /// Subscriptions one account may hold (one per browser or device).
 pub const MAX_SUBSCRIPTIONS_PER_ACCOUNT: i64 = 10;
-/// Sends of one row before it is given up (`failed`).
-pub const MAX_ATTEMPTS: i32 = 8;
 /// Longest back-off between two sends of one row.
 pub const MAX_BACKOFF_SECS: i64 = 600;
 /// Longest `Retry-After` honoured.
@@ -61,6 +59,11 @@ pub struct SubscriptionInput {
     /// A name for the device, at most 64 characters (e.g. "ER desk tablet").
     #[serde(default)]
     pub label: Option<String>,
+    /// ED staff: `1` (default) — called for every alert; `2` — backup, called only once an
+    /// unacknowledged alert reaches escalation level 2. A facility manager's devices are always
+    /// tier 3 (called from level 3); they may omit it or send `3`.
+    #[serde(default)]
+    pub tier: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -79,6 +82,8 @@ pub struct Subscription {
     pub endpoint: String,
     pub label: Option<String>,
     pub created_at: i64,
+    /// 1: first call; 2: ED backup (from escalation level 2); 3: facility manager (from level 3).
+    pub tier: i32,
 }
 
 impl From<SubscriptionRow> for Subscription {
@@ -88,6 +93,7 @@ impl From<SubscriptionRow> for Subscription {
             endpoint: r.endpoint,
             label: r.label,
             created_at: r.created_at,
+            tier: r.tier,
         }
     }
 }
@@ -152,15 +158,26 @@ pub fn check_endpoint(
             "endpoint: at most {MAX_ENDPOINT_LEN} characters"
         )));
     }
-    let url =
+    // The URL parser maps an international name to its ASCII (IDNA) form and lower-cases it;
+    // trailing dots (`localhost.`, a fully qualified name) are removed here, so every spelling of
+    // a host meets the same checks and is stored in one form.
+    let mut url =
         reqwest::Url::parse(endpoint).map_err(|_| invalid("endpoint: not an absolute URL"))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("endpoint: must not carry credentials"));
     }
-    let host = url
+    let raw_host = url
         .host_str()
         .ok_or_else(|| invalid("endpoint: no host"))?
         .to_ascii_lowercase();
+    let host = raw_host.trim_end_matches('.').to_string();
+    if host.is_empty() {
+        return Err(invalid("endpoint: no host"));
+    }
+    if host != raw_host {
+        url.set_host(Some(&host))
+            .map_err(|_| invalid("endpoint: not an absolute URL"))?;
+    }
     let literal = host
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -214,20 +231,27 @@ pub fn check_auth(value: &str) -> Result<String, DomainError> {
     }
 }
 
-/// Only ED staff subscribe (their account's facility is their hospital).
-fn require_ed_staff(
+/// The escalation tier of a facility manager's devices.
+pub const MANAGER_TIER: i32 = 3;
+
+/// Only ED staff and facility managers subscribe (their account's facility is their hospital);
+/// returns the facility and the tier an input may ask for (ED staff: 1 or 2; managers: 3).
+fn require_subscriber(
     db: &Db,
     actor: &Actor,
     action: Action,
     now: i64,
-) -> Result<String, DomainError> {
+) -> Result<(String, std::ops::RangeInclusive<i32>), DomainError> {
     match (actor.role, &actor.facility_id) {
-        (Role::EdStaff, Some(f)) => Ok(f.clone()),
+        (Role::EdStaff, Some(f)) => Ok((f.clone(), 1..=2)),
+        (Role::FacilityManager, Some(f)) => Ok((f.clone(), MANAGER_TIER..=MANAGER_TIER)),
         _ => Err(super::deny(
             db,
             &actor.municipality_id,
             actor.event(action, Outcome::Denied),
-            DomainError::forbidden("only ED staff of a hospital receive push alerts"),
+            DomainError::forbidden(
+                "only ED staff and facility managers of a hospital receive push alerts",
+            ),
             now,
         )),
     }
@@ -244,7 +268,18 @@ pub fn subscribe(
     allow_insecure_loopback: bool,
     now: i64,
 ) -> Result<Subscription, DomainError> {
-    let facility_id = require_ed_staff(db, actor, Action::PushSubscribe, now)?;
+    let (facility_id, tiers) = require_subscriber(db, actor, Action::PushSubscribe, now)?;
+    let tier = input.tier.unwrap_or(*tiers.start());
+    if !tiers.contains(&tier) {
+        return Err(invalid(format!(
+            "tier: {} for this role",
+            if tiers.start() == tiers.end() {
+                format!("must be {}", tiers.start())
+            } else {
+                format!("must be {} to {}", tiers.start(), tiers.end())
+            }
+        )));
+    }
     let endpoint = check_endpoint(&input.endpoint, allow_insecure_loopback)?;
     let p256dh = check_p256dh(&input.keys.p256dh)?;
     let auth = check_auth(&input.keys.auth)?;
@@ -255,7 +290,7 @@ pub fn subscribe(
         let existing = q::subscription_by_endpoint(c, &endpoint)?;
         let (id, detail) = match existing {
             Some(old) if old.account_id == actor.account_id && old.municipality_id == *muni => {
-                q::update_subscription_keys(c, &old.id, &p256dh, &auth, label.as_deref())?;
+                q::update_subscription_keys(c, &old.id, &p256dh, &auth, label.as_deref(), tier)?;
                 (old.id.clone(), format!("subscription {} (keys replaced)", old.id))
             }
             other => {
@@ -284,6 +319,7 @@ pub fn subscribe(
                         auth: auth.clone(),
                         label: label.clone(),
                         created_at: now,
+                        tier,
                     },
                 )?;
                 let detail = match &other {
@@ -307,7 +343,7 @@ pub fn subscribe(
 
 /// The caller's own subscriptions.
 pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, DomainError> {
-    require_ed_staff(db, actor, Action::PushSubscribe, now)?;
+    require_subscriber(db, actor, Action::PushSubscribe, now)?;
     db.read(|c| {
         Ok::<_, DomainError>(
             q::subscriptions_of_account(c, &actor.municipality_id, &actor.account_id)?
@@ -320,7 +356,7 @@ pub fn list(db: &Db, actor: &Actor, now: i64) -> Result<Vec<Subscription>, Domai
 
 /// Removes one of the caller's own subscriptions; anyone else's (or an unknown id) is 404.
 pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), DomainError> {
-    require_ed_staff(db, actor, Action::PushUnsubscribe, now)?;
+    require_subscriber(db, actor, Action::PushUnsubscribe, now)?;
     let not_found = || {
         super::deny(
             db,
@@ -375,8 +411,9 @@ fn payload_problem(payload: &serde_json::Value) -> Option<String> {
     None
 }
 
-/// Queues a push of `payload` to every device of `facility_id`'s active ED staff (one `pending`
-/// outbox row per subscription, due now), in the caller's transaction; returns how many. The
+/// Queues a push of `payload` to every tier-1 device of `facility_id`'s active ED staff (one
+/// `pending` outbox row per subscription, due now), in the caller's transaction; returns how many.
+/// [`enqueue_for_tiers`] reaches tiers 2 and 3 too (the escalation chain). The
 /// caller wakes the push worker once it commits (`Tx::after_commit` with `feed::Wakers`), so it
 /// sends at once (it also polls).
 ///
@@ -394,6 +431,33 @@ pub fn enqueue_for_facility(
     ttl_secs: i32,
     now: i64,
 ) -> QueryResult<usize> {
+    enqueue_for_tiers(
+        c,
+        muni,
+        facility_id,
+        incident_id,
+        payload,
+        urgency,
+        ttl_secs,
+        now,
+        1,
+    )
+}
+
+/// [`enqueue_for_facility`] to the devices of tiers 1 to `max_tier` (1: first call, 2: ED backup,
+/// 3: the facility manager).
+#[allow(clippy::too_many_arguments)]
+pub fn enqueue_for_tiers(
+    c: &mut DbConnection,
+    muni: &str,
+    facility_id: &str,
+    incident_id: Option<&str>,
+    payload: &serde_json::Value,
+    urgency: &str,
+    ttl_secs: i32,
+    now: i64,
+    max_tier: i32,
+) -> QueryResult<usize> {
     let refuse = |why: String| Err(diesel::result::Error::QueryBuilderError(why.into()));
     if let Some(why) = payload_problem(payload) {
         return refuse(why);
@@ -410,7 +474,7 @@ pub fn enqueue_for_facility(
     if ttl_secs < 0 {
         return refuse("push TTL must not be negative".into());
     }
-    let subs = q::deliverable_subscriptions(c, muni, facility_id)?;
+    let subs = q::deliverable_subscriptions(c, muni, facility_id, max_tier)?;
     let mut rows = Vec::with_capacity(subs.len());
     for s in subs {
         let id = super::new_id()
@@ -478,8 +542,10 @@ pub enum Attempt {
         error: String,
         retry_after: Option<i64>,
     },
-    /// Any other answer, or a message that cannot be sent (bad stored key, expired): give up.
+    /// Any other answer, or a message that cannot be sent (bad stored key): give up.
     Rejected { status: Option<u16>, error: String },
+    /// The alert's TTL was spent before it could be sent.
+    Expired,
     /// The subscription was deleted after the alert was queued.
     Unsubscribed,
 }
@@ -510,6 +576,7 @@ impl Attempt {
             Attempt::Gone { .. } | Attempt::Unsubscribed => "gone",
             Attempt::Transient { .. } => "retry",
             Attempt::Rejected { .. } => "failed",
+            Attempt::Expired => "expired",
         }
     }
 }
@@ -525,10 +592,30 @@ pub fn backoff_secs(attempts: i32, retry_after: Option<i64>) -> i64 {
     }
 }
 
-/// The row update an attempt leads to.
+/// When the next send of `row` (after `attempts` failed sends ending at `now`) is due: after the
+/// back-off ([`backoff_secs`]), or, when that would be at or past the end of the alert's TTL, one
+/// last time a second before the end. `None`: the TTL is spent (the row expires).
+pub fn next_attempt(
+    row: &OutboxRow,
+    attempts: i32,
+    retry_after: Option<i64>,
+    now: i64,
+) -> Option<i64> {
+    let deadline = row.created_at + i64::from(row.ttl_secs);
+    let next = (now + backoff_secs(attempts, retry_after)).min(deadline - 1);
+    (next > now).then_some(next)
+}
+
+/// The `last_error` of an expired row (it is recorded as `failed`).
+pub fn expired_error(attempts: i32) -> String {
+    format!("expired: the TTL was spent after {attempts} attempts")
+}
+
+/// The row update an attempt leads to. A row to retry stays leased until its next attempt is
+/// due (plus [`crate::push::LEASE_SECS`]): the instance that sent it sends it again.
 pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate {
     let attempts = match attempt {
-        Attempt::Unsubscribed => row.attempts,
+        Attempt::Unsubscribed | Attempt::Expired => row.attempts,
         _ => row.attempts.saturating_add(1),
     };
     let status_of = |s: &Option<u16>| s.map(i32::from);
@@ -540,6 +627,7 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
             last_status,
             last_error,
             done_at: Some(now),
+            lease_until: None,
         };
     match attempt {
         Attempt::Delivered { status } => done(OutboxStatus::Sent, Some(i32::from(*status)), None),
@@ -556,28 +644,31 @@ pub fn update_for(row: &OutboxRow, attempt: &Attempt, now: i64) -> OutboxUpdate 
         Attempt::Rejected { status, error } => {
             done(OutboxStatus::Failed, status_of(status), Some(error.clone()))
         }
+        Attempt::Expired => done(
+            OutboxStatus::Failed,
+            row.last_status,
+            Some(expired_error(attempts)),
+        ),
         Attempt::Transient {
             status,
             error,
             retry_after,
-        } => {
-            if attempts >= MAX_ATTEMPTS {
-                done(
-                    OutboxStatus::Failed,
-                    status_of(status),
-                    Some(format!("{error} (gave up after {attempts} attempts)")),
-                )
-            } else {
-                OutboxUpdate {
-                    status: OutboxStatus::Pending,
-                    attempts,
-                    next_attempt_at: now + backoff_secs(attempts, *retry_after),
-                    last_status: status_of(status),
-                    last_error: Some(error.clone()),
-                    done_at: None,
-                }
-            }
-        }
+        } => match next_attempt(row, attempts, *retry_after, now) {
+            None => done(
+                OutboxStatus::Failed,
+                status_of(status),
+                Some(format!("{error}; {}", expired_error(attempts))),
+            ),
+            Some(next) => OutboxUpdate {
+                status: OutboxStatus::Pending,
+                attempts,
+                next_attempt_at: next,
+                last_status: status_of(status),
+                last_error: Some(error.clone()),
+                done_at: None,
+                lease_until: Some(next + crate::push::LEASE_SECS),
+            },
+        },
     }
 }
 
@@ -640,7 +731,14 @@ mod tests {
             "https://[::1]/x",
             "https://[fd00::1]/x",
             "https://localhost/x",
+            "https://localhost./x",
+            "https://LOCALHOST../x",
+            "https://ｌｏｃａｌｈｏｓｔ/x",
+            "https://a.localhost./x",
+            "https://127.0.0.1./x",
             "https://intranet/x",
+            "https://intranet./x",
+            "https://.../x",
             "https://user:pw@push.example.com/x",
             "ftp://push.example.com/x",
             "/relative",
@@ -649,12 +747,22 @@ mod tests {
             let e = check_endpoint(bad, false).unwrap_err();
             assert_eq!(e.code(), "invalid_subscription", "{bad}");
         }
+        // One stored form for every spelling of a host.
+        assert_eq!(
+            check_endpoint("https://Push.Example.COM./p", false).unwrap(),
+            "https://push.example.com/p"
+        );
+        assert_eq!(
+            check_endpoint("https://プッシュ.example.jp/p", false).unwrap(),
+            "https://xn--xckxa3dwc.example.jp/p"
+        );
         let long = format!("https://push.example.com/{}", "a".repeat(2048));
         assert!(check_endpoint(&long, false).is_err());
         // Loopback only with the flag, and only loopback.
         assert!(check_endpoint("http://127.0.0.1:8080/x", true).is_ok());
         assert!(check_endpoint("http://[::1]:8080/x", true).is_ok());
         assert!(check_endpoint("http://localhost:8080/x", true).is_ok());
+        assert!(check_endpoint("http://localhost.:8080/x", true).is_ok());
         assert!(check_endpoint("http://10.0.0.1/x", true).is_err());
         assert!(check_endpoint("http://push.example.com/x", true).is_err());
     }

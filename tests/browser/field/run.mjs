@@ -385,7 +385,8 @@ async function main() {
 
   await step("2. the hospital that never answers is escalated: highlighted on its board, its number on the crew's page", async () => {
     await edB.waitForSelector("[data-incident].escalated", { timeout: (ESCALATE_AFTER + 15) * 1000 });
-    assert.match(await edB.textContent("[data-incident] .esc"), /3分/);
+    assert.match(await edB.textContent("[data-incident] .esc"), /未確認の照会です（再通知 1 回目）/);
+    assert.equal(await edB.getAttribute("[data-incident] .esc", "data-escalation"), "1");
     await medicPage.waitForSelector(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, { timeout: 10_000 });
     assert.match(await medicPage.getAttribute(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, "href"), /^tel:0297-23-2222$/);
     assert.equal(await edA.$("[data-incident].escalated"), null, "the acknowledged hospital is not escalated");

@@ -1,6 +1,7 @@
 //! The live feeds (Server-Sent Events): the hospital's (`/api/v1/hospital/feed`, bearer session)
 //! and the crew's (`/api/v1/crew/feed`, signed). `id:` is the facility's sequence number, so a
-//! client that reconnects with `Last-Event-ID` gets every event it missed, in order.
+//! client that reconnects with `Last-Event-ID` gets every event it missed, in order; an id above
+//! the head (a restore, another deployment) gets a `reset` event: reload, then new events follow.
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::signed;
@@ -59,25 +60,36 @@ fn stream(
     let (tx, mut rx) =
         tokio::sync::mpsc::channel::<Result<web::Bytes, std::convert::Infallible>>(64);
     let mut wake = state.feed.subscribe();
+    let mut closing = state.feed.closing();
+    let guard = state.feed.client();
     tokio::spawn(async move {
+        let _guard = guard;
+        if *closing.borrow_and_update() {
+            return;
+        }
         let db = state.db.clone();
         let start = {
             let (db, facility) = (db.clone(), facility.clone());
             web::block(move || feed::head(&db, &facility)).await
         };
-        let mut cursor = match (after, start) {
-            (Some(a), _) => a,
-            (None, Ok(Ok(h))) => h,
-            _ => return,
+        let Ok(Ok(head)) = start else { return };
+        // A `Last-Event-ID` above the head cannot be resumed from: the data were restored from a
+        // backup, or the id comes from another deployment. The client is told to reload its
+        // state (`reset`, whose `id:` is the head) and the stream goes on from the head.
+        let (mut cursor, reset) = match after {
+            Some(a) if a > head => (head, Some(a)),
+            Some(a) => (a, None),
+            None => (head, None),
         };
         // The retry hint, and an opening comment so clients see the stream is live.
-        if tx
-            .send(Ok(web::Bytes::from(format!(
-                "retry: 2000\n: connected at {cursor}\n\n"
-            ))))
-            .await
-            .is_err()
-        {
+        let mut opening = format!("retry: 2000\n: connected at {cursor}\n\n");
+        if let Some(asked) = reset {
+            opening.push_str(&format!(
+                "id: {head}\nevent: reset\ndata: {}\n\n",
+                serde_json::json!({"reason": "last_event_id_ahead", "last_event_id": asked, "head": head})
+            ));
+        }
+        if tx.send(Ok(web::Bytes::from(opening))).await.is_err() {
             return;
         }
         loop {
@@ -113,6 +125,8 @@ fn stream(
                 continue;
             }
             tokio::select! {
+                // Shutdown: the stream ends now (the client reconnects, to another instance).
+                _ = closing.changed() => return,
                 note = wake.recv() => match note {
                     Ok(n) if n.facility_id != facility => {}
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -157,7 +171,7 @@ const FEED_PAGE: i64 = 200;
     params(FeedQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`text/event-stream`: events `inquiry`, `report_updated`, `attachment_added`, `accepted_elsewhere`, `withdrawn`, `destination_assigned`, `destination_released`, `acknowledged`, `answered`, `escalated`, `arrived`; `data` is JSON with `incident_id`, `status`, `version`, `activation`, `eta_at`, `hospital_id`, `target_status`, `kind`, `at`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: events `inquiry`, `report_updated`, `attachment_added`, `accepted_elsewhere`, `withdrawn`, `destination_assigned`, `destination_released`, `acknowledged`, `answered`, `escalated`, `arrived`, and `reset` (the `Last-Event-ID` was above the head, e.g. after a restore: reload the incidents; its `id` is the head); `data` is JSON with `incident_id`, `status`, `version`, `activation`, `eta_at`, `hospital_id`, `target_status`, `kind`, `at`", content_type = "text/event-stream", body = String),
         (status = 400, description = "`invalid_last_event_id`", body = ErrorBody),
         (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not ED staff", body = ErrorBody),
@@ -199,7 +213,7 @@ pub(crate) async fn hospital_feed(
     params(FeedQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`text/event-stream`: events `inquiry_sent`, `report_updated`, `acknowledged`, `accepted`, `declined` (with `reason`), `escalated` (with the hospital's `phone`), `destination_changed`, `arrived`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: events `inquiry_sent`, `report_updated`, `acknowledged`, `accepted`, `declined` (with `reason`), `escalated` (with the hospital's `phone`), `destination_changed`, `arrived`, `reset` (the `Last-Event-ID` was above the head: reload)", content_type = "text/event-stream", body = String),
         (status = 400, description = "`invalid_last_event_id`", body = ErrorBody),
         (status = 401, description = "Device or session refused", body = ErrorBody),
         (status = 403, description = "Not a paramedic", body = ErrorBody),

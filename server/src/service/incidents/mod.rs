@@ -43,7 +43,10 @@ pub use crew::{
     add_attachment, arrive, change_destination, check_attachment, crew_attachment, crew_owns,
     crew_read, inquire, open, submit_report,
 };
-pub use escalation::escalate_due;
+pub use escalation::{
+    ESCALATION_REPEAT_SECS, EscalationPolicy, REALERT_AFTER_SECS, Step, StepKind, due_steps,
+    escalate_due, escalate_now, tier_of,
+};
 pub use grant::{DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader};
 pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
 
@@ -65,13 +68,27 @@ pub const MAX_INQUIRY_HOSPITALS: usize = 10;
 #[derive(Debug, Default)]
 struct Outbox {
     feed: FeedBatch,
-    pushes: Vec<(String, String, Value, &'static str)>,
+    /// `(hospital, incident, payload, urgency, max_tier)`.
+    pushes: Vec<(String, String, Value, &'static str, i32)>,
 }
 
 impl Outbox {
+    /// Pushes to the hospital's tier-1 devices (every alert).
     fn push(&mut self, hospital: &str, incident: &str, payload: Value, urgency: &'static str) {
+        self.push_tiers(hospital, incident, payload, urgency, 1);
+    }
+
+    /// Pushes to the hospital's devices of tiers 1 to `max_tier` (the escalation chain).
+    fn push_tiers(
+        &mut self,
+        hospital: &str,
+        incident: &str,
+        payload: Value,
+        urgency: &'static str,
+        max_tier: i32,
+    ) {
         self.pushes
-            .push((hospital.into(), incident.into(), payload, urgency));
+            .push((hospital.into(), incident.into(), payload, urgency, max_tier));
     }
 
     /// Writes the feed events, then the outbox rows, and hands `tx` the wake-up for after its
@@ -85,8 +102,8 @@ impl Outbox {
     ) -> Result<(), DomainError> {
         let notes = self.feed.flush(tx, muni, now)?;
         let mut pushed = false;
-        for (facility, incident, payload, urgency) in &self.pushes {
-            let n = super::push::enqueue_for_facility(
+        for (facility, incident, payload, urgency, max_tier) in &self.pushes {
+            let n = super::push::enqueue_for_tiers(
                 tx,
                 muni,
                 facility,
@@ -95,6 +112,7 @@ impl Outbox {
                 urgency,
                 PUSH_TTL_SECS,
                 now,
+                *max_tier,
             )?;
             pushed |= n > 0;
         }
@@ -176,6 +194,12 @@ pub struct TargetView {
     pub acknowledged_at: Option<i64>,
     /// Set when the alert went unacknowledged too long.
     pub escalated_at: Option<i64>,
+    /// The escalation chain's last step for this hospital (0: none): the `escalation` of its
+    /// last re-alert (unacknowledged steps, then re-alerts of an acknowledged but unanswered
+    /// inquiry, counted on).
+    pub escalation: i32,
+    /// Re-alerts of this acknowledged but unanswered inquiry.
+    pub unanswered_realerts: i32,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -242,6 +266,10 @@ pub fn push_payload(inc: &IncidentRow, kind: &str, age_band: &str) -> Value {
         "activation": inc.activation,
         "age_band": age_band,
         "eta_at": inc.eta_at,
+        // A service worker keeps the highest (version, escalation) per incident and drops the
+        // rest: 30 report updates on two devices need not ring 60 times.
+        "version": inc.version,
+        "escalation": 0,
     })
 }
 
@@ -368,7 +396,10 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
 }
 
 fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
+    let (level, realerts) = db::escalation::steps(c, t)?;
     Ok(TargetView {
+        escalation: level + realerts,
+        unanswered_realerts: realerts,
         hospital: FacilityRef::from(&facility(c, muni, &t.hospital_id)?),
         status: t.status.to_string(),
         reason: t.reason.clone(),
