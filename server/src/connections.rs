@@ -78,6 +78,12 @@ impl ConnectionCount {
         }
     }
 
+    /// Connections open now, from every address (the `kyukit_connections_open` gauge).
+    pub fn open(&self) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.values().sum()
+    }
+
     /// Connections open now from `ip`.
     pub fn open_from(&self, ip: IpAddr) -> usize {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());

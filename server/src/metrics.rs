@@ -166,6 +166,12 @@ impl Metrics {
         let _ = writeln!(out, "kyukit_feed_clients {}", state.feed.clients());
         let _ = writeln!(
             out,
+            "# HELP kyukit_connections_open HTTP connections open on this instance (each holds a file descriptor)."
+        );
+        let _ = writeln!(out, "# TYPE kyukit_connections_open gauge");
+        let _ = writeln!(out, "kyukit_connections_open {}", state.connections.open());
+        let _ = writeln!(
+            out,
             "# HELP kyukit_build_info Version and database backend."
         );
         let _ = writeln!(out, "# TYPE kyukit_build_info gauge");

@@ -63,13 +63,14 @@ impl Application {
             limits: Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits)),
             feed: Arc::default(),
             push: Arc::new(crate::push::PushWorker::new(config)?), // push
+            connections: Arc::default(),
         };
         let data = web::Data::new(state.clone());
         let listener = connections::listen(config.listen)?;
         let port = listener.local_addr()?.port();
         let metrics = state.metrics.clone();
         let slow = config.slow_clients;
-        let connections = Arc::new(connections::ConnectionCount::default());
+        let connections = state.connections.clone();
         let server = HttpServer::new(move || {
             let metrics = metrics.clone();
             App::new()

@@ -18,6 +18,8 @@ pub struct AppState {
     pub feed: Arc<crate::feed::Hub>,
     /// Web Push: the VAPID key and the outbox worker (`push.wake()` after queuing).
     pub push: Arc<crate::push::PushWorker>, // push
+    /// Open connections per client address (the cap of `--connections-per-addr`).
+    pub connections: Arc<crate::connections::ConnectionCount>,
 }
 
 impl AppState {

@@ -110,16 +110,16 @@ async fn healthz_times(app: &TestApp) -> Vec<Duration> {
     times
 }
 
-/// The median answers within 100 ms (one sample may meet a busy machine's scheduler) and none
-/// takes a second.
+/// The median answers within 250 ms (on an idle machine it is 0.3–4 ms; other builds running on
+/// the two cores stretch it) and none takes a second: the server is not held by the stalled ones.
 fn assert_healthz_answers(times: &[Duration]) {
     let mut sorted = times.to_vec();
     sorted.sort();
     let median = sorted[sorted.len() / 2];
     eprintln!("healthz with the stalled bodies open: median {median:?} of {times:?}");
     assert!(
-        median < Duration::from_millis(100) && sorted.iter().all(|t| *t < Duration::from_secs(1)),
-        "/healthz must answer within 100 ms while bodies stall: {times:?}"
+        median < Duration::from_millis(250) && sorted.iter().all(|t| *t < Duration::from_secs(1)),
+        "/healthz must answer within 250 ms while bodies stall: {times:?}"
     );
 }
 
@@ -174,7 +174,29 @@ both_backends!(
 
 /// Long enough that the 64 held connections are still open while the others are refused, on a
 /// busy machine.
-const CAP_IDLE: Duration = IDLE;
+/// Longer than the cap test's 1,936 refusals take on a machine busy with other builds (a 6 s
+/// deadline was once exceeded there), so the 64 are still held while the rest are refused.
+const CAP_IDLE: Duration = Duration::from_secs(12);
+
+/// The `kyukit_connections_open` gauge, read on a new connection from 127.0.0.1.
+async fn open_connections(app: &TestApp) -> usize {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let text = client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("kyukit_connections_open "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("kyukit_connections_open in /metrics")
+}
 
 fn cap_64(c: &mut kyukit_server::config::Config) {
     c.slow_clients = SlowClientLimits {
@@ -190,24 +212,32 @@ both_backends!(
     |app: TestApp| async move {
         kyukit_server::connections::raise_fd_limit();
         let server = server_addr(&app);
+        // Connections open before (the metrics request's own, any the test client keeps).
+        let before = open_connections(&app).await;
         let held = stall(server, 64).await;
-        // A connected socket may still wait in the listen backlog: wait until the server has
-        // accepted all 64 (a probe from the same address is then refused).
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while probe_from_127_0_0_2(server).await != 429 {
+        // A connected socket may still wait in the listen backlog, and workers count the
+        // connections they accept in any order: wait until the server counts all 64 before the
+        // rest arrive.
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while open_connections(&app).await < before + 64 {
             assert!(
                 Instant::now() < give_up,
                 "the server accepts the 64 connections"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        assert_eq!(
+            probe_from_127_0_0_2(server).await,
+            429,
+            "the 65th is refused"
+        );
         let held_at = Instant::now();
         // The rest from the same address are answered 429 at once and closed, while the 64 wait
         // for their bodies.
         let more = stall(server, STALLED - 64).await;
         let mut reads = tokio::task::JoinSet::new();
         for s in more {
-            reads.spawn(until_closed(s, Instant::now() + Duration::from_secs(8)));
+            reads.spawn(until_closed(s, Instant::now() + CAP_IDLE));
         }
         let (mut refused, mut answered_429) = (0, 0);
         while let Some(r) = reads.join_next().await {
