@@ -24,6 +24,7 @@ UCUM = "http://unitsofmeasure.org"
 VITALS = {  # LOINC code -> UCUM unit
     "8867-4": "/min",
     "9279-1": "/min",
+    "2708-6": "%",
     "59408-5": "%",
     "8310-5": "Cel",
     "2339-0": "mg/dL",
@@ -68,7 +69,7 @@ def test_report_is_a_valid_r4_document(path):
 
     observations = [Observation.parse_obj(e["resource"]) for e in raw["entry"]
                     if e["resource"]["resourceType"] == "Observation"]
-    by_code = {(o.code.coding[0].system, o.code.coding[0].code): o for o in observations}
+    by_code = {(c.system, c.code): o for o in observations for c in o.code.coding}
     ours = [(LOINC, c) for c in [*VITALS, "85354-9", "9269-2", "10154-3"]] + [
         ("http://kyukit.jp/fhir/CodeSystem/observation", c) for c in ("jcs", "pre-arrival-activation")]
     for key in ours:  # the report's own observations (a seeded bundle also has the IPS blood type)
@@ -77,6 +78,17 @@ def test_report_is_a_valid_r4_document(path):
     for code, unit in VITALS.items():
         o = by_code[(LOINC, code)]
         assert o.valueQuantity.system == UCUM and o.valueQuantity.code == unit
+    # SpO2: the R4 vital-signs profile's code 2708-6 first, with 59408-5 (pulse oximetry).
+    spo2 = by_code[(LOINC, "2708-6")]
+    assert [c.code for c in spo2.code.coding] == ["2708-6", "59408-5"]
+    # Categories: vital signs, except glucose (a laboratory test, displayed as such).
+    for code in ("8867-4", "9279-1", "2708-6", "8310-5", "85354-9"):
+        cat = by_code[(LOINC, code)].category[0].coding[0]
+        assert (cat.code, cat.display) == ("vital-signs", "Vital Signs"), code
+    cat = by_code[(LOINC, "2339-0")].category[0].coding[0]
+    assert (cat.code, cat.display) == ("laboratory", "Laboratory")
+    # Each Observation carries its own time.
+    assert all(o.effectiveDateTime for o in observations)
     bp = by_code[(LOINC, "85354-9")]
     assert {c.code.coding[0].code for c in bp.component} == {"8480-6", "8462-4"}
     assert all(c.valueQuantity.code == "mm[Hg]" for c in bp.component)
@@ -102,6 +114,15 @@ def test_report_is_a_valid_r4_document(path):
         assert "10160-0" not in codes
         reasons = [s["emptyReason"]["coding"][0]["code"] for s in composition["section"] if "emptyReason" in s]
         assert "withheld" in reasons
+    elif "series" in path.stem:
+        # Issue 25: three vitals readings are three time-stamped Observations per measurement.
+        assert "name" not in by_url[patient]
+        for code in ("8867-4", "2708-6"):
+            times = [o.effectiveDateTime for o in observations
+                     if any(c.code == code for c in o.code.coding)]
+            assert len(times) == 3 and len(set(times)) == 3 and times == sorted(times), (code, times)
+        vitals = next(s for s in composition["section"] if s.get("code", {}).get("coding", [{}])[0].get("code") == "8716-3")
+        assert len(vitals["entry"]) >= 3 * 2
     else:
         assert "name" not in by_url[patient]
         suffixes = {c.valueCodeableConcept.coding[0].code for c in jcs.component}

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub(super) enum IncidentCommand {
     /// Open an incident; with --access, seeded with the consented dataset of that scan.
     Open(IncidentOpenArgs),
-    /// Send a new report version (vitals, JCS/GCS, activation, ETA …) from flags and/or a JSON file.
+    /// Send a report patch (vitals reading, JCS/GCS, activation, ETA …) from flags and/or a JSON file: what is not sent is kept.
     Report(Box<IncidentReportArgs>),
     /// Ask one or more hospitals to accept the patient (受入照会); needs a report first.
     #[command(visible_alias = "ask")]
@@ -88,7 +88,7 @@ pub(super) struct IncidentReportArgs {
     /// flags below override its fields.
     #[arg(long)]
     file: Option<PathBuf>,
-    /// The version this report replaces [default: the incident's current version, read first].
+    /// The version this patch applies to [default: the incident's current version, read first].
     #[arg(long)]
     base_version: Option<i64>,
     /// 主訴, 1–200 characters.
@@ -135,9 +135,13 @@ pub(super) struct IncidentReportArgs {
     /// (-45m, -2h).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     onset_at: Option<i64>,
-    /// Last known well, as --onset-at.
+    /// Last known well, as --onset-at (required, or --last-known-well-unknown, for a stroke
+    /// activation).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     last_known_well_at: Option<i64>,
+    /// The last-known-well time could not be established (said explicitly).
+    #[arg(long, conflicts_with = "last_known_well_at")]
+    last_known_well_unknown: bool,
     /// Minutes until arrival at the hospital (0–240).
     #[arg(long)]
     eta_minutes: Option<i64>,
@@ -300,6 +304,10 @@ impl IncidentReportArgs {
             (
                 "last_known_well_at",
                 self.last_known_well_at.map(|v| json!(v)),
+            ),
+            (
+                "last_known_well_unknown",
+                self.last_known_well_unknown.then_some(Value::Bool(true)),
             ),
             ("eta_minutes", self.eta_minutes.map(|v| json!(v))),
             ("crew", (!self.crew.is_empty()).then(|| json!(self.crew))),

@@ -205,6 +205,15 @@ pub fn report(
         .optional()
 }
 
+/// Every version of an incident's report, oldest first.
+pub fn reports(c: &mut DbConnection, incident: &str) -> QueryResult<Vec<ReportRow>> {
+    incident_reports::table
+        .filter(incident_reports::incident_id.eq(incident))
+        .order(incident_reports::version.asc())
+        .select(ReportRow::as_select())
+        .load(c)
+}
+
 pub fn insert_attachment(c: &mut DbConnection, row: &AttachmentRow) -> QueryResult<()> {
     diesel::insert_into(incident_attachments::table)
         .values(row)

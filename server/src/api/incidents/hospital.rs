@@ -6,6 +6,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::openapi::{BadBody, Internal, Unavailable, UnsupportedMediaType};
 use crate::auth::Authenticated;
 use crate::service::incidents::{self as svc, AnswerInput, IncidentView, IncomingView};
+use crate::service::report::Report;
 use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -60,6 +61,34 @@ pub(crate) async fn ed_read(
     let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
     let v = web::block(move || svc::ed_read(&db, &auth.0, &iid, now)).await??;
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
+}
+
+/// Every version of the report, oldest first, for a hospital still involved.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hospital/incidents/{iid}/reports",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report versions, oldest first", body = [Report]),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not ED staff), `not_involved`", body = ErrorBody),
+        (status = 404, description = "This hospital was never asked", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn ed_reports(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
+    let v = web::block(move || svc::ed_reports(&db, &auth.0, &iid, now)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v))
 }
 
 /// The ED has seen the alert: stops escalation, tells the crew.

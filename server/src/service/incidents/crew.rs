@@ -5,8 +5,8 @@
 use super::{
     Attachment, AttachmentView, DestinationInput, IncidentView, InquiryInput, MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, Outbox, Reader, active_hospital,
-    age_band_of, feed_data, incident_event, involved, patient_of, push_payload, reload,
-    require_crew, resident_of, view,
+    age_band_of, feed_data, incident_event, involved, latest_report, patient_of, push_payload,
+    reload, report_versions, require_crew, resident_of, view,
 };
 use crate::audit;
 use crate::audit::{Action, Outcome};
@@ -212,7 +212,8 @@ pub fn submit_report(
                 )));
             }
             let seeded = patient_of(&inc)?;
-            let rep = report::build(input, inc.version + 1, seeded.as_ref(), now)?;
+            let prev = latest_report(c, &inc)?;
+            let rep = report::build(input, prev.as_ref(), inc.version + 1, seeded.as_ref(), now)?;
             if !q::bump_version(c, &inc.id, inc.version, &rep.activation, rep.eta_at, now)? {
                 return Err(refuse(DomainError::conflict(
                     "version_conflict",
@@ -260,6 +261,36 @@ pub fn submit_report(
                 now,
             );
             Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
+        },
+    )
+}
+
+/// Every report version of the crew's incident, oldest first.
+pub fn crew_reports(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    incident_id: &str,
+    now: i64,
+) -> Result<Vec<report::Report>, DomainError> {
+    crew_tx(
+        db,
+        actor,
+        by,
+        Action::ReadIncident,
+        Some(incident_id),
+        now,
+        None,
+        |c, inc, _| {
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc)
+                    .detail(format!("incident {} report versions", inc.id)),
+                now,
+            );
+            Ok(report_versions(c, &inc)?)
         },
     )
 }

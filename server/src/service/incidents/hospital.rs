@@ -4,7 +4,7 @@
 use super::{
     AnswerInput, Attachment, FacilityRef, IncidentView, IncomingView, Outbox, Reader, age_band_of,
     facility, feed_data, incident_event, latest_report, patient_of, push_payload, reload,
-    require_ed, resident_of, target_view, view,
+    report_versions, require_ed, resident_of, target_view, view,
 };
 use crate::audit::{self, Action, Outcome};
 
@@ -156,6 +156,34 @@ pub fn ed_read(
                 now,
             );
             Ok(view(c, actor, &inc, Reader::Hospital(&t.hospital_id), now)?)
+        },
+    )
+}
+
+/// Every report version, for a hospital still involved, oldest first.
+pub fn ed_reports(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    now: i64,
+) -> Result<Vec<report::Report>, DomainError> {
+    ed_tx(
+        db,
+        actor,
+        Action::ReadIncident,
+        incident_id,
+        now,
+        None,
+        |c, inc, t, _| {
+            still_involved(&inc, &t)?;
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc)
+                    .detail(format!("incident {} report versions", inc.id)),
+                now,
+            );
+            Ok(report_versions(c, &inc)?)
         },
     )
 }

@@ -41,11 +41,11 @@ mod hospital;
 
 pub use crew::{
     add_attachment, arrive, change_destination, check_attachment, crew_attachment, crew_owns,
-    crew_read, inquire, open, submit_report,
+    crew_read, crew_reports, inquire, open, submit_report,
 };
 pub use escalation::escalate_due;
 pub use grant::{DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader};
-pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
+pub use hospital::{acknowledge, answer, ed_attachment, ed_read, ed_reports, incoming};
 
 /// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
 pub const ESCALATE_AFTER_SECS: i64 = 180;
@@ -338,6 +338,14 @@ fn latest_report(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Repor
     Ok(Some(
         serde_json::from_str(&row.body).map_err(DomainError::internal)?,
     ))
+}
+
+/// Every report version, oldest first (each the whole record as of that version).
+fn report_versions(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<Report>, DomainError> {
+    q::reports(c, &inc.id)?
+        .iter()
+        .map(|row| serde_json::from_str(&row.body).map_err(DomainError::internal))
+        .collect()
 }
 
 fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, DomainError> {

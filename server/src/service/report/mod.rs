@@ -1,0 +1,873 @@
+//! The pre-arrival report a crew sends to hospitals (DESIGN §4): what it may contain, and the
+//! checks that turn a crew's input into a stored, versioned report. Pure: no database, no clock
+//! (`now` is a parameter).
+//!
+//! Units are fixed (and stated in every stored report): blood pressure mmHg, heart and respiratory
+//! rate per minute, SpO2 %, temperature °C, glucose mg/dL. Plausible ranges refuse typing errors
+//! (HR 900, SpO2 140) without refusing the very sick (HR 0 in arrest, glucose 20).
+
+use crate::service::error::DomainError;
+
+pub mod rules;
+use serde::{Deserialize, Serialize};
+
+/// Activation types and their NEMSIS v3 eDisposition.24 codes ("Destination Team Pre-Arrival
+/// Alert or Activation"). NEMSIS has no plain paediatric code: `paediatric` maps to 4224011
+/// (Pediatric Trauma); `general` is 4224009 (Other).
+pub const ACTIVATIONS: [(&str, &str, &str, &str); 8] = [
+    ("stroke", "4224015", "脳卒中", "Stroke"),
+    ("stemi", "4224013", "STEMI（急性心筋梗塞）", "STEMI"),
+    ("trauma", "4224017", "外傷", "Trauma (General)"),
+    ("cardiac_arrest", "4224005", "心肺停止", "Cardiac Arrest"),
+    ("sepsis", "4224019", "敗血症", "Sepsis"),
+    ("obstetric", "4224007", "産科", "Obstetrics"),
+    ("paediatric", "4224011", "小児", "Pediatric Trauma"),
+    ("general", "4224009", "一般", "Other"),
+];
+
+/// The NEMSIS code of an activation type.
+pub fn nemsis_code(activation: &str) -> Option<&'static str> {
+    ACTIVATIONS.iter().find(|a| a.0 == activation).map(|a| a.1)
+}
+
+/// Japan Coma Scale levels, in order. Suffixes: R (restlessness, 不穏), I (incontinence, 失禁),
+/// A (apallic state / akinetic mutism, 無動性無言・失外套症候群).
+pub const JCS_LEVELS: [&str; 10] = [
+    "0", "I-1", "I-2", "I-3", "II-10", "II-20", "II-30", "III-100", "III-200", "III-300",
+];
+pub const JCS_SUFFIXES: [&str; 3] = ["R", "I", "A"];
+
+/// `Some(x)` for a field that is present (`x` may be `None` for an explicit `null`), so a patch
+/// tells "not sent" (kept) from "sent as null" (cleared).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The crew's input: a **patch** on the latest version. What is not sent is kept; `null` clears
+/// a clearable field (`onset_at`, `last_known_well_at`, `eta_at`, `notes`). Observations
+/// (`vitals`, `jcs`, `gcs`) are added to their series, never replaced.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportInput {
+    /// The version this patch applies to (0 for the first report). A stale base is refused
+    /// (`409 version_conflict`) so two crew devices never overwrite each other silently.
+    pub base_version: i32,
+    /// 1–200 characters (主訴). Required in the first version.
+    pub chief_complaint: Option<String>,
+    /// One of `stroke`, `stemi`, `trauma`, `cardiac_arrest`, `sepsis`, `obstetric`, `paediatric`,
+    /// `general`. Required in the first version. `stroke` needs `last_known_well_at` (or
+    /// `last_known_well_unknown: true`); `paediatric` is refused for a patient known to be 18 or
+    /// older.
+    pub activation: Option<String>,
+    /// A new vitals reading, added to the series. `taken_at` (Unix seconds) is optional: the
+    /// server's time when the crew does not send it.
+    pub vitals: Option<Vitals>,
+    /// A new Japan Coma Scale assessment: `0`, `I-1` … `I-3`, `II-10` … `II-30`, `III-100` … `III-300`.
+    pub jcs: Option<String>,
+    /// Suffixes of this `jcs` (`R`, `I`, `A`); only with a level above 0, `A` only with level I.
+    pub jcs_suffixes: Option<Vec<String>>,
+    /// When this `jcs` was assessed (Unix seconds; default: the server's time).
+    pub jcs_at: Option<i64>,
+    /// A new Glasgow Coma Scale assessment.
+    pub gcs: Option<GcsInput>,
+    /// When this `gcs` was assessed (Unix seconds; default: the server's time).
+    pub gcs_at: Option<i64>,
+    /// Symptom onset (Unix seconds); `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub onset_at: Option<Option<i64>>,
+    /// Last known well (Unix seconds); `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub last_known_well_at: Option<Option<i64>>,
+    /// `true`: the crew could not establish the last-known-well time (an explicit "unknown", which
+    /// satisfies a stroke activation). Cleared by sending `last_known_well_at`.
+    pub last_known_well_unknown: Option<bool>,
+    /// Minutes until arrival (0–240). Sets `eta_at` to now + minutes, **unless** that is less
+    /// than 60 s away from the current `eta_at` (a resend of the same estimate keeps the time).
+    pub eta_minutes: Option<i64>,
+    /// Expected arrival as an absolute time (Unix seconds, within the next 4 hours); `null`
+    /// clears. Not together with `eta_minutes`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub eta_at: Option<Option<i64>>,
+    /// Crew members (names or call signs), at most 6, each 1–40 characters; replaces the list.
+    pub crew: Option<Vec<String>>,
+    /// When the incident has no scanned card: the crew's estimate of the age in years (0–120).
+    pub estimated_age: Option<i64>,
+    /// When the incident has no scanned card: `female`, `male`, `other` or `unknown`.
+    pub sex: Option<String>,
+    /// Free text for the hospital, at most 1,000 characters; `null` clears.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+/// One vitals reading, each value optional. Units: mmHg, /min, /min, %, °C, mg/dL.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Vitals {
+    /// When the reading was taken (Unix seconds). Optional in input (the server's time); always
+    /// set in a stored reading.
+    #[serde(default)]
+    pub taken_at: Option<i64>,
+    /// mmHg, 0–300.
+    pub systolic_bp: Option<i64>,
+    /// mmHg, 0–200, below the systolic.
+    pub diastolic_bp: Option<i64>,
+    /// beats/min, 0–300.
+    pub heart_rate: Option<i64>,
+    /// breaths/min, 0–80.
+    pub respiratory_rate: Option<i64>,
+    /// %, 0–100.
+    pub spo2: Option<i64>,
+    /// °C, 25.0–45.0.
+    pub temperature: Option<f64>,
+    /// mg/dL, 10–2000.
+    pub glucose: Option<i64>,
+}
+
+impl Vitals {
+    fn is_empty(&self) -> bool {
+        self.systolic_bp.is_none()
+            && self.diastolic_bp.is_none()
+            && self.heart_rate.is_none()
+            && self.respiratory_rate.is_none()
+            && self.spo2.is_none()
+            && self.temperature.is_none()
+            && self.glucose.is_none()
+    }
+}
+
+/// Glasgow Coma Scale components.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GcsInput {
+    /// Eye opening 1–4.
+    pub e: i64,
+    /// Verbal 1–5.
+    pub v: i64,
+    /// Motor 1–6.
+    pub m: i64,
+}
+
+/// A GCS with its total and time.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Gcs {
+    pub e: i64,
+    pub v: i64,
+    pub m: i64,
+    /// 3–15.
+    pub total: i64,
+    /// When assessed (Unix seconds).
+    #[serde(default)]
+    pub assessed_at: Option<i64>,
+}
+
+/// JCS level with suffixes and time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Jcs {
+    /// `0`, `I-1` … `III-300`.
+    pub level: String,
+    /// The level's number (0, 1, 2, 3, 10, 20, 30, 100, 200, 300).
+    pub score: i64,
+    pub suffixes: Vec<String>,
+    /// The usual short form, e.g. `II-20R` / `III-100RI`.
+    pub display: String,
+    /// When assessed (Unix seconds).
+    #[serde(default)]
+    pub assessed_at: Option<i64>,
+}
+
+/// The patient as the report describes them: seeded from the scanned card's consented dataset,
+/// or the crew's estimate. Never the name (hospitals fetch the scan's dataset with auth).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ReportPatient {
+    /// Whole years (from the card's date of birth, or the crew's estimate).
+    pub age: Option<i64>,
+    /// `0-9`, `10s`, … `90s`, `100+`; `unknown` when no age is known.
+    pub age_band: String,
+    pub sex: Option<String>,
+    /// `card` (seeded from a scan) or `crew` (estimated).
+    pub source: String,
+}
+
+/// A stored report version: the whole record as of that version (also what hospitals read).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Report {
+    pub version: i32,
+    /// The fields this version's patch changed (`chief_complaint`, `vitals`, `jcs`, `eta_at` …).
+    #[serde(default)]
+    pub changed: Vec<String>,
+    pub chief_complaint: String,
+    pub activation: String,
+    /// NEMSIS eDisposition.24 code of the activation.
+    pub activation_code: String,
+    /// The latest vitals reading (`{}` when none).
+    pub vitals: Vitals,
+    /// Every vitals reading, oldest first, each with `taken_at`.
+    #[serde(default)]
+    pub vitals_series: Vec<Vitals>,
+    /// Always `{"bp": "mm[Hg]", "rate": "/min", "spo2": "%", "temperature": "Cel", "glucose": "mg/dL"}` (UCUM).
+    pub units: Units,
+    /// The latest JCS assessment.
+    pub jcs: Option<Jcs>,
+    /// Every JCS assessment, oldest first.
+    #[serde(default)]
+    pub jcs_series: Vec<Jcs>,
+    /// The latest GCS assessment.
+    pub gcs: Option<Gcs>,
+    /// Every GCS assessment, oldest first.
+    #[serde(default)]
+    pub gcs_series: Vec<Gcs>,
+    pub onset_at: Option<i64>,
+    pub last_known_well_at: Option<i64>,
+    /// The crew stated that the last-known-well time is unknown.
+    #[serde(default)]
+    pub last_known_well_unknown: bool,
+    /// Expected arrival (Unix seconds). Changes only when the crew changes it (see
+    /// `ReportInput::eta_minutes`).
+    pub eta_at: Option<i64>,
+    pub crew: Vec<String>,
+    pub patient: ReportPatient,
+    pub notes: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Units {
+    pub bp: String,
+    pub rate: String,
+    pub spo2: String,
+    pub temperature: String,
+    pub glucose: String,
+}
+
+impl Default for Units {
+    fn default() -> Self {
+        Units {
+            bp: "mm[Hg]".into(),
+            rate: "/min".into(),
+            spo2: "%".into(),
+            temperature: "Cel".into(),
+            glucose: "mg/dL".into(),
+        }
+    }
+}
+
+fn invalid(code: &'static str, message: impl Into<String>) -> DomainError {
+    DomainError::unprocessable(code, message)
+}
+
+fn range(field: &str, v: Option<i64>, lo: i64, hi: i64, unit: &str) -> Result<(), DomainError> {
+    match v {
+        Some(x) if x < lo || x > hi => Err(invalid(
+            "implausible_vital",
+            format!("{field}: {x} {unit} is not plausible (allowed {lo}–{hi} {unit})"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks the vitals' plausible ranges.
+pub fn check_vitals(v: &Vitals) -> Result<(), DomainError> {
+    range("vitals.systolic_bp", v.systolic_bp, 0, 300, "mmHg")?;
+    range("vitals.diastolic_bp", v.diastolic_bp, 0, 200, "mmHg")?;
+    if let (Some(s), Some(d)) = (v.systolic_bp, v.diastolic_bp)
+        && d > s
+    {
+        return Err(invalid(
+            "implausible_vital",
+            format!("vitals: diastolic {d} mmHg is above systolic {s} mmHg"),
+        ));
+    }
+    range("vitals.heart_rate", v.heart_rate, 0, 300, "/min")?;
+    range("vitals.respiratory_rate", v.respiratory_rate, 0, 80, "/min")?;
+    range("vitals.spo2", v.spo2, 0, 100, "%")?;
+    range("vitals.glucose", v.glucose, 10, 2000, "mg/dL")?;
+    if let Some(t) = v.temperature
+        && !(25.0..=45.0).contains(&t)
+    {
+        return Err(invalid(
+            "implausible_vital",
+            format!("vitals.temperature: {t} °C is not plausible (allowed 25.0–45.0 °C)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a JCS level and suffixes.
+pub fn parse_jcs(level: &str, suffixes: &[String]) -> Result<Jcs, DomainError> {
+    let level = level.trim();
+    if !JCS_LEVELS.contains(&level) {
+        return Err(invalid(
+            "invalid_jcs",
+            format!(
+                "jcs: {level:?} is not a Japan Coma Scale level; use one of {}",
+                JCS_LEVELS.join(", ")
+            ),
+        ));
+    }
+    let score: i64 = level
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut out: Vec<String> = Vec::new();
+    for s in suffixes {
+        let s = s.trim().to_ascii_uppercase();
+        if !JCS_SUFFIXES.contains(&s.as_str()) {
+            return Err(invalid(
+                "invalid_jcs",
+                format!("jcs_suffixes: {s:?} is not R, I or A"),
+            ));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    if score == 0 && !out.is_empty() {
+        return Err(invalid(
+            "invalid_jcs",
+            "jcs_suffixes: an alert patient (JCS 0) has no suffixes",
+        ));
+    }
+    // Canonical order R, I, A.
+    out.sort_by_key(|s| JCS_SUFFIXES.iter().position(|x| x == s));
+    let display = format!("{level}{}", out.concat());
+    Ok(Jcs {
+        level: level.to_string(),
+        score,
+        suffixes: out,
+        display,
+        assessed_at: None,
+    })
+}
+
+/// Checks GCS components and adds the total.
+pub fn check_gcs(g: GcsInput) -> Result<Gcs, DomainError> {
+    for (name, v, hi) in [("e", g.e, 4), ("v", g.v, 5), ("m", g.m, 6)] {
+        if !(1..=hi).contains(&v) {
+            return Err(invalid(
+                "invalid_gcs",
+                format!("gcs.{name}: {v} is outside 1–{hi}"),
+            ));
+        }
+    }
+    Ok(Gcs {
+        e: g.e,
+        v: g.v,
+        m: g.m,
+        total: g.e + g.v + g.m,
+        assessed_at: None,
+    })
+}
+
+/// Age band for pushes and lists: never the exact age.
+pub fn age_band(age: Option<i64>) -> String {
+    match age {
+        None => "unknown".into(),
+        Some(a) if a < 10 => "0-9".into(),
+        Some(a) if a >= 100 => "100+".into(),
+        Some(a) => format!("{}s", a / 10 * 10),
+    }
+}
+
+fn time_field(field: &str, t: Option<i64>, now: i64) -> Result<Option<i64>, DomainError> {
+    match t {
+        Some(t) if t > now + 300 || t < now - 14 * 24 * 3600 => Err(invalid(
+            "invalid_time",
+            format!("{field}: must be within the last 14 days and not in the future"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// How close (seconds) a new `eta_minutes` must land to the current `eta_at` to be taken as a
+/// resend of the same estimate (kept) rather than a change.
+pub const ETA_SAME_WITHIN: i64 = 60;
+
+/// An observation's time: the crew's (within the last 14 days, not in the future), else `now`.
+fn observed_at(field: &str, t: Option<i64>, now: i64) -> Result<i64, DomainError> {
+    Ok(time_field(field, t, now)?.unwrap_or(now))
+}
+
+/// Appends `x` to a series kept in time order (a late-entered reading goes where it belongs).
+fn insert_by_time<T>(series: &mut Vec<T>, x: T, at: impl Fn(&T) -> i64) {
+    let t = at(&x);
+    let pos = series.partition_point(|y| at(y) <= t);
+    series.insert(pos, x);
+}
+
+fn mark(changed: &mut Vec<String>, field: &str) {
+    if !changed.iter().any(|c| c == field) {
+        changed.push(field.to_string());
+    }
+}
+
+/// Applies a crew's patch to the latest version (`prev`, `None` for the first report) into the
+/// next version. `seeded` is the patient from the scanned card, if the incident has one (then the
+/// crew's `estimated_age`/`sex` are ignored in favour of the card's, which the resident
+/// registered). Then the whole record is checked for contradictions ([`rules::check`]).
+pub fn build(
+    input: &ReportInput,
+    prev: Option<&Report>,
+    version: i32,
+    seeded: Option<&ReportPatient>,
+    now: i64,
+) -> Result<Report, DomainError> {
+    let mut changed: Vec<String> = Vec::new();
+    let chief_complaint = match (&input.chief_complaint, prev) {
+        (Some(c), _) => {
+            let c = super::text("chief_complaint", c, 1, 200)?;
+            if prev.is_none_or(|p| p.chief_complaint != c) {
+                mark(&mut changed, "chief_complaint");
+            }
+            c
+        }
+        (None, Some(p)) => p.chief_complaint.clone(),
+        (None, None) => {
+            return Err(invalid(
+                "invalid_field",
+                "chief_complaint: required in the first report",
+            ));
+        }
+    };
+    let activation = match (&input.activation, prev) {
+        (Some(a), _) => {
+            let a = a.trim().to_ascii_lowercase();
+            if nemsis_code(&a).is_none() {
+                return Err(invalid(
+                    "invalid_activation",
+                    format!("activation: one of {}", ACTIVATIONS.map(|a| a.0).join(", ")),
+                ));
+            }
+            if prev.is_none_or(|p| p.activation != a) {
+                mark(&mut changed, "activation");
+            }
+            a
+        }
+        (None, Some(p)) => p.activation.clone(),
+        (None, None) => {
+            return Err(invalid(
+                "invalid_field",
+                "activation: required in the first report",
+            ));
+        }
+    };
+    let code = nemsis_code(&activation).unwrap_or("4224009");
+
+    let mut vitals_series = prev.map(|p| p.vitals_series.clone()).unwrap_or_default();
+    if let Some(v) = &input.vitals {
+        check_vitals(v)?;
+        if v.is_empty() {
+            return Err(invalid(
+                "invalid_field",
+                "vitals: a reading needs at least one value",
+            ));
+        }
+        let mut v = v.clone();
+        v.taken_at = Some(observed_at("vitals.taken_at", v.taken_at, now)?);
+        insert_by_time(&mut vitals_series, v, |x| x.taken_at.unwrap_or(0));
+        mark(&mut changed, "vitals");
+    }
+    let mut jcs_series = prev.map(|p| p.jcs_series.clone()).unwrap_or_default();
+    match input.jcs.as_deref() {
+        Some(l) => {
+            let mut j = parse_jcs(l, input.jcs_suffixes.as_deref().unwrap_or_default())?;
+            j.assessed_at = Some(observed_at("jcs_at", input.jcs_at, now)?);
+            insert_by_time(&mut jcs_series, j, |x| x.assessed_at.unwrap_or(0));
+            mark(&mut changed, "jcs");
+        }
+        None if input.jcs_suffixes.is_some() || input.jcs_at.is_some() => {
+            return Err(invalid(
+                "invalid_jcs",
+                "jcs_suffixes and jcs_at need a jcs level",
+            ));
+        }
+        None => {}
+    }
+    let mut gcs_series = prev.map(|p| p.gcs_series.clone()).unwrap_or_default();
+    match input.gcs {
+        Some(g) => {
+            let mut g = check_gcs(g)?;
+            g.assessed_at = Some(observed_at("gcs_at", input.gcs_at, now)?);
+            insert_by_time(&mut gcs_series, g, |x| x.assessed_at.unwrap_or(0));
+            mark(&mut changed, "gcs");
+        }
+        None if input.gcs_at.is_some() => {
+            return Err(invalid("invalid_gcs", "gcs_at needs a gcs"));
+        }
+        None => {}
+    }
+
+    let mut onset_at = prev.and_then(|p| p.onset_at);
+    if let Some(o) = input.onset_at {
+        onset_at = time_field("onset_at", o, now)?;
+        mark(&mut changed, "onset_at");
+    }
+    let mut last_known_well_at = prev.and_then(|p| p.last_known_well_at);
+    let mut lkw_unknown = prev.is_some_and(|p| p.last_known_well_unknown);
+    if let Some(l) = input.last_known_well_at {
+        last_known_well_at = time_field("last_known_well_at", l, now)?;
+        lkw_unknown = false;
+        mark(&mut changed, "last_known_well_at");
+    }
+    if let Some(u) = input.last_known_well_unknown {
+        if u && input.last_known_well_at.flatten().is_some() {
+            return Err(invalid(
+                "contradiction",
+                "last_known_well_unknown: true contradicts the last_known_well_at sent with it",
+            ));
+        }
+        if u {
+            last_known_well_at = None;
+        }
+        lkw_unknown = u;
+        mark(&mut changed, "last_known_well_at");
+    }
+    if let (Some(o), Some(l)) = (onset_at, last_known_well_at)
+        && l > o
+    {
+        return Err(invalid(
+            "invalid_time",
+            "last_known_well_at: cannot be after onset_at",
+        ));
+    }
+
+    let prev_eta = prev.and_then(|p| p.eta_at);
+    let eta_at = match (input.eta_minutes, input.eta_at) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "invalid_eta",
+                "eta_minutes and eta_at: send one of them",
+            ));
+        }
+        (Some(m), None) if !(0..=240).contains(&m) => {
+            return Err(invalid(
+                "invalid_eta",
+                "eta_minutes: 0–240 minutes from now",
+            ));
+        }
+        (Some(m), None) => {
+            let at = now + m * 60;
+            match prev_eta {
+                Some(p) if (at - p).abs() < ETA_SAME_WITHIN => Some(p),
+                _ => Some(at),
+            }
+        }
+        (None, Some(Some(at))) if at < now - ETA_SAME_WITHIN || at > now + 240 * 60 => {
+            return Err(invalid(
+                "invalid_eta",
+                "eta_at: within the next 240 minutes",
+            ));
+        }
+        (None, Some(at)) => at,
+        (None, None) => prev_eta,
+    };
+    if eta_at != prev_eta {
+        mark(&mut changed, "eta_at");
+    }
+
+    let crew = match &input.crew {
+        Some(list) => {
+            if list.len() > 6 {
+                return Err(invalid("invalid_field", "crew: at most 6 members"));
+            }
+            let crew = list
+                .iter()
+                .map(|c| super::text("crew", c, 1, 40))
+                .collect::<Result<Vec<_>, _>>()?;
+            if prev.is_none_or(|p| p.crew != crew) {
+                mark(&mut changed, "crew");
+            }
+            crew
+        }
+        None => prev.map(|p| p.crew.clone()).unwrap_or_default(),
+    };
+    let notes = match &input.notes {
+        Some(n) => {
+            let n = super::opt_text("notes", n, 1000)?;
+            if prev.is_none_or(|p| p.notes != n) {
+                mark(&mut changed, "notes");
+            }
+            n
+        }
+        None => prev.and_then(|p| p.notes.clone()),
+    };
+    let patient = match seeded {
+        Some(p) => p.clone(),
+        None => {
+            let mut p = prev.map(|p| p.patient.clone()).unwrap_or(ReportPatient {
+                age: None,
+                age_band: age_band(None),
+                sex: None,
+                source: "crew".into(),
+            });
+            if let Some(a) = input.estimated_age {
+                if !(0..=120).contains(&a) {
+                    return Err(invalid("invalid_field", "estimated_age: 0–120 years"));
+                }
+                p.age = Some(a);
+                p.age_band = age_band(Some(a));
+                mark(&mut changed, "patient");
+            }
+            match input.sex.as_deref().map(str::trim) {
+                None => {}
+                Some("") => p.sex = None,
+                Some(s @ ("female" | "male" | "other" | "unknown")) => {
+                    p.sex = Some(s.to_string());
+                    mark(&mut changed, "patient");
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "invalid_field",
+                        "sex: female, male, other or unknown",
+                    ));
+                }
+            }
+            p
+        }
+    };
+    let report = Report {
+        version,
+        changed,
+        chief_complaint,
+        activation,
+        activation_code: code.to_string(),
+        vitals: vitals_series.last().cloned().unwrap_or_default(),
+        vitals_series,
+        units: Units::default(),
+        jcs: jcs_series.last().cloned(),
+        jcs_series,
+        gcs: gcs_series.last().copied(),
+        gcs_series,
+        onset_at,
+        last_known_well_at,
+        last_known_well_unknown: lkw_unknown,
+        eta_at,
+        crew,
+        patient,
+        notes,
+        created_at: now,
+    };
+    rules::check(&report)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    const NOW: i64 = 1_795_000_000;
+
+    fn input() -> ReportInput {
+        serde_json::from_value(serde_json::json!({
+            "base_version": 0,
+            "chief_complaint": "胸痛",
+            "activation": "stemi",
+            "vitals": {"systolic_bp": 92, "diastolic_bp": 60, "heart_rate": 112,
+                       "respiratory_rate": 24, "spo2": 93, "temperature": 36.9, "glucose": 140},
+            "jcs": "II-10", "jcs_suffixes": ["i", "R"],
+            "gcs": {"e": 3, "v": 4, "m": 6},
+            "onset_at": NOW - 1800, "last_known_well_at": NOW - 2400,
+            "eta_minutes": 12, "crew": ["救急隊長 佐藤"], "estimated_age": 84, "sex": "female"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_full_report() {
+        let r = build(&input(), None, 1, None, NOW).unwrap();
+        assert_eq!(r.activation_code, "4224013");
+        assert_eq!(r.gcs.unwrap().total, 13);
+        let j = r.jcs.unwrap();
+        assert_eq!((j.score, j.display.as_str()), (10, "II-10RI"));
+        assert_eq!(r.eta_at, Some(NOW + 720));
+        assert_eq!(r.patient.age_band, "80s");
+    }
+
+    #[test]
+    fn impossible_values_are_refused_with_their_field() {
+        let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+            (
+                "implausible_vital",
+                serde_json::json!({"vitals": {"heart_rate": 900}}),
+                "heart_rate",
+            ),
+            (
+                "implausible_vital",
+                serde_json::json!({"vitals": {"spo2": 140}}),
+                "spo2",
+            ),
+            (
+                "implausible_vital",
+                serde_json::json!({"vitals": {"temperature": 60.0}}),
+                "temperature",
+            ),
+            (
+                "implausible_vital",
+                serde_json::json!({"vitals": {"systolic_bp": 80, "diastolic_bp": 120}}),
+                "diastolic",
+            ),
+            ("invalid_jcs", serde_json::json!({"jcs": "II-15"}), "II-15"),
+            (
+                "invalid_jcs",
+                serde_json::json!({"jcs": "0", "jcs_suffixes": ["R"]}),
+                "JCS 0",
+            ),
+            (
+                "invalid_jcs",
+                serde_json::json!({"jcs": "I-1", "jcs_suffixes": ["X"]}),
+                "X",
+            ),
+            (
+                "invalid_gcs",
+                serde_json::json!({"gcs": {"e": 5, "v": 1, "m": 1}}),
+                "gcs.e",
+            ),
+            (
+                "invalid_activation",
+                serde_json::json!({"activation": "flu"}),
+                "activation",
+            ),
+            (
+                "invalid_eta",
+                serde_json::json!({"eta_minutes": 999}),
+                "eta_minutes",
+            ),
+            (
+                "invalid_time",
+                serde_json::json!({"onset_at": NOW + 3600}),
+                "onset_at",
+            ),
+        ];
+        for (code, patch, needle) in cases {
+            let mut v = serde_json::to_value(serde_json::json!({
+                "base_version": 0, "chief_complaint": "x", "activation": "general"
+            }))
+            .unwrap();
+            for (k, val) in patch.as_object().unwrap() {
+                v[k] = val.clone();
+            }
+            let i: ReportInput = serde_json::from_value(v).unwrap();
+            let err = build(&i, None, 1, None, NOW).unwrap_err();
+            assert_eq!(err.code(), code, "{patch}");
+            assert!(err.message().contains(needle), "{patch}: {}", err.message());
+            assert_eq!(err.kind(), crate::service::error::Kind::Invalid);
+        }
+    }
+
+    fn patch(v: serde_json::Value) -> ReportInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_does_not_send() {
+        let v1 = build(&input(), None, 1, None, NOW).unwrap();
+        let v2 = build(
+            &patch(serde_json::json!({"base_version": 1, "chief_complaint": "胸痛、背部痛"})),
+            Some(&v1),
+            2,
+            None,
+            NOW + 60,
+        )
+        .unwrap();
+        assert_eq!(v2.chief_complaint, "胸痛、背部痛");
+        assert_eq!(v2.changed, ["chief_complaint"]);
+        assert_eq!(
+            (&v2.vitals, &v2.jcs, &v2.gcs, v2.eta_at, &v2.activation),
+            (&v1.vitals, &v1.jcs, &v1.gcs, v1.eta_at, &v1.activation)
+        );
+        assert_eq!(
+            (v2.onset_at, &v2.crew, &v2.patient),
+            (v1.onset_at, &v1.crew, &v1.patient)
+        );
+        // A new reading joins the series, stamped with the server's time.
+        let v3 = build(
+            &patch(serde_json::json!({"base_version": 2, "vitals": {"spo2": 88}})),
+            Some(&v2),
+            3,
+            None,
+            NOW + 120,
+        )
+        .unwrap();
+        assert_eq!(v3.vitals_series.len(), 2);
+        assert_eq!(v3.vitals.spo2, Some(88));
+        assert_eq!(v3.vitals.taken_at, Some(NOW + 120));
+        assert_eq!(v3.vitals_series[0].taken_at, Some(NOW));
+        // null clears a clearable field.
+        let v4 = build(
+            &patch(serde_json::json!({"base_version": 3, "notes": null, "onset_at": null})),
+            Some(&v3),
+            4,
+            None,
+            NOW + 130,
+        )
+        .unwrap();
+        assert_eq!((v4.notes.as_deref(), v4.onset_at), (None, None));
+        assert_eq!(v4.vitals_series.len(), 2);
+    }
+
+    #[test]
+    fn a_resent_eta_keeps_its_time_a_changed_one_moves() {
+        let v1 = build(&input(), None, 1, None, NOW).unwrap();
+        let again = patch(serde_json::json!({"base_version": 1, "eta_minutes": 12}));
+        let v2 = build(&again, Some(&v1), 2, None, NOW + 3).unwrap();
+        assert_eq!(v2.eta_at, Some(NOW + 720));
+        assert!(!v2.changed.contains(&"eta_at".to_string()));
+        let later = patch(serde_json::json!({"base_version": 2, "eta_minutes": 5}));
+        let v3 = build(&later, Some(&v2), 3, None, NOW + 60).unwrap();
+        assert_eq!(v3.eta_at, Some(NOW + 360));
+        let absolute = patch(serde_json::json!({"base_version": 3, "eta_at": NOW + 400}));
+        let v4 = build(&absolute, Some(&v3), 4, None, NOW + 70).unwrap();
+        assert_eq!(v4.eta_at, Some(NOW + 400));
+    }
+
+    #[test]
+    fn the_first_report_needs_a_complaint_and_an_activation() {
+        let err = build(
+            &patch(serde_json::json!({"base_version": 0, "chief_complaint": "x"})),
+            None,
+            1,
+            None,
+            NOW,
+        )
+        .unwrap_err();
+        assert!(err.message().contains("activation"), "{}", err.message());
+    }
+
+    #[test]
+    fn the_card_wins_over_the_crews_estimate() {
+        let seeded = ReportPatient {
+            age: Some(91),
+            age_band: age_band(Some(91)),
+            sex: Some("male".into()),
+            source: "card".into(),
+        };
+        let r = build(&input(), None, 2, Some(&seeded), NOW).unwrap();
+        assert_eq!(r.patient, seeded);
+    }
+
+    #[test]
+    fn bands() {
+        assert_eq!(age_band(Some(0)), "0-9");
+        assert_eq!(age_band(Some(19)), "10s");
+        assert_eq!(age_band(Some(100)), "100+");
+        assert_eq!(age_band(None), "unknown");
+    }
+
+    #[test]
+    fn activations_and_age_bands_are_the_domain_code_lists() {
+        use crate::domain::{Activation, AgeBand};
+        assert_eq!(ACTIVATIONS.map(|a| a.0).as_slice(), Activation::TEXTS);
+        let mut bands: Vec<String> = (0..=120).map(|a| age_band(Some(a))).collect();
+        bands.push(age_band(None));
+        bands.dedup();
+        assert_eq!(bands, AgeBand::TEXTS);
+    }
+}
