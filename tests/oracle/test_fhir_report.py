@@ -3,7 +3,8 @@ with fhir.resources 6.4.0 (FHIR R4 4.0.1) — an implementation we did not write
 
 The samples are written by tests/tests/prearrival.rs (cargo test runs first) into
 target/fhir-samples/report/: one seeded from a card scan, one for an unidentified patient, per backend;
-tests/tests/incident_grant.rs adds one whose dataset was withheld (the hand-over ended).
+tests/tests/incident_grant.rs adds one whose dataset was withheld (the hand-over ended);
+tests/tests/prearrival_inquiry.rs one as a hospital being asked reads it (clinical picture, no identity).
 """
 import json
 import pathlib
@@ -112,6 +113,18 @@ def test_report_is_a_valid_r4_document(path):
         assert "name" not in by_url[patient] and "birthDate" not in by_url[patient]
         codes = {s.get("code", {}).get("coding", [{}])[0].get("code") for s in composition["section"]}
         assert "10160-0" not in codes
+        reasons = [s["emptyReason"]["coding"][0]["code"] for s in composition["section"] if "emptyReason" in s]
+        assert "withheld" in reasons
+    elif "inquiry" in path.stem:
+        # Issue 25 (RULES R10): a hospital being asked gets the clinical picture, not the identity:
+        # the consented medical sections, a Patient without name, identifier or birth date, no
+        # emergency contacts or care team, and a section saying what is withheld until it accepts.
+        p = by_url[patient]
+        assert not {"name", "identifier", "birthDate"} & set(p), p
+        assert p["gender"] == "female"
+        codes = {s.get("code", {}).get("coding", [{}])[0].get("code") for s in composition["section"]}
+        assert {"10160-0", "48765-2"} <= codes, codes  # medications, allergies
+        assert not any(e["resource"]["resourceType"] == "RelatedPerson" for e in raw["entry"])
         reasons = [s["emptyReason"]["coding"][0]["code"] for s in composition["section"] if "emptyReason" in s]
         assert "withheld" in reasons
     elif "series" in path.stem:

@@ -108,6 +108,9 @@ pub enum Action {
     /// The resident's dataset disclosed in an incident read (to the scanning crew within the
     /// scan's grant, or to the destination hospital during the hand-over).
     ReadIncidentDataset,
+    /// The clinical picture of the resident's dataset (no name, address or contacts) disclosed
+    /// to a hospital being asked to accept (受入照会).
+    ReadIncidentClinical,
     SubmitReport,
     AddAttachment,
     ReadAttachment,
@@ -180,6 +183,7 @@ impl Action {
             Action::OpenIncident => "incident.open",
             Action::ReadIncident => "incident.read",
             Action::ReadIncidentDataset => "incident.dataset",
+            Action::ReadIncidentClinical => "incident.clinical",
             Action::SubmitReport => "incident.report",
             Action::AddAttachment => "incident.attachment",
             Action::ReadAttachment => "incident.attachment.read",

@@ -25,11 +25,12 @@
 //! when this reader may see it (`incidents::grant`); otherwise the Patient is the crew's estimate
 //! and a section "Resident's emergency dataset" with `emptyReason` `withheld` says why.
 
+use super::disclosure::{Disclosure, Patient};
 use super::fhir::{
     LOINC, OBSERVATION_CATEGORY, XHTML, coding, concept, derived_uuid, esc, instant, ips_bundle,
     reference,
 };
-use super::incidents::{DatasetStatus, FacilityRef, IncidentView};
+use super::incidents::{ClinicalPicture, DatasetStatus, FacilityRef, IncidentView};
 use super::report::{ACTIVATIONS, Gcs, Jcs, Report, Vitals};
 use crate::domain::IncidentStatus;
 use serde_json::{Value, json};
@@ -148,7 +149,11 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
     // The Patient (and the consented IPS sections) from the scan, or a Patient with what the
     // crew estimated.
     let mut ips_sections: Vec<Value> = Vec::new();
-    if let Some(d) = &v.patient {
+    let redacted = match (&v.patient, &v.clinical) {
+        (None, Some(cp)) => Some(clinical_disclosure(v, cp)),
+        _ => None,
+    };
+    if let Some(d) = v.patient.as_ref().or(redacted.as_ref()) {
         let ips = ips_bundle(d, server_base);
         if let Some(entries) = ips["entry"].as_array() {
             for (i, e) in entries.iter().enumerate() {
@@ -158,10 +163,27 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
                     }
                     continue;
                 }
+                let mut e = e.clone();
                 if e["resource"]["resourceType"] == "Patient" {
                     b.patient = e["fullUrl"].as_str().unwrap_or_default().to_string();
+                    if redacted.is_some() {
+                        // A hospital still deciding: no name, no identifier, no date of birth.
+                        if let Some(p) = e["resource"].as_object_mut() {
+                            for k in ["name", "identifier", "birthDate", "communication"] {
+                                p.remove(k);
+                            }
+                        }
+                        let band = v
+                            .clinical
+                            .as_ref()
+                            .map_or("unknown", |c| c.age_band.as_str());
+                        e["resource"]["text"] = json!({
+                            "status": "generated",
+                            "div": format!("<div xmlns=\"{XHTML}\"><p>Identity withheld until this hospital accepts; age {} / 受入決定まで氏名等は非表示、年齢 {}</p></div>", esc(band), esc(band)),
+                        });
+                    }
                 }
-                b.entries.push(e.clone());
+                b.entries.push(e);
             }
         }
     }
@@ -333,7 +355,14 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         ));
     }
     sections.extend(ips_sections);
-    if let Some(why) = withheld_text(v.dataset.status) {
+    let why = if v.clinical.is_some() {
+        Some(
+            "Identity, care team and emergency contacts are withheld while this hospital is being asked; they are shown once it accepts / 受入照会中は氏名・かかりつけ・緊急連絡先を表示しません（受入決定後に表示）",
+        )
+    } else {
+        withheld_text(v.dataset.status)
+    };
+    if let Some(why) = why {
         // Said, not silently left out: the reader knows a dataset exists and why it is not here.
         let mut s = section(
             "Resident's emergency dataset / 本人登録情報",
@@ -376,6 +405,36 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         "timestamp": instant(v.updated_at),
         "entry": entries,
     })
+}
+
+/// The clinical picture as a disclosure for `ips_bundle`: no name, kana, date of birth or
+/// resident id (the Patient built from it is stripped of its name as well).
+fn clinical_disclosure(v: &IncidentView, cp: &ClinicalPicture) -> Disclosure {
+    Disclosure {
+        access_id: format!("incident:{}:clinical", v.id),
+        kind: cp.kind,
+        incident_ref: v.incident_ref.clone(),
+        accessed_at: v.created_at,
+        expires_at: cp.until,
+        card_id: None,
+        facility_id: v.fire_department.id.clone(),
+        patient: Patient {
+            id: String::new(),
+            family_name: String::new(),
+            given_name: String::new(),
+            family_name_kana: None,
+            given_name_kana: None,
+            date_of_birth: String::new(),
+            sex: cp.sex.clone(),
+            age: cp.age,
+            preferred_language: "ja".into(),
+        },
+        consent: cp.consent.clone(),
+        categories: cp.categories.clone(),
+        items: cp.items.clone(),
+        card_current: None,
+        triage: None,
+    }
 }
 
 /// Why the resident's dataset is not in this Bundle (`None`: it is, or there never was one).

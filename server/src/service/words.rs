@@ -131,6 +131,10 @@ pub fn action(a: &str) -> Words {
             "救急情報の表示（搬送記録）",
             "viewed emergency info (transport record)",
         ),
+        "incident.clinical" => (
+            "受入照会での病状の表示（氏名・連絡先なし）",
+            "clinical picture shown to a hospital asked to accept (no name or contacts)",
+        ),
         "registration.held" => (
             "同じ方の登録の申し込み（市が確認）",
             "someone registered you again (the city checks)",
@@ -149,6 +153,7 @@ mod tests {
         // The actions a resident's access history shows (tests/browser checks the page's words).
         for a in [
             "incident.dataset",
+            "incident.clinical",
             "registration.held",
             "registration.review",
             "record.scan",

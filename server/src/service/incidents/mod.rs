@@ -44,7 +44,9 @@ pub use crew::{
     crew_read, crew_reports, inquire, open, submit_report,
 };
 pub use escalation::escalate_due;
-pub use grant::{DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader};
+pub use grant::{
+    CLINICAL_CATEGORIES, ClinicalPicture, DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader,
+};
 pub use hospital::{acknowledge, answer, ed_attachment, ed_read, ed_reports, incoming};
 
 /// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
@@ -209,6 +211,11 @@ pub struct IncidentView {
     pub patient: Option<Disclosure>,
     /// Whether this reader sees `patient`, and until when.
     pub dataset: DatasetAccess,
+    /// For a hospital being asked (its inquiry `pending`): the clinical picture of the consented
+    /// dataset without identity — age, sex, medications (anticoagulant), conditions, allergies,
+    /// devices, blood type, directive; never name, date of birth, care team or emergency
+    /// contacts. `null` for everyone else (the crew and the destination read `patient`).
+    pub clinical: Option<ClinicalPicture>,
     /// The hospitals asked (a hospital sees only its own row).
     pub targets: Vec<TargetView>,
     pub attachments: Vec<AttachmentView>,
@@ -402,6 +409,10 @@ fn view(
         Reader::Crew { .. } => None,
     };
     let (patient, dataset) = grant::disclose(c, actor, inc, reader, now)?;
+    let clinical = match (reader, &patient) {
+        (Reader::Hospital(h), None) => grant::clinical(c, actor, inc, h, now)?,
+        _ => None,
+    };
     let targets = q::targets(c, &inc.id)?
         .iter()
         .filter(|t| only_hospital.is_none_or(|h| h == t.hospital_id))
@@ -421,6 +432,7 @@ fn view(
         report: latest_report(c, inc)?,
         patient,
         dataset,
+        clinical,
         targets,
         attachments: q::attachments(c, &inc.id)?
             .into_iter()
