@@ -273,3 +273,276 @@ both_backends!(
         assert!(history(&app, &w, "incident.read", &a).await >= 3);
     }
 );
+
+async fn decline(app: &TestApp, token: &str, iid: &str, body: Value) -> (StatusCode, Value) {
+    let r = app
+        .post(
+            &format!("/api/v1/hospital/incidents/{iid}/answer"),
+            Some(token),
+            body,
+        )
+        .await;
+    let status = r.status();
+    (status, json_of(r).await)
+}
+
+both_backends!(
+    coded_declines_count_towards_a_difficult_transport_and_re_asking_keeps_the_answer,
+    |app: TestApp| async move {
+        use kyukit_tests::T0;
+        app.clock.set(T0);
+        let w = kyukit_tests::field::world(&app).await;
+        let mut hs = Vec::new();
+        for i in 0..5 {
+            let id = create_facility(&app, &w.admin, "hospital", &format!("病院{i}")).await;
+            let login = format!("ed{i}");
+            add_staff(&app, &w.admin, &id, &login, "ed_staff").await;
+            hs.push((id, login));
+        }
+        // ED sessions go idle while the clock runs: log in when about to act.
+        let ed = |i: usize| staff_token(&app, &hs[i].1, MEDIC_PASSWORD);
+        let c = medic_client(&app, &w).await;
+        let inc = c.open_incident("INC-KONNAN", None).await.expect("open");
+        let iid = inc["id"].as_str().unwrap().to_string();
+        assert_eq!(inc["inquiry"]["count"], 0);
+        assert_eq!(inc["inquiry"]["arrived_on_scene_at"], T0);
+        c.send_report(
+            &iid,
+            &json!({"base_version": 0, "chief_complaint": "腹痛", "activation": "general",
+                    "estimated_age": 70, "sex": "male"}),
+        )
+        .await
+        .expect("report");
+
+        // Nonsense is refused with its code; a decline needs a reason.
+        c.inquire(&iid, &[&hs[0].0]).await.expect("ask 0");
+        for (body, code) in [
+            (
+                json!({"decision": "decline", "reason_code": "lunch"}),
+                "invalid_reason_code",
+            ),
+            (json!({"decision": "decline"}), "invalid_field"),
+            (
+                json!({"decision": "decline", "reason_code": "other"}),
+                "invalid_field",
+            ),
+            (
+                json!({"decision": "accept", "reason_code": "beds_full"}),
+                "invalid_reason_code",
+            ),
+        ] {
+            let (s, e) = decline(&app, &ed(0).await, &iid, body.clone()).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+            assert_eq!(e["error"], code, "{body}: {e}");
+        }
+
+        // Four hospitals decline, one after the other, with coded reasons (the last in words only:
+        // `other`).
+        let reasons = [
+            json!({"decision": "decline", "reason_code": "beds_full"}),
+            json!({"decision": "decline", "reason_code": "busy", "reason": "緊急手術中"}),
+            json!({"decision": "decline", "reason_code": "outside_specialty"}),
+            json!({"decision": "decline", "reason": "CT故障"}),
+        ];
+        for (i, body) in reasons.iter().enumerate() {
+            if i > 0 {
+                c.inquire(&iid, &[&hs[i].0]).await.expect("ask");
+            }
+            app.clock.advance(5 * 60);
+            let (s, v) = decline(&app, &ed(i).await, &iid, body.clone()).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let v = c.incident(&iid, "application/json").await.expect("read");
+        let t0 = v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["hospital"]["id"] == hs[0].0.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(t0["reason_code"], "beds_full");
+        assert_eq!(t0["reason_words"]["ja"], "ベッド満床");
+        let t3 = v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["hospital"]["id"] == hs[3].0.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(t3["reason_code"], "other");
+        assert_eq!(t3["reason_words"]["ja"], "その他");
+        assert_eq!(t3["reason"], "CT故障");
+        // 4 inquiries, 20 minutes on scene: not yet a difficult transport.
+        assert_eq!(v["inquiry"]["count"], 4, "{}", v["inquiry"]);
+        assert_eq!(v["inquiry"]["declined"], 4);
+        let on_scene = v["inquiry"]["on_scene_secs"].as_i64().unwrap();
+        assert!((20 * 60..30 * 60).contains(&on_scene), "{on_scene}");
+        assert_eq!(v["inquiry"]["difficult"], false);
+
+        // Thirty minutes on scene: the 搬送困難事案 flag, for the crew and for the next hospital.
+        app.clock.set(T0 + 30 * 60);
+        let v = c.incident(&iid, "application/json").await.expect("read");
+        assert_eq!(v["inquiry"]["on_scene_secs"], 30 * 60);
+        assert_eq!(v["inquiry"]["count"], 4);
+        assert_eq!(v["inquiry"]["difficult"], true, "{}", v["inquiry"]);
+        c.inquire(&iid, &[&hs[4].0]).await.expect("ask 4");
+        let list = json_of(
+            app.get("/api/v1/hospital/incidents", Some(&ed(4).await))
+                .await,
+        )
+        .await;
+        assert_eq!(list[0]["inquiry"]["difficult"], true, "{list}");
+        assert_eq!(list[0]["inquiry"]["count"], 5);
+
+        // Re-asking the first hospital keeps its earlier decline.
+        c.inquire(&iid, &[&hs[0].0]).await.expect("ask 0 again");
+        let v = c.incident(&iid, "application/json").await.expect("read");
+        let t0 = v["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["hospital"]["id"] == hs[0].0.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(t0["status"], "pending");
+        assert_eq!(t0["history"][0]["status"], "declined", "{t0}");
+        assert_eq!(t0["history"][0]["reason_code"], "beds_full");
+        assert_eq!(t0["history"][0]["reason_words"]["en"], "no bed available");
+        assert_eq!(v["inquiry"]["count"], 6);
+        assert_eq!(v["inquiry"]["declined"], 4);
+        // The hospital asked again sees its own earlier answer too.
+        let (s, mine) = ed_get(
+            &app,
+            &ed(0).await,
+            &format!("/api/v1/hospital/incidents/{iid}"),
+            "application/json",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(mine["targets"][0]["history"][0]["reason_code"], "beds_full");
+
+        // Leaving the scene stops the clock on scene.
+        let v = c
+            .send_report(
+                &iid,
+                &json!({"base_version": 1, "left_scene_at": T0 + 25 * 60}),
+            )
+            .await
+            .expect("left scene");
+        assert_eq!(v["inquiry"]["on_scene_secs"], 25 * 60);
+        assert_eq!(v["inquiry"]["difficult"], false);
+        let e = c
+            .send_report(&iid, &json!({"base_version": 2, "left_scene_at": T0 - 60}))
+            .await
+            .expect_err("left before arriving");
+        assert!(e.to_string().contains("invalid_time"), "{e}");
+
+        // The codes and their words, for any client.
+        let codes = json_of(app.get("/api/v1/inquiry-codes", None).await).await;
+        let reasons: Vec<&str> = codes["decline_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["ja"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "処置困難",
+                "手術中・患者対応中",
+                "ベッド満床",
+                "専門外",
+                "医師不在",
+                "その他"
+            ]
+        );
+    }
+);
+
+both_backends!(
+    hospital_capacity_set_by_the_ed_shows_in_the_crews_list,
+    |app: TestApp| async move {
+        let w = kyukit_tests::field::world(&app).await;
+        let h = create_facility(&app, &w.admin, "hospital", "きぬ医師会病院").await;
+        add_staff(&app, &w.admin, &h, "ed1", "ed_staff").await;
+        let ed = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let other = create_facility(&app, &w.admin, "hospital", "水海道さくら病院").await;
+        let c = medic_client(&app, &w).await;
+
+        // Nothing published yet.
+        let list = c.hospitals().await.expect("hospitals");
+        for x in list["hospitals"].as_array().unwrap() {
+            assert_eq!(x["capacity"], json!([]), "{x}");
+        }
+        for (body, code) in [
+            (
+                json!({"categories": [{"category": "dermatology", "status": "available"}]}),
+                "invalid_capacity",
+            ),
+            (
+                json!({"categories": [{"category": "stroke", "status": "maybe"}]}),
+                "invalid_capacity",
+            ),
+            (json!({"categories": []}), "invalid_field"),
+        ] {
+            let r = app
+                .client
+                .put(app.url("/api/v1/hospital/capacity"))
+                .bearer_auth(&ed)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(json_of(r).await["error"], code);
+        }
+        let r = app
+            .client
+            .put(app.url("/api/v1/hospital/capacity"))
+            .bearer_auth(&ed)
+            .json(&json!({"categories": [
+                {"category": "stroke", "status": "unavailable", "note": "CT 停止中"},
+                {"category": "general", "status": "available"}
+            ]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let mine = json_of(r).await;
+        assert_eq!(mine.as_array().unwrap().len(), 2);
+        // A second change of one category keeps the other.
+        let r = app
+            .client
+            .put(app.url("/api/v1/hospital/capacity"))
+            .bearer_auth(&ed)
+            .json(&json!({"categories": [{"category": "general", "status": "limited"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+
+        let list = c.hospitals().await.expect("hospitals");
+        let find = |id: &str| {
+            list["hospitals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["id"] == id)
+                .unwrap()
+                .clone()
+        };
+        let cap = find(&h)["capacity"].clone();
+        assert_eq!(cap[0]["category"], "stroke", "{cap}");
+        assert_eq!(cap[0]["status"], "unavailable");
+        assert_eq!(cap[0]["status_words"]["ja"], "受入不可");
+        assert_eq!(cap[0]["category_words"]["ja"], "脳卒中");
+        assert_eq!(cap[0]["note"], "CT 停止中");
+        assert_eq!(cap[1]["category"], "general");
+        assert_eq!(cap[1]["status"], "limited");
+        assert_eq!(cap[1]["stale"], false);
+        assert_eq!(find(&other)["capacity"], json!([]));
+        // The ED reads its own.
+        let own = json_of(app.get("/api/v1/hospital/capacity", Some(&ed)).await).await;
+        assert_eq!(own, cap);
+    }
+);

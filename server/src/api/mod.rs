@@ -132,6 +132,9 @@ router::declare_routes! {
     incidents::hospital::acknowledge,
     incidents::hospital::answer,
     incidents::hospital::ed_attachment,
+    incidents::hospital::capacity,
+    incidents::hospital::set_capacity,
+    incidents::hospital::inquiry_codes,
     incidents::feed::hospital_feed,
     // push
     push::vapid_public_key,

@@ -120,6 +120,8 @@ pub enum Action {
     ChangeDestination,
     Arrive,
     ListIncidents,
+    /// ED staff publish their hospital's capacity (応需情報).
+    SetCapacity,
     /// An alert not acknowledged in time (the system, no actor).
     Escalate,
     // push
@@ -193,6 +195,7 @@ impl Action {
             Action::ChangeDestination => "incident.destination",
             Action::Arrive => "incident.arrival",
             Action::ListIncidents => "incident.list",
+            Action::SetCapacity => "hospital.capacity",
             Action::Escalate => "incident.escalate",
             Action::ResidentDisclosure => "resident.disclosure",
             Action::PushSubscribe => "push.subscribe", // push

@@ -214,6 +214,13 @@ pub fn submit_report(
             let seeded = patient_of(&inc)?;
             let prev = latest_report(c, &inc)?;
             let rep = report::build(input, prev.as_ref(), inc.version + 1, seeded.as_ref(), now)?;
+            let arrived = rep.arrived_on_scene_at.unwrap_or(inc.created_at);
+            if rep.left_scene_at.is_some_and(|l| l < arrived) {
+                return Err(refuse(DomainError::unprocessable(
+                    "invalid_time",
+                    "left_scene_at: cannot be before the arrival on scene (arrived_on_scene_at, else when the incident was opened) / 現場出発が現場到着より前です",
+                )));
+            }
             if !q::bump_version(c, &inc.id, inc.version, &rep.activation, rep.eta_at, now)? {
                 return Err(refuse(DomainError::conflict(
                     "version_conflict",
@@ -477,7 +484,9 @@ pub fn inquire(
                         acknowledged_by: None,
                         acknowledged_at: None,
                         escalated_at: None,
+                        reason_code: None,
                     },
+                    &new_id()?,
                 )?;
                 out.feed.push(
                     &h.id,
@@ -591,7 +600,9 @@ pub fn change_destination(
                     acknowledged_by: None,
                     acknowledged_at: None,
                     escalated_at: None,
+                    reason_code: None,
                 },
+                &new_id()?,
             )?;
             out.feed.push(
                 &new.id,
