@@ -463,6 +463,8 @@ text_enum! {
         OutsideSpecialty = "outside_specialty",
         /// 医師不在
         NoPhysician = "no_physician",
+        /// 初診（かかりつけ医なし）
+        FirstVisit = "first_visit",
         /// その他 (with the free-text reason)
         Other = "other",
     }

@@ -28,7 +28,7 @@ VITALS = {  # LOINC code -> UCUM unit
     "2708-6": "%",
     "59408-5": "%",
     "8310-5": "Cel",
-    "2339-0": "mg/dL",
+    "41653-7": "mg/dL",
 }
 JCS_LEVELS = {"0", "I-1", "I-2", "I-3", "II-10", "II-20", "II-30", "III-100", "III-200", "III-300"}
 NEMSIS = {"4224001", "4224003", "4224005", "4224007", "4224009", "4224011", "4224013", "4224015", "4224017", "4224019"}
@@ -86,7 +86,7 @@ def test_report_is_a_valid_r4_document(path):
     for code in ("8867-4", "9279-1", "2708-6", "8310-5", "85354-9"):
         cat = by_code[(LOINC, code)].category[0].coding[0]
         assert (cat.code, cat.display) == ("vital-signs", "Vital Signs"), code
-    cat = by_code[(LOINC, "2339-0")].category[0].coding[0]
+    cat = by_code[(LOINC, "41653-7")].category[0].coding[0]
     assert (cat.code, cat.display) == ("laboratory", "Laboratory")
     # Each Observation carries its own time.
     assert all(o.effectiveDateTime for o in observations)
@@ -127,6 +127,32 @@ def test_report_is_a_valid_r4_document(path):
         assert not any(e["resource"]["resourceType"] == "RelatedPerson" for e in raw["entry"])
         reasons = [s["emptyReason"]["coding"][0]["code"] for s in composition["section"] if "emptyReason" in s]
         assert "withheld" in reasons
+    elif "record" in path.stem:
+        # Issue 25: the clinical record. Treatments as MedicationAdministration (dose in UCUM, a
+        # route) and Procedure; ECG rhythm 8884-9, pain 72514-3, weight 29463-7, pregnancy 82810-3.
+        from fhir.resources.medicationadministration import MedicationAdministration
+        from fhir.resources.procedure import Procedure
+        meds = [MedicationAdministration.parse_obj(e["resource"]) for e in raw["entry"]
+                if e["resource"]["resourceType"] == "MedicationAdministration"]
+        procs = [Procedure.parse_obj(e["resource"]) for e in raw["entry"]
+                 if e["resource"]["resourceType"] == "Procedure"]
+        assert meds and procs
+        for m in meds:
+            assert m.status == "completed" and m.effectiveDateTime
+            assert m.subject.reference == patient
+            assert m.dosage.dose.system == UCUM and m.dosage.dose.code
+        for p in procs:
+            assert p.status == "completed" and p.performedDateTime and p.subject.reference == patient
+        assert len([o for o in observations if any(c.code == "8884-9" for c in o.code.coding)]) == 2
+        for code, category in (("72514-3", "survey"), ("29463-7", "vital-signs"), ("82810-3", "survey")):
+            o = by_code[(LOINC, code)]
+            assert o.category[0].coding[0].code == category, code
+        assert by_code[(LOINC, "29463-7")].valueQuantity.code == "kg"
+        preg = by_code[(LOINC, "82810-3")].valueCodeableConcept.coding[0]
+        assert (preg.system, preg.code) == (LOINC, "LA26683-5")
+        treated = next(s for s in composition["section"] if s["title"].startswith("Treatment"))
+        assert {r["reference"] for r in treated["entry"]} >= {e["fullUrl"] for e in raw["entry"]
+            if e["resource"]["resourceType"] in ("MedicationAdministration", "Procedure")}
     elif "series" in path.stem:
         # Issue 25: three vitals readings are three time-stamped Observations per measurement.
         assert "name" not in by_url[patient]

@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod pages;
 mod prearrival;
+mod prearrival_clinical;
 mod prearrival_inquiry;
 mod prearrival_record;
 mod public;

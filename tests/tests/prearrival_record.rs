@@ -252,7 +252,7 @@ both_backends!(
                 .all(|o| o["code"]["coding"][1]["code"] == "59408-5")
         );
         // Glucose is a laboratory test, said so.
-        let glucose = with_code("2339-0");
+        let glucose = with_code("41653-7");
         assert_eq!(
             glucose[0]["category"][0]["coding"][0],
             json!({"system": "http://terminology.hl7.org/CodeSystem/observation-category",

@@ -2,7 +2,8 @@
 --
 -- `inquiry_targets.reason_code`: a decline's coded reason (the categories of the FDMA survey of
 -- difficult transports): `treatment_difficult` (処置困難), `busy` (手術中・患者対応中),
--- `beds_full` (ベッド満床), `outside_specialty` (専門外), `no_physician` (医師不在), `other`
+-- `beds_full` (ベッド満床), `outside_specialty` (専門外), `no_physician` (医師不在), `first_visit`
+-- (初診（かかりつけ医なし）), `other`
 -- (その他, with the free-text `reason`).
 --
 -- `inquiry_history`: a hospital's earlier answer for an incident, kept when the crew asks it

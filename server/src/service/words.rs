@@ -57,7 +57,11 @@ pub fn decline_reason(r: DeclineReason) -> Words {
         DeclineReason::BedsFull => ("ベッド満床", "no bed available"),
         DeclineReason::OutsideSpecialty => ("専門外", "outside our specialty"),
         DeclineReason::NoPhysician => ("医師不在", "no physician available"),
-        DeclineReason::Other => ("その他", "other"),
+        DeclineReason::FirstVisit => (
+            "初診（かかりつけ医なし）",
+            "first visit (not a patient of this hospital)",
+        ),
+        DeclineReason::Other => ("その他", "other reason"),
     }
 }
 

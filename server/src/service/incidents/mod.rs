@@ -143,7 +143,8 @@ pub struct AnswerInput {
     /// `accept` or `decline`.
     pub decision: String,
     /// A decline's coded reason: `treatment_difficult` (処置困難), `busy` (手術中・患者対応中),
-    /// `beds_full` (ベッド満床), `outside_specialty` (専門外), `no_physician` (医師不在), `other`
+    /// `beds_full` (ベッド満床), `outside_specialty` (専門外), `no_physician` (医師不在),
+    /// `first_visit` (初診（かかりつけ医なし）), `other`
     /// (その他: `reason` required). A decline needs a code or a `reason` (then `other`); an
     /// acceptance takes neither code.
     pub reason_code: Option<String>,

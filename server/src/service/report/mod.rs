@@ -8,7 +8,9 @@
 
 use crate::service::error::DomainError;
 
+pub mod record;
 pub mod rules;
+pub use record::{Record, RecordInput};
 use serde::{Deserialize, Serialize};
 
 /// Activation types and their NEMSIS v3 eDisposition.24 codes ("Destination Team Pre-Arrival
@@ -114,6 +116,9 @@ pub struct ReportInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub left_scene_at: Option<Option<i64>>,
+    /// The clinical record: interventions, pupils, ECG, pain, cardiac arrest, stroke scale,
+    /// trauma, pregnancy, weight, infection risk, acuity, … (`record::RecordInput`).
+    pub record: Option<RecordInput>,
 }
 
 /// One vitals reading, each value optional. Units: mmHg, /min, /min, %, °C, mg/dL.
@@ -250,6 +255,9 @@ pub struct Report {
     /// The unit left the scene (NEMSIS eTimes.09).
     #[serde(default)]
     pub left_scene_at: Option<i64>,
+    /// The clinical record (series and objects; `record::Record`).
+    #[serde(default)]
+    pub record: Record,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -615,6 +623,12 @@ pub fn build(
         }
         None => prev.and_then(|p| p.notes.clone()),
     };
+    let record = record::apply(
+        input.record.as_ref(),
+        &prev.map(|p| p.record.clone()).unwrap_or_default(),
+        now,
+        &mut changed,
+    )?;
     let mut arrived_on_scene_at = prev.and_then(|p| p.arrived_on_scene_at);
     if let Some(t) = input.arrived_on_scene_at {
         arrived_on_scene_at = time_field("arrived_on_scene_at", t, now)?;
@@ -689,6 +703,7 @@ pub fn build(
         notes,
         arrived_on_scene_at,
         left_scene_at,
+        record,
         created_at: now,
     };
     rules::check(&report)?;

@@ -11,6 +11,10 @@
 //! | JCS suffix A with a level other than I | A (apallic state / akinetic mutism) is an eyes-open state: level I |
 //! | activation `stroke` without last known well | reperfusion depends on it; "unknown" must be said (`last_known_well_unknown`) |
 //! | activation `paediatric` for a patient known to be 18 or older | |
+//! | `record.pregnancy` `pregnant` for a male patient | |
+//!
+//! The record's own contradictions (`record.rs`): weeks of gestation without `pregnant`; an arrest
+//! witnessed by EMS with bystander CPR; CPR, a shock or ROSC before the collapse.
 //!
 //! JCS and GCS are compared only when their latest assessments are within
 //! [`SAME_MOMENT_SECS`] of each other (the patient may change between two distant assessments).
@@ -61,6 +65,16 @@ fn consciousness(j: &Jcs, g: &Gcs) -> Result<(), DomainError> {
 
 /// Checks a whole report version.
 pub fn check(r: &Report) -> Result<(), DomainError> {
+    if r.patient.sex.as_deref() == Some("male")
+        && r.record
+            .pregnancy
+            .as_ref()
+            .is_some_and(|p| p.status.as_deref() == Some("pregnant"))
+    {
+        return Err(contradiction(
+            "record.pregnancy pregnant and sex male contradict each other / 妊娠と性別（男性）が矛盾しています".into(),
+        ));
+    }
     for j in &r.jcs_series {
         if j.suffixes.iter().any(|s| s == "A") && !(1..=3).contains(&j.score) {
             return Err(contradiction(format!(

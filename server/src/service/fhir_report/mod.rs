@@ -14,7 +14,7 @@
 //! | respiratory rate | LOINC 9279-1, /min |
 //! | SpO2 | LOINC 2708-6 and 59408-5 (R4 vital-signs profile), % |
 //! | body temperature | LOINC 8310-5, Cel |
-//! | glucose | LOINC 2339-0, mg/dL, category `laboratory` (a point-of-care blood test) |
+//! | glucose | LOINC 41653-7 (capillary blood by glucometer), mg/dL, category `laboratory` (a point-of-care blood test) |
 //! | GCS | LOINC 9269-2 (total), components 9267-6 (eye), 9270-0 (verbal), 9268-4 (motor) |
 //! | JCS | local: code `jcs` of `http://kyukit.jp/fhir/CodeSystem/observation`, value from `http://kyukit.jp/fhir/CodeSystem/jcs` (`0`, `I-1` … `III-300`), suffixes as components (`R`, `I`, `A`) |
 //! | activation | local code `pre-arrival-activation`, value from NEMSIS eDisposition.24 (`http://nemsis.org/v3/eDisposition.24`) |
@@ -34,6 +34,8 @@ use super::incidents::{ClinicalPicture, DatasetStatus, FacilityRef, IncidentView
 use super::report::{ACTIVATIONS, Gcs, Jcs, Report, Vitals};
 use crate::domain::IncidentStatus;
 use serde_json::{Value, json};
+
+mod record;
 
 pub const KYUKIT_OBSERVATION: &str = "http://kyukit.jp/fhir/CodeSystem/observation";
 pub const KYUKIT_JCS: &str = "http://kyukit.jp/fhir/CodeSystem/jcs";
@@ -354,6 +356,9 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
             &[activation],
         ));
     }
+    if let Some(r) = report {
+        record::sections(&mut b, r, &encounter, &mut sections);
+    }
     sections.extend(ips_sections);
     let why = if v.clinical.is_some() {
         Some(
@@ -555,7 +560,11 @@ fn vital_observations(b: &mut Builder, part: &str, vs: &Vitals, at: i64, out: &m
             "glucose",
             vs.glucose.map(|x| x as f64),
             "laboratory",
-            concept(LOINC, "2339-0", "Glucose [Mass/volume] in Blood"),
+            concept(
+                LOINC,
+                "41653-7",
+                "Glucose [Mass/volume] in Capillary blood by Glucometer",
+            ),
             "mg/dL",
         ),
     ];
