@@ -146,6 +146,7 @@ both_backends!(
                     "vitals": {"systolic_bp": 182, "diastolic_bp": 96, "heart_rate": 96,
                                "respiratory_rate": 18, "spo2": 95, "temperature": 36.8,
                                "glucose": 128},
+                    "record": {"location": {"text": "水海道諏訪町3222-3 自宅", "latitude": 36.02, "longitude": 139.99}},
                     "jcs": "I-3", "gcs": {"e": 4, "v": 3, "m": 6}, "eta_minutes": 15}),
         )
         .await
@@ -246,6 +247,8 @@ both_backends!(
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["dataset"]["status"], "shown", "{v}");
         assert_eq!(v["patient"]["patient"]["family_name"], "山田");
+        // … and the scene (the patient's home), which the hospitals asked did not see.
+        assert_eq!(v["report"]["record"]["location"]["latitude"], 36.02);
         assert!(v.to_string().contains("090-1234-5678"), "{v}");
         assert!(v["clinical"].is_null());
         let (_, f) = ed_get(&app, &ta, &path, ACCEPT_FHIR).await;

@@ -184,7 +184,11 @@ pub fn ed_reports(
                     .detail(format!("incident {} report versions", inc.id)),
                 now,
             );
-            Ok(report_versions(c, &inc)?)
+            let mut versions = report_versions(c, &inc)?;
+            if !matches!(t.status, TargetStatus::Accepted | TargetStatus::Assigned) {
+                versions.iter_mut().for_each(super::redact_for_inquiry);
+            }
+            Ok(versions)
         },
     )
 }

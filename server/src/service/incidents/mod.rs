@@ -534,8 +534,13 @@ fn view(
         Some(d) => Some(FacilityRef::from(&facility(c, muni, d)?)),
         None => None,
     };
-    let report = latest_report(c, inc)?;
+    let mut report = latest_report(c, inc)?;
     let inquiry = inquiry_summary(c, inc, report.as_ref(), now)?;
+    if let Reader::Hospital(h) = reader
+        && !receiving(c, inc, h)?
+    {
+        report.iter_mut().for_each(redact_for_inquiry);
+    }
     Ok(IncidentView {
         id: inc.id.clone(),
         incident_ref: inc.incident_ref.clone(),
@@ -563,6 +568,19 @@ fn view(
         updated_at: inc.updated_at,
         closed_at: inc.closed_at,
     })
+}
+
+/// Whether hospital `h` receives the patient (it accepted or was assigned); any other hospital
+/// reads the report without what could identify the patient (RULES R10).
+fn receiving(c: &mut DbConnection, inc: &IncidentRow, h: &str) -> Result<bool, DomainError> {
+    Ok(q::target(c, &inc.id, h)?
+        .is_some_and(|t| matches!(t.status, TargetStatus::Accepted | TargetStatus::Assigned)))
+}
+
+/// The report as a hospital being asked reads it: without the scene's location (often the
+/// patient's home address).
+fn redact_for_inquiry(r: &mut Report) {
+    r.record.location = None;
 }
 
 /// The hospitals currently involved (asked, accepted or assigned).
