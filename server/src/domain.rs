@@ -454,6 +454,53 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a hospital declined an acceptance inquiry (`inquiry_targets.reason_code`): the reasons
+    /// of the FDMA survey of difficult transports (搬送困難事案). Words: `service::words`.
+    pub enum DeclineReason {
+        /// 処置困難
+        TreatmentDifficult = "treatment_difficult",
+        /// 手術中・患者対応中
+        Busy = "busy",
+        /// ベッド満床
+        BedsFull = "beds_full",
+        /// 専門外
+        OutsideSpecialty = "outside_specialty",
+        /// 医師不在
+        NoPhysician = "no_physician",
+        /// 初診（かかりつけ医なし）
+        FirstVisit = "first_visit",
+        /// その他 (with the free-text reason)
+        Other = "other",
+    }
+}
+
+text_enum! {
+    /// A category of what an ED can take now (応需情報, `hospital_capacity.category`).
+    pub enum CapacityCategory {
+        Stroke = "stroke",
+        Cardiac = "cardiac",
+        Trauma = "trauma",
+        Paediatric = "paediatric",
+        Obstetric = "obstetric",
+        Burns = "burns",
+        Psychiatric = "psychiatric",
+        General = "general",
+    }
+}
+
+text_enum! {
+    /// Whether an ED can take patients of a category now (`hospital_capacity.status`).
+    pub enum CapacityStatus {
+        /// 受入可
+        Available = "available",
+        /// 条件付き
+        Limited = "limited",
+        /// 受入不可
+        Unavailable = "unavailable",
+    }
+}
+
 impl From<AccessKind> for Purpose {
     fn from(k: AccessKind) -> Self {
         match k {

@@ -94,7 +94,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/sessions"
             | "/api/v1/devices"
             | "/api/v1/facility-applications/{apid}"
-            | "/api/v1/push/vapid-public-key",
+            | "/api/v1/push/vapid-public-key"
+            // The inquiry's codes with their words (prearrival_inquiry.rs): codes, not data.
+            | "/api/v1/inquiry-codes",
         ) => set(&ALL),
         ("POST", "/api/v1/facility-applications") | ("GET", "/api/v1/notices") => set(&ALL),
         // Any live session ends itself or changes its own password (staff.rs).
@@ -132,7 +134,10 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             // The hospitals a crew may ask (field_pages.rs).
             | "/api/v1/hospitals",
         ) => set(&[A::Paramedic]),
-        (_, "/api/v1/hospital/incidents" | "/api/v1/hospital/feed") => {
+        (
+            _,
+            "/api/v1/hospital/incidents" | "/api/v1/hospital/feed" | "/api/v1/hospital/capacity",
+        ) => {
             set(&[A::EdStaff, A::EdStaffOtherHospital])
         }
         (_, p) if p.starts_with("/api/v1/hospital/incidents/{iid}") => set(&[A::EdStaff]),
@@ -626,6 +631,9 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/incidents/{iid}/arrival") => json!({}),
         ("POST", "/api/v1/hospital/incidents/{iid}/acknowledge") => json!({}),
         ("POST", "/api/v1/hospital/incidents/{iid}/answer") => json!({"decision": "accept"}),
+        ("PUT", "/api/v1/hospital/capacity") => {
+            json!({"categories": [{"category": "general", "status": "available"}]})
+        }
         ("POST", "/api/v1/accounts/{aid}/reissue") => {
             json!({"reason": "matrix", "new_login_id": "matrix2", "new_password": "matrix password 2"})
         }

@@ -47,7 +47,8 @@ async fn an_ed_on_instance_a_sees_a_report_posted_to_instance_b() {
     let iid = inc["id"].as_str().unwrap().to_string();
     crew.send_report(
         &iid,
-        &json!({"base_version": 0, "chief_complaint": "意識障害", "activation": "stroke"}),
+        &json!({"base_version": 0, "chief_complaint": "意識障害", "activation": "stroke",
+                "last_known_well_unknown": true}),
     )
     .await
     .unwrap();

@@ -203,6 +203,8 @@ both_backends!(
             "E3V2M5",
             "--onset-at",
             "-40m",
+            "--last-known-well-at",
+            "-60m",
             "--eta-minutes",
             "12",
             "--crew",

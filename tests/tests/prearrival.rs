@@ -694,6 +694,7 @@ both_backends!(report_without_a_card_as_fhir, |app: TestApp| async move {
     body["sex"] = json!("male");
     body["jcs"] = json!("III-100");
     body["jcs_suffixes"] = json!(["R", "I"]);
+    body["gcs"] = json!({"e": 1, "v": 2, "m": 5});
     let v = c.send_report(iid, &body).await.expect("report");
     assert_eq!(v["report"]["patient"]["source"], "crew");
     assert_eq!(v["report"]["jcs"]["display"], "III-100RI");

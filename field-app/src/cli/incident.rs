@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub(super) enum IncidentCommand {
     /// Open an incident; with --access, seeded with the consented dataset of that scan.
     Open(IncidentOpenArgs),
-    /// Send a new report version (vitals, JCS/GCS, activation, ETA …) from flags and/or a JSON file.
+    /// Send a report patch (vitals reading, JCS/GCS, activation, ETA …) from flags and/or a JSON file: what is not sent is kept.
     Report(Box<IncidentReportArgs>),
     /// Ask one or more hospitals to accept the patient (受入照会); needs a report first.
     #[command(visible_alias = "ask")]
@@ -88,7 +88,7 @@ pub(super) struct IncidentReportArgs {
     /// flags below override its fields.
     #[arg(long)]
     file: Option<PathBuf>,
-    /// The version this report replaces [default: the incident's current version, read first].
+    /// The version this patch applies to [default: the incident's current version, read first].
     #[arg(long)]
     base_version: Option<i64>,
     /// 主訴, 1–200 characters.
@@ -135,9 +135,13 @@ pub(super) struct IncidentReportArgs {
     /// (-45m, -2h).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     onset_at: Option<i64>,
-    /// Last known well, as --onset-at.
+    /// Last known well, as --onset-at (required, or --last-known-well-unknown, for a stroke
+    /// activation).
     #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     last_known_well_at: Option<i64>,
+    /// The last-known-well time could not be established (said explicitly).
+    #[arg(long, conflicts_with = "last_known_well_at")]
+    last_known_well_unknown: bool,
     /// Minutes until arrival at the hospital (0–240).
     #[arg(long)]
     eta_minutes: Option<i64>,
@@ -153,6 +157,62 @@ pub(super) struct IncidentReportArgs {
     /// Free text for the hospital (at most 1,000 characters).
     #[arg(long)]
     notes: Option<String>,
+    /// An intervention, now: CODE[:DOSE_UNIT[:ROUTE]], e.g. `cpr`, `oxygen:6L/min:inhalation`,
+    /// `adrenaline:1mg:iv`; repeat for several (codes in docs/api.md).
+    #[arg(long = "intervention", value_parser = parse_intervention)]
+    interventions: Vec<Value>,
+    /// Who gave the interventions of this command (a crew member).
+    #[arg(long)]
+    by: Option<String>,
+    /// ECG rhythm, e.g. sinus, atrial_fibrillation, vf, asystole.
+    #[arg(long)]
+    ecg: Option<String>,
+    /// Pain score 0–10.
+    #[arg(long)]
+    pain: Option<i64>,
+    /// Pupil diameters LEFT/RIGHT in mm, e.g. 3/3.
+    #[arg(long, value_parser = parse_bp)]
+    pupils: Option<(i64, i64)>,
+    /// Weight in kg (children).
+    #[arg(long)]
+    weight_kg: Option<f64>,
+    /// red, yellow, green or white (緊急度).
+    #[arg(long)]
+    acuity: Option<String>,
+    /// The anticoagulant's last dose, as --onset-at.
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
+    anticoagulant_last_dose_at: Option<i64>,
+    /// The unit's call sign, e.g. 常総救急1.
+    #[arg(long)]
+    unit_call_sign: Option<String>,
+    /// A direct phone number for the crew.
+    #[arg(long)]
+    crew_phone: Option<String>,
+}
+
+/// `CODE[:DOSE_UNIT[:ROUTE]]`: `adrenaline:1mg:iv` → code, dose 1, unit mg, route iv.
+fn parse_intervention(s: &str) -> std::result::Result<Value, String> {
+    let mut parts = s.splitn(3, ':');
+    let code = parts.next().unwrap_or_default().trim();
+    if code.is_empty() {
+        return Err(format!("{s:?}: expected CODE[:DOSE_UNIT[:ROUTE]]"));
+    }
+    let mut v = json!({ "code": code });
+    if let Some(dose) = parts.next().filter(|d| !d.is_empty()) {
+        let split = dose
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{dose:?}: a dose with its unit, e.g. 1mg, 6L/min"))?;
+        let (n, unit) = dose.split_at(split);
+        let n: f64 = n
+            .parse()
+            .map_err(|_| format!("{dose:?}: a dose with its unit, e.g. 1mg, 6L/min"))?;
+        v["dose"] = json!(n);
+        v["dose_unit"] = json!(unit);
+    }
+    if let Some(route) = parts.next().filter(|r| !r.is_empty()) {
+        v["route"] = json!(route);
+    }
+    Ok(v)
 }
 
 fn parse_bp(s: &str) -> std::result::Result<(i64, i64), String> {
@@ -301,6 +361,10 @@ impl IncidentReportArgs {
                 "last_known_well_at",
                 self.last_known_well_at.map(|v| json!(v)),
             ),
+            (
+                "last_known_well_unknown",
+                self.last_known_well_unknown.then_some(Value::Bool(true)),
+            ),
             ("eta_minutes", self.eta_minutes.map(|v| json!(v))),
             ("crew", (!self.crew.is_empty()).then(|| json!(self.crew))),
             ("estimated_age", self.estimated_age.map(|v| json!(v))),
@@ -310,6 +374,54 @@ impl IncidentReportArgs {
         for (key, v) in fields {
             if let Some(v) = v {
                 body[key] = v;
+            }
+        }
+        let mut record = serde_json::Map::new();
+        if !self.interventions.is_empty() {
+            let list: Vec<Value> = self
+                .interventions
+                .iter()
+                .map(|i| {
+                    let mut i = i.clone();
+                    if let Some(by) = &self.by {
+                        i["by"] = json!(by);
+                    }
+                    i
+                })
+                .collect();
+            record.insert("interventions".into(), json!(list));
+        }
+        let more = [
+            ("ecg", self.ecg.as_ref().map(|r| json!({ "rhythm": r }))),
+            ("pain", self.pain.map(|p| json!({ "score": p }))),
+            (
+                "pupils",
+                self.pupils
+                    .map(|(l, r)| json!({ "left_mm": l, "right_mm": r })),
+            ),
+            ("weight_kg", self.weight_kg.map(|w| json!(w))),
+            ("acuity", self.acuity.as_ref().map(|a| json!(a))),
+            (
+                "anticoagulant_last_dose_at",
+                self.anticoagulant_last_dose_at.map(|t| json!(t)),
+            ),
+            (
+                "unit_call_sign",
+                self.unit_call_sign.as_ref().map(|c| json!(c)),
+            ),
+            ("crew_phone", self.crew_phone.as_ref().map(|p| json!(p))),
+        ];
+        for (key, v) in more {
+            if let Some(v) = v {
+                record.insert(key.into(), v);
+            }
+        }
+        if !record.is_empty() {
+            if !body["record"].is_object() {
+                body["record"] = json!({});
+            }
+            for (k, v) in record {
+                body["record"][k] = v;
             }
         }
         Ok(body)
@@ -564,6 +676,43 @@ mod tests {
             report_args(&["--base-version", "3"]).body().unwrap()["base_version"],
             3
         );
+    }
+
+    #[test]
+    fn record_flags_build_the_record() {
+        let args = report_args(&[
+            "--intervention",
+            "cpr",
+            "--intervention",
+            "adrenaline:1mg:iv",
+            "--intervention",
+            "oxygen:6L/min:inhalation",
+            "--by",
+            "救命士 鈴木",
+            "--ecg",
+            "vf",
+            "--pain",
+            "3",
+            "--pupils",
+            "3/4",
+            "--unit-call-sign",
+            "常総救急1",
+        ]);
+        let body = args.body().expect("body");
+        let rec = &body["record"];
+        assert_eq!(
+            rec["interventions"][0],
+            json!({"code": "cpr", "by": "救命士 鈴木"})
+        );
+        assert_eq!(
+            rec["interventions"][1],
+            json!({"code": "adrenaline", "dose": 1.0, "dose_unit": "mg", "route": "iv", "by": "救命士 鈴木"})
+        );
+        assert_eq!(rec["interventions"][2]["dose_unit"], "L/min");
+        assert_eq!(rec["ecg"], json!({"rhythm": "vf"}));
+        assert_eq!(rec["pupils"], json!({"left_mm": 3, "right_mm": 4}));
+        assert_eq!(rec["unit_call_sign"], "常総救急1");
+        assert!(parse_intervention("adrenaline:mg").is_err());
     }
 
     #[test]

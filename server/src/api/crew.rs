@@ -29,14 +29,10 @@ pub(crate) async fn hospitals(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let list = signed(
-        &state,
-        &req,
-        &[],
-        Action::DeviceRequest,
-        false,
-        |db, actor, by| facilities::crew_hospitals(db, &actor, &by),
-    )
+    let list = signed(&state, &req, &[], Action::DeviceRequest, false, {
+        let now = state.clock.now();
+        move |db, actor, by| facilities::crew_hospitals(db, &actor, &by, now)
+    })
     .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -108,6 +108,9 @@ pub enum Action {
     /// The resident's dataset disclosed in an incident read (to the scanning crew within the
     /// scan's grant, or to the destination hospital during the hand-over).
     ReadIncidentDataset,
+    /// The clinical picture of the resident's dataset (no name, address or contacts) disclosed
+    /// to a hospital being asked to accept (受入照会).
+    ReadIncidentClinical,
     SubmitReport,
     AddAttachment,
     ReadAttachment,
@@ -117,6 +120,8 @@ pub enum Action {
     ChangeDestination,
     Arrive,
     ListIncidents,
+    /// ED staff publish their hospital's capacity (応需情報).
+    SetCapacity,
     /// An alert not acknowledged in time (the system, no actor).
     Escalate,
     // push
@@ -186,6 +191,7 @@ impl Action {
             Action::OpenIncident => "incident.open",
             Action::ReadIncident => "incident.read",
             Action::ReadIncidentDataset => "incident.dataset",
+            Action::ReadIncidentClinical => "incident.clinical",
             Action::SubmitReport => "incident.report",
             Action::AddAttachment => "incident.attachment",
             Action::ReadAttachment => "incident.attachment.read",
@@ -195,6 +201,7 @@ impl Action {
             Action::ChangeDestination => "incident.destination",
             Action::Arrive => "incident.arrival",
             Action::ListIncidents => "incident.list",
+            Action::SetCapacity => "hospital.capacity",
             Action::Escalate => "incident.escalate",
             Action::ResidentDisclosure => "resident.disclosure",
             Action::PushSubscribe => "push.subscribe", // push

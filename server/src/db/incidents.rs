@@ -5,7 +5,9 @@
 
 use super::DbConnection;
 use super::schema::*;
-use crate::domain::{IncidentStatus, TargetStatus};
+use crate::domain::{
+    CapacityCategory, CapacityStatus, DeclineReason, IncidentStatus, TargetStatus,
+};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -80,6 +82,38 @@ pub struct TargetRow {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<i64>,
     pub escalated_at: Option<i64>,
+    /// A decline's coded reason.
+    pub reason_code: Option<DeclineReason>,
+}
+
+/// A hospital's earlier answer, kept when it was asked (or assigned) again.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = inquiry_history)]
+pub struct HistoryRow {
+    pub id: String,
+    pub incident_id: String,
+    pub hospital_id: String,
+    pub municipality_id: String,
+    pub status: TargetStatus,
+    pub reason_code: Option<DeclineReason>,
+    pub reason: Option<String>,
+    pub asked_at: i64,
+    pub answered_by: Option<String>,
+    pub answered_at: Option<i64>,
+    pub archived_at: i64,
+}
+
+/// What an ED publishes for one category (応需情報).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = hospital_capacity)]
+pub struct CapacityRow {
+    pub facility_id: String,
+    pub category: CapacityCategory,
+    pub municipality_id: String,
+    pub status: CapacityStatus,
+    pub note: Option<String>,
+    pub updated_by: String,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -205,6 +239,15 @@ pub fn report(
         .optional()
 }
 
+/// Every version of an incident's report, oldest first.
+pub fn reports(c: &mut DbConnection, incident: &str) -> QueryResult<Vec<ReportRow>> {
+    incident_reports::table
+        .filter(incident_reports::incident_id.eq(incident))
+        .order(incident_reports::version.asc())
+        .select(ReportRow::as_select())
+        .load(c)
+}
+
 pub fn insert_attachment(c: &mut DbConnection, row: &AttachmentRow) -> QueryResult<()> {
     diesel::insert_into(incident_attachments::table)
         .values(row)
@@ -269,30 +312,91 @@ pub fn target(
         .optional()
 }
 
-/// Inserts a target, or re-asks a hospital that was asked before (its row starts over).
-pub fn upsert_target(c: &mut DbConnection, row: &TargetRow) -> QueryResult<()> {
-    let n = diesel::update(
-        inquiry_targets::table
-            .filter(inquiry_targets::incident_id.eq(&row.incident_id))
-            .filter(inquiry_targets::hospital_id.eq(&row.hospital_id)),
-    )
-    .set((
-        inquiry_targets::status.eq(&row.status),
-        inquiry_targets::reason.eq(&row.reason),
-        inquiry_targets::asked_at.eq(row.asked_at),
-        inquiry_targets::answered_by.eq(&row.answered_by),
-        inquiry_targets::answered_at.eq(row.answered_at),
-        inquiry_targets::acknowledged_by.eq(&row.acknowledged_by),
-        inquiry_targets::acknowledged_at.eq(row.acknowledged_at),
-        inquiry_targets::escalated_at.eq(row.escalated_at),
-    ))
-    .execute(c)?;
-    if n == 0 {
+/// Inserts a target, or re-asks (or assigns) a hospital that was asked before: its earlier row
+/// is kept in `inquiry_history` under `history_id`, then the row starts over.
+pub fn upsert_target(c: &mut DbConnection, row: &TargetRow, history_id: &str) -> QueryResult<()> {
+    if let Some(old) = target(c, &row.incident_id, &row.hospital_id)? {
+        diesel::insert_into(inquiry_history::table)
+            .values(&HistoryRow {
+                id: history_id.to_string(),
+                incident_id: old.incident_id,
+                hospital_id: old.hospital_id,
+                municipality_id: old.municipality_id,
+                status: old.status,
+                reason_code: old.reason_code,
+                reason: old.reason,
+                asked_at: old.asked_at,
+                answered_by: old.answered_by,
+                answered_at: old.answered_at,
+                archived_at: row.asked_at,
+            })
+            .execute(c)?;
+        diesel::update(
+            inquiry_targets::table
+                .filter(inquiry_targets::incident_id.eq(&row.incident_id))
+                .filter(inquiry_targets::hospital_id.eq(&row.hospital_id)),
+        )
+        .set((
+            inquiry_targets::status.eq(&row.status),
+            inquiry_targets::reason.eq(&row.reason),
+            inquiry_targets::reason_code.eq(&row.reason_code),
+            inquiry_targets::asked_at.eq(row.asked_at),
+            inquiry_targets::answered_by.eq(&row.answered_by),
+            inquiry_targets::answered_at.eq(row.answered_at),
+            inquiry_targets::acknowledged_by.eq(&row.acknowledged_by),
+            inquiry_targets::acknowledged_at.eq(row.acknowledged_at),
+            inquiry_targets::escalated_at.eq(row.escalated_at),
+        ))
+        .execute(c)?;
+    } else {
         diesel::insert_into(inquiry_targets::table)
             .values(row)
             .execute(c)?;
     }
     Ok(())
+}
+
+/// An incident's earlier answers (of hospitals asked again), oldest first.
+pub fn history(c: &mut DbConnection, incident: &str) -> QueryResult<Vec<HistoryRow>> {
+    inquiry_history::table
+        .filter(inquiry_history::incident_id.eq(incident))
+        .order((inquiry_history::asked_at.asc(), inquiry_history::id.asc()))
+        .select(HistoryRow::as_select())
+        .load(c)
+}
+
+/// Publishes one category's capacity of a hospital (replacing what it said before).
+pub fn set_capacity(c: &mut DbConnection, row: &CapacityRow) -> QueryResult<()> {
+    let n = diesel::update(
+        hospital_capacity::table
+            .filter(hospital_capacity::facility_id.eq(&row.facility_id))
+            .filter(hospital_capacity::category.eq(row.category)),
+    )
+    .set((
+        hospital_capacity::status.eq(row.status),
+        hospital_capacity::note.eq(&row.note),
+        hospital_capacity::updated_by.eq(&row.updated_by),
+        hospital_capacity::updated_at.eq(row.updated_at),
+    ))
+    .execute(c)?;
+    if n == 0 {
+        diesel::insert_into(hospital_capacity::table)
+            .values(row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The capacity every hospital of the municipality published, by hospital and category.
+pub fn capacities(c: &mut DbConnection, muni: &str) -> QueryResult<Vec<CapacityRow>> {
+    hospital_capacity::table
+        .filter(hospital_capacity::municipality_id.eq(muni))
+        .order((
+            hospital_capacity::facility_id.asc(),
+            hospital_capacity::category.asc(),
+        ))
+        .select(CapacityRow::as_select())
+        .load(c)
 }
 
 /// Sets a target's status (and answer) if its status is one of `from`; false otherwise.
@@ -302,17 +406,18 @@ pub fn set_target_status(
     hospital: &str,
     from: &[TargetStatus],
     to: TargetStatus,
-    answer: Option<(&str, Option<&str>, i64)>,
+    answer: Option<(&str, Option<DeclineReason>, Option<&str>, i64)>,
 ) -> QueryResult<bool> {
     let q = inquiry_targets::table
         .filter(inquiry_targets::incident_id.eq(incident))
         .filter(inquiry_targets::hospital_id.eq(hospital))
         .filter(inquiry_targets::status.eq_any(from));
     let n = match answer {
-        Some((by, reason, at)) => diesel::update(q)
+        Some((by, code, reason, at)) => diesel::update(q)
             .set((
                 inquiry_targets::status.eq(to),
                 inquiry_targets::answered_by.eq(by),
+                inquiry_targets::reason_code.eq(code),
                 inquiry_targets::reason.eq(reason),
                 inquiry_targets::answered_at.eq(at),
             ))

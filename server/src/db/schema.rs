@@ -449,6 +449,35 @@ diesel::table! {
         acknowledged_by -> Nullable<Text>,
         acknowledged_at -> Nullable<BigInt>,
         escalated_at -> Nullable<BigInt>,
+        reason_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inquiry_history (id) {
+        id -> Text,
+        incident_id -> Text,
+        hospital_id -> Text,
+        municipality_id -> Text,
+        status -> Text,
+        reason_code -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        asked_at -> BigInt,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        archived_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    hospital_capacity (facility_id, category) {
+        facility_id -> Text,
+        category -> Text,
+        municipality_id -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        updated_by -> Text,
+        updated_at -> BigInt,
     }
 }
 
@@ -518,6 +547,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     incident_reports,
     incident_attachments,
     inquiry_targets,
+    inquiry_history,
+    hospital_capacity,
     feed_heads,
     feed_events,
     push_subscriptions,

@@ -217,6 +217,9 @@ pub struct CrewHospital {
     pub phone: String,
     /// Always `active`: suspended and withdrawn hospitals cannot be asked (`422 unknown_hospital`).
     pub status: String,
+    /// What its ED published it can take now (応需情報), by category; empty if nothing was
+    /// published. `stale` after 12 hours.
+    pub capacity: Vec<super::incidents::CapacityView>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -231,6 +234,7 @@ pub fn crew_hospitals(
     db: &Db,
     actor: &Actor,
     by: &super::devices::SignedBy,
+    now: i64,
 ) -> Result<CrewHospitalList, DomainError> {
     if actor.role != Role::Paramedic {
         return Err(DomainError::forbidden(
@@ -239,10 +243,12 @@ pub fn crew_hospitals(
     }
     db.write(|c| {
         super::devices::consume_nonce(c, by)?;
+        let mut capacity = super::incidents::capacity_by_hospital(c, &actor.municipality_id, now)?;
         let hospitals = db::facilities::facilities(c, &actor.municipality_id)?
             .into_iter()
             .filter(|f| f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active)
             .map(|f| CrewHospital {
+                capacity: capacity.remove(&f.id).unwrap_or_default(),
                 id: f.id,
                 name_ja: f.name_ja,
                 name_en: f.name_en,

@@ -2,7 +2,10 @@
 //! person's view). For what the server itself prints for people (the disclosure PDF); the pages
 //! have their own words (server/assets). The API and FHIR keep the codes.
 
-use crate::domain::{AllergySeverity, Category, DeviceKind, DirectiveStatus, Purpose, Role};
+use crate::domain::{
+    AllergySeverity, CapacityCategory, CapacityStatus, Category, DeclineReason, DeviceKind,
+    DirectiveStatus, Purpose, Role,
+};
 
 /// A pair of words: (Japanese, English).
 pub type Words = (&'static str, &'static str);
@@ -10,6 +13,78 @@ pub type Words = (&'static str, &'static str);
 /// `ja / en`.
 pub fn both((ja, en): Words) -> String {
     format!("{ja} / {en}")
+}
+
+/// Words as the API sends them beside a code, so a client never shows the raw code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Label {
+    pub ja: String,
+    pub en: String,
+}
+
+impl From<Words> for Label {
+    fn from((ja, en): Words) -> Self {
+        Label {
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// A code with its words (the lists clients offer: decline reasons, capacity).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Coded {
+    pub code: String,
+    pub ja: String,
+    pub en: String,
+}
+
+impl Coded {
+    pub fn of(code: &str, (ja, en): Words) -> Self {
+        Coded {
+            code: code.into(),
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// Why a hospital declined (the FDMA survey's categories of 搬送困難事案).
+pub fn decline_reason(r: DeclineReason) -> Words {
+    match r {
+        DeclineReason::TreatmentDifficult => ("処置困難", "cannot provide the treatment"),
+        DeclineReason::Busy => ("手術中・患者対応中", "in surgery or with other patients"),
+        DeclineReason::BedsFull => ("ベッド満床", "no bed available"),
+        DeclineReason::OutsideSpecialty => ("専門外", "outside our specialty"),
+        DeclineReason::NoPhysician => ("医師不在", "no physician available"),
+        DeclineReason::FirstVisit => (
+            "初診（かかりつけ医なし）",
+            "first visit (not a patient of this hospital)",
+        ),
+        DeclineReason::Other => ("その他", "other reason"),
+    }
+}
+
+/// A capacity category (応需情報).
+pub fn capacity_category(c: CapacityCategory) -> Words {
+    match c {
+        CapacityCategory::Stroke => ("脳卒中", "stroke"),
+        CapacityCategory::Cardiac => ("心疾患（循環器）", "cardiac"),
+        CapacityCategory::Trauma => ("外傷", "trauma"),
+        CapacityCategory::Paediatric => ("小児", "paediatric"),
+        CapacityCategory::Obstetric => ("産科", "obstetric"),
+        CapacityCategory::Burns => ("熱傷", "burns"),
+        CapacityCategory::Psychiatric => ("精神科", "psychiatric"),
+        CapacityCategory::General => ("一般（内科・外科）", "general (medical, surgical)"),
+    }
+}
+
+pub fn capacity_status(s: CapacityStatus) -> Words {
+    match s {
+        CapacityStatus::Available => ("受入可", "can accept"),
+        CapacityStatus::Limited => ("条件付きで受入可", "can accept with limits"),
+        CapacityStatus::Unavailable => ("受入不可", "cannot accept"),
+    }
 }
 
 pub fn category(c: Category) -> Words {
@@ -141,6 +216,10 @@ pub fn action(a: &str) -> Words {
             "救急情報の表示（搬送記録）",
             "viewed emergency info (transport record)",
         ),
+        "incident.clinical" => (
+            "受入照会での病状の表示（氏名・連絡先なし）",
+            "clinical picture shown to a hospital asked to accept (no name or contacts)",
+        ),
         "registration.held" => (
             "同じ方の登録の申し込み（市が確認）",
             "someone registered you again (the city checks)",
@@ -159,6 +238,7 @@ mod tests {
         // The actions a resident's access history shows (tests/browser checks the page's words).
         for a in [
             "incident.dataset",
+            "incident.clinical",
             "registration.held",
             "registration.review",
             "record.scan",
@@ -187,6 +267,16 @@ mod tests {
         }
         for c in Category::ALL {
             assert_ne!(category(*c).1, c.as_str());
+        }
+        for r in DeclineReason::ALL {
+            assert_ne!(decline_reason(*r).0, r.as_str());
+            assert_ne!(decline_reason(*r).1, r.as_str());
+        }
+        for c in CapacityCategory::ALL {
+            assert_ne!(capacity_category(*c).0, c.as_str());
+        }
+        for s in CapacityStatus::ALL {
+            assert_ne!(capacity_status(*s).1, s.as_str());
         }
     }
 }

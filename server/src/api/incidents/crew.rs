@@ -10,7 +10,7 @@ use crate::audit::Action;
 use crate::service::incidents::{
     self as svc, AttachmentView, DestinationInput, IncidentView, InquiryInput, OpenInput,
 };
-use crate::service::report::ReportInput;
+use crate::service::report::{Report, ReportInput};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -101,7 +101,43 @@ pub(crate) async fn crew_read(
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }
 
-/// A new version of the report (vitals, JCS/GCS, activation, ETA …).
+/// Every version of the report, oldest first: each the whole record as of that version, with
+/// `changed` naming what its patch changed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{iid}/reports",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report versions, oldest first (empty before the first report)", body = [Report]),
+        (status = 401, description = "Device or session refused", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 404, description = "Not this crew's incident", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn crew_reports(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let iid = path.into_inner();
+    let v = crew_call!(
+        state,
+        req,
+        [],
+        Action::ReadIncident,
+        |actor, by, db, now| { svc::crew_reports(db, &actor, &by, &iid, now) }
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(v))
+}
+
+/// A patch on the report: what is sent changes, what is not is kept; observations (`vitals`,
+/// `jcs`, `gcs`) join their time-stamped series. Each patch makes a new version.
 #[utoipa::path(
     post,
     path = "/api/v1/incidents/{iid}/reports",
@@ -116,7 +152,7 @@ pub(crate) async fn crew_read(
         (status = 404, description = "Not this crew's incident", body = ErrorBody),
         (status = 409, description = "`version_conflict`, `incident_closed`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`", body = ErrorBody),
+        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`, `contradiction` (the message names both sides, e.g. JCS 0 with GCS E1V1M1; JCS III-300A; stroke without last known well; paediatric for an adult)", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

@@ -5,7 +5,10 @@ use super::{attachment_response, incident_response};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::openapi::{BadBody, Internal, Unavailable, UnsupportedMediaType};
 use crate::auth::Authenticated;
-use crate::service::incidents::{self as svc, AnswerInput, IncidentView, IncomingView};
+use crate::service::incidents::{
+    self as svc, AnswerInput, CapacityInput, CapacityView, IncidentView, IncomingView, InquiryCodes,
+};
+use crate::service::report::Report;
 use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -62,6 +65,34 @@ pub(crate) async fn ed_read(
     Ok(incident_response(&state, &req, StatusCode::OK, &v))
 }
 
+/// Every version of the report, oldest first, for a hospital still involved.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hospital/incidents/{iid}/reports",
+    tag = "pre-arrival",
+    params(("iid" = String, Path, description = "Incident id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report versions, oldest first", body = [Report]),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not ED staff), `not_involved`", body = ErrorBody),
+        (status = 404, description = "This hospital was never asked", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn ed_reports(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
+    let v = web::block(move || svc::ed_reports(&db, &auth.0, &iid, now)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v))
+}
+
 /// The ED has seen the alert: stops escalation, tells the crew.
 #[utoipa::path(
     post,
@@ -105,7 +136,7 @@ pub(crate) async fn acknowledge(
         (status = 404, description = "This hospital was never asked", body = ErrorBody),
         (status = 409, description = "`already_accepted` (another hospital was first), `already_answered`, `not_pending`, `incident_closed`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`invalid_field` (a decline needs a reason)", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (a decline needs a `reason_code` or a `reason`; `other` needs a `reason`), `invalid_reason_code`", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -147,4 +178,74 @@ pub(crate) async fn ed_attachment(
     let (iid, atid) = path.into_inner();
     let a = web::block(move || svc::ed_attachment(&db, &auth.0, &iid, &atid, now)).await??;
     Ok(attachment_response(a))
+}
+
+/// The ED's published capacity (応需情報), by category.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hospital/capacity",
+    tag = "pre-arrival",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This hospital's capacity per category (only the categories it published)", body = [CapacityView]),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not ED staff", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn capacity(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let v = web::block(move || svc::capacity(&db, &auth.0, now)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(v))
+}
+
+/// ED staff publish what their hospital can take now, per category; crews see it in
+/// `GET /api/v1/hospitals`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/hospital/capacity",
+    tag = "pre-arrival",
+    request_body = CapacityInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This hospital's capacity per category, after the change", body = [CapacityView]),
+        (status = 400, response = BadBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not ED staff", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_capacity` (unknown category or status, a category twice), `invalid_field`", body = ErrorBody),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn set_capacity(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    input: web::Json<CapacityInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let v = web::block(move || svc::set_capacity(&db, &auth.0, &input, now)).await??;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The codes of the inquiry with their words (ja/en): decline reasons, capacity categories and
+/// statuses. Public: codes, not data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/inquiry-codes",
+    tag = "pre-arrival",
+    responses(
+        (status = 200, description = "Codes with their words", body = InquiryCodes),
+    )
+)]
+pub(crate) async fn inquiry_codes() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .json(svc::inquiry_codes())
 }

@@ -5,8 +5,8 @@
 use super::{
     Attachment, AttachmentView, DestinationInput, IncidentView, InquiryInput, MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS, MAX_INQUIRY_HOSPITALS, OpenInput, Outbox, Reader, active_hospital,
-    age_band_of, feed_data, incident_event, involved, patient_of, push_payload, reload,
-    require_crew, resident_of, view,
+    age_band_of, feed_data, incident_event, involved, latest_report, patient_of, push_payload,
+    reload, report_versions, require_crew, resident_of, view,
 };
 use crate::audit;
 use crate::audit::{Action, Outcome};
@@ -212,7 +212,15 @@ pub fn submit_report(
                 )));
             }
             let seeded = patient_of(&inc)?;
-            let rep = report::build(input, inc.version + 1, seeded.as_ref(), now)?;
+            let prev = latest_report(c, &inc)?;
+            let rep = report::build(input, prev.as_ref(), inc.version + 1, seeded.as_ref(), now)?;
+            let arrived = rep.arrived_on_scene_at.unwrap_or(inc.created_at);
+            if rep.left_scene_at.is_some_and(|l| l < arrived) {
+                return Err(refuse(DomainError::unprocessable(
+                    "invalid_time",
+                    "left_scene_at: cannot be before the arrival on scene (arrived_on_scene_at, else when the incident was opened) / 現場出発が現場到着より前です",
+                )));
+            }
             if !q::bump_version(c, &inc.id, inc.version, &rep.activation, rep.eta_at, now)? {
                 return Err(refuse(DomainError::conflict(
                     "version_conflict",
@@ -260,6 +268,36 @@ pub fn submit_report(
                 now,
             );
             Ok(view(c, actor, &inc, crew_reader(actor, by), now)?)
+        },
+    )
+}
+
+/// Every report version of the crew's incident, oldest first.
+pub fn crew_reports(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    incident_id: &str,
+    now: i64,
+) -> Result<Vec<report::Report>, DomainError> {
+    crew_tx(
+        db,
+        actor,
+        by,
+        Action::ReadIncident,
+        Some(incident_id),
+        now,
+        None,
+        |c, inc, _| {
+            let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc)
+                    .detail(format!("incident {} report versions", inc.id)),
+                now,
+            );
+            Ok(report_versions(c, &inc)?)
         },
     )
 }
@@ -446,7 +484,9 @@ pub fn inquire(
                         acknowledged_by: None,
                         acknowledged_at: None,
                         escalated_at: None,
+                        reason_code: None,
                     },
+                    &new_id()?,
                 )?;
                 out.feed.push(
                     &h.id,
@@ -560,7 +600,9 @@ pub fn change_destination(
                     acknowledged_by: None,
                     acknowledged_at: None,
                     escalated_at: None,
+                    reason_code: None,
                 },
+                &new_id()?,
             )?;
             out.feed.push(
                 &new.id,

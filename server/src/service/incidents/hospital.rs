@@ -3,14 +3,14 @@
 
 use super::{
     AnswerInput, Attachment, FacilityRef, IncidentView, IncomingView, Outbox, Reader, age_band_of,
-    facility, feed_data, incident_event, latest_report, patient_of, push_payload, reload,
-    require_ed, resident_of, target_view, view,
+    facility, feed_data, incident_event, inquiry_summary, latest_report, patient_of, push_payload,
+    reload, report_versions, require_ed, resident_of, target_view, view,
 };
 use crate::audit::{self, Action, Outcome};
 
 use crate::db::Db;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
-use crate::domain::{IncidentStatus, Purpose, TargetStatus};
+use crate::domain::{DeclineReason, IncidentStatus, Purpose, TargetStatus};
 use crate::feed::Wakers;
 use crate::service::access::Refusal;
 use crate::service::accounts::Actor;
@@ -117,6 +117,7 @@ pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, D
                 sex: patient.and_then(|p| p.sex),
                 eta_at: inc.eta_at,
                 target: target_view(c, muni, &t)?,
+                inquiry: inquiry_summary(c, &inc, rep.as_ref(), now)?,
                 updated_at: inc.updated_at,
             });
         }
@@ -156,6 +157,38 @@ pub fn ed_read(
                 now,
             );
             Ok(view(c, actor, &inc, Reader::Hospital(&t.hospital_id), now)?)
+        },
+    )
+}
+
+/// Every report version, for a hospital still involved, oldest first.
+pub fn ed_reports(
+    db: &Db,
+    actor: &Actor,
+    incident_id: &str,
+    now: i64,
+) -> Result<Vec<report::Report>, DomainError> {
+    ed_tx(
+        db,
+        actor,
+        Action::ReadIncident,
+        incident_id,
+        now,
+        None,
+        |c, inc, t, _| {
+            still_involved(&inc, &t)?;
+            audit::append(
+                c,
+                &actor.municipality_id,
+                &incident_event(actor, Action::ReadIncident, &inc)
+                    .detail(format!("incident {} report versions", inc.id)),
+                now,
+            );
+            let mut versions = report_versions(c, &inc)?;
+            if !matches!(t.status, TargetStatus::Accepted | TargetStatus::Assigned) {
+                versions.iter_mut().for_each(super::redact_for_inquiry);
+            }
+            Ok(versions)
         },
     )
 }
@@ -214,14 +247,46 @@ pub fn answer(
             ));
         }
     };
-    let reason = match (&input.reason, accept) {
-        (None, false) => {
+    let reason = super::opt_text("reason", &input.reason, 200)?;
+    let code = match input.reason_code.as_deref().map(str::trim) {
+        None => None,
+        Some(c) => Some(c.parse::<DeclineReason>().map_err(|_| {
+            DomainError::unprocessable(
+                "invalid_reason_code",
+                format!(
+                    "reason_code: one of {} / 辞退理由のコードが不正です",
+                    DeclineReason::TEXTS.join(", ")
+                ),
+            )
+        })?),
+    };
+    let code = match (accept, code) {
+        (true, Some(_)) => {
             return Err(DomainError::unprocessable(
-                "invalid_field",
-                "reason: say why you decline (1–200 characters)",
+                "invalid_reason_code",
+                "reason_code: only a decline has a reason code",
             ));
         }
-        (r, _) => super::opt_text("reason", r, 200)?,
+        (true, None) => None,
+        (false, None) if reason.is_none() => {
+            return Err(DomainError::unprocessable(
+                "invalid_field",
+                format!(
+                    "reason_code: say why you decline ({}) / 辞退理由を選んでください",
+                    DeclineReason::TEXTS.join(", ")
+                ),
+            ));
+        }
+        (false, None | Some(DeclineReason::Other)) => {
+            if reason.is_none() {
+                return Err(DomainError::unprocessable(
+                    "invalid_field",
+                    "reason: `other` needs the reason in words (1–200 characters) / その他の理由を入力してください",
+                ));
+            }
+            Some(DeclineReason::Other)
+        }
+        (false, Some(c)) => Some(c),
     };
     ed_tx(
         db,
@@ -270,7 +335,7 @@ pub fn answer(
                     &hospital,
                     &[TargetStatus::Pending],
                     TargetStatus::Accepted,
-                    Some((&actor.account_id, reason.as_deref(), now)),
+                    Some((&actor.account_id, None, reason.as_deref(), now)),
                 )?;
                 q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
                 let inc = reload(c, &inc)?;
@@ -331,11 +396,12 @@ pub fn answer(
                     &hospital,
                     &[TargetStatus::Pending],
                     TargetStatus::Declined,
-                    Some((&actor.account_id, reason.as_deref(), now)),
+                    Some((&actor.account_id, code, reason.as_deref(), now)),
                 )?;
                 q::acknowledge_target(c, &inc.id, &hospital, &actor.account_id, now)?;
                 let mut data = feed_data(&inc, Some(&hospital), Some(TargetStatus::Declined));
                 data["reason"] = json!(reason);
+                data["reason_code"] = json!(code);
                 out.feed
                     .push(&inc.facility_id, &inc.id, "declined", data.clone());
                 out.feed.push(&hospital, &inc.id, "answered", data);

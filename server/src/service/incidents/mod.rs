@@ -27,28 +27,37 @@ use crate::db::facilities::FacilityRow;
 use crate::db::incidents::{self as q, IncidentRow, TargetRow};
 use crate::db::{self, DbConnection};
 use crate::domain::{
-    FacilityKind, FacilityStatus, IncidentStatus, Purpose, ResidentStatus, Role, TargetStatus,
+    DeclineReason, FacilityKind, FacilityStatus, IncidentStatus, Purpose, ResidentStatus, Role,
+    TargetStatus,
 };
 use crate::feed::Wakers;
 use crate::service::error::DomainError;
+use crate::service::words::{self, Label};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod capacity;
 mod crew;
 mod escalation;
 mod grant;
 mod hospital;
 
+pub use capacity::{
+    CAPACITY_STALE_SECS, CapacityInput, CapacityItemInput, CapacityView, InquiryCodes,
+    by_hospital as capacity_by_hospital, capacity, codes as inquiry_codes, set_capacity,
+};
 pub use crew::{
     add_attachment, arrive, change_destination, check_attachment, crew_attachment, crew_owns,
-    crew_read, inquire, open, submit_report,
+    crew_read, crew_reports, inquire, open, submit_report,
 };
 pub use escalation::{
     ESCALATION_REPEAT_SECS, EscalationPolicy, REALERT_AFTER_SECS, Step, StepKind, due_steps,
     escalate_due, escalate_now, tier_of,
 };
-pub use grant::{DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader};
-pub use hospital::{acknowledge, answer, ed_attachment, ed_read, incoming};
+pub use grant::{
+    CLINICAL_CATEGORIES, ClinicalPicture, DatasetAccess, DatasetStatus, HANDOVER_SECS, Reader,
+};
+pub use hospital::{acknowledge, answer, ed_attachment, ed_read, ed_reports, incoming};
 
 /// Unacknowledged alerts escalate after this long (configurable: `--escalate-after-secs`).
 pub const ESCALATE_AFTER_SECS: i64 = 180;
@@ -151,7 +160,13 @@ pub struct InquiryInput {
 pub struct AnswerInput {
     /// `accept` or `decline`.
     pub decision: String,
-    /// Why not (required to decline; 1–200 characters), e.g. 「専門医不在」.
+    /// A decline's coded reason: `treatment_difficult` (処置困難), `busy` (手術中・患者対応中),
+    /// `beds_full` (ベッド満床), `outside_specialty` (専門外), `no_physician` (医師不在),
+    /// `first_visit` (初診（かかりつけ医なし）), `other`
+    /// (その他: `reason` required). A decline needs a code or a `reason` (then `other`); an
+    /// acceptance takes neither code.
+    pub reason_code: Option<String>,
+    /// Free text (1–200 characters), e.g. 「専門医不在」; required with `other`.
     pub reason: Option<String>,
 }
 
@@ -188,6 +203,10 @@ pub struct TargetView {
     /// `pending`, `accepted`, `declined`, `superseded` (another hospital accepted), `released`
     /// (the destination moved away), `withdrawn`, `assigned` (made the destination by the crew).
     pub status: String,
+    /// A decline's coded reason (see `AnswerInput::reason_code`), with its words.
+    #[schema(value_type = Option<String>)]
+    pub reason_code: Option<DeclineReason>,
+    pub reason_words: Option<Label>,
     pub reason: Option<String>,
     pub asked_at: i64,
     pub answered_at: Option<i64>,
@@ -200,7 +219,46 @@ pub struct TargetView {
     pub escalation: i32,
     /// Re-alerts of this acknowledged but unanswered inquiry.
     pub unanswered_realerts: i32,
+    /// This hospital's earlier answers in this incident (it was asked again), oldest first.
+    pub history: Vec<PastAnswer>,
 }
+
+/// An earlier answer of a hospital asked again: never erased by the new inquiry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PastAnswer {
+    pub status: String,
+    #[schema(value_type = Option<String>)]
+    pub reason_code: Option<DeclineReason>,
+    pub reason_words: Option<Label>,
+    pub reason: Option<String>,
+    pub asked_at: i64,
+    pub answered_at: Option<i64>,
+}
+
+/// The inquiry as 搬送困難事案 reporting counts it (FDMA: 4 or more inquiries and 30 minutes or
+/// more on scene).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InquirySummary {
+    /// Inquiries made (every hospital asked, each time it was asked; an assignment without an
+    /// inquiry does not count).
+    pub count: i64,
+    /// Of them, declined.
+    pub declined: i64,
+    /// When the crew reached the scene: the report's `arrived_on_scene_at`, else when the
+    /// incident was opened.
+    pub arrived_on_scene_at: i64,
+    /// When it left the scene (the report's `left_scene_at`), if it has.
+    pub left_scene_at: Option<i64>,
+    /// Seconds on scene: until `left_scene_at`, else until now (an open incident) or its close.
+    pub on_scene_secs: i64,
+    /// 搬送困難事案: `count` ≥ 4 and `on_scene_secs` ≥ 1,800.
+    pub difficult: bool,
+}
+
+/// 搬送困難事案 (FDMA): at least this many inquiries …
+pub const DIFFICULT_INQUIRIES: i64 = 4;
+/// … and at least this long on scene.
+pub const DIFFICULT_ON_SCENE_SECS: i64 = 30 * 60;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
@@ -233,8 +291,15 @@ pub struct IncidentView {
     pub patient: Option<Disclosure>,
     /// Whether this reader sees `patient`, and until when.
     pub dataset: DatasetAccess,
+    /// For a hospital being asked (its inquiry `pending`): the clinical picture of the consented
+    /// dataset without identity — age, sex, medications (anticoagulant), conditions, allergies,
+    /// devices, blood type, directive; never name, date of birth, care team or emergency
+    /// contacts. `null` for everyone else (the crew and the destination read `patient`).
+    pub clinical: Option<ClinicalPicture>,
     /// The hospitals asked (a hospital sees only its own row).
     pub targets: Vec<TargetView>,
+    /// Inquiry count, time on scene and the 搬送困難事案 flag.
+    pub inquiry: InquirySummary,
     pub attachments: Vec<AttachmentView>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -255,6 +320,8 @@ pub struct IncomingView {
     pub sex: Option<String>,
     pub eta_at: Option<i64>,
     pub target: TargetView,
+    /// Inquiry count, time on scene and the 搬送困難事案 flag.
+    pub inquiry: InquirySummary,
     pub updated_at: i64,
 }
 
@@ -368,6 +435,14 @@ fn latest_report(c: &mut DbConnection, inc: &IncidentRow) -> Result<Option<Repor
     ))
 }
 
+/// Every report version, oldest first (each the whole record as of that version).
+fn report_versions(c: &mut DbConnection, inc: &IncidentRow) -> Result<Vec<Report>, DomainError> {
+    q::reports(c, &inc.id)?
+        .iter()
+        .map(|row| serde_json::from_str(&row.body).map_err(DomainError::internal))
+        .collect()
+}
+
 fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, DomainError> {
     Ok(latest_report(c, inc)?
         .map(|r| r.patient.age_band)
@@ -397,16 +472,68 @@ fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<Facilit
 
 fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
     let (level, realerts) = db::escalation::steps(c, t)?;
+    let history = q::history(c, &t.incident_id)?
+        .into_iter()
+        .filter(|h| h.hospital_id == t.hospital_id)
+        .map(|h| PastAnswer {
+            status: h.status.to_string(),
+            reason_code: h.reason_code,
+            reason_words: h.reason_code.map(|r| words::decline_reason(r).into()),
+            reason: h.reason,
+            asked_at: h.asked_at,
+            answered_at: h.answered_at,
+        })
+        .collect();
     Ok(TargetView {
         escalation: level + realerts,
         unanswered_realerts: realerts,
         hospital: FacilityRef::from(&facility(c, muni, &t.hospital_id)?),
         status: t.status.to_string(),
+        reason_code: t.reason_code,
+        reason_words: t.reason_code.map(|r| words::decline_reason(r).into()),
         reason: t.reason.clone(),
         asked_at: t.asked_at,
         answered_at: t.answered_at,
         acknowledged_at: t.acknowledged_at,
         escalated_at: t.escalated_at,
+        history,
+    })
+}
+
+/// The incident's inquiry count and time on scene (every ask, including earlier ones).
+fn inquiry_summary(
+    c: &mut DbConnection,
+    inc: &IncidentRow,
+    rep: Option<&Report>,
+    now: i64,
+) -> Result<InquirySummary, DomainError> {
+    let asked = |s: TargetStatus| s != TargetStatus::Assigned;
+    let mut statuses: Vec<TargetStatus> =
+        q::targets(c, &inc.id)?.iter().map(|t| t.status).collect();
+    statuses.extend(q::history(c, &inc.id)?.iter().map(|h| h.status));
+    let count = statuses.iter().filter(|s| asked(**s)).count();
+    let declined = statuses
+        .iter()
+        .filter(|s| **s == TargetStatus::Declined)
+        .count();
+    let arrived = rep
+        .and_then(|r| r.arrived_on_scene_at)
+        .unwrap_or(inc.created_at);
+    let left = rep.and_then(|r| r.left_scene_at);
+    let end = match (left, inc.status) {
+        (Some(l), _) => l,
+        (None, IncidentStatus::Open | IncidentStatus::Accepted) => now,
+        (None, _) => inc.closed_at.unwrap_or(now),
+    };
+    let on_scene_secs = (end - arrived).max(0);
+    let count = i64::try_from(count).map_err(DomainError::internal)?;
+    Ok(InquirySummary {
+        count,
+        declined: i64::try_from(declined).map_err(DomainError::internal)?,
+        arrived_on_scene_at: arrived,
+        left_scene_at: left,
+        on_scene_secs,
+        difficult: count >= DIFFICULT_INQUIRIES && on_scene_secs >= DIFFICULT_ON_SCENE_SECS,
     })
 }
 
@@ -425,6 +552,10 @@ fn view(
         Reader::Crew { .. } => None,
     };
     let (patient, dataset) = grant::disclose(c, actor, inc, reader, now)?;
+    let clinical = match (reader, &patient) {
+        (Reader::Hospital(h), None) => grant::clinical(c, actor, inc, h, now)?,
+        _ => None,
+    };
     let targets = q::targets(c, &inc.id)?
         .iter()
         .filter(|t| only_hospital.is_none_or(|h| h == t.hospital_id))
@@ -434,6 +565,13 @@ fn view(
         Some(d) => Some(FacilityRef::from(&facility(c, muni, d)?)),
         None => None,
     };
+    let mut report = latest_report(c, inc)?;
+    let inquiry = inquiry_summary(c, inc, report.as_ref(), now)?;
+    if let Reader::Hospital(h) = reader
+        && !receiving(c, inc, h)?
+    {
+        report.iter_mut().for_each(redact_for_inquiry);
+    }
     Ok(IncidentView {
         id: inc.id.clone(),
         incident_ref: inc.incident_ref.clone(),
@@ -441,9 +579,11 @@ fn view(
         fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
         destination,
         version: inc.version,
-        report: latest_report(c, inc)?,
+        report,
         patient,
+        inquiry,
         dataset,
+        clinical,
         targets,
         attachments: q::attachments(c, &inc.id)?
             .into_iter()
@@ -459,6 +599,19 @@ fn view(
         updated_at: inc.updated_at,
         closed_at: inc.closed_at,
     })
+}
+
+/// Whether hospital `h` receives the patient (it accepted or was assigned); any other hospital
+/// reads the report without what could identify the patient (RULES R10).
+fn receiving(c: &mut DbConnection, inc: &IncidentRow, h: &str) -> Result<bool, DomainError> {
+    Ok(q::target(c, &inc.id, h)?
+        .is_some_and(|t| matches!(t.status, TargetStatus::Accepted | TargetStatus::Assigned)))
+}
+
+/// The report as a hospital being asked reads it: without the scene's location (often the
+/// patient's home address).
+fn redact_for_inquiry(r: &mut Report) {
+    r.record.location = None;
 }
 
 /// The hospitals currently involved (asked, accepted or assigned).

@@ -4,16 +4,17 @@
 //! department, with sections for the chief complaint (10154-3), vital signs (8716-3), the
 //! neurological assessment (JCS/GCS) and the pre-arrival activation; then the Patient, the fire
 //! department (Organization), the destination (Organization, if any), an Encounter (class EMER)
-//! and one Observation per measurement:
+//! and one Observation per measurement — every reading of the vitals, JCS and GCS series, each
+//! with its own `effectiveDateTime`:
 //!
 //! | what | code |
 //! |---|---|
 //! | blood pressure | LOINC 85354-9 panel, components 8480-6 (systolic), 8462-4 (diastolic), `mm[Hg]` |
 //! | heart rate | LOINC 8867-4, /min |
 //! | respiratory rate | LOINC 9279-1, /min |
-//! | SpO2 | LOINC 59408-5, % |
+//! | SpO2 | LOINC 2708-6 and 59408-5 (R4 vital-signs profile), % |
 //! | body temperature | LOINC 8310-5, Cel |
-//! | glucose | LOINC 2339-0, mg/dL |
+//! | glucose | LOINC 41653-7 (capillary blood by glucometer), mg/dL, category `laboratory` (a point-of-care blood test) |
 //! | GCS | LOINC 9269-2 (total), components 9267-6 (eye), 9270-0 (verbal), 9268-4 (motor) |
 //! | JCS | local: code `jcs` of `http://kyukit.jp/fhir/CodeSystem/observation`, value from `http://kyukit.jp/fhir/CodeSystem/jcs` (`0`, `I-1` … `III-300`), suffixes as components (`R`, `I`, `A`) |
 //! | activation | local code `pre-arrival-activation`, value from NEMSIS eDisposition.24 (`http://nemsis.org/v3/eDisposition.24`) |
@@ -24,14 +25,17 @@
 //! when this reader may see it (`incidents::grant`); otherwise the Patient is the crew's estimate
 //! and a section "Resident's emergency dataset" with `emptyReason` `withheld` says why.
 
+use super::disclosure::{Disclosure, Patient};
 use super::fhir::{
     LOINC, OBSERVATION_CATEGORY, XHTML, coding, concept, derived_uuid, esc, instant, ips_bundle,
     reference,
 };
-use super::incidents::{DatasetStatus, FacilityRef, IncidentView};
-use super::report::{ACTIVATIONS, Report};
+use super::incidents::{ClinicalPicture, DatasetStatus, FacilityRef, IncidentView};
+use super::report::{ACTIVATIONS, Gcs, Jcs, Report, Vitals};
 use crate::domain::IncidentStatus;
 use serde_json::{Value, json};
+
+mod record;
 
 pub const KYUKIT_OBSERVATION: &str = "http://kyukit.jp/fhir/CodeSystem/observation";
 pub const KYUKIT_JCS: &str = "http://kyukit.jp/fhir/CodeSystem/jcs";
@@ -77,7 +81,7 @@ impl Builder {
         part: &str,
         category: &str,
         code: Value,
-        r: &Report,
+        at: i64,
         rest: Value,
     ) -> String {
         let mut o = json!({
@@ -86,7 +90,7 @@ impl Builder {
             "category": [concept(OBSERVATION_CATEGORY, category, category_display(category))],
             "code": code,
             "subject": reference(&self.patient),
-            "effectiveDateTime": instant(r.created_at),
+            "effectiveDateTime": instant(at),
         });
         if let (Value::Object(o), Value::Object(rest)) = (&mut o, rest) {
             o.extend(rest);
@@ -99,6 +103,7 @@ fn category_display(c: &str) -> &'static str {
     match c {
         "vital-signs" => "Vital Signs",
         "exam" => "Exam",
+        "laboratory" => "Laboratory",
         _ => "Survey",
     }
 }
@@ -146,7 +151,11 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
     // The Patient (and the consented IPS sections) from the scan, or a Patient with what the
     // crew estimated.
     let mut ips_sections: Vec<Value> = Vec::new();
-    if let Some(d) = &v.patient {
+    let redacted = match (&v.patient, &v.clinical) {
+        (None, Some(cp)) => Some(clinical_disclosure(v, cp)),
+        _ => None,
+    };
+    if let Some(d) = v.patient.as_ref().or(redacted.as_ref()) {
         let ips = ips_bundle(d, server_base);
         if let Some(entries) = ips["entry"].as_array() {
             for (i, e) in entries.iter().enumerate() {
@@ -156,10 +165,27 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
                     }
                     continue;
                 }
+                let mut e = e.clone();
                 if e["resource"]["resourceType"] == "Patient" {
                     b.patient = e["fullUrl"].as_str().unwrap_or_default().to_string();
+                    if redacted.is_some() {
+                        // A hospital still deciding: no name, no identifier, no date of birth.
+                        if let Some(p) = e["resource"].as_object_mut() {
+                            for k in ["name", "identifier", "birthDate", "communication"] {
+                                p.remove(k);
+                            }
+                        }
+                        let band = v
+                            .clinical
+                            .as_ref()
+                            .map_or("unknown", |c| c.age_band.as_str());
+                        e["resource"]["text"] = json!({
+                            "status": "generated",
+                            "div": format!("<div xmlns=\"{XHTML}\"><p>Identity withheld until this hospital accepts; age {} / 受入決定まで氏名等は非表示、年齢 {}</p></div>", esc(band), esc(band)),
+                        });
+                    }
                 }
-                b.entries.push(e.clone());
+                b.entries.push(e);
             }
         }
     }
@@ -208,7 +234,7 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
             "chief-complaint",
             "survey",
             concept(LOINC, "10154-3", "Chief complaint Narrative - Reported"),
-            r,
+            r.created_at,
             json!({ "valueString": r.chief_complaint, "encounter": reference(&encounter) }),
         );
         let mut narrative = format!("主訴 / Chief complaint: {}", r.chief_complaint);
@@ -229,90 +255,34 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
         ));
 
         let mut vitals = Vec::new();
-        let vs = &r.vitals;
-        if vs.systolic_bp.is_some() || vs.diastolic_bp.is_some() {
-            let mut comps = Vec::new();
-            if let Some(x) = vs.systolic_bp {
-                comps.push(json!({ "code": concept(LOINC, "8480-6", "Systolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
-            }
-            if let Some(x) = vs.diastolic_bp {
-                comps.push(json!({ "code": concept(LOINC, "8462-4", "Diastolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
-            }
-            vitals.push(b.observation(
-                "bp",
-                "vital-signs",
-                concept(
-                    LOINC,
-                    "85354-9",
-                    "Blood pressure panel with all children optional",
-                ),
-                r,
-                json!({ "component": comps }),
-            ));
-        }
-        let simple: [(&str, Option<f64>, &str, &str, &str); 5] = [
-            (
-                "hr",
-                vs.heart_rate.map(|x| x as f64),
-                "8867-4",
-                "Heart rate",
-                "/min",
-            ),
-            (
-                "rr",
-                vs.respiratory_rate.map(|x| x as f64),
-                "9279-1",
-                "Respiratory rate",
-                "/min",
-            ),
-            (
-                "spo2",
-                vs.spo2.map(|x| x as f64),
-                "59408-5",
-                "Oxygen saturation in Arterial blood by Pulse oximetry",
-                "%",
-            ),
-            ("temp", vs.temperature, "8310-5", "Body temperature", "Cel"),
-            (
-                "glucose",
-                vs.glucose.map(|x| x as f64),
-                "2339-0",
-                "Glucose [Mass/volume] in Blood",
-                "mg/dL",
-            ),
-        ];
-        for (part, value, code, display, unit) in simple {
-            if let Some(x) = value {
-                let category = if part == "glucose" {
-                    "laboratory"
-                } else {
-                    "vital-signs"
-                };
-                vitals.push(b.observation(
-                    part,
-                    category,
-                    concept(LOINC, code, display),
-                    r,
-                    json!({ "valueQuantity": quantity(x, unit) }),
-                ));
-            }
+        for (i, vs) in readings(r).iter().enumerate() {
+            let at = vs.taken_at.unwrap_or(r.created_at);
+            vital_observations(&mut b, &format!("v{i}"), vs, at, &mut vitals);
         }
         sections.push(section(
             "Vital signs / バイタルサイン",
             Some(("8716-3", "Vital signs")),
-            "Pre-arrival vital signs / 病院前バイタルサイン",
+            &vitals_text(r),
             &vitals,
         ));
 
         let mut neuro = Vec::new();
         let mut neuro_text = Vec::new();
-        if let Some(g) = &r.gcs {
-            neuro_text.push(format!("GCS E{}V{}M{} = {}", g.e, g.v, g.m, g.total));
+        for (i, g) in gcs_series(r).iter().enumerate() {
+            let at = g.assessed_at.unwrap_or(r.created_at);
+            neuro_text.push(format!(
+                "{} GCS E{}V{}M{} = {}",
+                instant(at),
+                g.e,
+                g.v,
+                g.m,
+                g.total
+            ));
             neuro.push(b.observation(
-                "gcs",
+                &format!("gcs-{i}"),
                 "exam",
                 concept(LOINC, "9269-2", "Glasgow coma score total"),
-                r,
+                at,
                 json!({
                     "valueInteger": g.total,
                     "component": [
@@ -323,8 +293,9 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
                 }),
             ));
         }
-        if let Some(j) = &r.jcs {
-            neuro_text.push(format!("JCS {}", j.display));
+        for (i, j) in jcs_series(r).iter().enumerate() {
+            let at = j.assessed_at.unwrap_or(r.created_at);
+            neuro_text.push(format!("{} JCS {}", instant(at), j.display));
             let comps: Vec<Value> = j
                 .suffixes
                 .iter()
@@ -345,10 +316,10 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
                 rest["component"] = Value::Array(comps);
             }
             neuro.push(b.observation(
-                "jcs",
+                &format!("jcs-{i}"),
                 "exam",
                 concept(KYUKIT_OBSERVATION, "jcs", "Japan Coma Scale"),
-                r,
+                at,
                 rest,
             ));
         }
@@ -375,7 +346,7 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
                 "pre-arrival-activation",
                 "Pre-arrival alert or activation",
             ),
-            r,
+            r.created_at,
             json!({ "valueCodeableConcept": concept(NEMSIS_24, &r.activation_code, display) }),
         );
         sections.push(section(
@@ -385,8 +356,18 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
             &[activation],
         ));
     }
+    if let Some(r) = report {
+        record::sections(&mut b, r, &encounter, &mut sections);
+    }
     sections.extend(ips_sections);
-    if let Some(why) = withheld_text(v.dataset.status) {
+    let why = if v.clinical.is_some() {
+        Some(
+            "Identity, care team and emergency contacts are withheld while this hospital is being asked; they are shown once it accepts / 受入照会中は氏名・かかりつけ・緊急連絡先を表示しません（受入決定後に表示）",
+        )
+    } else {
+        withheld_text(v.dataset.status)
+    };
+    if let Some(why) = why {
         // Said, not silently left out: the reader knows a dataset exists and why it is not here.
         let mut s = section(
             "Resident's emergency dataset / 本人登録情報",
@@ -431,6 +412,38 @@ pub fn report_bundle(v: &IncidentView, server_base: &str) -> Value {
     })
 }
 
+/// The clinical picture as a disclosure for `ips_bundle`: no name, kana, date of birth or
+/// resident id (the Patient built from it is stripped of its name as well).
+fn clinical_disclosure(v: &IncidentView, cp: &ClinicalPicture) -> Disclosure {
+    Disclosure {
+        access_id: format!("incident:{}:clinical", v.id),
+        kind: cp.kind,
+        incident_ref: v.incident_ref.clone(),
+        accessed_at: v.created_at,
+        expires_at: cp.until,
+        card_id: None,
+        facility_id: v.fire_department.id.clone(),
+        patient: Patient {
+            id: String::new(),
+            family_name: String::new(),
+            given_name: String::new(),
+            family_name_kana: None,
+            given_name_kana: None,
+            date_of_birth: String::new(),
+            sex: cp.sex.clone(),
+            age: cp.age,
+            preferred_language: "ja".into(),
+        },
+        consent: cp.consent.clone(),
+        categories: cp.categories.clone(),
+        items: cp.items.clone(),
+        card_current: None,
+        triage: None,
+        // The identity photo is for the scanning paramedic only.
+        photo: false,
+    }
+}
+
 /// Why the resident's dataset is not in this Bundle (`None`: it is, or there never was one).
 fn withheld_text(status: DatasetStatus) -> Option<&'static str> {
     match status {
@@ -444,6 +457,129 @@ fn withheld_text(status: DatasetStatus) -> Option<&'static str> {
         DatasetStatus::Withdrawn => Some(
             "No longer available: consent withdrawn or card revoked / 同意の撤回またはカードの無効化により表示できません",
         ),
+    }
+}
+
+/// The vitals readings, oldest first (a report stored before series existed: its one set, at the
+/// report's time).
+fn readings(r: &Report) -> Vec<Vitals> {
+    if r.vitals_series.is_empty() && r.vitals != Vitals::default() {
+        vec![r.vitals.clone()]
+    } else {
+        r.vitals_series.clone()
+    }
+}
+
+fn gcs_series(r: &Report) -> Vec<Gcs> {
+    if r.gcs_series.is_empty() {
+        r.gcs.into_iter().collect()
+    } else {
+        r.gcs_series.clone()
+    }
+}
+
+fn jcs_series(r: &Report) -> Vec<Jcs> {
+    if r.jcs_series.is_empty() {
+        r.jcs.clone().into_iter().collect()
+    } else {
+        r.jcs_series.clone()
+    }
+}
+
+fn vitals_text(r: &Report) -> String {
+    let n = readings(r).len();
+    if n == 0 {
+        "Pre-arrival vital signs: none recorded / 病院前バイタルサイン: 記録なし".into()
+    } else {
+        format!(
+            "Pre-arrival vital signs: {n} reading(s), each with its time / 病院前バイタルサイン: {n}回（各測定時刻つき）"
+        )
+    }
+}
+
+/// One reading's Observations (R4 vital-signs profile codes), appended to `out`.
+fn vital_observations(b: &mut Builder, part: &str, vs: &Vitals, at: i64, out: &mut Vec<String>) {
+    if vs.systolic_bp.is_some() || vs.diastolic_bp.is_some() {
+        let mut comps = Vec::new();
+        if let Some(x) = vs.systolic_bp {
+            comps.push(json!({ "code": concept(LOINC, "8480-6", "Systolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
+        }
+        if let Some(x) = vs.diastolic_bp {
+            comps.push(json!({ "code": concept(LOINC, "8462-4", "Diastolic blood pressure"), "valueQuantity": q(x, "mm[Hg]") }));
+        }
+        out.push(b.observation(
+            &format!("{part}-bp"),
+            "vital-signs",
+            concept(
+                LOINC,
+                "85354-9",
+                "Blood pressure panel with all children optional",
+            ),
+            at,
+            json!({ "component": comps }),
+        ));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let simple: [(&str, Option<f64>, &str, Value, &str); 5] = [
+        (
+            "hr",
+            vs.heart_rate.map(|x| x as f64),
+            "vital-signs",
+            concept(LOINC, "8867-4", "Heart rate"),
+            "/min",
+        ),
+        (
+            "rr",
+            vs.respiratory_rate.map(|x| x as f64),
+            "vital-signs",
+            concept(LOINC, "9279-1", "Respiratory rate"),
+            "/min",
+        ),
+        (
+            "spo2",
+            vs.spo2.map(|x| x as f64),
+            "vital-signs",
+            // The R4 vital-signs profile (oxygen saturation) requires 2708-6; 59408-5 says
+            // "by pulse oximetry".
+            json!({
+                "coding": [
+                    coding(LOINC, "2708-6", "Oxygen saturation in Arterial blood"),
+                    coding(LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+                ],
+                "text": "SpO2",
+            }),
+            "%",
+        ),
+        (
+            "temp",
+            vs.temperature,
+            "vital-signs",
+            concept(LOINC, "8310-5", "Body temperature"),
+            "Cel",
+        ),
+        (
+            // A point-of-care blood test, not a vital sign.
+            "glucose",
+            vs.glucose.map(|x| x as f64),
+            "laboratory",
+            concept(
+                LOINC,
+                "41653-7",
+                "Glucose [Mass/volume] in Capillary blood by Glucometer",
+            ),
+            "mg/dL",
+        ),
+    ];
+    for (name, value, category, code, unit) in simple {
+        if let Some(x) = value {
+            out.push(b.observation(
+                &format!("{part}-{name}"),
+                category,
+                code,
+                at,
+                json!({ "valueQuantity": quantity(x, unit) }),
+            ));
+        }
     }
 }
 
