@@ -171,7 +171,7 @@ both_backends!(
         let iid = inc["id"].as_str().unwrap().to_string();
         c.send_report(
             &iid,
-            &json!({"base_version": 0, "chief_complaint": "右片麻痺、構音障害", "activation": "stroke"}),
+            &json!({"base_version": 0, "chief_complaint": "右片麻痺、構音障害", "activation": "stroke", "last_known_well_unknown": true}),
         )
         .await
         .expect("report");
