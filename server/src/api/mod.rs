@@ -17,6 +17,7 @@ pub mod incidents;
 pub mod openapi;
 pub mod pages;
 pub mod photo;
+pub mod proxies;
 pub mod public;
 pub mod push; // push
 pub mod registrations;
@@ -61,6 +62,13 @@ router::declare_routes! {
     residents::grant,
     residents::withdraw,
     residents::access_history,
+    proxies::invite,
+    proxies::invites,
+    proxies::cancel_invite,
+    proxies::accept,
+    proxies::register,
+    proxies::list,
+    proxies::remove,
     photo::put,
     photo::get,
     photo::delete,

@@ -28,6 +28,7 @@ pub mod disasters;
 pub mod facilities;
 pub mod governance;
 pub mod incidents;
+pub mod invites;
 pub mod keys;
 pub mod photos;
 pub mod push; // push

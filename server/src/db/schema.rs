@@ -89,6 +89,25 @@ diesel::table! {
         relation_detail -> Nullable<Text>,
         consent_statement -> Text,
         consented_at -> BigInt,
+        removed_at -> Nullable<BigInt>,
+        removed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    proxy_invites (code_hash) {
+        code_hash -> Text,
+        id -> Text,
+        municipality_id -> Text,
+        resident_id -> Text,
+        created_by -> Text,
+        relation -> Text,
+        relation_detail -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        used_by -> Nullable<Text>,
+        cancelled_at -> Nullable<BigInt>,
     }
 }
 
@@ -280,6 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     residents,
     proxies,
+    proxy_invites,
     dataset_items,
     consents,
     cards,

@@ -23,6 +23,7 @@ pub mod governance;
 pub mod incidents;
 pub mod keys;
 pub mod photo;
+pub mod proxies;
 pub mod purge;
 pub mod push; // push
 pub mod registrations;
