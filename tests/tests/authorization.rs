@@ -109,6 +109,10 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         (_, p) if p.starts_with("/api/v1/residents/{rid}/proxy-invites") => set(&[A::Resident]),
         ("POST", "/api/v1/proxy-invites/accept") => set(&[A::Proxy]),
         ("POST", "/api/v1/proxy-invites/register") => set(&ALL),
+        // Residents' and proxies' browsers for family notices (family_push.rs).
+        (_, "/api/v1/me/push-subscriptions" | "/api/v1/me/push-subscriptions/{sid}") => {
+            set(&[A::Resident, A::OtherResident, A::Proxy])
+        }
         // A resident's record: the resident themself or their proxy (residents.rs).
         (_, p) if p.starts_with("/api/v1/residents/{rid}") => set(&[A::Resident, A::Proxy]),
         // Field requests: paramedics on enrolled devices (field.rs).
@@ -658,6 +662,9 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/proxy-invites/register") => {
             json!({"code": "AAAA-BBBB-CCCC", "login_id": "matrix4", "password": "matrix password 4",
                 "display_name": "x", "accept_proxy_statement": true})
+        }
+        ("POST", "/api/v1/me/push-subscriptions") => {
+            push_subscription("https://push.example.com/matrix-3")
         }
         ("POST", "/api/v1/push/subscriptions") => {
             push_subscription("https://push.example.com/matrix-2")

@@ -11,6 +11,7 @@ mod bad_input;
 mod cards_follow;
 mod directives;
 mod family;
+mod family_push;
 mod fanout;
 mod field;
 mod field_cli;

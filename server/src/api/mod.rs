@@ -10,6 +10,7 @@ pub mod disasters;
 pub mod error;
 pub mod extract;
 pub mod facilities;
+pub mod family;
 pub mod field;
 pub mod field_pages;
 pub mod governance;
@@ -69,6 +70,9 @@ router::declare_routes! {
     proxies::register,
     proxies::list,
     proxies::remove,
+    family::subscribe,
+    family::list,
+    family::unsubscribe,
     photo::put,
     photo::get,
     photo::delete,

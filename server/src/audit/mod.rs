@@ -142,6 +142,9 @@ pub enum Action {
     AcceptProxyInvite,
     /// The resident removes a proxy, or a proxy steps down: its access ends.
     RemoveProxy,
+    /// The resident's proxies were told (Web Push) of a scan or a hospital's acceptance (no
+    /// actor; the detail names the proxy link and how many browsers).
+    FamilyNotify,
 }
 
 impl Action {
@@ -215,6 +218,7 @@ impl Action {
             Action::CancelProxyInvite => "proxy.invite_cancel",
             Action::AcceptProxyInvite => "proxy.accept",
             Action::RemoveProxy => "proxy.remove",
+            Action::FamilyNotify => "family.notify",
         }
     }
 }

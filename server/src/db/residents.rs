@@ -82,6 +82,10 @@ pub struct ConsentRow {
     pub proxy_id: Option<String>,
     pub recorded_by: String,
     pub created_at: i64,
+    /// The resident's proxies get a Web Push when the card is scanned or a hospital accepts.
+    pub notify_family: bool,
+    /// That push names the accepting hospital.
+    pub family_hospital_name: bool,
 }
 
 // ---- residents and proxies -------------------------------------------------------------------

@@ -141,6 +141,8 @@ diesel::table! {
         proxy_id -> Nullable<Text>,
         recorded_by -> Text,
         created_at -> BigInt,
+        notify_family -> Bool,
+        family_hospital_name -> Bool,
     }
 }
 
@@ -497,7 +499,7 @@ diesel::table! {
         id -> Text,
         municipality_id -> Text,
         account_id -> Text,
-        facility_id -> Text,
+        facility_id -> Nullable<Text>,
         endpoint -> Text,
         p256dh -> Text,
         auth -> Text,

@@ -622,6 +622,8 @@ mod tests {
             disaster_use: false,
             triage_on_card: true,
             name_on_print: false,
+            notify_family: false,
+            family_hospital_name: false,
             given_by: GivenBy::SelfGiven,
             proxy_id: None,
             recorded_at: 0,

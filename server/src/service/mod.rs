@@ -16,6 +16,7 @@ pub mod disasters;
 pub mod disclosure;
 pub mod error;
 pub mod facilities;
+pub mod family;
 pub mod feed;
 pub mod fhir;
 pub mod fhir_report;
