@@ -394,7 +394,11 @@ async fn send_until_done(state: AppState, mut leased: Leased) {
                 leased.row.municipality_id.clone(),
                 state.wakers(),
             );
-            let facility = leased.subscription.as_ref().map(|s| s.facility_id.clone());
+            // A family browser (no facility) expiring escalates nothing.
+            let facility = leased
+                .subscription
+                .as_ref()
+                .and_then(|s| s.facility_id.clone());
             let escalated = tokio::task::spawn_blocking(move || match facility {
                 Some(f) => crate::service::incidents::escalate_now(
                     &db,

@@ -346,6 +346,10 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             push_outbox::table.count().get_result(c).expect("count"),
         ),
         (
+            "proxy_invites",
+            proxy_invites::table.count().get_result(c).expect("count"),
+        ),
+        (
             "registration_holds",
             registration_holds::table
                 .count()

@@ -106,6 +106,15 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             s
         }
         ("GET", "/api/v1/me/residents") | ("PUT", "/api/v1/me/password") => set(&SESSIONS),
+        // Invites are the resident's own (a proxy makes no other proxies); accepting one is a
+        // proxy account's; registering with a code is public (family.rs).
+        (_, p) if p.starts_with("/api/v1/residents/{rid}/proxy-invites") => set(&[A::Resident]),
+        ("POST", "/api/v1/proxy-invites/accept") => set(&[A::Proxy]),
+        ("POST", "/api/v1/proxy-invites/register") => set(&ALL),
+        // Residents' and proxies' browsers for family notices (family_push.rs).
+        (_, "/api/v1/me/push-subscriptions" | "/api/v1/me/push-subscriptions/{sid}") => {
+            set(&[A::Resident, A::OtherResident, A::Proxy])
+        }
         // A resident's record: the resident themself or their proxy (residents.rs).
         (_, p) if p.starts_with("/api/v1/residents/{rid}") => set(&[A::Resident, A::Proxy]),
         // Field requests: paramedics on enrolled devices (field.rs).
@@ -568,6 +577,8 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "atid", id("atid"));
     subst(&mut out, "sid", id("sid"));
     subst(&mut out, "hid", "0".repeat(32)); // refused before any lookup
+    subst(&mut out, "inv", "0".repeat(32)); // refused before, or not found at, the lookup
+    subst(&mut out, "pid", "0".repeat(32));
     let did = if path.starts_with("/api/v1/disasters") {
         w.ids
             .get("disaster")
@@ -653,6 +664,17 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
             json!({"districts": [], "starts_at": now, "ends_at": now + 86_400, "reason": "matrix"})
         }
         ("POST", "/api/v1/disasters/{did}/renew") => json!({"ends_at": now + 2 * 86_400}),
+        ("POST", "/api/v1/residents/{rid}/proxy-invites") => json!({"relation": "family"}),
+        ("POST", "/api/v1/proxy-invites/accept") => {
+            json!({"code": "AAAA-BBBB-CCCC", "accept_proxy_statement": true})
+        }
+        ("POST", "/api/v1/proxy-invites/register") => {
+            json!({"code": "AAAA-BBBB-CCCC", "login_id": "matrix4", "password": "matrix password 4",
+                "display_name": "x", "accept_proxy_statement": true})
+        }
+        ("POST", "/api/v1/me/push-subscriptions") => {
+            push_subscription("https://push.example.com/matrix-3")
+        }
         ("POST", "/api/v1/push/subscriptions") => {
             push_subscription("https://push.example.com/matrix-2")
         }

@@ -12,6 +12,8 @@ mod bad_input;
 mod cards_follow;
 mod directives;
 mod escalation;
+mod family;
+mod family_push;
 mod fanout;
 mod field;
 mod field_cli;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 /// Registrations per client address: each well-formed one tells whether its login id is taken
 /// (a registrant must be told), so this limit is how fast one address can probe ids.
-async fn limit_registration(
+pub(crate) async fn limit_registration(
     state: &web::Data<AppState>,
     req: &HttpRequest,
 ) -> Result<(), ApiError> {
@@ -117,7 +117,7 @@ pub struct Session {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResidentList {
-    pub residents: Vec<residents::Profile>,
+    pub residents: Vec<crate::service::proxies::Listed>,
     /// Registrations of this login held because the person is already registered (issue 19):
     /// the city is checking them; empty for everyone else.
     pub held: Vec<crate::service::registrations::HeldRegistration>,
@@ -224,13 +224,18 @@ pub(crate) async fn logout(
 }
 
 /// The residents the caller acts for: themself, or those they are a proxy of.
+///
+/// A care manager's list: searched by name or kana (`q`), filtered by district and by whether
+/// the information needs attention (`stale`).
 #[utoipa::path(
     get,
     path = "/api/v1/me/residents",
     tag = "accounts",
     security(("bearer" = [])),
+    params(crate::service::proxies::ListFilter),
     responses(
-        (status = 200, description = "Their profiles", body = ResidentList),
+        (status = 200, description = "Their profiles, with how current each one's information is", body = ResidentList),
+        (status = 400, description = "`invalid_query`: an unknown parameter, or `stale` not `true`/`false`", body = ErrorBody),
         (status = 401, response = Unauthorized),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -239,9 +244,11 @@ pub(crate) async fn logout(
 pub(crate) async fn my_residents(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
+    filter: web::Query<crate::service::proxies::ListFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let db = state.db.clone();
-    let (list, held) = web::block(move || residents::mine(&db, &actor)).await??;
+    let (db, now) = (state.db.clone(), state.clock.now());
+    let filter = filter.into_inner();
+    let (list, held) = web::block(move || residents::mine(&db, &actor, &filter, now)).await??;
     Ok(HttpResponse::Ok().json(ResidentList {
         residents: list,
         held,

@@ -10,6 +10,7 @@ pub mod disasters;
 pub mod error;
 pub mod extract;
 pub mod facilities;
+pub mod family;
 pub mod field;
 pub mod field_pages;
 pub mod governance;
@@ -17,6 +18,7 @@ pub mod incidents;
 pub mod openapi;
 pub mod pages;
 pub mod photo;
+pub mod proxies;
 pub mod public;
 pub mod push; // push
 pub mod registrations;
@@ -61,6 +63,16 @@ router::declare_routes! {
     residents::grant,
     residents::withdraw,
     residents::access_history,
+    proxies::invite,
+    proxies::invites,
+    proxies::cancel_invite,
+    proxies::accept,
+    proxies::register,
+    proxies::list,
+    proxies::remove,
+    family::subscribe,
+    family::list,
+    family::unsubscribe,
     photo::put,
     photo::get,
     photo::delete,

@@ -138,6 +138,18 @@ pub enum Action {
     WritePhoto,
     /// The scanning paramedic views the identity photo within the scan's grant.
     ReadPhoto,
+    // family and home (issue 27)
+    /// A resident hands out a one-time code that makes its holder a proxy.
+    InviteProxy,
+    /// A resident cancels an unused invite.
+    CancelProxyInvite,
+    /// A proxy account accepts an invite (and the proxy statement): it acts for the resident.
+    AcceptProxyInvite,
+    /// The resident removes a proxy, or a proxy steps down: its access ends.
+    RemoveProxy,
+    /// The resident's proxies were told (Web Push) of a scan or a hospital's acceptance (no
+    /// actor; the detail names the proxy link and how many browsers).
+    FamilyNotify,
 }
 
 impl Action {
@@ -209,6 +221,11 @@ impl Action {
             Action::PushPrune => "push.prune",         // push
             Action::WritePhoto => "photo.write",
             Action::ReadPhoto => "record.photo",
+            Action::InviteProxy => "proxy.invite",
+            Action::CancelProxyInvite => "proxy.invite_cancel",
+            Action::AcceptProxyInvite => "proxy.accept",
+            Action::RemoveProxy => "proxy.remove",
+            Action::FamilyNotify => "family.notify",
         }
     }
 }

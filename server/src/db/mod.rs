@@ -29,6 +29,7 @@ pub mod escalation;
 pub mod facilities;
 pub mod governance;
 pub mod incidents;
+pub mod invites;
 pub mod keys;
 pub mod photos;
 pub mod push; // push

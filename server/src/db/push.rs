@@ -14,7 +14,9 @@ pub struct SubscriptionRow {
     pub id: String,
     pub municipality_id: String,
     pub account_id: String,
-    pub facility_id: String,
+    /// The ED staff member's hospital; `None` for a resident's or proxy's browser
+    /// (`service::family`).
+    pub facility_id: Option<String>,
     /// The push service URL (a capability: whoever knows it can post to the browser).
     pub endpoint: String,
     /// The browser's P-256 key, base64url of the 65-byte uncompressed point.

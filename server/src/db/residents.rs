@@ -45,6 +45,10 @@ pub struct ProxyRow {
     pub relation_detail: Option<String>,
     pub consent_statement: String,
     pub consented_at: i64,
+    /// When the resident removed this proxy (or the proxy stepped down): from then on it acts for
+    /// nobody; the row stays because a consent version may name it.
+    pub removed_at: Option<i64>,
+    pub removed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -78,6 +82,10 @@ pub struct ConsentRow {
     pub proxy_id: Option<String>,
     pub recorded_by: String,
     pub created_at: i64,
+    /// The resident's proxies get a Web Push when the card is scanned or a hospital accepts.
+    pub notify_family: bool,
+    /// That push names the accepting hospital.
+    pub family_hospital_name: bool,
 }
 
 // ---- residents and proxies -------------------------------------------------------------------
@@ -141,7 +149,24 @@ pub fn insert_proxy(conn: &mut DbConnection, row: &ProxyRow) -> QueryResult<usiz
         .execute(conn)
 }
 
+/// The account's **current** proxy link to the resident (a removed one acts for nobody).
 pub fn proxy_for(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    account_id: &str,
+) -> QueryResult<Option<ProxyRow>> {
+    proxies::table
+        .filter(proxies::resident_id.eq(resident_id))
+        .filter(proxies::account_id.eq(account_id))
+        .filter(proxies::removed_at.is_null())
+        .select(ProxyRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// The account's proxy link to the resident, current or removed (there is at most one row per
+/// pair).
+pub fn proxy_link(
     conn: &mut DbConnection,
     resident_id: &str,
     account_id: &str,
@@ -154,6 +179,50 @@ pub fn proxy_for(
         .optional()
 }
 
+/// Makes the account a proxy of the resident again, or for the first time: a removed link (the
+/// same pair) gets the new relation and statement and is current again under its old id, else
+/// `row` is inserted. Returns the link's id.
+pub fn link_proxy(conn: &mut DbConnection, row: &ProxyRow) -> QueryResult<String> {
+    match proxy_link(conn, &row.resident_id, &row.account_id)? {
+        Some(old) => {
+            diesel::update(proxies::table.filter(proxies::id.eq(&old.id)))
+                .set((
+                    proxies::relation.eq(row.relation),
+                    proxies::relation_detail.eq(&row.relation_detail),
+                    proxies::consent_statement.eq(&row.consent_statement),
+                    proxies::consented_at.eq(row.consented_at),
+                    proxies::removed_at.eq(None::<i64>),
+                    proxies::removed_by.eq(None::<String>),
+                ))
+                .execute(conn)?;
+            Ok(old.id)
+        }
+        None => {
+            insert_proxy(conn, row)?;
+            Ok(row.id.clone())
+        }
+    }
+}
+
+/// Ends a current proxy link (`removed_at` set); 0 if it is not current.
+pub fn remove_proxy(
+    conn: &mut DbConnection,
+    resident_id: &str,
+    proxy_id: &str,
+    by: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        proxies::table
+            .filter(proxies::id.eq(proxy_id))
+            .filter(proxies::resident_id.eq(resident_id))
+            .filter(proxies::removed_at.is_null()),
+    )
+    .set((proxies::removed_at.eq(now), proxies::removed_by.eq(by)))
+    .execute(conn)
+}
+
+/// The residents the account is currently a proxy of.
 pub fn residents_of_proxy(
     conn: &mut DbConnection,
     account_id: &str,
@@ -161,11 +230,27 @@ pub fn residents_of_proxy(
     proxies::table
         .inner_join(residents::table)
         .filter(proxies::account_id.eq(account_id))
+        .filter(proxies::removed_at.is_null())
+        .order((residents::family_name.asc(), residents::id.asc()))
         .select(ResidentRow::as_select())
         .load(conn)
 }
 
-/// A resident's proxies with their accounts' display names.
+/// A resident's current proxies with their accounts' display names.
+pub fn current_proxies_with_names(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> QueryResult<Vec<(ProxyRow, String)>> {
+    proxies::table
+        .inner_join(accounts::table.on(accounts::id.eq(proxies::account_id)))
+        .filter(proxies::resident_id.eq(resident_id))
+        .filter(proxies::removed_at.is_null())
+        .order(proxies::consented_at.asc())
+        .select((ProxyRow::as_select(), accounts::display_name))
+        .load(conn)
+}
+
+/// A resident's proxies, current and removed, with their accounts' display names.
 pub fn proxies_with_names(
     conn: &mut DbConnection,
     resident_id: &str,

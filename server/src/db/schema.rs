@@ -89,6 +89,25 @@ diesel::table! {
         relation_detail -> Nullable<Text>,
         consent_statement -> Text,
         consented_at -> BigInt,
+        removed_at -> Nullable<BigInt>,
+        removed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    proxy_invites (code_hash) {
+        code_hash -> Text,
+        id -> Text,
+        municipality_id -> Text,
+        resident_id -> Text,
+        created_by -> Text,
+        relation -> Text,
+        relation_detail -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        used_by -> Nullable<Text>,
+        cancelled_at -> Nullable<BigInt>,
     }
 }
 
@@ -122,6 +141,8 @@ diesel::table! {
         proxy_id -> Nullable<Text>,
         recorded_by -> Text,
         created_at -> BigInt,
+        notify_family -> Bool,
+        family_hospital_name -> Bool,
     }
 }
 
@@ -280,6 +301,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     residents,
     proxies,
+    proxy_invites,
     dataset_items,
     consents,
     cards,
@@ -506,7 +528,7 @@ diesel::table! {
         id -> Text,
         municipality_id -> Text,
         account_id -> Text,
-        facility_id -> Text,
+        facility_id -> Nullable<Text>,
         endpoint -> Text,
         p256dh -> Text,
         auth -> Text,

@@ -342,6 +342,7 @@ impl PreparedScan {
             now,
         } = self;
         let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
+        let notify_seen = seen.1.notify_family;
         let (access, fresh) = guarded_async(
             db,
             who,
@@ -377,6 +378,11 @@ impl PreparedScan {
                     .purpose(Purpose::Scan)
                     .detail(format!("access {}", access.id));
                 audit::append(c, muni, &event, now);
+                // Family told of the scan (issue 27), if the consent says so.
+                if fresh.as_ref().map_or(notify_seen, |f| f.1.notify_family) {
+                    let notice = super::family::Notice::Scanned;
+                    super::family::notify(c, muni, &access.resident_id, notice, now)?;
+                }
                 Ok((access, fresh))
             },
         )

@@ -267,6 +267,17 @@ fn stale(row: &CardRow, now: Option<&TriageCore>) -> Result<bool, DomainError> {
     Ok(row.status == CardStatus::Active && !is_current(signed_core(row)?.as_ref(), now))
 }
 
+/// Whether any active card of the resident has gone out of date ([`CardInfo::stale`]).
+pub fn any_stale(conn: &mut DbConnection, resident_id: &str) -> Result<bool, DomainError> {
+    let now = core_now(conn, resident_id)?;
+    for r in db::cards::cards_of(conn, resident_id)? {
+        if stale(&r, now.as_ref())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub fn list(
     db: &Db,
     actor: &Actor,
@@ -611,6 +622,8 @@ mod tests {
             disaster_use: false,
             triage_on_card: true,
             name_on_print: false,
+            notify_family: false,
+            family_hospital_name: false,
             given_by: GivenBy::SelfGiven,
             proxy_id: None,
             recorded_at: 0,

@@ -24,6 +24,14 @@ pub struct ConsentInput {
     pub disaster_use: bool,
     pub triage_on_card: bool,
     pub name_on_print: bool,
+    /// Family told of a scan (issue 27): the resident's proxies who registered a browser get a
+    /// Web Push, without any medical detail, when the card is scanned and when a hospital
+    /// accepts. Default `false`.
+    #[serde(default)]
+    pub notify_family: bool,
+    /// That push names the accepting hospital (only with `notify_family`). Default `false`.
+    #[serde(default)]
+    pub family_hospital_name: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -43,6 +51,12 @@ pub struct Consent {
     pub disaster_use: bool,
     pub triage_on_card: bool,
     pub name_on_print: bool,
+    /// The resident's proxies are told (Web Push) of a scan and of a hospital's acceptance.
+    #[serde(default)]
+    pub notify_family: bool,
+    /// That push names the hospital.
+    #[serde(default)]
+    pub family_hospital_name: bool,
     /// `self` | `proxy`.
     #[schema(value_type = String)]
     pub given_by: GivenBy,
@@ -60,6 +74,8 @@ impl TryFrom<ConsentRow> for Consent {
             disaster_use: r.disaster_use,
             triage_on_card: r.triage_on_card,
             name_on_print: r.name_on_print,
+            notify_family: r.notify_family,
+            family_hospital_name: r.family_hospital_name,
             given_by: r.given_by,
             proxy_id: r.proxy_id,
             recorded_at: r.created_at,
@@ -92,6 +108,8 @@ struct Terms<'a> {
     disaster_use: bool,
     triage_on_card: bool,
     name_on_print: bool,
+    notify_family: bool,
+    family_hospital_name: bool,
 }
 
 fn next_row(
@@ -121,6 +139,8 @@ fn next_row(
         proxy_id,
         recorded_by: actor.account_id.clone(),
         created_at: now,
+        notify_family: terms.notify_family,
+        family_hospital_name: terms.notify_family && terms.family_hospital_name,
     })
 }
 
@@ -156,6 +176,8 @@ pub fn grant(
             disaster_use: input.disaster_use,
             triage_on_card: input.triage_on_card,
             name_on_print: input.name_on_print,
+            notify_family: input.notify_family,
+            family_hospital_name: input.family_hospital_name,
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         db::residents::insert_consent(c, &row)?;
@@ -208,6 +230,8 @@ pub fn withdraw(
             disaster_use: false,
             triage_on_card: false,
             name_on_print: false,
+            notify_family: false,
+            family_hospital_name: false,
         };
         let row = next_row(c, actor, resident_id, &standing, &terms, now)?;
         db::residents::insert_consent(c, &row)?;

@@ -56,6 +56,8 @@ pub struct HeldProxy {
     /// The statement the proxy accepted, verbatim, and when.
     pub consent_statement: String,
     pub consented_at: i64,
+    /// When the proxy was removed (acts for the resident no more); absent while current.
+    pub removed_at: Option<i64>,
 }
 
 /// One disclosure of the resident's data to a responder.
@@ -169,6 +171,7 @@ pub fn export(
                 relation_detail: p.relation_detail,
                 consent_statement: p.consent_statement,
                 consented_at: p.consented_at,
+                removed_at: p.removed_at,
             })
             .collect();
         let photo =

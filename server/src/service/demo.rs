@@ -251,6 +251,8 @@ pub fn load(
             disaster_use: true,
             triage_on_card: true,
             name_on_print: true,
+            notify_family: false,
+            family_hospital_name: false,
         };
         consent::grant(db, &actor, &reg.resident_id, input, now)?;
         cards::issue(db, &actor, &reg.resident_id, policy, now)?;

@@ -16,6 +16,7 @@ pub mod disasters;
 pub mod disclosure;
 pub mod error;
 pub mod facilities;
+pub mod family;
 pub mod feed;
 pub mod fhir;
 pub mod fhir_report;
@@ -23,6 +24,7 @@ pub mod governance;
 pub mod incidents;
 pub mod keys;
 pub mod photo;
+pub mod proxies;
 pub mod purge;
 pub mod push; // push
 pub mod registrations;

@@ -17,6 +17,7 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
         for mut r in due.iter().cloned() {
             db::residents::delete_items_of(c, &r.id)?;
             db::photos::delete(c, &r.id)?;
+            db::invites::delete_of(c, &r.id)?;
             if let Some(account) = &r.account_id {
                 db::accounts::set_account_status(c, account, AccountStatus::Suspended)?;
                 db::accounts::delete_sessions_of(c, account)?;

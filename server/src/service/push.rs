@@ -32,7 +32,7 @@ pub const MAX_RETRY_AFTER_SECS: i64 = 3600;
 pub const MAX_PAYLOAD_BYTES: usize = 3072;
 /// The top-level fields a push payload may carry, each a scalar (string ≤ 64 characters, number,
 /// boolean or null). Extend deliberately: nothing identifying or medical belongs here.
-pub const PAYLOAD_KEYS: [&str; 8] = [
+pub const PAYLOAD_KEYS: [&str; 11] = [
     "incident_id",
     "kind",
     "activation",
@@ -41,6 +41,10 @@ pub const PAYLOAD_KEYS: [&str; 8] = [
     "facility_id",
     "version",
     "escalation",
+    // Family notices (`service::family`): a fixed text, and the accepting hospital's name.
+    "title",
+    "hospital",
+    "hospital_en",
 ];
 /// The urgencies of RFC 8030 §5.3.
 pub const URGENCIES: [&str; 4] = ["very-low", "low", "normal", "high"];
@@ -313,7 +317,7 @@ pub fn subscribe(
                         id: new_id.clone(),
                         municipality_id: muni.clone(),
                         account_id: actor.account_id.clone(),
-                        facility_id: facility_id.clone(),
+                        facility_id: Some(facility_id.clone()),
                         endpoint: endpoint.clone(),
                         p256dh: p256dh.clone(),
                         auth: auth.clone(),
@@ -387,7 +391,7 @@ pub fn unsubscribe(db: &Db, actor: &Actor, id: &str, now: i64) -> Result<(), Dom
 }
 
 /// Why a payload may not be pushed.
-fn payload_problem(payload: &serde_json::Value) -> Option<String> {
+pub(crate) fn payload_problem(payload: &serde_json::Value) -> Option<String> {
     let Some(obj) = payload.as_object() else {
         return Some("push payload must be a JSON object".into());
     };
@@ -695,7 +699,7 @@ pub fn record(
                     "subscription {} of account {} (HTTP {status})",
                     sub.id, sub.account_id
                 ));
-                event.facility_id = Some(sub.facility_id.clone());
+                event.facility_id = sub.facility_id.clone();
                 audit::append(c, &sub.municipality_id, &event, now);
             }
         }

@@ -185,7 +185,7 @@ fn review_of(c: &mut DbConnection, muni: &str, h: HoldRow) -> Result<HoldReview,
         .transpose()
         .map_err(DomainError::internal)?;
     Ok(HoldReview {
-        matched_proxies: db::residents::proxies_with_names(c, &matched.id)?.len(),
+        matched_proxies: db::residents::current_proxies_with_names(c, &matched.id)?.len(),
         id: h.id,
         kind: h.kind.to_string(),
         login_id: account.login_id,
@@ -276,7 +276,7 @@ pub fn decide(
                     DomainError::conflict("withdrawn", "the matched record is no longer active")
                 })?;
             if db::residents::proxy_for(c, &matched.id, &h.account_id)?.is_none() {
-                db::residents::insert_proxy(
+                db::residents::link_proxy(
                     c,
                     &ProxyRow {
                         id: super::new_id()?,
@@ -287,6 +287,8 @@ pub fn decide(
                         relation_detail: h.relation_detail.clone(),
                         consent_statement: statement,
                         consented_at: h.created_at,
+                        removed_at: None,
+                        removed_by: None,
                     },
                 )?;
             }

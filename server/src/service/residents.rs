@@ -143,7 +143,7 @@ fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, DomainError> {
     })
 }
 
-fn new_account(
+pub(crate) fn new_account(
     muni: &str,
     login_id: &str,
     password: &str,
@@ -173,7 +173,10 @@ fn new_account(
     })
 }
 
-fn insert_account(conn: &mut DbConnection, account: &AccountRow) -> Result<(), DomainError> {
+pub(crate) fn insert_account(
+    conn: &mut DbConnection,
+    account: &AccountRow,
+) -> Result<(), DomainError> {
     if db::accounts::account_by_login(conn, &account.municipality_id, &account.login_id)?.is_some()
     {
         return Err(DomainError::conflict(
@@ -309,6 +312,8 @@ pub fn register_by_proxy(
         relation_detail,
         consent_statement: PROXY_STATEMENT_JA.into(),
         consented_at: now,
+        removed_at: None,
+        removed_by: None,
     };
     db.write(|c| {
         insert_account(c, &account)?;
@@ -384,25 +389,30 @@ pub fn for_actor(
     }
 }
 
-/// The residents the actor may act for, and the registrations of this login the city is
-/// checking (`service::registrations`).
+/// The residents the actor may act for (filtered: `service::proxies::ListFilter`), and the
+/// registrations of this login the city is checking (`service::registrations`).
 pub fn mine(
     db: &Db,
     actor: &Actor,
-) -> Result<(Vec<Profile>, Vec<registrations::HeldRegistration>), DomainError> {
+    filter: &super::proxies::ListFilter,
+    now: i64,
+) -> Result<
+    (
+        Vec<super::proxies::Listed>,
+        Vec<registrations::HeldRegistration>,
+    ),
+    DomainError,
+> {
     db.read(|c| {
         let held = registrations::held_for(c, actor)?;
-        let list = match actor.role {
+        let rows = match actor.role {
             Role::Resident => db::residents::resident_of_account(c, &actor.account_id)?
                 .into_iter()
-                .map(Profile::from)
                 .collect(),
-            Role::Proxy => db::residents::residents_of_proxy(c, &actor.account_id)?
-                .into_iter()
-                .map(Profile::from)
-                .collect(),
+            Role::Proxy => db::residents::residents_of_proxy(c, &actor.account_id)?,
             _ => Vec::new(),
         };
+        let list = super::proxies::listed(c, rows, filter, now)?;
         Ok((list, held))
     })
 }

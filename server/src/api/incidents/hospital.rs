@@ -149,7 +149,24 @@ pub(crate) async fn answer(
 ) -> Result<HttpResponse, ApiError> {
     let (db, now, iid) = (state.db.clone(), state.clock.now(), path.into_inner());
     let wake = state.wakers();
+    let accepting = input.decision == "accept";
+    let actor = auth.0.clone();
     let v = web::block(move || svc::answer(&db, &auth.0, &iid, &input, now, &wake)).await??;
+    // Family told of the acceptance (issue 27), when the resident's consent says so.
+    if accepting && let Some(hospital) = actor.facility_id.clone() {
+        let (db, iid) = (state.db.clone(), v.id.clone());
+        let muni = actor.municipality_id.clone();
+        let told = web::block(move || {
+            crate::service::family::hospital_accepted(&db, &muni, &iid, &hospital, now)
+        })
+        .await
+        .map_err(ApiError::internal)
+        .and_then(|r| r);
+        if let Err(e) = told {
+            // The acceptance stands; the family notice is best effort.
+            tracing::warn!(error = ?e, "family notice after an acceptance failed");
+        }
+    }
     Ok(HttpResponse::Ok().json(v))
 }
 

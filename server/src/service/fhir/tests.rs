@@ -121,6 +121,8 @@ fn fixture() -> Disclosure {
             disaster_use: true,
             triage_on_card: true,
             name_on_print: false,
+            notify_family: false,
+            family_hospital_name: false,
             given_by: GivenBy::Proxy,
             proxy_id: Some("abcdefabcdefabcdefabcdefabcdefab".into()),
             recorded_at: 1_790_000_000,
