@@ -10,6 +10,7 @@ mod backup;
 mod bad_input;
 mod cards_follow;
 mod directives;
+mod ed_board;
 mod fanout;
 mod field;
 mod field_cli;
