@@ -6,7 +6,7 @@
 use kyukit_tests::field::{
     MEDIC_PASSWORD, add_staff, create_facility, json_of, medic_client, staff_token, world,
 };
-use kyukit_tests::{Backend, StatusCode, T0, TestApp, both_backends, json};
+use kyukit_tests::{StatusCode, T0, TestApp, both_backends, json};
 
 both_backends!(
     the_board_summarises_the_series_says_taken_elsewhere_and_lists_arrivals,

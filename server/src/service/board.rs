@@ -159,7 +159,7 @@ fn summary(inc: &IncidentRow, rep: Option<&Report>) -> BoardSummary {
         vitals: key_vitals(series),
         readings: series.len(),
         jcs: rep.and_then(|r| r.jcs.clone()),
-        gcs: rep.and_then(|r| r.gcs.clone()),
+        gcs: rep.and_then(|r| r.gcs),
         onset_at: rep.and_then(|r| r.onset_at),
         last_known_well_at: rep.and_then(|r| r.last_known_well_at),
         last_known_well_unknown: rep.is_some_and(|r| r.last_known_well_unknown),
