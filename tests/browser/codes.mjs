@@ -24,8 +24,8 @@ export function auditActions(source = fs.readFileSync(path.join(SERVER, "audit",
   return [...source.matchAll(/Action::\w+ => "([a-z_.]+)"/g)].map((m) => m[1]);
 }
 
-/** The NEMSIS eDisposition.24 codes of the activation types (service/report.rs). */
-export function nemsisCodes(source = fs.readFileSync(path.join(SERVER, "service", "report.rs"), "utf8")) {
+/** The NEMSIS eDisposition.24 codes of the activation types (service/report/mod.rs). */
+export function nemsisCodes(source = fs.readFileSync(path.join(SERVER, "service", "report", "mod.rs"), "utf8")) {
   return [...source.matchAll(/\("[a-z_]+", "(\d{7})"/g)].map((m) => m[1]);
 }
 

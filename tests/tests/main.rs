@@ -11,6 +11,7 @@ mod backup;
 mod bad_input;
 mod cards_follow;
 mod directives;
+mod ed_board;
 mod escalation;
 mod family;
 mod family_push;

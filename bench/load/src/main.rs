@@ -73,6 +73,9 @@ pub struct PrearrivalArgs {
     /// Longest wait for one event or push, in seconds.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Repeated readings per incident before the crew starts a new one (the record's size).
+    #[arg(long, default_value_t = 10)]
+    pub readings_per_incident: usize,
     /// Label of the table's backend column (default: the server's backend from /metrics).
     #[arg(long)]
     pub backend_label: Option<String>,
@@ -312,6 +315,7 @@ fn run_prearrival(args: PrearrivalArgs) -> Result<(), String> {
             iterations: args.iterations,
             warmup: args.warmup,
             timeout: Duration::from_secs(args.timeout),
+            readings_per_incident: args.readings_per_incident,
         };
         let measured = prearrival::run(&world, &http, &base, &plan).await?;
         print!("{}", prearrival::table(&measured, &backend));

@@ -3,9 +3,13 @@
 //! World (through the API): the scan world with one device and one resident, a hospital with one
 //! ED staff member logged in, watching the hospital feed (SSE) and subscribed to Web Push with an
 //! endpoint served by this process on loopback. The crew scans the card, opens an incident, sends
-//! a first report and asks the hospital. Then, `--iterations` times, one after the other: a new
-//! report version is POSTed (clock starts before the request is sent) and we wait for
+//! a first report (complaint, activation, a full set of vitals, JCS, GCS, ETA) and asks the
+//! hospital. Then, `--iterations` times, one after the other: the crew's "+ record a reading" — a
+//! patch with only a new vitals reading (SpO2 and heart rate; the server stamps its time and
+//! keeps everything else) — is POSTed (clock starts before the request is sent) and we wait for
 //! (a) its `report_updated` event on the ED's SSE stream and (b) the push request at the endpoint.
+//! Every `--readings-per-incident` readings the crew starts a new incident (not timed), so the
+//! record stays the size of a real transport's (a series of 1 + N readings, N versions).
 //! The push is not decrypted here (tests/tests/push.rs does that); one report = one push, and the
 //! iterations are sequential, so the next push after a POST is that POST's.
 
@@ -22,6 +26,7 @@ pub struct Plan {
     pub iterations: usize,
     pub warmup: usize,
     pub timeout: Duration,
+    pub readings_per_incident: usize,
 }
 
 /// A minimal HTTP/1.1 receiver for push requests: answers `201` and reports each arrival time.
@@ -83,7 +88,13 @@ struct Sse {
 }
 
 impl Sse {
-    async fn wait(&mut self, kind: &str, version: i64, until: Instant) -> Result<(), String> {
+    async fn wait(
+        &mut self,
+        kind: &str,
+        incident: &str,
+        version: i64,
+        until: Instant,
+    ) -> Result<(), String> {
         loop {
             while let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
@@ -92,6 +103,7 @@ impl Sse {
                 if event == Some(kind)
                     && let Some(d) = data.and_then(|d| serde_json::from_str::<Value>(d).ok())
                     && d.get("version").and_then(Value::as_i64) == Some(version)
+                    && d.get("incident_id").and_then(Value::as_str) == Some(incident)
                 {
                     return Ok(());
                 }
@@ -107,12 +119,19 @@ impl Sse {
     }
 }
 
-fn report(base: i64) -> Value {
+/// The first report of an incident: the whole picture.
+fn first_report() -> Value {
     json!({
-        "base_version": base, "chief_complaint": "胸痛", "activation": "stemi",
-        "vitals": {"systolic_bp": 92, "diastolic_bp": 58, "heart_rate": 118, "spo2": 92},
+        "base_version": 0, "chief_complaint": "胸痛", "activation": "stemi",
+        "vitals": {"systolic_bp": 92, "diastolic_bp": 58, "heart_rate": 118, "respiratory_rate": 24,
+                   "spo2": 92, "temperature": 36.6, "glucose": 140},
         "jcs": "I-1", "gcs": {"e": 4, "v": 5, "m": 6}, "eta_minutes": 10
     })
+}
+
+/// A repeated reading: only what was measured again (a patch; the server stamps the time).
+fn reading(base: i64, i: usize) -> Value {
+    json!({"base_version": base, "vitals": {"heart_rate": 100 + i % 40, "spo2": 86 + i % 10}})
 }
 
 /// Latencies in microseconds, sorted.
@@ -206,41 +225,20 @@ pub async fn run(
         resp,
         buf: String::new(),
     };
-    // The crew's incident, asked of the hospital.
-    let scan = crew
-        .scan(card, "BENCH-PREARRIVAL")
-        .await
-        .map_err(|e| format!("scan: {e}"))?;
-    let inc = crew
-        .open_incident(
-            "BENCH-PREARRIVAL",
-            scan.get("access_id").and_then(Value::as_str),
-        )
-        .await
-        .map_err(|e| format!("open incident: {e}"))?;
-    let iid = setup::field_str(&inc, "id", "incident")?;
-    crew.send_report(&iid, &report(0))
-        .await
-        .map_err(|e| format!("first report: {e}"))?;
-    crew.inquire(&iid, &[&hid])
-        .await
-        .map_err(|e| format!("inquiry: {e}"))?;
-    let deadline = Instant::now() + plan.timeout;
-    feed.wait("inquiry", 1, deadline).await?;
-    // The inquiry's push.
-    tokio::time::timeout(plan.timeout, pushes.recv())
-        .await
-        .map_err(|_| "no push for the inquiry: is the server started with loopback push endpoints allowed?")?;
-
     let mut out = Measured::default();
-    let path = format!("/api/v1/incidents/{iid}/reports");
+    let per = plan.readings_per_incident.max(1);
+    let (mut iid, mut version) = (String::new(), 0i64);
     for i in 0..plan.warmup + plan.iterations {
-        let version = 1 + i64::try_from(i).map_err(|e| e.to_string())?;
+        if i % per == 0 {
+            iid = new_incident(crew, card, &hid, &mut feed, &mut pushes, i / per, plan).await?;
+            version = 1;
+        }
+        let path = format!("/api/v1/incidents/{iid}/reports");
         let req = crew
             .prepare_signed(
                 Method::POST,
                 &path,
-                Some(&report(version)),
+                Some(&reading(version, i)),
                 Some(ACCEPT_JSON),
             )
             .map_err(|e| e.to_string())?;
@@ -257,8 +255,9 @@ pub async fn run(
                 .push(format!("report v{}: HTTP {status}", version + 1));
             continue;
         }
+        version += 1;
         let until = t0 + plan.timeout;
-        let sse = feed.wait("report_updated", version + 1, until).await;
+        let sse = feed.wait("report_updated", &iid, version, until).await;
         let t_sse = t0.elapsed();
         let push = tokio::time::timeout(
             until.saturating_duration_since(Instant::now()),
@@ -271,19 +270,52 @@ pub async fn run(
         out.post.push(micros(t_post));
         match sse {
             Ok(()) => out.sse.push(micros(t_sse)),
-            Err(e) => out.errors.push(format!("sse v{}: {e}", version + 1)),
+            Err(e) => out.errors.push(format!("sse v{version}: {e}")),
         }
         match push {
             Ok(Some(at)) => out.push.push(micros(at.saturating_duration_since(t0))),
-            _ => out
-                .errors
-                .push(format!("push v{}: none in time", version + 1)),
+            _ => out.errors.push(format!("push v{version}: none in time")),
         }
     }
     out.post.sort_unstable();
     out.sse.sort_unstable();
     out.push.sort_unstable();
     Ok(out)
+}
+
+/// Scan, open, first report, inquiry (not timed); waits for the inquiry's event and push so the
+/// next push is the next report's.
+async fn new_incident(
+    crew: &kyukit_field::Client,
+    card: &str,
+    hid: &str,
+    feed: &mut Sse,
+    pushes: &mut mpsc::UnboundedReceiver<Instant>,
+    n: usize,
+    plan: &Plan,
+) -> Result<String, String> {
+    let incident_ref = format!("BENCH-PREARRIVAL-{n}");
+    let scan = crew
+        .scan(card, &incident_ref)
+        .await
+        .map_err(|e| format!("scan: {e}"))?;
+    let inc = crew
+        .open_incident(&incident_ref, scan.get("access_id").and_then(Value::as_str))
+        .await
+        .map_err(|e| format!("open incident: {e}"))?;
+    let iid = setup::field_str(&inc, "id", "incident")?;
+    crew.send_report(&iid, &first_report())
+        .await
+        .map_err(|e| format!("first report: {e}"))?;
+    crew.inquire(&iid, &[hid])
+        .await
+        .map_err(|e| format!("inquiry: {e}"))?;
+    feed.wait("inquiry", &iid, 1, Instant::now() + plan.timeout)
+        .await?;
+    tokio::time::timeout(plan.timeout, pushes.recv())
+        .await
+        .map_err(|_| "no push for the inquiry: is the server started with loopback push endpoints allowed?")?;
+    Ok(iid)
 }
 
 fn b64d(s: &str) -> Result<Vec<u8>, String> {

@@ -4,10 +4,15 @@
 // new ones (sound, system notification), acknowledge, accept or decline with a reason, watch the
 // ETA count down; escalated inquiries stand out. Web Push: the subscribe button registers this
 // browser with the server's VAPID key (ed-sw.js shows the alerts).
+// Issue 25: each card carries the latest vitals (with the previous value as a trend), JCS and GCS
+// in type readable across the room, abnormal values highlighted (vitals.js; docs/ed-board.md); an
+// inquiry another hospital took stays an hour as "他院で決定"; the last 24 hours' arrivals are
+// listed for the handover (`GET /api/v1/hospital/board`).
 
 import { ageBandWord, itemText, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError } from "./net.js";
+import { gcsLevel, jcsLevel, vitalLevel } from "./vitals.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN = "kyukit.ed.token";
@@ -17,6 +22,7 @@ const PUSH_ID = "kyukit.ed.push";
 const S = {
   token: sessionStorage.getItem(TOKEN),
   list: [],
+  board: { summaries: new Map(), elsewhere: [], arrivals: [] },
   open: new Map(), // incident id → detail (or null while loading)
   declining: new Set(),
   reasons: new Map(), // incident id → decline reason being typed
@@ -107,6 +113,7 @@ function logout(callServer = true) {
   sessionStorage.removeItem(TOKEN);
   S.feed.abort?.abort();
   S.list = [];
+  S.board = { summaries: new Map(), elsewhere: [], arrivals: [] };
   S.open.clear();
   render();
 }
@@ -134,7 +141,9 @@ async function load(initial = false) {
 
 async function loadOnce(initial) {
   try {
-    S.list = await api("GET", "/api/v1/hospital/incidents");
+    const [list, board] = await Promise.all([api("GET", "/api/v1/hospital/incidents"), api("GET", "/api/v1/hospital/board")]);
+    S.list = list;
+    S.board = { summaries: new Map(board.summaries.map((x) => [x.incident_id, x])), elsewhere: board.elsewhere, arrivals: board.arrivals };
   } catch (e) {
     return message(() => `${t("common.error")}: ${why(e)}`);
   }
@@ -391,16 +400,18 @@ function tick() {
 function reportBlock(d) {
   const r = d.report;
   if (!r) return h("p", { class: "muted", text: t("ed.noReport") });
-  const v = r.vitals || {};
-  const rows = [
-    ["vital.systolic_bp", v.systolic_bp],
-    ["vital.diastolic_bp", v.diastolic_bp],
-    ["vital.heart_rate", v.heart_rate],
-    ["vital.respiratory_rate", v.respiratory_rate],
-    ["vital.spo2", v.spo2],
-    ["vital.temperature", v.temperature],
-    ["vital.glucose", v.glucose],
-  ].filter(([, x]) => x !== null && x !== undefined);
+  // Each measurement's readings, oldest first, as a trend ending with the latest (its time shown):
+  // a reading may carry only some values (e.g. a repeated SpO2).
+  const series = r.vitals_series?.length ? r.vitals_series : [r.vitals || {}];
+  const rows = ["systolic_bp", "diastolic_bp", "heart_rate", "respiratory_rate", "spo2", "temperature", "glucose"]
+    .map((k) => {
+      const got = series.filter((x) => x[k] !== null && x[k] !== undefined);
+      if (!got.length) return null;
+      const last = got[got.length - 1];
+      const trend = got.slice(-3).map((x) => String(x[k])).join(" → ");
+      return [`vital.${k}`, last.taken_at ? `${trend} (${fmtTime(last.taken_at, { timeStyle: "short" })})` : trend];
+    })
+    .filter(Boolean);
   const out = [h("h4", { text: `${t("ed.report")} ${t("ed.version", { n: r.version })}` }), h("p", { text: t("ed.complaint", { text: r.chief_complaint }) })];
   if (rows.length) out.push(h("dl", { class: "vitals" }, rows.map(([k, x]) => [h("dt", { text: t(k) }), h("dd", { text: String(x) })])));
   const cons = [];
@@ -424,6 +435,132 @@ function reportBlock(d) {
     out.push(h("p", { class: "muted", translate: "yes", "data-dataset-gone": d.dataset.status, text: t(`ed.dataset.${d.dataset.status}`) }));
   }
   return h("div", { class: "detail", translate: "no" }, out);
+}
+
+// ---- what a card shows without opening it (issue 25) ---------------------------------------------
+
+const KEYS = [
+  ["bp", "systolic_bp"],
+  ["heart_rate", "heart_rate"],
+  ["respiratory_rate", "respiratory_rate"],
+  ["spo2", "spo2"],
+  ["temperature", "temperature"],
+  ["glucose", "glucose"],
+];
+
+const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+const hm = (unix) => fmtTime(unix, { timeStyle: "short" });
+
+function tile(key, value, level, extra = []) {
+  return h(
+    "div",
+    { class: `tile${level ? ` lvl-${level}` : ""}`, "data-vital": key, "data-level": level || null },
+    h("span", { class: "tile-k", text: t(`ed.k.${key}`) }),
+    h("span", { class: "tile-v" }, level ? h("span", { class: "mark", "aria-hidden": "true", text: "!" }) : null, value),
+    level ? h("span", { class: "sr-only", text: t(`ed.level.${level}`) }) : null,
+    extra,
+  );
+}
+
+function trend(l) {
+  if (!l || l.previous === null || l.previous === undefined || l.previous === l.value) return null;
+  return h("span", { class: "tile-p", text: t("ed.prev", { arrow: l.value > l.previous ? "↑" : "↓", v: num(l.previous) }) });
+}
+
+/** The key vitals, JCS and GCS of a summary as large tiles; stroke times below. */
+function keyBlock(sum, ageBand) {
+  if (!sum) return null;
+  const v = sum.vitals;
+  const tiles = [];
+  for (const [key, main] of KEYS) {
+    const l = v[main];
+    if (!l) continue;
+    if (key === "bp") {
+      const dia = v.diastolic_bp ? `/${num(v.diastolic_bp.value)}` : "";
+      tiles.push(tile(key, `${num(l.value)}${dia}`, vitalLevel("systolic_bp", l.value, ageBand), trend(l)));
+    } else {
+      tiles.push(tile(key, num(l.value), vitalLevel(main, l.value, ageBand), trend(l)));
+    }
+  }
+  if (sum.jcs) tiles.push(tile("jcs", sum.jcs.display, jcsLevel(sum.jcs)));
+  if (sum.gcs) tiles.push(tile("gcs", String(sum.gcs.total), gcsLevel(sum.gcs), h("span", { class: "tile-p", text: `E${sum.gcs.e}V${sum.gcs.v}M${sum.gcs.m}` })));
+  const times = Object.values(v)
+    .filter(Boolean)
+    .map((l) => l.taken_at)
+    .filter(Boolean);
+  const notes = [];
+  if (times.length) notes.push(t("ed.measured", { time: hm(Math.max(...times)), n: sum.readings }));
+  const stroke = [];
+  if (sum.onset_at) stroke.push(t("ed.onset", { time: hm(sum.onset_at) }));
+  if (sum.last_known_well_at) stroke.push(t("ed.lkw", { time: hm(sum.last_known_well_at) }));
+  else if (sum.last_known_well_unknown) stroke.push(t("ed.lkwUnknown"));
+  return h(
+    "div",
+    { class: "key" },
+    tiles.length ? h("div", { class: "tiles" }, tiles) : h("p", { class: "muted", text: t("ed.noVitals") }),
+    stroke.length ? h("p", { class: "stroke", text: stroke.join(" · ") }) : null,
+    notes.length ? h("p", { class: "measured", text: notes.join(" · ") }) : null,
+  );
+}
+
+/** Another hospital accepted this inquiry: said, for an hour, where the card was. */
+const ELSEWHERE_SHOWN = 3600;
+
+function elsewhereCard(e) {
+  return h(
+    "article",
+    { class: "inc s-superseded", "data-elsewhere": e.incident_id },
+    h(
+      "div",
+      { class: "inc-head" },
+      h("span", { class: `badge act act-${e.activation || "none"}`, text: e.activation ? t(`act.${e.activation}`) : "—" }),
+      h("span", { class: "badge status s-superseded", text: t("status.superseded") }),
+    ),
+    h("p", { class: "elsewhere", text: t("ed.elsewhere", { time: e.decided_at ? hm(e.decided_at) : "—" }) }),
+    h("p", { class: "who", text: t("ed.ageSex", { age: ageBandWord(e.age_band), sex: sexWord(e.sex) }) }),
+    h("p", { class: "meta", translate: "no", text: `${t("ed.from", { name: hospitalName(e.fire_department) })} · ${t("ed.askedAt", { time: fmtTime(e.asked_at) })}` }),
+  );
+}
+
+/** The last 24 hours' arrivals, latest first, for the handover. */
+function renderArrivals() {
+  const list = S.board.arrivals;
+  $("arrivals-h").textContent = t("ed.arrivals", { n: list.length });
+  $("arrivals-empty").hidden = list.length > 0;
+  const rows = [];
+  for (const a of list) {
+    const sum = a.summary;
+    const open = S.open.has(a.incident_id);
+    rows.push(
+      h(
+        "tr",
+        { "data-arrival": a.incident_id },
+        h("td", { class: "at", text: a.arrived_at ? fmtTime(a.arrived_at) : "—" }),
+        h("td", {}, h("span", { class: `badge act act-${a.activation || "none"}`, text: a.activation ? t(`act.${a.activation}`) : "—" })),
+        h("td", { translate: "no", text: a.chief_complaint || "—" }),
+        h("td", { text: t("ed.ageSex", { age: ageBandWord(a.age_band), sex: sexWord(a.sex) }) }),
+        h("td", { class: "vit" }, keyBlock(sum, a.age_band)),
+        h("td", { translate: "no", text: `${hospitalName(a.fire_department)} · ${a.incident_ref}` }),
+        h(
+          "td",
+          {},
+          h("button", {
+            type: "button",
+            "data-action": "details",
+            "aria-expanded": String(open),
+            onclick: () => toggleDetail(a.incident_id),
+            text: open ? t("ed.hide") : t("ed.details"),
+          }),
+        ),
+      ),
+    );
+    if (open) {
+      const d = S.open.get(a.incident_id);
+      rows.push(h("tr", { class: "arrival-detail" }, h("td", { colspan: "7" }, d ? reportBlock(d) : h("p", { class: "muted", text: t("common.loading") }))));
+    }
+  }
+  $("arrivals-body").replaceChildren(...rows);
+  $("arrivals-table").hidden = list.length === 0;
 }
 
 function card(inc) {
@@ -465,10 +602,12 @@ function card(inc) {
     escalated ? h("p", { class: "esc", role: "alert", "data-escalation": String(tg.escalation || 1), text: `⚠ ${t("ed.escalated", { level: tg.escalation || 1 })}` }) : null,
     !escalated && tg.unanswered_realerts > 0 && tg.status === "pending" ? h("p", { class: "esc", role: "alert", "data-escalation": String(tg.escalation), text: `⚠ ${t("ed.unanswered")}` }) : null,
     h("p", { class: "complaint", translate: "no", text: inc.chief_complaint || "—" }),
+    h("p", { class: "who", text: t("ed.ageSex", { age: ageBandWord(inc.age_band), sex: sexWord(inc.sex) }) }),
+    keyBlock(S.board.summaries.get(inc.id), inc.age_band),
     h(
       "p",
       { class: "meta", translate: "no" },
-      `${t("ed.ageSex", { age: ageBandWord(inc.age_band), sex: sexWord(inc.sex) })} · ${t("ed.from", { name: hospitalName(inc.fire_department) })} (${inc.fire_department.phone}) · ${t("ed.askedAt", { time: fmtTime(tg.asked_at) })}${tg.acknowledged_at ? ` · ${t("ed.acknowledgedAt", { time: fmtTime(tg.acknowledged_at) })}` : ""} · ${t("ed.version", { n: inc.version })}`,
+      `${t("ed.from", { name: hospitalName(inc.fire_department) })} (${inc.fire_department.phone}) · ${t("ed.askedAt", { time: fmtTime(tg.asked_at) })}${tg.acknowledged_at ? ` · ${t("ed.acknowledgedAt", { time: fmtTime(tg.acknowledged_at) })}` : ""} · ${t("ed.version", { n: inc.version })}`,
     ),
     h("div", { class: "actions" }, actions),
   ];
@@ -505,8 +644,11 @@ function card(inc) {
 function renderList() {
   const focused = document.activeElement?.closest?.("[data-incident]")?.dataset.incident;
   const action = document.activeElement?.dataset?.action;
-  $("incoming").replaceChildren(...S.list.map(card));
-  $("empty").hidden = S.list.length > 0;
+  const now = Math.floor(Date.now() / 1000);
+  const gone = S.board.elsewhere.filter((e) => now - (e.decided_at || e.asked_at) < ELSEWHERE_SHOWN);
+  $("incoming").replaceChildren(...S.list.map(card), ...gone.map(elsewhereCard));
+  $("empty").hidden = S.list.length + gone.length > 0;
+  renderArrivals();
   if (focused && action) document.querySelector(`[data-incident="${focused}"] [data-action="${action}"]`)?.focus();
 }
 
@@ -514,6 +656,7 @@ function render() {
   rewordMessage();
   $("login").hidden = Boolean(S.token);
   $("board").hidden = !S.token;
+  $("arrived").hidden = !S.token;
   renderNet();
   renderTools();
   renderList();

@@ -507,6 +507,7 @@ async function startReport() {
   f.reset();
   f.notes.value = draftNotes();
   gcsTotal();
+  renderRecorded();
   renderPatientLine();
   show("report");
   show("hospitals", false);
@@ -521,27 +522,96 @@ function num(v, decimal = false) {
   return Number.isFinite(n) ? n : undefined;
 }
 
-async function sendReport(ev) {
-  ev.preventDefault();
-  const f = ev.target;
+function readVitals(f) {
   const vitals = {};
   for (const [name, mode] of VITALS) {
     const v = num(f[name].value, mode === "decimal");
     if (v !== undefined) vitals[name] = v;
   }
-  const body = {
-    base_version: S.incident.version,
-    chief_complaint: f.chief_complaint.value.trim(),
-    activation: f.querySelector("input[name=activation]:checked")?.value || "general",
-    vitals,
-  };
+  return vitals;
+}
+
+// The report is a patch (docs/api.md): observation fields are new entries (cleared once saved, the
+// server stamps their time); the rest is sent only when it differs from the saved version.
+function clearEntries(f) {
+  for (const [name] of VITALS) f[name].value = "";
+  for (const x of f.querySelectorAll("input[name=jcs], input[name=jcs_suffix], #gcs input")) x.checked = false;
+  f.eta_minutes.value = "";
+  gcsTotal();
+}
+
+const hm = (unix) => fmtTime(unix, { timeStyle: "short" });
+
+// One reading as a line: "21:33  血圧 92/60 · 脈拍 112 · SpO₂ 93" (the short labels of the board).
+function readingText(v) {
+  const parts = [];
+  if (v.systolic_bp != null || v.diastolic_bp != null) parts.push(`${t("ed.k.bp")} ${v.systolic_bp ?? "—"}/${v.diastolic_bp ?? "—"}`);
+  for (const n of ["heart_rate", "respiratory_rate", "spo2", "temperature", "glucose"]) if (v[n] != null) parts.push(`${t(`ed.k.${n}`)} ${v[n]}`);
+  return `${hm(v.taken_at)}  ${parts.join(" · ")}`;
+}
+
+function renderRecorded() {
+  const r = S.incident?.report;
+  const list = $("vitals-recorded");
+  list.replaceChildren(...(r?.vitals_series || []).map((v) => h("li", { "data-taken-at": v.taken_at, text: readingText(v) })));
+  const neuro = [r?.jcs && `JCS ${r.jcs.display} (${hm(r.jcs.assessed_at)})`, r?.gcs && `GCS E${r.gcs.e}V${r.gcs.v}M${r.gcs.m} = ${r.gcs.total} (${hm(r.gcs.assessed_at)})`].filter(Boolean);
+  $("neuro-recorded").textContent = neuro.length ? t("report.neuroNow", { items: neuro.join(" / ") }) : "";
+  $("eta-current").textContent = r?.eta_at ? t("report.etaNow", { time: hm(r.eta_at) }) : "";
+  $("add-reading").hidden = !r;
+}
+
+async function patchReport(body) {
+  S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/reports`, { base_version: S.incident.version, ...body });
+  clearEntries($("report-form"));
+  renderRecorded();
+}
+
+// JCS and GCS as chosen on the form (a new assessment each, stamped by the server), or nothing.
+function readNeuro(f) {
+  const out = {};
   const jcs = f.querySelector("input[name=jcs]:checked")?.value;
   if (jcs) {
-    body.jcs = jcs;
-    if (jcs !== "0") body.jcs_suffixes = [...f.querySelectorAll("input[name=jcs_suffix]:checked")].map((x) => x.value);
+    out.jcs = jcs;
+    if (jcs !== "0") out.jcs_suffixes = [...f.querySelectorAll("input[name=jcs_suffix]:checked")].map((x) => x.value);
   }
   const g = ["e", "v", "m"].map((p) => f.querySelector(`input[name=gcs_${p}]:checked`)?.value);
-  if (g.every(Boolean)) body.gcs = { e: Number(g[0]), v: Number(g[1]), m: Number(g[2]) };
+  if (g.every(Boolean)) out.gcs = { e: Number(g[0]), v: Number(g[1]), m: Number(g[2]) };
+  return out;
+}
+
+// One tap: the values typed in the vitals grid (and a JCS/GCS chosen) become a reading stamped
+// now by the server; only they are sent (the report is a patch).
+async function addReading() {
+  const f = $("report-form");
+  const vitals = readVitals(f);
+  const neuro = readNeuro(f);
+  if (!S.incident?.report) return message(() => t("report.needFirst"));
+  if (!Object.keys(vitals).length && !Object.keys(neuro).length) return message(() => t("report.noReading"));
+  const body = { ...neuro };
+  if (Object.keys(vitals).length) body.vitals = vitals;
+  try {
+    await patchReport(body);
+    const r = S.incident.report;
+    const at = body.vitals ? r.vitals.taken_at : (body.jcs ? r.jcs : r.gcs).assessed_at;
+    message(() => t("report.readingSaved", { time: hm(at) }), "ok");
+  } catch (e) {
+    onAuthError(e);
+    message(() => t("report.failed", { why: why(e) }));
+  }
+}
+
+async function sendReport(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const prev = S.incident.report;
+  const body = {};
+  const complaint = f.chief_complaint.value.trim();
+  if (!prev || complaint !== prev.chief_complaint) body.chief_complaint = complaint;
+  const activation = f.querySelector("input[name=activation]:checked")?.value || "general";
+  if (!prev || activation !== prev.activation) body.activation = activation;
+  const vitals = readVitals(f);
+  if (Object.keys(vitals).length) body.vitals = vitals;
+  Object.assign(body, readNeuro(f));
   const eta = num(f.eta_minutes.value);
   if (eta !== undefined) body.eta_minutes = eta;
   // The server keeps notes on one line (no control characters): lines become " / ".
@@ -550,10 +620,13 @@ async function sendReport(ev) {
     .map((l) => l.replace(/[\u0000-\u001f\u007f]/g, " ").trim())
     .filter(Boolean)
     .join(" / ");
-  if (notes) body.notes = notes;
+  if (notes !== (prev?.notes || "")) body.notes = notes || null;
   try {
-    S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/reports`, body);
-    message(() => t("report.saved", { n: S.incident.version }), "ok");
+    if (prev && !Object.keys(body).length) message(() => t("report.unchanged", { n: S.incident.version }), "ok");
+    else {
+      await patchReport(body);
+      message(() => t("report.saved", { n: S.incident.version }), "ok");
+    }
     await loadHospitals();
     renderIncident();
     show("hospitals");
@@ -913,6 +986,7 @@ function render() {
   $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
   renderVerdict();
   renderPatientLine();
+  renderRecorded();
   if (S.incident) renderIncident();
 }
 
@@ -932,6 +1006,7 @@ async function main() {
   $("scan-nfc").addEventListener("click", startNfc);
   $("start-report").addEventListener("click", startReport);
   $("report-form").addEventListener("submit", sendReport);
+  $("add-reading").addEventListener("click", addReading);
   $("ask").addEventListener("click", ask);
   $("arrive").addEventListener("click", arrive);
   $("logout").addEventListener("click", () => logout());

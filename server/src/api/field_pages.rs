@@ -23,6 +23,11 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("field.js", include_str!("../../assets/field/field.js"), JS),
     ("ed.js", include_str!("../../assets/field/ed.js"), JS),
+    (
+        "vitals.js",
+        include_str!("../../assets/field/vitals.js"),
+        JS,
+    ),
     ("card.js", include_str!("../../assets/field/card.js"), JS),
     (
         "dataset.js",

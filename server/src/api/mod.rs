@@ -144,6 +144,7 @@ router::declare_routes! {
     incidents::crew::arrive,
     incidents::feed::crew_feed,
     incidents::hospital::incoming,
+    incidents::board::board,
     incidents::hospital::ed_read,
     incidents::hospital::ed_reports,
     incidents::hospital::acknowledge,

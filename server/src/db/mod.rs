@@ -23,6 +23,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod board;
 pub mod cards;
 pub mod disasters;
 pub mod escalation;

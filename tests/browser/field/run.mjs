@@ -8,6 +8,10 @@
 //      on the crew's page); the first acceptance sets the destination;
 //      insulin added after the card: a scan online shows the current flags (insulin) and says
 //      the card is out of date;
+//      the crew records repeated vitals in one tap (the server stamps the time) and sees the series;
+//   issue 25: the board across the room at 1920×1080 and 1280×800 — the latest vitals, JCS and GCS
+//      on each card with abnormal values highlighted, "他院で決定" on the board of a hospital asked
+//      when another accepts, the last 24 hours' arrivals listed for the handover;
 //   3. offline (Playwright offline mode, and the server stopped), the installed PWA opens from a
 //      card URL as a phone camera would, verifies the card and shows its triage core;
 //   4. every page state: screenshots at 360×640, 390×844 and 1280×800 in Japanese and English,
@@ -62,6 +66,7 @@ async function world() {
   const fire = await fac("fire_department", "常総広域消防本部", "Joso Regional Fire HQ", "0297-23-0119");
   const hospA = await fac("hospital", "きぬ医師会病院", "Kinu Medical Association Hospital", "0297-23-1111");
   const hospB = await fac("hospital", "水海道さくら病院", "Mitsukaido Sakura Hospital", "0297-23-2222");
+  const hospC = await fac("hospital", "石下中央病院", "Ishige Central Hospital", "0297-42-3333");
   const staff = async (facility, login, role) => {
     const password = `${role} password 1`;
     const r = await server.ok("POST", `/api/v1/facilities/${facility}/staff`, { login_id: login, password, role, display_name: "職員" }, admin);
@@ -70,6 +75,7 @@ async function world() {
   const medic = await staff(fire.id, "medic1", "paramedic");
   const edA = await staff(hospA.id, "ed-kinu", "ed_staff");
   const edB = await staff(hospB.id, "ed-sakura", "ed_staff");
+  const edC = await staff(hospC.id, "ed-ishige", "ed_staff");
   const code = async () => (await server.ok("POST", `/api/v1/facilities/${fire.id}/enrollment-codes`, { label: "救急1号車" }, admin)).code;
   // A resident who consents to share medications, allergies, devices, blood type and advance
   // directive (not conditions, not emergency contacts), with the triage core on the card.
@@ -110,7 +116,7 @@ async function world() {
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/dataset`, { category: "advance_directive", body: { status: "dnar", document_location: "仏壇の引き出し" } }, taro.token);
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/consents`, { categories: ["advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, taro.token);
   const dnarCard = await server.ok("POST", `/api/v1/residents/${taro.resident_id}/cards`, {}, taro.token);
-  return { fire, hospA, hospB, medic, edA, edB, code, card, png, dnarCard, rid, rt };
+  return { fire, hospA, hospB, hospC, medic, edA, edB, edC, code, card, png, dnarCard, rid, rt };
 }
 
 /** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
@@ -153,6 +159,24 @@ async function enrollAndLogin(page, w, { login = true } = {}) {
   }
 }
 
+/** The wall display's size. */
+const WALL = { width: 1920, height: 1080 };
+
+/** Screenshots of a board at 1920×1080 and 1280×800, both languages (as seen across the room). */
+async function wall(page, name) {
+  const viewport = page.viewportSize();
+  for (const lang of ["ja", "en"]) {
+    await checks.setLang(page, lang);
+    for (const size of [WALL, SIZES[2]]) {
+      await page.setViewportSize(size);
+      await page.evaluate(() => document.fonts.ready);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-wall-${lang}-${size.width}x${size.height}.png`), animations: "disabled", caret: "hide" });
+    }
+  }
+  await page.setViewportSize(viewport);
+  await checks.setLang(page, "ja");
+}
+
 async function edLogin(page, who) {
   await page.goto(`${server.url}/pages/ed`);
   await page.waitForSelector("body[data-ready='1']");
@@ -176,6 +200,7 @@ async function main() {
   let medicContext;
   let edA;
   let edB;
+  let edC;
   const digits = w.card.url.split("/").pop();
 
   await step("the card's QR code and a tampered copy become camera videos", async () => {
@@ -311,6 +336,9 @@ async function main() {
     await edLogin(edA, w.edA);
     ({ page: edB } = await checks.page(plain, { name: "ed-b", viewport: SIZES[2], permissions: ["notifications"] }));
     await edLogin(edB, w.edB);
+    // Hospital C's board is on the wall (1920×1080): asked too, it never answers.
+    ({ page: edC } = await checks.page(plain, { name: "ed-c", viewport: WALL }));
+    await edLogin(edC, w.edC);
     assert.ok(await edA.isVisible("#empty"));
     // The server serves its VAPID key, so the board offers the Web Push button (subscribing needs a
     // browser push service, which headless Chromium here cannot reach; tests/tests/push.rs covers
@@ -320,7 +348,7 @@ async function main() {
   });
 
   let askedAt = 0;
-  await step("2. the paramedic writes the report (pre-filled from the dataset) and asks both hospitals", async () => {
+  await step("2. the paramedic writes the report (pre-filled from the dataset) and asks three hospitals", async () => {
     await medicPage.click("#start-report");
     await medicPage.waitForSelector("#report:not([hidden])");
     const notes = await medicPage.inputValue("#report-form textarea[name=notes]");
@@ -335,16 +363,35 @@ async function main() {
       await medicPage.fill(`#vitals input[name=${name}]`, v);
     }
     await medicPage.click("label[for=jcs-I-1]");
-    await medicPage.click("label[for=gcs_e-3]");
+    // JCS I-1 is awake: eyes open spontaneously (E4); E3 with it would be refused as a contradiction.
+    await medicPage.click("label[for=gcs_e-4]");
     await medicPage.click("label[for=gcs_v-4]");
     await medicPage.click("label[for=gcs_m-6]");
-    assert.match(await medicPage.textContent("#gcs-total"), /13/);
+    assert.match(await medicPage.textContent("#gcs-total"), /14/);
     await medicPage.fill("#report-form input[name=eta_minutes]", "12");
     await checks.capture(medicPage, "field-report");
     await medicPage.click("#report-form button[type=submit]");
     await medicPage.waitForSelector("#hospitals:not([hidden]) #hospital-list label");
+    // Saved: the reading is listed with the server's time, the entry fields are empty for the next.
+    await medicPage.waitForFunction(() => document.querySelectorAll("#vitals-recorded li").length === 1);
+    assert.equal(await medicPage.inputValue("#vitals input[name=spo2]"), "");
+    assert.match(await medicPage.textContent("#neuro-recorded"), /JCS I-1.*GCS E4V4M6 = 14/);
+    assert.match(await medicPage.textContent("#eta-current"), /到着予定 \d{1,2}:\d{2}/);
+    // A repeated reading in one tap: two values, stamped now; nothing else is sent or lost.
+    await medicPage.fill("#vitals input[name=spo2]", "88");
+    await medicPage.fill("#vitals input[name=heart_rate]", "120");
+    await medicPage.click("#add-reading");
+    await medicPage.waitForFunction(() => document.querySelectorAll("#vitals-recorded li").length === 2);
+    assert.match(await medicPage.textContent("#vitals-recorded li:last-child"), /^\d{1,2}:\d{2}\s+脈拍 120 · SpO₂ 88$/);
+    assert.match(await medicPage.textContent("#vitals-recorded li:first-child"), /血圧 92\/60 · 脈拍 112 · 呼吸数 24 · SpO₂ 93 · 体温 36.4 · 血糖 145/);
+    assert.match(await medicPage.textContent("#neuro-recorded"), /GCS E4V4M6 = 14/);
+    // Nothing typed: nothing sent, and said so.
+    await medicPage.click("#add-reading");
+    assert.match(await medicPage.textContent("#msg"), /測定値を1つ以上/);
+    await checks.capture(medicPage, "field-report-readings");
     await medicPage.click(`label[for=hosp-${w.hospA.id}]`);
     await medicPage.click(`label[for=hosp-${w.hospB.id}]`);
+    await medicPage.click(`label[for=hosp-${w.hospC.id}]`);
     const edSees = edA.waitForSelector("[data-incident]", { timeout: 10_000 });
     await medicPage.click("#ask");
     askedAt = Date.now();
@@ -398,13 +445,17 @@ async function main() {
     await edA.click("[data-incident] [data-action=details]");
     await edA.waitForSelector("[data-incident] .detail");
     const detail = await edA.textContent("[data-incident] .detail");
-    assert.match(detail, /GCS E3V4M6 = 13/);
+    assert.match(detail, /GCS E4V4M6 = 14/);
+    // The trend of each measurement, latest last with its time; values not re-measured stay.
+    assert.match(detail, /93 → 88 \(\d{1,2}:\d{2}\)/);
+    assert.match(detail, /112 → 120/);
+    assert.match(detail, /145/);
     assert.match(detail, /JCS I-1/);
     // Asked, not yet accepted: the clinical picture without identity, and the board says so (issue 19).
     // (The report's notes, pre-filled by the crew from the dataset, are the crew's text and stay.)
     assert.doesNotMatch(detail, /山田|1941/);
     assert.ok(await edA.isVisible("[data-incident] [data-dataset-gone=not_granted]"));
-    assert.match(await edA.textContent("[data-incident] .meta"), /80代・女性/);
+    assert.match(await edA.textContent("[data-incident] .who"), /80代・女性/);
     await checks.capture(edA, "ed-board-details");
     await noRawCodes(edA, "the ED board with a report open");
     await edB.click("[data-incident] [data-action=decline]");
@@ -433,6 +484,73 @@ async function main() {
     assert.match(await medicPage.textContent("#destination"), /きぬ医師会病院/);
     assert.equal(await medicPage.getAttribute(`#targets [data-hospital="${w.hospA.id}"]`, "class"), "target t-accepted");
     await checks.capture(medicPage, "field-accepted");
+  });
+
+  await step("issue 25: the board across the room (1920×1080, 1280×800): vitals on the card, abnormal SpO₂ highlighted, 他院で決定, arrivals", async () => {
+    // C was asked and never answered; A accepted: C's board says so where the card was, with no
+    // clinical data (C is out of it).
+    await edC.waitForSelector("[data-elsewhere]", { timeout: 10_000 });
+    assert.equal(await edC.$("[data-incident]"), null);
+    const gone = await edC.textContent("[data-elsewhere]");
+    assert.match(gone, /他院で決定（\d{1,2}:\d{2}）/);
+    assert.match(gone, /80代・女性/);
+    assert.doesNotMatch(gone, /胸痛|88|山田/);
+    await wall(edC, "ed-board-elsewhere");
+    await checks.setLang(edC, "en");
+    assert.match(await edC.textContent("[data-elsewhere]"), /Accepted elsewhere \(\d{1,2}:\d{2}\)/);
+    await checks.setLang(edC, "ja");
+    await checks.capture(edC, "ed-board-elsewhere");
+
+    // A's card, details closed: the key values are on the card itself.
+    await edA.click("[data-incident] [data-action=details]");
+    await edA.waitForSelector("[data-incident] .detail", { state: "detached" });
+    const tile = (k) => `[data-incident] .tiles [data-vital=${k}]`;
+    // Critical, said in words too ("危険域", for screen readers), not by colour alone.
+    assert.match(await edA.textContent(tile("spo2")), /^SpO₂!88（危険域）↓ 前回 93$/);
+    assert.equal(await edA.getAttribute(tile("spo2"), "data-level"), "crit");
+    assert.equal(await edA.evaluate((s) => getComputedStyle(document.querySelector(s)).backgroundColor, tile("spo2")), "rgb(163, 0, 15)");
+    assert.match(await edA.textContent(tile("bp")), /92\/60/);
+    assert.equal(await edA.getAttribute(tile("bp"), "data-level"), "warn"); // 91–100 mmHg
+    assert.match(await edA.textContent(tile("heart_rate")), /^脈拍!120（要注意）↑ 前回 112$/);
+    assert.equal(await edA.getAttribute(tile("heart_rate"), "data-level"), "warn"); // 111–130 /min
+    assert.equal(await edA.getAttribute(tile("temperature"), "data-level"), null);
+    assert.equal(await edA.getAttribute(tile("glucose"), "data-level"), null);
+    assert.match(await edA.textContent(tile("jcs")), /I-1/);
+    assert.match(await edA.textContent(tile("gcs")), /^GCS!14（要注意）E4V4M6$/);
+    assert.match(await edA.textContent("[data-incident] .measured"), /2回測定/);
+    // Readable across the room: the values are at least 40 px, the complaint and ETA 30 px.
+    const px = (sel) => edA.evaluate((s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize), sel);
+    assert.ok((await px(`${tile("spo2")} .tile-v`)) >= 40);
+    assert.ok((await px("[data-incident] .complaint")) >= 30);
+    assert.ok((await px("[data-incident] .eta")) >= 30);
+    // A grid that uses the width: four cards side by side at 1920 px, two at 1280 px.
+    const columns = async (size) => {
+      await edA.setViewportSize(size);
+      return edA.evaluate(() => getComputedStyle(document.querySelector("#incoming")).gridTemplateColumns.split(" ").length);
+    };
+    assert.ok((await columns(WALL)) >= 4);
+    assert.ok((await columns(SIZES[2])) >= 2);
+    await edA.setViewportSize(SIZES[2]);
+    await wall(edA, "ed-board-key");
+    await noRawCodes(edA, "the ED board's cards");
+
+    // Arrival: off the cards, onto the last 24 hours' list with its last vitals, for the handover.
+    await medicPage.click("#arrive");
+    await edA.waitForSelector("#arrivals-body [data-arrival]", { timeout: 10_000 });
+    await edA.waitForSelector("#incoming [data-incident]", { state: "detached" });
+    const row = await edA.textContent("#arrivals-body [data-arrival]");
+    assert.match(row, /胸痛、冷汗/);
+    assert.match(row, /STEMI/);
+    assert.ok(row.includes(`常総広域消防本部 · ${await medicPage.inputValue("#incident-ref")}`), row); // the crew's own number
+    assert.match(await edA.textContent("#arrivals-h"), /過去24時間の到着（1件）/);
+    assert.equal(await edA.getAttribute("#arrivals-body [data-arrival] [data-vital=spo2]", "data-level"), "crit");
+    // The handover: the record opens from the list.
+    await edA.click("#arrivals-body [data-action=details]");
+    await edA.waitForFunction(() => /山田 花子/.test(document.querySelector("#arrivals-body .arrival-detail")?.textContent || ""));
+    await wall(edA, "ed-board-arrivals");
+    await checks.capture(edA, "ed-board-arrivals");
+    await noRawCodes(edA, "the ED board's arrivals");
+    await edA.click("#arrivals-body [data-action=details]");
   });
 
   await step("a DNAR resident's card shows DNAR (and not ACP)", async () => {

@@ -311,11 +311,51 @@ test("every data-i18n key in the pages and every t('…') key in the scripts exi
     const html = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of html.matchAll(/data-i18n(?:-placeholder|-aria|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ["field.js", "ed.js", "dataset.js"]) {
+  for (const f of ["field.js", "ed.js", "dataset.js", "vitals.js"]) {
     const js = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of js.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in STRINGS.ja));
   assert.deepEqual(missing, []);
   assert.ok(used.size > 80, `${used.size} keys used`);
+});
+
+// ---- the ED board's highlighting (vitals.js; thresholds in docs/ed-board.md) ----------------------
+
+const { vitalLevel, jcsLevel, gcsLevel } = await import(path.join(ASSETS, "vitals.js"));
+
+test("NEWS2 single-parameter bands: score 3 is crit, score 2 warn, at the band edges", () => {
+  const cases = [
+    ["spo2", 91, "crit"], ["spo2", 92, "warn"], ["spo2", 93, "warn"], ["spo2", 94, null],
+    ["respiratory_rate", 8, "crit"], ["respiratory_rate", 9, null], ["respiratory_rate", 20, null],
+    ["respiratory_rate", 21, "warn"], ["respiratory_rate", 24, "warn"], ["respiratory_rate", 25, "crit"],
+    ["systolic_bp", 90, "crit"], ["systolic_bp", 91, "warn"], ["systolic_bp", 100, "warn"], ["systolic_bp", 101, null],
+    ["systolic_bp", 219, null], ["systolic_bp", 220, "crit"],
+    ["heart_rate", 40, "crit"], ["heart_rate", 41, null], ["heart_rate", 110, null], ["heart_rate", 111, "warn"],
+    ["heart_rate", 130, "warn"], ["heart_rate", 131, "crit"],
+    ["temperature", 35.0, "crit"], ["temperature", 35.1, null], ["temperature", 39.0, null], ["temperature", 39.1, "warn"],
+    ["glucose", 53, "crit"], ["glucose", 54, "warn"], ["glucose", 69, "warn"], ["glucose", 70, null], ["glucose", 400, null],
+    ["diastolic_bp", 30, null],
+  ];
+  for (const [k, v, want] of cases) assert.equal(vitalLevel(k, v, "80s"), want, `${k} ${v}`);
+});
+
+test("children: only SpO2 and glucose are judged (NEWS2 is for adults)", () => {
+  assert.equal(vitalLevel("heart_rate", 150, "0-9"), null);
+  assert.equal(vitalLevel("respiratory_rate", 40, "10s"), null);
+  assert.equal(vitalLevel("spo2", 88, "0-9"), "crit");
+  assert.equal(vitalLevel("glucose", 50, "0-9"), "crit");
+  assert.equal(vitalLevel("heart_rate", 150, "unknown"), "crit");
+});
+
+test("consciousness: not alert is flagged; JCS II/III and GCS ≤ 8 are crit", () => {
+  assert.equal(jcsLevel({ level: "0" }), null);
+  assert.equal(jcsLevel({ level: "I-1" }), "warn");
+  assert.equal(jcsLevel({ level: "I-3" }), "warn");
+  assert.equal(jcsLevel({ level: "II-10" }), "crit");
+  assert.equal(jcsLevel({ level: "III-300" }), "crit");
+  assert.equal(gcsLevel({ total: 15 }), null);
+  assert.equal(gcsLevel({ total: 14 }), "warn");
+  assert.equal(gcsLevel({ total: 9 }), "warn");
+  assert.equal(gcsLevel({ total: 8 }), "crit");
 });

@@ -10,6 +10,7 @@
 //! a change (also used by the escalation loop in `startup`) and the incident and attachment
 //! responses.
 
+pub mod board;
 pub mod crew;
 pub mod feed;
 pub mod hospital;
