@@ -133,6 +133,13 @@ pub enum Action {
     WritePhoto,
     /// The scanning paramedic views the identity photo within the scan's grant.
     ReadPhoto,
+    // bulk onboarding and batch cards (issue 26)
+    /// A resident created from a row of a paper-kit register (`kyukit residents import`).
+    ImportResident,
+    /// One import run, with its counts (no resident).
+    ImportRun,
+    /// One batch of printed cards (`kyukit cards batch`), with its counts (no resident).
+    BatchCards,
 }
 
 impl Action {
@@ -202,6 +209,9 @@ impl Action {
             Action::PushPrune => "push.prune",         // push
             Action::WritePhoto => "photo.write",
             Action::ReadPhoto => "record.photo",
+            Action::ImportResident => "resident.import",
+            Action::ImportRun => "import.run",
+            Action::BatchCards => "card.batch",
         }
     }
 }

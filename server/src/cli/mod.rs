@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod card;
 mod keys;
+mod residents;
 pub mod serve;
 mod totp;
 
@@ -43,6 +44,9 @@ enum Command {
     Backup(backup::BackupCommand),
     /// Restore a backup generation into a data directory and database (verifies it first).
     Restore(backup::RestoreArgs),
+    /// Residents: import a city's paper-kit register (CSV).
+    #[command(subcommand)]
+    Residents(residents::ResidentsCommand),
     /// Print the current one-time code for a staff TOTP secret (for testing and scripts).
     Totp(totp::TotpArgs),
 }
@@ -114,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Backup(cmd) => backup::run(cmd),
         Command::Restore(args) => backup::restore(args),
+        Command::Residents(cmd) => residents::run(cmd),
         Command::Totp(args) => {
             use crate::clock::{Clock, SystemClock};
             totp::run(args, SystemClock.now())

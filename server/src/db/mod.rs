@@ -27,6 +27,7 @@ pub mod cards;
 pub mod disasters;
 pub mod facilities;
 pub mod governance;
+pub mod imports;
 pub mod incidents;
 pub mod keys;
 pub mod photos;

@@ -20,6 +20,7 @@ pub mod feed;
 pub mod fhir;
 pub mod fhir_report;
 pub mod governance;
+pub mod import;
 pub mod incidents;
 pub mod keys;
 pub mod photo;
