@@ -243,3 +243,107 @@ both_backends!(
         assert_eq!(refused.err().map(|e| e.code()), Some("forbidden"));
     }
 );
+
+both_backends!(
+    a_batch_prints_the_consented_residents_of_a_district_sorted_and_reuses_their_cards,
+    |app: TestApp| async move {
+        use kyukit_server::service::batch::{self, Format, Selection};
+        use kyukit_server::service::cards::IssuePolicy;
+        let admin = city_admin(&app);
+        let dir = app.data_dir.join("fixture");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let (csv, expected) = register(&dir, 40, 0.0, 28);
+        let (r, _) = run(&app, &admin, &csv, false);
+        assert_eq!(r.imported, 40);
+        let import_id = r.import_id.clone().expect("import id");
+        // Registered through the portal in 水海道, no consent: skipped and listed.
+        let (online, _) = register_resident(&app, "hanako").await;
+        let db = app.db();
+        let base = format!("{PUBLIC_URL}c/");
+        let policy = IssuePolicy {
+            data_dir: &app.data_dir,
+            card_base_url: &base,
+            validity_secs: 5 * 365 * 86_400,
+        };
+        let district = Selection::District("水海道".into());
+        let started = Instant::now();
+        let b = batch::run(
+            &db,
+            &admin,
+            &district,
+            Format::Wallet,
+            &policy,
+            T0,
+            &mut |_, _| {},
+        )
+        .expect("batch");
+        eprintln!(
+            "{:?}: district batch: {:.2} s",
+            app.backend,
+            started.elapsed().as_secs_f64()
+        );
+        let n = expected["districts"]["水海道"].as_u64().expect("n") as usize;
+        assert_eq!(b.printed.len(), n);
+        assert!(b.printed.iter().all(|p| !p.reused));
+        assert_eq!(b.skipped.len(), 1);
+        assert_eq!(b.skipped[0].resident_id, online);
+        assert_eq!(b.skipped[0].reason, "no consent in force");
+        assert!(b.pdf.starts_with(b"%PDF-"));
+        // Each card verifies against the municipality's keys.
+        let keys =
+            kyukit_server::service::keys::load(&db, &app.data_dir, &admin.municipality_id, false)
+                .expect("keys")
+                .trusted;
+        for p in &b.printed {
+            let url = kyukit_card::parse_card_url(&p.url).expect("url");
+            let card = kyukit_card::verify(&url.cose, &keys, T0).expect("verifies");
+            assert_eq!(card.claims.card_id.to_hex(), p.card_id);
+        }
+        // Sorted by address within the district (numbers as numbers: 町1-… before 町2-…).
+        let nums: Vec<Vec<u64>> = b
+            .printed
+            .iter()
+            .map(|p| {
+                p.address
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse().expect("number"))
+                    .collect()
+            })
+            .collect();
+        let mut sorted = nums.clone();
+        sorted.sort();
+        assert_eq!(nums, sorted);
+
+        // The whole import: the district's cards are reused, the rest issued; nothing skipped.
+        let all = batch::run(
+            &db,
+            &admin,
+            &Selection::Import(import_id),
+            Format::Fridge,
+            &policy,
+            T0,
+            &mut |_, _| {},
+        )
+        .expect("batch");
+        assert_eq!(all.printed.len(), 40);
+        assert_eq!(all.printed.iter().filter(|p| p.reused).count(), n);
+        assert!(all.skipped.is_empty());
+        assert_eq!(count(&app, "cards"), 40, "no card issued twice");
+        // Only a city administrator.
+        let medic = Actor {
+            role: kyukit_server::domain::Role::Paramedic,
+            ..admin.clone()
+        };
+        let refused = batch::run(
+            &db,
+            &medic,
+            &district,
+            Format::Wallet,
+            &policy,
+            T0,
+            &mut |_, _| {},
+        );
+        assert_eq!(refused.err().map(|e| e.code()), Some("forbidden"));
+    }
+);

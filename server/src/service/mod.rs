@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod backup;
+pub mod batch;
 pub mod cards;
 pub mod consent;
 pub mod data_disclosure;
