@@ -181,6 +181,47 @@ pub fn wallet_card_pdf(card: &PrintCard) -> Result<Vec<u8>, PrintError> {
     pdf(wallet_page, card)
 }
 
+/// Whether a card prints on both layouts: the checks [`fridge_sheet_pdf`] and [`wallet_card_pdf`]
+/// make (the font has every character, every text fits), without drawing it.
+pub fn printable(card: &PrintCard) -> Result<(), PrintError> {
+    let font = Font::load()?;
+    fridge_page(&font, card)?;
+    wallet_page(&font, card)?;
+    Ok(())
+}
+
+/// Most cards in one batch PDF (bounds the memory a batch takes).
+pub const BATCH_MAX_CARDS: usize = 5_000;
+
+fn batch_pdf(
+    make: fn(&Font, &PrintCard) -> Result<Page, PrintError>,
+    cards: &[PrintCard],
+    title: &str,
+) -> Result<Vec<u8>, PrintError> {
+    if cards.is_empty() || cards.len() > BATCH_MAX_CARDS {
+        return Err(PrintError::TextTooLong { field: "batch" });
+    }
+    let font = Font::load()?;
+    let pages = cards
+        .iter()
+        .map(|c| make(&font, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let with_qr: Vec<(&Page, &CardQr)> = pages.iter().zip(cards.iter().map(|c| c.qr)).collect();
+    pdf::render_cards(&font, &with_qr, title)
+}
+
+/// Many fridge sheets as one A4 PDF, a sheet a page in the order given (a city's batch for
+/// mailing, issue 26). The pages are those of [`fridge_sheet_pdf`]; the title is `title`. An empty
+/// batch or one over [`BATCH_MAX_CARDS`] is refused ([`PrintError::TextTooLong`], field `batch`).
+pub fn fridge_sheets_pdf(cards: &[PrintCard], title: &str) -> Result<Vec<u8>, PrintError> {
+    batch_pdf(fridge_page, cards, title)
+}
+
+/// Many wallet cards as one PDF of ID-1 pages, a card a page in the order given.
+pub fn wallet_cards_pdf(cards: &[PrintCard], title: &str) -> Result<Vec<u8>, PrintError> {
+    batch_pdf(wallet_page, cards, title)
+}
+
 /// A resident's disclosure (RULES R13) as an A4 portrait PDF of as many pages as it takes:
 /// the title block, then each section's heading and lines, with "page / pages" footers. Text is
 /// real (extractable) text in the embedded font. Characters the font lacks print as 〓 and control

@@ -84,11 +84,30 @@ pub(crate) fn render(
     qr: &CardQr,
     title: &str,
 ) -> Result<Vec<u8>, PrintError> {
-    let (doc, font_id) = document(font, page.items.iter(), title)?;
-    let h = page.height_mm;
-    let mut ops = item_ops(&page.items, h, &font_id);
+    render_cards(font, &[(page, qr)], title)
+}
 
-    // The QR: one ring per horizontal run of dark modules.
+/// Writes card pages (each with its QR code) as one PDF titled `title`, a page each, in order.
+pub(crate) fn render_cards(
+    font: &Font,
+    pages: &[(&Page, &CardQr)],
+    title: &str,
+) -> Result<Vec<u8>, PrintError> {
+    let (doc, font_id) = document(font, pages.iter().flat_map(|(p, _)| p.items.iter()), title)?;
+    let pdf_pages = pages
+        .iter()
+        .map(|(page, qr)| {
+            let mut ops = item_ops(&page.items, page.height_mm, &font_id);
+            ops.extend(qr_ops(page, qr));
+            PdfPage::new(Mm(page.width_mm), Mm(page.height_mm), ops)
+        })
+        .collect();
+    save(doc, pdf_pages)
+}
+
+/// The QR code of a page: one ring per horizontal run of dark modules.
+fn qr_ops(page: &Page, qr: &CardQr) -> [Op; 2] {
+    let h = page.height_mm;
     let q = page.qr;
     let module = page.px_to_mm(q.module_px);
     let (ox, oy) = (page.px_to_mm(q.x_px), page.px_to_mm(q.y_px));
@@ -114,10 +133,7 @@ pub(crate) fn render(
             ));
         }
     }
-    ops.extend(fill(rings, Ink::Black));
-
-    let pdf_page = PdfPage::new(Mm(page.width_mm), Mm(page.height_mm), ops);
-    save(doc, vec![pdf_page])
+    fill(rings, Ink::Black)
 }
 
 /// A document titled `title` with the embedded font, subset to the glyphs of `items`, as `F1`.

@@ -150,6 +150,13 @@ pub enum Action {
     /// The resident's proxies were told (Web Push) of a scan or a hospital's acceptance (no
     /// actor; the detail names the proxy link and how many browsers).
     FamilyNotify,
+    // bulk onboarding and batch cards (issue 26)
+    /// A resident created from a row of a paper-kit register (`kyukit residents import`).
+    ImportResident,
+    /// One import run, with its counts (no resident).
+    ImportRun,
+    /// One batch of printed cards (`kyukit cards batch`), with its counts (no resident).
+    BatchCards,
 }
 
 impl Action {
@@ -226,6 +233,9 @@ impl Action {
             Action::AcceptProxyInvite => "proxy.accept",
             Action::RemoveProxy => "proxy.remove",
             Action::FamilyNotify => "family.notify",
+            Action::ImportResident => "resident.import",
+            Action::ImportRun => "import.run",
+            Action::BatchCards => "card.batch",
         }
     }
 }

@@ -4,7 +4,9 @@ mod admin;
 mod audit;
 mod backup;
 mod card;
+mod cards;
 mod keys;
+mod residents;
 pub mod serve;
 mod totp;
 
@@ -43,6 +45,12 @@ enum Command {
     Backup(backup::BackupCommand),
     /// Restore a backup generation into a data directory and database (verifies it first).
     Restore(backup::RestoreArgs),
+    /// Cards in bulk: issue and print the cards of a district or an import as one PDF.
+    #[command(subcommand)]
+    Cards(cards::CardsCommand),
+    /// Residents: import a city's paper-kit register (CSV).
+    #[command(subcommand)]
+    Residents(residents::ResidentsCommand),
     /// Print the current one-time code for a staff TOTP secret (for testing and scripts).
     Totp(totp::TotpArgs),
 }
@@ -114,6 +122,8 @@ pub fn main() -> ExitCode {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Backup(cmd) => backup::run(cmd),
         Command::Restore(args) => backup::restore(args),
+        Command::Residents(cmd) => residents::run(cmd),
+        Command::Cards(cmd) => cards::run(cmd),
         Command::Totp(args) => {
             use crate::clock::{Clock, SystemClock};
             totp::run(args, SystemClock.now())

@@ -606,3 +606,43 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    resident_imports (id) {
+        id -> Text,
+        municipality_id -> Text,
+        file_sha256 -> Text,
+        imported_by -> Text,
+        started_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        rows_total -> Integer,
+        rows_imported -> Integer,
+        rows_already -> Integer,
+        rows_rejected -> Integer,
+    }
+}
+
+diesel::table! {
+    imported_residents (resident_id) {
+        resident_id -> Text,
+        municipality_id -> Text,
+        import_id -> Text,
+        import_key -> Text,
+        line -> Integer,
+    }
+}
+
+diesel::table! {
+    paper_consents (consent_id) {
+        consent_id -> Text,
+        municipality_id -> Text,
+        resident_id -> Text,
+        form_number -> Text,
+        signed_on -> Text,
+        signed_by -> Text,
+        import_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(imported_residents -> residents (resident_id));
+diesel::allow_tables_to_appear_in_same_query!(imported_residents, residents);

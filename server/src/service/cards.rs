@@ -160,6 +160,21 @@ fn issue_in(
     // made from the version in force, and a version written after it sees the card to revoke.
     db::residents::lock_resident(conn, &actor.municipality_id, resident_id)?;
     let (resident, _) = for_actor(conn, actor, resident_id)?;
+    issue_for(conn, actor, resident, policy, key, now)
+}
+
+/// Issues a card for `resident` (locked by the caller, who has checked the actor may: the
+/// resident, a proxy, or the city for a batch) from the consent in force and the dataset.
+pub(crate) fn issue_for(
+    conn: &mut Tx<'_>,
+    actor: &Actor,
+    resident: crate::db::residents::ResidentRow,
+    policy: &IssuePolicy,
+    key: &kyukit_card::IssuerKey,
+    now: i64,
+) -> Result<CardRow, DomainError> {
+    let resident_id = resident.id.clone();
+    let resident_id = resident_id.as_str();
     if resident.status != ResidentStatus::Active {
         return Err(DomainError::conflict(
             "withdrawn",
@@ -209,7 +224,7 @@ fn issue_in(
     Ok(row)
 }
 
-fn active_key(
+pub(crate) fn active_key(
     db: &Db,
     actor: &Actor,
     policy: &IssuePolicy,
@@ -236,7 +251,10 @@ pub fn issue(
 
 /// The triage core a card issued now would carry (`None`: the consent in force puts none on a
 /// card, or there is no grant in force).
-fn core_now(conn: &mut DbConnection, resident_id: &str) -> Result<Option<TriageCore>, DomainError> {
+pub(crate) fn core_now(
+    conn: &mut DbConnection,
+    resident_id: &str,
+) -> Result<Option<TriageCore>, DomainError> {
     let Some(consent) = consent::current(conn, resident_id)? else {
         return Ok(None);
     };
@@ -263,7 +281,7 @@ pub fn signed_core(row: &CardRow) -> Result<Option<TriageCore>, DomainError> {
 }
 
 /// Whether an active card has gone out of date (see [`CardInfo::stale`]).
-fn stale(row: &CardRow, now: Option<&TriageCore>) -> Result<bool, DomainError> {
+pub(crate) fn stale(row: &CardRow, now: Option<&TriageCore>) -> Result<bool, DomainError> {
     Ok(row.status == CardStatus::Active && !is_current(signed_core(row)?.as_ref(), now))
 }
 

@@ -18,6 +18,8 @@ pub fn purge_due(db: &Db, now: i64) -> Result<usize, DomainError> {
             db::residents::delete_items_of(c, &r.id)?;
             db::photos::delete(c, &r.id)?;
             db::invites::delete_of(c, &r.id)?;
+            // The natural key of an import is a hash of the identity: erased with it.
+            db::imports::delete_key_of(c, &r.id)?;
             if let Some(account) = &r.account_id {
                 db::accounts::set_account_status(c, account, AccountStatus::Suspended)?;
                 db::accounts::delete_sessions_of(c, account)?;

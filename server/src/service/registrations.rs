@@ -40,7 +40,7 @@ pub fn match_key(s: &str) -> String {
         .collect()
 }
 
-fn same_person(a: &ResidentRow, b: &ResidentRow) -> bool {
+pub(crate) fn same_person(a: &ResidentRow, b: &ResidentRow) -> bool {
     let names = match (
         (&a.family_name_kana, &a.given_name_kana),
         (&b.family_name_kana, &b.given_name_kana),

@@ -114,27 +114,82 @@ fn one_of(field: &str, v: &str, allowed: &[&str]) -> Result<String, DomainError>
     }
 }
 
-/// Validates a profile into a row (ids and times filled by the caller).
+/// Validates a profile into a row (ids and times filled by the caller): the first error.
 fn profile_row(p: &ProfileInput, now: i64) -> Result<ResidentRow, DomainError> {
+    profile_fields(p, now).map_err(|mut errors| errors.swap_remove(0).1)
+}
+
+fn take<T>(
+    errors: &mut Vec<(&'static str, DomainError)>,
+    field: &'static str,
+    result: Result<T, DomainError>,
+) -> Option<T> {
+    result.map_err(|e| errors.push((field, e))).ok()
+}
+
+/// Validates a profile into a row (ids and times filled by the caller), naming every field that
+/// fails (in form order) with its error: the one set of rules for the API and the bulk import
+/// (`service::import`).
+pub(crate) fn profile_fields(
+    p: &ProfileInput,
+    now: i64,
+) -> Result<ResidentRow, Vec<(&'static str, DomainError)>> {
+    let e = &mut Vec::new();
+    let family_name = take(e, "family_name", text("family_name", &p.family_name, 1, 50));
+    let given_name = take(e, "given_name", text("given_name", &p.given_name, 1, 50));
+    let family_name_kana = take(
+        e,
+        "family_name_kana",
+        opt_text("family_name_kana", &p.family_name_kana, 50),
+    );
+    let given_name_kana = take(
+        e,
+        "given_name_kana",
+        opt_text("given_name_kana", &p.given_name_kana, 50),
+    );
+    let date_of_birth = take(
+        e,
+        "date_of_birth",
+        past_date("date_of_birth", &p.date_of_birth, now),
+    );
+    let sex = take(
+        e,
+        "sex",
+        one_of("sex", &p.sex, &["female", "male", "other", "unknown"]),
+    );
+    let address = take(e, "address", text("address", &p.address, 1, 200));
+    let district = take(e, "district", opt_text("district", &p.district, 50));
+    let phone = take(
+        e,
+        "phone",
+        p.phone
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| phone("phone", s))
+            .transpose(),
+    );
+    let preferred_language = take(
+        e,
+        "preferred_language",
+        one_of("preferred_language", &p.preferred_language, &["ja", "en"]),
+    );
+    if !e.is_empty() {
+        return Err(std::mem::take(e));
+    }
     Ok(ResidentRow {
         id: String::new(),
         municipality_id: String::new(),
         account_id: None,
-        family_name: text("family_name", &p.family_name, 1, 50)?,
-        given_name: text("given_name", &p.given_name, 1, 50)?,
-        family_name_kana: opt_text("family_name_kana", &p.family_name_kana, 50)?,
-        given_name_kana: opt_text("given_name_kana", &p.given_name_kana, 50)?,
-        date_of_birth: past_date("date_of_birth", &p.date_of_birth, now)?,
-        sex: one_of("sex", &p.sex, &["female", "male", "other", "unknown"])?,
-        address: text("address", &p.address, 1, 200)?,
-        district: opt_text("district", &p.district, 50)?,
-        phone: p
-            .phone
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| phone("phone", s))
-            .transpose()?,
-        preferred_language: one_of("preferred_language", &p.preferred_language, &["ja", "en"])?,
+        family_name: family_name.unwrap_or_default(),
+        given_name: given_name.unwrap_or_default(),
+        family_name_kana: family_name_kana.flatten(),
+        given_name_kana: given_name_kana.flatten(),
+        date_of_birth: date_of_birth.unwrap_or_default(),
+        sex: sex.unwrap_or_default(),
+        address: address.unwrap_or_default(),
+        district: district.flatten(),
+        phone: phone.flatten(),
+        preferred_language: preferred_language.unwrap_or_default(),
         status: ResidentStatus::Active,
         withdrawn_at: None,
         purge_after: None,

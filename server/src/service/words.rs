@@ -187,6 +187,10 @@ pub fn action(a: &str) -> Words {
         "card.revoke" => ("カード失効", "card revoked"),
         "card.reissue" => ("カード再発行", "card reissued"),
         "resident.purge" => ("情報の削除", "information deleted"),
+        "resident.import" => (
+            "紙の救急医療情報キットから市が登録",
+            "registered by the city from the paper kit",
+        ),
         "record.scan" => ("救急隊による閲覧（カード）", "viewed by paramedics (card)"),
         "record.break_glass" => ("救急隊による緊急検索", "emergency search by paramedics"),
         "record.read" => ("救急隊による再閲覧", "viewed again by paramedics"),

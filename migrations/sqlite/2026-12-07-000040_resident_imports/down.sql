@@ -1,0 +1,3 @@
+DROP TABLE paper_consents;
+DROP TABLE imported_residents;
+DROP TABLE resident_imports;
