@@ -235,6 +235,7 @@ mod tests {
             municipality_id: "m".into(),
             status,
             reason: None,
+            reason_code: None,
             asked_at: 1000,
             answered_by: None,
             answered_at: answered,
