@@ -145,7 +145,10 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         ) => set(&[A::Paramedic]),
         (
             _,
-            "/api/v1/hospital/incidents" | "/api/v1/hospital/feed" | "/api/v1/hospital/capacity",
+            "/api/v1/hospital/incidents"
+            | "/api/v1/hospital/feed"
+            | "/api/v1/hospital/capacity"
+            | "/api/v1/hospital/board",
         ) => {
             set(&[A::EdStaff, A::EdStaffOtherHospital])
         }

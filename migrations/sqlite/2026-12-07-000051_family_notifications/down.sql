@@ -8,7 +8,8 @@ CREATE TABLE push_subscriptions_old (
     p256dh TEXT NOT NULL,
     auth TEXT NOT NULL,
     label TEXT,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    tier INTEGER NOT NULL DEFAULT 1
 );
 INSERT INTO push_subscriptions_old SELECT * FROM push_subscriptions;
 DROP TABLE push_subscriptions;

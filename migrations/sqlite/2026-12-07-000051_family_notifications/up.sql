@@ -17,10 +17,13 @@ CREATE TABLE push_subscriptions_new (
     p256dh TEXT NOT NULL,
     auth TEXT NOT NULL,
     label TEXT,
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- the escalation tier (2026-12-07-000024_escalation_chain), kept through the rebuild
+    tier INTEGER NOT NULL DEFAULT 1
 );
 INSERT INTO push_subscriptions_new
-    SELECT id, municipality_id, account_id, facility_id, endpoint, p256dh, auth, label, created_at
+    SELECT id, municipality_id, account_id, facility_id, endpoint, p256dh, auth, label, created_at,
+        tier
     FROM push_subscriptions;
 DROP TABLE push_subscriptions;
 ALTER TABLE push_subscriptions_new RENAME TO push_subscriptions;
