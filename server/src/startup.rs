@@ -301,7 +301,12 @@ async fn escalate(state: AppState) {
                     state.metrics.escalation(s);
                 }
             }
-            Ok(Err(e)) => tracing::error!(error = %e, "escalation check failed"),
+            // It gave way to a request holding the same rows (see `db::yield_locks`): the next
+            // tick takes the step.
+            Ok(Err(e)) if e.kind() == crate::service::error::Kind::Unavailable => {
+                tracing::warn!(error = %e.for_operator(), "escalation check deferred to the next tick")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e.for_operator(), "escalation check failed"),
             Err(e) => tracing::error!(error = %e, "escalation task failed"),
         }
     }

@@ -595,6 +595,34 @@ fn settle<T, E: From<DbError>>(result: Option<Result<T, E>>, committed: bool) ->
 }
 
 /// Applies the pending migrations of the connection's backend; returns their names.
+/// How long a background job's statement waits for a row lock before it gives up (PostgreSQL;
+/// see [`yield_locks`]). Below `deadlock_timeout` (1 s), so in a lock cycle with a request the
+/// background job is always the one that fails.
+const BACKGROUND_LOCK_TIMEOUT: &str = "250ms";
+
+/// A background job (the escalation pass) gives way to requests: until [`stop_yielding`], every
+/// statement of this job that waits longer than [`BACKGROUND_LOCK_TIMEOUT`] for a lock fails
+/// (`SET LOCAL lock_timeout`; undone with the job's savepoint if the job fails), so a request
+/// that locked the same rows in another order — an ED accepting while the pass escalates the
+/// incident's other hospitals — is never the deadlock victim. The job is tried again on its next
+/// tick. On SQLite one writer holds the lock, there is nothing to yield to.
+pub fn yield_locks(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => pg.batch_execute(&format!(
+            "SET LOCAL lock_timeout = '{BACKGROUND_LOCK_TIMEOUT}'"
+        )),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Ends [`yield_locks`] for the rest of the batch (the next job waits as usual).
+pub fn stop_yielding(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => pg.batch_execute("SET LOCAL lock_timeout TO DEFAULT"),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, String> {
     let applied = match conn {
         DbConnection::Pg(c) => c

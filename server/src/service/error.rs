@@ -184,7 +184,8 @@ impl From<diesel::result::Error> for DomainError {
                 _,
             ) => DomainError::unavailable(&e),
             Error::DatabaseError(_, ref info)
-                if info.message().starts_with("deadlock detected") =>
+                if info.message().starts_with("deadlock detected")
+                    || info.message().contains("due to lock timeout") =>
             {
                 DomainError::unavailable(&e)
             }
@@ -220,6 +221,13 @@ mod tests {
         );
         assert_eq!(
             kind_of(DatabaseErrorKind::Unknown, "deadlock detected"),
+            Kind::Unavailable
+        );
+        assert_eq!(
+            kind_of(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to lock timeout"
+            ),
             Kind::Unavailable
         );
         assert_eq!(

@@ -103,6 +103,7 @@ pub fn escalate_due(
     wake: &Wakers,
 ) -> Result<Vec<Step>, DomainError> {
     db.write(|c| {
+        crate::db::yield_locks(c)?;
         let mut out = Outbox::default();
         let mut taken = Vec::new();
         for t in qe::open_targets(c, muni, 500)? {
@@ -132,6 +133,7 @@ pub fn escalate_due(
             taken.push(step);
         }
         out.finish(c, muni, now, Some(wake))?;
+        crate::db::stop_yielding(c)?;
         Ok(taken)
     })
 }
@@ -147,6 +149,7 @@ pub fn escalate_now(
     wake: &Wakers,
 ) -> Result<Option<Step>, DomainError> {
     db.write(|c| {
+        crate::db::yield_locks(c)?;
         let mut out = Outbox::default();
         let mut taken = None;
         let target = q::target(c, incident, hospital)?;
@@ -171,6 +174,7 @@ pub fn escalate_now(
             }
         }
         out.finish(c, muni, now, Some(wake))?;
+        crate::db::stop_yielding(c)?;
         Ok(taken)
     })
 }
