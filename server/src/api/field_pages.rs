@@ -6,7 +6,7 @@
 //! manifest and workers only; no inline script.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
@@ -149,7 +149,7 @@ pub(crate) async fn ed_dashboard() -> HttpResponse {
         (status = 404, description = "No such asset", body = crate::api::error::ErrorBody),
     )
 )]
-pub(crate) async fn asset(name: web::Path<String>) -> HttpResponse {
+pub(crate) async fn asset(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
     let Some((name, body, ctype)) = ASSETS.iter().find(|(n, _, _)| *n == name.as_str()) else {
         return HttpResponse::NotFound()
             .json(serde_json::json!({"error": "not_found", "message": "no such asset"}));
@@ -163,7 +163,7 @@ pub(crate) async fn asset(name: web::Path<String>) -> HttpResponse {
         "sw.js" => {
             resp.insert_header((header::CACHE_CONTROL, "no-cache"))
                 .insert_header(("Service-Worker-Allowed", "/"));
-            return resp.body(service_worker());
+            return super::compressed::send(&req, resp, "field/sw.js", service_worker());
         }
         "ed-sw.js" => {
             resp.insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -173,5 +173,5 @@ pub(crate) async fn asset(name: web::Path<String>) -> HttpResponse {
             resp.insert_header((header::CACHE_CONTROL, "no-cache"));
         }
     }
-    resp.body(*body)
+    super::compressed::send(&req, resp, &format!("field/{name}"), body)
 }

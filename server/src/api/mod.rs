@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod cards;
+pub mod compressed;
 pub mod crew;
 pub mod data_disclosure;
 pub mod disasters;

@@ -6,7 +6,7 @@
 //! blob URL, since an `<img src>` cannot send the bearer token).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -103,7 +103,7 @@ pub(crate) async fn admin() -> HttpResponse {
         (status = 404, description = "No such asset", body = crate::api::error::ErrorBody),
     )
 )]
-pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
+pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResponse {
     const JS: &str = "text/javascript; charset=utf-8";
     let (body, ctype) = match file.as_str() {
         "access-history.js" => (include_str!("../../assets/pages/access-history.js"), JS),
@@ -120,9 +120,9 @@ pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
                 .json(serde_json::json!({"error": "not_found", "message": "no such asset"}));
         }
     };
-    HttpResponse::Ok()
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .content_type(ctype)
-        .body(body)
+        .content_type(ctype);
+    super::compressed::send(&req, resp, &format!("pages/{file}"), body)
 }
