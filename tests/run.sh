@@ -38,6 +38,25 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
+# The test tools download while the compiler runs (network, not CPU): the oracles' Python venv and
+# the browser suites' npm packages. Each is awaited (and its log shown on failure) before first use.
+venv=target/oracle-venv
+await_prep() { # NAME PID LOG
+  if ! wait "$2"; then echo "installing $1 failed:"; cat "$3"; exit 1; fi
+}
+(
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/requirements.txt"; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/oracle/requirements.txt
+    cp tests/oracle/requirements.txt "$venv/requirements.txt"
+  fi
+) > target/prep-venv.log 2>&1 &
+venv_pid=$!
+( cd tests/browser && npm ci --no-audit --no-fund --loglevel=error \
+  && cd field && npm ci --no-audit --no-fund --loglevel=error ) > target/prep-npm.log 2>&1 &
+npm_pid=$!
+
 step "format and lints (cargo fmt --check, clippy -D warnings)"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
@@ -80,38 +99,48 @@ pg_ok=$(grep -cE '^test .*::postgres \.\.\. ok$' target/cargo-test.log || true)
 echo "end-to-end scenarios passed: ${sqlite_ok} on SQLite, ${pg_ok} on PostgreSQL"
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" = "$pg_ok" ] || { echo "the e2e suite must pass on both backends"; exit 1; }
 
-step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2, Pillow, fhir.resources) against the kyukit binary"
-venv=target/oracle-venv
-if [ ! -x "$venv/bin/python" ] || ! cmp -s tests/oracle/requirements.txt "$venv/requirements.txt"; then
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/oracle/requirements.txt
-  cp tests/oracle/requirements.txt "$venv/requirements.txt"
-fi
+step "the binaries the remaining suites drive; the oracles' venv and the browser suites' packages"
 # The crash tests drive `kyukit-bench crash`; `cargo test` does not leave that binary in target/debug.
-cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench
-KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
-  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
-
-step "schema-driven fuzzing: schemathesis against the live /api/v1/openapi.json as a resident and as a city administrator (tests/fuzz_api.sh)"
-tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 75
-
-step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
-tests/walkthrough.sh
-
-step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in target/screenshots/pages/)"
+cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench -p kyukit-field --bin kyukit-field
+await_prep "the oracles' Python packages" "$venv_pid" target/prep-venv.log
+await_prep "the browser suites' npm packages" "$npm_pid" target/prep-npm.log
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-field --bin kyukit-field
-KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs
 
-step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field; screenshots in target/screenshots/field/)"
-(
-  cd tests/browser/field
-  npm ci --no-audit --no-fund --loglevel=error
-  node --test unit.test.mjs
-  KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
-)
+# Two lanes at once, each its own servers on their own ports and data directories: the oracles, the
+# fuzzer and the walkthrough; the two browser suites. Mostly waiting on I/O and on each other's
+# processes, so together they take about the longer lane, not the sum. Each lane's output is shown
+# when it ends, whole; the run fails if either failed.
+lane_checks() {
+  step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2, Pillow, fhir.resources) against the kyukit binary"
+  KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+  step "schema-driven fuzzing: schemathesis against the live /api/v1/openapi.json as a resident and as a city administrator (tests/fuzz_api.sh)"
+  tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 75
+  step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
+  tests/walkthrough.sh
+}
+lane_browsers() {
+  step "browser suite (Debian Chromium via playwright-core; axe-core; screenshots in target/screenshots/pages/)"
+  KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_FIELD_BIN="$PWD/target/debug/kyukit-field" node tests/browser/run.mjs
+  step "browser tests: the paramedic PWA and the ED board in Debian's Chromium (playwright-core, axe-core; tests/browser/field; screenshots in target/screenshots/field/)"
+  (
+    cd tests/browser/field
+    node --test unit.test.mjs
+    KYUKIT_BIN="$OLDPWD/target/debug/kyukit" ORACLE_PYTHON="$OLDPWD/$venv/bin/python" node run.mjs
+  )
+}
+step "two lanes at once: [oracles, fuzzing, walkthrough] and [the two browser suites]"
+( set -e; lane_checks ) > target/lane-checks.log 2>&1 &
+checks_pid=$!
+( set -e; lane_browsers ) > target/lane-browsers.log 2>&1 &
+browsers_pid=$!
+checks_rc=0; wait "$checks_pid" || checks_rc=$?
+echo "---- lane 1: oracles, fuzzing, walkthrough (exit $checks_rc; ended at $SECONDS s) ----"
+cat target/lane-checks.log
+browsers_rc=0; wait "$browsers_pid" || browsers_rc=$?
+echo "---- lane 2: the browser suites (exit $browsers_rc; ended at $SECONDS s) ----"
+cat target/lane-browsers.log
+[ "$checks_rc" = 0 ] && [ "$browsers_rc" = 0 ] || { echo "a lane failed: oracles/fuzz/walkthrough exit $checks_rc, browser suites exit $browsers_rc"; exit 1; }
 
 step "the tests left the tree as they found it (git status)"
 tree_after=$(git status --porcelain 2>/dev/null || true)
