@@ -128,6 +128,7 @@ async fn device_signed<T: Send + 'static>(
     post,
     path = "/api/v1/webauthn/unlocks",
     tag = "field",
+    security(("device" = [])),
     responses(
         (status = 201, description = "The challenge and request options", body = Ceremony),
         (status = 401, description = "`signature_required`, `signature_invalid`, `device_unknown`, `device_revoked`, `replayed_request`", body = ErrorBody),
@@ -154,6 +155,7 @@ pub(crate) async fn begin_unlock(
     post,
     path = "/api/v1/webauthn/unlocks/finish",
     tag = "field",
+    security(("device" = [])),
     request_body = UnlockFinish,
     responses(
         (status = 201, description = "A session bound to this device", body = Unlocked),

@@ -27,6 +27,7 @@ import { execFileSync } from "node:child_process";
 import { Authenticator, Checks, launch, launchWithCamera, PYTHON, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
+import { fieldAuth } from "./auth.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -644,6 +645,9 @@ async function main() {
     await checks.capture(page, "field-offline");
     console.log(`     captured in ${Date.now() - t1} ms`);
   });
+
+  // Issue 21: the session across tabs, biometric unlock, a patient without a card, break-glass.
+  await fieldAuth({ step, checks, browsers });
 }
 
 try {
