@@ -107,6 +107,7 @@ export function initSession(ctx) {
     if (tellOthers) channel?.postMessage({ type: "logout" });
     S.feed.abort?.abort();
     S.disclosure = null;
+    if (S.verdict?.kind === "break_glass") S.verdict = null; // the session's lookup ends with it
     ctx.dropPhoto();
     render();
   }
