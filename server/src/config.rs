@@ -58,6 +58,10 @@ pub struct Config {
     /// it lower to run a schedule of minutes in seconds; the schedule and the TTL arithmetic (on
     /// the injected clock) are unchanged.
     pub push_backoff_unit_ms: u64,
+    /// WebAuthn (biometric unlock on field devices): the origin the paramedic app is served
+    /// from (`https://host[:port]`); its host is the relying party id. `None`: the origin of
+    /// `public_url`.
+    pub webauthn_origin: Option<String>,
 }
 
 impl Config {
@@ -89,6 +93,7 @@ impl Config {
             push_allow_insecure_loopback: false, // push
             push_send_timeout_ms: 5_000,
             push_backoff_unit_ms: 1_000,
+            webauthn_origin: None,
         }
     }
 
@@ -110,6 +115,27 @@ impl Config {
             repeat_secs: self.escalation_repeat_secs.max(1),
             realert_after_secs: self.realert_after_secs,
         }
+    }
+
+    /// WebAuthn's expected origin (`scheme://host[:port]`, no path) and relying party id (its
+    /// host, without the port).
+    pub fn webauthn_rp(&self) -> (String, String) {
+        let origin = self
+            .webauthn_origin
+            .clone()
+            .unwrap_or_else(|| self.public_url.clone());
+        let (scheme, rest) = origin.split_once("://").unwrap_or(("https", &origin));
+        let authority = rest
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let host = authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(authority.as_str(), |(h, _)| h)
+            .to_string();
+        (format!("{scheme}://{authority}"), host)
     }
 
     /// Checks what cannot be expressed in the types.

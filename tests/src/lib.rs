@@ -346,6 +346,13 @@ pub fn table_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
             push_outbox::table.count().get_result(c).expect("count"),
         ),
         (
+            "webauthn_credentials",
+            webauthn_credentials::table
+                .count()
+                .get_result(c)
+                .expect("count"),
+        ),
+        (
             "proxy_invites",
             proxy_invites::table.count().get_result(c).expect("count"),
         ),

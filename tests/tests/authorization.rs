@@ -127,6 +127,15 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         ) => {
             set(&[A::Paramedic])
         }
+        // Biometric unlock (webauthn.rs): registration on the device's live session; an unlock
+        // signed by an enrolled, active device of this municipality (it carries no session).
+        (
+            "POST",
+            "/api/v1/webauthn/registrations"
+            | "/api/v1/webauthn/registrations/finish"
+            | "/api/v1/webauthn/unlocks"
+            | "/api/v1/webauthn/unlocks/finish",
+        ) => set(&[A::Paramedic]),
         // Pre-arrival: the crew that opened the incident (prearrival.rs); the hospitals asked
         // (prearrival.rs: an uninvolved hospital gets 404, one that declined 403).
         (
@@ -675,6 +684,11 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
             json!({"code": "AAAA-BBBB-CCCC", "login_id": "matrix4", "password": "matrix password 4",
                 "display_name": "x", "accept_proxy_statement": true})
         }
+        ("POST", "/api/v1/webauthn/registrations/finish") => json!({"challenge_id": "0".repeat(32),
+            "credential_id": "AAAA", "client_data_json": "e30", "attestation_object": "oA"}),
+        ("POST", "/api/v1/webauthn/unlocks/finish") => json!({"challenge_id": "0".repeat(32),
+            "credential_id": "AAAA", "client_data_json": "e30", "authenticator_data": "AA",
+            "signature": "MAA"}),
         ("POST", "/api/v1/me/push-subscriptions") => {
             push_subscription("https://push.example.com/matrix-3")
         }

@@ -39,3 +39,4 @@ mod replay;
 mod residents;
 mod slow_clients;
 mod staff;
+mod webauthn;

@@ -259,9 +259,10 @@ async fn the_document_covers_every_registered_route() {
             "{method} {path} ({template}, {handler}) is not registered"
         );
         let op = &doc["paths"][template][method.to_ascii_lowercase()];
-        let secured = op["security"]
-            .as_array()
-            .is_some_and(|s| s.iter().any(|req| req.get("bearer").is_some()));
+        let secured = op["security"].as_array().is_some_and(|s| {
+            s.iter()
+                .any(|req| req.get("bearer").is_some() || req.get("device").is_some())
+        });
         assert_eq!(
             status == StatusCode::UNAUTHORIZED,
             secured,

@@ -5,21 +5,24 @@
 // follow their answers live (the crew feed, signed, read with fetch streaming).
 
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
-import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
+import { signRequest } from "./httpsig.js";
 import { bloodText, deviceWord, itemText, medMarks, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import { startScanner } from "./scanner.js";
 import * as store from "./store.js";
+import { initNoCard } from "./nocard.js";
+import { initSession, loadSession } from "./session.js";
+import { loadUnlock } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
-const TOKEN = "kyukit.field.token";
-const LOGIN = "kyukit.field.login";
 
 const S = {
   device: null, // {id, facilityId, label, keyPair}
-  token: sessionStorage.getItem(TOKEN),
-  loginId: sessionStorage.getItem(LOGIN),
+  token: null, // the session, kept in IndexedDB for every tab of this device (session.js)
+  loginId: null,
+  webauthn: null, // the screen-lock unlock registered on this device (webauthn.js)
+  patientExtra: null, // a patient without a card: the crew's estimates for the first report (nocard.js)
   skew: 0, // server clock − ours, seconds
   verdict: null, // {kind, card?, code?, checked?}
   disclosure: null,
@@ -156,78 +159,13 @@ async function refreshKeys() {
   }
 }
 
-// ---- enrolment and login -------------------------------------------------------------------------
-
-async function enroll(ev) {
-  ev.preventDefault();
-  const f = ev.target;
-  if (net.state() === "offline") return message(() => t("enroll.needOnline"));
-  try {
-    const keyPair = await generateDeviceKey();
-    const label = f.label.value.trim() || null;
-    const r = await net.fetch("/api/v1/devices", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code: f.code.value.trim(), public_key: await publicJwk(keyPair), label }),
-    });
-    const d = await json(r);
-    S.device = { id: d.device_id, facilityId: d.facility_id, label: d.label, keyPair };
-    await store.put("device", S.device);
-    f.reset();
-    message(() => t("enroll.done"), "ok");
-    await refreshKeys();
-    render();
-  } catch (e) {
-    message(() => `${t("common.error")}: ${why(e)}`);
-  }
-}
-
-async function login(ev) {
-  ev.preventDefault();
-  const f = ev.target;
-  try {
-    const loginId = f.login_id.value.trim();
-    const r = await signed("POST", "/api/v1/sessions", {
-      login_id: loginId,
-      password: f.password.value,
-      totp: f.totp.value.trim(),
-    });
-    S.token = r.token;
-    S.loginId = loginId;
-    sessionStorage.setItem(TOKEN, r.token);
-    sessionStorage.setItem(LOGIN, loginId);
-    f.reset();
-    message("");
-    render();
-    startFeed();
-    if (S.verdict?.kind === "genuine") fetchDataset();
-  } catch (e) {
-    message(() => t("login.failed", { why: why(e) }));
-    onAuthError(e);
-  }
-}
-
-async function logout(callServer = true) {
-  if (callServer && S.token) {
-    net.fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: `Bearer ${S.token}` } }).catch(() => {});
-  }
-  S.token = null;
-  S.loginId = null;
-  sessionStorage.removeItem(TOKEN);
-  sessionStorage.removeItem(LOGIN);
-  S.feed.abort?.abort();
-  S.disclosure = null;
-  dropPhoto();
-  render();
-}
-
-async function forget() {
-  if (!confirm(t("device.forgetConfirm"))) return;
-  await logout();
-  await store.del("device");
-  S.device = null;
-  render();
-}
+// Enrolment, login (password + TOTP or the screen lock), logout: session.js. The pieces of this
+// file the other modules use:
+const ctx = {
+  S, $, h, show, message, t, render, signed, json, why, onAuthError, refreshKeys, startFeed, fetchDataset,
+  renderVerdict, incidentRef, startReport, sexWord, dropPhoto,
+};
+let logout = async () => {};
 
 // ---- reading a card ------------------------------------------------------------------------------
 
@@ -242,6 +180,7 @@ function incidentRef() {
 
 async function readCard(input, source) {
   stopCamera();
+  S.patientExtra = null;
   S.disclosure = null;
   S.disclosureError = null;
   S.datasetGone = null;
@@ -609,6 +548,7 @@ async function sendReport(ev) {
   if (!prev || complaint !== prev.chief_complaint) body.chief_complaint = complaint;
   const activation = f.querySelector("input[name=activation]:checked")?.value || "general";
   if (!prev || activation !== prev.activation) body.activation = activation;
+  if (!prev && S.patientExtra) Object.assign(body, S.patientExtra.fields);
   const vitals = readVitals(f);
   if (Object.keys(vitals).length) body.vitals = vitals;
   Object.assign(body, readNeuro(f));
@@ -795,11 +735,14 @@ function renderVerdict(focus = false) {
     revoked: ["bad", "verdict.revoked"],
     not_card: ["bad", "verdict.notCard"],
     no_keys: ["warn", "verdict.noKeys"],
+    break_glass: ["warn", "verdict.breakGlass"], // found by name and birth date (nocard.js)
   };
   const [cls, key] = kinds[v.kind] || kinds.not_genuine;
   box.className = `verdict ${cls}`;
   box.dataset.verdict = v.kind;
-  const lines = [h("strong", { class: "verdict-head", text: `${cls === "ok" ? "✔" : "✖"} ${t(key)}` })];
+  const mark = { ok: "✔", warn: "!" }[cls] || "✖";
+  const lines = [h("strong", { class: "verdict-head", text: `${mark} ${t(key)}` })];
+  if (v.kind === "break_glass") lines.push(h("span", { text: t("bg.review") }));
   if (v.code && v.kind === "not_genuine") lines.push(h("span", { text: t(`err.${v.code}`) }));
   if (v.card && v.kind === "genuine") {
     lines.push(h("span", { text: t("verdict.expires", { date: fmtTime(v.card.exp, { dateStyle: "medium" }) }) }));
@@ -833,6 +776,10 @@ function flagText(f) {
 function renderTriage() {
   const v = S.verdict;
   const el = $("triage");
+  if (v?.kind === "break_glass" && S.disclosure?.triage) {
+    const now = S.disclosure.triage;
+    return el.replaceChildren(h("div", { class: "triage", id: "triage-core", "data-current": "true" }, h("h2", { text: t("triage.nowTitle") }), ...triageLines(now.blood_type, now.flags)));
+  }
   if (!v || v.kind !== "genuine") return el.replaceChildren();
   const tr = v.card.triage;
   const onCard = tr ? triageLines(tr.bloodType, tr.flags) : [h("p", { text: t("triage.none") })];
@@ -860,7 +807,7 @@ function renderDataset() {
   const el = $("dataset");
   const v = S.verdict;
   show("start-report", false);
-  if (!v || v.kind !== "genuine") return el.replaceChildren();
+  if (!v || !["genuine", "break_glass"].includes(v.kind)) return el.replaceChildren();
   const parts = [h("h2", { text: t("dataset.title") })];
   if (S.disclosure && S.disclosure.expires_at * 1000 <= Date.now()) {
     // The scan's grant is over: the data leaves the screen (the server refuses it too).
@@ -905,6 +852,7 @@ function renderPatientLine() {
   const p = S.disclosure?.patient;
   el.textContent = p ? t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) : "";
   if (!p && S.datasetGone) el.textContent = t(`inc.dataset.${S.datasetGone}`);
+  if (!p && S.patientExtra?.line) el.textContent = S.patientExtra.line(); // no card (nocard.js)
   el.dataset.datasetGone = (!p && S.datasetGone) || "";
 }
 
@@ -974,6 +922,10 @@ function render() {
   const enrolled = Boolean(S.device);
   show("enroll", !enrolled);
   show("login", enrolled && !S.token);
+  show("unlock", enrolled && !S.token && Boolean(S.webauthn) && net.state() !== "offline");
+  show("nocard-start", Boolean(S.token));
+  show("bg", Boolean(S.token));
+  if (!S.token) show("webauthn-offer", false);
   // Logging in needs the server; offline, cards are still checked.
   const offline = net.state() === "offline";
   show("login-form", !offline);
@@ -995,8 +947,6 @@ function render() {
 async function main() {
   buildReportForm();
   initLang(render);
-  $("enroll-form").addEventListener("submit", enroll);
-  $("login-form").addEventListener("submit", login);
   $("manual-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     readCard(ev.target.card.value, "typed");
@@ -1009,12 +959,16 @@ async function main() {
   $("add-reading").addEventListener("click", addReading);
   $("ask").addEventListener("click", ask);
   $("arrive").addEventListener("click", arrive);
-  $("logout").addEventListener("click", () => logout());
-  $("forget").addEventListener("click", forget);
   net.onChange(onNet);
 
   S.device = (await store.get("device").catch(() => null)) || null;
+  // A session opened in another tab of this browser (the camera app's, say) is this one's too.
+  Object.assign(S, (await loadSession(S.device)) || {});
+  S.webauthn = await loadUnlock(S.device);
+  ({ logout } = initSession(ctx));
+  initNoCard(ctx);
   render();
+  if (S.token) startFeed();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/pages/field/sw.js", { scope: "/" }).catch(() => {});
   }

@@ -4,6 +4,8 @@
 // ⟦key⟧, which the browser tests look for; tests/browser/field/unit.test.mjs checks that both
 // languages have the same keys.
 
+import { AUTH_STRINGS } from "./i18n-auth.js";
+
 export const STRINGS = {
   ja: {
     "app.title": "救急隊 Kyukit",
@@ -596,6 +598,8 @@ export const STRINGS = {
     "blood.unknown": "unknown",
   },
 };
+
+for (const l of ["ja", "en"]) Object.assign(STRINGS[l], AUTH_STRINGS[l]);
 
 const KEY = "kyukit.lang";
 

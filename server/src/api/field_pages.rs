@@ -48,6 +48,26 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
     ),
     ("jsqr.js", include_str!("../../assets/field/jsqr.js"), JS),
+    (
+        "session.js",
+        include_str!("../../assets/field/session.js"),
+        JS,
+    ),
+    (
+        "webauthn.js",
+        include_str!("../../assets/field/webauthn.js"),
+        JS,
+    ),
+    (
+        "nocard.js",
+        include_str!("../../assets/field/nocard.js"),
+        JS,
+    ),
+    (
+        "i18n-auth.js",
+        include_str!("../../assets/field/i18n-auth.js"),
+        JS,
+    ),
     ("sw.js", include_str!("../../assets/field/sw.js"), JS),
     ("ed-sw.js", include_str!("../../assets/field/ed-sw.js"), JS),
     (

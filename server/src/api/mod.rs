@@ -26,6 +26,7 @@ pub mod registrations;
 pub mod residents;
 pub mod router;
 pub mod staff;
+pub mod webauthn;
 
 use crate::api::error::ApiError;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -53,6 +54,10 @@ router::declare_routes! {
     accounts::register_proxy,
     accounts::login,
     accounts::logout,
+    webauthn::begin_register,
+    webauthn::finish_register,
+    webauthn::begin_unlock,
+    webauthn::finish_unlock,
     accounts::my_residents,
     residents::get_profile,
     residents::put_profile,

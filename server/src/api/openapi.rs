@@ -13,6 +13,9 @@ use utoipa::{Modify, OpenApi, ToResponse};
 
 /// Name of the bearer security scheme that authenticated operations require.
 pub const BEARER: &str = "bearer";
+/// Name of the scheme of field requests signed by an enrolled device without a session (RFC 9421
+/// `Signature`/`Signature-Input` headers, docs/device-protocol.md): the WebAuthn unlock.
+pub const DEVICE: &str = "device";
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -65,6 +68,16 @@ impl Modify for BearerAuth {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            DEVICE,
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Signature",
+                    "An RFC 9421 signature by an enrolled field device (with `Signature-Input`; \
+                     docs/device-protocol.md), without a session.",
+                ),
+            )),
         );
     }
 }

@@ -157,6 +157,11 @@ pub enum Action {
     ImportRun,
     /// One batch of printed cards (`kyukit cards batch`), with its counts (no resident).
     BatchCards,
+    // biometric unlock on field devices (issue 21)
+    /// A paramedic registers a platform authenticator (WebAuthn) on their device.
+    WebauthnRegister,
+    /// A paramedic unlocks a session on their device with its authenticator (success or refusal).
+    WebauthnUnlock,
 }
 
 impl Action {
@@ -236,6 +241,8 @@ impl Action {
             Action::ImportResident => "resident.import",
             Action::ImportRun => "import.run",
             Action::BatchCards => "card.batch",
+            Action::WebauthnRegister => "webauthn.register",
+            Action::WebauthnUnlock => "login.webauthn",
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Public https base URL that residents' phones reach (card URLs are <URL>c/<digits>).
     #[arg(long, env = "KYUKIT_PUBLIC_URL", default_value = "https://localhost/")]
     public_url: String,
+    /// The origin the paramedic app is served from, for WebAuthn unlock (default: the public
+    /// URL's origin); its host is the relying party id.
+    #[arg(long, env = "KYUKIT_WEBAUTHN_ORIGIN")]
+    webauthn_origin: Option<String>,
     /// Database: `postgres://…` for PostgreSQL; default SQLite at <data-dir>/kyukit.db.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
@@ -140,6 +144,7 @@ impl ServeArgs {
                 self.body_total_secs.max(self.body_idle_secs),
             ),
         };
+        config.webauthn_origin = self.webauthn_origin.clone();
         config.push_subject = self.push_subject.clone(); // push
         config.push_allow_insecure_loopback = self.push_allow_insecure_loopback; // push
         Ok(config)

@@ -39,6 +39,7 @@ pub mod registrations;
 pub mod residents;
 pub mod schema;
 mod tx;
+pub mod webauthn;
 mod writer;
 
 pub use tx::{Effect, Tx};

@@ -646,3 +646,30 @@ diesel::table! {
 
 diesel::joinable!(imported_residents -> residents (resident_id));
 diesel::allow_tables_to_appear_in_same_query!(imported_residents, residents);
+
+// ---- WebAuthn unlock on field devices (issue 21) -------------------------------------------------
+
+diesel::table! {
+    webauthn_credentials (credential_id) {
+        credential_id -> Text,
+        municipality_id -> Text,
+        account_id -> Text,
+        device_id -> Text,
+        public_key -> Text,
+        sign_count -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webauthn_challenges (id) {
+        id -> Text,
+        municipality_id -> Text,
+        device_id -> Text,
+        account_id -> Nullable<Text>,
+        purpose -> Text,
+        challenge -> Text,
+        expires_at -> BigInt,
+    }
+}

@@ -309,6 +309,7 @@ pub fn revoke(
         }
         db::facilities::revoke_device(c, device_id, &actor.account_id, &reason, now)?;
         db::facilities::delete_sessions_of_device(c, device_id)?;
+        db::webauthn::delete_of_device(c, device_id)?;
         let mut event = actor
             .event(Action::RevokeDevice, Outcome::Ok)
             .detail(&reason);

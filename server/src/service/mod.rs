@@ -35,6 +35,7 @@ pub mod report;
 pub mod residents;
 pub mod security;
 pub mod staff;
+pub mod webauthn;
 pub mod words;
 
 use crate::service::error::DomainError;

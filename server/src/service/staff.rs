@@ -118,6 +118,7 @@ pub fn suspend(
         let a = managed(c, actor, account_id)?;
         db::accounts::suspend_account(c, &a.id, &reason, None)?;
         db::accounts::delete_sessions_of(c, &a.id)?;
+        db::webauthn::delete_of_account(c, &a.id)?;
         let event = actor
             .event(Action::SuspendAccount, Outcome::Ok)
             .detail(format!("{} {}", a.id, reason));
@@ -204,6 +205,7 @@ pub fn reissue(
         accounts::insert_staff(c, &created, Some(actor), now)?;
         db::accounts::suspend_account(c, &old.id, &reason, Some(&created.account.id))?;
         db::accounts::delete_sessions_of(c, &old.id)?;
+        db::webauthn::delete_of_account(c, &old.id)?;
         let event = actor
             .event(Action::ReissueAccount, Outcome::Ok)
             .detail(format!("{} -> {}", old.id, created.account.id));
@@ -246,6 +248,7 @@ pub fn suspend_facility(
         for account in db::accounts::accounts_of_facility(c, facility_id)? {
             sessions_ended += db::accounts::delete_sessions_of(c, &account)?;
         }
+        db::webauthn::delete_of_facility(c, facility_id)?;
         let devices_revoked = db::facilities::revoke_devices_of_facility(
             c,
             facility_id,

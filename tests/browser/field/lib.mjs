@@ -33,18 +33,19 @@ export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "-
 // ---- the server ----------------------------------------------------------------------------------
 
 export class Server {
-  static async start(args = []) {
+  /** `listen`: the address (default a free port on 127.0.0.1); `env`: more environment. */
+  static async start(args = [], { listen = "127.0.0.1:0", env = {} } = {}) {
     if (!fs.existsSync(KYUKIT)) throw new Error(`${KYUKIT} is missing: cargo build -p kyukit-server --bin kyukit`);
     const s = new Server();
     s.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kyukit-field-browser-"));
-    s.env = { ...process.env, KYUKIT_DATA_DIR: s.dataDir, KYUKIT_PUBLIC_URL: "https://qq.city.joso.lg.jp/", KYUKIT_LOG: "warn" };
+    s.env = { ...process.env, KYUKIT_DATA_DIR: s.dataDir, KYUKIT_PUBLIC_URL: "https://qq.city.joso.lg.jp/", KYUKIT_LOG: "warn", ...env };
     delete s.env.DATABASE_URL;
     const out = execFileSync(KYUKIT, ["admin", "create", "--login-id", "admin", "--name", "市役所 管理者"], {
       env: { ...s.env, KYUKIT_ADMIN_PASSWORD: "city admin password 1" },
       encoding: "utf8",
     });
     s.adminAuth = new Authenticator(/secret: ([A-Z2-7]+)/.exec(out)[1]);
-    s.proc = spawn(KYUKIT, ["serve", "--listen", "127.0.0.1:0", ...args], { env: s.env, stdio: ["ignore", "pipe", "pipe"] });
+    s.proc = spawn(KYUKIT, ["serve", "--listen", listen, ...args], { env: s.env, stdio: ["ignore", "pipe", "pipe"] });
     s.log = "";
     s.proc.stderr.on("data", (d) => {
       s.log += d;

@@ -27,6 +27,7 @@ import { execFileSync } from "node:child_process";
 import { Authenticator, Checks, launch, launchWithCamera, PYTHON, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
+import { fieldAuth } from "./auth.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -638,12 +639,18 @@ async function main() {
     assert.match(await page.textContent("#net"), /オフライン/);
     assert.match(await page.textContent("#dataset-body"), /オフライン/);
     assert.equal(await page.isVisible("#login-form"), false, "no login form while offline");
-    assert.ok(await page.isVisible("#login-offline"));
+    // Issue 21: the paramedic's session is kept for every tab of the device (IndexedDB), so the
+    // new tab is still logged in: no login section at all, the dataset waits for the server.
+    assert.equal(await page.isVisible("#login"), false, "still logged in: the session is the device's, not the tab's");
+    assert.match(await page.textContent("#who"), /medic1/);
     assert.doesNotMatch(await page.textContent("body"), /Failed to fetch|TypeError|NetworkError/);
     const t1 = Date.now();
     await checks.capture(page, "field-offline");
     console.log(`     captured in ${Date.now() - t1} ms`);
   });
+
+  // Issue 21: the session across tabs, biometric unlock, a patient without a card, break-glass.
+  await fieldAuth({ step, checks, browsers });
 }
 
 try {

@@ -311,13 +311,26 @@ test("every data-i18n key in the pages and every t('…') key in the scripts exi
     const html = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of html.matchAll(/data-i18n(?:-placeholder|-aria|-title)?="([^"]+)"/g)) used.add(m[1]);
   }
-  for (const f of ["field.js", "ed.js", "dataset.js", "vitals.js"]) {
+  for (const f of ["field.js", "ed.js", "dataset.js", "vitals.js", "session.js", "webauthn.js", "nocard.js"]) {
     const js = fs.readFileSync(path.join(ASSETS, f), "utf8");
     for (const m of js.matchAll(/\bt\("([a-zA-Z_.]+)"/g)) used.add(m[1]);
   }
   const missing = [...used].filter((k) => !(k in STRINGS.ja));
   assert.deepEqual(missing, []);
   assert.ok(used.size > 80, `${used.size} keys used`);
+});
+
+// ---- a patient without a card: times typed in Japan time (nocard.js) ----------------------------
+
+const { jstTime } = await import(path.join(ASSETS, "nocard.js"));
+
+test("an onset time typed as HH:MM is today in Japan time, or yesterday if it would be ahead", () => {
+  const now = Date.UTC(2026, 11, 7, 1, 0); // 10:00 JST on 7 December
+  assert.equal(jstTime("09:15", now), Date.UTC(2026, 11, 7, 0, 15) / 1000);
+  assert.equal(jstTime("00:05", now), Date.UTC(2026, 11, 6, 15, 5) / 1000); // 00:05 JST today
+  assert.equal(jstTime("23:50", now), Date.UTC(2026, 11, 6, 14, 50) / 1000); // yesterday 23:50 JST
+  assert.equal(jstTime("", now), undefined);
+  assert.equal(jstTime("9h", now), undefined);
 });
 
 // ---- the ED board's highlighting (vitals.js; thresholds in docs/ed-board.md) ----------------------

@@ -844,6 +844,7 @@ fn approve_withdrawal(
         db::accounts::suspend_account(c, account, "facility withdrawn", None)?;
         sessions += db::accounts::delete_sessions_of(c, account)?;
     }
+    db::webauthn::delete_of_facility(c, &f.id)?;
     let devices = db::facilities::revoke_devices_of_facility(
         c,
         &f.id,
