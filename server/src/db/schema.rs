@@ -646,3 +646,14 @@ diesel::table! {
 
 diesel::joinable!(imported_residents -> residents (resident_id));
 diesel::allow_tables_to_appear_in_same_query!(imported_residents, residents);
+
+diesel::table! {
+    idempotency_keys (device_id, idem_key) {
+        device_id -> Text,
+        idem_key -> Text,
+        account_id -> Text,
+        request_hash -> Text,
+        response -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

@@ -7,6 +7,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{json_body, signed};
 use crate::api::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::audit::Action;
+use crate::service::idempotency::{Answer, IdemKey};
 use crate::service::incidents::{
     self as svc, AttachmentView, DestinationInput, IncidentView, InquiryInput, OpenInput,
 };
@@ -34,6 +35,28 @@ macro_rules! crew_call {
     }};
 }
 
+/// The request's `Idempotency-Key` (docs/api.md *Idempotency*), bound to its method, path and body.
+fn idem_key(req: &HttpRequest, body: &[u8]) -> Result<Option<IdemKey>, ApiError> {
+    let value = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    IdemKey::from_header(value, &format!("{} {}", req.method(), req.path()), body)
+}
+
+/// A change's answer: the incident now, or the first answer of a repeated `Idempotency-Key`
+/// (as it was sent then, JSON, marked `Idempotent-Replayed: true`).
+fn change_response(state: &AppState, req: &HttpRequest, a: Answer<IncidentView>) -> HttpResponse {
+    match a {
+        Answer::Fresh(v) => incident_response(state, req, StatusCode::CREATED, &v),
+        Answer::Replay(json) => HttpResponse::Created()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .insert_header(("Idempotent-Replayed", "true"))
+            .content_type("application/json")
+            .body(json),
+    }
+}
+
 /// Open an incident (optionally from a scan: its consented dataset seeds the report).
 #[utoipa::path(
     post,
@@ -59,14 +82,17 @@ pub(crate) async fn open(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let input: Result<OpenInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::OpenIncident,
-        |actor, by, db, now, wake| { svc::open(db, &actor, &by, &input?, now, &wake) }
+        |actor, by, db, now, wake| {
+            svc::open(db, &actor, &by, &input?, now, &wake, idem?.as_ref())
+        }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// The crew reads its incident (JSON, or FHIR with `Accept: application/fhir+json`).
@@ -165,16 +191,17 @@ pub(crate) async fn report(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<ReportInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::SubmitReport,
         |actor, by, db, now, wake| {
-            svc::submit_report(db, &actor, &by, &iid, &input?, now, &wake)
+            svc::submit_report(db, &actor, &by, &iid, &input?, now, &wake, idem?.as_ref())
         }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// Attach a photo (e.g. an ECG strip) or a PDF: the raw bytes, `Content-Type` image/jpeg,
@@ -305,14 +332,17 @@ pub(crate) async fn inquire(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<InquiryInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::SendInquiry,
-        |actor, by, db, now, wake| { svc::inquire(db, &actor, &by, &iid, &input?, now, &wake) }
+        |actor, by, db, now, wake| {
+            svc::inquire(db, &actor, &by, &iid, &input?, now, &wake, idem?.as_ref())
+        }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// Change the destination hospital (the old and the new one are told).
