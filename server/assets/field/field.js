@@ -718,7 +718,7 @@ function renderVerdict(focus = false) {
   if (v.code && v.kind === "not_genuine") lines.push(h("span", { text: t(`err.${v.code}`) }));
   if (v.card && v.kind === "genuine") {
     // One line: the first screen is for the patient.
-    const checked = v.checked ? t("verdict.offlineChecked", { when: fmtTime(v.fetchedAt) }) : t("verdict.revocationUnknown");
+    const checked = v.checked ? t("verdict.checkedShort", { when: fmtTime(v.fetchedAt) }) : t("verdict.revocationUnknown");
     lines.push(h("span", { class: "muted", text: `${t("verdict.expires", { date: fmtTime(v.card.exp, { dateStyle: "medium" }) })} · ${checked}` }));
   }
   box.replaceChildren(...lines.map((l) => h("p", {}, l)));

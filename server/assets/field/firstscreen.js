@@ -13,16 +13,16 @@ export function whoBlock(d, photo, photoFallback) {
   const kana = [p.family_name_kana, p.given_name_kana].filter(Boolean).join(" ");
   const text = h(
     "div",
-    { class: "who-text" },
+    { class: "pt-text" },
     h("p", { class: "name patient", translate: "no", text: `${p.family_name} ${p.given_name}` }),
     kana ? h("p", { class: "kana", translate: "no", text: kana }) : null,
     h("p", { class: "facts", text: t("first.facts", { age: p.age, sex: sexWord(p.sex), dob: p.date_of_birth }) }),
   );
   let pic = null;
   if (photo?.url) {
-    pic = h("figure", { id: "photo-thumb", class: "who-photo" }, h("img", { id: "identity-photo", src: photo.url, alt: t("photo.alt"), translate: "no" }));
+    pic = h("figure", { id: "photo-thumb", class: "pt-photo" }, h("img", { id: "identity-photo", src: photo.url, alt: t("photo.alt"), translate: "no" }));
   }
-  return h("div", { class: "who", id: "patient-head" }, text, pic ?? photoFallback);
+  return h("div", { class: "pt", id: "patient-head" }, text, pic ?? photoFallback);
 }
 
 const byCat = (d, cat) => d.items.filter((i) => i.category === cat);
@@ -31,20 +31,20 @@ const byCat = (d, cat) => d.items.filter((i) => i.category === cat);
 export function criticalBlock(d) {
   const shared = (cat) => d.categories.includes(cat);
   const line = (kind, label, values, calm = false) =>
-    h("li", { "data-critical": kind, class: calm ? "calm" : null }, h("b", { text: `${label}：` }), h("span", { translate: "no", text: values }));
+    h("li", { "data-critical": kind, class: calm ? "calm" : null }, h("b", { text: t("first.label", { label }) }), h("span", { translate: "no", text: values }));
   const rows = [];
   const none = t("first.nothing");
   const notShared = t("first.notShared");
 
-  const allergies = byCat(d, "allergies").map((i) => [i.body.substance, severityWord(i.body.severity) && `(${severityWord(i.body.severity)})`].filter(Boolean).join(" "));
+  const allergies = byCat(d, "allergies").map((i) => [i.body.substance, severityWord(i.body.severity)].filter(Boolean).join(" — "));
   rows.push(line("allergies", t("first.allergy"), shared("allergies") ? allergies.join("、") || none : notShared, !allergies.length));
 
   const meds = byCat(d, "medications").map((i) => i.body);
   const anticoag = meds.filter((m) => m.anticoagulant).map((m) => m.name);
   const insulin = meds.filter((m) => m.insulin).map((m) => m.name);
   const medsShared = shared("medications");
-  rows.push(line("anticoagulant", t("med.anticoagulant"), medsShared ? anticoag.join("、") || none : notShared, !anticoag.length));
-  rows.push(line("insulin", t("med.insulin"), medsShared ? insulin.join("、") || none : notShared, !insulin.length));
+  rows.push(line("anticoagulant", t("first.anticoagulant"), medsShared ? anticoag.join("、") || none : notShared, !anticoag.length));
+  rows.push(line("insulin", t("first.insulin"), medsShared ? insulin.join("、") || none : notShared, !insulin.length));
 
   const devices = byCat(d, "devices").map((i) => [deviceWord(i.body.kind), i.body.description].filter(Boolean).join(" "));
   rows.push(line("devices", t("cat.devices"), shared("devices") ? devices.join("、") || none : notShared, !devices.length));

@@ -116,9 +116,21 @@ const transient = (e) => !(e instanceof ApiError) || e.status >= 500 || e.status
 const bodyOf = (step, version) => (step.kind === "report" ? { base_version: version, ...step.patch } : { hospitals: step.hospitals });
 
 let flushing = null;
-/** Sends every queued change it can, in order (one flush at a time). */
+let again = false;
+/** Sends every queued change it can, in order (one flush at a time; asked during one, another
+ * follows it — the server may have come back while the first was giving up). */
 export function flush() {
-  if (!flushing) flushing = send().finally(() => (flushing = null));
+  if (flushing) {
+    again = true;
+    return flushing;
+  }
+  flushing = (async () => {
+    let rounds = 0; // bounded: a request that always fails waits for the 15 s timer
+    do {
+      again = false;
+      await send();
+    } while (again && ++rounds < 3);
+  })().finally(() => (flushing = null));
   return flushing;
 }
 

@@ -325,7 +325,7 @@ async function main() {
     // Issue 21: the first screen — who, then what changes treatment — without scrolling.
     await medicPage.waitForFunction(() => document.querySelector("#identity-photo")?.complete);
     const critical = await medicPage.textContent("#critical");
-    assert.match(critical, /アレルギー：ペニシリン \(アナフィラキシー（命に関わる）\)/);
+    assert.match(critical, /アレルギー：ペニシリン — アナフィラキシー（命に関わる）/);
     assert.match(critical, /抗凝固薬：ワルファリン/);
     assert.match(critical, /インスリン：登録なし/);
     assert.match(critical, /ペースメーカー/);
