@@ -62,6 +62,7 @@ fn change_response(state: &AppState, req: &HttpRequest, a: Answer<IncidentView>)
     post,
     path = "/api/v1/incidents",
     tag = "pre-arrival",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = OpenInput,
     security(("bearer" = [])),
     responses(
@@ -71,7 +72,8 @@ fn change_response(state: &AppState, req: &HttpRequest, a: Answer<IncidentView>)
         (status = 403, description = "`forbidden` (not a paramedic), `access_expired`, `card_revoked`, `consent_withdrawn`", body = ErrorBody),
         (status = 404, description = "The access is not this paramedic's", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`invalid_field`", body = ErrorBody),
+        (status = 409, description = "`idempotency_in_progress` (a repeat of an `Idempotency-Key` still being processed)", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `idempotency_key_reused`", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -168,7 +170,7 @@ pub(crate) async fn crew_reports(
     post,
     path = "/api/v1/incidents/{iid}/reports",
     tag = "pre-arrival",
-    params(("iid" = String, Path, description = "Incident id")),
+    params(("iid" = String, Path, description = "Incident id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = ReportInput,
     security(("bearer" = [])),
     responses(
@@ -176,9 +178,9 @@ pub(crate) async fn crew_reports(
         (status = 400, response = BadBody),
         (status = 401, description = "Device or session refused", body = ErrorBody),
         (status = 404, description = "Not this crew's incident", body = ErrorBody),
-        (status = 409, description = "`version_conflict`, `incident_closed`", body = ErrorBody),
+        (status = 409, description = "`version_conflict`, `incident_closed`, `idempotency_in_progress`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`, `contradiction` (the message names both sides, e.g. JCS 0 with GCS E1V1M1; JCS III-300A; stroke without last known well; paediatric for an adult)", body = ErrorBody),
+        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`, `idempotency_key_reused`, `contradiction` (the message names both sides, e.g. JCS 0 with GCS E1V1M1; JCS III-300A; stroke without last known well; paediatric for an adult)", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -309,7 +311,7 @@ pub(crate) async fn crew_attachment(
     post,
     path = "/api/v1/incidents/{iid}/inquiries",
     tag = "pre-arrival",
-    params(("iid" = String, Path, description = "Incident id")),
+    params(("iid" = String, Path, description = "Incident id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = InquiryInput,
     security(("bearer" = [])),
     responses(
@@ -317,9 +319,9 @@ pub(crate) async fn crew_attachment(
         (status = 400, response = BadBody),
         (status = 401, description = "Device or session refused", body = ErrorBody),
         (status = 404, description = "Not this crew's incident", body = ErrorBody),
-        (status = 409, description = "`report_required`, `already_accepted`, `incident_closed`", body = ErrorBody),
+        (status = 409, description = "`report_required`, `already_accepted`, `incident_closed`, `idempotency_in_progress`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`unknown_hospital` (not an active hospital of this municipality), `invalid_field`", body = ErrorBody),
+        (status = 422, description = "`unknown_hospital` (not an active hospital of this municipality), `invalid_field`, `idempotency_key_reused`", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

@@ -217,6 +217,7 @@ pub fn crew_read(
 }
 
 /// A new report version; involved hospitals are told (feed and push).
+#[allow(clippy::too_many_arguments)]
 pub fn submit_report(
     db: &Db,
     actor: &Actor,
@@ -453,6 +454,7 @@ pub fn add_attachment(
 }
 
 /// Asks one or several hospitals at once.
+#[allow(clippy::too_many_arguments)]
 pub fn inquire(
     db: &Db,
     actor: &Actor,
