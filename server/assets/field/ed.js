@@ -704,7 +704,7 @@ async function main() {
 // by itself and replays what it missed).
 function onNet(state, prev) {
   renderNet();
-  if (state === "online" && prev === "offline" && S.token) scheduleLoad();
+  if (state === "online" && (prev === "offline" || prev === "no_server") && S.token) scheduleLoad();
 }
 
 main();

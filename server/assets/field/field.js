@@ -5,25 +5,28 @@
 // follow their answers live (the crew feed, signed, read with fetch streaming).
 
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
-import { signRequest } from "./httpsig.js";
+import { ApiError, json, session, signed, signedFetch } from "./api.js";
+import { renderEscalations, unlockAudio } from "./alerts.js";
+import { $, h, show, telLink } from "./dom.js";
+import { codeText, netText } from "./errors.js";
+import { criticalBlock, itemNode, whoBlock } from "./firstscreen.js";
 import { bloodText, deviceWord, itemText, medMarks, sexWord } from "./dataset.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
+import * as outbox from "./outbox.js";
+import { buildReportForm, clearDraft, clearEntries, gcsTotal, loadDraft, num, readNeuro, readVitals, restoreForm, saveDraft } from "./reportform.js";
 import { startScanner } from "./scanner.js";
 import * as store from "./store.js";
 import { initNoCard } from "./nocard.js";
 import { initSession, loadSession } from "./session.js";
 import { loadUnlock } from "./webauthn.js";
 
-const $ = (id) => document.getElementById(id);
-
-const S = {
-  device: null, // {id, facilityId, label, keyPair}
+// The app's state; `session` (api.js) holds the device, the session token and the clock offset.
+const S = Object.assign(session, {
   token: null, // the session, kept in IndexedDB for every tab of this device (session.js)
   loginId: null,
   webauthn: null, // the screen-lock unlock registered on this device (webauthn.js)
   patientExtra: null, // a patient without a card: the crew's estimates for the first report (nocard.js)
-  skew: 0, // server clock − ours, seconds
   verdict: null, // {kind, card?, code?, checked?}
   disclosure: null,
   disclosureError: null,
@@ -36,26 +39,7 @@ const S = {
   feed: { running: false, lastEventId: null, abort: null },
   scanner: null,
   datasetPending: false,
-};
-
-// ---- small DOM helpers ---------------------------------------------------------------------------
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
-    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c);
-  return el;
-}
-
-function show(id, on = true) {
-  $(id).hidden = !on;
-}
+});
 
 // The message line; given a function, it is worded again when the language changes.
 let lastMessage = null;
@@ -74,55 +58,6 @@ function rewordMessage() {
 
 // ---- the API -------------------------------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, code, text) {
-    super(text || code);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-function noteClock(r) {
-  const d = Date.parse(r.headers.get("date") || "");
-  if (!Number.isNaN(d)) {
-    const skew = Math.round((d - Date.now()) / 1000);
-    S.skew = Math.abs(skew) > 5 ? skew : 0;
-  }
-}
-
-/** A request signed by this device (RFC 9421), with the session when there is one. */
-async function signedFetch(method, path, body, opts = {}, retried = false) {
-  const url = new URL(path, location.origin);
-  const text = body === undefined ? null : JSON.stringify(body);
-  const authorization = S.token ? `Bearer ${S.token}` : null;
-  const { headers } = await signRequest({
-    method,
-    url,
-    body: text,
-    authorization,
-    privateKey: S.device.keyPair.privateKey,
-    keyid: S.device.id,
-    created: Math.floor(Date.now() / 1000) + S.skew,
-  });
-  if (authorization) headers.Authorization = authorization;
-  if (text) headers["Content-Type"] = "application/json";
-  const r = await net.fetch(url, { method, headers: { ...headers, ...(opts.headers || {}) }, body: text, cache: "no-store", signal: opts.signal });
-  noteClock(r);
-  if (r.status === 401 && !retried && r.headers.get("content-type")?.includes("json")) {
-    const err = await r.clone().json();
-    if (err.error === "signature_expired") return signedFetch(method, path, body, opts, true);
-  }
-  return r;
-}
-
-async function json(r) {
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new ApiError(r.status, body.error || `http_${r.status}`, body.message);
-  return body;
-}
-
-const signed = async (method, path, body) => json(await signedFetch(method, path, body));
-
 function onAuthError(e) {
   if (e instanceof ApiError && e.status === 401 && ["unauthorized", "session_not_bound"].includes(e.code)) {
     logout(false);
@@ -132,7 +67,9 @@ function onAuthError(e) {
   }
 }
 
-const why = (e) => (e instanceof ApiError ? `${e.message} (${e.code})` : e instanceof NetworkError ? t("common.network") : String(e.message || e));
+// An error in words with what to do next (errors.js): the server's code translated, or why the
+// server could not be asked (offline, or no server).
+const why = (e) => (e instanceof ApiError ? codeText(e.code) : e instanceof NetworkError ? netText(net.state()) : String(e.message || e));
 
 // ---- keys for offline verification ---------------------------------------------------------------
 
@@ -164,6 +101,14 @@ async function refreshKeys() {
 const ctx = {
   S, $, h, show, message, t, render, signed, json, why, onAuthError, refreshKeys, startFeed, fetchDataset,
   renderVerdict, incidentRef, startReport, sexWord, dropPhoto,
+  // A session's end drops the report draft (medical data); forgetting the device drops the outbox.
+  onLogout: () => {
+    S.incident = null;
+    clearDraft(); // medical data: the draft ends with the session (the outbox keeps what was sent)
+    show("report", false);
+    show("hospitals", false);
+  },
+  onForget: () => outbox.clear(),
 };
 let logout = async () => {};
 
@@ -217,7 +162,7 @@ async function verifyOffline(bytes) {
   } catch (e) {
     const code = e instanceof CardError ? e.code : "malformed";
     if (code === "expired") return { kind: "expired", code };
-    if (code === "unknown_kid" && net.state() !== "offline") return { kind: "unknown_kid_refresh" };
+    if (code === "unknown_kid" && !net.unreachable()) return { kind: "unknown_kid_refresh" };
     return { kind: "not_genuine", code };
   }
   const lists = await store.get("revocations");
@@ -285,7 +230,8 @@ function photoBlock(d) {
   const ph = S.photo?.accessId === d.access_id ? S.photo : null;
   if (!d.photo) body.push(h("p", { class: "muted", text: t("photo.none") }));
   else if (ph?.url) {
-    body.push(h("img", { id: "identity-photo", src: ph.url, alt: t("photo.alt"), translate: "no" }));
+    // The thumbnail is on the first screen (#identity-photo); here it is large enough to compare.
+    body.push(h("img", { class: "photo-large", src: ph.url, alt: t("photo.alt"), translate: "no" }));
     body.push(h("p", { class: "photo-note", text: t("photo.note") }));
   } else if (ph?.error) body.push(h("p", { class: "error", text: t("photo.error", { why: why(ph.error) }) }));
   else body.push(h("p", { class: "muted", text: t("common.loading") }));
@@ -336,64 +282,6 @@ async function startNfc() {
 
 // ---- the report ----------------------------------------------------------------------------------
 
-const ACTIVATIONS = ["stroke", "stemi", "trauma", "cardiac_arrest", "sepsis", "obstetric", "paediatric", "general"];
-const VITALS = [
-  ["systolic_bp", "numeric"],
-  ["diastolic_bp", "numeric"],
-  ["heart_rate", "numeric"],
-  ["respiratory_rate", "numeric"],
-  ["spo2", "numeric"],
-  ["temperature", "decimal"],
-  ["glucose", "numeric"],
-];
-const JCS = ["0", "I-1", "I-2", "I-3", "II-10", "II-20", "II-30", "III-100", "III-200", "III-300"];
-
-function choice(type, name, value, labelKey, labelText) {
-  const id = `${name}-${value}`.replace(/[^A-Za-z0-9_-]/g, "_");
-  return h(
-    "label",
-    { class: "choice", for: id },
-    h("input", { type, name, value, id }),
-    h("span", labelKey ? { "data-i18n": labelKey, text: t(labelKey) } : { text: labelText }),
-  );
-}
-
-function buildReportForm() {
-  const act = $("activation");
-  for (const a of ACTIVATIONS) act.append(choice("radio", "activation", a, `act.${a}`));
-  act.querySelector("input").required = true;
-  const vit = $("vitals");
-  for (const [name, mode] of VITALS) {
-    vit.append(
-      h(
-        "label",
-        {},
-        h("span", { "data-i18n": `vital.${name}`, text: t(`vital.${name}`) }),
-        h("input", { name, type: "text", inputmode: mode, pattern: mode === "decimal" ? "[0-9]+([.,][0-9])?" : "[0-9]*", maxlength: "5", autocomplete: "off" }),
-      ),
-    );
-  }
-  const jcs = $("jcs");
-  for (const level of JCS) jcs.append(choice("radio", "jcs", level, null, level));
-  const suf = $("jcs-suffixes");
-  for (const s of ["R", "I", "A"]) suf.append(choice("checkbox", "jcs_suffix", s, `jcs.${s}`));
-  const gcs = $("gcs");
-  for (const [part, max] of [["e", 4], ["v", 5], ["m", 6]]) {
-    const row = h("div", { class: "choices small gcs-row", role: "radiogroup", "aria-labelledby": `gcs-${part}-l` });
-    row.append(h("span", { id: `gcs-${part}-l`, class: "gcs-label", "data-i18n": `gcs.${part}`, text: t(`gcs.${part}`) }));
-    for (let n = 1; n <= max; n++) row.append(choice("radio", `gcs_${part}`, String(n), null, String(n)));
-    gcs.append(row);
-  }
-  gcs.append(h("p", { id: "gcs-total", class: "muted", "aria-live": "polite" }));
-  gcs.addEventListener("change", gcsTotal);
-}
-
-function gcsTotal() {
-  const f = $("report-form");
-  const parts = ["e", "v", "m"].map((p) => f.querySelector(`input[name=gcs_${p}]:checked`)?.value);
-  $("gcs-total").textContent = parts.every(Boolean) ? t("gcs.total", { n: parts.reduce((a, b) => a + Number(b), 0) }) : "";
-}
-
 /** Notes drafted from what is known: the consented dataset, or the card's triage core. */
 function draftNotes() {
   const lines = [];
@@ -432,12 +320,15 @@ function draftNotes() {
   return lines.join("\n");
 }
 
+// Opening the incident goes through the outbox: sent now, or queued while the server cannot be
+// reached (the report can be written meanwhile).
 async function startReport() {
   try {
-    S.incident = await signed("POST", "/api/v1/incidents", {
-      incident_ref: incidentRef(),
-      access_id: S.disclosure?.access_id ?? null,
-    });
+    const out = await outbox.openIncident(incidentRef(), S.disclosure?.access_id ?? null);
+    S.incident = out.incident;
+    S.reportQueued = false;
+    if (out.queued) message(() => t("report.startQueued"), "ok");
+    else message("");
   } catch (e) {
     onAuthError(e);
     return message(() => `${t("common.error")}: ${why(e)}`);
@@ -452,33 +343,11 @@ async function startReport() {
   show("hospitals", false);
   $("report").scrollIntoView();
   f.chief_complaint.focus();
-}
-
-function num(v, decimal = false) {
-  const s = String(v || "").trim().replace(",", ".");
-  if (!s) return undefined;
-  const n = decimal ? Number.parseFloat(s) : Number.parseInt(s, 10);
-  return Number.isFinite(n) ? n : undefined;
-}
-
-function readVitals(f) {
-  const vitals = {};
-  for (const [name, mode] of VITALS) {
-    const v = num(f[name].value, mode === "decimal");
-    if (v !== undefined) vitals[name] = v;
-  }
-  return vitals;
+  saveDraft(S.incident, S.loginId);
 }
 
 // The report is a patch (docs/api.md): observation fields are new entries (cleared once saved, the
 // server stamps their time); the rest is sent only when it differs from the saved version.
-function clearEntries(f) {
-  for (const [name] of VITALS) f[name].value = "";
-  for (const x of f.querySelectorAll("input[name=jcs], input[name=jcs_suffix], #gcs input")) x.checked = false;
-  f.eta_minutes.value = "";
-  gcsTotal();
-}
-
 const hm = (unix) => fmtTime(unix, { timeStyle: "short" });
 
 // One reading as a line: "21:33  血圧 92/60 · 脈拍 112 · SpO₂ 93" (the short labels of the board).
@@ -499,22 +368,15 @@ function renderRecorded() {
   $("add-reading").hidden = !r;
 }
 
+// A report patch through the outbox (its own idempotency key): sent now, or queued. Either way
+// the observations typed are now on their way and leave the form; so does the draft.
 async function patchReport(body) {
-  S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/reports`, { base_version: S.incident.version, ...body });
+  const out = await outbox.change(S.incident, { kind: "report", patch: body });
+  if (out.incident) S.incident = out.incident;
+  else S.reportQueued = true;
   clearEntries($("report-form"));
+  clearDraft();
   renderRecorded();
-}
-
-// JCS and GCS as chosen on the form (a new assessment each, stamped by the server), or nothing.
-function readNeuro(f) {
-  const out = {};
-  const jcs = f.querySelector("input[name=jcs]:checked")?.value;
-  if (jcs) {
-    out.jcs = jcs;
-    if (jcs !== "0") out.jcs_suffixes = [...f.querySelectorAll("input[name=jcs_suffix]:checked")].map((x) => x.value);
-  }
-  const g = ["e", "v", "m"].map((p) => f.querySelector(`input[name=gcs_${p}]:checked`)?.value);
-  if (g.every(Boolean)) out.gcs = { e: Number(g[0]), v: Number(g[1]), m: Number(g[2]) };
   return out;
 }
 
@@ -524,12 +386,12 @@ async function addReading() {
   const f = $("report-form");
   const vitals = readVitals(f);
   const neuro = readNeuro(f);
-  if (!S.incident?.report) return message(() => t("report.needFirst"));
+  if (!S.incident?.report && !S.reportQueued) return message(() => t("report.needFirst"));
   if (!Object.keys(vitals).length && !Object.keys(neuro).length) return message(() => t("report.noReading"));
   const body = { ...neuro };
   if (Object.keys(vitals).length) body.vitals = vitals;
   try {
-    await patchReport(body);
+    if ((await patchReport(body)).queued) return message(() => t("report.queued"), "ok");
     const r = S.incident.report;
     const at = body.vitals ? r.vitals.taken_at : (body.jcs ? r.jcs : r.gcs).assessed_at;
     message(() => t("report.readingSaved", { time: hm(at) }), "ok");
@@ -564,8 +426,8 @@ async function sendReport(ev) {
   try {
     if (prev && !Object.keys(body).length) message(() => t("report.unchanged", { n: S.incident.version }), "ok");
     else {
-      await patchReport(body);
-      message(() => t("report.saved", { n: S.incident.version }), "ok");
+      const out = await patchReport(body);
+      message(() => (out.queued ? t("report.queued") : t("report.saved", { n: S.incident.version })), "ok");
     }
     await loadHospitals();
     renderIncident();
@@ -577,12 +439,22 @@ async function sendReport(ev) {
   }
 }
 
+// The hospitals (public facility data) are kept on the device, so an inquiry can be queued while
+// the server cannot be reached.
 async function loadHospitals() {
   try {
     S.hospitals = (await signed("GET", "/api/v1/hospitals")).hospitals;
+    S.hospitalsAt = null;
+    store.put("hospitals", { hospitals: S.hospitals, at: Math.floor(Date.now() / 1000) }).catch(() => {});
   } catch (e) {
-    onAuthError(e);
-    message(() => `${t("common.error")}: ${why(e)}`);
+    const kept = e instanceof NetworkError ? await store.get("hospitals").catch(() => null) : null;
+    if (kept) {
+      S.hospitals = kept.hospitals;
+      S.hospitalsAt = kept.at;
+    } else if (!(e instanceof NetworkError)) {
+      onAuthError(e);
+      message(() => `${t("common.error")}: ${why(e)}`);
+    }
   }
   renderHospitals();
 }
@@ -591,7 +463,9 @@ async function ask() {
   const ids = [...document.querySelectorAll("input[name=hospital]:checked")].map((x) => x.value);
   if (!ids.length) return message(() => t("hosp.pickOne"));
   try {
-    S.incident = await signed("POST", `/api/v1/incidents/${S.incident.id}/inquiries`, { hospitals: ids });
+    const out = await outbox.change(S.incident, { kind: "inquiry", hospitals: ids });
+    if (out.queued) return message(() => t("hosp.queued"), "ok");
+    S.incident = out.incident;
     message(() => t("hosp.asked"), "ok");
     renderIncident();
   } catch (e) {
@@ -614,7 +488,7 @@ async function arrive() {
 // order must never leave an older state on screen.
 const refreshing = { running: false, again: false };
 async function refreshIncident() {
-  if (!S.incident) return;
+  if (!S.incident?.id) return;
   if (refreshing.running) {
     refreshing.again = true;
     return;
@@ -720,7 +594,49 @@ function renderNet() {
   const el = $("net");
   el.dataset.net = state;
   el.textContent = state === "online" && S.feed.live ? `${t("net.online")} · ${t("net.feed")}` : t(`net.${state}`);
-  el.className = `net ${{ online: "on", offline: "off" }[state] || "checking"}`;
+  el.className = `net ${{ online: "on", offline: "off", no_server: "off" }[state] || "checking"}`;
+}
+
+// The queue of changes waiting for the server (outbox.js): its count in the header, each change
+// with its state below.
+function renderOutbox({ entries = [], sending = null } = {}) {
+  const mine = entries.filter((e) => e.loginId === S.loginId || !S.loginId);
+  const count = mine.reduce((n, e) => n + (e.incidentId ? 0 : 1) + e.steps.length, 0);
+  const badge = $("outbox-count");
+  badge.hidden = !count;
+  badge.textContent = t("outbox.count", { n: count });
+  badge.dataset.count = String(count);
+  show("outbox", count > 0);
+  $("outbox-lead").textContent = t("outbox.lead");
+  const items = [];
+  for (const e of mine) {
+    const state = e.state === "failed" ? "failed" : sending === e.id ? "sending" : "queued";
+    const stateText = state === "failed" ? t("outbox.failed", { why: codeText(e.error?.code) }) : t(`outbox.${state}`);
+    const what = [];
+    if (!e.incidentId && e.open) what.push(t("outbox.open", { ref: e.open.incident_ref }));
+    for (const st of e.steps) what.push(st.kind === "report" ? t("outbox.report", { summary: st.patch.chief_complaint || Object.keys(st.patch).join(", ") }) : t("outbox.inquiry", { n: st.hospitals.length }));
+    items.push(
+      h(
+        "li",
+        { "data-state": state, "data-entry": e.id },
+        h("p", { translate: "no", text: what.join(" / ") }),
+        h("p", { class: "state", text: stateText }),
+        state === "failed" ? h("button", { type: "button", class: "danger", text: t("outbox.discard"), onclick: () => confirm(t("outbox.discardConfirm")) && outbox.discard(e.id) }) : null,
+      ),
+    );
+  }
+  $("outbox-list").replaceChildren(...items);
+}
+let lastOutbox = {};
+function onOutbox(ev) {
+  lastOutbox = ev;
+  // A queued change reached the server: the crew's incident is now the server's.
+  if (ev.sent && S.incident && (S.incident.local === ev.entryId || S.incident.id === ev.sent.id)) {
+    S.incident = ev.sent;
+    renderRecorded();
+    renderIncident();
+  }
+  renderOutbox(ev);
 }
 
 function renderVerdict(focus = false) {
@@ -738,15 +654,16 @@ function renderVerdict(focus = false) {
     break_glass: ["warn", "verdict.breakGlass"], // found by name and birth date (nocard.js)
   };
   const [cls, key] = kinds[v.kind] || kinds.not_genuine;
-  box.className = `verdict ${cls}`;
+  box.className = `verdict ${cls}${cls === "ok" ? " compact" : ""}`;
   box.dataset.verdict = v.kind;
   const mark = { ok: "✔", warn: "!" }[cls] || "✖";
   const lines = [h("strong", { class: "verdict-head", text: `${mark} ${t(key)}` })];
   if (v.kind === "break_glass") lines.push(h("span", { text: t("bg.review") }));
   if (v.code && v.kind === "not_genuine") lines.push(h("span", { text: t(`err.${v.code}`) }));
   if (v.card && v.kind === "genuine") {
-    lines.push(h("span", { text: t("verdict.expires", { date: fmtTime(v.card.exp, { dateStyle: "medium" }) }) }));
-    lines.push(h("span", { class: "muted", text: v.checked ? t("verdict.offlineChecked", { when: fmtTime(v.fetchedAt) }) : t("verdict.revocationUnknown") }));
+    // One line: the first screen is for the patient.
+    const checked = v.checked ? t("verdict.checkedShort", { when: fmtTime(v.fetchedAt) }) : t("verdict.revocationUnknown");
+    lines.push(h("span", { class: "muted", text: `${t("verdict.expires", { date: fmtTime(v.card.exp, { dateStyle: "medium" }) })} · ${checked}` }));
   }
   box.replaceChildren(...lines.map((l) => h("p", {}, l)));
   if (focus) box.focus();
@@ -807,6 +724,7 @@ function renderDataset() {
   const el = $("dataset");
   const v = S.verdict;
   show("start-report", false);
+  $("first").replaceChildren();
   if (!v || !["genuine", "break_glass"].includes(v.kind)) return el.replaceChildren();
   const parts = [h("h2", { text: t("dataset.title") })];
   if (S.disclosure && S.disclosure.expires_at * 1000 <= Date.now()) {
@@ -816,9 +734,10 @@ function renderDataset() {
   }
   if (S.disclosure) {
     const d = S.disclosure;
-    const p = d.patient;
-    parts.push(h("p", { class: "patient" }, h("strong", { translate: "no", text: t("dataset.patient", { name: `${p.family_name} ${p.given_name}`, age: p.age, sex: sexWord(p.sex) }) })));
-    parts.push(h("p", { class: "muted", text: `${t("dataset.dob", { dob: p.date_of_birth })} · ${t("dataset.until", { time: fmtTime(d.expires_at) })}` }));
+    // First: who, then what changes treatment (firstscreen.js); the full dataset follows.
+    const ph = S.photo?.accessId === d.access_id ? S.photo : null;
+    $("first").replaceChildren(whoBlock(d, d.photo ? ph : null, null), criticalBlock(d));
+    parts.push(h("p", { class: "muted", text: t("dataset.until", { time: fmtTime(d.expires_at) }) }));
     const photo = photoBlock(d);
     if (photo) parts.push(photo);
     for (const cat of d.categories.filter((c) => c !== "photo")) {
@@ -828,7 +747,7 @@ function renderDataset() {
           "div",
           { class: "cat", "data-category": cat },
           h("h3", { text: t(`cat.${cat}`) }),
-          items.length ? h("ul", { translate: "no" }, items.map((i) => h("li", { text: itemText(i) }))) : h("p", { class: "muted", text: t("common.none") }),
+          items.length ? h("ul", { translate: "no" }, items.map(itemNode)) : h("p", { class: "muted", text: t("common.none") }),
         ),
       );
     }
@@ -836,15 +755,16 @@ function renderDataset() {
     parts.push(h("p", { class: "muted", "data-dataset-gone": S.datasetGone, text: t(`inc.dataset.${S.datasetGone}`) }));
   } else if (S.disclosureError) {
     parts.push(h("p", { class: "error", text: t("dataset.refused", { why: why(S.disclosureError) }) }));
-  } else if (net.state() === "offline") {
-    parts.push(h("p", { class: "muted", text: t("dataset.offline") }));
+  } else if (net.unreachable()) {
+    parts.push(h("p", { class: "muted", text: t(net.state() === "offline" ? "dataset.offline" : "dataset.noServer") }));
   } else if (!S.token) {
     parts.push(h("p", { class: "muted", text: t("dataset.needLogin") }));
   } else {
     parts.push(h("p", { class: "muted", text: t("dataset.fetching") }));
   }
   el.replaceChildren(h("div", { class: "dataset", id: "dataset-body" }, ...parts));
-  show("start-report", Boolean(S.token && net.state() === "online" && !S.incident));
+  // Without the server too: the report waits in the outbox until it answers.
+  show("start-report", Boolean(S.token && !S.incident));
 }
 
 function renderPatientLine() {
@@ -866,20 +786,25 @@ function renderHospitals() {
   const list = $("hospital-list");
   const checked = new Set([...list.querySelectorAll("input:checked")].map((x) => x.value));
   const asked = new Set((S.incident?.targets || []).map((x) => x.hospital.id));
-  list.replaceChildren(
+  const nodes = [
     h("legend", { class: "sr-only", text: t("hosp.title") }),
     ...(S.hospitals.length
       ? S.hospitals.map((hosp) => {
           const id = `hosp-${hosp.id}`;
-          return h(
-            "label",
-            { class: "choice", for: id },
-            h("input", { type: "checkbox", name: "hospital", value: hosp.id, id, checked: checked.has(hosp.id), disabled: asked.has(hosp.id) }),
-            h("span", {}, h("strong", { translate: "no", text: hospitalName(hosp) }), h("small", { text: ` ${t("hosp.phone", { phone: hosp.phone })}` })),
-          );
+          return [
+            h(
+              "label",
+              { class: "choice", for: id },
+              h("input", { type: "checkbox", name: "hospital", value: hosp.id, id, checked: checked.has(hosp.id), disabled: asked.has(hosp.id) }),
+              h("span", {}, h("strong", { translate: "no", text: hospitalName(hosp) })),
+            ),
+            h("p", { class: "hosp-phone" }, telLink(hosp.phone, t("hosp.phone", { phone: hosp.phone }))),
+          ];
         })
       : [h("p", { text: t("hosp.none") })]),
-  );
+    S.hospitalsAt ? h("p", { class: "muted", text: t("hosp.cached", { when: fmtTime(S.hospitalsAt) }) }) : null,
+  ];
+  list.replaceChildren(...nodes.flat().filter(Boolean));
 }
 
 function renderIncident() {
@@ -913,6 +838,7 @@ function renderIncident() {
     }),
   );
   $("arrive").hidden = !(inc.destination && inc.status !== "arrived");
+  renderEscalations(inc, hospitalName);
 }
 
 function render() {
@@ -922,24 +848,26 @@ function render() {
   const enrolled = Boolean(S.device);
   show("enroll", !enrolled);
   show("login", enrolled && !S.token);
-  show("unlock", enrolled && !S.token && Boolean(S.webauthn) && net.state() !== "offline");
+  show("unlock", enrolled && !S.token && Boolean(S.webauthn) && !net.unreachable());
   show("nocard-start", Boolean(S.token));
   show("bg", Boolean(S.token));
   if (!S.token) show("webauthn-offer", false);
-  // Logging in needs the server; offline, cards are still checked.
-  const offline = net.state() === "offline";
-  show("login-form", !offline);
-  show("login-offline", offline);
+  // Logging in needs the server; without it, cards are still checked.
+  const away = net.unreachable();
+  show("login-form", !away);
+  show("login-offline", away);
+  $("login-offline").textContent = t(net.state() === "no_server" ? "login.noServer" : "login.offline");
   show("scan", enrolled);
   show("scan-nfc", enrolled && "NDEFReader" in globalThis);
   show("logout", Boolean(S.token));
-  show("forget", enrolled);
+  show("settings", enrolled);
   $("device-line").textContent = enrolled ? t("device.line", { label: S.device.label || "—", id: S.device.id.slice(0, 8) }) : "";
   $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
   renderVerdict();
   renderPatientLine();
   renderRecorded();
   if (S.incident) renderIncident();
+  renderOutbox(lastOutbox);
 }
 
 // ---- start ---------------------------------------------------------------------------------------
@@ -959,7 +887,13 @@ async function main() {
   $("add-reading").addEventListener("click", addReading);
   $("ask").addEventListener("click", ask);
   $("arrive").addEventListener("click", arrive);
+  // Nothing typed is lost by a reload: the draft follows every keystroke (reportform.js).
+  const keep = () => S.incident && saveDraft(S.incident, S.loginId);
+  $("report-form").addEventListener("input", keep);
+  $("report-form").addEventListener("change", keep);
+  unlockAudio();
   net.onChange(onNet);
+  outbox.onChange(onOutbox);
 
   S.device = (await store.get("device").catch(() => null)) || null;
   // A session opened in another tab of this browser (the camera app's, say) is this one's too.
@@ -967,7 +901,9 @@ async function main() {
   S.webauthn = await loadUnlock(S.device);
   ({ logout } = initSession(ctx));
   initNoCard(ctx);
+  await restoreDraft();
   render();
+  outbox.start();
   if (S.token) startFeed();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/pages/field/sw.js", { scope: "/" }).catch(() => {});
@@ -983,6 +919,18 @@ async function main() {
   await reachable;
   await keysRefreshed;
   document.body.dataset.ready = "1";
+}
+
+// A report being written when the page went away (a reload, the phone's camera, a crash): back,
+// for the same paramedic in this tab's session; a draft without a session is dropped.
+async function restoreDraft() {
+  const d = await loadDraft();
+  if (!d) return;
+  if (!S.token || !S.device || d.loginId !== S.loginId) return clearDraft();
+  S.incident = d.incident;
+  S.reportQueued = Boolean(d.incident?.local);
+  restoreForm(d.form);
+  show("report");
 }
 
 // Whether the server answers changed: what waited for it starts when it does.

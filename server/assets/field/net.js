@@ -4,9 +4,12 @@
 // network at all, so here the browser's `online`/`offline` events are only hints. The state comes
 // from a cheap probe of /healthz with a short timeout — at start, every so often (sooner while
 // offline), on those events and when the page becomes visible — and from the outcome of every real
-// request made through `net.fetch`: a network failure means offline, any HTTP answer online.
+// request made through `net.fetch`: any HTTP answer means online, a failure means the server is not
+// reached — "offline" when the browser says it has no network (`navigator.onLine` false is
+// believed; true proves nothing), else "no_server": the network is there but the server does not
+// answer (down, blocked, a captive portal). Issue 21: people are told which.
 //
-// States: "checking" (not known yet: nothing is claimed), "online", "offline".
+// States: "checking" (not known yet: nothing is claimed), "online", "no_server", "offline".
 
 /** The server could not be reached (the request never got an HTTP answer). */
 export class NetworkError extends Error {
@@ -50,6 +53,8 @@ export function createNet({
   }
 
   const reached = (r) => !GATEWAY.has(r.status) && !r.headers?.get?.(OFFLINE_COPY);
+  // Not reached: is there a network at all? Only the browser's "no" is worth believing.
+  const unreached = () => (globalThis.navigator?.onLine === false ? "offline" : "no_server");
 
   /** Asks the server now (one probe at a time); resolves to the new state. */
   function probe() {
@@ -59,9 +64,9 @@ export function createNet({
       const timeout = setTimeout(() => ctl.abort(), timeoutMs);
       try {
         const r = await fetchFn(healthUrl, { cache: "no-store", signal: ctl.signal });
-        set(reached(r) ? "online" : "offline");
+        set(reached(r) ? "online" : unreached());
       } catch {
-        set("offline"); // refused, no network, or no answer in time
+        set(unreached()); // refused, no network, or no answer in time
       } finally {
         clearTimeout(timeout);
         probing = null;
@@ -79,15 +84,19 @@ export function createNet({
       r = await fetchFn(input, init);
     } catch (e) {
       if (e?.name === "AbortError") throw e; // cancelled by us: says nothing about the server
-      set("offline");
+      set(unreached());
       throw new NetworkError(e);
     }
-    set(reached(r) ? "online" : "offline");
+    set(reached(r) ? "online" : unreached());
     return r;
   }
 
   return {
     state: () => state,
+    /** Whether the server is known to answer now. */
+    online: () => state === "online",
+    /** Whether the server is known not to answer now ("offline" or "no_server"). */
+    unreachable: () => state === "offline" || state === "no_server",
     fetch: netFetch,
     probe,
     /** The state once known: waits for a probe while still "checking". */

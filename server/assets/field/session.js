@@ -10,6 +10,7 @@
 // next request answers 401 and the app forgets the token). docs/threat-model.md says what keeping
 // it beyond one tab means.
 
+import { netText } from "./errors.js";
 import { generateDeviceKey, publicJwk } from "./httpsig.js";
 import { t } from "./i18n.js";
 import { net } from "./net.js";
@@ -47,7 +48,7 @@ export function initSession(ctx) {
   async function enroll(ev) {
     ev.preventDefault();
     const f = ev.target;
-    if (net.state() === "offline") return message(() => t("enroll.needOnline"));
+    if (net.unreachable()) return message(() => `${t("enroll.needOnline")} ${netText(net.state())}`);
     try {
       const keyPair = await generateDeviceKey();
       const label = f.label.value.trim() || null;
@@ -109,12 +110,14 @@ export function initSession(ctx) {
     S.disclosure = null;
     if (S.verdict?.kind === "break_glass") S.verdict = null; // the session's lookup ends with it
     ctx.dropPhoto();
+    ctx.onLogout?.();
     render();
   }
 
   async function forget() {
     if (!confirm(t("device.forgetConfirm"))) return;
     await logout();
+    await ctx.onForget?.();
     await store.del("device");
     await store.del("webauthn").catch(() => {});
     S.device = null;

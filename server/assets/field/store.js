@@ -9,28 +9,40 @@
 const DB = "kyukit-field";
 const STORE = "kv";
 
+// One connection, opened on first use and kept (the outbox writes before every change it sends:
+// opening the database each time cost more than the write); closed if a newer version of the
+// database is opened elsewhere, and opened again on the next use.
+let connection = null;
 function open() {
-  return new Promise((resolve, reject) => {
+  connection ??= new Promise((resolve, reject) => {
     const req = indexedDB.open(DB, 1);
     req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      db.onversionchange = () => {
+        db.close();
+        connection = null;
+      };
+      db.onclose = () => (connection = null);
+      resolve(db);
+    };
+    req.onerror = () => {
+      connection = null;
+      reject(req.error);
+    };
   });
+  return connection;
 }
 
 async function tx(mode, fn) {
   const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const t = db.transaction(STORE, mode);
-      const req = fn(t.objectStore(STORE));
-      t.oncomplete = () => resolve(req?.result);
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error);
-    });
-  } finally {
-    db.close();
-  }
+  return new Promise((resolve, reject) => {
+    const t = db.transaction(STORE, mode);
+    const req = fn(t.objectStore(STORE));
+    t.oncomplete = () => resolve(req?.result);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error);
+  });
 }
 
 export const get = (key) => tx("readonly", (s) => s.get(key));

@@ -42,6 +42,33 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("i18n.js", include_str!("../../assets/field/i18n.js"), JS),
     ("store.js", include_str!("../../assets/field/store.js"), JS),
     ("net.js", include_str!("../../assets/field/net.js"), JS),
+    ("api.js", include_str!("../../assets/field/api.js"), JS),
+    ("dom.js", include_str!("../../assets/field/dom.js"), JS),
+    (
+        "errors.js",
+        include_str!("../../assets/field/errors.js"),
+        JS,
+    ),
+    (
+        "outbox.js",
+        include_str!("../../assets/field/outbox.js"),
+        JS,
+    ),
+    (
+        "alerts.js",
+        include_str!("../../assets/field/alerts.js"),
+        JS,
+    ),
+    (
+        "reportform.js",
+        include_str!("../../assets/field/reportform.js"),
+        JS,
+    ),
+    (
+        "firstscreen.js",
+        include_str!("../../assets/field/firstscreen.js"),
+        JS,
+    ),
     (
         "scanner.js",
         include_str!("../../assets/field/scanner.js"),

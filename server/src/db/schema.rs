@@ -673,3 +673,14 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::table! {
+    idempotency_keys (device_id, idem_key) {
+        device_id -> Text,
+        idem_key -> Text,
+        account_id -> Text,
+        request_hash -> Text,
+        response -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

@@ -23,6 +23,7 @@ pub mod feed;
 pub mod fhir;
 pub mod fhir_report;
 pub mod governance;
+pub mod idempotency;
 pub mod import;
 pub mod incidents;
 pub mod keys;

@@ -220,7 +220,7 @@ export class Checks {
       for (const el of document.querySelectorAll("button, label, h1, h2, h3, legend, summary, a")) {
         if (visible(el) && !el.textContent.trim() && !el.getAttribute("aria-label")) out.push(`empty <${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}>`);
       }
-      for (const el of document.querySelectorAll("button, summary, .choice span, input:not([type=checkbox]):not([type=radio]), a.st-esc")) {
+      for (const el of document.querySelectorAll("button, summary, .choice span, input:not([type=checkbox]):not([type=radio]), a.st-esc, a.tel, a.queue")) {
         if (!visible(el)) continue;
         const r = el.getBoundingClientRect();
         if (r.height < 47.5 || r.width < 47.5) out.push(`target smaller than 48px: <${el.tagName.toLowerCase()}> "${el.textContent.trim().slice(0, 30)}" ${Math.round(r.width)}×${Math.round(r.height)}`);

@@ -117,7 +117,7 @@ async function world() {
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/dataset`, { category: "advance_directive", body: { status: "dnar", document_location: "仏壇の引き出し" } }, taro.token);
   await server.ok("POST", `/api/v1/residents/${taro.resident_id}/consents`, { categories: ["advance_directive"], disaster_use: false, triage_on_card: true, name_on_print: false }, taro.token);
   const dnarCard = await server.ok("POST", `/api/v1/residents/${taro.resident_id}/cards`, {}, taro.token);
-  return { fire, hospA, hospB, hospC, medic, edA, edB, edC, code, card, png, dnarCard, rid, rt };
+  return { fire, hospA, hospB, hospC, medic, edA, edB, edC, code, card, png, dnarCard, rid, rt, taro };
 }
 
 /** The card with one bit of its triage flags cleared ("no anticoagulant"): a forgery. */
@@ -142,6 +142,38 @@ async function noRawCodes(page, what) {
   const strings = await visibleStrings(page);
   assert.ok(strings.length > 10, `${what}: ${strings.length} visible strings`);
   assert.deepEqual(rawCodes(strings, codeLists()), [], `${what} shows raw codes`);
+}
+
+/** Issue 21: every phone number visible on the page is (inside) a `tel:` link. Returns how many. */
+async function phonesAreLinks(page, what) {
+  const { found, bare } = await page.evaluate(() => {
+    const phone = /\+?\d[\d-]{8,}\d/g;
+    const out = { found: 0, bare: [] };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || el.getClientRects().length === 0 || el.closest("input, textarea, [hidden]")) continue;
+      for (const m of n.textContent.matchAll(phone)) {
+        if ((m[0].match(/\d/g) || []).length < 10) continue;
+        out.found++;
+        const a = el.closest("a[href^='tel:']");
+        if (!a || a.getAttribute("href").replace(/[^0-9+]/g, "") !== m[0].replace(/[^0-9+]/g, "")) out.bare.push(m[0]);
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(bare, [], `${what}: phone numbers that are not tel: links`);
+  return found;
+}
+
+/** Issue 21: what changes treatment is inside the first 360×640 viewport, without scrolling. */
+async function inFirstViewport(page, selectors, shot) {
+  for (const sel of selectors) {
+    const box = await page.locator(sel).first().boundingBox();
+    assert.ok(box, `${sel} is not shown`);
+    assert.ok(box.y >= 0 && box.y + box.height <= 640, `${sel} is at ${Math.round(box.y)}–${Math.round(box.y + box.height)} px, not inside the first 640 px`);
+  }
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${shot}-first-screen-ja-360x640.png`), animations: "disabled", caret: "hide" });
 }
 
 async function enrollAndLogin(page, w, { login = true } = {}) {
@@ -218,6 +250,11 @@ async function main() {
 
   await step("enrolment and login screens (all sizes, both languages)", async () => {
     ({ page: medicPage, context: medicContext } = await checks.page(camera, { name: "field", permissions: ["camera"] }));
+    // What the phone would vibrate (issue 21: an escalation vibrates).
+    await medicPage.addInitScript(() => {
+      window.__vibrations = [];
+      Object.defineProperty(Navigator.prototype, "vibrate", { configurable: true, value: (p) => window.__vibrations.push(p) > 0 });
+    });
     await medicPage.goto(`${server.url}/pages/field`);
     await medicPage.waitForSelector("body[data-ready='1']");
     // "Online" is the server answering its health probe, shown for tests as data-net.
@@ -264,6 +301,8 @@ async function main() {
 
   await step("1. the camera reads the card, it verifies offline, the consented dataset shows", async () => {
     await medicPage.fill("#incident-ref", "R8-0412");
+    // A phone in the ambulance: 360×640.
+    await medicPage.setViewportSize(SIZES[0]);
     await medicPage.click("#scan-camera");
     await medicPage.waitForSelector("#verdict[data-verdict]", { timeout: 30_000 });
     const verdict = await medicPage.getAttribute("#verdict", "data-verdict");
@@ -278,12 +317,26 @@ async function main() {
     // Issue 19: her ACP shows as ACP, and nothing on the page says DNAR.
     assert.ok(await medicPage.isVisible("#triage-core [data-flag=acp]"));
     assert.equal(await medicPage.locator("#triage-core [data-flag=dnar], #triage-core [data-flag=advance_directive_unspecified]").count(), 0);
-    await medicPage.waitForSelector("#dataset-body .patient");
+    await medicPage.waitForSelector("#patient-head .patient");
     // Online, the server says the card is current: the card's own facts, as they are.
     await medicPage.waitForSelector("#triage-core[data-current=true]");
     assert.equal(await medicPage.isVisible("#triage-core .stale-note"), false);
-    const data = await medicPage.textContent("#dataset-body");
-    assert.match(data, /山田 花子/);
+    const data = await medicPage.textContent("#result");
+    assert.match(await medicPage.textContent("#patient-head"), /山田 花子\s*ヤマダ ハナコ\s*\d+歳・女性・1941-04-03生/);
+    // Issue 21: the first screen — who, then what changes treatment — without scrolling.
+    await medicPage.waitForFunction(() => document.querySelector("#identity-photo")?.complete);
+    const critical = await medicPage.textContent("#critical");
+    assert.match(critical, /アレルギー：ペニシリン — アナフィラキシー（命に関わる）/);
+    assert.match(critical, /抗凝固薬：ワルファリン/);
+    assert.match(critical, /インスリン：登録なし/);
+    assert.match(critical, /ペースメーカー/);
+    assert.match(critical, /延命治療の意思：ACP（人生会議）の記録あり/);
+    await inFirstViewport(
+      medicPage,
+      ["#verdict", "#patient-head .patient", "#identity-photo", "#critical [data-critical=allergies]", "#critical [data-critical=anticoagulant]", "#critical [data-critical=insulin]", "#critical [data-critical=devices]", "#critical [data-critical=advance_directive]"],
+      "field-card-genuine",
+    );
+    await medicPage.setViewportSize(SIZES[1]);
     assert.match(data, /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
     assert.match(data, /ACP（人生会議）の記録あり/);
     const visible = await medicPage.locator("body").innerText();
@@ -303,6 +356,7 @@ async function main() {
     });
     assert.deepEqual([shown.w, shown.h, shown.src], [600, 800, "blob:"]);
     assert.ok(shown.alt.length > 0);
+    await phonesAreLinks(medicPage, "the scan result");
     await checks.capture(medicPage, "field-card-genuine");
     await noRawCodes(medicPage, "the paramedic's scan result");
   });
@@ -390,6 +444,7 @@ async function main() {
     await medicPage.click("#add-reading");
     assert.match(await medicPage.textContent("#msg"), /測定値を1つ以上/);
     await checks.capture(medicPage, "field-report-readings");
+    assert.ok((await phonesAreLinks(medicPage, "the hospital list")) >= 3, "the hospitals' numbers are shown, as links");
     await medicPage.click(`label[for=hosp-${w.hospA.id}]`);
     await medicPage.click(`label[for=hosp-${w.hospB.id}]`);
     await medicPage.click(`label[for=hosp-${w.hospC.id}]`);
@@ -437,9 +492,23 @@ async function main() {
     assert.equal(await edB.getAttribute("[data-incident] .esc", "data-escalation"), "1");
     await medicPage.waitForSelector(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, { timeout: 10_000 });
     assert.match(await medicPage.getAttribute(`#targets [data-hospital="${w.hospB.id}"] .st-esc`, "href"), /^tel:0297-23-2222$/);
+    // Issue 21: at the top of the screen, with a call link; the phone vibrated (and beeped).
+    await medicPage.waitForSelector("#alerts .alert[data-escalation]");
+    const alert = await medicPage.locator("#alerts .alert").first().boundingBox();
+    assert.ok(alert.y < 120, `the escalation is at the top of the screen (${Math.round(alert.y)} px)`);
+    assert.match(await medicPage.textContent("#alerts"), /水海道さくら病院 が応答しません/);
+    assert.equal(await medicPage.locator("#alerts .alert", { hasText: "水海道さくら病院" }).locator("a.tel").getAttribute("href"), "tel:0297232222");
+    assert.ok((await medicPage.evaluate(() => window.__vibrations.length)) >= 1, "it vibrated");
+    assert.ok(Number(await medicPage.getAttribute("body", "data-escalated")) >= 1);
     assert.equal(await edA.$("[data-incident].escalated"), null, "the acknowledged hospital is not escalated");
     await checks.capture(edB, "ed-board-escalated");
     await checks.capture(medicPage, "field-inquiry");
+    // Dismissed, it leaves the top of the screen (the target's line below keeps the number).
+    const shown = await medicPage.locator("#alerts .alert").count();
+    await medicPage.click("#alerts [data-dismiss]");
+    await medicPage.waitForFunction((n) => document.querySelectorAll("#alerts .alert").length === n - 1, shown);
+    while (await medicPage.locator("#alerts [data-dismiss]").count()) await medicPage.click("#alerts [data-dismiss]");
+    await medicPage.waitForSelector("#alerts", { state: "hidden" });
   });
 
   await step("2. the board shows the report; one hospital declines with a reason, the other accepts and becomes the destination", async () => {
@@ -608,11 +677,108 @@ async function main() {
     assert.equal(await medicPage.locator("#triage-core details.was [data-flag=insulin]").count(), 0);
     await medicPage.click("#triage-core details.was summary");
     assert.ok(await medicPage.isVisible("#triage-core details.was [data-flag=anticoagulant]"));
-    await medicPage.waitForSelector("#dataset-body .patient");
+    await medicPage.waitForSelector("#patient-head .patient");
+    assert.match(await medicPage.textContent("#critical [data-critical=insulin]"), /インスリン：ランタス注/);
     // Both marked in the list: the anticoagulant and the insulin added after the card.
     assert.match(await medicPage.textContent("#dataset-body"), /ランタス注 12単位 就寝前 \(インスリン\)/);
     assert.match(await medicPage.textContent("#dataset-body"), /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
     await checks.capture(medicPage, "field-card-stale");
+  });
+
+  await step("issue 21: a report made while the server cannot be reached waits in the queue, survives a reload, and is sent once when it is back", async () => {
+    // Taro (DNAR) now also shares his care team and emergency contact: numbers to call.
+    await server.ok("POST", `/api/v1/residents/${w.taro.resident_id}/dataset`, { category: "emergency_contacts", body: { name: "鈴木 花子", relation: "妻", phone: "090-8765-4321" } }, w.taro.token);
+    await server.ok("POST", `/api/v1/residents/${w.taro.resident_id}/dataset`, { category: "medications", body: { name: "ノボラピッド注", dose: "6単位", frequency: "毎食前", insulin: true } }, w.taro.token);
+    await server.ok("POST", `/api/v1/residents/${w.taro.resident_id}/consents`, { categories: ["advance_directive", "medications", "emergency_contacts"], disaster_use: false, triage_on_card: true, name_on_print: false }, w.taro.token);
+    const { page, context } = await checks.page(plain, { name: "field-queue", viewport: SIZES[0] });
+    await enrollAndLogin(page, w);
+    await page.click("#scan details summary");
+    await page.fill("#manual-form input[name=card]", w.dnarCard.url);
+    await page.click("#manual-form button[type=submit]");
+    await page.waitForSelector("#patient-head .patient");
+    assert.match(await page.textContent("#critical [data-critical=advance_directive]"), /DNAR（心肺蘇生を望まない）/);
+    assert.match(await page.textContent("#critical [data-critical=insulin]"), /ノボラピッド注/);
+    await inFirstViewport(page, ["#patient-head .patient", "#critical [data-critical=allergies]", "#critical [data-critical=anticoagulant]", "#critical [data-critical=insulin]", "#critical [data-critical=advance_directive]"], "field-card-dnar");
+    assert.equal(await phonesAreLinks(page, "a dataset with contacts"), 1);
+    assert.equal(await page.getAttribute("#dataset-body a.tel", "href"), "tel:09087654321");
+
+    // The server stops answering this phone (the network is up): "no server" in the header.
+    const block = (r) => {
+      const u = new URL(r.request().url());
+      return u.pathname === "/healthz" || u.pathname.startsWith("/api/") ? r.abort("connectionrefused") : r.continue();
+    };
+    await context.route(`${server.url}/**`, block);
+    await page.click("#start-report");
+    await page.waitForSelector("#report:not([hidden])");
+    await page.waitForSelector("#net[data-net=no_server]");
+    assert.match(await page.textContent("#net"), /サーバーに接続できません/);
+    assert.match(await page.textContent("#msg"), /送信待ち/);
+    // The browser saying it has no network at all is "offline", and back to "no server" after.
+    await page.evaluate(() => {
+      Object.defineProperty(Navigator.prototype, "onLine", { configurable: true, get: () => false });
+      window.dispatchEvent(new Event("offline"));
+    });
+    await page.waitForSelector("#net[data-net=offline]");
+    assert.match(await page.textContent("#net"), /オフライン/);
+    await page.evaluate(() => {
+      Object.defineProperty(Navigator.prototype, "onLine", { configurable: true, get: () => true });
+      window.dispatchEvent(new Event("online"));
+    });
+    await page.waitForSelector("#net[data-net=no_server]");
+
+    // Typed, then the page reloads: nothing is lost.
+    await page.fill("#report-form input[name=chief_complaint]", "呼吸苦、意識もうろう");
+    await page.click("label[for=activation-general]");
+    await page.fill("#vitals input[name=spo2]", "89");
+    await page.reload();
+    await page.waitForSelector("body[data-ready='1']");
+    await page.waitForSelector("#report:not([hidden])");
+    assert.equal(await page.inputValue("#report-form input[name=chief_complaint]"), "呼吸苦、意識もうろう");
+    assert.equal(await page.inputValue("#vitals input[name=spo2]"), "89");
+    assert.ok(await page.isChecked("#activation-general"));
+    await page.waitForSelector("#net[data-net=no_server]");
+
+    // Sent without the server: queued, counted and shown; the draft is gone from the device.
+    await page.click("#report-form button[type=submit]");
+    await page.waitForSelector("#outbox-count[data-count='2']");
+    assert.match(await page.textContent("#outbox-count"), /送信待ち 2件/);
+    assert.match(await page.textContent("#outbox-list"), /事案の開始.*報告：呼吸苦、意識もうろう/);
+    assert.equal(await page.getAttribute("#outbox-list li", "data-state"), "queued");
+    assert.match(await page.textContent("#msg"), /報告を送信待ちに入れました/);
+    assert.equal(await page.evaluate(async () => (await import("/pages/field/store.js")).get("report-draft")), undefined);
+    assert.doesNotMatch(await page.textContent("body"), /Failed to fetch|TypeError|NetworkError/);
+    await checks.capture(page, "field-queue");
+
+    // The server answers again, but the report's first answer is lost on the way (the server made
+    // the version; the phone never heard): the outbox sends it again with the same key.
+    const replies = [];
+    page.on("response", (r) => {
+      if (r.request().method() === "POST" && /\/reports$/.test(new URL(r.url()).pathname)) replies.push(r.headers()["idempotent-replayed"] || "first");
+    });
+    let lost = 0;
+    await context.unroute(`${server.url}/**`, block);
+    await context.route(/\/api\/v1\/incidents\/[0-9a-f]+\/reports$/, async (r) => {
+      if (r.request().method() === "POST" && lost === 0) {
+        lost++;
+        await r.fetch(); // the server receives and stores it …
+        return r.abort("connectionreset"); // … and the answer never arrives
+      }
+      return r.continue();
+    });
+    await page.waitForSelector("#outbox-count", { state: "hidden", timeout: 45_000 });
+    assert.equal(lost, 1, "the first answer was lost");
+    assert.deepEqual(replies, ["true"], "the resend got the first answer back");
+    await page.waitForSelector("#net[data-net=online]");
+    await page.waitForFunction(() => document.querySelectorAll("#vitals-recorded li").length === 1);
+    // The server has exactly one report version.
+    const versions = await page.evaluate(async () => {
+      const api = await import("/pages/field/api.js");
+      return api.signed("GET", `/api/v1/incidents/${api.session.incident.id}/reports`);
+    });
+    assert.equal(versions.length, 1, JSON.stringify(versions));
+    assert.equal(versions[0].chief_complaint, "呼吸苦、意識もうろう");
+    assert.equal(versions[0].vitals.spo2, 89);
+    await context.close();
   });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
@@ -635,9 +801,10 @@ async function main() {
     assert.ok(await page.isVisible("#triage-core [data-flag=anticoagulant]"));
     // The app decides "offline" from the server not answering (navigator.onLine may well stay true):
     // wait for that state, then check what it shows.
-    await page.waitForSelector("#net[data-net=offline]");
-    assert.match(await page.textContent("#net"), /オフライン/);
-    assert.match(await page.textContent("#dataset-body"), /オフライン/);
+    // Issue 21: with the browser claiming a network, that is "no server", said so plainly.
+    await page.waitForSelector("#net[data-net=no_server]");
+    assert.match(await page.textContent("#net"), /サーバーに接続できません/);
+    assert.match(await page.textContent("#dataset-body"), /サーバーに接続できません/);
     assert.equal(await page.isVisible("#login-form"), false, "no login form while offline");
     // Issue 21: the paramedic's session is kept for every tab of the device (IndexedDB), so the
     // new tab is still logged in: no login section at all, the dataset waits for the server.

@@ -238,7 +238,7 @@ function fakeFetch(...answers) {
   return fn;
 }
 
-test("net: unknown until the probe answers; any HTTP answer is online, a refused connection offline", async () => {
+test("net: unknown until the probe answers; any HTTP answer is online, a refused connection no server", async () => {
   const changes = [];
   const up = createNet({ fetchFn: fakeFetch(200) });
   up.onChange((s, prev) => changes.push(`${prev}→${s}`));
@@ -247,16 +247,16 @@ test("net: unknown until the probe answers; any HTTP answer is online, a refused
   assert.deepEqual(changes, ["checking→online"]);
   const f = fakeFetch(new TypeError("Failed to fetch"), 200);
   const down = createNet({ fetchFn: f });
-  assert.equal(await down.settled(), "offline");
+  assert.equal(await down.settled(), "no_server", "navigator.onLine is not false here: the network may be up");
   assert.deepEqual(f.calls, ["/healthz"]);
   assert.equal(await down.probe(), "online");
 });
 
-test("net: a probe with no answer within the timeout, or a proxy's 502/504, is offline", async () => {
+test("net: a probe with no answer within the timeout, or a proxy's 502/504, is no server", async () => {
   const slow = createNet({ fetchFn: fakeFetch("hang"), timeoutMs: 20 });
-  assert.equal(await slow.probe(), "offline");
-  assert.equal(await createNet({ fetchFn: fakeFetch(502) }).probe(), "offline");
-  assert.equal(await createNet({ fetchFn: fakeFetch(504) }).probe(), "offline");
+  assert.equal(await slow.probe(), "no_server");
+  assert.equal(await createNet({ fetchFn: fakeFetch(502) }).probe(), "no_server");
+  assert.equal(await createNet({ fetchFn: fakeFetch(504) }).probe(), "no_server");
   assert.equal(await createNet({ fetchFn: fakeFetch(503) }).probe(), "online"); // the server itself said so
 });
 
@@ -265,9 +265,10 @@ test("net.fetch: real requests update the state; failures become NetworkError, a
   assert.equal((await n.fetch("/api/v1/sessions")).status, 401);
   assert.equal(n.state(), "online", "a refusal is still an answer");
   await assert.rejects(n.fetch("/api/v1/scans"), (e) => e instanceof NetworkError && e.cause instanceof TypeError);
-  assert.equal(n.state(), "offline");
+  assert.equal(n.state(), "no_server");
+  assert.ok(n.unreachable() && !n.online());
   await assert.rejects(n.fetch("/api/v1/crew/feed"), { name: "AbortError" });
-  assert.equal(n.state(), "offline", "an abort says nothing about the server");
+  assert.equal(n.state(), "no_server", "an abort says nothing about the server");
   await n.fetch("/api/v1/hospitals");
   assert.equal(n.state(), "online");
 });
@@ -277,7 +278,24 @@ test("net.fetch: the service worker's cached copy (network down) is not the serv
   const n = createNet({ fetchFn: fakeFetch(copy) });
   const r = await n.fetch("/.well-known/jwks.json");
   assert.equal(r.status, 200);
-  assert.equal(n.state(), "offline");
+  assert.equal(n.state(), "no_server");
+});
+
+test("net: offline when the browser says it has no network, no server when it says it has one", async () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  const as = (onLine) => Object.defineProperty(globalThis, "navigator", { value: { onLine }, configurable: true });
+  try {
+    as(false);
+    assert.equal(await createNet({ fetchFn: fakeFetch(new TypeError("Failed to fetch")) }).probe(), "offline");
+    as(true);
+    assert.equal(await createNet({ fetchFn: fakeFetch(new TypeError("Failed to fetch")) }).probe(), "no_server");
+    // The browser's "offline" is not believed over an answer from the server.
+    as(false);
+    assert.equal(await createNet({ fetchFn: fakeFetch(200) }).probe(), "online");
+  } finally {
+    if (saved) Object.defineProperty(globalThis, "navigator", saved);
+    else delete globalThis.navigator;
+  }
 });
 
 test("net: one probe at a time; listeners hear changes only", async () => {
@@ -289,7 +307,7 @@ test("net: one probe at a time; listeners hear changes only", async () => {
   assert.equal(f.calls.length, 1);
   await n.probe();
   assert.equal(heard, 1);
-  for (const s of ["checking", "online", "offline"]) assert.ok(STRINGS.ja[`net.${s}`] && STRINGS.en[`net.${s}`], s);
+  for (const s of ["checking", "online", "no_server", "offline"]) assert.ok(STRINGS.ja[`net.${s}`] && STRINGS.en[`net.${s}`], s);
 });
 
 // ---- i18n ---------------------------------------------------------------------------------------
@@ -371,4 +389,64 @@ test("consciousness: not alert is flagged; JCS II/III and GCS ≤ 8 are crit", (
   assert.equal(gcsLevel({ total: 14 }), "warn");
   assert.equal(gcsLevel({ total: 9 }), "warn");
   assert.equal(gcsLevel({ total: 8 }), "crit");
+});
+
+// ---- server error codes in words (issue 21) ------------------------------------------------------
+
+// errors.js imports i18n.js (safe to import, as above).
+const { API_ERRORS, codeText } = await import(path.join(ASSETS, "errors.js"));
+
+// The server's sources behind the routes the paramedic app calls (enrolment, login, scans and
+// the photo, incidents, reports, inquiries, hospitals, the crew feed) and what every request goes
+// through (signatures, sessions, body parsing, rate limits, the error mapping).
+const PWA_SOURCES = [
+  "service/devices.rs", "service/accounts.rs", "service/access.rs", "service/incidents", "service/report",
+  "service/idempotency.rs", "service/photo.rs", "service/facilities.rs", "service/disclosure.rs", "service/mod.rs",
+  "service/error.rs", "service/security.rs", "api/extract.rs", "api/error.rs", "api/mod.rs", "api/field.rs",
+  "api/incidents", "api/accounts.rs", "auth.rs", "ratelimit.rs", "httpsig.rs", "db/mod.rs",
+];
+
+/** Every error code those sources can answer with: the code argument of each DomainError
+ * constructor (and of the helpers that take one), and `code: "…"` fields. */
+function serverCodes() {
+  const src = path.join(ROOT, "server/src");
+  const files = PWA_SOURCES.flatMap((f) => {
+    const p = path.join(src, f);
+    assert.ok(fs.existsSync(p), `${f} is gone: update PWA_SOURCES`);
+    return fs.statSync(p).isDirectory()
+      ? fs.readdirSync(p).filter((x) => x.endsWith(".rs") && x !== "tests.rs").map((x) => path.join(p, x))
+      : [p];
+  });
+  const call = /\b(?:forbidden_code|unauthorized_code|conflict|unprocessable|bad_request|too_large|unsupported_media|with_code|invalid|factor_refusal|new)\(\s*(?:Kind::\w+,\s*)?"([a-z][a-z0-9_]{2,})"/g;
+  const field = /\bcode:\s*"([a-z][a-z0-9_]{2,})"/g;
+  const codes = new Set();
+  for (const f of files) {
+    const s = fs.readFileSync(f, "utf8");
+    for (const m of s.matchAll(call)) codes.add(m[1]);
+    for (const m of s.matchAll(field)) codes.add(m[1]);
+  }
+  return [...codes].sort();
+}
+
+test("every error code the server can send to the paramedic app has Japanese and English words", () => {
+  const codes = serverCodes();
+  assert.ok(codes.length > 50, `only ${codes.length} codes found: the extraction broke`);
+  for (const known of ["enrollment_code_unknown", "version_conflict", "signature_expired", "idempotency_key_reused", "rate_limited", "not_found"]) {
+    assert.ok(codes.includes(known), `${known} not found in the sources`);
+  }
+  const missing = codes.filter((c) => !API_ERRORS.ja[c] || !API_ERRORS.en[c]);
+  assert.deepEqual(missing, [], "codes without both translations");
+  assert.deepEqual(Object.keys(API_ERRORS.ja).sort(), Object.keys(API_ERRORS.en).sort());
+  for (const lang of ["ja", "en"]) {
+    for (const [c, s] of Object.entries(API_ERRORS[lang])) {
+      assert.ok(s.length > 8 && !(c.includes("_") && s.includes(c)), `${lang} ${c}: words, not the code`);
+      if (lang === "en") assert.doesNotMatch(s, /[\u3040-\u30ff\u4e00-\u9fff]/, `${c}: Japanese in English`);
+      else assert.match(s, /[\u3040-\u30ff\u4e00-\u9fff]/, `${c}: no Japanese`);
+    }
+  }
+  // What to do next, e.g. asking for a new enrolment code.
+  assert.match(codeText("enrollment_code_unknown", "ja"), /登録コードが見つかりません.*新しいコード/);
+  assert.match(codeText("enrollment_code_unknown", "en"), /new one/);
+  // A code this app does not know yet still reads as words, with the code for support.
+  assert.match(codeText("brand_new_code", "ja"), /予期しないエラー（brand_new_code）/);
 });

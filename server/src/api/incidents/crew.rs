@@ -7,6 +7,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{json_body, signed};
 use crate::api::openapi::{BadBody, Internal, PayloadTooLarge, Unavailable, UnsupportedMediaType};
 use crate::audit::Action;
+use crate::service::idempotency::{Answer, IdemKey};
 use crate::service::incidents::{
     self as svc, AttachmentView, DestinationInput, IncidentView, InquiryInput, OpenInput,
 };
@@ -34,11 +35,34 @@ macro_rules! crew_call {
     }};
 }
 
+/// The request's `Idempotency-Key` (docs/api.md *Idempotency*), bound to its method, path and body.
+fn idem_key(req: &HttpRequest, body: &[u8]) -> Result<Option<IdemKey>, ApiError> {
+    let value = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    IdemKey::from_header(value, &format!("{} {}", req.method(), req.path()), body)
+}
+
+/// A change's answer: the incident now, or the first answer of a repeated `Idempotency-Key`
+/// (as it was sent then, JSON, marked `Idempotent-Replayed: true`).
+fn change_response(state: &AppState, req: &HttpRequest, a: Answer<IncidentView>) -> HttpResponse {
+    match a {
+        Answer::Fresh(v) => incident_response(state, req, StatusCode::CREATED, &v),
+        Answer::Replay(json) => HttpResponse::Created()
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .insert_header(("Idempotent-Replayed", "true"))
+            .content_type("application/json")
+            .body(json),
+    }
+}
+
 /// Open an incident (optionally from a scan: its consented dataset seeds the report).
 #[utoipa::path(
     post,
     path = "/api/v1/incidents",
     tag = "pre-arrival",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = OpenInput,
     security(("bearer" = [])),
     responses(
@@ -48,7 +72,8 @@ macro_rules! crew_call {
         (status = 403, description = "`forbidden` (not a paramedic), `access_expired`, `card_revoked`, `consent_withdrawn`", body = ErrorBody),
         (status = 404, description = "The access is not this paramedic's", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`invalid_field`", body = ErrorBody),
+        (status = 409, description = "`idempotency_in_progress` (a repeat of an `Idempotency-Key` still being processed)", body = ErrorBody),
+        (status = 422, description = "`invalid_field`, `idempotency_key_reused`", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -59,14 +84,17 @@ pub(crate) async fn open(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     let input: Result<OpenInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::OpenIncident,
-        |actor, by, db, now, wake| { svc::open(db, &actor, &by, &input?, now, &wake) }
+        |actor, by, db, now, wake| {
+            svc::open(db, &actor, &by, &input?, now, &wake, idem?.as_ref())
+        }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// The crew reads its incident (JSON, or FHIR with `Accept: application/fhir+json`).
@@ -142,7 +170,7 @@ pub(crate) async fn crew_reports(
     post,
     path = "/api/v1/incidents/{iid}/reports",
     tag = "pre-arrival",
-    params(("iid" = String, Path, description = "Incident id")),
+    params(("iid" = String, Path, description = "Incident id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = ReportInput,
     security(("bearer" = [])),
     responses(
@@ -150,9 +178,9 @@ pub(crate) async fn crew_reports(
         (status = 400, response = BadBody),
         (status = 401, description = "Device or session refused", body = ErrorBody),
         (status = 404, description = "Not this crew's incident", body = ErrorBody),
-        (status = 409, description = "`version_conflict`, `incident_closed`", body = ErrorBody),
+        (status = 409, description = "`version_conflict`, `incident_closed`, `idempotency_in_progress`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`, `contradiction` (the message names both sides, e.g. JCS 0 with GCS E1V1M1; JCS III-300A; stroke without last known well; paediatric for an adult)", body = ErrorBody),
+        (status = 422, description = "`implausible_vital`, `invalid_jcs`, `invalid_gcs`, `invalid_activation`, `invalid_eta`, `invalid_time`, `invalid_field`, `idempotency_key_reused`, `contradiction` (the message names both sides, e.g. JCS 0 with GCS E1V1M1; JCS III-300A; stroke without last known well; paediatric for an adult)", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -165,16 +193,17 @@ pub(crate) async fn report(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<ReportInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::SubmitReport,
         |actor, by, db, now, wake| {
-            svc::submit_report(db, &actor, &by, &iid, &input?, now, &wake)
+            svc::submit_report(db, &actor, &by, &iid, &input?, now, &wake, idem?.as_ref())
         }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// Attach a photo (e.g. an ECG strip) or a PDF: the raw bytes, `Content-Type` image/jpeg,
@@ -282,7 +311,7 @@ pub(crate) async fn crew_attachment(
     post,
     path = "/api/v1/incidents/{iid}/inquiries",
     tag = "pre-arrival",
-    params(("iid" = String, Path, description = "Incident id")),
+    params(("iid" = String, Path, description = "Incident id"), ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeat with the same key gets the first answer (docs/api.md *Idempotency*)")),
     request_body = InquiryInput,
     security(("bearer" = [])),
     responses(
@@ -290,9 +319,9 @@ pub(crate) async fn crew_attachment(
         (status = 400, response = BadBody),
         (status = 401, description = "Device or session refused", body = ErrorBody),
         (status = 404, description = "Not this crew's incident", body = ErrorBody),
-        (status = 409, description = "`report_required`, `already_accepted`, `incident_closed`", body = ErrorBody),
+        (status = 409, description = "`report_required`, `already_accepted`, `incident_closed`, `idempotency_in_progress`", body = ErrorBody),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "`unknown_hospital` (not an active hospital of this municipality), `invalid_field`", body = ErrorBody),
+        (status = 422, description = "`unknown_hospital` (not an active hospital of this municipality), `invalid_field`, `idempotency_key_reused`", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -305,14 +334,17 @@ pub(crate) async fn inquire(
 ) -> Result<HttpResponse, ApiError> {
     let iid = path.into_inner();
     let input: Result<InquiryInput, _> = json_body(&req, &body);
+    let idem = idem_key(&req, &body);
     let v = crew_call!(
         state,
         req,
         body,
         Action::SendInquiry,
-        |actor, by, db, now, wake| { svc::inquire(db, &actor, &by, &iid, &input?, now, &wake) }
+        |actor, by, db, now, wake| {
+            svc::inquire(db, &actor, &by, &iid, &input?, now, &wake, idem?.as_ref())
+        }
     );
-    Ok(incident_response(&state, &req, StatusCode::CREATED, &v))
+    Ok(change_response(&state, &req, v))
 }
 
 /// Change the destination hospital (the old and the new one are told).

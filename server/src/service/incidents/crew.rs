@@ -19,6 +19,7 @@ use crate::service::accounts::Actor;
 use crate::service::deny;
 use crate::service::devices::{SignedBy, consume_nonce};
 use crate::service::error::DomainError;
+use crate::service::idempotency::{self, Answer, IdemKey};
 use crate::service::report::{self, ReportInput};
 use crate::service::{check_id, new_id, text};
 use sha2::{Digest, Sha256};
@@ -84,6 +85,45 @@ fn crew_tx<T: Send>(
     outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
 
+/// A crew change that may carry an `Idempotency-Key` ([`idempotency`]): the key is claimed in the
+/// change's transaction and completed with its answer; a repeat gets the first answer and `f` is
+/// not run (nothing written, nothing audited but its nonce).
+#[allow(clippy::too_many_arguments)]
+fn crew_change<T: Send + serde::Serialize>(
+    db: &Db,
+    actor: &Actor,
+    by: &SignedBy,
+    action: Action,
+    incident_id: Option<&str>,
+    now: i64,
+    wake: &Wakers,
+    idem: Option<&IdemKey>,
+    f: impl FnOnce(&mut crate::db::Tx<'_>, Option<IncidentRow>, &mut Outbox) -> Result<T, Refusal>
+    + Send,
+) -> Result<Answer<T>, DomainError> {
+    crew_tx(
+        db,
+        actor,
+        by,
+        action,
+        incident_id,
+        now,
+        Some(wake),
+        |c, inc, out| {
+            if let Some(k) = idem
+                && let Some(first) = idempotency::begin(c, actor, by, k, now)?
+            {
+                return Ok(Answer::Replay(first));
+            }
+            let v = f(c, inc, out)?;
+            if let Some(k) = idem {
+                idempotency::finish(c, by, k, &v)?;
+            }
+            Ok(Answer::Fresh(v))
+        },
+    )
+}
+
 /// Opens an incident, optionally seeded from one of this crew's scans.
 pub fn open(
     db: &Db,
@@ -92,19 +132,21 @@ pub fn open(
     input: &OpenInput,
     now: i64,
     wake: &Wakers,
-) -> Result<IncidentView, DomainError> {
+    idem: Option<&IdemKey>,
+) -> Result<Answer<IncidentView>, DomainError> {
     let incident_ref = text("incident_ref", &input.incident_ref, 1, 64)?;
     if let Some(a) = &input.access_id {
         check_id(a)?;
     }
-    crew_tx(
+    crew_change(
         db,
         actor,
         by,
         Action::OpenIncident,
         None,
         now,
-        Some(wake),
+        wake,
+        idem,
         |c, _, _| {
             let seed = match &input.access_id {
                 Some(aid) => {
@@ -175,6 +217,7 @@ pub fn crew_read(
 }
 
 /// A new report version; involved hospitals are told (feed and push).
+#[allow(clippy::too_many_arguments)]
 pub fn submit_report(
     db: &Db,
     actor: &Actor,
@@ -183,15 +226,17 @@ pub fn submit_report(
     input: &ReportInput,
     now: i64,
     wake: &Wakers,
-) -> Result<IncidentView, DomainError> {
-    crew_tx(
+    idem: Option<&IdemKey>,
+) -> Result<Answer<IncidentView>, DomainError> {
+    crew_change(
         db,
         actor,
         by,
         Action::SubmitReport,
         Some(incident_id),
         now,
-        Some(wake),
+        wake,
+        idem,
         |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
@@ -409,6 +454,7 @@ pub fn add_attachment(
 }
 
 /// Asks one or several hospitals at once.
+#[allow(clippy::too_many_arguments)]
 pub fn inquire(
     db: &Db,
     actor: &Actor,
@@ -417,7 +463,8 @@ pub fn inquire(
     input: &InquiryInput,
     now: i64,
     wake: &Wakers,
-) -> Result<IncidentView, DomainError> {
+    idem: Option<&IdemKey>,
+) -> Result<Answer<IncidentView>, DomainError> {
     let mut hospitals = input.hospitals.clone();
     hospitals.sort();
     hospitals.dedup();
@@ -427,14 +474,15 @@ pub fn inquire(
             format!("hospitals: 1–{MAX_INQUIRY_HOSPITALS} hospital ids"),
         ));
     }
-    crew_tx(
+    crew_change(
         db,
         actor,
         by,
         Action::SendInquiry,
         Some(incident_id),
         now,
-        Some(wake),
+        wake,
+        idem,
         |c, inc, out| {
             let inc = inc.ok_or_else(|| DomainError::internal("no incident"))?;
             let resident = resident_of(&inc);
