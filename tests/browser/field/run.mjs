@@ -692,7 +692,7 @@ async function main() {
     await server.ok("POST", `/api/v1/residents/${w.taro.resident_id}/consents`, { categories: ["advance_directive", "medications", "emergency_contacts"], disaster_use: false, triage_on_card: true, name_on_print: false }, w.taro.token);
     const { page, context } = await checks.page(plain, { name: "field-queue", viewport: SIZES[0] });
     await enrollAndLogin(page, w);
-    await page.click("#scan details summary");
+    await page.click("#scan details:has(#manual-form) summary");
     await page.fill("#manual-form input[name=card]", w.dnarCard.url);
     await page.click("#manual-form button[type=submit]");
     await page.waitForSelector("#patient-head .patient");
