@@ -78,7 +78,10 @@ pub fn sign_household(claims: &HouseholdClaims, key: &IssuerKey) -> Result<Vec<u
                 ClaimName::PrivateUse(CLAIM_VERSION),
                 Value::from(FORMAT_VERSION),
             ),
-            (ClaimName::PrivateUse(CLAIM_KIND), Value::from(KIND_HOUSEHOLD)),
+            (
+                ClaimName::PrivateUse(CLAIM_KIND),
+                Value::from(KIND_HOUSEHOLD),
+            ),
         ],
         ..ClaimsSet::default()
     };
@@ -116,8 +119,8 @@ pub fn decode_household_unverified(bytes: &[u8]) -> Result<(Kid, HouseholdClaims
 }
 
 fn decode(payload: &[u8]) -> Result<HouseholdClaims, CardError> {
-    let set = ClaimsSet::from_slice(payload)
-        .map_err(|e| CardError::malformed(format!("claims: {e}")))?;
+    let set =
+        ClaimsSet::from_slice(payload).map_err(|e| CardError::malformed(format!("claims: {e}")))?;
     let find = |id: i64| {
         set.rest
             .iter()
@@ -146,7 +149,9 @@ fn decode(payload: &[u8]) -> Result<HouseholdClaims, CardError> {
         || set.rest.len() != 2
         || !set.rest.iter().all(|(n, _)| known(n))
     {
-        return Err(CardError::malformed("unexpected claim on a household sticker"));
+        return Err(CardError::malformed(
+            "unexpected claim on a household sticker",
+        ));
     }
     let household_id = set
         .cwt_id

@@ -21,6 +21,7 @@ mod field_cli;
 mod field_pages;
 mod governance_directory;
 mod governance_disaster;
+mod household;
 mod import;
 mod incident_grant;
 mod keys;

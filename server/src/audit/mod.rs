@@ -157,6 +157,18 @@ pub enum Action {
     ImportRun,
     /// One batch of printed cards (`kyukit cards batch`), with its counts (no resident).
     BatchCards,
+    // household sticker (issue 27)
+    /// A resident (or proxy) creates a household and its sticker (about the first member).
+    CreateHousehold,
+    /// A member is listed on a household (their own consent, or their proxy's).
+    JoinHousehold,
+    /// A member leaves a household (by themself or a proxy): listed no more.
+    LeaveHousehold,
+    /// The household's sticker is revoked: it lists nobody.
+    RevokeHousehold,
+    /// A paramedic device scanned a household sticker: one event per listed member (about
+    /// them), or a refusal.
+    ListHousehold,
 }
 
 impl Action {
@@ -236,6 +248,11 @@ impl Action {
             Action::ImportResident => "resident.import",
             Action::ImportRun => "import.run",
             Action::BatchCards => "card.batch",
+            Action::CreateHousehold => "household.create",
+            Action::JoinHousehold => "household.join",
+            Action::LeaveHousehold => "household.leave",
+            Action::RevokeHousehold => "household.revoke",
+            Action::ListHousehold => "record.household",
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod disasters;
 pub mod escalation;
 pub mod facilities;
 pub mod governance;
+pub mod households;
 pub mod imports;
 pub mod incidents;
 pub mod invites;

@@ -23,6 +23,7 @@ pub mod feed;
 pub mod fhir;
 pub mod fhir_report;
 pub mod governance;
+pub mod households;
 pub mod import;
 pub mod incidents;
 pub mod keys;

@@ -27,6 +27,7 @@ import { execFileSync } from "node:child_process";
 import { Authenticator, Checks, launch, launchWithCamera, PYTHON, ROOT, SCREENSHOTS, Server, SIZES, y4m } from "./lib.mjs";
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
+import { householdSteps } from "./household.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -613,6 +614,8 @@ async function main() {
     assert.match(await medicPage.textContent("#dataset-body"), /ワルファリン 2mg 朝1回 \(抗凝固薬\)/);
     await checks.capture(medicPage, "field-card-stale");
   });
+
+  await householdSteps({ server, w, step, checks, browsers, enrollAndLogin, tmp });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
     await medicPage.close();
