@@ -7,7 +7,7 @@
 import { b64url, CardError, cardBytesFrom, cardBytesFromNdef, checkRevocation, importJwks, verifyCard } from "./card.js";
 import { generateDeviceKey, publicJwk, signRequest } from "./httpsig.js";
 import { bloodText, deviceWord, itemText, medMarks, sexWord } from "./dataset.js";
-import { closeHousehold, householdDigits, openHousehold } from "./household.js";
+import { closeHousehold, householdDigits, openHousehold, repaintHousehold } from "./household.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import { startScanner } from "./scanner.js";
@@ -997,6 +997,7 @@ function render() {
   $("device-line").textContent = enrolled ? t("device.line", { label: S.device.label || "—", id: S.device.id.slice(0, 8) }) : "";
   $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
   renderVerdict();
+  repaintHousehold();
   renderPatientLine();
   renderRecorded();
   if (S.incident) renderIncident();

@@ -19,6 +19,7 @@ const WORDS = {
     pick: "傷病者を選んでください（選ぶとその方のカードを読み取ります）",
     nobody: "この世帯で一覧に載る方はいません。",
     age: (n) => `${n}歳`,
+    dot: "・",
     sex: { female: "女性", male: "男性", other: "その他", unknown: "不明" },
     photo: "本人確認用の写真",
     refused: { sticker_revoked: "このステッカーは失効しています。", sticker_unknown: "このステッカーはこの市の発行ではありません。", sticker_not_genuine: "本物のステッカーではありません。" },
@@ -34,6 +35,7 @@ const WORDS = {
     pick: "Pick the patient (this reads their card)",
     nobody: "Nobody is listed for this household.",
     age: (n) => `${n} y`,
+    dot: ", ",
     sex: { female: "female", male: "male", other: "other", unknown: "unknown" },
     photo: "Photo for identity check",
     refused: { sticker_revoked: "This sticker has been revoked.", sticker_unknown: "This sticker was not issued here.", sticker_not_genuine: "Not a genuine sticker." },
@@ -107,11 +109,78 @@ function dropPhotos() {
 /** Hides the household view (another card was read). */
 export function closeHousehold() {
   dropPhotos();
+  view = null;
   const box = document.getElementById("household");
   if (box) {
     box.hidden = true;
     box.replaceChildren();
   }
+}
+
+// What the household view shows; painted again when the language changes.
+let view = null; // {verdict, code?, state: "keys"|"login"|"fetching"|"refused"|"failed"|"listed", error?, detail?, listing?, env}
+
+/** Paints the household view again (field.js calls it on every render, e.g. a language change). */
+export function repaintHousehold() {
+  if (view) paint();
+}
+
+function paint() {
+  const box = document.getElementById("household");
+  const v = view;
+  box.hidden = false;
+  const verdict = el("div", { class: "verdict", tabindex: "-1", "data-verdict": v.verdict });
+  if (v.verdict === "genuine") {
+    verdict.className = "verdict ok";
+    verdict.append(el("p", {}, el("strong", { class: "verdict-head", text: w().genuine })));
+  } else if (v.verdict === "no_keys") {
+    verdict.className = "verdict warn";
+    verdict.append(el("p", { text: w().noKeys }));
+  } else if (v.verdict === "not_genuine") {
+    verdict.className = "verdict bad";
+    verdict.append(el("p", {}, el("strong", { class: "verdict-head", text: w().notGenuine })), el("p", { text: v.code || "" }));
+  }
+  const list = el("div", { id: "household-list" });
+  if (v.state === "login") list.append(el("p", { class: "muted", text: w().loginFirst }));
+  if (v.state === "fetching") list.append(el("p", { class: "muted", text: w().fetching }));
+  if (v.state === "refused" || v.state === "failed") {
+    const text = w().refused[v.error] || `${w().failed}: ${v.detail || ""}`;
+    list.append(el("p", { class: "error", role: "alert", "data-error": v.error || "", text }));
+  }
+  if (v.state === "listed" && !v.listing.members.length) list.append(el("p", { "data-members": "0", text: w().nobody }));
+  if (v.state === "listed" && v.listing.members.length) {
+    dropPhotos();
+    const items = v.listing.members.map((m) => {
+      const name = `${m.family_name} ${m.given_name}`;
+      const kana = [m.family_name_kana, m.given_name_kana].filter(Boolean).join(" ");
+      let img = null;
+      if (m.photo_jpeg) {
+        const raw = Uint8Array.from(atob(m.photo_jpeg), (c) => c.charCodeAt(0));
+        const url = URL.createObjectURL(new Blob([raw], { type: "image/jpeg" }));
+        photoUrls.push(url);
+        img = el("img", { src: url, alt: `${w().photo}: ${name}`, class: "member-photo", width: "72" });
+      }
+      return el(
+        "li",
+        {},
+        el(
+          "button",
+          { type: "button", class: "big member", "data-member": name, onclick: () => v.env.pick(m.card) },
+          img,
+          el(
+            "span",
+            { class: "member-text" },
+            el("span", { class: "member-name", translate: "no", text: name }),
+            kana ? el("span", { class: "member-kana", translate: "no", text: kana }) : null,
+            el("span", { class: "member-age", text: `${w().age(m.age)}${w().dot}${w().sex[m.sex] || m.sex}` }),
+          ),
+        ),
+      );
+    });
+    list.append(el("p", { text: w().pick }), el("ul", { class: "members", "data-members": String(items.length) }, items));
+  }
+  box.replaceChildren(el("h2", { id: "household-h", text: w().title }), verdict, list);
+  return verdict;
 }
 
 /**
@@ -120,79 +189,33 @@ export function closeHousehold() {
  */
 export async function openHousehold(digits, env) {
   dropPhotos();
-  const box = document.getElementById("household");
-  box.hidden = false;
-  const head = el("h2", { id: "household-h", text: w().title });
-  const verdict = el("div", { class: "verdict", tabindex: "-1", "data-verdict": "checking" });
-  const list = el("div", { id: "household-list" });
-  box.replaceChildren(head, verdict, list);
+  view = { verdict: "checking", state: "checking", env };
+  paint();
   let bytes;
   try {
     bytes = digitsToBytes(digits);
     const rec = await env.jwks();
     if (!rec) {
-      verdict.className = "verdict warn";
-      verdict.dataset.verdict = "no_keys";
-      verdict.replaceChildren(el("p", { text: w().noKeys }));
-      return;
+      view = { verdict: "no_keys", state: "keys", env };
+      return paint();
     }
     await verifyHousehold(bytes, await importJwks(rec.jwks));
   } catch (e) {
-    verdict.className = "verdict bad";
-    verdict.dataset.verdict = "not_genuine";
-    verdict.replaceChildren(el("p", {}, el("strong", { class: "verdict-head", text: w().notGenuine })), el("p", { text: e.code || "" }));
-    verdict.focus();
-    return;
+    view = { verdict: "not_genuine", code: e.code, state: "bad", env };
+    return paint().focus();
   }
-  verdict.className = "verdict ok";
-  verdict.dataset.verdict = "genuine";
-  verdict.replaceChildren(el("p", {}, el("strong", { class: "verdict-head", text: w().genuine })));
-  verdict.focus();
-  if (!env.loggedIn() || !env.online()) {
-    list.replaceChildren(el("p", { class: "muted", text: w().loginFirst }));
-    return;
-  }
-  list.replaceChildren(el("p", { class: "muted", text: w().fetching }));
-  let listing;
+  const online = env.loggedIn() && env.online();
+  view = { verdict: "genuine", state: online ? "fetching" : "login", env };
+  paint().focus();
+  if (!online) return;
   try {
     const r = await env.signed("POST", "/api/v1/household-scans", { sticker: b64url(bytes), incident_ref: env.incidentRef() });
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) {
-      list.replaceChildren(el("p", { class: "error", role: "alert", "data-error": body.error || "", text: w().refused[body.error] || `${w().failed}: ${body.message || r.status}` }));
-      return;
-    }
-    listing = body;
+    view = r.ok
+      ? { verdict: "genuine", state: "listed", listing: body, env }
+      : { verdict: "genuine", state: "refused", error: body.error, detail: body.message || r.status, env };
   } catch (e) {
-    list.replaceChildren(el("p", { class: "error", role: "alert", text: `${w().failed}: ${e.message || e}` }));
-    return;
+    view = { verdict: "genuine", state: "failed", detail: e.message || String(e), env };
   }
-  if (!listing.members.length) {
-    list.replaceChildren(el("p", { "data-members": "0", text: w().nobody }));
-    return;
-  }
-  const items = listing.members.map((m) => {
-    const name = `${m.family_name} ${m.given_name}`;
-    const kana = [m.family_name_kana, m.given_name_kana].filter(Boolean).join(" ");
-    let img = null;
-    if (m.photo_jpeg) {
-      const raw = Uint8Array.from(atob(m.photo_jpeg), (c) => c.charCodeAt(0));
-      const url = URL.createObjectURL(new Blob([raw], { type: "image/jpeg" }));
-      photoUrls.push(url);
-      img = el("img", { src: url, alt: `${w().photo}: ${name}`, class: "member-photo", width: "72" });
-    }
-    const pick = () => env.pick(m.card);
-    return el(
-      "li",
-      {},
-      el(
-        "button",
-        { type: "button", class: "big member", "data-member": name, onclick: pick },
-        img,
-        el("span", { class: "member-name", translate: "no", text: name }),
-        kana ? el("span", { class: "muted", translate: "no", text: ` ${kana}` }) : null,
-        el("span", { text: `　${w().age(m.age)}・${w().sex[m.sex] || m.sex}` }),
-      ),
-    );
-  });
-  list.replaceChildren(el("p", { text: w().pick }), el("ul", { class: "members", "data-members": String(items.length) }, items));
+  paint();
 }
