@@ -65,7 +65,13 @@ fn claims_set(claims: &Claims) -> ClaimsSet {
 /// (RFC 6979), so the same key and claims always give the same bytes.
 pub fn sign(claims: &Claims, key: &IssuerKey) -> Result<Vec<u8>, CardError> {
     claims.validate()?;
-    let payload = claims_set(claims)
+    sign_set(claims_set(claims), key)
+}
+
+/// Signs a CWT claims set as a tagged COSE_Sign1 with only `alg` and `kid` protected (the
+/// one message shape of this crate: cards and household stickers).
+pub(crate) fn sign_set(set: ClaimsSet, key: &IssuerKey) -> Result<Vec<u8>, CardError> {
+    let payload = set
         .to_vec()
         .map_err(|e| CardError::InvalidClaims(e.to_string()))?;
     let protected = HeaderBuilder::new()
@@ -86,12 +92,12 @@ pub fn sign(claims: &Claims, key: &IssuerKey) -> Result<Vec<u8>, CardError> {
 }
 
 /// A parsed but not yet verified card. Never act on its claims.
-struct Parsed {
-    sign1: CoseSign1,
-    kid: Kid,
+pub(crate) struct Parsed {
+    pub(crate) sign1: CoseSign1,
+    pub(crate) kid: Kid,
 }
 
-fn parse(bytes: &[u8]) -> Result<Parsed, CardError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, CardError> {
     if bytes.len() > MAX_COSE_LEN {
         return Err(CardError::Oversize {
             len: bytes.len(),
@@ -205,7 +211,7 @@ pub fn decode_unverified(bytes: &[u8]) -> Result<(Kid, Claims), CardError> {
     Ok((kid, claims))
 }
 
-fn whole_seconds(t: Timestamp, name: &str) -> Result<i64, CardError> {
+pub(crate) fn whole_seconds(t: Timestamp, name: &str) -> Result<i64, CardError> {
     match t {
         Timestamp::WholeSeconds(s) => Ok(s),
         Timestamp::FractionalSeconds(_) => Err(CardError::malformed(format!(
@@ -214,7 +220,7 @@ fn whole_seconds(t: Timestamp, name: &str) -> Result<i64, CardError> {
     }
 }
 
-fn uint(v: &Value) -> Option<u64> {
+pub(crate) fn uint(v: &Value) -> Option<u64> {
     match v {
         Value::Integer(i) => u64::try_from(*i).ok(),
         _ => None,

@@ -20,6 +20,7 @@ mod cose;
 mod digits;
 mod error;
 mod file;
+mod household;
 mod keys;
 mod ndef;
 mod qr;
@@ -34,6 +35,10 @@ pub use digits::{bytes_to_digits, digits_len, digits_to_bytes};
 pub use error::CardError;
 pub use file::{
     CardFile, FileError, FileKind, MAX_IMAGE_SIDE, decode_qr_image, identify, read_card_file,
+};
+pub use household::{
+    CLAIM_KIND, HouseholdClaims, KIND_HOUSEHOLD, VerifiedHousehold, decode_household_unverified,
+    household_base, household_url, parse_household_url, sign_household, verify_household,
 };
 pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, MAX_JWKS_LEN, PublicKey};
 pub use ndef::{EXTERNAL_TYPE, MAX_NDEF_LEN, NdefCard, build_ndef, parse_ndef};

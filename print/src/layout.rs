@@ -83,27 +83,27 @@ impl Page {
     }
 }
 
-fn mm_to_px(mm: f32, dpi: f32) -> f32 {
+pub(crate) fn mm_to_px(mm: f32, dpi: f32) -> f32 {
     mm * dpi / 25.4
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Align {
+pub(crate) enum Align {
     Left,
     Center,
 }
 
 /// A column that texts and rules are stacked into from the top.
-struct Flow<'f> {
+pub(crate) struct Flow<'f> {
     font: &'f Font,
-    x0: f32,
-    x1: f32,
-    y: f32,
-    items: Vec<Item>,
+    pub(crate) x0: f32,
+    pub(crate) x1: f32,
+    pub(crate) y: f32,
+    pub(crate) items: Vec<Item>,
 }
 
 impl<'f> Flow<'f> {
-    fn new(font: &'f Font, x0: f32, x1: f32, y: f32) -> Self {
+    pub(crate) fn new(font: &'f Font, x0: f32, x1: f32, y: f32) -> Self {
         Flow {
             font,
             x0,
@@ -113,11 +113,11 @@ impl<'f> Flow<'f> {
         }
     }
 
-    fn gap(&mut self, mm: f32) {
+    pub(crate) fn gap(&mut self, mm: f32) {
         self.y += mm;
     }
 
-    fn rule(&mut self, thickness: f32) {
+    pub(crate) fn rule(&mut self, thickness: f32) {
         self.items.push(Item::Rect {
             x: self.x0,
             y: self.y,
@@ -129,7 +129,7 @@ impl<'f> Flow<'f> {
     }
 
     /// Sets `text` fitted to the column width; lines are `1 + leading` em apart.
-    fn text(
+    pub(crate) fn text(
         &mut self,
         field: &'static str,
         text: &str,
@@ -165,7 +165,12 @@ impl<'f> Flow<'f> {
     }
 
     /// Limits under which all of `texts` come out at one size: the smallest of their fitted sizes.
-    fn common(&self, field: &'static str, texts: &[&str], limits: Fit) -> Result<Fit, PrintError> {
+    pub(crate) fn common(
+        &self,
+        field: &'static str,
+        texts: &[&str],
+        limits: Fit,
+    ) -> Result<Fit, PrintError> {
         let width = self.x1 - self.x0;
         let mut max_pt = limits.max_pt;
         for text in texts {
@@ -175,7 +180,7 @@ impl<'f> Flow<'f> {
     }
 
     /// Moves everything down by `dy`.
-    fn shift(&mut self, dy: f32) {
+    pub(crate) fn shift(&mut self, dy: f32) {
         self.y += dy;
         for item in &mut self.items {
             match item {
@@ -186,7 +191,7 @@ impl<'f> Flow<'f> {
     }
 }
 
-fn fit(max_pt: f32, min_pt: f32, max_lines: usize) -> Fit {
+pub(crate) fn fit(max_pt: f32, min_pt: f32, max_lines: usize) -> Fit {
     Fit {
         max_pt,
         min_pt: min_pt.min(max_pt),
@@ -213,7 +218,9 @@ mod copy {
 /// Preferred text sizes are multiplied by these, in turn, until the page fits.
 const SCALES: [f32; 6] = [1.0, 0.92, 0.84, 0.76, 0.68, 0.6];
 
-fn first_fit(mut attempt: impl FnMut(f32) -> Result<Page, PrintError>) -> Result<Page, PrintError> {
+pub(crate) fn first_fit(
+    mut attempt: impl FnMut(f32) -> Result<Page, PrintError>,
+) -> Result<Page, PrintError> {
     let mut last = PrintError::TextTooLong { field: "page" };
     for s in SCALES {
         match attempt(s) {

@@ -51,6 +51,7 @@
 
 mod disclosure;
 mod font;
+mod household;
 mod layout;
 mod pdf;
 mod raster;
@@ -237,4 +238,24 @@ pub fn disclosure_pdf(doc: &DisclosureDoc) -> Result<Vec<u8>, PrintError> {
         (disclosure::WIDTH_MM, disclosure::HEIGHT_MM),
         &title,
     )
+}
+
+/// The household sticker (issue 27) as a one-page A4 portrait PDF: 「玄関 / Household」, the
+/// sticker's QR code as large as fits, what it is for, and a short reference (e.g. the first 8
+/// hex digits of the household id). No names: the sticker carries no personal data.
+pub fn household_sticker_pdf(qr: &CardQr, reference: &str) -> Result<Vec<u8>, PrintError> {
+    let font = Font::load()?;
+    font.check("ref", reference)?;
+    let modules = u32::try_from(qr.width()).map_err(|_| PrintError::QrTooDense)?;
+    let page = household::sticker_page(&font, modules, reference)?;
+    pdf::render(&font, &page, qr, "玄関ステッカー Household sticker")
+}
+
+/// The household sticker as a greyscale PNG (A4 at 150 dpi), the same page as the PDF.
+pub fn household_sticker_png(qr: &CardQr, reference: &str) -> Result<Vec<u8>, PrintError> {
+    let font = Font::load()?;
+    font.check("ref", reference)?;
+    let modules = u32::try_from(qr.width()).map_err(|_| PrintError::QrTooDense)?;
+    let page = household::sticker_page(&font, modules, reference)?;
+    raster::encode_png(&raster::render(&font, &page, qr), page.dpi)
 }

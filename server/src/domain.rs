@@ -195,6 +195,14 @@ text_enum! {
 }
 
 text_enum! {
+    /// `households.status` (the household sticker, issue 27).
+    pub enum HouseholdStatus {
+        Active = "active",
+        Revoked = "revoked",
+    }
+}
+
+text_enum! {
     /// `issuer_keys.status`.
     pub enum KeyStatus {
         Active = "active",

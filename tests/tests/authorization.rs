@@ -77,6 +77,8 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/.well-known/jwks.json"
             | "/c/{card}"
             | "/C/{card}"
+            | "/h/{sticker}"
+            | "/H/{sticker}"
             | "/api/v1/openapi.json"
             | "/metrics"
             | "/api/v1/revocations/{kid}"
@@ -115,6 +117,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         (_, "/api/v1/me/push-subscriptions" | "/api/v1/me/push-subscriptions/{sid}") => {
             set(&[A::Resident, A::OtherResident, A::Proxy])
         }
+        // Households: whoever acts for a member (household.rs); a sticker scan is a field request.
+        (_, p) if p.starts_with("/api/v1/households") => set(&[A::Resident, A::Proxy]),
+        ("POST", "/api/v1/household-scans") => set(&[A::Paramedic]),
         // A resident's record: the resident themself or their proxy (residents.rs).
         (_, p) if p.starts_with("/api/v1/residents/{rid}") => set(&[A::Resident, A::Proxy]),
         // Field requests: paramedics on enrolled devices (field.rs).
@@ -344,6 +349,25 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
         .await,
     )
     .await;
+    // Household stickers (household.rs): R1's own, and R3's made by the proxy.
+    let hh = created(
+        app.post(
+            "/api/v1/households",
+            Some(&r1_token),
+            json!({"resident_id": r1}),
+        )
+        .await,
+    )
+    .await;
+    let hh_r3 = created(
+        app.post(
+            "/api/v1/households",
+            Some(&proxy_token),
+            json!({"resident_id": r3}),
+        )
+        .await,
+    )
+    .await;
     let r1_items = json_of(
         app.get(&format!("/api/v1/residents/{r1}/dataset"), Some(&r1_token))
             .await,
@@ -506,6 +530,14 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
             .to_string(),
     );
     ids.insert("card_url", card["url"].as_str().unwrap().to_string());
+    let sticker_url = hh["url"].as_str().unwrap().to_string();
+    ids.insert(
+        "sticker",
+        sticker_url.rsplit('/').next().unwrap().to_string(),
+    );
+    ids.insert("sticker_url", sticker_url);
+    ids.insert("hh", hh["id"].as_str().unwrap().to_string());
+    ids.insert("hh_r3", hh_r3["id"].as_str().unwrap().to_string());
     ids.insert("kid", jwks["keys"][0]["kid"].as_str().unwrap().to_string());
     ids.insert("fid", fire);
     ids.insert("hosp2", hosp2.clone());
@@ -577,6 +609,8 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
         if proxy { w.r3_item.clone() } else { id("item") },
     );
     subst(&mut out, "card", id("card"));
+    subst(&mut out, "sticker", id("sticker"));
+    subst(&mut out, "hh", if proxy { id("hh_r3") } else { id("hh") });
     subst(&mut out, "kid", id("kid"));
     subst(&mut out, "ext", "png".into());
     subst(&mut out, "doc", "fridge-sheet.png".into());
@@ -641,6 +675,12 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/reviews/break-glass/{aid}") => json!({"decision": "unjustified"}),
         ("POST", "/api/v1/reviews/registrations/{hid}") => json!({"decision": "reject"}),
         ("POST", "/api/v1/scans") => json!({"card": w.ids["card_url"], "incident_ref": "M"}),
+        ("POST", "/api/v1/household-scans") => {
+            json!({"sticker": w.ids["sticker_url"], "incident_ref": "M"})
+        }
+        ("POST", "/api/v1/households" | "/api/v1/households/{hh}/members") => {
+            json!({"resident_id": w.ids["rid"]})
+        }
         ("POST", "/api/v1/break-glass") => json!({"family_name": "ヤマダ", "given_name": "ハナコ",
             "date_of_birth": "1941-04-03", "reason": "matrix reason text", "incident_ref": "M"}),
         ("POST", "/api/v1/accounts/{aid}/suspend") => json!({"reason": "matrix"}),

@@ -22,6 +22,7 @@ mod field_pages;
 mod governance_directory;
 mod governance_disaster;
 mod idempotency;
+mod household;
 mod import;
 mod incident_grant;
 mod keys;

@@ -91,13 +91,16 @@ both_backends!(
         assert!(html.contains("/pages/assets/resident.js"));
         let js = asset(&app, "resident.js").await;
         assert!(js.contains("from \"./common.js\""));
-        // The page shows the proxy statement the server records, verbatim.
+        // The page shows the proxy statement the server records, verbatim (defined once in
+        // proxies.js, for registering a proxy and for accepting an invite).
+        assert!(js.contains("PROXY_STATEMENT_JA") && js.contains("from \"./proxies.js\""));
+        let proxies = asset(&app, "proxies.js").await;
         assert!(
-            js.contains(&format!(
+            proxies.contains(&format!(
                 "\"{}\"",
                 kyukit_server::service::residents::PROXY_STATEMENT_JA
             )),
-            "resident.js must show PROXY_STATEMENT_JA exactly"
+            "proxies.js must show PROXY_STATEMENT_JA exactly"
         );
         // A form and a consent explanation for every dataset category (the identity photo's
         // consent entry and page live in photo.js).

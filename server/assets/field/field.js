@@ -11,6 +11,7 @@ import { $, h, show, telLink } from "./dom.js";
 import { codeText, netText } from "./errors.js";
 import { criticalBlock, itemNode, whoBlock } from "./firstscreen.js";
 import { bloodText, deviceWord, itemText, medMarks, sexWord } from "./dataset.js";
+import { closeHousehold, householdDigits, openHousehold, repaintHousehold } from "./household.js";
 import { fmtTime, getLang, initLang, t } from "./i18n.js";
 import { net, NetworkError, OFFLINE_COPY } from "./net.js";
 import * as outbox from "./outbox.js";
@@ -126,6 +127,9 @@ function incidentRef() {
 async function readCard(input, source) {
   stopCamera();
   S.patientExtra = null;
+  closeHousehold();
+  const household = typeof input === "string" ? householdDigits(input) : null;
+  if (household) return readHousehold(household);
   S.disclosure = null;
   S.disclosureError = null;
   S.datasetGone = null;
@@ -150,6 +154,14 @@ async function readCard(input, source) {
   S.verdict.source = source;
   renderVerdict(true);
   if (S.verdict.kind === "genuine") fetchDataset();
+}
+
+// A household sticker (household.js): its members; picking one reads that member's card.
+function readHousehold(digits) {
+  S.verdict = null;
+  renderVerdict();
+  const env = { signed: signedFetch, jwks: () => store.get("jwks"), loggedIn: () => Boolean(S.token && S.device), online: () => net.state() === "online", incidentRef, pick: (card) => readCard(card, "household") };
+  return openHousehold(digits, env);
 }
 
 async function verifyOffline(bytes) {
@@ -864,6 +876,7 @@ function render() {
   $("device-line").textContent = enrolled ? t("device.line", { label: S.device.label || "—", id: S.device.id.slice(0, 8) }) : "";
   $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
   renderVerdict();
+  repaintHousehold();
   renderPatientLine();
   renderRecorded();
   if (S.incident) renderIncident();
@@ -911,9 +924,11 @@ async function main() {
   const reachable = net.start(); // not awaited: a card is verified offline, without the server
   // A card handed over by the URL: `#card=<digits>` (the bystander page's link, or the service
   // worker when the phone's camera opened /c/<digits>).
-  const card = new URLSearchParams(location.hash.slice(1)).get("card");
+  const params = new URLSearchParams(location.hash.slice(1));
+  const card = params.get("card") || (params.get("household") && `${location.origin}/h/${params.get("household")}`);
   if (card && S.device) {
     history.replaceState(null, "", location.pathname + location.search);
+    if (params.get("household")) await reachable; // a household is listed by the server
     await readCard(card, "link");
   }
   await reachable;

@@ -8,6 +8,7 @@ import {
   api, apiBlob, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
 import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
+import { PENDING_CODE, PROXY_STATEMENT_EN, PROXY_STATEMENT_JA, RELATIONS, renderAccept, renderFamily } from "./proxies.js";
 
 const $ = (id) => document.getElementById(id);
 const RID = "kyukit.rid";
@@ -199,17 +200,6 @@ const SEX = [
   ["other", p("その他", "Other")],
   ["unknown", p("答えない", "Prefer not to say")],
 ];
-const RELATIONS = [
-  ["family", p("家族", "Family")],
-  ["relative", p("親族", "Relative")],
-  ["care_manager", p("ケアマネジャー", "Care manager")],
-  ["guardian", p("後見人", "Guardian")],
-  ["other", p("その他", "Other")],
-];
-
-/** The statement a proxy accepts; the server records this exact text (service/residents.rs). */
-const PROXY_STATEMENT_JA = "私は本人の家族・親族または支援者として、本人の同意を得て（本人が同意できない場合は家族として）、本人の救急医療情報を登録します。";
-const PROXY_STATEMENT_EN = "As the person's family member, relative or supporter, I register their emergency medical information with their consent (or, if they cannot consent, as their family).";
 
 function profileFields(v = {}, self = true) {
   return [
@@ -248,7 +238,7 @@ const state = { residents: [], held: [], rid: null, profile: null, items: [], co
 const objectUrls = [];
 
 const PUBLIC_VIEWS = ["welcome", "register", "register-proxy"];
-const VIEWS = [...PUBLIC_VIEWS, "home", "profile", "dataset", "consent", "photo", "card", "withdraw"];
+const VIEWS = [...PUBLIC_VIEWS, "home", "profile", "dataset", "consent", "photo", "card", "withdraw", "family", "accept"];
 
 function loggedIn() {
   return !!sessionStorage.getItem(TOKEN);
@@ -260,8 +250,11 @@ function status(pair, kind = "ok") {
 
 async function route() {
   let view = location.hash.replace(/^#/, "") || (loggedIn() ? "home" : "welcome");
+  // An invite link (`#accept=<code>`, proxies.js); a code waiting while its holder logged in.
+  if (view.startsWith("accept=")) [view, acceptCode] = ["accept", decodeURIComponent(view.slice(7))];
+  if (view === "home" && loggedIn() && sessionStorage.getItem(PENDING_CODE)) [view, acceptCode] = ["accept", sessionStorage.getItem(PENDING_CODE)];
   if (!VIEWS.includes(view)) view = loggedIn() ? "home" : "welcome";
-  if (!loggedIn() && !PUBLIC_VIEWS.includes(view)) view = "welcome";
+  if (!loggedIn() && !PUBLIC_VIEWS.includes(view) && view !== "accept") view = "welcome";
   if (loggedIn() && PUBLIC_VIEWS.includes(view)) view = "home";
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
   $("logout").hidden = !loggedIn();
@@ -335,7 +328,17 @@ const fullName = (r) => `${r.family_name} ${r.given_name}`;
 
 // ---------------------------------------------------------------------------------------------
 
+let acceptCode = null;
+
 const RENDER = {
+  async family() {
+    await renderFamily($("family-body"), { rid: state.rid, status: $("status") });
+  },
+
+  async accept() {
+    renderAccept($("accept-body"), { code: acceptCode, loggedIn: loggedIn(), go });
+  },
+
   async welcome() {
     if ($("login-form").childElementCount) return;
     const f = form(

@@ -15,6 +15,7 @@ pub mod family;
 pub mod field;
 pub mod field_pages;
 pub mod governance;
+pub mod households;
 pub mod incidents;
 pub mod openapi;
 pub mod pages;
@@ -50,6 +51,9 @@ router::declare_routes! {
     // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
     public::card_page,
     public::card_page_upper,
+    households::sticker_page,
+    households::sticker_page_upper,
+    households::scan,
     accounts::register_resident,
     accounts::register_proxy,
     accounts::login,
@@ -79,6 +83,14 @@ router::declare_routes! {
     family::subscribe,
     family::list,
     family::unsubscribe,
+    households::create,
+    households::of_resident,
+    households::get,
+    households::add_member,
+    households::remove_member,
+    households::revoke,
+    households::sticker_pdf,
+    households::sticker_qr,
     photo::put,
     photo::get,
     photo::delete,

@@ -36,6 +36,7 @@ pub const DEVICE: &str = "device";
         (name = "accounts", description = "Registration, login, logout"),
         (name = "residents", description = "A resident's profile, dataset, consent and withdrawal"),
         (name = "cards", description = "A resident's cards and their renderings"),
+        (name = "households", description = "Household stickers (玄関): a signed pointer to the cards of the people who live there, members who consent, print, revoke"),
         (name = "facilities", description = "Fire departments and hospitals, and their staff"),
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),

@@ -110,6 +110,7 @@ pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResp
         "common.js" => (include_str!("../../assets/pages/common.js"), JS),
         "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
         "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
+        "proxies.js" => (include_str!("../../assets/pages/proxies.js"), JS),
         "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),
         "pages.css" => (
             include_str!("../../assets/pages/pages.css"),

@@ -204,17 +204,21 @@ async fn card_page_for(
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
         ))
         .content_type("text/html; charset=utf-8")
-        .body(bystander_html(genuine, handoff.as_deref())))
+        .body(bystander_html(
+            genuine,
+            handoff.map(|d| format!("card={d}")).as_deref(),
+        )))
 }
 
-/// The bystander page. `handoff`: the card's digits, for a small link that opens the card in the
-/// paramedic app (`/pages/field#card=…`; a fragment, so it never reaches a server or a log). On a
-/// device with the app installed, its service worker takes card URLs to the app directly.
-fn bystander_html(genuine: bool, handoff: Option<&str>) -> String {
+/// The bystander page. `handoff`: `card=<digits>` (or `household=<digits>` for a household
+/// sticker), for a small link that opens it in the paramedic app (`/pages/field#card=…`; a
+/// fragment, so it never reaches a server or a log). On a device with the app installed, its
+/// service worker takes card URLs to the app directly.
+pub(crate) fn bystander_html(genuine: bool, handoff: Option<&str>) -> String {
     let paramedic = handoff
         .map(|d| {
             format!(
-                r#"<p class="crew"><a href="/pages/field#card={d}">救急隊の方：Kyukit 救急隊アプリで開く<br><span lang="en">Paramedics: open in the Kyukit paramedic app</span></a></p>"#
+                r#"<p class="crew"><a href="/pages/field#{d}">救急隊の方：Kyukit 救急隊アプリで開く<br><span lang="en">Paramedics: open in the Kyukit paramedic app</span></a></p>"#
             )
         })
         .unwrap_or_default();

@@ -162,6 +162,18 @@ pub enum Action {
     WebauthnRegister,
     /// A paramedic unlocks a session on their device with its authenticator (success or refusal).
     WebauthnUnlock,
+    // household sticker (issue 27)
+    /// A resident (or proxy) creates a household and its sticker (about the first member).
+    CreateHousehold,
+    /// A member is listed on a household (their own consent, or their proxy's).
+    JoinHousehold,
+    /// A member leaves a household (by themself or a proxy): listed no more.
+    LeaveHousehold,
+    /// The household's sticker is revoked: it lists nobody.
+    RevokeHousehold,
+    /// A paramedic device scanned a household sticker: one event per listed member (about
+    /// them), or a refusal.
+    ListHousehold,
 }
 
 impl Action {
@@ -243,6 +255,11 @@ impl Action {
             Action::BatchCards => "card.batch",
             Action::WebauthnRegister => "webauthn.register",
             Action::WebauthnUnlock => "login.webauthn",
+            Action::CreateHousehold => "household.create",
+            Action::JoinHousehold => "household.join",
+            Action::LeaveHousehold => "household.leave",
+            Action::RevokeHousehold => "household.revoke",
+            Action::ListHousehold => "record.household",
         }
     }
 }

@@ -30,6 +30,7 @@ pub mod escalation;
 pub mod facilities;
 pub mod governance;
 pub mod idempotency;
+pub mod households;
 pub mod imports;
 pub mod incidents;
 pub mod invites;

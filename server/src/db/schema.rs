@@ -675,6 +675,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    households (id) {
+        id -> Text,
+        municipality_id -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        kid -> Text,
+        cose -> Binary,
+        status -> Text,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (device_id, idem_key) {
         device_id -> Text,
         idem_key -> Text,
@@ -684,3 +698,18 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    household_members (household_id, resident_id) {
+        household_id -> Text,
+        resident_id -> Text,
+        added_by -> Text,
+        consented_at -> BigInt,
+        left_at -> Nullable<BigInt>,
+        left_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(household_members -> residents (resident_id));
+diesel::joinable!(household_members -> households (household_id));
+diesel::allow_tables_to_appear_in_same_query!(household_members, residents, households);

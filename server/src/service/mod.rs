@@ -24,6 +24,7 @@ pub mod fhir;
 pub mod fhir_report;
 pub mod governance;
 pub mod idempotency;
+pub mod households;
 pub mod import;
 pub mod incidents;
 pub mod keys;

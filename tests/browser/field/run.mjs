@@ -28,6 +28,7 @@ import { Authenticator, Checks, launch, launchWithCamera, PYTHON, ROOT, SCREENSH
 import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.js";
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
 import { fieldAuth } from "./auth.mjs";
+import { householdSteps } from "./household.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -780,6 +781,7 @@ async function main() {
     assert.equal(versions[0].vitals.spo2, 89);
     await context.close();
   });
+  await householdSteps({ server, w, step, checks, browsers, enrollAndLogin, tmp });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
     await medicPage.close();
