@@ -7,6 +7,7 @@ import {
   TOKEN, p, h, user, applyLang, initLangButton, onLangChange, lang, when,
   api, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
+import { renderResidents } from "./admin-residents.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,7 +64,7 @@ const KEY_STATUS = { active: p("使用中", "active"), retired: p("退役（検�
 
 const opt = (list, v) => list.find(([k]) => k === v)?.[1] ?? p(v ?? "—", v ?? "—");
 const yes = (b) => (b ? p("はい", "yes") : p("いいえ", "no"));
-const VIEWS = ["login", "facilities", "users", "devices", "disasters", "notices", "reviews", "keys"];
+const VIEWS = ["login", "facilities", "users", "devices", "disasters", "notices", "residents", "reviews", "keys"];
 let facilities = [];
 
 function status(pair, kind = "ok") {
@@ -122,6 +123,7 @@ async function loadFacilities() {
 // ---------------------------------------------------------------------------------------------
 
 const RENDER = {
+  residents: () => renderResidents(status),
   async login() {
     if ($("login-form").childElementCount) return;
     const f = form(
@@ -272,6 +274,7 @@ const RENDER = {
       $("code-result").replaceChildren(h("div", { class: "notice secret" },
         h("p", { text: p("登録コード（1回だけ使えます）:", "Enrollment code (single use):") }),
         h("p", {}, h("code", { class: "big-code", translate: "no" }, r.code)),
+        qrImage(r.qr_svg, p("登録コードの二次元コード（端末のカメラで読み取れます）", "The enrollment code as a QR code (for the device's camera)"), "code-qr"),
         h("p", { text: p(`有効期限: ${exp.ja}`, `Expires ${exp.en}`) })));
       applyLang($("code-result"));
     }));
@@ -473,7 +476,18 @@ function showSecret(box, loginId, totp) {
     h("dl", { class: "facts" },
       h("dt", { text: p("ログインID", "Login ID") }), h("dd", {}, h("code", { translate: "no" }, loginId)),
       h("dt", { text: p("秘密の値", "Secret") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.secret)),
-      h("dt", { text: p("認証アプリ用URI", "Authenticator URI") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.uri)))));
+      h("dt", { text: p("認証アプリ用URI", "Authenticator URI") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.uri))),
+    h("p", { text: p("認証アプリでこの二次元コードを読み取ってください:", "Scan this code with the authenticator app:") }),
+    qrImage(totp.qr_svg, p("認証アプリ用の二次元コード", "QR code for the authenticator app"), "totp-qr")));
+}
+
+/** A QR code the server drew (an SVG document) as an image, with its alternative text. */
+function qrImage(svg, alt, id) {
+  if (!svg) return null;
+  const bytes = new TextEncoder().encode(svg);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return h("img", { id, class: "qr-code", src: `data:image/svg+xml;base64,${btoa(bin)}`, aria: alt, width: 240, height: 240 });
 }
 
 function revokeDevice(d) {

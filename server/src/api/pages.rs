@@ -110,7 +110,10 @@ pub(crate) async fn asset(file: web::Path<String>) -> HttpResponse {
         "common.js" => (include_str!("../../assets/pages/common.js"), JS),
         "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
         "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
+        "reconfirm.js" => (include_str!("../../assets/pages/reconfirm.js"), JS),
+        "withdrawn.js" => (include_str!("../../assets/pages/withdrawn.js"), JS),
         "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),
+        "admin-residents.js" => (include_str!("../../assets/pages/admin-residents.js"), JS),
         "pages.css" => (
             include_str!("../../assets/pages/pages.css"),
             "text/css; charset=utf-8",

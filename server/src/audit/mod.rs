@@ -157,6 +157,16 @@ pub enum Action {
     ImportRun,
     /// One batch of printed cards (`kyukit cards batch`), with its counts (no resident).
     BatchCards,
+    // yearly re-confirmation (issue 26)
+    /// The resident (or a proxy) confirms that the record is still true ("nothing has changed").
+    Reconfirm,
+    /// A city administrator lists the records past their re-confirmation period (no resident;
+    /// the detail gives the district and the count).
+    ReconfirmList,
+    /// A reminder letter to the resident was printed (one event per letter, about the resident).
+    ReconfirmLetter,
+    /// The resident's and proxies' browsers were sent a Web Push reminder (about the resident).
+    ReconfirmRemind,
 }
 
 impl Action {
@@ -236,6 +246,10 @@ impl Action {
             Action::ImportResident => "resident.import",
             Action::ImportRun => "import.run",
             Action::BatchCards => "card.batch",
+            Action::Reconfirm => "resident.reconfirm",
+            Action::ReconfirmList => "reconfirm.list",
+            Action::ReconfirmLetter => "reconfirm.letter",
+            Action::ReconfirmRemind => "reconfirm.remind",
         }
     }
 }

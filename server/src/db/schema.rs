@@ -646,3 +646,13 @@ diesel::table! {
 
 diesel::joinable!(imported_residents -> residents (resident_id));
 diesel::allow_tables_to_appear_in_same_query!(imported_residents, residents);
+
+diesel::table! {
+    resident_confirmations (resident_id) {
+        resident_id -> Text,
+        municipality_id -> Text,
+        confirmed_at -> BigInt,
+        how -> Text,
+        reminded_at -> Nullable<BigInt>,
+    }
+}

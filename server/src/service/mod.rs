@@ -24,12 +24,14 @@ pub mod fhir;
 pub mod fhir_report;
 pub mod governance;
 pub mod import;
+pub mod import_jobs;
 pub mod incidents;
 pub mod keys;
 pub mod photo;
 pub mod proxies;
 pub mod purge;
 pub mod push; // push
+pub mod reconfirm;
 pub mod registrations;
 pub mod report;
 pub mod residents;
