@@ -4,7 +4,7 @@
 // re-confirmation: the records past their period by district, reminder letters as one PDF, and a
 // Web Push reminder to the residents' and proxies' browsers.
 
-import { TOKEN, p, h, user, applyLang, lang, dateOf, day, api, apiBlob, ApiFailure, errorText } from "./common.js";
+import { TOKEN, p, h, user, setText, applyLang, lang, dateOf, day, api, apiBlob, ApiFailure, errorText } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -37,7 +37,7 @@ function bar(label) {
 function setBar(b, done, total, pair) {
   b.meter.max = Math.max(total, 1);
   b.meter.value = done;
-  b.text.textContent = pair[lang];
+  setText(b.text, pair);
 }
 
 function report(r) {

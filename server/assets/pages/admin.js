@@ -212,7 +212,7 @@ const RENDER = {
         a.replaced_by ? h("span", { text: p(" 再発行済み", " replaced") }) : null,
         a.locked_until ? h("span", { text: p(" ロック中", " locked") }) : null,
         a.suspended_reason ? h("span", { class: "meta" }, " — ", user(a.suspended_reason)) : null)],
-      [p("操作", "Actions"), (a) => h("div", { class: "row-actions" },
+      [p("操作", "Actions"), (a) => a.is_self ? h("span", { class: "meta self-account", text: p("ご自分のIDです（別の管理者が操作します）", "Your own ID (another administrator manages it)") }) : h("div", { class: "row-actions" },
         a.status === "active" ? button(p("停止", "Suspend"), () => accountAction(a, "suspend"), "danger") : null,
         a.status !== "active" && !a.replaced_by ? button(p("再開", "Reinstate"), () => accountAction(a, "reinstate")) : null,
         !a.replaced_by ? button(p("再発行", "Reissue"), () => reissue(a)) : null)],
@@ -352,7 +352,12 @@ const RENDER = {
     const [list] = await Promise.all([api("GET", "/api/v1/reviews/break-glass"), loadFacilities()]);
     $("review-list").replaceChildren(table([
       [p("日時", "When"), (r) => when(r.created_at)],
-      [p("施設", "Facility"), (r) => facilityName(r.facility_id)],
+      [p("救急隊員・端末", "Paramedic and device"), (r) => h("div", {},
+        user(r.paramedic_name ?? "—"), " ", h("code", { translate: "no" }, r.paramedic_login_id ?? ""), h("br"),
+        h("span", { text: p("端末: ", "Device: ") }), user(r.device_label ?? "—"))],
+      [p("消防本部", "Fire department"), (r) => (r.facility_name ? p(r.facility_name, r.facility_name_en || r.facility_name) : facilityName(r.facility_id))],
+      [p("検索された住民", "Resident searched for"), (r) => h("div", {},
+        user(r.resident_name ?? "—"), h("br"), user(r.resident_kana ?? ""), r.resident_kana ? h("br") : null, user(r.resident_date_of_birth ?? ""))],
       [p("事案番号", "Incident"), (r) => h("code", { translate: "no" }, r.incident_ref)],
       [p("理由", "Reason"), (r) => r.reason || "—"],
       [p("見た情報", "Disclosed"), (r) => p(r.categories.map((c) => CATEGORY_NAMES[c]?.ja || c).join("、"), r.categories.map((c) => CATEGORY_NAMES[c]?.en || c).join(", "))],

@@ -24,7 +24,8 @@ export function withdrawnCards(profile, cards, reasonText) {
     ? h("ul", { id: "revoked-cards" }, ...revoked.map((c) => {
       const issued = dateOf(c.issued_at);
       const r = when(c.revoked_at);
-      const why = reasonText(c.revoke_reason);
+      // Revoked by the withdrawal: "consent withdrawn: <the reason given>".
+      const why = /^(consent[ _])?withdrawn/.test(c.revoke_reason || "") ? p("支援中止", "withdrawal (支援中止)") : reasonText(c.revoke_reason);
       return h("li", { text: p(
         `カード ${c.id.slice(0, 8)}（${issued.ja} 発行）: ${r.ja} に無効化（${why.ja}）`,
         `Card ${c.id.slice(0, 8)} (issued ${issued.en}): revoked ${r.en} (${why.en})`) });

@@ -1,5 +1,5 @@
 //! The city console's upload of a paper-kit register (issue 26; `service::import_jobs`): the CSV
-//! as the raw body (`text/csv`, UTF-8, at most 32 MB). A dry run answers with the per-row report;
+//! as the raw body (`text/csv`, UTF-8, at most 64 MB, as for the CLI). A dry run answers with the per-row report;
 //! an import answers `202` with a job the console polls for its progress and report.
 
 use super::extract::header_str;
@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 /// The largest register accepted in one upload (about 100,000 rows).
-pub const MAX_CSV_BYTES: usize = 32 << 20;
+pub const MAX_CSV_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -35,6 +35,7 @@ pub mod reconfirm;
 pub mod registrations;
 pub mod report;
 pub mod residents;
+pub mod review_view;
 pub mod security;
 pub mod staff;
 pub mod words;

@@ -121,4 +121,46 @@ export const scenarios = {
       fs.rmSync(file, { force: true });
     }
   },
+
+  async "registration shows every problem at once with focus on the first, the empty login id"(h) {
+    const s = h.server;
+    const page = await h.page({ name: "register-errors" });
+    await page.goto(`${s.url}/pages/resident#register`);
+    await h.ready(page, "register");
+    const f = page.locator("#register-form form");
+    await f.locator("button[type=submit]").click();
+    await f.locator(".form-error:not([hidden])").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.name), "login_id", "focus on the empty login id");
+    const shown = async () => (await f.locator(".field-error:not([hidden])").evaluateAll((es) => es.map((e) => e.closest("[data-field]").dataset.field)));
+    assert.deepEqual(await shown(), ["login_id", "password", "password_confirm", "family_name", "given_name", "date_of_birth", "address"]);
+    await h.capture(page, "resident-register-errors");
+    // Typed wrong: all of them at once again, nothing sent.
+    await fillForm(f, { login_id: "山田", password: "short", password_confirm: "other", family_name: "山田", given_name: "花子", date_of_birth: "1941-04-03", address: "茨城県常総市", phone: "電話" });
+    await f.locator("button[type=submit]").click();
+    await page.waitForFunction(() => document.activeElement?.name === "login_id");
+    assert.deepEqual(await shown(), ["login_id", "password", "password_confirm", "phone"]);
+  },
+
+  async "a withdrawn resident's card page says what happened and lists the revoked cards"(h) {
+    const s = h.server;
+    const r = await s.consentingResident("yameta.hito", { family_name: "中止", given_name: "花子", address: "茨城県常総市水海道諏訪町9" });
+    const card = await s.ok("POST", `/api/v1/residents/${r.residentId}/cards`, {}, r.token);
+    await s.ok("POST", `/api/v1/residents/${r.residentId}/withdrawal`, { reason: "施設に入所したため" }, r.token);
+    const page = await h.page({ name: "withdrawn-card" });
+    await page.goto(`${s.url}/pages/resident`);
+    await h.ready(page, "welcome");
+    const login = page.locator("#login-form form");
+    await fillForm(login, { login_id: r.loginId, password: r.password });
+    await login.locator("button[type=submit]").click();
+    await h.ready(page, "home");
+    await page.evaluate(() => { location.hash = "card"; });
+    await h.ready(page, "card");
+    assert.match(await page.locator("#withdrawn").textContent(), /支援中止しました/);
+    const items = page.locator("#revoked-cards li");
+    assert.equal(await items.count(), 1);
+    assert.match(await items.first().textContent(), new RegExp(card.id.slice(0, 8)));
+    assert.match(await items.first().textContent(), /支援中止/);
+    assert.equal(await page.locator("#cards", { hasText: "先に" }).count(), 0, "not 'first choose consent'");
+    await h.capture(page, "resident-card-withdrawn");
+  },
 };
