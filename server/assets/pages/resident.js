@@ -236,10 +236,11 @@ function profileBody(v) {
 
 // The server's rules (service/accounts.rs, service/mod.rs), checked before sending so that every
 // problem of a form shows at once.
-const checkPhone = (v) => (/^[0-9+\-() ]{3,20}$/.test(v) && /[0-9]/.test(v) ? null : p("電話番号は数字とハイフンで入力してください（例: 0297-23-2111）。", "Digits and hyphens only (e.g. 0297-23-2111)."));
-const checkLoginId = (v) => (/^[a-z0-9._@-]{3,64}$/i.test(v) ? null : p("半角の英字・数字と . _ @ - で3〜64文字にしてください。", "Use 3 to 64 of a–z, 0–9 and . _ @ -."));
-const checkPassword = (v) => ([...v].length >= 10 && [...v].length <= 128 ? null : p("10文字以上にしてください。", "Use 10 characters or more."));
-const checkConfirm = (v, all) => (v === all.password ? null : p("上のパスワードと同じものを入力してください。", "Enter the same password as above."));
+const said = (code) => errorText({ code, message: "" });
+const checkPhone = (v) => (/^[0-9+\-() ]{3,20}$/.test(v) && /[0-9]/.test(v) ? null : said("invalid_phone"));
+const checkLoginId = (v) => (/^[a-z0-9._@-]{3,64}$/i.test(v) ? null : said("invalid_login_id"));
+const checkPassword = (v) => ([...v].length >= 10 && [...v].length <= 128 ? null : said("weak_password"));
+const checkConfirm = (v, all) => (v === all.password ? null : said("password_mismatch"));
 
 function checkPasswords(v) {
   if (v.password !== v.password_confirm) throw new ApiFailure(0, "password_mismatch", "password_confirm: mismatch");
