@@ -55,7 +55,7 @@ fn sample(template: &str) -> String {
     for name in placeholders(template) {
         let value = match name.as_str() {
             "rid" | "cid" | "item" | "fid" | "did" | "aid" | "apid" | "nid" | "iid" | "atid"
-            | "sid" | "hid" | "inv" | "pid" => "0".repeat(32),
+            | "sid" | "hid" | "inv" | "pid" | "jid" => "0".repeat(32),
             "kid" => "AAAAAAAAAAA".into(),
             "ext" => "png".into(),
             "doc" => "fridge-sheet.png".into(),
