@@ -59,7 +59,7 @@ const INTRO_EN: &str =
 const NONE: &str = "なし / none";
 
 /// Printable text: control characters become spaces, characters without a glyph 〓.
-fn clean(font: &Font, s: &str) -> String {
+pub(crate) fn clean(font: &Font, s: &str) -> String {
     let missing = if font.glyph('〓').is_some() {
         '〓'
     } else {

@@ -53,6 +53,7 @@ mod disclosure;
 mod font;
 mod household;
 mod layout;
+mod letter;
 mod pdf;
 mod raster;
 mod text;
@@ -61,6 +62,7 @@ pub use disclosure::{DisclosureDoc, DisclosureSection, MAX_PAGES as DISCLOSURE_M
 use font::Font;
 use kyukit_card::CardQr;
 use layout::Page;
+pub use letter::{MAX_LETTERS as REMINDER_MAX_LETTERS, ReminderLetter, ReminderLetters};
 
 /// What goes on a printed card. All strings are printed as given (trimmed).
 #[derive(Debug, Clone, Copy)]
@@ -258,4 +260,24 @@ pub fn household_sticker_png(qr: &CardQr, reference: &str) -> Result<Vec<u8>, Pr
     let modules = u32::try_from(qr.width()).map_err(|_| PrintError::QrTooDense)?;
     let page = household::sticker_page(&font, modules, reference)?;
     raster::encode_png(&raster::render(&font, &page, qr), page.dpi)
+}
+
+/// Re-confirmation reminder letters (issue 26) as one A4 PDF, a letter a page in the order given:
+/// the addressee, the date and municipality, the request in Japanese and English, the dates of
+/// the last confirmation and of the due date, and where to confirm. Nothing medical is printed.
+/// No letters, or more than [`REMINDER_MAX_LETTERS`], is refused ([`PrintError::TextTooLong`],
+/// field `letters`). The same input gives the same bytes.
+pub fn reminder_letters_pdf(letters: &ReminderLetters) -> Result<Vec<u8>, PrintError> {
+    let font = Font::load()?;
+    let pages = letter::layout(&font, letters)?;
+    let title = format!(
+        "登録内容のご確認のお願い {}",
+        letters.municipality_ja.trim()
+    );
+    pdf::render_pages(
+        &font,
+        &pages,
+        (disclosure::WIDTH_MM, disclosure::HEIGHT_MM),
+        &title,
+    )
 }

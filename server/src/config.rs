@@ -43,6 +43,9 @@ pub struct Config {
     pub escalation_repeat_secs: i64,
     /// An acknowledged inquiry still unanswered this long after the acknowledgement is re-alerted.
     pub realert_after_secs: i64,
+    /// A resident's record is stale (the portal asks for a re-confirmation, the city lists it)
+    /// this many calendar months after it was last confirmed (issue 26; default 12).
+    pub reconfirm_after_months: u32,
     // push
     /// Web Push: the VAPID `sub` contact (`mailto:` or `https:`); `None`: `mailto:admin@<host of
     /// public_url>`.
@@ -89,6 +92,7 @@ impl Config {
             escalation_tick_ms: 5_000,
             escalation_repeat_secs: crate::service::incidents::ESCALATION_REPEAT_SECS,
             realert_after_secs: crate::service::incidents::REALERT_AFTER_SECS,
+            reconfirm_after_months: crate::service::reconfirm::DEFAULT_MONTHS,
             push_subject: None,                  // push
             push_allow_insecure_loopback: false, // push
             push_send_timeout_ms: 5_000,

@@ -20,6 +20,7 @@ pub mod httpsig;
 pub mod jst;
 pub mod metrics;
 pub mod push; // push
+pub mod qrsvg;
 pub mod ratelimit;
 pub mod secrets;
 pub mod service;

@@ -64,6 +64,7 @@ impl Application {
             feed: Arc::default(),
             push: Arc::new(crate::push::PushWorker::new(config)?), // push
             connections: Arc::default(),
+            imports: Arc::default(),
         };
         let data = web::Data::new(state.clone());
         let listener = connections::listen(config.listen)?;

@@ -20,6 +20,8 @@ pub struct AppState {
     pub push: Arc<crate::push::PushWorker>, // push
     /// Open connections per client address (the cap of `--connections-per-addr`).
     pub connections: Arc<crate::connections::ConnectionCount>,
+    /// The city console's import jobs running or recently ended on this instance.
+    pub imports: Arc<crate::service::import_jobs::Jobs>,
 }
 
 impl AppState {

@@ -50,6 +50,23 @@ export class Server {
     delete s.env.DATABASE_URL; // SQLite in the data directory
     s.adminPassword = "city admin password 1";
     s.admin = await s.createStaff({ loginId: "admin", name: "市役所 管理者" });
+    await s.spawn(args);
+    s.adminAuth = new Authenticator(s.admin.secret);
+    return s;
+  }
+
+  /** Stops the process and serves the same data directory again with `args` (e.g. another clock). */
+  async restart(args = []) {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill("SIGTERM");
+      await new Promise((r) => this.proc.once("exit", r));
+    }
+    this._adminToken = null;
+    await this.spawn(args);
+  }
+
+  async spawn(args) {
+    const s = this;
     s.proc = spawn(KYUKIT, ["serve", "--listen", "127.0.0.1:0", ...args], { env: s.env, stdio: ["ignore", "pipe", "pipe"] });
     s.log = "";
     s.proc.stderr.on("data", (d) => {
@@ -68,8 +85,6 @@ export class Server {
       });
       s.proc.on("exit", (code) => reject(new Error(`kyukit serve exited (${code}):\n${out}\n${s.log}`)));
     });
-    s.adminAuth = new Authenticator(s.admin.secret);
-    return s;
   }
 
   /** `kyukit admin create`: a staff account; returns its TOTP secret (printed once). */

@@ -218,7 +218,14 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/api/v1/notices/{nid}"
             | "/api/v1/disasters"
             | "/api/v1/disasters/{did}/renew"
-            | "/api/v1/disasters/{did}/end",
+            | "/api/v1/disasters/{did}/end"
+            // Yearly re-confirmation: stale records, letters, push reminders (reconfirm.rs).
+            | "/api/v1/reconfirmations"
+            | "/api/v1/reconfirmations/letters.pdf"
+            | "/api/v1/reconfirmations/reminders"
+            // The console's register upload (import_console.rs, tests/browser 50-rollout.mjs).
+            | "/api/v1/imports"
+            | "/api/v1/imports/jobs/{jid}",
         ) => set(&[A::CityAdmin]),
         _ => panic!(
             "no authorization rule for {method} {path}: add one to tests/tests/authorization.rs"
@@ -566,6 +573,20 @@ async fn build(app: &TestApp, other: &TestApp) -> World {
     )
     .await;
     ids.insert("sid", subscription["id"].as_str().unwrap().to_string());
+    // A console import job (a register of no rows) for the job-status cells.
+    let job = app
+        .client
+        .post(app.url("/api/v1/imports"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body("form_number,consent_date,consent_by,family_name,given_name,date_of_birth,sex,address\n")
+        .send()
+        .await
+        .unwrap();
+    ids.insert(
+        "jid",
+        created(job).await["id"].as_str().unwrap().to_string(),
+    );
     World {
         tokens,
         medic,
@@ -622,6 +643,7 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
     subst(&mut out, "iid", id("iid"));
     subst(&mut out, "atid", id("atid"));
     subst(&mut out, "sid", id("sid"));
+    subst(&mut out, "jid", id("jid"));
     subst(&mut out, "hid", "0".repeat(32)); // refused before any lookup
     subst(&mut out, "inv", "0".repeat(32)); // refused before, or not found at, the lookup
     subst(&mut out, "pid", "0".repeat(32));
@@ -735,6 +757,7 @@ fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
         ("POST", "/api/v1/push/subscriptions") => {
             push_subscription("https://push.example.com/matrix-2")
         }
+        ("POST", "/api/v1/reconfirmations/reminders") => json!({}),
         ("POST", _) if path.ends_with("/reinstate") || path.ends_with("/end") => json!({}),
         ("GET" | "DELETE", _) => return None,
         _ => return None,

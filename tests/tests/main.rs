@@ -36,6 +36,7 @@ mod prearrival_inquiry;
 mod prearrival_record;
 mod public;
 mod push;
+mod reconfirm;
 mod registration_holds;
 mod replay;
 mod residents;

@@ -55,7 +55,7 @@ fn sample(template: &str) -> String {
     for name in placeholders(template) {
         let value = match name.as_str() {
             "rid" | "cid" | "item" | "fid" | "did" | "aid" | "apid" | "nid" | "iid" | "atid"
-            | "sid" | "hid" | "inv" | "pid" | "hh" => "0".repeat(32),
+            | "sid" | "hid" | "inv" | "pid" | "hh" | "jid" => "0".repeat(32),
             "sticker" => "255".into(),
             "kid" => "AAAAAAAAAAA".into(),
             "ext" => "png".into(),

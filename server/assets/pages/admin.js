@@ -7,6 +7,7 @@ import {
   TOKEN, p, h, user, applyLang, initLangButton, onLangChange, lang, when,
   api, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
 } from "./common.js";
+import { renderResidents } from "./admin-residents.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,7 +64,7 @@ const KEY_STATUS = { active: p("使用中", "active"), retired: p("退役（検�
 
 const opt = (list, v) => list.find(([k]) => k === v)?.[1] ?? p(v ?? "—", v ?? "—");
 const yes = (b) => (b ? p("はい", "yes") : p("いいえ", "no"));
-const VIEWS = ["login", "facilities", "users", "devices", "disasters", "notices", "reviews", "keys"];
+const VIEWS = ["login", "facilities", "users", "devices", "disasters", "notices", "residents", "reviews", "keys"];
 let facilities = [];
 
 function status(pair, kind = "ok") {
@@ -122,6 +123,7 @@ async function loadFacilities() {
 // ---------------------------------------------------------------------------------------------
 
 const RENDER = {
+  residents: () => renderResidents(status),
   async login() {
     if ($("login-form").childElementCount) return;
     const f = form(
@@ -210,7 +212,7 @@ const RENDER = {
         a.replaced_by ? h("span", { text: p(" 再発行済み", " replaced") }) : null,
         a.locked_until ? h("span", { text: p(" ロック中", " locked") }) : null,
         a.suspended_reason ? h("span", { class: "meta" }, " — ", user(a.suspended_reason)) : null)],
-      [p("操作", "Actions"), (a) => h("div", { class: "row-actions" },
+      [p("操作", "Actions"), (a) => a.is_self ? h("span", { class: "meta self-account", text: p("ご自分のIDです（別の管理者が操作します）", "Your own ID (another administrator manages it)") }) : h("div", { class: "row-actions" },
         a.status === "active" ? button(p("停止", "Suspend"), () => accountAction(a, "suspend"), "danger") : null,
         a.status !== "active" && !a.replaced_by ? button(p("再開", "Reinstate"), () => accountAction(a, "reinstate")) : null,
         !a.replaced_by ? button(p("再発行", "Reissue"), () => reissue(a)) : null)],
@@ -272,6 +274,7 @@ const RENDER = {
       $("code-result").replaceChildren(h("div", { class: "notice secret" },
         h("p", { text: p("登録コード（1回だけ使えます）:", "Enrollment code (single use):") }),
         h("p", {}, h("code", { class: "big-code", translate: "no" }, r.code)),
+        qrImage(r.qr_svg, p("登録コードの二次元コード（端末のカメラで読み取れます）", "The enrollment code as a QR code (for the device's camera)"), "code-qr"),
         h("p", { text: p(`有効期限: ${exp.ja}`, `Expires ${exp.en}`) })));
       applyLang($("code-result"));
     }));
@@ -349,7 +352,12 @@ const RENDER = {
     const [list] = await Promise.all([api("GET", "/api/v1/reviews/break-glass"), loadFacilities()]);
     $("review-list").replaceChildren(table([
       [p("日時", "When"), (r) => when(r.created_at)],
-      [p("施設", "Facility"), (r) => facilityName(r.facility_id)],
+      [p("救急隊員・端末", "Paramedic and device"), (r) => h("div", {},
+        user(r.paramedic_name ?? "—"), " ", h("code", { translate: "no" }, r.paramedic_login_id ?? ""), h("br"),
+        h("span", { text: p("端末: ", "Device: ") }), user(r.device_label ?? "—"))],
+      [p("消防本部", "Fire department"), (r) => (r.facility_name ? p(r.facility_name, r.facility_name_en || r.facility_name) : facilityName(r.facility_id))],
+      [p("検索された住民", "Resident searched for"), (r) => h("div", {},
+        user(r.resident_name ?? "—"), h("br"), user(r.resident_kana ?? ""), r.resident_kana ? h("br") : null, user(r.resident_date_of_birth ?? ""))],
       [p("事案番号", "Incident"), (r) => h("code", { translate: "no" }, r.incident_ref)],
       [p("理由", "Reason"), (r) => r.reason || "—"],
       [p("見た情報", "Disclosed"), (r) => p(r.categories.map((c) => CATEGORY_NAMES[c]?.ja || c).join("、"), r.categories.map((c) => CATEGORY_NAMES[c]?.en || c).join(", "))],
@@ -473,7 +481,18 @@ function showSecret(box, loginId, totp) {
     h("dl", { class: "facts" },
       h("dt", { text: p("ログインID", "Login ID") }), h("dd", {}, h("code", { translate: "no" }, loginId)),
       h("dt", { text: p("秘密の値", "Secret") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.secret)),
-      h("dt", { text: p("認証アプリ用URI", "Authenticator URI") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.uri)))));
+      h("dt", { text: p("認証アプリ用URI", "Authenticator URI") }), h("dd", {}, h("code", { class: "wrap", translate: "no" }, totp.uri))),
+    h("p", { text: p("認証アプリでこの二次元コードを読み取ってください:", "Scan this code with the authenticator app:") }),
+    qrImage(totp.qr_svg, p("認証アプリ用の二次元コード", "QR code for the authenticator app"), "totp-qr")));
+}
+
+/** A QR code the server drew (an SVG document) as an image, with its alternative text. */
+function qrImage(svg, alt, id) {
+  if (!svg) return null;
+  const bytes = new TextEncoder().encode(svg);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return h("img", { id, class: "qr-code", src: `data:image/svg+xml;base64,${btoa(bin)}`, aria: alt, width: 240, height: 240 });
 }
 
 function revokeDevice(d) {

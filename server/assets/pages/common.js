@@ -346,6 +346,50 @@ export function showError(form, err, overrides = {}) {
   }
 }
 
+/**
+ * Shows several problems at once (`list`: [[field name, pair]], in the form's order): each next
+ * to its field, all of them named in the form's summary, and focus on the first.
+ */
+export function showErrors(form, list) {
+  clearErrors(form);
+  let first = null;
+  const names = [];
+  for (const [name, pair] of list) {
+    const box = form.querySelector(`.field[data-field="${name}"]`);
+    if (!box) continue;
+    const e = box.querySelector(".field-error");
+    setText(e, pair);
+    e.hidden = false;
+    for (const input of box.querySelectorAll("input, select, textarea")) input.setAttribute("aria-invalid", "true");
+    first ??= box.querySelector("input, select, textarea");
+    names.push(box);
+  }
+  const s = form.querySelector(".form-error");
+  if (s && names.length) {
+    setText(s, p(`${names.length}か所の入力を確かめてください: ${names.map((b) => b.dataset.labelJa).join("、")}`,
+      `Please check ${names.length === 1 ? "this field" : `these ${names.length} fields`}: ${names.map((b) => b.dataset.labelEn).join(", ")}`));
+    s.hidden = false;
+  }
+  first?.focus();
+}
+
+/** What the form can tell before sending: empty required fields and each spec's own `check`. */
+function problems(specs, v) {
+  const out = [];
+  for (const s of specs) {
+    const val = v[s.name];
+    const empty = val === "" || val === null || val === undefined;
+    if (s.type === "checkbox") {
+      if (s.mustCheck && !val) out.push([s.name, s.mustCheck]);
+    } else if (empty && (s.required || s.type === "dob")) out.push([s.name, ERRORS.required]);
+    else if (!empty && s.check) {
+      const e = s.check(val, v);
+      if (e) out.push([s.name, e]);
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Forms
 
@@ -357,7 +401,8 @@ const OPTIONAL = p("なくても可", "optional");
 /**
  * One labelled field. spec: {name, label: pair, type: text|password|tel|email|number|date|
  * datetime-local|textarea|select|checkbox|dob, options: [[value, pair]], required, hint: pair,
- * autocomplete, value, inputmode}.
+ * autocomplete, value, inputmode, check: (value, all values) → pair | null (checked before
+ * sending, with every other field), mustCheck: pair (a checkbox that must be ticked)}.
  */
 export function field(spec) {
   const id = `f${++uid}-${spec.name}`;
@@ -469,9 +514,16 @@ export function form(specs, submitLabel, onSubmit, extra = []) {
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     clearErrors(f);
+    const fields = specs.filter((s) => !(s instanceof Node));
+    const v = values(f, fields);
+    const found = problems(fields, v);
+    if (found.length) {
+      showErrors(f, found);
+      return;
+    }
     submit.disabled = true;
     try {
-      await onSubmit(values(f, specs.filter((s) => !(s instanceof Node))), f);
+      await onSubmit(v, f);
     } catch (err) {
       if (err instanceof ApiFailure) showError(f, err);
       else {

@@ -9,6 +9,8 @@ import {
 } from "./common.js";
 import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
 import { PENDING_CODE, PROXY_STATEMENT_EN, PROXY_STATEMENT_JA, RELATIONS, renderAccept, renderFamily } from "./proxies.js";
+import { renderReconfirm } from "./reconfirm.js";
+import { withdrawnCards } from "./withdrawn.js";
 
 const $ = (id) => document.getElementById(id);
 const RID = "kyukit.rid";
@@ -211,7 +213,7 @@ function profileFields(v = {}, self = true) {
     { name: "sex", type: "select", label: p("性別", "Sex"), options: SEX, required: true, value: v.sex || "unknown" },
     { name: "address", label: p("住所", "Address"), required: true, autocomplete: self ? "street-address" : "off", value: v.address },
     { name: "district", label: p("地区（例: 水海道地区）", "District (e.g. Mitsukaido)"), value: v.district, hint: p("災害のときの地区ごとの確認に使います。", "Used to find residents by district in a disaster.") },
-    { name: "phone", type: "tel", label: p("電話番号", "Phone"), autocomplete: self ? "tel" : "off", inputmode: "tel", value: v.phone },
+    { name: "phone", type: "tel", label: p("電話番号", "Phone"), autocomplete: self ? "tel" : "off", inputmode: "tel", value: v.phone, check: checkPhone },
   ];
 }
 
@@ -222,13 +224,21 @@ function profileBody(v) {
   return out;
 }
 
+// The server's rules (service/accounts.rs, service/mod.rs), checked before sending so that every
+// problem of a form shows at once.
+const said = (code) => errorText({ code, message: "" });
+const checkPhone = (v) => (/^[0-9+\-() ]{3,20}$/.test(v) && /[0-9]/.test(v) ? null : said("invalid_phone"));
+const checkLoginId = (v) => (/^[a-z0-9._@-]{3,64}$/i.test(v) ? null : said("invalid_login_id"));
+const checkPassword = (v) => ([...v].length >= 10 && [...v].length <= 128 ? null : said("weak_password"));
+const checkConfirm = (v, all) => (v === all.password ? null : said("password_mismatch"));
+
 function checkPasswords(v) {
   if (v.password !== v.password_confirm) throw new ApiFailure(0, "password_mismatch", "password_confirm: mismatch");
 }
 const accountFields = () => [
-  { name: "login_id", label: p("ログインID（半角の英小文字・数字）", "Login ID (a–z, 0–9)"), required: true, autocomplete: "username", hint: p("3〜64文字。例: yamada.hanako", "3–64 characters, e.g. yamada.hanako") },
-  { name: "password", type: "password", label: p("パスワード（10文字以上）", "Password (10 characters or more)"), required: true, autocomplete: "new-password" },
-  { name: "password_confirm", type: "password", label: p("パスワード（確認のためもう一度）", "Password again (to check)"), required: true, autocomplete: "new-password" },
+  { name: "login_id", label: p("ログインID（半角の英小文字・数字）", "Login ID (a–z, 0–9)"), required: true, autocomplete: "username", hint: p("3〜64文字。例: yamada.hanako", "3–64 characters, e.g. yamada.hanako"), check: checkLoginId },
+  { name: "password", type: "password", label: p("パスワード（10文字以上）", "Password (10 characters or more)"), required: true, autocomplete: "new-password", check: checkPassword },
+  { name: "password_confirm", type: "password", label: p("パスワード（確認のためもう一度）", "Password again (to check)"), required: true, autocomplete: "new-password", check: checkConfirm },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -394,7 +404,7 @@ const RENDER = {
       h("h2", { text: p("ご本人について", "About the person") }),
       ...profileFields({}, false),
       statement,
-      { name: "accept_proxy_statement", type: "checkbox", label: p("上の内容を確認し、同意します", "I have read the above and agree") },
+      { name: "accept_proxy_statement", type: "checkbox", label: p("上の内容を確認し、同意します", "I have read the above and agree"), mustCheck: p("代理で登録するには、上の内容を確認して同意してください。", "To register as a proxy, read the above and agree.") },
     ];
     const f = form(specs, p("代理で登録する", "Register as proxy"), async (v) => {
       checkPasswords(v);
@@ -417,6 +427,7 @@ const RENDER = {
 
   async home() {
     delete $("home-state").dataset.held;
+    $("reconfirm").replaceChildren();
     // Nothing to add or show without a record of someone.
     for (const el of [$("steps"), document.querySelector("#view-home .tiles")]) el.hidden = !state.profile;
     if (!state.profile) {
@@ -470,6 +481,7 @@ const RENDER = {
         ? p("カードを作り直してください", "Make a new card")
         : active.length ? p("カードがあります", "You have a card") : p("まだありません", "No card yet"));
     renderCardNotice($("home-card"));
+    if (!withdrawn) await renderReconfirm($("reconfirm"), base());
   },
 
   async profile() {
@@ -568,6 +580,10 @@ const RENDER = {
     const active = state.cards.filter((x) => x.status === "active");
     const msg = h("p", { class: "form-error error", role: "alert", hidden: true });
     root.appendChild(msg);
+    if (state.profile.status === "withdrawn") {
+      root.append(...withdrawnCards(state.profile, state.cards, reasonText));
+      return;
+    }
     if (!c || c.status !== "granted") {
       root.appendChild(h("p", { class: "notice" },
         h("span", { text: p("カードを作るには、先に", "To make a card, first ") }),

@@ -28,7 +28,7 @@ pub struct DeviceList {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReviewList {
-    pub accesses: Vec<BreakGlassRecord>,
+    pub accesses: Vec<crate::service::review_view::ReviewEntry>,
 }
 
 /// Create a facility (city administrators).
@@ -259,7 +259,7 @@ pub(crate) async fn reviews(
     Authenticated(actor): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let db = state.db.clone();
-    let accesses = web::block(move || access::pending_reviews(&db, &actor)).await??;
+    let accesses = web::block(move || crate::service::review_view::pending(&db, &actor)).await??;
     Ok(HttpResponse::Ok().json(ReviewList { accesses }))
 }
 

@@ -16,6 +16,7 @@ pub mod field;
 pub mod field_pages;
 pub mod governance;
 pub mod households;
+pub mod imports;
 pub mod incidents;
 pub mod openapi;
 pub mod pages;
@@ -23,6 +24,7 @@ pub mod photo;
 pub mod proxies;
 pub mod public;
 pub mod push; // push
+pub mod reconfirm;
 pub mod registrations;
 pub mod residents;
 pub mod router;
@@ -73,6 +75,13 @@ router::declare_routes! {
     residents::grant,
     residents::withdraw,
     residents::access_history,
+    reconfirm::get,
+    reconfirm::confirm,
+    reconfirm::list,
+    reconfirm::letters,
+    reconfirm::remind,
+    imports::upload,
+    imports::job,
     proxies::invite,
     proxies::invites,
     proxies::cancel_invite,

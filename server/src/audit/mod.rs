@@ -174,6 +174,16 @@ pub enum Action {
     /// A paramedic device scanned a household sticker: one event per listed member (about
     /// them), or a refusal.
     ListHousehold,
+    // yearly re-confirmation (issue 26)
+    /// The resident (or a proxy) confirms that the record is still true ("nothing has changed").
+    Reconfirm,
+    /// A city administrator lists the records past their re-confirmation period (no resident;
+    /// the detail gives the district and the count).
+    ReconfirmList,
+    /// A reminder letter to the resident was printed (one event per letter, about the resident).
+    ReconfirmLetter,
+    /// The resident's and proxies' browsers were sent a Web Push reminder (about the resident).
+    ReconfirmRemind,
 }
 
 impl Action {
@@ -260,6 +270,10 @@ impl Action {
             Action::LeaveHousehold => "household.leave",
             Action::RevokeHousehold => "household.revoke",
             Action::ListHousehold => "record.household",
+            Action::Reconfirm => "resident.reconfirm",
+            Action::ReconfirmList => "reconfirm.list",
+            Action::ReconfirmLetter => "reconfirm.letter",
+            Action::ReconfirmRemind => "reconfirm.remind",
         }
     }
 }

@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// re-alerted.
     #[arg(long, env = "KYUKIT_REALERT_AFTER_SECS", default_value_t = crate::service::incidents::REALERT_AFTER_SECS, value_parser = clap::value_parser!(i64).range(10..=3600))]
     realert_after_secs: i64,
+    /// A resident's record asks for re-confirmation this many months after it was last
+    /// confirmed (registration, import, an edit, or "nothing has changed").
+    #[arg(long, env = "KYUKIT_RECONFIRM_AFTER_MONTHS", default_value_t = crate::service::reconfirm::DEFAULT_MONTHS, value_parser = clap::value_parser!(u32).range(1..=120))]
+    reconfirm_after_months: u32,
     // push
     /// Web Push contact sent to push services in the VAPID token (`mailto:` or `https:`);
     /// default `mailto:admin@<host of the public URL>`.
@@ -126,6 +130,7 @@ impl ServeArgs {
         config.escalate_after_secs = self.escalate_after_secs;
         config.escalation_repeat_secs = self.escalation_repeat_secs;
         config.realert_after_secs = self.realert_after_secs;
+        config.reconfirm_after_months = self.reconfirm_after_months;
         config.db_writers = usize::from(self.db_writers);
         config.http_workers = self.workers.map(usize::from);
         config.rate_limits = RateLimitConfig {

@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod audit;
 pub mod board;
 pub mod cards;
+pub mod confirmations;
 pub mod disasters;
 pub mod escalation;
 pub mod facilities;

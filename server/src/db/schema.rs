@@ -713,3 +713,13 @@ diesel::table! {
 diesel::joinable!(household_members -> residents (resident_id));
 diesel::joinable!(household_members -> households (household_id));
 diesel::allow_tables_to_appear_in_same_query!(household_members, residents, households);
+
+diesel::table! {
+    resident_confirmations (resident_id) {
+        resident_id -> Text,
+        municipality_id -> Text,
+        confirmed_at -> BigInt,
+        how -> Text,
+        reminded_at -> Nullable<BigInt>,
+    }
+}

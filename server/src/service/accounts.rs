@@ -646,9 +646,13 @@ pub(crate) fn prepare_staff(
         suspended_reason: None,
     };
     Ok(CreatedStaff {
-        totp: TotpProvisioning {
-            uri: security::provisioning_uri(&totp_secret, &account.login_id),
-            secret: totp_secret,
+        totp: {
+            let uri = security::provisioning_uri(&totp_secret, &account.login_id);
+            TotpProvisioning {
+                qr_svg: crate::qrsvg::svg(&uri).unwrap_or_default(),
+                uri,
+                secret: totp_secret,
+            }
         },
         account,
     })
@@ -707,6 +711,8 @@ pub const PROFESSIONS: [&str; 13] = [
 pub struct TotpProvisioning {
     pub uri: String,
     pub secret: String,
+    /// The URI as a QR code (an SVG document) for the authenticator app to scan.
+    pub qr_svg: String,
 }
 
 #[derive(Debug, Clone)]

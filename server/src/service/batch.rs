@@ -95,17 +95,29 @@ fn natural(s: &str) -> Vec<(String, u64)> {
     out
 }
 
-/// Page order: district (none last), then address, then name.
+/// The page-order key of a resident: district (none last), then address, then name.
+pub(crate) type OrderKey = (
+    bool,
+    Option<String>,
+    Vec<(String, u64)>,
+    Option<String>,
+    String,
+);
+
+/// Page order (also of the re-confirmation list and letters): district (none last), then
+/// address, then name.
+pub(crate) fn page_order(r: &ResidentRow) -> OrderKey {
+    (
+        r.district.is_none(),
+        r.district.as_deref().map(match_key),
+        natural(&r.address),
+        r.family_name_kana.as_deref().map(match_key),
+        r.id.clone(),
+    )
+}
+
 fn sort(residents: &mut [ResidentRow]) {
-    residents.sort_by_cached_key(|r| {
-        (
-            r.district.is_none(),
-            r.district.as_deref().map(match_key),
-            natural(&r.address),
-            r.family_name_kana.as_deref().map(match_key),
-            r.id.clone(),
-        )
-    });
+    residents.sort_by_cached_key(page_order);
 }
 
 /// What happened to one resident in the write.

@@ -188,6 +188,13 @@ pub fn grant(
             .about(resident_id)
             .detail(format!("version {}", row.version));
         audit::append(c, &actor.municipality_id, &event, now);
+        super::reconfirm::touch(
+            c,
+            &actor.municipality_id,
+            resident_id,
+            super::reconfirm::BY_EDIT,
+            now,
+        )?;
         if resident.status != ResidentStatus::Active {
             resident.status = ResidentStatus::Active;
             resident.withdrawn_at = None;

@@ -361,6 +361,13 @@ pub fn add(
             .about(resident_id)
             .detail(format!("add {} {}", row.category, row.id));
         audit::append(c, &actor.municipality_id, &event, now);
+        super::reconfirm::touch(
+            c,
+            &actor.municipality_id,
+            resident_id,
+            super::reconfirm::BY_EDIT,
+            now,
+        )?;
         Item::try_from(row)
     })
 }
@@ -405,6 +412,13 @@ pub fn update(
             .about(resident_id)
             .detail(format!("update {} {}", row.category, row.id));
         audit::append(c, &actor.municipality_id, &event, now);
+        super::reconfirm::touch(
+            c,
+            &actor.municipality_id,
+            resident_id,
+            super::reconfirm::BY_EDIT,
+            now,
+        )?;
         Item::try_from(row)
     })
 }
@@ -427,6 +441,13 @@ pub fn delete(
             .about(resident_id)
             .detail(format!("delete {item_id}"));
         audit::append(c, &actor.municipality_id, &event, now);
+        super::reconfirm::touch(
+            c,
+            &actor.municipality_id,
+            resident_id,
+            super::reconfirm::BY_EDIT,
+            now,
+        )?;
         Ok(())
     })
 }

@@ -53,6 +53,8 @@ pub struct EnrollmentCode {
     pub facility_id: String,
     pub label: String,
     pub expires_at: i64,
+    /// The code as a QR code (an SVG document), for a device's camera.
+    pub qr_svg: String,
 }
 
 /// Upper-case, without spaces and dashes: what is hashed.
@@ -115,6 +117,7 @@ pub fn create_code(
         Ok(())
     })?;
     Ok(EnrollmentCode {
+        qr_svg: crate::qrsvg::svg(&code).unwrap_or_default(),
         code,
         facility_id: facility_id.to_string(),
         label,

@@ -562,6 +562,19 @@ pub fn import_csv(
         let chunk = build_chunk(actor, &import_id, part, now)?;
         db.write(|c| {
             q::insert_chunk(c, &chunk)?;
+            // Confirmed as of the import (the city checked the register's row today).
+            let confirmed: Vec<_> = chunk
+                .residents
+                .iter()
+                .map(|r| crate::db::confirmations::ConfirmationRow {
+                    resident_id: r.id.clone(),
+                    municipality_id: muni.clone(),
+                    confirmed_at: now,
+                    how: super::reconfirm::BY_IMPORT.into(),
+                    reminded_at: None,
+                })
+                .collect();
+            crate::db::confirmations::insert_all(c, &confirmed)?;
             for (r, v) in chunk.residents.iter().zip(part) {
                 let event = Event::new(Action::ImportResident, Outcome::Ok)
                     .by(&actor.account_id, actor.role)

@@ -26,15 +26,18 @@ pub mod governance;
 pub mod idempotency;
 pub mod households;
 pub mod import;
+pub mod import_jobs;
 pub mod incidents;
 pub mod keys;
 pub mod photo;
 pub mod proxies;
 pub mod purge;
 pub mod push; // push
+pub mod reconfirm;
 pub mod registrations;
 pub mod report;
 pub mod residents;
+pub mod review_view;
 pub mod security;
 pub mod staff;
 pub mod webauthn;

@@ -307,6 +307,7 @@ pub fn register_self(
             .by(&account.id, Role::Resident)
             .about(&row.id);
         audit::append(c, muni, &event, now);
+        super::reconfirm::touch(c, muni, &row.id, super::reconfirm::BY_REGISTRATION, now)?;
         let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -403,6 +404,7 @@ pub fn register_by_proxy(
             .about(&row.id)
             .detail(proxy.relation.to_string());
         audit::append(c, muni, &event, now);
+        super::reconfirm::touch(c, muni, &row.id, super::reconfirm::BY_REGISTRATION, now)?;
         let token = accounts::create_session(c, &account, None, now, policy)?;
         Ok(Registered {
             resident_id: row.id.clone(),
@@ -502,6 +504,13 @@ pub fn update_profile(
             .by(&actor.account_id, actor.role)
             .about(&row.id);
         audit::append(c, &actor.municipality_id, &event, now);
+        super::reconfirm::touch(
+            c,
+            &actor.municipality_id,
+            &row.id,
+            super::reconfirm::BY_EDIT,
+            now,
+        )?;
         Ok(row.into())
     })
 }

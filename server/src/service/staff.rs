@@ -29,6 +29,9 @@ pub struct StaffAccount {
     /// Locked after failed logins until this time.
     pub locked_until: Option<i64>,
     pub created_at: i64,
+    /// The caller's own account: nothing here may be done to it (no suspension, reinstatement or
+    /// reissue of oneself), so the console offers no action on it.
+    pub is_self: bool,
 }
 
 impl From<AccountRow> for StaffAccount {
@@ -45,6 +48,7 @@ impl From<AccountRow> for StaffAccount {
             replaced_by: a.replaced_by,
             locked_until: a.locked_until,
             created_at: a.created_at,
+            is_self: false,
         }
     }
 }
@@ -69,7 +73,13 @@ pub fn list(db: &Db, actor: &Actor) -> Result<Vec<StaffAccount>, DomainError> {
         Ok(
             db::accounts::staff_accounts(c, &actor.municipality_id, facility.as_deref())?
                 .into_iter()
-                .map(StaffAccount::from)
+                .map(|a| {
+                    let is_self = a.id == actor.account_id;
+                    StaffAccount {
+                        is_self,
+                        ..StaffAccount::from(a)
+                    }
+                })
                 .collect(),
         )
     })

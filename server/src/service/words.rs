@@ -205,6 +205,15 @@ pub fn action(a: &str) -> Words {
             "紙の救急医療情報キットから市が登録",
             "registered by the city from the paper kit",
         ),
+        "resident.reconfirm" => (
+            "登録内容に変わりがないことの確認",
+            "confirmed nothing has changed",
+        ),
+        "reconfirm.letter" => (
+            "市からの確認のお願い（郵送）",
+            "reminder letter printed by the city",
+        ),
+        "reconfirm.remind" => ("確認のお願いの通知", "reminder sent to your browsers"),
         "record.scan" => ("救急隊による閲覧（カード）", "viewed by paramedics (card)"),
         "record.break_glass" => ("救急隊による緊急検索", "emergency search by paramedics"),
         "record.read" => ("救急隊による再閲覧", "viewed again by paramedics"),
@@ -279,6 +288,9 @@ mod tests {
             "incident.attachment.read",
             "disaster.read",
             "dataset.write",
+            "resident.reconfirm",
+            "reconfirm.letter",
+            "reconfirm.remind",
         ] {
             assert_ne!(action(a).0, "その他の操作", "{a}");
         }

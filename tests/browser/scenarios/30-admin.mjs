@@ -4,6 +4,9 @@
 // reinstating a facility, disasters, notices (seen on the public directory), keys and audit head.
 
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { control, fillForm, hotp, base32Decode, SIZES } from "../lib.mjs";
 
 async function nav(page, h, view) {
@@ -101,7 +104,17 @@ export const scenarios = {
     await page.locator("#staff-result code", { hasText: /^kyukyu\.ichiro$/ }).waitFor();
     const secret = (await page.locator("#staff-result code").nth(1).textContent()).trim();
     assert.match(secret, /^[A-Z2-7]{32}$/);
+    // The authenticator URI as a QR code to scan (issue 26), decoded by zxing-cpp.
+    const totpShot = path.join(os.tmpdir(), `kyukit-totp-qr-${process.pid}.png`);
+    await page.locator("#totp-qr").screenshot({ path: totpShot });
+    const uri = (await page.locator("#staff-result code").nth(2).textContent()).trim();
+    assert.equal(h.decodeQr(totpShot), uri, "the QR code is the otpauth URI");
+    fs.rmSync(totpShot);
     await page.locator("#account-list tr", { hasText: "kyukyu.ichiro" }).waitFor();
+    // No action the server would refuse: nothing is offered on the administrator's own ID.
+    const own = page.locator("#account-list tr", { has: page.locator("code", { hasText: /^admin$/ }) });
+    await own.locator(".self-account").waitFor();
+    assert.equal(await own.locator("button").count(), 0, "no 停止/再開/再発行 on one's own ID");
     await h.capture(page, "admin-users");
 
     // An enrollment code issued here enrolls a device with the real field client, and the
@@ -111,6 +124,10 @@ export const scenarios = {
     await fillForm(cf, { label: "救急1号車タブレット" });
     await cf.locator("button[type=submit]").click();
     const code = (await page.locator("#code-result code.big-code").textContent()).trim();
+    const codeShot = path.join(os.tmpdir(), `kyukit-code-qr-${process.pid}.png`);
+    await page.locator("#code-qr").screenshot({ path: codeShot });
+    assert.equal(h.decodeQr(codeShot), code, "the QR code is the enrollment code");
+    fs.rmSync(codeShot);
     const medic = await s.paramedic({ facilityId: facility.id, credentials: { loginId: "kyukyu.ichiro", password: "paramedic password 1", secret }, code, label: "救急1号車タブレット" });
     assert.equal(medic.enrolled.facility_id, facility.id);
 
@@ -123,6 +140,10 @@ export const scenarios = {
     const rrow = page.locator("#review-list tr", { hasText: reason });
     await rrow.waitFor();
     assert.match(await rrow.textContent(), /常総広域消防本部/);
+    // Who searched, on which device, for whom (issue 26).
+    for (const word of ["救急 一郎", "kyukyu.ichiro", "救急1号車タブレット", "鬼怒 一郎", "1938-02-11"]) {
+      assert.ok((await rrow.textContent()).includes(word), `${word} in the review row`);
+    }
     await h.capture(page, "admin-reviews");
     await rrow.locator("button", { hasText: "妥当" }).click();
     await confirmDialog(page, { note: "出動記録と一致" });
