@@ -3,7 +3,7 @@
 //! an import answers `202` with a job the console polls for its progress and report.
 
 use super::extract::header_str;
-use super::openapi::{Internal, PayloadTooLarge, Unauthorized, Unavailable};
+use super::openapi::{BadBody, Internal, PayloadTooLarge, Unauthorized, Unavailable};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
 use crate::service::error::DomainError;
@@ -72,6 +72,7 @@ async fn read_csv(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8
     responses(
         (status = 200, description = "The dry run's report", body = Object),
         (status = 202, description = "The import started: the job", body = Job),
+        (status = 400, response = BadBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "`forbidden`: not a city administrator", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),

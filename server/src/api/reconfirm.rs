@@ -2,7 +2,7 @@
 //! "nothing has changed" for the resident and their proxies; the city's list of stale records by
 //! district, its reminder letters (one PDF) and its Web Push reminders.
 
-use super::openapi::{BadBody, Internal, Unauthorized, Unavailable};
+use super::openapi::{BadBody, Internal, Unauthorized, Unavailable, UnsupportedMediaType};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
 use crate::service::reconfirm::{self, Confirmation, Reminded, StaleList};
@@ -92,6 +92,7 @@ pub(crate) async fn confirm(
         (status = 400, response = BadBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "`forbidden`: not a city administrator", body = ErrorBody),
+        (status = 422, description = "`invalid_field`: the district is not acceptable text", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -122,6 +123,7 @@ pub(crate) async fn list(
     params(DistrictQuery),
     responses(
         (status = 200, description = "The letters", content_type = "application/pdf", headers(("X-Kyukit-Letters" = String, description = "How many letters"))),
+        (status = 400, response = BadBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "`forbidden`: not a city administrator", body = ErrorBody),
         (status = 409, description = "`nothing_to_print`: no stale record (in that district)", body = ErrorBody),
@@ -169,6 +171,8 @@ pub(crate) async fn letters(
         (status = 400, response = BadBody),
         (status = 401, response = Unauthorized),
         (status = 403, description = "`forbidden`: not a city administrator", body = ErrorBody),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "`invalid_field`: the district is not acceptable text", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )

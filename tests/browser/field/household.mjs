@@ -62,9 +62,9 @@ export async function householdSteps({ server, w, step, checks, browsers, enroll
     await page.waitForSelector("#household-list ul[data-members='1']", { timeout: 30_000 });
     assert.doesNotMatch(await page.textContent("#household-list"), /次郎/);
     await page.click("#household-list button[data-member='山田 花子']");
-    await page.waitForSelector("#dataset-body .patient");
+    await page.waitForSelector("#patient-head .patient");
     assert.equal(await page.getAttribute("#verdict", "data-verdict"), "genuine");
-    assert.match(await page.textContent("#dataset-body"), /ワルファリン/);
+    assert.match(await page.textContent("#result"), /ワルファリン/);
     assert.equal(await page.isVisible("#household"), false);
     // The listing and the pick are in her access history.
     const hist = await server.ok("GET", `/api/v1/residents/${w.rid}/access-history`, undefined, w.rt);
