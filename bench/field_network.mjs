@@ -180,7 +180,7 @@ function timedDecode(page, url, { online }) {
   return page.evaluate(
     async ({ url, online }) => {
       // Marks what the previous run left, so only what this run renders counts.
-      for (const el of document.querySelectorAll("#dataset-body .patient, #identity-photo")) el.dataset.benchOld = "1";
+      for (const el of document.querySelectorAll("#patient-head .patient, #critical, #identity-photo")) el.dataset.benchOld = "1";
       document.querySelector("#verdict")?.removeAttribute("data-verdict");
       const when = (pred) =>
         new Promise((resolve) => {
@@ -194,7 +194,7 @@ function timedDecode(page, url, { online }) {
           mo.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
         });
       const verdict = when(() => document.querySelector("#verdict")?.dataset.verdict === "genuine" && document.querySelector("#triage-core [data-flag]"));
-      const dataset = online ? when(() => document.querySelector("#dataset-body .patient:not([data-bench-old])")) : null;
+      const dataset = online ? when(() => document.querySelector("#patient-head .patient:not([data-bench-old])") && document.querySelector("#critical:not([data-bench-old])")) : null;
       const photo = online
         ? new Promise((resolve) => {
             const poll = () => {
@@ -214,7 +214,7 @@ function timedDecode(page, url, { online }) {
         out.dataset = (await dataset) - t0;
         out.photo = (await photo) - t0;
         // The first screen: everything above the fold at 360×640 holds the flags and the patient.
-        out.flagsInView = [...document.querySelectorAll("#triage-core [data-flag]")].every((e) => e.getBoundingClientRect().bottom <= innerHeight);
+        out.flagsInView = [...document.querySelectorAll("#critical [data-critical]")].every((e) => e.getBoundingClientRect().bottom <= innerHeight);
       }
       return out;
     },
