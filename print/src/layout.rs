@@ -189,6 +189,50 @@ impl<'f> Flow<'f> {
             }
         }
     }
+
+    /// A title in white on a black band across the column: `pad` above the Japanese line, 2 mm
+    /// between the lines, `pad - 1` below the English one (all times `s`); the texts are inset 6 mm.
+    pub(crate) fn band(
+        &mut self,
+        (ja, en): (&str, &str),
+        (ja_pt, en_pt): (f32, f32),
+        pad: f32,
+        s: f32,
+    ) -> Result<(), PrintError> {
+        let (x0, x1, band_top) = (self.x0, self.x1, self.y);
+        self.gap(pad * s);
+        self.x0 += 6.0;
+        self.x1 -= 6.0;
+        self.text(
+            "title",
+            ja,
+            fit(ja_pt * s, 24.0, 1),
+            Align::Center,
+            Ink::White,
+        )?;
+        self.gap(2.0 * s);
+        self.text(
+            "title",
+            en,
+            fit(en_pt * s, 12.0, 1),
+            Align::Center,
+            Ink::White,
+        )?;
+        self.gap((pad - 1.0) * s);
+        self.x0 = x0;
+        self.x1 = x1;
+        self.items.insert(
+            0,
+            Item::Rect {
+                x: x0,
+                y: band_top,
+                w: x1 - x0,
+                h: self.y - band_top,
+                ink: Ink::Black,
+            },
+        );
+        Ok(())
+    }
 }
 
 pub(crate) fn fit(max_pt: f32, min_pt: f32, max_lines: usize) -> Fit {
@@ -282,38 +326,7 @@ fn fridge_at(font: &Font, card: &PrintCard, modules: u32, s: f32) -> Result<Page
     let mut top = Flow::new(font, x0, x1, MARGIN_MM);
 
     // Header: white on a black band.
-    let band_top = top.y;
-    top.gap(5.0 * s);
-    top.x0 += 6.0;
-    top.x1 -= 6.0;
-    top.text(
-        "title",
-        copy::TITLE_JA,
-        fit(44.0 * s, 24.0, 1),
-        Align::Center,
-        Ink::White,
-    )?;
-    top.gap(2.0 * s);
-    top.text(
-        "title",
-        copy::TITLE_EN,
-        fit(20.0 * s, 12.0, 1),
-        Align::Center,
-        Ink::White,
-    )?;
-    top.gap(4.0 * s);
-    top.x0 = x0;
-    top.x1 = x1;
-    top.items.insert(
-        0,
-        Item::Rect {
-            x: x0,
-            y: band_top,
-            w: x1 - x0,
-            h: top.y - band_top,
-            ink: Ink::Black,
-        },
-    );
+    top.band((copy::TITLE_JA, copy::TITLE_EN), (44.0, 20.0), 5.0, s)?;
     top.gap(5.0 * s);
     top.text(
         "municipality",
@@ -402,13 +415,26 @@ fn fridge_at(font: &Font, card: &PrintCard, modules: u32, s: f32) -> Result<Page
         Align::Center,
         Ink::Black,
     )?;
+    a4_with_qr(top, bottom, modules, MAX_QR_BOX_MM)
+}
+
+/// An A4 portrait page (the `fridge` geometry) of a `top` flow, a `bottom` flow laid out from
+/// y = 0 and moved here to sit on the bottom margin, and between them the QR, centred, as large as
+/// the space and `max_box_mm` (with its quiet zone) allow and at least `MIN_QR_MM` wide.
+pub(crate) fn a4_with_qr(
+    top: Flow,
+    mut bottom: Flow,
+    modules: u32,
+    max_box_mm: f32,
+) -> Result<Page, PrintError> {
+    use fridge::*;
+    let x1 = WIDTH_MM - MARGIN_MM;
     let bottom_top = HEIGHT_MM - MARGIN_MM - bottom.y;
     bottom.shift(bottom_top);
 
-    // The QR fills the space between, centred.
     let gap = 5.0;
     let space_h = bottom_top - top.y - 2.0 * gap;
-    let box_mm = space_h.min(x1 - x0).min(MAX_QR_BOX_MM);
+    let box_mm = space_h.min(x1 - MARGIN_MM).min(max_box_mm);
     let box_px = mm_to_px(box_mm, DPI).floor().max(0.0) as u32;
     let module_px = box_px / (modules + 2 * QUIET_ZONE);
     if module_px == 0 || mm_to_px(MIN_QR_MM, DPI) > (modules * module_px) as f32 {
