@@ -10,7 +10,7 @@ import {
 import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
 import { PENDING_CODE, PROXY_STATEMENT_EN, PROXY_STATEMENT_JA, RELATIONS, renderAccept, renderFamily } from "./proxies.js";
 import { renderReconfirm } from "./reconfirm.js";
-import { withdrawnCards } from "./withdrawn.js";
+import { revokedCardLine, withdrawnCards } from "./withdrawn.js";
 
 const $ = (id) => document.getElementById(id);
 const RID = "kyukit.rid";
@@ -581,7 +581,7 @@ const RENDER = {
     const msg = h("p", { class: "form-error error", role: "alert", hidden: true });
     root.appendChild(msg);
     if (state.profile.status === "withdrawn") {
-      root.append(...withdrawnCards(state.profile, state.cards, reasonText));
+      root.append(...withdrawnCards(state.profile, state.cards));
       return;
     }
     if (!c || c.status !== "granted") {
@@ -614,10 +614,7 @@ const RENDER = {
     if (old.length) {
       root.appendChild(h("details", {},
         h("summary", { text: p(`使えなくなったカード（${old.length}枚）`, `Cards no longer valid (${old.length})`) }),
-        h("ul", {}, ...old.map((x) => {
-          const r = when(x.revoked_at);
-          return h("li", { text: p(`${r.ja} に無効化（${reasonText(x.revoke_reason).ja}）`, `revoked ${r.en} (${reasonText(x.revoke_reason).en})`) });
-        }))));
+        h("ul", { id: "old-cards" }, ...old.map((x) => revokedCardLine(x)))));
     }
   },
 
@@ -664,13 +661,6 @@ const RENDER = {
     root.appendChild(f);
   },
 };
-
-function reasonText(r) {
-  if (r === "reissued") return p("再発行", "reissued");
-  if (r === "withdrawn" || r === "consent_withdrawn") return p("支援中止", "withdrawal");
-  if (r === "consent_changed") return p("同意の変更", "consent changed");
-  return p(r || "—", r || "—");
-}
 
 /**
  * What the person must know about their card now: `stale` (an active card's key flags no longer

@@ -159,8 +159,23 @@ export const scenarios = {
     const items = page.locator("#revoked-cards li");
     assert.equal(await items.count(), 1);
     assert.match(await items.first().textContent(), new RegExp(card.id.slice(0, 8)));
-    assert.match(await items.first().textContent(), /支援中止/);
+    assert.match(await items.first().textContent(), /支援中止：「施設に入所したため」/);
+    assert.doesNotMatch(await items.first().textContent(), /consent withdrawn/);
     assert.equal(await page.locator("#cards", { hasText: "先に" }).count(), 0, "not 'first choose consent'");
     await h.capture(page, "resident-card-withdrawn");
+
+    // Restarted (consent again, a new card): the old card is among "cards no longer valid", its
+    // reason in words — the withdrawal with the person's own words — never the server's code.
+    await s.ok("POST", `/api/v1/residents/${r.residentId}/consents`, { categories: ["medications", "allergies"], disaster_use: false, triage_on_card: false, name_on_print: false }, r.token);
+    await s.ok("POST", `/api/v1/residents/${r.residentId}/cards`, {}, r.token);
+    await page.reload();
+    await h.ready(page, "card");
+    await page.locator("#cards details summary").click();
+    const old = page.locator("#old-cards li");
+    assert.equal(await old.count(), 1);
+    const text = await old.first().textContent();
+    assert.match(text, new RegExp(`カード ${card.id.slice(0, 8)}: .*に無効化（支援中止：「施設に入所したため」）`));
+    assert.doesNotMatch(text, /consent|withdrawn/);
+    await h.capture(page, "resident-card-old-cards");
   },
 };
