@@ -6,7 +6,7 @@
 #   tests/fuzz_api.sh VENV_PYTHON KYUKIT_BIN [SECONDS_PER_ACTOR]
 # (tests/run.sh runs it with the oracle venv and target/debug/kyukit.)
 set -euo pipefail
-python=$1 kyukit=$2 budget=${3:-75}
+python=$1 kyukit=$2 budget=${3:-50}
 cd "$(dirname "$0")/.."
 python=$(realpath -s "$python")  # the run below changes directory
 schemathesis="$(dirname "$python")/schemathesis"

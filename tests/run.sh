@@ -115,7 +115,7 @@ lane_checks() {
   KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
     "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
   step "schema-driven fuzzing: schemathesis against the live /api/v1/openapi.json as a resident and as a city administrator (tests/fuzz_api.sh)"
-  tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 75
+  tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 50
   step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
   tests/walkthrough.sh
 }
