@@ -111,6 +111,7 @@ pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResp
         "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
         "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
         "proxies.js" => (include_str!("../../assets/pages/proxies.js"), JS),
+        "consent.js" => (include_str!("../../assets/pages/consent.js"), JS),
         "reconfirm.js" => (include_str!("../../assets/pages/reconfirm.js"), JS),
         "withdrawn.js" => (include_str!("../../assets/pages/withdrawn.js"), JS),
         "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),

@@ -189,7 +189,13 @@ export const scenarios = {
     const consentForm = page.locator("#consent-form form");
     assert.equal(await control(consentForm, "cat_medications").isChecked(), false, "no category is pre-selected");
     await consentForm.locator("button", { hasText: "すべて選ぶ" }).click();
-    await fillForm(consentForm, { disaster_use: true, name_on_print: true });
+    // Telling the family (issue 27): off at first; the hospital's name only with the notice.
+    assert.equal(await control(consentForm, "notify_family").isChecked(), false, "the family is not told unless chosen");
+    assert.equal(await control(consentForm, "family_hospital_name").isDisabled(), true, "the hospital's name needs the notice");
+    assert.match(await consentForm.textContent(), /救急隊がカードを読んだとき、登録したご家族/);
+    await fillForm(consentForm, { disaster_use: true, name_on_print: true, notify_family: true });
+    assert.equal(await control(consentForm, "family_hospital_name").isDisabled(), false);
+    await fillForm(consentForm, { family_hospital_name: true });
     await consentForm.locator("button[type=submit]").click();
     await page.locator("#consent-current", { hasText: "1回目" }).waitFor();
     const consents = (await h.server.ok("GET", `/api/v1/residents/${rid}/consents`, undefined, await token(page))).consents;
@@ -200,6 +206,11 @@ export const scenarios = {
     assert.equal(consents[0].triage_on_card, true);
     assert.equal(consents[0].name_on_print, true);
     assert.equal(consents[0].given_by, "self");
+    assert.equal(consents[0].notify_family, true);
+    assert.equal(consents[0].family_hospital_name, true);
+    assert.match(await page.textContent("#consent-family"), /家族への通知: する（受け入れた病院の名前も知らせます）/);
+    assert.equal(await control(page.locator("#consent-form form"), "notify_family").isChecked(), true, "the form shows the state in force");
+    await h.capture(page, "resident-consent-family");
 
     // The card: made, shown in the page from an authenticated blob, and it is the card's URL.
     await hash(page, h, "card");
