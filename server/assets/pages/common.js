@@ -636,3 +636,12 @@ export function say(el, pair, kind = "ok") {
   setText(el, pair);
   el.hidden = false;
 }
+
+/** A QR code the server drew (SVG text) as an image with its alternative text. */
+export function qrImage(svg, alt, id) {
+  if (!svg) return null;
+  const bytes = new TextEncoder().encode(svg);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return h("img", { id, class: "qr-code", src: `data:image/svg+xml;base64,${btoa(bin)}`, aria: alt, width: 240, height: 240 });
+}
