@@ -267,6 +267,16 @@ export const scenarios = {
     for (const what of ["救急情報の表示（カード）", "救急隊員（常総消防 水海道分署）", "カードの読み取り", "カードの発行", "情報の登録・変更", "同意の登録", "登録"]) {
       assert.ok(history.includes(what), `${what} in the access history`);
     }
+    // Grouped: one section for today (Japan time), and the dataset entries typed one after the
+    // other are one line with their count.
+    const days = page.locator("#history .history-day");
+    assert.equal(await days.count(), 1, "everything happened today");
+    assert.match(await days.locator("h3").textContent(), /（今日）$/);
+    const writes = page.locator("#history tr", { hasText: "情報の登録・変更" });
+    assert.equal(await writes.count(), 1, "consecutive writes are one line");
+    const n = Number((await writes.locator(".count").textContent()).match(/（(\d+)回）/)[1]);
+    const raw = (await h.server.ok("GET", `/api/v1/residents/${rid}/access-history`, undefined, await token(page))).entries;
+    assert.equal(n, raw.filter((e) => e.action === "dataset.write").length, "the count is every write");
     await h.capture(page, "access-history");
 
     // Withdrawal (支援中止), with a confirmation.
