@@ -11,6 +11,7 @@ import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
 import { PENDING_CODE, PROXY_STATEMENT_EN, PROXY_STATEMENT_JA, RELATIONS, renderAccept, renderFamily } from "./proxies.js";
 import { renderReconfirm } from "./reconfirm.js";
 import { CONSENT_OPTIONS, familySpecs, familySummary, wireFamily } from "./consent.js";
+import { addForm } from "./multiadd.js";
 import { withdrawnCards } from "./withdrawn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -762,15 +763,15 @@ function categorySection(cat) {
     const slot = h("div");
     add.addEventListener("click", () => {
       add.hidden = true;
-      const cancel = h("button", { type: "button", class: "secondary", text: p("やめる", "Cancel") });
-      const f = form(cat.fields, p("保存する", "Save"), async (v) => {
-        await api("POST", `${base()}/dataset`, { category: cat.key, body: bodyOf(cat, v) });
-        await refreshDataset(p(`「${cat.title.ja}」に追加しました。`, `Added to “${cat.title.en}”.`), cat.key);
-      }, [cancel]);
-      cancel.addEventListener("click", () => {
+      const close = () => {
         slot.replaceChildren();
         add.hidden = false;
         add.focus();
+      };
+      const f = addForm(cat, items.map((i) => i.body), {
+        send: (body) => api("POST", `${base()}/dataset`, { category: cat.key, body }),
+        refresh: (pair) => refreshDataset(pair, cat.key),
+        close,
       });
       slot.replaceChildren(f);
       applyLang(slot);

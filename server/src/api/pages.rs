@@ -126,6 +126,7 @@ pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResp
         "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
         "proxies.js" => (include_str!("../../assets/pages/proxies.js"), JS),
         "apply.js" => (include_str!("../../assets/pages/apply.js"), JS),
+        "multiadd.js" => (include_str!("../../assets/pages/multiadd.js"), JS),
         "consent.js" => (include_str!("../../assets/pages/consent.js"), JS),
         "reconfirm.js" => (include_str!("../../assets/pages/reconfirm.js"), JS),
         "withdrawn.js" => (include_str!("../../assets/pages/withdrawn.js"), JS),
