@@ -7,6 +7,7 @@
 //! - [`Client`]: enrollment, the paramedic's signed login, scans, break-glass searches, access
 //!   re-reads and logout; plus [`Client::prepare_signed`] for sending the same request twice.
 //! - [`card`]: card input (URL or file) and offline verification with `kyukit-card`.
+//! - [`household`]: the household sticker (URL or file), verified offline.
 //! - [`State`] and [`cli`]: the `kyukit-field` command-line tool.
 #![cfg_attr(
     not(test),
@@ -17,6 +18,7 @@ pub mod card;
 pub mod cli;
 pub mod client;
 pub mod error;
+pub mod household;
 pub mod httpsig;
 pub mod key;
 pub mod state;

@@ -85,6 +85,7 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
             | "/pages/access-history"
             | "/pages/resident"
             | "/pages/admin"
+            | "/pages/apply"
             | "/pages/assets/{file}"
             | "/pages/directory"
             | "/pages/field"

@@ -115,6 +115,12 @@ both_backends!(
         );
         assert!(inv["link"].as_str().unwrap().ends_with(&code));
         assert_eq!(inv["expires_at"].as_i64(), Some(T0 + 72 * 3600));
+        // The link in full as a QR code (the browser suite decodes it from the page).
+        let svg = inv["qr_svg"].as_str().unwrap_or_default();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<path"),
+            "the invite link as a QR code: {svg:.60}"
+        );
         let listed = json(
             app.get(&format!("/api/v1/residents/{rid}/proxy-invites"), Some(&me))
                 .await,

@@ -363,6 +363,43 @@ both_backends!(
             (status, body["error"].as_str()),
             (StatusCode::FORBIDDEN, Some("sticker_not_genuine"))
         );
+        // Offline, on the device (`kyukit-field verify-household`, the issuer's keys kept as a
+        // file): the genuine sticker verifies and names its household; the forged one is refused.
+        let jwks = app
+            .get("/.well-known/jwks.json", None)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("kyukit-sticker-{}", random_hex(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jwks_file = dir.join("jwks.json");
+        std::fs::write(&jwks_file, &jwks).unwrap();
+        let offline = |sticker: String| {
+            let jwks = jwks_file.to_str().unwrap().to_string();
+            tokio::task::spawn_blocking(move || {
+                kyukit_field::cli::execute_args([
+                    "verify-household",
+                    "--jwks",
+                    &jwks,
+                    "--sticker",
+                    &sticker,
+                ])
+            })
+        };
+        let pointer = offline(url.clone())
+            .await
+            .unwrap()
+            .expect("genuine sticker");
+        assert_eq!(pointer["kind"], "household_sticker");
+        assert_eq!(pointer["household_id"], hid.as_str());
+        assert!(pointer["iat"].as_i64().is_some());
+        let err = offline(forged_url.clone())
+            .await
+            .unwrap()
+            .expect_err("forged");
+        assert!(err.is_refusal(), "exit 1: {}", err.message());
+        std::fs::remove_dir_all(&dir).unwrap();
 
         // Revoked (by the daughter, who manages 太郎): refused, and the bystander page says so.
         let r = app

@@ -182,3 +182,28 @@ both_backends!(
         assert!(css.contains("html.lang-ja .l-en, html.lang-en .l-ja { display: none; }"));
     }
 );
+
+both_backends!(
+    facility_application_page_is_served_and_linked_from_the_directory,
+    |app: TestApp| async move {
+        let html = locked_down_page(&app, "/pages/apply").await;
+        assert!(
+            html.contains("施設の参加申請") && html.contains("Apply for your facility to join")
+        );
+        assert!(html.contains("/pages/assets/apply.js"));
+        let js = asset(&app, "apply.js").await;
+        // The page calls the routes the server has, and keeps the token in the fragment.
+        assert!(js.contains("\"/api/v1/facility-applications\""));
+        assert!(js.contains("/api/v1/facility-applications/${"));
+        assert!(js.contains("/pages/apply#id="));
+        // The directory points people to the form, not to the API.
+        let dir = app
+            .get("/pages/directory", None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(dir.contains("href=\"/pages/apply\""), "{dir}");
+        assert!(!dir.contains("POST /api/v1/facility-applications"));
+    }
+);

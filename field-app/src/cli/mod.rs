@@ -50,6 +50,9 @@ enum Command {
     Access(AccessArgs),
     /// Verify a card offline against the issuer's JWKS; print its claims.
     Verify(VerifyArgs),
+    /// Verify a household sticker (玄関ステッカー) offline against the issuer's JWKS; print what
+    /// it points to (the household id, issuer, issue time; the members are on the server only).
+    VerifyHousehold(VerifyHouseholdArgs),
     /// Pre-arrival: open an incident, send reports, ask hospitals (受入照会), read their answers.
     #[command(subcommand)]
     Incident(IncidentCommand),
@@ -161,6 +164,17 @@ struct VerifyArgs {
     now: Option<i64>,
 }
 
+#[derive(Debug, Args)]
+struct VerifyHouseholdArgs {
+    /// The issuer's public keys (JWKS, as served at /.well-known/jwks.json), kept on the device.
+    #[arg(long)]
+    jwks: PathBuf,
+    /// A sticker URL (https://…/h/<digits>), or a sticker file: a photo or screenshot of its QR
+    /// code (PNG, JPEG), the URL as text, or the raw COSE bytes.
+    #[arg(long)]
+    sticker: String,
+}
+
 /// Parses the command line, runs the command, maps the outcome to the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -208,6 +222,7 @@ pub fn execute(cli: Cli) -> Result<Value> {
         Command::BreakGlass(a) => rt.block_on(break_glass(a)),
         Command::Access(a) => rt.block_on(access(a)),
         Command::Verify(a) => verify(a),
+        Command::VerifyHousehold(a) => verify_household(a),
         Command::Incident(c) => rt.block_on(incident(c)),
     }
 }
@@ -372,6 +387,19 @@ fn verify(a: VerifyArgs) -> Result<Value> {
         .map_err(|e| Error::InvalidResponse(format!("cannot print the card: {e}")))
 }
 
+fn verify_household(a: VerifyHouseholdArgs) -> Result<Value> {
+    let jwks = read_limited(&a.jwks, kyukit_card::MAX_JWKS_LEN as u64)?;
+    let sticker = crate::household::verify_sticker(&a.sticker, &jwks)?;
+    Ok(json!({
+        "kind": "household_sticker",
+        "kid": sticker.kid.to_b64(),
+        "household_id": sticker.claims.household_id.to_hex(),
+        "iss": sticker.claims.issuer,
+        "iat": sticker.claims.issued_at,
+        "members": "not on the sticker: a signed scan of it lists the members who consented (POST /api/v1/household-scans)",
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +471,14 @@ mod tests {
                 "https://x/c/1",
                 "--now",
                 "1800000000",
+            ],
+            &[
+                "kyukit-field",
+                "verify-household",
+                "--jwks",
+                "j.json",
+                "--sticker",
+                "https://x/h/1",
             ],
         ] {
             Cli::try_parse_from(argv).unwrap();

@@ -5,7 +5,7 @@ import { lang, onLangChange, initLangButton } from "./common.js";
 
 const T = {
   ja: {
-    when: "日時（日本時間）", who: "だれが", what: "何を", why: "理由", result: "結果",
+    when: "日時（日本時間）", time: "時刻（日本時間）", today: "（今日）", yesterday: "（昨日）", who: "だれが", what: "何を", why: "理由", result: "結果",
     ok: "許可", denied: "拒否", failed: "失敗", you: "あなた自身", system: "システム",
     none: "記録はまだありません。", loginFailed: "ログインIDまたはパスワードが違います。",
     error: "読み込めませんでした。時間をおいてもう一度お試しください。",
@@ -30,7 +30,7 @@ const T = {
     other: "その他の操作", times: (n) => `（${n}回）`, range: (a, b) => `${a} 〜 ${b}`,
   },
   en: {
-    when: "When (Japan time)", who: "Who", what: "What", why: "Why", result: "Result",
+    when: "When (Japan time)", time: "Time (Japan)", today: " (today)", yesterday: " (yesterday)", who: "Who", what: "What", why: "Why", result: "Result",
     ok: "allowed", denied: "refused", failed: "failed", you: "you", system: "system",
     none: "Nothing recorded yet.", loginFailed: "Wrong login ID or password.",
     error: "Could not load. Please try again later.",
@@ -64,40 +64,38 @@ onLangChange(() => {
   if (lastData) render(lastData);
 });
 
-function fmtTime(unix) {
-  return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", {
-    dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tokyo",
-  }).format(new Date(unix * 1000));
-}
-
 /**
- * Repeats grouped: entries (newest first) by the same people, doing the same thing for the same
- * reason with the same result within an hour of the group's newest one become one row
- * "… (3 times)", in the place of the newest, with the span of times. Yields {e: the newest entry,
- * n: how many, first: the oldest one's time}.
+ * The entries (newest first) by Japan day, and within a day, runs of consecutive entries by the
+ * same people doing the same thing for the same reason with the same result collapsed into one
+ * row "… (3 times)" with the span of times. Yields [{day, rows: [{e: the newest entry, n: how
+ * many, first: the oldest one's time}]}].
  */
-const GROUP_SECS = 3600;
-function grouped(entries) {
-  const out = [];
-  const open = new Map();
+function byDay(entries) {
+  const days = [];
   for (const e of entries) {
+    const d = jstDay(e.at);
+    let day = days[days.length - 1];
+    if (!day || day.day !== d) {
+      day = { day: d, at: e.at, rows: [] };
+      days.push(day);
+    }
     const key = JSON.stringify([e.by_self, e.role, e.facility_name, e.action, e.purpose, e.outcome]);
-    const g = open.get(key);
-    if (g && g.e.at - e.at <= GROUP_SECS) {
-      g.n += 1;
-      g.first = e.at;
+    const last = day.rows[day.rows.length - 1];
+    if (last && last.key === key) {
+      last.n += 1;
+      last.first = e.at;
     } else {
-      const fresh = { e, n: 1, first: e.at };
-      open.set(key, fresh);
-      out.push(fresh);
+      day.rows.push({ key, e, n: 1, first: e.at });
     }
   }
-  return out;
+  return days;
 }
 
 const jstDay = (unix) => new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
-const sameDay = (a, b) => jstDay(a) === jstDay(b);
 const fmtClock = (unix) => new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", { timeStyle: "short", timeZone: "Asia/Tokyo" }).format(new Date(unix * 1000));
+const fmtDay = (unix) => new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", {
+  year: "numeric", month: "long", day: "numeric", weekday: "short", timeZone: "Asia/Tokyo",
+}).format(new Date(unix * 1000));
 
 function cell(row, label, text) {
   const td = document.createElement("td");
@@ -111,6 +109,8 @@ function render(data) {
   const t = T[lang];
   const root = $("history");
   root.replaceChildren();
+  const today = jstDay(Date.now() / 1000);
+  const yesterday = jstDay(Date.now() / 1000 - 86400);
   for (const { profile, entries } of data) {
     const h = document.createElement("h2");
     h.setAttribute("translate", "no"); // a person's name, as entered
@@ -122,37 +122,53 @@ function render(data) {
       root.appendChild(p);
       continue;
     }
-    const table = document.createElement("table");
-    const head = table.createTHead().insertRow();
-    for (const k of ["when", "who", "what", "why", "result"]) {
-      const th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = t[k];
-      head.appendChild(th);
-    }
-    const body = table.createTBody();
-    for (const { e, n, first } of grouped(entries)) {
-      const tr = body.insertRow();
-      if (e.outcome !== "ok") tr.className = "denied";
-      else if (e.purpose === "break_glass") tr.className = "emergency";
-      const [from, to] = [fmtTime(first), fmtTime(e.at)];
-      cell(tr, t.when, from === to ? to : t.range(from, sameDay(first, e.at) ? fmtClock(e.at) : to));
-      const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
-      // Codes never show: an unknown role, action or purpose (a newer server) reads as words.
-      const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || t.other) : t.system);
-      cell(tr, t.who, facility ? (lang === "ja" ? `${role}（${facility}）` : `${role} (${facility})`) : role);
-      cell(tr, t.what, (t.actions[e.action] || t.other) + (n > 1 ? t.times(n) : ""));
-      const why = cell(tr, t.why, e.purpose ? (t.purposes[e.purpose] || t.other) : "—");
-      if (e.purpose === "break_glass") {
-        const b = document.createElement("span");
-        b.className = "badge bg";
-        b.textContent = lang === "ja" ? " 市が確認します" : " reviewed by the city";
-        why.append(" ", b);
+    for (const { day, at, rows } of byDay(entries)) {
+      const section = document.createElement("section");
+      section.className = "history-day";
+      section.dataset.day = day;
+      const h3 = document.createElement("h3");
+      const rel = day === today ? t.today : day === yesterday ? t.yesterday : "";
+      h3.textContent = fmtDay(at) + rel;
+      section.appendChild(h3);
+      const table = document.createElement("table");
+      const head = table.createTHead().insertRow();
+      for (const k of ["time", "who", "what", "why", "result"]) {
+        const th = document.createElement("th");
+        th.scope = "col";
+        th.textContent = t[k];
+        head.appendChild(th);
       }
-      const res = cell(tr, t.result, t[e.outcome] || t.other);
-      if (e.outcome !== "ok") res.classList.add("error");
+      const body = table.createTBody();
+      for (const { e, n, first } of rows) {
+        const tr = body.insertRow();
+        if (e.outcome !== "ok") tr.className = "denied";
+        else if (e.purpose === "break_glass") tr.className = "emergency";
+        const [from, to] = [fmtClock(first), fmtClock(e.at)];
+        cell(tr, t.time, from === to ? to : t.range(from, to));
+        const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
+        // Codes never show: an unknown role, action or purpose (a newer server) reads as words.
+        const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || t.other) : t.system);
+        cell(tr, t.who, facility ? (lang === "ja" ? `${role}（${facility}）` : `${role} (${facility})`) : role);
+        const what = cell(tr, t.what, t.actions[e.action] || t.other);
+        if (n > 1) {
+          const c = document.createElement("span");
+          c.className = "count";
+          c.textContent = t.times(n);
+          what.appendChild(c);
+        }
+        const why = cell(tr, t.why, e.purpose ? (t.purposes[e.purpose] || t.other) : "—");
+        if (e.purpose === "break_glass") {
+          const b = document.createElement("span");
+          b.className = "badge bg";
+          b.textContent = lang === "ja" ? " 市が確認します" : " reviewed by the city";
+          why.append(" ", b);
+        }
+        const res = cell(tr, t.result, t[e.outcome] || t.other);
+        if (e.outcome !== "ok") res.classList.add("error");
+      }
+      section.appendChild(table);
+      root.appendChild(section);
     }
-    root.appendChild(table);
   }
   root.hidden = false;
 }

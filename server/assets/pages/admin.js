@@ -5,7 +5,7 @@
 
 import {
   TOKEN, p, h, user, applyLang, initLangButton, onLangChange, lang, when,
-  api, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText,
+  api, ApiFailure, onUnauthorized, relogin, logout, form, ask, say, showError, errorText, qrImage,
 } from "./common.js";
 import { renderResidents } from "./admin-residents.js";
 
@@ -487,14 +487,6 @@ function showSecret(box, loginId, totp) {
 }
 
 /** A QR code the server drew (an SVG document) as an image, with its alternative text. */
-function qrImage(svg, alt, id) {
-  if (!svg) return null;
-  const bytes = new TextEncoder().encode(svg);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return h("img", { id, class: "qr-code", src: `data:image/svg+xml;base64,${btoa(bin)}`, aria: alt, width: 240, height: 240 });
-}
-
 function revokeDevice(d) {
   return act({
     title: p("この端末を失効させますか？", "Revoke this device?"),

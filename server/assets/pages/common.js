@@ -277,7 +277,7 @@ const FIELD_OF_CODE = {
 };
 
 export function errorField(err) {
-  const m = /^([a-z_]+(?:\.[a-z_]+)*): /.exec(err.message || "");
+  const m = /^([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*): /.exec(err.message || "");
   if (m) return m[1].split(".").pop();
   return FIELD_OF_CODE[err.code] || null;
 }
@@ -374,7 +374,7 @@ export function showErrors(form, list) {
 }
 
 /** What the form can tell before sending: empty required fields and each spec's own `check`. */
-function problems(specs, v) {
+export function problems(specs, v) {
   const out = [];
   for (const s of specs) {
     const val = v[s.name];
@@ -401,7 +401,7 @@ const OPTIONAL = p("なくても可", "optional");
 /**
  * One labelled field. spec: {name, label: pair, type: text|password|tel|email|number|date|
  * datetime-local|textarea|select|checkbox|dob, options: [[value, pair]], required, hint: pair,
- * autocomplete, value, inputmode, check: (value, all values) → pair | null (checked before
+ * autocomplete, value, inputmode, list (a <datalist> id of suggestions), check: (value, all values) → pair | null (checked before
  * sending, with every other field), mustCheck: pair (a checkbox that must be ticked)}.
  */
 export function field(spec) {
@@ -427,6 +427,7 @@ export function field(spec) {
       type: spec.type || "text",
       autocomplete: spec.autocomplete || "off",
       inputmode: spec.inputmode,
+      list: spec.list,
       "aria-describedby": describedBy,
     });
   }
@@ -635,4 +636,13 @@ export function say(el, pair, kind = "ok") {
   el.className = `status ${kind}`;
   setText(el, pair);
   el.hidden = false;
+}
+
+/** A QR code the server drew (SVG text) as an image with its alternative text. */
+export function qrImage(svg, alt, id) {
+  if (!svg) return null;
+  const bytes = new TextEncoder().encode(svg);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return h("img", { id, class: "qr-code", src: `data:image/svg+xml;base64,${btoa(bin)}`, aria: alt, width: 240, height: 240 });
 }

@@ -4,7 +4,7 @@
 // with a proxy account, or registering one with the code. The API is docs/api.md *Proxies added
 // later*; this module only draws it.
 
-import { p, h, user, when, api, ApiFailure, form, ask, say, TOKEN } from "./common.js";
+import { p, h, user, when, api, ApiFailure, form, ask, say, qrImage, TOKEN } from "./common.js";
 
 export const RELATIONS = [
   ["family", p("家族", "Family")],
@@ -54,7 +54,9 @@ export async function renderFamily(root, { rid, status }) {
           h("h3", { text: p("招待コード（この画面で一度だけ表示します）", "Invite code (shown only this once)") }),
           h("p", { class: "code", id: "invite-code", translate: "no" }, r.code),
           h("p", { text: p(`有効期限: ${when(r.expires_at).ja}。コードか次のリンクを、招待する人に直接渡してください。`, `Valid until ${when(r.expires_at).en}. Give the code or this link to the person directly.`) }),
-          h("p", {}, h("a", { href: link, id: "invite-link", translate: "no" }, link))));
+          h("p", {}, h("a", { href: link, id: "invite-link", translate: "no" }, link)),
+          h("p", { text: p("招待する人がそばにいるときは、その人のスマートフォンのカメラでこの二次元コードを読み取ってもらうと、リンクが開きます。", "If the person is with you, they can open the link by pointing their phone's camera at this QR code.") }),
+          qrImage(r.qr_svg, p("招待リンクの二次元コード（スマートフォンのカメラで読み取れます）", "The invite link as a QR code (for a phone's camera)"), "invite-qr")));
         say(status, p("招待コードをつくりました。", "Invite code made."));
       });
     parts.push(h("h2", { text: p("家族・ケアマネジャーを招待する", "Invite family or a care manager") }),

@@ -10,6 +10,8 @@ import {
 import { PHOTO_CONSENT, renderPhoto } from "./photo.js";
 import { PENDING_CODE, PROXY_STATEMENT_EN, PROXY_STATEMENT_JA, RELATIONS, renderAccept, renderFamily } from "./proxies.js";
 import { renderReconfirm } from "./reconfirm.js";
+import { CONSENT_OPTIONS, familySpecs, familySummary, wireFamily } from "./consent.js";
+import { addForm } from "./multiadd.js";
 import { revokedCardLine, withdrawnCards } from "./withdrawn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -180,21 +182,6 @@ function summaryNodes(parts) {
   });
   return out;
 }
-
-const CONSENT_OPTIONS = {
-  disaster_use: {
-    title: p("災害のときにも使ってよい", "May be used in a disaster"),
-    about: p("市が地震や水害などの災害を宣言したとき、市の災害対応の担当者があなたの情報を見て、安否の確認や避難の手助けに使えます。", "When the city declares a disaster (earthquake, flood…), the city's disaster responders may read your information to check on you and help you evacuate."),
-  },
-  triage_on_card: {
-    title: p("カードに大事な印を入れる", "Put key flags on the card"),
-    about: p("血液型と、「血液をサラサラにする薬」「重いアレルギー」「ペースメーカー」などの印だけをカードに入れます。電波が届かなくても救急隊が読めます。名前は入りません。", "Only your blood type and flags such as “blood thinner”, “severe allergy” or “pacemaker” go on the card, so paramedics can read them without a network. Your name is never on it."),
-  },
-  name_on_print: {
-    title: p("印刷物にお名前を入れる", "Print my name"),
-    about: p("冷蔵庫に貼る用紙と財布用カードにお名前を印刷します。入れないほうが、落としたときに安心です。", "Your name is printed on the fridge sheet and wallet card. Leaving it off is safer if you lose them."),
-  },
-};
 
 const SEX = [
   ["female", p("女性", "Female")],
@@ -523,7 +510,8 @@ const RENDER = {
       const rec = when(c.recorded_at);
       cur.replaceChildren(h("div", { class: "notice" },
         h("p", { text: p(`いまの同意（${c.version}回目、${rec.ja}）: `, `Consent in force (version ${c.version}, ${rec.en}): `) }),
-        h("p", { text: names.length ? p(names.map((n) => n.ja).join("、"), names.map((n) => n.en).join(", ")) : p("見せてよい情報はありません", "Nothing may be shown") })));
+        h("p", { text: names.length ? p(names.map((n) => n.ja).join("、"), names.map((n) => n.en).join(", ")) : p("見せてよい情報はありません", "Nothing may be shown") }),
+        h("p", { id: "consent-family", text: familySummary(c) })));
     }
     const granted = c?.status === "granted" ? c : null;
     const all = h("button", { type: "button", class: "secondary", text: p("すべて選ぶ", "Select all") });
@@ -533,6 +521,7 @@ const RENDER = {
       ...[...CATEGORIES, PHOTO_CONSENT].map((k) => ({ name: `cat_${k.key}`, type: "checkbox", label: k.title, hint: k.consent, value: granted?.categories.includes(k.key) })),
       h("h2", { text: p("そのほか", "Other choices") }),
       ...Object.entries(CONSENT_OPTIONS).map(([k, o]) => ({ name: k, type: "checkbox", label: o.title, hint: o.about, value: granted ? granted[k] : k === "triage_on_card" })),
+      ...familySpecs(granted),
     ];
     const f = form(specs, p("この内容で同意する", "Agree to this"), async (v) => {
       const body = {
@@ -540,6 +529,8 @@ const RENDER = {
         disaster_use: v.disaster_use,
         triage_on_card: v.triage_on_card,
         name_on_print: v.name_on_print,
+        notify_family: v.notify_family,
+        family_hospital_name: v.notify_family && v.family_hospital_name,
       };
       await api("POST", `${base()}/consents`, body);
       await loadResidents();
@@ -551,6 +542,7 @@ const RENDER = {
     all.addEventListener("click", () => {
       for (const k of CATEGORIES) f.elements[`cat_${k.key}`].checked = true;
     });
+    wireFamily(f);
     $("consent-form").replaceChildren(f);
   },
 
@@ -761,15 +753,15 @@ function categorySection(cat) {
     const slot = h("div");
     add.addEventListener("click", () => {
       add.hidden = true;
-      const cancel = h("button", { type: "button", class: "secondary", text: p("やめる", "Cancel") });
-      const f = form(cat.fields, p("保存する", "Save"), async (v) => {
-        await api("POST", `${base()}/dataset`, { category: cat.key, body: bodyOf(cat, v) });
-        await refreshDataset(p(`「${cat.title.ja}」に追加しました。`, `Added to “${cat.title.en}”.`), cat.key);
-      }, [cancel]);
-      cancel.addEventListener("click", () => {
+      const close = () => {
         slot.replaceChildren();
         add.hidden = false;
         add.focus();
+      };
+      const f = addForm(cat, items.map((i) => i.body), {
+        send: (body) => api("POST", `${base()}/dataset`, { category: cat.key, body }),
+        refresh: (pair) => refreshDataset(pair, cat.key),
+        close,
       });
       slot.replaceChildren(f);
       applyLang(slot);

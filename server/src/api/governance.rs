@@ -553,8 +553,12 @@ fn render_directory(dir: &Directory, notices: &[Notice], lang: &str) -> String {
     h.push_str("</section>\n");
     let _ = write!(
         h,
-        "<section id=\"apply\">\n  <h2>{}</h2>\n  <p class=\"l-ja\" lang=\"ja\">医療機関・薬局・介護事業所・消防などの施設は、市に参加を申請できます（<code>POST /api/v1/facility-applications</code>）。市が審査し、結果は申請時に発行される確認用トークンで確認できます。</p>\n  <p class=\"l-en\" lang=\"en\">Hospitals, clinics, pharmacies, care providers, fire departments and support centres apply to the city to join (<code>POST /api/v1/facility-applications</code>). The city reviews each application; the result is read with the status token given on submission.</p>\n</section>\n</main>\n</body>\n</html>\n",
-        bi("参加の申請", "Applying to join")
+        "<section id=\"apply\">\n  <h2>{}</h2>\n  <p class=\"l-ja\" lang=\"ja\">医療機関・薬局・介護事業所・消防などの施設は、市に参加を申請できます。市が審査し、結果は申請のあとに表示される申請状況のページで確認できます。</p>\n  <p class=\"l-en\" lang=\"en\">Hospitals, clinics, pharmacies, care providers, fire departments and support centres apply to the city to join. The city reviews each application; the page for your application, given when you apply, shows the result.</p>\n  <p><a id=\"apply-link\" href=\"/pages/apply\">{}</a></p>\n</section>\n</main>\n</body>\n</html>\n",
+        bi("参加の申請", "Applying to join"),
+        bi(
+            "参加を申請する（申請フォーム）",
+            "Apply to join (application form)"
+        )
     );
     h
 }

@@ -130,6 +130,7 @@ router::declare_routes! {
     pages::access_history,
     pages::resident,
     pages::admin,
+    pages::apply,
     pages::asset,
     // governance: accounts & security (lead)
     staff::list,

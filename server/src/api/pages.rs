@@ -92,6 +92,20 @@ pub(crate) async fn admin() -> HttpResponse {
     page(include_str!("../../assets/pages/admin.html"))
 }
 
+/// The public application for a facility to join, in Japanese and English: the form, then the
+/// application's status page (`#id=…&token=…`: the token stays in the fragment, never sent here).
+#[utoipa::path(
+    get,
+    path = "/pages/apply",
+    tag = "pages",
+    responses(
+        (status = 200, description = "The page (it calls `POST /api/v1/facility-applications` and `GET /api/v1/facility-applications/{apid}`)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn apply() -> HttpResponse {
+    page(include_str!("../../assets/pages/apply.html"))
+}
+
 /// The pages' scripts and styles.
 #[utoipa::path(
     get,
@@ -111,6 +125,9 @@ pub(crate) async fn asset(req: HttpRequest, file: web::Path<String>) -> HttpResp
         "resident.js" => (include_str!("../../assets/pages/resident.js"), JS),
         "photo.js" => (include_str!("../../assets/pages/photo.js"), JS),
         "proxies.js" => (include_str!("../../assets/pages/proxies.js"), JS),
+        "apply.js" => (include_str!("../../assets/pages/apply.js"), JS),
+        "multiadd.js" => (include_str!("../../assets/pages/multiadd.js"), JS),
+        "consent.js" => (include_str!("../../assets/pages/consent.js"), JS),
         "reconfirm.js" => (include_str!("../../assets/pages/reconfirm.js"), JS),
         "withdrawn.js" => (include_str!("../../assets/pages/withdrawn.js"), JS),
         "admin.js" => (include_str!("../../assets/pages/admin.js"), JS),

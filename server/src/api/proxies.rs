@@ -54,8 +54,12 @@ pub(crate) async fn invite(
     rid: web::Path<String>,
     body: web::Json<svc::InviteInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, now) = (state.db.clone(), state.clock.now());
-    let out = web::block(move || svc::invite(&db, &a, &rid, &body, now)).await??;
+    let (db, now, url) = (
+        state.db.clone(),
+        state.clock.now(),
+        state.config.public_url.clone(),
+    );
+    let out = web::block(move || svc::invite(&db, &a, &rid, &body, &url, now)).await??;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(out))

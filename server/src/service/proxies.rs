@@ -54,6 +54,9 @@ pub struct NewInvite {
     pub relation: String,
     pub relation_detail: Option<String>,
     pub expires_at: i64,
+    /// The link in full (the server's public URL) as a QR code in SVG, for the invitee's phone
+    /// camera.
+    pub qr_svg: String,
 }
 
 /// An invite as the resident sees it later (never the code).
@@ -220,6 +223,7 @@ pub fn invite(
     actor: &Actor,
     resident_id: &str,
     input: &InviteInput,
+    public_url: &str,
     now: i64,
 ) -> Result<NewInvite, DomainError> {
     let rel = relation(&input.relation)?;
@@ -280,8 +284,11 @@ pub fn invite(
         audit::append(c, &actor.municipality_id, &event, now);
         Ok(())
     })?;
+    let link = format!("/pages/resident#accept={code}");
+    let qr_svg = crate::qrsvg::svg(&format!("{}{}", public_url, &link[1..])).unwrap_or_default();
     Ok(NewInvite {
-        link: format!("/pages/resident#accept={code}"),
+        link,
+        qr_svg,
         id: row.id,
         code,
         relation: rel.to_string(),

@@ -189,7 +189,13 @@ export const scenarios = {
     const consentForm = page.locator("#consent-form form");
     assert.equal(await control(consentForm, "cat_medications").isChecked(), false, "no category is pre-selected");
     await consentForm.locator("button", { hasText: "すべて選ぶ" }).click();
-    await fillForm(consentForm, { disaster_use: true, name_on_print: true });
+    // Telling the family (issue 27): off at first; the hospital's name only with the notice.
+    assert.equal(await control(consentForm, "notify_family").isChecked(), false, "the family is not told unless chosen");
+    assert.equal(await control(consentForm, "family_hospital_name").isDisabled(), true, "the hospital's name needs the notice");
+    assert.match(await consentForm.textContent(), /救急隊がカードを読んだとき、登録したご家族/);
+    await fillForm(consentForm, { disaster_use: true, name_on_print: true, notify_family: true });
+    assert.equal(await control(consentForm, "family_hospital_name").isDisabled(), false);
+    await fillForm(consentForm, { family_hospital_name: true });
     await consentForm.locator("button[type=submit]").click();
     await page.locator("#consent-current", { hasText: "1回目" }).waitFor();
     const consents = (await h.server.ok("GET", `/api/v1/residents/${rid}/consents`, undefined, await token(page))).consents;
@@ -200,6 +206,11 @@ export const scenarios = {
     assert.equal(consents[0].triage_on_card, true);
     assert.equal(consents[0].name_on_print, true);
     assert.equal(consents[0].given_by, "self");
+    assert.equal(consents[0].notify_family, true);
+    assert.equal(consents[0].family_hospital_name, true);
+    assert.match(await page.textContent("#consent-family"), /家族への通知: する（受け入れた病院の名前も知らせます）/);
+    assert.equal(await control(page.locator("#consent-form form"), "notify_family").isChecked(), true, "the form shows the state in force");
+    await h.capture(page, "resident-consent-family");
 
     // The card: made, shown in the page from an authenticated blob, and it is the card's URL.
     await hash(page, h, "card");
@@ -256,6 +267,16 @@ export const scenarios = {
     for (const what of ["救急情報の表示（カード）", "救急隊員（常総消防 水海道分署）", "カードの読み取り", "カードの発行", "情報の登録・変更", "同意の登録", "登録"]) {
       assert.ok(history.includes(what), `${what} in the access history`);
     }
+    // Grouped: one section for today (Japan time), and the dataset entries typed one after the
+    // other are one line with their count.
+    const days = page.locator("#history .history-day");
+    assert.equal(await days.count(), 1, "everything happened today");
+    assert.match(await days.locator("h3").textContent(), /（今日）$/);
+    const writes = page.locator("#history tr", { hasText: "情報の登録・変更" });
+    assert.equal(await writes.count(), 1, "consecutive writes are one line");
+    const n = Number((await writes.locator(".count").textContent()).match(/（(\d+)回）/)[1]);
+    const raw = (await h.server.ok("GET", `/api/v1/residents/${rid}/access-history`, undefined, await token(page))).entries;
+    assert.equal(n, raw.filter((e) => e.action === "dataset.write").length, "the count is every write");
     await h.capture(page, "access-history");
 
     // Withdrawal (支援中止), with a confirmation.

@@ -4,6 +4,9 @@
 // confirmation, and from then on the daughter gets 404 for her mother's record.
 
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { fillForm } from "../lib.mjs";
 
 export const scenarios = {
@@ -33,6 +36,12 @@ export const scenarios = {
     const link = await mother.getAttribute("#invite-link", "href");
     assert.match(code, /^[A-Z2-7]{4}(-[A-Z2-7]{1,4})+$/);
     assert.ok(link.endsWith(`#accept=${code}`), link);
+    // The same link as a QR code, for the daughter's phone camera (drawn by the server).
+    const qrShot = path.join(os.tmpdir(), `kyukit-invite-qr-${process.pid}.png`);
+    await mother.locator("#invite-qr").screenshot({ path: qrShot });
+    // It holds the server's public address (what phones reach), as card URLs do.
+    assert.equal(h.decodeQr(qrShot), `https://qq.city.joso.lg.jp/pages/resident#accept=${code}`, "the QR code is the invite link");
+    fs.rmSync(qrShot, { force: true });
     await h.capture(mother, "resident-family-invite");
 
     // The daughter opens the link in her own browser and registers with the code.

@@ -91,9 +91,11 @@ export const scenarios = {
       await page.goto(`${s.url}/pages/access-history`);
       await page.locator("#history table").first().waitFor();
       const history = await page.locator("#history").textContent();
-      assert.match(history, /2026\/12\/07 7:5\d/, history);
-      assert.doesNotMatch(history, /2026\/12\/06/);
-      assert.match(history, /日時（日本時間）/);
+      // Grouped by Japan day: the day's heading, then the times.
+      assert.match(await page.locator("#history .history-day h3").first().textContent(), /2026年12月7日/, history);
+      assert.match(history, /7:5\d/, history);
+      assert.doesNotMatch(history, /2026年12月6日/);
+      assert.match(history, /時刻（日本時間）/);
       await h.capture(page, "japan-time-access-history", { sizes: [SIZES[0]] });
       await page.context().close();
     } finally {
