@@ -145,3 +145,42 @@ async fn requests_after_the_database_connections_are_cut_succeed_or_answer_503_r
         .expect("the audit chain verifies");
     assert!(entries > 20, "{entries} audit entries");
 }
+
+/// kyukit-field sends a scan and a keyed change (opening an incident) again, re-signed, while the
+/// server cannot be reached — as during a failover or a restart — and both go through once it is
+/// back; without retries the same scan fails at once.
+async fn field_client_retries_until_the_server_is_back(app: TestApp) {
+    let w = world(&app).await;
+    let medic = medic_client(&app, &w).await;
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        l.local_addr().expect("addr")
+    };
+    let clock = app.clock.clone();
+    let crew = kyukit_field::Client::new(&format!("http://{addr}"), medic.key().clone())
+        .expect("client")
+        .with_device_id(medic.device_id().expect("device id"))
+        .with_session(medic.session().expect("session"))
+        .with_clock(move || clock.now_for_tests());
+    let once = crew.clone().with_retry(kyukit_field::RetryPolicy::NONE);
+    let e = once
+        .scan(&w.card_url, "RETRY-0")
+        .await
+        .expect_err("nothing listens yet");
+    assert_eq!(e.code(), "transport", "{e}");
+    let (card, c1, c2) = (w.card_url.clone(), crew.clone(), crew.clone());
+    let scan = tokio::spawn(async move { c1.scan(&card, "RETRY-1").await });
+    let open = tokio::spawn(async move { c2.open_incident("RETRY-2", None).await });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!scan.is_finished() && !open.is_finished(), "still retrying");
+    let _back = app.spawn_instance_with(|c| c.listen = addr);
+    let scanned = scan.await.expect("task").expect("the scan went through");
+    assert!(scanned["access_id"].is_string(), "{scanned}");
+    let opened = open.await.expect("task").expect("the incident was opened");
+    assert!(opened["id"].is_string(), "{opened}");
+}
+
+kyukit_tests::both_backends!(
+    field_client_sends_again_until_the_server_is_back,
+    field_client_retries_until_the_server_is_back
+);
