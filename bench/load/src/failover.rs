@@ -342,6 +342,7 @@ pub fn run(args: FailoverArgs) -> Result<(), String> {
     let mut failures: Vec<String> = Vec::new();
     let mut last_check = String::new();
     let mut killed_nodes = Vec::new();
+    let mut promoted_after: Vec<f64> = Vec::new();
     for cycle in 1..=args.cycles {
         let flags = Flags {
             stop: Arc::new(AtomicBool::new(false)),
@@ -429,6 +430,9 @@ pub fn run(args: FailoverArgs) -> Result<(), String> {
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(p) = promoted {
+            promoted_after.push((p - t_kill).as_secs_f64());
         }
         flags.stop.store(true, Ordering::Relaxed);
         for t in tasks {
@@ -574,6 +578,7 @@ pub fn run(args: FailoverArgs) -> Result<(), String> {
             "lost": lost_total,
             "time_without_writes_s": {"p50": pct(&sorted, 0.5), "max": sorted.last().copied().unwrap_or(0.0),
                                       "each": outages},
+            "promoted_after_s": promoted_after,
             "feed_resumed": feed_resumed.len(),
             "feed_reconnects": reconnects,
             "feed_event_after_probe_s": {"p50": pct(&feed_sorted, 0.5), "max": feed_sorted.last().copied().unwrap_or(0.0)},
