@@ -189,7 +189,15 @@ fn writer_loop(
             // Nothing of the job has run: if the connection died while idle (a PostgreSQL
             // failover or restart, `pg_terminate_backend`), a fresh one — through the
             // multi-host URL, to the new primary — takes the job instead of answering 503.
-            tracing::warn!(error = %e, "database writer lost its connection; reconnecting");
+            // (Not for SQLite's busy lock: waiting its timeout again would not help.)
+            if super::transient::is_transient(&e) {
+                tracing::warn!(error = %e, "database writer lost its connection; reconnecting");
+            } else {
+                tracing::error!(error = %e, "database writer cannot begin a transaction");
+                conn = None;
+                (first.done)(false);
+                continue;
+            }
             conn = connect_writer(manager)
                 .map_err(|e| tracing::error!(error = %e, "database writer cannot reconnect"))
                 .ok()
