@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::httpsig::{RequestToSign, new_nonce, sign_request};
 use crate::key::DeviceKey;
+use crate::retry::{Repeat, RetryPolicy, retry_after};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -193,6 +194,7 @@ pub struct Client {
     device_id: Option<String>,
     session: Option<String>,
     now: Clock,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
@@ -241,12 +243,20 @@ impl Client {
             device_id: None,
             session: None,
             now: Arc::new(system_now),
+            retry: RetryPolicy::default(),
         })
     }
 
     /// Uses `http` for every request (e.g. one with other timeouts).
     pub fn with_http(mut self, http: reqwest::Client) -> Self {
         self.http = http;
+        self
+    }
+
+    /// How the crew's signed requests are sent again after a `503` or a lost connection
+    /// ([`crate::retry`]; [`RetryPolicy::NONE`]: never).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -476,6 +486,8 @@ impl Client {
         req.send(&self.http).await
     }
 
+    /// A signed request's JSON answer, sent again (re-signed) after a `503` or a lost
+    /// connection when that cannot do a change twice ([`crate::retry`]).
     async fn signed_json(
         &self,
         method: Method,
@@ -486,11 +498,33 @@ impl Client {
         if self.session.is_none() {
             return Err(Error::NoSession);
         }
-        read_json(
-            self.signed(method, path_and_query, body, Some(accept))
-                .await?,
-        )
-        .await
+        let repeat = Repeat::of(&method, path_and_query);
+        // One key for every attempt of this change.
+        let key = match repeat {
+            Repeat::Keyed => Some(new_nonce()?),
+            _ => None,
+        };
+        let mut attempt = 0;
+        loop {
+            let mut req =
+                self.prepare_signed(method.clone(), path_and_query, body, Some(accept))?;
+            if let Some(k) = &key {
+                req.set_header("idempotency-key", k.clone());
+            }
+            let last = attempt + 1 >= self.retry.attempts.max(1);
+            let wait = match req.send(&self.http).await {
+                Ok(resp) if !last && repeat.after_status(resp.status().as_u16()) => {
+                    self.retry.delay(attempt, retry_after(&resp))
+                }
+                Ok(resp) => return read_json(resp).await,
+                Err(Error::Transport(e)) if !last && repeat.after_transport(&e) => {
+                    self.retry.delay(attempt, None)
+                }
+                Err(e) => return Err(e),
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 
     /// The paramedic's login (`POST /api/v1/sessions`), signed by this device and without an

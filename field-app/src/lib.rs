@@ -6,6 +6,8 @@
 //!   RFC 9530 `Content-Digest`; pure functions, tested against RFC 9421's own vector.
 //! - [`Client`]: enrollment, the paramedic's signed login, scans, break-glass searches, access
 //!   re-reads and logout; plus [`Client::prepare_signed`] for sending the same request twice.
+//! - [`retry`]: reads and keyed changes are sent again, re-signed, after a `503` or a lost
+//!   connection (a database failover), with back-off.
 //! - [`card`]: card input (URL or file) and offline verification with `kyukit-card`.
 //! - [`household`]: the household sticker (URL or file), verified offline.
 //! - [`State`] and [`cli`]: the `kyukit-field` command-line tool.
@@ -21,6 +23,7 @@ pub mod error;
 pub mod household;
 pub mod httpsig;
 pub mod key;
+pub mod retry;
 pub mod state;
 
 pub use card::{CardSource, verify_offline};
@@ -31,4 +34,5 @@ pub use client::{
 pub use error::{Error, Result};
 pub use httpsig::{SignedHeaders, content_digest, signature_base, signature_params};
 pub use key::DeviceKey;
+pub use retry::RetryPolicy;
 pub use state::State;

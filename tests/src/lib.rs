@@ -215,12 +215,17 @@ impl TestApp {
     /// Another server instance on the same database, data directory (keys) and clock: what a
     /// deployment behind a load balancer runs.
     pub fn spawn_instance(&self) -> TestApp {
+        self.spawn_instance_with(|_| {})
+    }
+
+    /// [`TestApp::spawn_instance`] with changes to its configuration (e.g. a fixed port).
+    pub fn spawn_instance_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         start(
             self.backend,
             self.data_dir.clone(),
             self.database_url.clone(),
             self.clock.clone(),
-            |_| {},
+            configure,
         )
     }
 }

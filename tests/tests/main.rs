@@ -10,6 +10,7 @@ mod authorization;
 mod backup;
 mod bad_input;
 mod cards_follow;
+mod db_reconnect;
 mod directives;
 mod ed_board;
 mod escalation;

@@ -71,28 +71,28 @@ pub struct CrashArgs {
     pub seed: u64,
 }
 
-const ADMIN_PASSWORD: &str = "crash test administrator password";
+pub(crate) const ADMIN_PASSWORD: &str = "crash test administrator password";
 
 /// splitmix64.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
 
 /// A write the server acknowledged, as the database must show it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Acked {
+pub(crate) enum Acked {
     /// `accesses.id` (and its `record.scan` audit event, checked by the chain).
     Scan(String),
     /// `dataset_items.id`.
@@ -101,29 +101,32 @@ enum Acked {
     Deleted(String),
     /// `consents (resident_id, version)`.
     Consent(String, i64),
+    /// `incidents.id` (the failover bench's pre-arrival probe: opened, reported, inquired).
+    Incident(String),
 }
 
 impl Acked {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Acked::Scan(_) => "scans",
             Acked::Item(_) => "dataset items",
             Acked::Deleted(_) => "dataset deletions",
             Acked::Consent(..) => "consents",
+            Acked::Incident(_) => "incidents",
         }
     }
 }
 
 #[derive(Debug)]
-struct Server {
-    child: Child,
+pub(crate) struct Server {
+    pub(crate) child: Child,
 }
 
-struct Run<'a> {
-    args: &'a CrashArgs,
-    port: u16,
-    base: String,
-    log: PathBuf,
+pub(crate) struct Run<'a> {
+    pub(crate) args: &'a CrashArgs,
+    pub(crate) port: u16,
+    pub(crate) base: String,
+    pub(crate) log: PathBuf,
 }
 
 impl Run<'_> {
@@ -140,7 +143,7 @@ impl Run<'_> {
         c
     }
 
-    fn start(
+    pub(crate) fn start(
         &self,
         rt: &tokio::runtime::Runtime,
         http: &reqwest::Client,
@@ -208,7 +211,7 @@ impl Run<'_> {
     }
 
     /// `sqlite3` or `psql` on the run's database: one query, rows of `|`-separated columns.
-    fn sql(&self, query: &str) -> Result<Vec<String>, String> {
+    pub(crate) fn sql(&self, query: &str) -> Result<Vec<String>, String> {
         let out = match &self.args.database_url {
             Some(url) => Command::new("psql")
                 .args([
@@ -244,7 +247,7 @@ impl Run<'_> {
     }
 
     /// The acknowledged writes the database does not have.
-    fn missing(&self, acked: &[Acked]) -> Result<Vec<Acked>, String> {
+    pub(crate) fn missing(&self, acked: &[Acked]) -> Result<Vec<Acked>, String> {
         let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
         let mut missing = Vec::new();
         for chunk in acked.chunks(200) {
@@ -278,6 +281,13 @@ impl Run<'_> {
                     _ => None,
                 }),
             )?;
+            let incidents = present(
+                "incidents",
+                ids(|a| match a {
+                    Acked::Incident(id) => Some(id),
+                    _ => None,
+                }),
+            )?;
             let keys: Vec<String> = chunk
                 .iter()
                 .filter_map(|a| match a {
@@ -301,6 +311,7 @@ impl Run<'_> {
                     Acked::Item(id) => items.contains(id),
                     Acked::Deleted(id) => !items.contains(id),
                     Acked::Consent(r, v) => consents.contains(&format!("{r}:{v}")),
+                    Acked::Incident(id) => incidents.contains(id),
                 };
                 if !found {
                     missing.push(a.clone());
@@ -311,7 +322,7 @@ impl Run<'_> {
     }
 
     /// `kyukit audit verify` and the database's own integrity check; `Ok(entries)` or why not.
-    fn check(&self) -> Result<String, String> {
+    pub(crate) fn check(&self) -> Result<String, String> {
         let out = self
             .kyukit()
             .args(["audit", "verify", "--data-dir"])
@@ -371,14 +382,16 @@ impl Run<'_> {
 
 /// Set just before the kill (errors from then on are expected) and after it (writers stop).
 #[derive(Debug, Clone)]
-struct Flags {
-    stop: Arc<AtomicBool>,
-    killing: Arc<AtomicBool>,
+pub(crate) struct Flags {
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) killing: Arc<AtomicBool>,
+    /// Count refusals even while `killing` (the failover bench: which statuses the outage gave).
+    pub(crate) count_all: bool,
 }
 
 /// One writer: mixed writes until `stop`, recording the acknowledged ones.
 #[allow(clippy::too_many_arguments)]
-async fn writer(
+pub(crate) async fn writer(
     w: usize,
     world: Arc<World>,
     http: reqwest::Client,
@@ -388,7 +401,11 @@ async fn writer(
     flags: Flags,
     acked: Arc<Mutex<Vec<Acked>>>,
 ) -> BTreeMap<String, u64> {
-    let Flags { stop, killing } = flags;
+    let Flags {
+        stop,
+        killing,
+        count_all,
+    } = flags;
     let mut refused = BTreeMap::new();
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -456,7 +473,7 @@ async fn writer(
             Err(e) => {
                 // Once the server is being killed every request fails; before that, nothing
                 // should.
-                if !killing.load(Ordering::Relaxed) {
+                if count_all || !killing.load(Ordering::Relaxed) {
                     *refused.entry(e).or_insert(0) += 1;
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -548,12 +565,12 @@ async fn send(
     Ok(v)
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn admin_create(run: &Run<'_>) -> Result<String, String> {
+pub(crate) fn admin_create(run: &Run<'_>) -> Result<String, String> {
     let out = run
         .kyukit()
         .env("KYUKIT_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -644,6 +661,7 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
         let flags = Flags {
             stop: Arc::new(AtomicBool::new(false)),
             killing: Arc::new(AtomicBool::new(false)),
+            count_all: false,
         };
         let acked = Arc::new(Mutex::new(Vec::new()));
         let tasks: Vec<_> = (0..args.writers)

@@ -5,7 +5,7 @@
 //! and a card — then runs `--concurrency` tasks of signed card scans for `--warmup` + `--duration`
 //! seconds and reports the window after the warm-up. `login` does the same with residents'
 //! password logins; both print one table (`report`). `crash` kills a server it runs, again and
-//! again, during mixed writes; `cards` signs and renders cards without a server.
+//! again, during mixed writes; `failover` kills PostgreSQL primaries under two servers; `cards` signs and renders cards without a server.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -13,6 +13,7 @@
 
 mod cards;
 mod crash;
+mod failover;
 mod load;
 mod login;
 mod prearrival;
@@ -47,6 +48,10 @@ enum Command {
     /// `kill -9` a server during mixed writes, N times; check nothing acknowledged is lost and
     /// the database and audit chain stay sound.
     Crash(crash::CrashArgs),
+    /// PostgreSQL failover (pg_auto_failover, driven by bench/failover.sh): kill -9 the primary
+    /// under two instances' writes, N times; nothing acknowledged lost, the audit chain sound, the
+    /// ED feed resumed; the time without successful writes.
+    Failover(failover::FailoverArgs),
     /// Sign cards and render their QR codes to PNG on every core (no server).
     Cards(cards::CardsArgs),
     /// Pre-arrival latency: a crew's report POST → the ED's SSE event, and → its push endpoint.
@@ -205,6 +210,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Crash(a) => crash::run(a),
+        Command::Failover(a) => failover::run(a),
         Command::Cards(a) => cards::run(&a),
         Command::Prearrival(args) => run_prearrival(args),
     };

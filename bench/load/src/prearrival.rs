@@ -120,7 +120,7 @@ impl Sse {
 }
 
 /// The first report of an incident: the whole picture.
-fn first_report() -> Value {
+pub(crate) fn first_report() -> Value {
     json!({
         "base_version": 0, "chief_complaint": "胸痛", "activation": "stemi",
         "vitals": {"systolic_bp": 92, "diastolic_bp": 58, "heart_rate": 118, "respiratory_rate": 24,

@@ -32,6 +32,10 @@ struct Body<'a> {
     message: &'a str,
 }
 
+/// `Retry-After` on a 503: seconds before trying again. A PostgreSQL failover takes longer
+/// (docs/operations.md *High availability*), so clients back off further on repeated 503s.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
 /// The status of each kind of error.
 pub fn status(kind: Kind) -> StatusCode {
     match kind {
@@ -75,7 +79,14 @@ impl ResponseError for DomainError {
         } else {
             tracing::debug!(status, code, "request refused");
         }
-        HttpResponse::build(http).json(Body {
+        let mut response = HttpResponse::build(http);
+        if self.kind() == Kind::Unavailable {
+            // A transient failure (the database failing over, a lock conflict): when to try
+            // again. Idempotent requests are retried by the clients (kyukit-field, the PWA's
+            // outbox) with back-off.
+            response.insert_header(("Retry-After", RETRY_AFTER_SECS.to_string()));
+        }
+        response.json(Body {
             error: code,
             message: self.message(),
         })
@@ -99,6 +110,16 @@ mod tests {
         assert_eq!(
             ApiError::too_many("x").status_code(),
             StatusCode::TOO_MANY_REQUESTS
+        );
+        let r = ApiError::unavailable("connection lost").error_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers().get("retry-after").unwrap(), "1");
+        assert!(
+            ApiError::internal("boom")
+                .error_response()
+                .headers()
+                .get("retry-after")
+                .is_none()
         );
         assert_eq!(
             ApiError::unprocessable("invalid_field", "x").status_code(),

@@ -41,6 +41,7 @@ pub mod push; // push
 pub mod registrations;
 pub mod residents;
 pub mod schema;
+pub mod transient;
 mod tx;
 pub mod webauthn;
 mod writer;

@@ -174,17 +174,7 @@ fn writer_loop(
     loop {
         let Ok(first) = lock().recv() else { return };
         if conn.is_none() {
-            let connected = manager.connect().and_then(|mut c| {
-                // The checkpointer thread checkpoints (SQLite).
-                if let DbConnection::Sqlite(s) = &mut c {
-                    s.batch_execute(
-                        "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728",
-                    )
-                    .map_err(r2d2::Error::QueryError)?;
-                }
-                Ok(c)
-            });
-            match connected {
+            match connect_writer(manager) {
                 Ok(c) => conn = Some(c),
                 Err(e) => {
                     tracing::error!(error = %e, "database writer cannot connect");
@@ -196,11 +186,28 @@ fn writer_loop(
         }
         let Some(c) = conn.as_mut() else { continue };
         if let Err(e) = begin_batch(c) {
-            tracing::error!(error = %e, "database writer cannot begin a transaction");
-            conn = None;
-            (first.done)(false);
-            continue;
+            // Nothing of the job has run: if the connection died while idle (a PostgreSQL
+            // failover or restart, `pg_terminate_backend`), a fresh one — through the
+            // multi-host URL, to the new primary — takes the job instead of answering 503.
+            // (Not for SQLite's busy lock: waiting its timeout again would not help.)
+            if super::transient::is_transient(&e) {
+                tracing::warn!(error = %e, "database writer lost its connection; reconnecting");
+            } else {
+                tracing::error!(error = %e, "database writer cannot begin a transaction");
+                conn = None;
+                (first.done)(false);
+                continue;
+            }
+            conn = connect_writer(manager)
+                .map_err(|e| tracing::error!(error = %e, "database writer cannot reconnect"))
+                .ok()
+                .and_then(|mut c| begin_batch(&mut c).is_ok().then_some(c));
+            if conn.is_none() {
+                (first.done)(false);
+                continue;
+            }
         }
+        let Some(c) = conn.as_mut() else { continue };
         let mut dones = Vec::new();
         let mut events = Vec::new();
         let mut effects = Vec::new();
@@ -276,6 +283,17 @@ fn writer_loop(
             restart_wal(c);
         }
     }
+}
+
+/// A writer's own connection (SQLite: the checkpointer thread checkpoints, not the writer).
+fn connect_writer(manager: &Manager) -> Result<DbConnection, r2d2::Error> {
+    manager.connect().and_then(|mut c| {
+        if let DbConnection::Sqlite(s) = &mut c {
+            s.batch_execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728")
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(c)
+    })
 }
 
 /// Opens the batch's transaction on the writer connection (SQLite: `BEGIN IMMEDIATE`, so the

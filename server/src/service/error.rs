@@ -176,19 +176,11 @@ impl From<diesel::result::Error> for DomainError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 DomainError::conflict("conflict", "that already exists")
             }
-            // Transient: a lost connection, or PostgreSQL breaking a deadlock between two write
-            // batches or a serialization conflict by failing this statement (its savepoint is
-            // rolled back, nothing of it kept). Trying again is the right answer.
-            Error::DatabaseError(
-                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection,
-                _,
-            ) => DomainError::unavailable(&e),
-            Error::DatabaseError(_, ref info)
-                if info.message().starts_with("deadlock detected")
-                    || info.message().contains("due to lock timeout") =>
-            {
-                DomainError::unavailable(&e)
-            }
+            // Transient (`db::transient`): a lost connection or a server that can no longer
+            // write (a failover), or PostgreSQL breaking a deadlock between two write batches or
+            // a serialization conflict by failing this statement (its savepoint is rolled back,
+            // nothing of it kept). Trying again is the right answer.
+            ref e if crate::db::transient::is_transient(e) => DomainError::unavailable(e),
             other => DomainError::internal(other),
         }
     }
@@ -216,6 +208,20 @@ mod tests {
             kind_of(
                 DatabaseErrorKind::ClosedConnection,
                 "server closed the connection"
+            ),
+            Kind::Unavailable
+        );
+        assert_eq!(
+            kind_of(
+                DatabaseErrorKind::ReadOnlyTransaction,
+                "cannot execute INSERT in a read-only transaction"
+            ),
+            Kind::Unavailable
+        );
+        assert_eq!(
+            kind_of(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command"
             ),
             Kind::Unavailable
         );
