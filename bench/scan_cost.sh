@@ -58,15 +58,18 @@ for _ in $(seq 1 600); do
 done
 [ -n "$pid" ] || { cat "$out/run.txt" >&2; echo "scan_cost: no server" >&2; exit 1; }
 arg() { tr '\0' '\n' <"/proc/$pid/cmdline" | grep -A1 -x -- "$1" | tail -1; }
-ticks() { awk '{s += $14 + $15} END {print s + 0}' "$@" 2>/dev/null || echo 0; }
+ticks() { cat "$@" 2>/dev/null | awk '{s += $14 + $15} END {print s + 0}'; }
 if [ -n "$database_url" ]; then
   bench_url=$(arg --database-url)
   bench_db=${bench_url%%\?*} bench_db=${bench_db##*/}
   sql() { psql -X -A -t -q "$database_url" -c "$1"; }
   count() { psql -X -A -t -q "$bench_url" -c "SELECT count(*) FROM accesses"; }
   postmaster=$(head -1 "$(sql 'SHOW data_directory')/postmaster.pid")
-  # The postmaster and its children now (backends live as long as their pooled connection).
-  pg_ticks() { ticks "/proc/$postmaster/stat" $(pgrep -P "$postmaster" | sed 's#.*#/proc/&/stat#'); }
+  # The postmaster (with its exited children's: cutime, cstime) and its children now.
+  pg_ticks() {
+    echo $(($(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat") +
+      $(ticks $(pgrep -P "$postmaster" | sed 's#.*#/proc/&/stat#'))))
+  }
 else
   data=$(arg --data-dir)
   count() { sqlite3 "file:$data/kyukit.db?mode=ro" "SELECT count(*) FROM accesses"; }
