@@ -124,6 +124,28 @@ impl Metrics {
         let _ = writeln!(out, "kyukit_db_group_commits_total {commits}");
         let _ = writeln!(out, "# TYPE kyukit_db_group_writes_total counter");
         let _ = writeln!(out, "kyukit_db_group_writes_total {writes}");
+        let stats = state.db.stats();
+        let get = crate::db::DbStats::get;
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_db_statements_total Statements sent to PostgreSQL (each a round trip; 0 on SQLite)"
+        );
+        let _ = writeln!(out, "# TYPE kyukit_db_statements_total counter");
+        let _ = writeln!(out, "kyukit_db_statements_total {}", get(&stats.statements));
+        let _ = writeln!(
+            out,
+            "# HELP kyukit_db_checkouts_total Read pool checkouts; validated: those that sent a SELECT 1 first (the connection had been idle); lost: connections closed as lost or broken"
+        );
+        let _ = writeln!(out, "# TYPE kyukit_db_checkouts_total counter");
+        let _ = writeln!(out, "kyukit_db_checkouts_total {}", get(&stats.checkouts));
+        let _ = writeln!(out, "# TYPE kyukit_db_checkouts_validated_total counter");
+        let _ = writeln!(
+            out,
+            "kyukit_db_checkouts_validated_total {}",
+            get(&stats.validations)
+        );
+        let _ = writeln!(out, "# TYPE kyukit_db_connections_lost_total counter");
+        let _ = writeln!(out, "kyukit_db_connections_lost_total {}", get(&stats.lost));
         // push
         let _ = writeln!(
             out,

@@ -193,7 +193,7 @@ both_backends!(
         let writes: i64 = audit_events::table
             .filter(audit_events::action.eq("dataset.write"))
             .count()
-            .get_result(&mut *c)
+            .get_result(&mut **c)
             .unwrap();
         assert_eq!(writes, 20);
         assert_eq!(audit::head(&mut c, &muni).unwrap().0, n);

@@ -27,6 +27,7 @@ mod idempotency;
 mod import;
 mod incident_grant;
 mod keys;
+mod lean;
 mod openapi;
 mod operations;
 mod pages;

@@ -53,6 +53,47 @@ pub fn card(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Option
     })
 }
 
+/// A scan's read of its card, in one statement: the card (by the id the card claims), its
+/// resident, and that resident's latest consent version (granted or not; `None`: never
+/// consented). `None`: no such card in this municipality.
+pub fn card_for_scan(
+    conn: &mut DbConnection,
+    muni: &str,
+    id: &str,
+) -> QueryResult<
+    Option<(
+        CardRow,
+        super::residents::ResidentRow,
+        Option<super::residents::ConsentRow>,
+    )>,
+> {
+    use super::residents::{ConsentRow, ResidentRow};
+    let newer = diesel::alias!(consents as newer_consents);
+    crate::native!(conn, c => {
+        cards::table
+            .inner_join(residents::table)
+            .left_join(
+                consents::table.on(consents::resident_id.eq(cards::resident_id).and(
+                    diesel::dsl::not(diesel::dsl::exists(
+                        newer
+                            .filter(newer.field(consents::resident_id).eq(consents::resident_id))
+                            .filter(newer.field(consents::version).gt(consents::version)),
+                    )),
+                )),
+            )
+            .filter(cards::municipality_id.eq(muni))
+            .filter(cards::id.eq(id))
+            .filter(residents::municipality_id.eq(muni))
+            .select((
+                CardRow::as_select(),
+                ResidentRow::as_select(),
+                Option::<ConsentRow>::as_select(),
+            ))
+            .get_result(c)
+            .optional()
+    })
+}
+
 /// Whether a scan read earlier still stands: the card is active, its resident active, and the
 /// resident's latest consent is still `consent_version` (a grant when it was read).
 pub fn still_scannable(

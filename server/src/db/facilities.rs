@@ -166,6 +166,29 @@ pub fn device(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Opti
     })
 }
 
+/// A signed request's first read, in one statement: the device by id, and whether a request it
+/// signed at `created` with `nonce` was already recorded (a replay).
+pub fn device_and_nonce(
+    conn: &mut DbConnection,
+    muni: &str,
+    id: &str,
+    created: i64,
+    nonce: &str,
+) -> QueryResult<Option<(DeviceRow, bool)>> {
+    crate::native!(conn, c => {
+        let spent = spent_nonces::table
+            .filter(spent_nonces::created.eq(created))
+            .filter(spent_nonces::device_id.eq(id))
+            .filter(spent_nonces::nonce.eq(nonce));
+        devices::table
+            .filter(devices::municipality_id.eq(muni))
+            .filter(devices::id.eq(id))
+            .select((DeviceRow::as_select(), diesel::dsl::exists(spent)))
+            .get_result(c)
+            .optional()
+    })
+}
+
 pub fn devices_of(
     conn: &mut DbConnection,
     muni: &str,
@@ -232,24 +255,6 @@ pub fn insert_nonce(conn: &mut DbConnection, row: &SpentNonceRow) -> QueryResult
             .on_conflict_do_nothing()
             .execute(c)
     })
-}
-
-/// Whether this nonce, signed at `created` by `device_id`, has been spent.
-pub fn nonce_spent(
-    conn: &mut DbConnection,
-    created: i64,
-    device_id: &str,
-    nonce: &str,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        spent_nonces::table.filter(
-            spent_nonces::created
-                .eq(created)
-                .and(spent_nonces::device_id.eq(device_id))
-                .and(spent_nonces::nonce.eq(nonce)),
-        ),
-    ))
-    .get_result(conn)
 }
 
 /// Deletes the nonces of requests signed before `before`.

@@ -37,6 +37,7 @@ pub mod incidents;
 pub mod invites;
 pub mod keys;
 pub mod photos;
+mod pool;
 pub mod push; // push
 pub mod registrations;
 pub mod residents;
@@ -46,6 +47,7 @@ mod tx;
 pub mod webauthn;
 mod writer;
 
+pub use pool::{PoolConn, Stats as DbStats, VALIDATE_AFTER_IDLE};
 pub use tx::{Effect, Tx};
 pub use writer::MAX_BATCH;
 use writer::{Job, JobRun, WriteQueue};
@@ -183,10 +185,12 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Builds the right connection variant for the URL.
+/// Builds the right connection variant for the URL (the group-commit writers' connections;
+/// the read pool's are [`pool::PoolManager`]'s).
 #[derive(Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    stats: Arc<pool::Stats>,
 }
 
 impl ManageConnection for Manager {
@@ -200,7 +204,9 @@ impl ManageConnection for Manager {
                     PgConnection::establish(&self.url.url).map_err(r2d2::Error::ConnectionError)?;
                 c.batch_execute("SET synchronous_commit = on; SET TIME ZONE 'UTC';")
                     .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Pg(c))
+                let mut c = DbConnection::Pg(c);
+                pool::instrument(&mut c, &self.stats, None);
+                Ok(c)
             }
             Backend::Sqlite => {
                 let mut c = SqliteConnection::establish(self.url.sqlite_path())
@@ -224,8 +230,8 @@ impl ManageConnection for Manager {
     }
 }
 
-pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConn = r2d2::PooledConnection<Manager>;
+pub type Pool = r2d2::Pool<pool::PoolManager>;
+pub type PooledConn = r2d2::PooledConnection<pool::PoolManager>;
 
 /// Why a storage call failed: the pool could not give a connection (→ 503), or the query failed.
 #[derive(Debug, thiserror::Error)]
@@ -249,6 +255,10 @@ pub struct Db {
     /// Set on an inline or holding handle: the denials audited on it, held back for the caller
     /// (see [`Db::holding`]).
     held: Option<Arc<Mutex<Vec<crate::audit::Pending>>>>,
+    /// Set on a holding handle: the connection its reads share, once the first one took it
+    /// (see [`Db::holding`]).
+    pinned: Option<Arc<Mutex<Option<PooledConn>>>>,
+    stats: Arc<pool::Stats>,
 }
 
 /// A running `LISTEN` thread; dropping this stops it (within 50 ms) and closes its connection.
@@ -280,15 +290,21 @@ impl Db {
         max_connections: u32,
         writers: usize,
     ) -> Result<Self, String> {
+        let stats = Arc::new(pool::Stats::default());
+        let manager = || Manager {
+            url: url.clone(),
+            stats: stats.clone(),
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             // Opened on demand: an idle server keeps one (less memory), not `max_connections`.
             .min_idle(Some(1))
-            // A "SELECT 1" before every checkout is for connections that can break (a
-            // PostgreSQL server that restarted); a SQLite file cannot.
-            .test_on_check_out(url.backend == Backend::Postgres)
+            // Every checkout passes `PoolManager::is_valid`, which counts it and sends a
+            // "SELECT 1" only on a PostgreSQL connection that sat idle (one a restarted
+            // PostgreSQL may have left dead); a SQLite file cannot break that way.
+            .test_on_check_out(true)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { url: url.clone() })
+            .build(pool::PoolManager { inner: manager() })
             .map_err(|e| format!("cannot connect to {url:?}: {e}"))?;
         let writers = match url.backend {
             Backend::Sqlite => 1,
@@ -298,9 +314,11 @@ impl Db {
             pool,
             url: url.clone(),
             backend: url.backend,
-            writes: WriteQueue::start(Arc::new(Manager { url: url.clone() }), writers)?,
+            writes: WriteQueue::start(Arc::new(manager()), writers)?,
             inline: None,
             held: None,
+            pinned: None,
+            stats,
         };
         let mut conn = db.conn().map_err(|e| e.to_string())?;
         run_migrations(&mut conn)?;
@@ -386,6 +404,12 @@ impl Db {
         (s.connections, s.idle_connections)
     }
 
+    /// This instance's database traffic counters (statements, checkouts, validations, lost
+    /// connections), for `/metrics`.
+    pub fn stats(&self) -> &pool::Stats {
+        &self.stats
+    }
+
     pub fn conn(&self) -> Result<PooledConn, DbError> {
         if let Some(here) = &self.inline {
             // On an async worker thread: a connection free now, or give up (never wait).
@@ -440,19 +464,35 @@ impl Db {
     /// caller to write together with what else the request's end must write (a signed request's
     /// nonce). On a handle that already holds (an inline or holding one), `f` runs on it and its
     /// denials stay with the outer caller: none are returned here.
+    ///
+    /// The handle's reads share one pooled connection, taken by the first and given back when
+    /// `f` returns, or before a write on the handle waits for its commit (a request is one
+    /// checkout, not one per read: on PostgreSQL each checkout of an idle connection is a round
+    /// trip, see `pool`).
     pub fn holding<T>(&self, f: impl FnOnce(&Db) -> T) -> (T, Vec<crate::audit::Pending>) {
         if self.held.is_some() {
             return (f(self), Vec::new());
         }
         let held = Arc::new(Mutex::new(Vec::new()));
+        let pinned = Arc::new(Mutex::new(None));
         let here = Db {
             held: Some(held.clone()),
+            pinned: Some(pinned.clone()),
             ..self.clone()
         };
         let out = f(&here);
         drop(here);
+        // Back to the pool, even if `f` kept a clone of the handle.
+        drop(lock(&pinned).take());
         let denials = std::mem::take(&mut *lock(&held));
         (out, denials)
+    }
+
+    /// A holding handle's shared connection goes back to the pool (before a write waits).
+    fn unpin(&self) {
+        if let Some(pinned) = &self.pinned {
+            drop(lock(pinned).take());
+        }
     }
 
     /// Whether this is an inline handle (see [`Db::inline`]).
@@ -484,6 +524,7 @@ impl Db {
         if let Some(here) = &self.inline {
             return Err(here.refuse().into());
         }
+        self.unpin();
         let mut slot: Option<Result<T, E>> = None;
         let (tell, told) = std::sync::mpsc::sync_channel::<bool>(1);
         {
@@ -522,6 +563,7 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         let refused = self.inline.as_ref().map(|here| here.refuse());
+        self.unpin();
         let slot = Arc::new(Mutex::new(None::<Result<T, E>>));
         let put = slot.clone();
         let (tell, told) = tokio::sync::oneshot::channel::<Result<T, E>>();
@@ -547,7 +589,7 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection without a write transaction (on an inline handle: its
-    /// connection).
+    /// connection; on a holding handle: the connection its reads share).
     pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<DbError>,
@@ -560,6 +602,21 @@ impl Db {
                 *lock(&here.conn) = Some(conn);
                 return out;
             }
+        }
+        if let Some(pinned) = &self.pinned {
+            // Taken out for the call too (a read inside `f` takes another); kept for the next
+            // read unless one inside `f` left its own.
+            let lent = lock(pinned).take();
+            let mut conn = match lent {
+                Some(conn) => conn,
+                None => self.conn()?,
+            };
+            let out = f(&mut conn);
+            let mut slot = lock(pinned);
+            if slot.is_none() {
+                *slot = Some(conn);
+            }
+            return out;
         }
         let mut conn = self.conn()?;
         f(&mut conn)

@@ -362,17 +362,16 @@ pub fn latest_consent(
     conn: &mut DbConnection,
     resident_id: &str,
 ) -> QueryResult<Option<ConsentRow>> {
+    // One statement: the version no other version of the resident's is newer than.
+    let newer = diesel::alias!(consents as newer_consents);
     crate::native!(conn, c => {
-        let latest: Option<i32> = consents::table
-            .filter(consents::resident_id.eq(resident_id))
-            .select(diesel::dsl::max(consents::version))
-            .get_result(c)?;
-        let Some(version) = latest else {
-            return Ok(None);
-        };
         consents::table
             .filter(consents::resident_id.eq(resident_id))
-            .filter(consents::version.eq(version))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                newer
+                    .filter(newer.field(consents::resident_id).eq(consents::resident_id))
+                    .filter(newer.field(consents::version).gt(consents::version)),
+            )))
             .select(ConsentRow::as_select())
             .get_result(c)
             .optional()

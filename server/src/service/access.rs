@@ -249,16 +249,26 @@ pub fn prepare_scan(
         .map(|(_, claims)| claims.card_id.to_hex());
     let read = db
         .read(|c| -> Result<_, Refusal> {
-            let row = match &claimed {
-                Some(id) => db::cards::card(c, &actor.municipality_id, id)?,
+            // The card, its resident and their latest consent in one statement (on PostgreSQL
+            // each statement is a round trip).
+            let found = match &claimed {
+                Some(id) => db::cards::card_for_scan(c, &actor.municipality_id, id)?,
                 None => None,
             };
-            let issued = row.as_ref().map(|r| &r.cose[..]);
+            let issued = found.as_ref().map(|(r, _, _)| &r.cose[..]);
             let card = match kyukit_card::verify_as_issuer(&cose, trusted, now, issued) {
                 Ok(card) => card,
                 Err(e) => return Ok(Err(e)),
             };
-            let (row, resident, consent) = scannable_row(c, actor, row)?;
+            let (row, resident, consent) = match found {
+                Some((row, resident, consent)) => {
+                    let (resident, consent) = consented(&row.resident_id, Some(resident), || {
+                        consent::granted(consent)
+                    })?;
+                    active_card(row, resident, consent)?
+                }
+                None => scannable_row(c, actor, None)?,
+            };
             let items = db::residents::items(c, &resident.id)?;
             let photo = scan_photo(c, &actor.municipality_id, &resident.id, &consent)?;
             Ok(Ok((card, row, resident, consent, (items, photo))))
@@ -418,6 +428,15 @@ fn scannable_row(
     let row =
         row.ok_or_else(|| DomainError::not_found("no such card").with_code("card_unknown"))?;
     let (resident, consent) = consented_resident(c, actor, &row.resident_id)?;
+    active_card(row, resident, consent)
+}
+
+/// The last of [`scannable`]'s checks: the card is not revoked.
+fn active_card(
+    row: crate::db::cards::CardRow,
+    resident: ResidentRow,
+    consent: Consent,
+) -> Result<(crate::db::cards::CardRow, ResidentRow, Consent), Refusal> {
     if row.status != CardStatus::Active {
         return Err(Refusal(
             Some(row.resident_id.clone()),
@@ -463,8 +482,18 @@ fn consented_resident(
     actor: &Actor,
     resident_id: &str,
 ) -> Result<(ResidentRow, Consent), Refusal> {
-    let resident = db::residents::resident(c, &actor.municipality_id, resident_id)?
-        .ok_or_else(|| DomainError::not_found("no such resident"))?;
+    let resident = db::residents::resident(c, &actor.municipality_id, resident_id)?;
+    consented(resident_id, resident, || consent::current(c, resident_id))
+}
+
+/// [`consented_resident`] on the resident read already; `consent` reads the consent in force
+/// (only if the resident is active).
+fn consented(
+    resident_id: &str,
+    resident: Option<ResidentRow>,
+    consent: impl FnOnce() -> Result<Option<Consent>, DomainError>,
+) -> Result<(ResidentRow, Consent), Refusal> {
+    let resident = resident.ok_or_else(|| DomainError::not_found("no such resident"))?;
     let withdrawn = || {
         Refusal(
             Some(resident_id.to_string()),
@@ -477,7 +506,7 @@ fn consented_resident(
     if resident.status != ResidentStatus::Active {
         return Err(withdrawn());
     }
-    let consent = consent::current(c, resident_id)?.ok_or_else(withdrawn)?;
+    let consent = consent()?.ok_or_else(withdrawn)?;
     Ok((resident, consent))
 }
 

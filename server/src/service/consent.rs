@@ -85,7 +85,13 @@ impl TryFrom<ConsentRow> for Consent {
 
 /// The consent in force, if it is a grant.
 pub fn current(conn: &mut DbConnection, resident_id: &str) -> Result<Option<Consent>, DomainError> {
-    match db::residents::latest_consent(conn, resident_id)? {
+    granted(db::residents::latest_consent(conn, resident_id)?)
+}
+
+/// The consent in force given the resident's latest consent row, read already: a grant, or
+/// `None` (withdrawn, or never given).
+pub fn granted(latest: Option<db::residents::ConsentRow>) -> Result<Option<Consent>, DomainError> {
+    match latest {
         Some(row) if row.status == ConsentStatus::Granted => Consent::try_from(row).map(Some),
         _ => Ok(None),
     }

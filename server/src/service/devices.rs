@@ -33,6 +33,9 @@ pub struct SignedBy {
     pub device: DeviceRow,
     pub nonce: String,
     pub created: i64,
+    /// Whether the nonce was already spent when the device was read (with it, in one
+    /// statement): [`refuse_replay`]'s answer. The request's write decides for good.
+    pub spent: bool,
 }
 
 // ---- enrollment codes --------------------------------------------------------------------------
@@ -344,11 +347,15 @@ pub fn verify_signature(
     let known = check_id(&signed.keyid)
         .ok()
         .map(|_| {
-            db.read(|c| db::facilities::device(c, muni, &signed.keyid).map_err(DomainError::from))
+            db.read(|c| {
+                let (id, nonce) = (&signed.keyid, &signed.nonce);
+                db::facilities::device_and_nonce(c, muni, id, signed.created, nonce)
+                    .map_err(DomainError::from)
+            })
         })
         .transpose()?
         .flatten();
-    let Some(device) = known else {
+    let Some((device, spent)) = known else {
         let err = DomainError::unauthorized_code("device_unknown", "this device is not enrolled");
         return Err(deny(db, muni, event, err, now));
     };
@@ -379,6 +386,7 @@ pub fn verify_signature(
         device,
         nonce: signed.nonce.clone(),
         created: signed.created,
+        spent,
     })
 }
 
@@ -405,15 +413,12 @@ pub fn consume_nonce(c: &mut DbConnection, by: &SignedBy) -> Result<(), DomainEr
 }
 
 /// Refuses a replay as soon as the signature has verified, before anything else can refuse
-/// it: a read (so a scan's inline path stays read-only); the request's end spends the nonce
-/// for good, in a write, whatever its outcome ([`consume_nonce`] on success, [`Failed`] on
-/// failure), and that write is what decides between two copies sent at once.
+/// it: from the read [`verify_signature`] made with the device's (so a scan's inline path
+/// stays read-only, and adds no statement); the request's end spends the nonce for good, in a
+/// write, whatever its outcome ([`consume_nonce`] on success, [`Failed`] on failure), and that
+/// write is what decides between two copies sent at once.
 pub fn refuse_replay(db: &Db, by: &SignedBy, now: i64) -> Result<(), DomainError> {
-    let spent = db.read(|c| {
-        db::facilities::nonce_spent(c, by.created, &by.device.id, &by.nonce)
-            .map_err(DomainError::from)
-    })?;
-    if spent {
+    if by.spent {
         let muni = by.device.municipality_id.as_str();
         return Err(deny(db, muni, replay_event(by), replayed(), now));
     }
