@@ -39,6 +39,10 @@ pub struct Stats {
     pub validations: AtomicU64,
     /// Connections closed because a statement found them lost, or a validation failed.
     pub lost: AtomicU64,
+    /// Bumped whenever a connection is found lost: a connection checked before the latest bump
+    /// is checked again at its next checkout, however briefly it was idle — when PostgreSQL
+    /// restarted or failed over, its siblings in the pool are dead too.
+    lost_epoch: AtomicU64,
 }
 
 impl Stats {
@@ -48,6 +52,17 @@ impl Stats {
 
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// A connection found lost: counted, and every pooled connection is checked at its next
+    /// checkout.
+    fn found_lost(&self) {
+        Self::bump(&self.lost);
+        self.lost_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn epoch(&self) -> u64 {
+        self.lost_epoch.load(Ordering::Acquire)
     }
 }
 
@@ -88,6 +103,8 @@ pub struct PoolConn {
     conn: DbConnection,
     returned: Instant,
     lost: Arc<AtomicBool>,
+    /// [`Stats`]' lost epoch when this connection was opened or last checked.
+    epoch: u64,
 }
 
 impl std::fmt::Debug for PoolConn {
@@ -130,24 +147,32 @@ impl ManageConnection for PoolManager {
             conn,
             returned: Instant::now(),
             lost,
+            epoch: self.inner.stats.epoch(),
         })
     }
 
     /// Called on every checkout (the pool is built with `test_on_check_out`): a `SELECT 1` only
-    /// for a PostgreSQL connection idle longer than [`VALIDATE_AFTER_IDLE`].
+    /// for a PostgreSQL connection idle longer than [`VALIDATE_AFTER_IDLE`], or checked before
+    /// another connection was last found lost. A failed check closes the connection and r2d2
+    /// tries the next one (or opens a new one), so after one request met a dead connection the
+    /// next request gets a live one.
     fn is_valid(&self, conn: &mut PoolConn) -> Result<(), r2d2::Error> {
         let stats = &self.inner.stats;
         Stats::bump(&stats.checkouts);
+        let epoch = stats.epoch();
         if matches!(conn.conn, DbConnection::Sqlite(_))
-            || conn.returned.elapsed() < VALIDATE_AFTER_IDLE
+            || (conn.returned.elapsed() < VALIDATE_AFTER_IDLE && conn.epoch == epoch)
         {
             return Ok(());
         }
         Stats::bump(&stats.validations);
-        conn.conn.batch_execute("SELECT 1").map_err(|e| {
-            Stats::bump(&stats.lost);
-            r2d2::Error::QueryError(e)
-        })
+        conn.conn
+            .batch_execute("SELECT 1")
+            .map(|()| conn.epoch = epoch)
+            .map_err(|e| {
+                stats.found_lost();
+                r2d2::Error::QueryError(e)
+            })
     }
 
     /// Called as a connection goes back to the pool: stamps the time; a lost or broken one (or
@@ -158,7 +183,7 @@ impl ManageConnection for PoolManager {
             || conn.lost.load(Ordering::Relaxed)
             || R2D2Connection::is_broken(&mut conn.conn);
         if broken {
-            Stats::bump(&self.inner.stats.lost);
+            self.inner.stats.found_lost();
         }
         broken
     }
