@@ -7,6 +7,8 @@
 //! - [`Client`]: enrollment, the paramedic's signed login, scans, break-glass searches, access
 //!   re-reads and logout; plus [`Client::prepare_signed`] for sending the same request twice.
 //! - [`card`]: card input (URL or file) and offline verification with `kyukit-card`.
+//! - [`trust`]: the signed trust list: fetched, verified against the pinned key, cached; offline
+//!   card verification against it.
 //! - [`State`] and [`cli`]: the `kyukit-field` command-line tool.
 #![cfg_attr(
     not(test),
@@ -20,6 +22,7 @@ pub mod error;
 pub mod httpsig;
 pub mod key;
 pub mod state;
+pub mod trust;
 
 pub use card::{CardSource, verify_offline};
 pub use client::{

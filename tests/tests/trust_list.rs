@@ -172,3 +172,226 @@ both_backends!(
         }
     }
 );
+
+/// Runs `kyukit-field ARGS` in process on a blocking thread: its JSON, or its error.
+async fn field(args: &[&str]) -> Result<Value, kyukit_field::Error> {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || kyukit_field::cli::execute_args(args))
+        .await
+        .expect("the CLI does not panic")
+}
+
+async fn ok(args: &[&str]) -> Value {
+    field(args).await.unwrap_or_else(|e| {
+        panic!(
+            "kyukit-field {}: {}: {}",
+            args.join(" "),
+            e.code(),
+            e.message()
+        )
+    })
+}
+
+/// A refusal (exit code 1) with its code.
+async fn refused(args: &[&str]) -> String {
+    match field(args).await {
+        Err(e) if e.is_refusal() => e.code().to_string(),
+        other => panic!(
+            "kyukit-field {}: expected a refusal, got {other:?}",
+            args.join(" ")
+        ),
+    }
+}
+
+both_backends!(
+    field_cli_fetches_caches_and_verifies_offline,
+    |app: TestApp| async move {
+        use kyukit_tests::field::{enrollment_code, world};
+        let w = world(&app).await;
+        let dir = std::env::temp_dir().join(format!("kyukit-trust-cli-{}", random_hex(6)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key_file, state) = (dir.join("device.pem"), dir.join("device.json"));
+        let st = state.to_str().unwrap();
+        let code = enrollment_code(&app, &w.admin, &w.fire_id, 60).await;
+        let enrolled = ok(&[
+            "enroll",
+            "--server",
+            &app.base,
+            "--code",
+            &code,
+            "--key-file",
+            key_file.to_str().unwrap(),
+        ])
+        .await;
+        // Enrollment pins the trust-list key.
+        let key = trust_key(&app).await;
+        assert_eq!(enrolled["trust_list_key"], key.kid().to_b64());
+        let cache = kyukit_field::trust::cache_path(&state);
+        let at = |t: i64| t.to_string();
+
+        // Before any fetch, offline verification against the trust list has nothing to use.
+        assert_eq!(
+            field(&[
+                "verify",
+                "--state",
+                st,
+                "--card",
+                &w.card_url,
+                "--now",
+                &at(T0 + 1)
+            ])
+            .await
+            .unwrap_err()
+            .code(),
+            "usage"
+        );
+        // Fetch: verified and cached; the card verifies offline against it.
+        let fetched = ok(&["trust-list", "fetch", "--state", st, "--now", &at(T0 + 1)]).await;
+        assert_eq!(fetched["version"], 1);
+        assert_eq!(fetched["signer"], key.kid().to_b64());
+        assert!(cache.exists());
+        let card = ok(&[
+            "verify",
+            "--state",
+            st,
+            "--card",
+            &w.card_url,
+            "--now",
+            &at(T0 + 2),
+        ])
+        .await;
+        assert_eq!(card["cti"], w.card_id.as_str());
+
+        // Expired: the cached list is refused after its expiry, and so is a fetched one.
+        let late = at(T0 + 7 * 86_400 + 1);
+        assert_eq!(
+            refused(&["trust-list", "show", "--state", st, "--now", &late]).await,
+            "trust_list_expired"
+        );
+        assert_eq!(
+            refused(&[
+                "verify",
+                "--state",
+                st,
+                "--card",
+                &w.card_url,
+                "--now",
+                &late
+            ])
+            .await,
+            "trust_list_expired"
+        );
+        let good = std::fs::read(&cache).unwrap();
+        assert_eq!(
+            refused(&["trust-list", "fetch", "--state", st, "--now", &late]).await,
+            "trust_list_expired"
+        );
+        assert_eq!(
+            std::fs::read(&cache).unwrap(),
+            good,
+            "a refused list leaves the last good one"
+        );
+
+        // Tampered: one flipped byte in the cached list, refused.
+        let mut bad = good.clone();
+        let n = bad.len();
+        bad[n / 2] ^= 0x01;
+        std::fs::write(&cache, &bad).unwrap();
+        assert_eq!(
+            refused(&["trust-list", "show", "--state", st, "--now", &at(T0 + 3)]).await,
+            "trust_list_bad_signature"
+        );
+        assert_eq!(
+            refused(&[
+                "verify",
+                "--state",
+                st,
+                "--card",
+                &w.card_url,
+                "--now",
+                &at(T0 + 3)
+            ])
+            .await,
+            "trust_list_bad_signature"
+        );
+
+        // Compromise propagates: the next fetch lists the key compromised, the card is refused
+        // offline; a card naming an issuer missing from the list is refused too.
+        let db = app.db();
+        let muni = app.municipality_id(&db);
+        let ring = kyukit_server::service::keys::load(&db, &app.data_dir, &muni, true).unwrap();
+        let issuer_key = ring.active.clone().unwrap();
+        let foreign = kyukit_card::sign(
+            &kyukit_card::Claims {
+                card_id: kyukit_card::CardId([9; 16]),
+                issuer: Some("jp-999999".into()),
+                issued_at: Some(T0),
+                expires_at: T0 + 365 * 86_400,
+                triage: None,
+            },
+            &issuer_key,
+        )
+        .unwrap();
+        let foreign_url = kyukit_card::card_url(&format!("{PUBLIC_URL}c/"), &foreign).unwrap();
+        app.clock.set(T0 + 10);
+        kyukit_server::service::keys::add_key(&db, &app.data_dir, &muni, T0 + 10).unwrap();
+        kyukit_server::service::keys::mark_compromised(
+            &db,
+            &muni,
+            &issuer_key.kid().to_b64(),
+            T0 + 11,
+        )
+        .unwrap();
+        app.clock.set(T0 + 12);
+        let newer = ok(&["trust-list", "fetch", "--state", st, "--now", &at(T0 + 12)]).await;
+        assert!(newer["version"].as_u64().unwrap() > 1, "{newer}");
+        let shown = ok(&["trust-list", "show", "--state", st, "--now", &at(T0 + 13)]).await;
+        assert_eq!(shown["issuers"][0]["keys"][0]["status"], "compromised");
+        assert_eq!(
+            refused(&[
+                "verify",
+                "--state",
+                st,
+                "--card",
+                &w.card_url,
+                "--now",
+                &at(T0 + 13)
+            ])
+            .await,
+            "compromised_key"
+        );
+        assert_eq!(
+            refused(&[
+                "verify",
+                "--state",
+                st,
+                "--card",
+                &foreign_url,
+                "--now",
+                &at(T0 + 13)
+            ])
+            .await,
+            "unknown_issuer"
+        );
+
+        // Rollback: the device holds a newer list (version 99, signed with this deployment's
+        // trust-list key); the server's current list is older and is refused, the cache kept.
+        let signer = kyukit_server::secrets::read_private_key(
+            &kyukit_server::service::trust_list::key_path(&app.data_dir),
+        )
+        .unwrap();
+        let mut held =
+            kyukit_card::verify_trust_list(&std::fs::read(&cache).unwrap(), &key, T0 + 13)
+                .unwrap()
+                .list;
+        held.version = 99;
+        let held_bytes = kyukit_card::sign_trust_list(&held, &signer).unwrap();
+        std::fs::write(&cache, &held_bytes).unwrap();
+        assert_eq!(
+            refused(&["trust-list", "fetch", "--state", st, "--now", &at(T0 + 14)]).await,
+            "trust_list_rollback"
+        );
+        assert_eq!(std::fs::read(&cache).unwrap(), held_bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+);
