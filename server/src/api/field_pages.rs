@@ -30,6 +30,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("card.js", include_str!("../../assets/field/card.js"), JS),
     (
+        "trust.js",
+        include_str!("../../assets/field/trust.js"),
+        JS,
+    ),
+    (
         "household.js",
         include_str!("../../assets/field/household.js"),
         JS,
