@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from conftest import run
 from test_server_cards import Server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -105,3 +106,7 @@ def test_served_list_verifies_with_the_published_key(tmp_path):
             verify(bytes(bad), public)
     finally:
         s.stop()
+    # The operator sees the same key id with `kyukit keys list`.
+    listed = run("keys", "list", "--data-dir", tmp_path / "data")
+    assert listed.returncode == 0, listed.stderr
+    assert f"trust-list key {jwk['kid']} " in listed.stdout.decode()
