@@ -170,7 +170,8 @@ function readHousehold(digits) {
 async function verifyOffline(bytes) {
   // The trust list first (trust.js): an issuer it lacks or a key it marks compromised is refused.
   const refused = await trustRefusal(bytes, store, S.device?.trustKey, Math.floor(Date.now() / 1000) + S.skew);
-  if (refused) return refused;
+  // A key the kept list does not know yet (a rotation since): fetch the list again first, as for an unknown kid.
+  if (refused) return refused.code === "unknown_issuer_key" && !net.unreachable() ? { kind: "unknown_kid_refresh" } : refused;
   const rec = await store.get("jwks");
   if (!rec) return { kind: "no_keys" };
   let card;
