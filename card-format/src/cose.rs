@@ -98,10 +98,15 @@ pub(crate) struct Parsed {
 }
 
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, CardError> {
-    if bytes.len() > MAX_COSE_LEN {
+    parse_limited(bytes, MAX_COSE_LEN)
+}
+
+/// [`parse`] with another size limit (the trust list is larger than any card).
+pub(crate) fn parse_limited(bytes: &[u8], max: usize) -> Result<Parsed, CardError> {
+    if bytes.len() > max {
         return Err(CardError::Oversize {
             len: bytes.len(),
-            max: MAX_COSE_LEN,
+            max,
         });
     }
     let sign1 = CoseSign1::from_tagged_slice(bytes)

@@ -119,6 +119,18 @@ impl PublicKey {
         self.kid
     }
 
+    /// The uncompressed SEC1 point `0x04 ‖ x ‖ y` (65 bytes).
+    pub fn sec1(&self) -> &[u8; 65] {
+        &self.sec1
+    }
+
+    /// From an uncompressed SEC1 point (`0x04 ‖ x ‖ y`); the key id is derived (RFC 7638).
+    pub fn from_sec1(sec1: &[u8]) -> Result<Self, CardError> {
+        let key = VerifyingKey::from_sec1_bytes(sec1)
+            .map_err(|_| CardError::Key("point is not on P-256".into()))?;
+        Self::from_verifying_key(key)
+    }
+
     /// Verifies an ES256 signature (`r‖s`, 64 bytes, as WebCrypto and COSE make them) over
     /// `message`: SHA-256, then ECDSA P-256. Used for cards ([`crate::verify`]) and for
     /// field-device request signatures.

@@ -24,6 +24,7 @@ mod household;
 mod keys;
 mod ndef;
 mod qr;
+mod trust;
 mod url;
 
 pub use claims::{Abo, BloodType, CardId, Claims, Rh, TriageCore, TriageFlag, TriageFlags};
@@ -43,4 +44,10 @@ pub use household::{
 pub use keys::{IssuerKey, Jwk, Jwks, KeySet, Kid, MAX_JWKS_LEN, PublicKey};
 pub use ndef::{EXTERNAL_TYPE, MAX_NDEF_LEN, NdefCard, build_ndef, parse_ndef};
 pub use qr::{CardQr, EcLevel, QrLayout};
+pub use trust::{
+    CLAIM_DEPLOYMENT, CLAIM_ISSUERS, CLAIM_LIST_VERSION, Deployment, KIND_TRUST_LIST, KeyState,
+    MAX_TRUST_LIST_LEN, TrustError, TrustList, TrustedIssuer, TrustedKey, VerifiedTrustList,
+    check_not_older, decode_trust_list_unverified, sign_trust_list, verify_trust_list,
+    verify_with_trust_list,
+};
 pub use url::{CardUrl, MAX_URL_LEN, canonical_base, card_url, parse_card_url};

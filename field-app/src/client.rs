@@ -39,6 +39,9 @@ pub struct Enrolled {
     pub facility_id: String,
     #[serde(default)]
     pub label: Option<String>,
+    /// The deployment's trust-list key (a JWK), pinned by the device.
+    #[serde(default)]
+    pub trust_list_key: Option<kyukit_card::Jwk>,
 }
 
 /// A break-glass search: a resident found without a card, identified by name and date of birth.

@@ -34,6 +34,10 @@ pub enum Error {
     /// A card could not be read, or failed offline verification.
     #[error("card rejected: {0}")]
     Card(#[from] kyukit_card::CardError),
+    /// A trust list was refused (tampered, expired, rolled back, not signed by the pinned key),
+    /// or a card was refused against one (unknown issuer, unknown key, compromised key).
+    #[error("{0}")]
+    Trust(#[from] kyukit_card::TrustError),
     /// A file given as a card is not one, or holds none that can be read; the message names what
     /// the file is ("card.pdf is a PDF, not a card", "card.png is a PNG image with no readable QR
     /// code").
@@ -82,7 +86,8 @@ impl Error {
     /// A short machine-readable code: the server's `error` for [`Error::Http`], otherwise one of
     /// `transport`, `invalid_response`, `key`, `io`, `card_rejected` (also a card file whose
     /// content is not a card), `not_a_card` (a file that is no card encoding, or an image without
-    /// a readable QR code), `not_enrolled`, `no_session`, `randomness`, `usage`.
+    /// a readable QR code), a trust-list refusal's code (`trust_list_expired`, `unknown_issuer`,
+    /// `compromised_key`, … — `kyukit_card::TrustError::code`), `not_enrolled`, `no_session`, `randomness`, `usage`.
     pub fn code(&self) -> &str {
         match self {
             Error::Http { error, .. } => error,
@@ -96,6 +101,8 @@ impl Error {
                 ..
             } => "card_rejected",
             Error::CardFile { .. } => "not_a_card",
+            Error::Trust(kyukit_card::TrustError::Card(_)) => "card_rejected",
+            Error::Trust(e) => e.code(),
             Error::NotEnrolled => "not_enrolled",
             Error::NoSession => "no_session",
             Error::Random(_) => "randomness",
@@ -119,6 +126,7 @@ impl Error {
             self,
             Error::Http { .. }
                 | Error::Card(_)
+                | Error::Trust(_)
                 | Error::CardFile {
                     source: kyukit_card::FileError::Card(..),
                     ..

@@ -10,6 +10,8 @@
 //!   connection (a database failover), with back-off.
 //! - [`card`]: card input (URL or file) and offline verification with `kyukit-card`.
 //! - [`household`]: the household sticker (URL or file), verified offline.
+//! - [`trust`]: the signed trust list: fetched, verified against the pinned key, cached; offline
+//!   card verification against it.
 //! - [`State`] and [`cli`]: the `kyukit-field` command-line tool.
 #![cfg_attr(
     not(test),
@@ -25,6 +27,7 @@ pub mod httpsig;
 pub mod key;
 pub mod retry;
 pub mod state;
+pub mod trust;
 
 pub use card::{CardSource, verify_offline};
 pub use client::{

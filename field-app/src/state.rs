@@ -26,6 +26,9 @@ pub struct State {
     /// The paramedic's session token after `login` (a bearer secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The trust-list key pinned at enrollment (a JWK): the signed trust list must verify with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_list_key: Option<kyukit_card::Jwk>,
 }
 
 impl fmt::Debug for State {
@@ -37,6 +40,10 @@ impl fmt::Debug for State {
             .field("facility_id", &self.facility_id)
             .field("label", &self.label)
             .field("session", &self.session.as_ref().map(|_| "<redacted>"))
+            .field(
+                "trust_list_key",
+                &self.trust_list_key.as_ref().and_then(|k| k.kid.as_deref()),
+            )
             .finish()
     }
 }
@@ -119,6 +126,7 @@ mod tests {
             facility_id: Some("f1".into()),
             label: None,
             session: None,
+            trust_list_key: None,
         };
         st.save(&path).unwrap();
         assert_eq!(State::load(&path).unwrap(), st);

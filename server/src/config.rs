@@ -65,6 +65,8 @@ pub struct Config {
     /// from (`https://host[:port]`); its host is the relying party id. `None`: the origin of
     /// `public_url`.
     pub webauthn_origin: Option<String>,
+    /// How long a signed trust list is valid (7 days); devices refuse it after that.
+    pub trust_list_validity_secs: i64,
 }
 
 impl Config {
@@ -98,6 +100,7 @@ impl Config {
             push_send_timeout_ms: 5_000,
             push_backoff_unit_ms: 1_000,
             webauthn_origin: None,
+            trust_list_validity_secs: 7 * 86_400,
         }
     }
 

@@ -65,6 +65,9 @@ impl Application {
             push: Arc::new(crate::push::PushWorker::new(config)?), // push
             connections: Arc::default(),
             imports: Arc::default(),
+            trust: Arc::new(crate::service::trust_list::TrustListSigner::load_or_create(
+                &config.data_dir,
+            )?),
         };
         let data = web::Data::new(state.clone());
         let listener = connections::listen(config.listen)?;

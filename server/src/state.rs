@@ -22,6 +22,8 @@ pub struct AppState {
     pub connections: Arc<crate::connections::ConnectionCount>,
     /// The city console's import jobs running or recently ended on this instance.
     pub imports: Arc<crate::service::import_jobs::Jobs>,
+    /// The trust-list key and the last signed list (`service::trust_list`).
+    pub trust: Arc<crate::service::trust_list::TrustListSigner>,
 }
 
 impl AppState {

@@ -137,6 +137,7 @@ async fn a_fresh_data_directory_is_owner_only_whatever_the_umask() {
         "kyukit.db-shm",
         "keys",
         "vapid.pem",
+        "trust-list.pem",
     ] {
         assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
     }

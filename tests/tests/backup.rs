@@ -112,6 +112,7 @@ fn wipe(app: &TestApp) {
     }
     std::fs::remove_dir_all(app.data_dir.join("keys")).unwrap();
     std::fs::remove_file(app.data_dir.join(backup::VAPID_FILE)).unwrap();
+    std::fs::remove_file(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap();
 }
 
 fn pg_database_name(url: &str) -> String {
@@ -283,6 +284,7 @@ both_backends!(
         assert_eq!(jwks_before["keys"].as_array().unwrap().len(), 2);
         let vapid_before = vapid_public_key(&app, &app.base).await;
         let vapid_pem = std::fs::read(app.data_dir.join(backup::VAPID_FILE)).unwrap();
+        let trust_pem = std::fs::read(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap();
 
         // Online: the server is running.
         let to = backups_dir();
@@ -345,6 +347,11 @@ both_backends!(
         assert_eq!(
             std::fs::read(app.data_dir.join(backup::VAPID_FILE)).unwrap(),
             vapid_pem
+        );
+        // The trust-list key comes back too: devices that pinned it keep accepting the lists.
+        assert_eq!(
+            std::fs::read(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap(),
+            trust_pem
         );
         assert_eq!(restored.audit_entries, head_before.0);
 

@@ -44,4 +44,5 @@ mod replay;
 mod residents;
 mod slow_clients;
 mod staff;
+mod trust_list;
 mod webauthn;

@@ -48,11 +48,15 @@ enum Command {
     BreakGlass(BreakGlassArgs),
     /// Re-read an access while its grant lasts.
     Access(AccessArgs),
-    /// Verify a card offline against the issuer's JWKS; print its claims.
+    /// Verify a card offline, against the cached trust list (--state) or an issuer's JWKS (--jwks);
+    /// print its claims.
     Verify(VerifyArgs),
     /// Verify a household sticker (玄関ステッカー) offline against the issuer's JWKS; print what
     /// it points to (the household id, issuer, issue time; the members are on the server only).
     VerifyHousehold(VerifyHouseholdArgs),
+    /// The signed trust list: fetch (verify against the pinned key, refuse a rollback, cache) and show.
+    #[command(subcommand)]
+    TrustList(TrustListCommand),
     /// Pre-arrival: open an incident, send reports, ask hospitals (受入照会), read their answers.
     #[command(subcommand)]
     Incident(IncidentCommand),
@@ -150,11 +154,33 @@ struct AccessArgs {
     fhir: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum TrustListCommand {
+    /// Fetch the trust list, verify it against the key pinned at enrollment, refuse one older
+    /// than the cached list, and cache it next to the state file.
+    Fetch(TrustListArgs),
+    /// Print the cached trust list (verified again: a tampered or expired cache is refused).
+    Show(TrustListArgs),
+}
+
 #[derive(Debug, Args)]
+struct TrustListArgs {
+    #[command(flatten)]
+    state: StateArg,
+    /// Check the expiry as of this time (seconds since the Unix epoch) instead of now.
+    #[arg(long)]
+    now: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("trust").required(true).args(["jwks", "state"])))]
 struct VerifyArgs {
     /// The issuer's public keys (JWKS, as served at /.well-known/jwks.json).
     #[arg(long)]
-    jwks: PathBuf,
+    jwks: Option<PathBuf>,
+    /// A state file: verify against its cached trust list (`trust-list fetch`), offline.
+    #[arg(long)]
+    state: Option<PathBuf>,
     /// A card URL, or a card file: a photo or screenshot of the QR code (PNG, JPEG), the tag's
     /// NDEF message, the raw COSE bytes or a card URL as text.
     #[arg(long)]
@@ -223,6 +249,8 @@ pub fn execute(cli: Cli) -> Result<Value> {
         Command::Access(a) => rt.block_on(access(a)),
         Command::Verify(a) => verify(a),
         Command::VerifyHousehold(a) => verify_household(a),
+        Command::TrustList(TrustListCommand::Fetch(a)) => rt.block_on(trust_list_fetch(a)),
+        Command::TrustList(TrustListCommand::Show(a)) => trust_list_show(a),
         Command::Incident(c) => rt.block_on(incident(c)),
     }
 }
@@ -277,6 +305,7 @@ async fn enroll(a: EnrollArgs) -> Result<Value> {
         facility_id: Some(enrolled.facility_id.clone()),
         label: enrolled.label.clone(),
         session: None,
+        trust_list_key: enrolled.trust_list_key.clone(),
     };
     state.save(&state_path)?;
     Ok(json!({
@@ -285,6 +314,7 @@ async fn enroll(a: EnrollArgs) -> Result<Value> {
         "label": enrolled.label,
         "key_file": key_file,
         "state": state_path,
+        "trust_list_key": enrolled.trust_list_key.as_ref().and_then(|k| k.kid.clone()),
     }))
 }
 
@@ -380,9 +410,19 @@ async fn access(a: AccessArgs) -> Result<Value> {
 }
 
 fn verify(a: VerifyArgs) -> Result<Value> {
-    let jwks = read_limited(&a.jwks, kyukit_card::MAX_JWKS_LEN as u64)?;
     let source = CardSource::from_input(&a.card)?;
-    let card = crate::card::verify_source(&source, &jwks, a.now.unwrap_or_else(system_now))?;
+    let now = a.now.unwrap_or_else(system_now);
+    let card = match (&a.jwks, &a.state) {
+        (Some(jwks), _) => {
+            let jwks = read_limited(jwks, kyukit_card::MAX_JWKS_LEN as u64)?;
+            crate::card::verify_source(&source, &jwks, now)?
+        }
+        (None, Some(state_path)) => {
+            let (list, _) = cached_trust_list(state_path, now)?;
+            crate::trust::verify_card(&source, &list, now)?
+        }
+        (None, None) => return Err(Error::Usage("give --jwks or --state".into())),
+    };
     serde_json::to_value(&card)
         .map_err(|e| Error::InvalidResponse(format!("cannot print the card: {e}")))
 }
@@ -398,6 +438,57 @@ fn verify_household(a: VerifyHouseholdArgs) -> Result<Value> {
         "iat": sticker.claims.issued_at,
         "members": "not on the sticker: a signed scan of it lists the members who consented (POST /api/v1/household-scans)",
     }))
+}
+
+/// The state's pinned trust-list key.
+fn pinned(state: &State, state_path: &Path) -> Result<kyukit_card::PublicKey> {
+    let jwk = state.trust_list_key.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "{} has no pinned trust-list key (enrolled before trust lists): enroll the device again",
+            state_path.display()
+        ))
+    })?;
+    crate::trust::pinned_key(jwk)
+}
+
+fn cached_trust_list(
+    state_path: &Path,
+    now: i64,
+) -> Result<(kyukit_card::VerifiedTrustList, PathBuf)> {
+    let state = State::load(state_path)?;
+    let key = pinned(&state, state_path)?;
+    let cache = crate::trust::cache_path(state_path);
+    Ok((crate::trust::load_cached(&key, &cache, now)?, cache))
+}
+
+fn trust_list_summary(v: &kyukit_card::VerifiedTrustList, cache: &Path) -> Value {
+    json!({
+        "version": v.list.version,
+        "issued_at": v.list.issued_at,
+        "expires_at": v.list.expires_at,
+        "signer": v.signer.to_b64(),
+        "deployment": v.list.deployment.id,
+        "issuers": v.list.issuers.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        "cache": cache,
+    })
+}
+
+async fn trust_list_fetch(a: TrustListArgs) -> Result<Value> {
+    let state = State::load(&a.state.state)?;
+    let key = pinned(&state, &a.state.state)?;
+    let client = state.client()?;
+    let cache = crate::trust::cache_path(&a.state.state);
+    let now = a.now.unwrap_or_else(system_now);
+    let v = crate::trust::fetch(&client, &key, &cache, now).await?;
+    Ok(trust_list_summary(&v, &cache))
+}
+
+fn trust_list_show(a: TrustListArgs) -> Result<Value> {
+    let (v, cache) = cached_trust_list(&a.state.state, a.now.unwrap_or_else(system_now))?;
+    let mut out = serde_json::to_value(&v)
+        .map_err(|e| Error::InvalidResponse(format!("cannot print the trust list: {e}")))?;
+    out["cache"] = json!(cache);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -462,6 +553,24 @@ mod tests {
             ],
             &["kyukit-field", "access", "--state", "s.json", "--id", "ab"],
             &["kyukit-field", "logout", "--state", "s.json"],
+            &["kyukit-field", "trust-list", "fetch", "--state", "s.json"],
+            &[
+                "kyukit-field",
+                "trust-list",
+                "show",
+                "--state",
+                "s.json",
+                "--now",
+                "1",
+            ],
+            &[
+                "kyukit-field",
+                "verify",
+                "--state",
+                "s.json",
+                "--card",
+                "https://x/c/1",
+            ],
             &[
                 "kyukit-field",
                 "verify",
@@ -484,5 +593,20 @@ mod tests {
             Cli::try_parse_from(argv).unwrap();
         }
         assert!(Cli::try_parse_from(["kyukit-field", "scan", "--state", "s"]).is_err());
+        // verify needs exactly one of --jwks and --state.
+        assert!(Cli::try_parse_from(["kyukit-field", "verify", "--card", "u"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "kyukit-field",
+                "verify",
+                "--card",
+                "u",
+                "--jwks",
+                "j",
+                "--state",
+                "s"
+            ])
+            .is_err()
+        );
     }
 }

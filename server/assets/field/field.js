@@ -21,6 +21,7 @@ import * as store from "./store.js";
 import { initNoCard } from "./nocard.js";
 import { initSession, loadSession } from "./session.js";
 import { loadUnlock } from "./webauthn.js";
+import { paintTrustWarning, refreshTrustList, trustRefusal } from "./trust.js";
 
 // The app's state; `session` (api.js) holds the device, the session token and the clock offset.
 const S = Object.assign(session, {
@@ -92,9 +93,11 @@ async function refreshKeys() {
     const at = Math.floor(Date.now() / 1000);
     await store.put("jwks", { jwks, fetchedAt: at });
     await store.put("revocations", { lists, fetchedAt: at });
+    await refreshTrustList({ fetch: (p, o) => net.fetch(p, o), store, pinned: S.device?.trustKey, now: at + S.skew, fresh });
   } catch {
     /* offline or server away: keep what is cached */
   }
+  paintTrustWarning($("trust-warning"), store, S.device?.trustKey, Math.floor(Date.now() / 1000) + S.skew, t);
 }
 
 // Enrolment, login (password + TOTP or the screen lock), logout: session.js. The pieces of this
@@ -165,6 +168,10 @@ function readHousehold(digits) {
 }
 
 async function verifyOffline(bytes) {
+  // The trust list first (trust.js): an issuer it lacks or a key it marks compromised is refused.
+  const refused = await trustRefusal(bytes, store, S.device?.trustKey, Math.floor(Date.now() / 1000) + S.skew);
+  // A key the kept list does not know yet (a rotation since): fetch the list again first, as for an unknown kid.
+  if (refused) return refused.code === "unknown_issuer_key" && !net.unreachable() ? { kind: "unknown_kid_refresh" } : refused;
   const rec = await store.get("jwks");
   if (!rec) return { kind: "no_keys" };
   let card;
@@ -875,6 +882,7 @@ function render() {
   show("settings", enrolled);
   $("device-line").textContent = enrolled ? t("device.line", { label: S.device.label || "—", id: S.device.id.slice(0, 8) }) : "";
   $("who").textContent = S.token ? t("login.as", { id: S.loginId || "" }) : "";
+  paintTrustWarning($("trust-warning"), store, S.device?.trustKey, Math.floor(Date.now() / 1000) + S.skew, t);
   renderVerdict();
   repaintHousehold();
   renderPatientLine();

@@ -58,7 +58,7 @@ export function initSession(ctx) {
         body: JSON.stringify({ code: f.code.value.trim(), public_key: await publicJwk(keyPair), label }),
       });
       const d = await ctx.json(r);
-      S.device = { id: d.device_id, facilityId: d.facility_id, label: d.label, keyPair };
+      S.device = { id: d.device_id, facilityId: d.facility_id, label: d.label, keyPair, trustKey: d.trust_list_key || null };
       await store.put("device", S.device);
       f.reset();
       message(() => t("enroll.done"), "ok");

@@ -11,6 +11,7 @@ const SHELL_FILES = [
   "/pages/field",
   "/pages/field/field.js",
   "/pages/field/card.js",
+  "/pages/field/trust.js",
   "/pages/field/household.js",
   "/pages/field/dataset.js",
   "/pages/field/httpsig.js",

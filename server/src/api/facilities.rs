@@ -205,7 +205,8 @@ pub(crate) async fn enroll(
         state.municipality_id.clone(),
         state.clock.now(),
     );
-    let e = web::block(move || devices::enroll(&db, &muni, &body, now)).await??;
+    let mut e = web::block(move || devices::enroll(&db, &muni, &body, now)).await??;
+    e.trust_list_key = Some(state.trust.public().to_jwk().map_err(ApiError::internal)?);
     Ok(HttpResponse::Created().json(e))
 }
 

@@ -29,6 +29,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
     ),
     ("card.js", include_str!("../../assets/field/card.js"), JS),
+    ("trust.js", include_str!("../../assets/field/trust.js"), JS),
     (
         "household.js",
         include_str!("../../assets/field/household.js"),

@@ -50,6 +50,9 @@ router::declare_routes! {
     public::healthz,
     public::readyz,
     public::jwks,
+    public::trust_list,
+    public::trust_list_key,
+    public::trust_list_json,
     // Card URLs carry an upper-cased base in QR codes (alphanumeric mode): accept both cases.
     public::card_page,
     public::card_page_upper,

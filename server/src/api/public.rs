@@ -119,6 +119,82 @@ pub(crate) async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, Api
         .body(serde_json::to_string(&jwks).map_err(ApiError::internal)?))
 }
 
+/// The signed trust list (docs/card-format.md §10): the issuers a field device trusts offline,
+/// their keys with status (a compromised key is listed as such), signed with this deployment's
+/// trust-list key (`GET /api/v1/trust-list/key`, also given at enrollment).
+#[utoipa::path(
+    get,
+    path = "/api/v1/trust-list",
+    tag = "public",
+    responses(
+        (status = 200, description = "The trust list: a tagged COSE_Sign1 (ES256)",
+            content_type = "application/cose", body = Vec<u8>,
+            headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn trust_list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let bytes = signed_trust_list(&state).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/cose; cose-type=\"cose-sign1\"")
+        .body(bytes.as_ref().clone()))
+}
+
+async fn signed_trust_list(state: &AppState) -> Result<std::sync::Arc<Vec<u8>>, ApiError> {
+    let (db, cfg, muni, now, trust) = (
+        state.db.clone(),
+        state.config.clone(),
+        state.municipality_id.clone(),
+        state.clock.now(),
+        state.trust.clone(),
+    );
+    web::block(move || trust.current(&db, &cfg, &muni, now)).await?
+}
+
+/// The trust-list key: the public key that signs `GET /api/v1/trust-list` (a P-256 JWK). Devices
+/// pin it at enrollment; an operator compares its `kid` out of band (`kyukit keys list`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/trust-list/key",
+    tag = "public",
+    responses(
+        (status = 200, description = "The trust-list public key", content_type = "application/jwk+json", body = Jwk),
+        (status = 500, response = Internal),
+    )
+)]
+pub(crate) async fn trust_list_key(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let jwk = state.trust.public().to_jwk().map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/jwk+json")
+        .body(serde_json::to_string(&jwk).map_err(ApiError::internal)?))
+}
+
+/// The current trust list as readable JSON (the same content as the signed list, decoded; for
+/// people and dashboards — devices verify the signed list).
+#[utoipa::path(
+    get,
+    path = "/api/v1/trust-list.json",
+    tag = "public",
+    responses(
+        (status = 200, description = "The trust list decoded: version, issued_at, expires_at, signer, deployment, issuers (keys as JWKs with a status)",
+            content_type = "application/json", body = Object),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn trust_list_json(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let bytes = signed_trust_list(&state).await?;
+    let now = state.clock.now();
+    let list = kyukit_card::verify_trust_list(&bytes, state.trust.public(), now)
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(list))
+}
+
 /// The bystander page behind a card's URL (ja/en).
 ///
 /// It says what the card is and to call 119, and shows nothing private: not the card's claims, not

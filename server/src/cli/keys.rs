@@ -60,5 +60,13 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
     for row in ring.rows {
         println!("{}\t{}\tcreated {}", row.kid, row.status, row.created_at);
     }
+    // The trust-list key (made on first start like the issuer keys): its kid, to compare out of
+    // band with what devices pinned.
+    let trust = crate::service::trust_list::TrustListSigner::load_or_create(&config.data_dir)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "trust-list key {} (signs GET /api/v1/trust-list; devices pin it at enrollment)",
+        trust.public().kid()
+    );
     Ok(())
 }

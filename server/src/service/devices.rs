@@ -145,6 +145,11 @@ pub struct Enrolled {
     pub device_id: String,
     pub facility_id: String,
     pub label: String,
+    /// The deployment's trust-list key (a P-256 JWK): the device pins it and verifies the signed
+    /// trust list (`GET /api/v1/trust-list`) with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub trust_list_key: Option<kyukit_card::Jwk>,
 }
 
 pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enrolled, DomainError> {
@@ -219,6 +224,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
             device_id: row.id,
             facility_id: row.facility_id,
             label: row.label,
+            trust_list_key: None,
         })
     });
     match outcome {

@@ -40,6 +40,7 @@ pub mod residents;
 pub mod review_view;
 pub mod security;
 pub mod staff;
+pub mod trust_list;
 pub mod webauthn;
 pub mod words;
 

@@ -12,6 +12,8 @@
 //   issue 25: the board across the room at 1920×1080 and 1280×800 — the latest vitals, JCS and GCS
 //      on each card with abnormal values highlighted, "他院で決定" on the board of a hospital asked
 //      when another accepts, the last 24 hours' arrivals listed for the handover;
+//   the signed trust list (trust.mjs): a tampered, an expired and an older list refused with a
+//      warning (the last good list kept); a newer one marking the card's key compromised refuses it;
 //   3. offline (Playwright offline mode, and the server stopped), the installed PWA opens from a
 //      card URL as a phone camera would, verifies the card and shows its triage core;
 //   4. every page state: screenshots at 360×640, 390×844 and 1280×800 in Japanese and English,
@@ -29,6 +31,7 @@ import { bytesToDigits, cardBytesFrom } from "../../../server/assets/field/card.
 import { codeLists, rawCodes, visibleStrings } from "../codes.mjs";
 import { fieldAuth } from "./auth.mjs";
 import { householdSteps } from "./household.mjs";
+import { trustSteps } from "./trust.mjs";
 
 const ESCALATE_AFTER = 12; // seconds, so the escalation shows within the run
 const results = [];
@@ -782,6 +785,7 @@ async function main() {
     await context.close();
   });
   await householdSteps({ server, w, step, checks, browsers, enrollAndLogin, tmp });
+  await trustSteps({ server, w, step, checks, browsers, enrollAndLogin });
 
   await step("3. offline, with the server stopped, the installed PWA opens a card URL and shows the triage core", async () => {
     await medicPage.close();

@@ -450,3 +450,24 @@ test("every error code the server can send to the paramedic app has Japanese and
   // A code this app does not know yet still reads as words, with the code for support.
   assert.match(codeText("brand_new_code", "ja"), /予期しないエラー（brand_new_code）/);
 });
+
+test("trust.js verifies the documented trust-list vector (docs/card-format.md §10) and refuses it expired, tampered or under another key", async () => {
+  const trust = await import(path.join(ASSETS, "trust.js"));
+  const doc = fs.readFileSync(path.join(ROOT, "docs/card-format.md"), "utf8");
+  const block = doc.split("## 10. Trust list")[1].split("### Test vector")[1].split("```")[1];
+  const bytes = card.fromHex(block.replace(/\s+/g, ""));
+  const b64 = (h) => card.b64url(card.fromHex(h));
+  // The RFC 6979 §A.2.5 key's public point.
+  const pinned = { kty: "EC", crv: "P-256", x: b64("60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"), y: b64("7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299") };
+  const list = await trust.verifyTrustList(bytes, pinned, 1767225600 + 3600);
+  assert.equal(list.version, 3);
+  assert.equal(list.deployment.defaultIssuer, "jp-082163");
+  assert.deepEqual(list.issuers[0].keys.map((k) => k.status), ["active", "compromised"]);
+  assert.equal(list.issuers[0].cardBase, "https://qq.city.joso.lg.jp/c/");
+  await assert.rejects(trust.verifyTrustList(bytes, pinned, 1767830400), { code: "trust_list_expired" });
+  const bad = bytes.slice();
+  bad[bytes.length - 10] ^= 1;
+  await assert.rejects(trust.verifyTrustList(bad, pinned, 1767225600), { code: "trust_list_bad_signature" });
+  const other = { ...pinned, x: pinned.y, y: pinned.x };
+  await assert.rejects(trust.verifyTrustList(bytes, other, 1767225600), { code: "trust_list_unknown_signer" });
+});

@@ -10,6 +10,9 @@
 //! - `vapid.pem`, the Web Push (VAPID) signing key, when the data directory has one: browsers'
 //!   push subscriptions are bound to its public key, so a restore without it would silently stop
 //!   every ED's alerts until each browser subscribed again;
+//! - `trust-list.pem`, the trust-list signing key, when the data directory has one: field devices
+//!   pin its public key at enrollment, so a restore without it would make every device refuse the
+//!   new lists until re-enrolled;
 //! - `manifest.json`: when, which backend and version, the audit chain heads in the snapshot, the
 //!   keys, and every file with its size and SHA-256.
 //!
@@ -46,6 +49,8 @@ pub const SQLITE_FILE: &str = "kyukit.db";
 pub const PG_FILE: &str = "kyukit.pgdump";
 /// The Web Push (VAPID) private key, in the data directory and in a generation.
 pub const VAPID_FILE: &str = "vapid.pem";
+/// The trust-list private key (`service::trust_list`), in the data directory and in a generation.
+pub const TRUST_LIST_FILE: &str = "trust-list.pem";
 /// Generations kept by `backup create` unless `--keep` says otherwise.
 pub const DEFAULT_KEEP: u32 = 7;
 const PREFIX: &str = "kyukit-backup-";
@@ -336,6 +341,11 @@ fn write_generation(target: &Target, out: &Path, now: i64) -> Result<Manifest, B
         copy_with_mode(&vapid, &out.join(VAPID_FILE), 0o600)?;
         files.push(file_record(out, VAPID_FILE)?);
     }
+    let trust = target.data_dir.join(TRUST_LIST_FILE);
+    if trust.is_file() {
+        copy_with_mode(&trust, &out.join(TRUST_LIST_FILE), 0o600)?;
+        files.push(file_record(out, TRUST_LIST_FILE)?);
+    }
     let manifest = Manifest {
         format: FORMAT.into(),
         created_at: rfc3339(now)?,
@@ -519,7 +529,11 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
     }
     let mut listed = std::collections::BTreeSet::new();
     for f in &manifest.files {
-        if f.path != expected_db && f.path != VAPID_FILE && key_file_kid(&f.path).is_none() {
+        if f.path != expected_db
+            && f.path != VAPID_FILE
+            && f.path != TRUST_LIST_FILE
+            && key_file_kid(&f.path).is_none()
+        {
             return Err(fail(format!("{MANIFEST}: unexpected path {:?}", f.path)));
         }
         if !listed.insert(f.path.as_str()) {
@@ -553,6 +567,10 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
         let pem = std::fs::read_to_string(generation.join(VAPID_FILE))
             .map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
         crate::push::check_vapid_pem(&pem).map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
+    }
+    if listed.contains(TRUST_LIST_FILE) {
+        crate::secrets::read_private_key(&generation.join(TRUST_LIST_FILE))
+            .map_err(|e| fail(format!("file {TRUST_LIST_FILE}: not a private key: {e}")))?;
     }
     for f in &manifest.files {
         if let Some(kid) = key_file_kid(&f.path) {

@@ -2,9 +2,9 @@
 //! chain against the manifest.
 
 use super::{
-    BackupError, CountRow, Database, PG_FILE, Restored, SQLITE_FILE, Target, VAPID_FILE,
-    copy_with_mode, fail, io_at, key_file_kid, list_pem, remove_if_exists, run_pg_tool, set_mode,
-    sync_dir, utf8, verify,
+    BackupError, CountRow, Database, PG_FILE, Restored, SQLITE_FILE, TRUST_LIST_FILE, Target,
+    VAPID_FILE, copy_with_mode, fail, io_at, key_file_kid, list_pem, remove_if_exists, run_pg_tool,
+    set_mode, sync_dir, utf8, verify,
 };
 use crate::audit;
 use crate::db::Db;
@@ -38,6 +38,11 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
     let has_vapid = manifest.files.iter().any(|f| f.path == VAPID_FILE);
     if has_vapid && vapid_dst.exists() {
         occupied.push(vapid_dst.display().to_string());
+    }
+    let trust_dst = target.data_dir.join(TRUST_LIST_FILE);
+    let has_trust = manifest.files.iter().any(|f| f.path == TRUST_LIST_FILE);
+    if has_trust && trust_dst.exists() {
+        occupied.push(trust_dst.display().to_string());
     }
     match &target.database {
         Database::Sqlite(p) => {
@@ -99,6 +104,16 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
         copy_with_mode(&generation.join(VAPID_FILE), &tmp, 0o600)?;
         std::fs::rename(&tmp, &vapid_dst).map_err(io_at(&vapid_dst))?;
         set_mode(&vapid_dst, 0o600)?;
+        sync_dir(&target.data_dir)?;
+    }
+    if has_trust {
+        let tmp = target
+            .data_dir
+            .join(format!(".{TRUST_LIST_FILE}.restoring"));
+        remove_if_exists(&tmp)?;
+        copy_with_mode(&generation.join(TRUST_LIST_FILE), &tmp, 0o600)?;
+        std::fs::rename(&tmp, &trust_dst).map_err(io_at(&trust_dst))?;
+        set_mode(&trust_dst, 0o600)?;
         sync_dir(&target.data_dir)?;
     }
     // The restored state must be the backed-up state.
