@@ -65,9 +65,10 @@ onLangChange(() => {
 });
 
 /**
- * The entries (newest first) by Japan day, and within a day, runs of consecutive entries by the
- * same people doing the same thing for the same reason with the same result collapsed into one
- * row "… (3 times)" with the span of times. Yields [{day, rows: [{e: the newest entry, n: how
+ * The entries (newest first) by Japan day, and within a day, the entries by the same people doing
+ * the same thing for the same reason with the same result collapsed into one row "… (3 times)"
+ * at the newest one's place, with the span of times (an ED board's repeated reads between a
+ * crew's reports are one row, not one each). Yields [{day, rows: [{e: the newest entry, n: how
  * many, first: the oldest one's time}]}].
  */
 function byDay(entries) {
@@ -80,12 +81,15 @@ function byDay(entries) {
       days.push(day);
     }
     const key = JSON.stringify([e.by_self, e.role, e.facility_name, e.action, e.purpose, e.outcome]);
-    const last = day.rows[day.rows.length - 1];
-    if (last && last.key === key) {
-      last.n += 1;
-      last.first = e.at;
+    day.seen ??= new Map();
+    const same = day.seen.get(key);
+    if (same) {
+      same.n += 1;
+      same.first = e.at;
     } else {
-      day.rows.push({ key, e, n: 1, first: e.at });
+      const row = { key, e, n: 1, first: e.at };
+      day.seen.set(key, row);
+      day.rows.push(row);
     }
   }
   return days;
