@@ -76,20 +76,7 @@ impl State {
         let mut json = serde_json::to_vec_pretty(self)
             .map_err(|e| Error::Usage(format!("cannot encode the state: {e}")))?;
         json.push(b'\n');
-        let mut suffix = [0u8; 6];
-        getrandom::fill(&mut suffix).map_err(|e| Error::Random(e.to_string()))?;
-        let name = path
-            .file_name()
-            .ok_or_else(|| Error::Usage(format!("{} is not a file path", path.display())))?;
-        let mut tmp_name = name.to_os_string();
-        tmp_name.push(format!(
-            ".tmp-{}",
-            suffix
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        ));
-        let tmp = path.with_file_name(tmp_name);
+        let tmp = temp_sibling(path)?;
         write_new_private_file(&tmp, &json)?;
         std::fs::rename(&tmp, path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -104,6 +91,25 @@ impl State {
         c.set_session(self.session.clone());
         Ok(c)
     }
+}
+
+/// A fresh temporary path beside `path` (`NAME.tmp-<12 hex>`), to write into and rename over it.
+pub(crate) fn temp_sibling(path: &Path) -> Result<std::path::PathBuf> {
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).map_err(|e| Error::Random(e.to_string()))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{} is not a file path", path.display())))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(
+        ".tmp-{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ));
+    let tmp = path.with_file_name(tmp_name);
+    Ok(tmp)
 }
 
 #[cfg(test)]

@@ -79,20 +79,7 @@ pub fn verify_card(card: &CardSource, list: &VerifiedTrustList, now: i64) -> Res
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).map_err(|e| Error::Random(e.to_string()))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{} is not a file path", path.display())))?;
-    let mut tmp_name = name.to_os_string();
-    tmp_name.push(format!(
-        ".tmp-{}",
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = crate::state::temp_sibling(path)?;
     std::fs::write(&tmp, data).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
