@@ -100,8 +100,12 @@ echo "end-to-end scenarios passed: ${sqlite_ok} on SQLite, ${pg_ok} on PostgreSQ
 [ "$sqlite_ok" -gt 0 ] && [ "$sqlite_ok" = "$pg_ok" ] || { echo "the e2e suite must pass on both backends"; exit 1; }
 
 step "the binaries the remaining suites drive; the oracles' venv and the browser suites' packages"
-# The crash tests drive `kyukit-bench crash`; `cargo test` does not leave that binary in target/debug.
-cargo build --quiet -p kyukit-server --bin kyukit -p kyukit-bench --bin kyukit-bench -p kyukit-field --bin kyukit-field
+# The crash tests drive `kyukit-bench crash` and the print oracles the `printables` example. Built for
+# the whole workspace with its examples, the dependencies' features are those `cargo test` just built
+# (seconds); `-p` on a few packages resolves other features and compiles second copies (1.5 minutes
+# for the binaries, and minutes more for `cargo run -p kyukit-print`, which the print oracle ran).
+cargo build --quiet --workspace --bins --examples
+export KYUKIT_PRINTABLES_BIN="$PWD/target/debug/examples/printables"
 await_prep "the oracles' Python packages" "$venv_pid" target/prep-venv.log
 await_prep "the browser suites' npm packages" "$npm_pid" target/prep-npm.log
 command -v node >/dev/null || { echo "node (20+) is required for the browser suite"; exit 1; }

@@ -23,7 +23,7 @@
 //! lost write or a failed check. Only loopback traffic; bounded by `--cycles`.
 
 use crate::setup::{self, SetupParams, World};
-use kyukit_field::Client;
+use kyukit_field::{Client, RetryPolicy};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -636,7 +636,15 @@ pub fn run(args: CrashArgs) -> Result<(), String> {
         residents: args.residents,
         setup_parallelism: 4,
     };
-    let world = Arc::new(runtime.block_on(setup::build(&params, &http, &run.base))?);
+    let mut world = runtime.block_on(setup::build(&params, &http, &run.base))?;
+    // What counts is what the server acknowledged before its kill: the field client's resends
+    // (for failovers, field-app/src/retry.rs) would wait out every kill, about 23 s a cycle.
+    world.clients = world
+        .clients
+        .into_iter()
+        .map(|c| c.with_retry(RetryPolicy::NONE))
+        .collect();
+    let world = Arc::new(world);
     eprintln!(
         "crash: {backend}, {} devices, {} residents, {} writers, {} cycles, kill after {}..{} ms; server log {}",
         world.clients.len(),
