@@ -40,6 +40,7 @@ pub const DEVICE: &str = "device";
         (name = "facilities", description = "Fire departments and hospitals, and their staff"),
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
+        (name = "federation", description = "Federation between Kyukit deployments (docs/federation.md): a peer deployment's signed request for a card of this municipality"),
         (name = "reviews", description = "The city's review of break-glass use, and the audit head to publish"),
         (name = "staff", description = "Staff IDs: suspension, reissue, facility suspension, password change"),
         (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
