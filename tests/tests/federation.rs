@@ -311,7 +311,10 @@ async fn scenario(backend: Backend) {
     }
     // The same items and consent a paramedic of B gets from B's own scan of that card.
     let b_medic = medic_client(&b, &wb).await;
-    let local = b_medic.scan(&wb.card_url, "R8-B-1").await.expect("B's local scan");
+    let local = b_medic
+        .scan(&wb.card_url, "R8-B-1")
+        .await
+        .expect("B's local scan");
     assert_eq!(d["items"], local["items"]);
     assert_eq!(d["consent"], local["consent"]);
     assert_eq!(d["patient"], local["patient"]);

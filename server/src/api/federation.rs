@@ -23,6 +23,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
     path = "/api/v1/federation/scan",
     tag = "federation",
     request_body = FederatedScanRequest,
+    security(("peer" = [])),
     params(
         ("Signature-Input" = String, Header, description = "RFC 9421 signature parameters (docs/federation.md)"),
         ("Signature" = String, Header, description = "RFC 9421 signature by the peer deployment's server key"),

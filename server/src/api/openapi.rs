@@ -16,6 +16,9 @@ pub const BEARER: &str = "bearer";
 /// Name of the scheme of field requests signed by an enrolled device without a session (RFC 9421
 /// `Signature`/`Signature-Input` headers, docs/device-protocol.md): the WebAuthn unlock.
 pub const DEVICE: &str = "device";
+/// Name of the scheme of a peer deployment's server-to-server requests (RFC 9421, signed by its
+/// server key; docs/federation.md).
+pub const PEER: &str = "peer";
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -78,6 +81,16 @@ impl Modify for BearerAuth {
                     "Signature",
                     "An RFC 9421 signature by an enrolled field device (with `Signature-Input`; \
                      docs/device-protocol.md), without a session.",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            PEER,
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Signature",
+                    "An RFC 9421 signature by a peer Kyukit deployment's server key (with \
+                     `Signature-Input` and `Content-Digest`; docs/federation.md), without a session.",
                 ),
             )),
         );
