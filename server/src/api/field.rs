@@ -35,7 +35,9 @@ fn respond(
 /// failure names the resident whose card the body presented, if it is one this municipality
 /// issued ([`access::card_resident`]): a refused scan of a resident's card, whatever refused it,
 /// is in that resident's access history.
-/// A scan prepared: of this municipality's card, or of a peer deployment's (federation).
+/// A scan prepared: of this municipality's card, or of a peer deployment's (federation). It
+/// lives for one request on the stack; the hot path (a local scan) is not boxed.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
     Local(access::PreparedScan),
     Federated(Box<federation::FederatedScan>),
