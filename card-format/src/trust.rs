@@ -624,7 +624,8 @@ pub fn check_not_older(held: Option<&TrustList>, offered: &TrustList) -> Result<
 }
 
 /// Verifies a card against a verified trust list, offline: the issuer is the card's `iss` (or,
-/// without one, the deployment's default issuer) and must be listed; the card's `kid` must be a
+/// without one, the default issuer if it holds the card's key, else the listed issuer that does,
+/// else the default issuer) and must be listed; the card's `kid` must be a
 /// key of that issuer, and not compromised (retired keys still verify); then the card is
 /// verified with that one key ([`crate::verify`]: signature, claims, expiry).
 pub fn verify_with_trust_list(
@@ -633,14 +634,32 @@ pub fn verify_with_trust_list(
     now: i64,
 ) -> Result<VerifiedCard, TrustError> {
     let (kid, claims) = crate::decode_unverified(card)?;
-    let iss = claims
-        .issuer
-        .as_deref()
-        .or(list.deployment.default_issuer.as_deref())
-        .ok_or_else(|| TrustError::UnknownIssuer("(none: the card names no issuer)".into()))?;
-    let issuer = list
-        .issuer(iss)
-        .ok_or_else(|| TrustError::UnknownIssuer(iss.to_string()))?;
+    // A card without `iss` (Kyukit's cards carry none, to stay small) is the default issuer's
+    // when that issuer holds its key; else the issuer listed with that key — a peer
+    // deployment's municipality (federation: docs/federation.md), whose cards name no issuer
+    // either. A kid is a 64-bit thumbprint prefix: one issuer holds it.
+    let by_kid = || {
+        let default = list
+            .deployment
+            .default_issuer
+            .as_deref()
+            .and_then(|d| list.issuer(d));
+        default
+            .filter(|i| i.keys.iter().any(|k| k.key.kid() == kid))
+            .or_else(|| {
+                list.issuers
+                    .iter()
+                    .find(|i| i.keys.iter().any(|k| k.key.kid() == kid))
+            })
+            .or(default)
+    };
+    let issuer = match claims.issuer.as_deref() {
+        Some(iss) => list
+            .issuer(iss)
+            .ok_or_else(|| TrustError::UnknownIssuer(iss.to_string()))?,
+        None => by_kid()
+            .ok_or_else(|| TrustError::UnknownIssuer("(none: the card names no issuer)".into()))?,
+    };
     let key = issuer
         .keys
         .iter()

@@ -167,12 +167,44 @@ fn cards_against_the_list() {
     let mut retired = sample();
     retired.issuers[0].keys[0].status = KeyState::Retired;
     assert!(verify_with_trust_list(&card(&issuer_key(0x11), None), &retired, NOW).is_ok());
-    // Without a default issuer, a card without iss has no issuer.
+    // Without a default issuer, a card without iss is the issuer's that holds its key; a key
+    // no issuer holds has no issuer.
     let mut no_default = sample();
     no_default.deployment.default_issuer = None;
+    assert!(verify_with_trust_list(&card(&issuer_key(0x11), None), &no_default, NOW).is_ok());
     assert!(matches!(
-        verify_with_trust_list(&card(&issuer_key(0x11), None), &no_default, NOW),
+        verify_with_trust_list(&card(&issuer_key(0x33), None), &no_default, NOW),
         Err(TrustError::UnknownIssuer(_))
+    ));
+    // A peer deployment's issuer (federation): a card without iss signed by its key is found by
+    // the key, and refused when that key is compromised there.
+    let mut federated = sample();
+    federated.issuers.push(TrustedIssuer {
+        id: "jp-082201".into(),
+        name_ja: "つくば市".into(),
+        name_en: "Tsukuba City".into(),
+        card_base: "https://qq.city.tsukuba.lg.jp/c/".into(),
+        keys: vec![TrustedKey {
+            key: issuer_key(0x44).public().clone(),
+            status: KeyState::Active,
+        }],
+        revocation_url: "https://qq.city.tsukuba.lg.jp/api/v1/revocations/".into(),
+        deployment: "qq.city.tsukuba.lg.jp".into(),
+    });
+    let peer_card = card(&issuer_key(0x44), None);
+    assert!(verify_with_trust_list(&peer_card, &federated, NOW).is_ok());
+    federated.issuers[1].keys[0].status = KeyState::Compromised;
+    assert_eq!(
+        verify_with_trust_list(&peer_card, &federated, NOW),
+        Err(TrustError::CompromisedKey {
+            issuer: "jp-082201".into(),
+            kid: issuer_key(0x44).kid().to_b64()
+        })
+    );
+    // A key of neither: the default issuer's unknown key, as before.
+    assert!(matches!(
+        verify_with_trust_list(&card(&issuer_key(0x33), None), &federated, NOW),
+        Err(TrustError::UnknownKey { .. })
     ));
     // A tampered card fails its signature.
     let mut bad = card(&issuer_key(0x11), None);

@@ -160,7 +160,9 @@ impl Application {
         // range at the left edge of their key (≈ 30,000 rows at 3,000 signed requests per second).
         let purger = tokio::spawn(every(self.state.clone(), 3600, "purge", |s, now| {
             s.limits.shrink();
-            crate::service::purge::purge_due(&s.db, now)
+            // The spent nonces of peer deployments' requests (federation): few; hourly is enough.
+            let peers = crate::service::federation::purge_nonces(&s.db, now)?;
+            crate::service::purge::purge_due(&s.db, now).map(|n| n + peers)
         }));
         let nonces = tokio::spawn(every(self.state.clone(), 10, "nonce purge", |s, now| {
             crate::service::devices::purge_nonces(&s.db, now)

@@ -100,6 +100,13 @@ def test_served_list_verifies_with_the_published_key(tmp_path):
             jwks = json.loads(jwks)
         served = sorted(key_from_cose(k).public_numbers().x for k, st in issuer[5] if st == "active")
         assert served == sorted(b64(k["x"]) for k in jwks["keys"])
+        # Federation (issue 22): the deployment's server keys slot holds one COSE_Key, the public
+        # half of <data-dir>/server-key.pem.
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        [server_key] = claims[-65541][5]
+        pem = (tmp_path / "data" / "server-key.pem").read_bytes()
+        own = load_pem_private_key(pem, password=None).public_key()
+        assert key_from_cose(server_key).public_numbers() == own.public_numbers()
         bad = bytearray(cose)
         bad[len(bad) // 2] ^= 0x40
         with pytest.raises(Exception):

@@ -126,6 +126,9 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
         ("POST", "/api/v1/household-scans") => set(&[A::Paramedic]),
         // A resident's record: the resident themself or their proxy (residents.rs).
         (_, p) if p.starts_with("/api/v1/residents/{rid}") => set(&[A::Resident, A::Proxy]),
+        // A peer deployment's server, by its RFC 9421 server-key signature, never a session or
+        // a device (federation.rs): every caller here is refused.
+        ("POST", "/api/v1/federation/scan") => set(&[]),
         // Field requests: paramedics on enrolled devices (field.rs).
         (
             _,

@@ -17,6 +17,7 @@ mod escalation;
 mod family;
 mod family_push;
 mod fanout;
+mod federation;
 mod field;
 mod field_cli;
 mod field_pages;

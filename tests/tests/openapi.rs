@@ -261,8 +261,11 @@ async fn the_document_covers_every_registered_route() {
         );
         let op = &doc["paths"][template][method.to_ascii_lowercase()];
         let secured = op["security"].as_array().is_some_and(|s| {
-            s.iter()
-                .any(|req| req.get("bearer").is_some() || req.get("device").is_some())
+            s.iter().any(|req| {
+                req.get("bearer").is_some()
+                    || req.get("device").is_some()
+                    || req.get("peer").is_some()
+            })
         });
         assert_eq!(
             status == StatusCode::UNAUTHORIZED,

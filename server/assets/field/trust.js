@@ -147,8 +147,8 @@ export async function verifyTrustList(bytes, pinned, now) {
 }
 
 /**
- * A card against a verified list (`verify_with_trust_list`): the issuer is the card's `iss`, or the
- * deployment's default issuer; not listed → `unknown_issuer`; its kid must be one of that issuer's
+ * A card against a verified list (`verify_with_trust_list`): the issuer is the card's `iss`, or
+ * without one the issuer holding its key (the default issuer first); not listed → `unknown_issuer`; its kid must be one of that issuer's
  * keys (`unknown_issuer_key`), not compromised (`compromised_key`); then the card is verified with
  * that key (card.js: signature, claims, expiry).
  */
@@ -163,8 +163,19 @@ export async function verifyWithTrustList(bytes, list, now) {
   const kid = b64url(kidItem.v);
   const claims = decodeCbor(msg.v.v[2].v);
   const issItem = claims.t === "map" ? claims.v.find(([k]) => k.t === "int" && k.v === 1n)?.[1] : null;
-  const iss = issItem?.t === "text" ? issItem.v : list.deployment.defaultIssuer;
-  const issuer = iss ? list.issuers.find((i) => i.id === iss) : null;
+  // Without `iss`: the default issuer if it holds the card's key, else the listed issuer that
+  // does (a peer deployment's municipality: docs/federation.md), else the default issuer.
+  let issuer;
+  let iss;
+  if (issItem?.t === "text") {
+    iss = issItem.v;
+    issuer = list.issuers.find((i) => i.id === iss);
+  } else {
+    const holds = (i) => i.keys.some((k) => k.jwk.kid === kid);
+    const dflt = list.issuers.find((i) => i.id === list.deployment.defaultIssuer);
+    issuer = (dflt && holds(dflt) ? dflt : list.issuers.find(holds)) || dflt;
+    iss = issuer?.id;
+  }
   if (!issuer) throw new CardError("unknown_issuer", iss || "");
   const entry = issuer.keys.find((k) => k.jwk.kid === kid);
   if (!entry) throw new CardError("unknown_issuer_key", kid);

@@ -12,7 +12,7 @@ const T = {
     roles: { resident: "本人", proxy: "代理人（家族・ケアマネジャー）", paramedic: "救急隊員", ed_staff: "病院救急外来", facility_manager: "施設管理者", city_admin: "市の管理者", disaster_responder: "災害対応者" },
     purposes: { scan: "カードの読み取り", break_glass: "緊急検索（カードなし）", reread: "再表示", disaster: "災害時の利用", disclosure_request: "本人からの開示請求", incident: "救急搬送（病院への事前連絡）", escalation: "病院への再通知", handover: "搬送先病院への引き継ぎ", registration: "登録の確認", photo: "本人確認用の写真" },
     actions: {
-      "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示",
+      "record.scan": "救急情報の表示（カード）", "record.break_glass": "救急情報の表示（緊急検索）", "record.read": "救急情報の再表示", "record.federated_scan": "他の地域の救急隊による救急情報の表示（カード）",
       "dataset.write": "情報の登録・変更", "consent.grant": "同意の登録", "consent.withdraw": "支援中止",
       "card.issue": "カードの発行", "card.revoke": "カードの無効化", "card.reissue": "カードの再発行",
       "resident.register": "登録", "proxy.register": "代理人の登録", "resident.update": "基本情報の変更",
@@ -37,7 +37,7 @@ const T = {
     roles: { resident: "the resident", proxy: "proxy (family, care manager)", paramedic: "paramedic", ed_staff: "hospital emergency department", facility_manager: "facility manager", city_admin: "city administrator", disaster_responder: "disaster responder" },
     purposes: { scan: "card scan", break_glass: "emergency search (no card)", reread: "viewed again", disaster: "disaster use", disclosure_request: "your disclosure request", incident: "ambulance transport (notice to the hospital)", escalation: "hospital re-notified", handover: "hand-over to the receiving hospital", registration: "registration check", photo: "photo for identity check" },
     actions: {
-      "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again",
+      "record.scan": "viewed emergency info (card)", "record.break_glass": "viewed emergency info (emergency search)", "record.read": "viewed emergency info again", "record.federated_scan": "viewed emergency info (card), by paramedics of another region",
       "dataset.write": "added or changed information", "consent.grant": "consent recorded", "consent.withdraw": "withdrew (支援中止)",
       "card.issue": "card issued", "card.revoke": "card revoked", "card.reissue": "card reissued",
       "resident.register": "registered", "proxy.register": "proxy registered", "resident.update": "profile changed",
@@ -80,7 +80,7 @@ function byDay(entries) {
       day = { day: d, at: e.at, rows: [] };
       days.push(day);
     }
-    const key = JSON.stringify([e.by_self, e.role, e.facility_name, e.action, e.purpose, e.outcome]);
+    const key = JSON.stringify([e.by_self, e.role, e.facility_name, e.deployment, e.action, e.purpose, e.outcome]);
     day.seen ??= new Map();
     const same = day.seen.get(key);
     if (same) {
@@ -149,7 +149,9 @@ function render(data) {
         else if (e.purpose === "break_glass") tr.className = "emergency";
         const [from, to] = [fmtClock(first), fmtClock(e.at)];
         cell(tr, t.time, from === to ? to : t.range(from, to));
-        const facility = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
+        const name = lang === "ja" ? e.facility_name : (e.facility_name_en || e.facility_name);
+        // A fire department of another Kyukit deployment (federation): its deployment too.
+        const facility = name && e.deployment ? `${name}, ${e.deployment}` : name;
         // Codes never show: an unknown role, action or purpose (a newer server) reads as words.
         const role = e.by_self ? t.you : (e.role ? (t.roles[e.role] || t.other) : t.system);
         cell(tr, t.who, facility ? (lang === "ja" ? `${role}（${facility}）` : `${role} (${facility})`) : role);

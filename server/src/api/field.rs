@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::service::access::{self, BreakGlassInput, ScanInput};
 use crate::service::devices::{self, Failed};
 use crate::service::disclosure::Disclosure;
-use crate::service::{self, fhir, keys};
+use crate::service::{self, federation, fhir, keys};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -35,12 +35,20 @@ fn respond(
 /// failure names the resident whose card the body presented, if it is one this municipality
 /// issued ([`access::card_resident`]): a refused scan of a resident's card, whatever refused it,
 /// is in that resident's access history.
+/// A scan prepared: of this municipality's card, or of a peer deployment's (federation). It
+/// lives for one request on the stack; the hot path (a local scan) is not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Prepared {
+    Local(access::PreparedScan),
+    Federated(Box<federation::FederatedScan>),
+}
+
 fn prepare_scan(
     st: &AppState,
     db: &Db,
     request: FieldRequest,
     input: Result<ScanInput, ApiError>,
-) -> Result<access::PreparedScan, Failed> {
+) -> Result<Prepared, Failed> {
     let about = |mut failed: Failed, input: Option<&ScanInput>| {
         failed.about = input.and_then(|i| access::card_resident(db, &st.municipality_id, i));
         failed
@@ -51,9 +59,43 @@ fn prepare_scan(
     let now = st.clock.now();
     let fail = Failed::after(&by, now);
     let input = input.map_err(&fail)?;
-    let prepared = keys::load(db, &st.config.data_dir, &st.municipality_id, false)
-        .and_then(|ring| access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now));
+    let prepared =
+        keys::load(db, &st.config.data_dir, &st.municipality_id, false).and_then(|ring| {
+            // A card whose key is not this municipality's may be a peer deployment's.
+            if let Ok(cose) = access::card_bytes(&input.card)
+                && let Some(fed) = federation::prepare_scan(
+                    db,
+                    &st.config,
+                    &ring.trusted,
+                    &actor,
+                    &by,
+                    &cose,
+                    &input.incident_ref,
+                    now,
+                )?
+            {
+                return Ok(Prepared::Federated(Box::new(fed)));
+            }
+            access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now).map(Prepared::Local)
+        });
     prepared.map_err(|e| about(fail(e), Some(&input)))
+}
+
+/// A scan of a peer deployment's card: the nonce spent, the signed call to the home deployment,
+/// the read audited here (card, peer, outcome) before the answer, in the shape of a local scan.
+async fn federated_scan(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    scan: federation::FederatedScan,
+) -> Result<HttpResponse, ApiError> {
+    let d = federation::scan_peer(&state.db, state.trust.server_key(), &scan).await;
+    let d = d?;
+    Ok(respond(
+        state,
+        req,
+        actix_web::http::StatusCode::CREATED,
+        &d,
+    ))
 }
 
 /// Scan a card: the resident's consented emergency dataset.
@@ -72,14 +114,14 @@ fn prepare_scan(
         (status = 201, description = "The consented dataset (JSON), or an IPS-shaped FHIR R4 Bundle with `Accept: application/fhir+json`", body = Disclosure),
         (status = 400, response = BadBody),
         (status = 401, description = "`signature_required`, `signature_invalid`, `signature_expired`, `device_unknown`, `device_revoked`, `replayed_request`, `session_not_bound`, `unauthorized`", body = ErrorBody),
-        (status = 403, description = "`forbidden` (not a paramedic), `untrusted_issuer`, `card_not_genuine`, `card_expired`, `card_revoked`, `consent_withdrawn`", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not a paramedic), `untrusted_issuer`, `compromised_key` (a peer deployment's key marked compromised), `card_not_genuine`, `card_expired`, `card_revoked`, `consent_withdrawn`, `peer_refused`", body = ErrorBody),
         (status = 404, description = "`card_unknown`", body = ErrorBody),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_card`, `invalid_text`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
         (status = 500, response = Internal),
-        (status = 503, response = Unavailable),
+        (status = 503, description = "`unavailable`, or `peer_unavailable`: the home deployment of a peer's card could not be reached (docs/federation.md)", body = ErrorBody),
     )
 )]
 pub(crate) async fn scan(
@@ -114,6 +156,10 @@ pub(crate) async fn scan(
             })
             .await??
         }
+    };
+    let prepared = match prepared {
+        Prepared::Local(p) => p,
+        Prepared::Federated(f) => return federated_scan(&state, &req, *f).await,
     };
     let d = prepared.record(&state.db).await?;
     Ok(respond(

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod facilities;
 pub mod family;
+pub mod federation;
 pub mod field;
 pub mod field_pages;
 pub mod governance;
@@ -47,6 +48,7 @@ router::declare_routes! {
     field::scan,
     field::break_glass,
     field::reread,
+    federation::scan,
     public::healthz,
     public::readyz,
     public::jwks,

@@ -16,6 +16,9 @@ pub const BEARER: &str = "bearer";
 /// Name of the scheme of field requests signed by an enrolled device without a session (RFC 9421
 /// `Signature`/`Signature-Input` headers, docs/device-protocol.md): the WebAuthn unlock.
 pub const DEVICE: &str = "device";
+/// Name of the scheme of a peer deployment's server-to-server requests (RFC 9421, signed by its
+/// server key; docs/federation.md).
+pub const PEER: &str = "peer";
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -40,6 +43,7 @@ pub const DEVICE: &str = "device";
         (name = "facilities", description = "Fire departments and hospitals, and their staff"),
         (name = "devices", description = "Field-device enrollment and revocation"),
         (name = "field", description = "Signed requests from enrolled field devices (docs/device-protocol.md): scan, break-glass"),
+        (name = "federation", description = "Federation between Kyukit deployments (docs/federation.md): a peer deployment's signed request for a card of this municipality"),
         (name = "reviews", description = "The city's review of break-glass use, and the audit head to publish"),
         (name = "staff", description = "Staff IDs: suspension, reissue, facility suspension, password change"),
         (name = "disasters", description = "Disaster mode (RULES R11): the city's declarations; disaster responders' list and reads of consenting residents"),
@@ -77,6 +81,16 @@ impl Modify for BearerAuth {
                     "Signature",
                     "An RFC 9421 signature by an enrolled field device (with `Signature-Input`; \
                      docs/device-protocol.md), without a session.",
+                ),
+            )),
+        );
+        components.add_security_scheme(
+            PEER,
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Signature",
+                    "An RFC 9421 signature by a peer Kyukit deployment's server key (with \
+                     `Signature-Input` and `Content-Digest`; docs/federation.md), without a session.",
                 ),
             )),
         );

@@ -184,6 +184,14 @@ pub enum Action {
     ReconfirmLetter,
     /// The resident's and proxies' browsers were sent a Web Push reminder (about the resident).
     ReconfirmRemind,
+    // federation between deployments (issue 22)
+    /// A federated card scan: at the paramedic's deployment, the paramedic's read of a peer's
+    /// card (the detail names the card, the peer and the outcome); at the home deployment, the
+    /// disclosure to the peer's fire department (about the resident; the facility is
+    /// `<deployment>/<fire department id>`).
+    FederatedScan,
+    /// The operator added, refreshed or removed a peer deployment (no actor; the detail says which).
+    FederationPeer,
 }
 
 impl Action {
@@ -274,6 +282,8 @@ impl Action {
             Action::ReconfirmList => "reconfirm.list",
             Action::ReconfirmLetter => "reconfirm.letter",
             Action::ReconfirmRemind => "reconfirm.remind",
+            Action::FederatedScan => "record.federated_scan",
+            Action::FederationPeer => "federation.peer",
         }
     }
 }

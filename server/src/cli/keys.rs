@@ -68,5 +68,10 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
         "trust-list key {} (signs GET /api/v1/trust-list; devices pin it at enrollment)",
         trust.public().kid()
     );
+    // The server key (federation, docs/federation.md): peers find it in this deployment's list.
+    println!(
+        "server key {} (signs federation requests to peer deployments; in the trust list)",
+        trust.server_key().public().kid()
+    );
     Ok(())
 }

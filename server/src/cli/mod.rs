@@ -5,6 +5,7 @@ mod audit;
 mod backup;
 mod card;
 mod cards;
+mod federation;
 mod keys;
 mod residents;
 pub mod serve;
@@ -37,6 +38,9 @@ enum Command {
     /// Issuer keys: list, rotate, mark compromised.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Federation with other Kyukit deployments: peers (docs/federation.md).
+    #[command(subcommand)]
+    Federation(federation::FederationCommand),
     /// Make, verify and inspect signed emergency cards.
     #[command(subcommand)]
     Card(card::CardCommand),
@@ -118,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Card(cmd) => card::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Federation(cmd) => federation::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Backup(cmd) => backup::run(cmd),

@@ -723,3 +723,53 @@ diesel::table! {
         reminded_at -> Nullable<BigInt>,
     }
 }
+
+// ---- federation between deployments (issue 22) ---------------------------------------------------
+
+diesel::table! {
+    federation_peers (municipality_id, deployment_id) {
+        municipality_id -> Text,
+        deployment_id -> Text,
+        base_url -> Text,
+        trust_list_url -> Text,
+        trust_key -> Text,
+        list_version -> BigInt,
+        trust_list -> Text,
+        added_at -> BigInt,
+        refreshed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    federation_settings (municipality_id) {
+        municipality_id -> Text,
+        peers_epoch -> BigInt,
+        allow_break_glass -> Bool,
+    }
+}
+
+diesel::table! {
+    federation_nonces (created, deployment_id, nonce) {
+        created -> BigInt,
+        deployment_id -> Text,
+        nonce -> Text,
+        municipality_id -> Text,
+    }
+}
+
+diesel::table! {
+    federated_accesses (id) {
+        id -> Text,
+        municipality_id -> Text,
+        resident_id -> Text,
+        card_id -> Text,
+        deployment_id -> Text,
+        facility_id -> Text,
+        facility_name_ja -> Text,
+        facility_name_en -> Text,
+        purpose -> Text,
+        incident_ref -> Text,
+        categories -> Text,
+        created_at -> BigInt,
+    }
+}

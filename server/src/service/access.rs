@@ -176,7 +176,7 @@ pub struct ScanInput {
 }
 
 /// The card bytes from a URL or base64url.
-fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
+pub(crate) fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
     let card = card.trim();
     let invalid = |m: String| DomainError::unprocessable("invalid_card", m);
     if card.len() > 4096 {
@@ -405,6 +405,50 @@ impl PreparedScan {
         (d.card_current, d.triage) = (current, triage);
         Ok(d)
     }
+}
+
+/// A peer deployment's scan of this municipality's card (`service::federation`, the home side):
+/// the card's row, its resident (active) and the consent in force (or the refusal, as for a local
+/// scan), and the consented dataset. Nothing is written here: the caller records the federated
+/// access (no local account, device or facility) and its audit event. No identity photo.
+pub(crate) fn federated_read(
+    c: &mut DbConnection,
+    muni: &str,
+    card_id: &str,
+    access_id: &str,
+    facility: &str,
+    incident_ref: &str,
+    now: i64,
+) -> Result<(String, Disclosure), Refusal> {
+    let row = db::cards::card(c, muni, card_id)?
+        .ok_or_else(|| DomainError::not_found("no such card").with_code("card_unknown"))?;
+    let resident = db::residents::resident(c, muni, &row.resident_id)?;
+    let rid = row.resident_id.clone();
+    let (resident, consent) = consented(&rid, resident, || consent::current(c, &rid))?;
+    let (row, resident, consent) = active_card(row, resident, consent)?;
+    let access = AccessRow {
+        id: access_id.to_string(),
+        municipality_id: muni.to_string(),
+        kind: AccessKind::Scan,
+        resident_id: row.resident_id.clone(),
+        card_id: Some(card_id.to_string()),
+        account_id: String::new(),
+        device_id: String::new(),
+        facility_id: facility.to_string(),
+        incident_ref: incident_ref.to_string(),
+        reason: None,
+        categories: serde_json::to_string(&consent.categories).map_err(DomainError::internal)?,
+        created_at: now,
+        expires_at: now + SCAN_GRANT_SECS,
+        review_status: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_note: None,
+    };
+    let items = db::residents::items(c, &resident.id)?;
+    let categories = consent.categories.clone();
+    let d = disclosure(&access, resident, consent, categories, items, false, now)?;
+    Ok((row.resident_id, d))
 }
 
 /// The card's row, its resident (active) and the consent in force, or the refusal: unknown card,

@@ -138,10 +138,14 @@ pub fn export(
                 name_en: m.name_en,
             })
             .ok_or_else(|| DomainError::internal("municipality row missing"))?;
-        let names: HashMap<String, (String, String)> = db::facilities::facilities(c, muni)?
+        let mut names: HashMap<String, (String, String)> = db::facilities::facilities(c, muni)?
             .into_iter()
             .map(|f| (f.id, (f.name_ja, f.name_en)))
             .collect();
+        // Peer deployments' fire departments (federation), under their qualified ids.
+        for (dep, fid, ja, en) in db::peers::facility_names(c, muni, &resident.id)? {
+            names.insert(super::federation::qualified_facility(&dep, &fid), (ja, en));
+        }
         let dataset = db::residents::items(c, &resident.id)?
             .into_iter()
             .map(Item::try_from)
@@ -220,6 +224,7 @@ pub fn export(
                 AccessEntry {
                     facility_name: name.map(|n| n.0.clone()),
                     facility_name_en: name.map(|n| n.1.clone()),
+                    deployment: super::federation::deployment_of(e.facility_id.as_deref()),
                     at: e.at,
                     by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
                         && actor.role == Role::Resident,

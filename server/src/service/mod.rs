@@ -19,6 +19,7 @@ pub mod disclosure;
 pub mod error;
 pub mod facilities;
 pub mod family;
+pub mod federation;
 pub mod feed;
 pub mod fhir;
 pub mod fhir_report;

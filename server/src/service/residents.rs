@@ -528,6 +528,10 @@ pub struct AccessEntry {
     /// The facility's name (Japanese, English), when the actor belongs to one.
     pub facility_name: Option<String>,
     pub facility_name_en: Option<String>,
+    /// The Kyukit deployment of a fire department of another deployment (a federated scan:
+    /// docs/federation.md); absent for this deployment's own facilities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     pub purpose: Option<String>,
     /// Whether the resident themself did it.
     pub by_self: bool,
@@ -543,11 +547,16 @@ pub fn access_history(
 ) -> Result<Vec<AccessEntry>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        let names: std::collections::HashMap<String, (String, String)> =
+        let mut names: std::collections::HashMap<String, (String, String)> =
             db::facilities::facilities(c, &actor.municipality_id)?
                 .into_iter()
                 .map(|f| (f.id, (f.name_ja, f.name_en)))
                 .collect();
+        // Peer deployments' fire departments, under their qualified ids (the latest names).
+        for (dep, fid, ja, en) in db::peers::facility_names(c, &actor.municipality_id, resident_id)?
+        {
+            names.insert(super::federation::qualified_facility(&dep, &fid), (ja, en));
+        }
         Ok(
             db::audit::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
                 .into_iter()
@@ -562,6 +571,7 @@ pub fn access_history(
                         .as_ref()
                         .and_then(|f| names.get(f))
                         .map(|n| n.1.clone()),
+                    deployment: super::federation::deployment_of(e.facility_id.as_deref()),
                     at: e.at,
                     by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
                         && actor.role == Role::Resident,

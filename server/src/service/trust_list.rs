@@ -12,7 +12,11 @@
 //! alone (no extra table, the same on every instance): each key counts 1 when created, 2 once
 //! retired, 3 once compromised. A key's status only ever moves forward (active → retired →
 //! compromised, or active → compromised) and keys are never deleted, so every change adds to the
-//! sum.
+//! sum. The peers epoch (federation: one more for every peer added, changed or removed) is added.
+//!
+//! With peer deployments (docs/federation.md) the list also names the peers' issuers (issuer
+//! field 7 = the peer's deployment id), and the deployment's server keys slot holds this
+//! deployment's server key (`service::federation::ServerKey`).
 
 use crate::config::Config;
 use crate::db::Db;
@@ -29,6 +33,8 @@ use std::sync::{Arc, Mutex};
 /// The deployment's trust-list signing key and the last list it signed.
 pub struct TrustListSigner {
     key: IssuerKey,
+    /// The deployment's server-to-server key (federation), published in the list.
+    server: crate::service::federation::ServerKey,
     cache: Mutex<Option<Signed>>,
 }
 
@@ -85,6 +91,7 @@ impl TrustListSigner {
         };
         Ok(TrustListSigner {
             key,
+            server: crate::service::federation::ServerKey::load_or_create(data_dir)?,
             cache: Mutex::new(None),
         })
     }
@@ -92,6 +99,11 @@ impl TrustListSigner {
     /// The public half devices pin.
     pub fn public(&self) -> &PublicKey {
         self.key.public()
+    }
+
+    /// The deployment's server key (signs requests to peer deployments).
+    pub fn server_key(&self) -> &crate::service::federation::ServerKey {
+        &self.server
     }
 
     /// The signed list for `now`: the cached bytes if the content is unchanged and the list is
@@ -103,7 +115,8 @@ impl TrustListSigner {
         muni: &str,
         now: i64,
     ) -> Result<Arc<Vec<u8>>, DomainError> {
-        let content = build(db, config, muni)?;
+        let mut content = build(db, config, muni)?;
+        content.deployment.server_keys = vec![self.server.public().clone()];
         let validity = config.trust_list_validity_secs;
         let lock = || self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = lock().as_ref()
@@ -176,7 +189,9 @@ pub fn build(db: &Db, config: &Config, muni: &str) -> Result<TrustList, DomainEr
             })
         })
         .collect::<Result<Vec<_>, DomainError>>()?;
-    let version = ring.rows.iter().map(|r| weight(r.status)).sum();
+    // The peers' issuers (federation); the peers epoch grows with every change of them.
+    let (peers, epoch) = db.read(|c| crate::service::federation::peer_issuers(c, muni))?;
+    let version = ring.rows.iter().map(|r| weight(r.status)).sum::<u64>() + epoch;
     let deployment = deployment_id(config);
     let base = config.public_url.trim_end_matches('/');
     let issuer = issuer_id(&m.code);
@@ -192,7 +207,7 @@ pub fn build(db: &Db, config: &Config, muni: &str) -> Result<TrustList, DomainEr
             server_keys: vec![],
             default_issuer: Some(issuer.clone()),
         },
-        issuers: vec![TrustedIssuer {
+        issuers: std::iter::once(TrustedIssuer {
             id: issuer,
             name_ja: m.name_ja,
             name_en: m.name_en,
@@ -200,6 +215,8 @@ pub fn build(db: &Db, config: &Config, muni: &str) -> Result<TrustList, DomainEr
             keys,
             revocation_url: format!("{base}/api/v1/revocations/"),
             deployment,
-        }],
+        })
+        .chain(peers)
+        .collect(),
     })
 }

@@ -216,6 +216,10 @@ pub fn action(a: &str) -> Words {
         "reconfirm.remind" => ("確認のお願いの通知", "reminder sent to your browsers"),
         "record.scan" => ("救急隊による閲覧（カード）", "viewed by paramedics (card)"),
         "record.break_glass" => ("救急隊による緊急検索", "emergency search by paramedics"),
+        "record.federated_scan" => (
+            "他の地域の救急隊による閲覧（カード）",
+            "viewed by paramedics of another region (card)",
+        ),
         "record.read" => ("救急隊による再閲覧", "viewed again by paramedics"),
         "record.photo" => (
             "救急隊による本人確認用の写真の表示",
@@ -283,6 +287,7 @@ mod tests {
             "record.household",
             "record.scan",
             "record.break_glass",
+            "record.federated_scan",
             "record.read",
             "incident.read",
             "incident.attachment.read",
