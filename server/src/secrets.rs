@@ -50,3 +50,27 @@ pub fn read_private_key(path: &Path) -> std::io::Result<IssuerKey> {
     let pem = std::fs::read_to_string(path)?;
     IssuerKey::from_pkcs8_pem(&pem).map_err(std::io::Error::other)
 }
+
+/// Reads the deployment key `what` (a name for the log and errors: "trust-list key", "server
+/// key") at `path`, creating it (0600, a fresh P-256 key) on first start. When another process
+/// creates it first, theirs is used.
+pub fn load_or_create_private_key(path: &Path, what: &str) -> std::io::Result<IssuerKey> {
+    match read_private_key(path) {
+        Ok(k) => Ok(k),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = generate_issuer_key()?;
+            match write_private_key(path, &key) {
+                Ok(()) => {
+                    tracing::info!(kid = %key.kid(), "new {what}");
+                    Ok(key)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_private_key(path),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(std::io::Error::other(format!(
+            "{what} {}: {e}",
+            path.display()
+        ))),
+    }
+}

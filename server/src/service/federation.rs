@@ -60,28 +60,7 @@ impl ServerKey {
     /// Reads `<data_dir>/server-key.pem`, creating it (0600, a fresh P-256 key) on first start.
     pub fn load_or_create(data_dir: &Path) -> std::io::Result<Self> {
         let path = server_key_path(data_dir);
-        let key = match secrets::read_private_key(&path) {
-            Ok(k) => k,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = secrets::generate_issuer_key()?;
-                match secrets::write_private_key(&path, &key) {
-                    Ok(()) => {
-                        tracing::info!(kid = %key.kid(), "new federation server key");
-                        key
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        secrets::read_private_key(&path)?
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) => {
-                return Err(std::io::Error::other(format!(
-                    "server key {}: {e}",
-                    path.display()
-                )));
-            }
-        };
+        let key = secrets::load_or_create_private_key(&path, "federation server key")?;
         use p256::pkcs8::DecodePrivateKey;
         let pem = key
             .to_pkcs8_pem()

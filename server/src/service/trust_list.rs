@@ -66,29 +66,7 @@ impl TrustListSigner {
     /// Reads `<data_dir>/trust-list.pem`, creating it (0600, a fresh P-256 key) on first start.
     pub fn load_or_create(data_dir: &Path) -> std::io::Result<Self> {
         let path = key_path(data_dir);
-        let key = match secrets::read_private_key(&path) {
-            Ok(k) => k,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = secrets::generate_issuer_key()?;
-                match secrets::write_private_key(&path, &key) {
-                    Ok(()) => {
-                        tracing::info!(kid = %key.kid(), "new trust-list key");
-                        key
-                    }
-                    // Another process made it first: use theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        secrets::read_private_key(&path)?
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(e) => {
-                return Err(std::io::Error::other(format!(
-                    "trust-list key {}: {e}",
-                    path.display()
-                )));
-            }
-        };
+        let key = secrets::load_or_create_private_key(&path, "trust-list key")?;
         Ok(TrustListSigner {
             key,
             server: crate::service::federation::ServerKey::load_or_create(data_dir)?,
