@@ -470,6 +470,43 @@ async fn scenario(backend: Backend) {
         error_of(r).await,
         (StatusCode::UNAUTHORIZED, "replayed_request".into())
     );
+
+    // A backup of A, restored into a new data directory and database: the same deployment,
+    // whose signed requests B still accepts without any refresh (the server key is in the
+    // generation, verified, and put back 0600).
+    {
+        use kyukit_server::service::backup::{self, Target};
+        let target = Target::new(&a.data_dir, Some(&a.database_url)).unwrap();
+        let backups = dir.join("backups");
+        let (made_in, at) = (backups.clone(), now);
+        let made = tokio::task::spawn_blocking(move || backup::create(&target, &made_in, 1, at))
+            .await
+            .unwrap()
+            .expect("backup of A");
+        assert!(
+            made.manifest
+                .files
+                .iter()
+                .any(|f| f.path == backup::SERVER_KEY_FILE)
+        );
+        let (data_dir, url) = crate::backup::fresh_target(a.backend, &dir);
+        let restored_into = Target::new(&data_dir, Some(&url)).unwrap();
+        let generation = made.dir.clone();
+        let restored = tokio::task::spawn_blocking(move || {
+            backup::restore(&generation, &restored_into, false)
+        })
+        .await
+        .unwrap()
+        .expect("restore of A");
+        assert!(restored.server_key);
+        let restored_key = ServerKey::load_or_create(&data_dir).unwrap();
+        assert_eq!(restored_key.public(), a_server.public());
+        let r = post_signed(&b, &restored_key, &body, &body, &random_hex(12)).await;
+        assert_eq!(r.status(), StatusCode::OK, "the restored A's signature");
+        for name in backup::generations(&backups).unwrap() {
+            backup::remove_generation(&backups.join(name)).unwrap();
+        }
+    }
     let denied_at_b = audit_rows(&b, "record.federated_scan")
         .into_iter()
         .filter(|e| e.outcome == "denied")

@@ -41,7 +41,7 @@ const COMPONENTS: &str = "(\"@method\" \"@authority\" \"@path\" \"content-digest
 
 /// The server key's file in the data directory.
 pub fn server_key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("server-key.pem")
+    data_dir.join(super::backup::SERVER_KEY_FILE)
 }
 
 /// The deployment's server-to-server signing key.
