@@ -1,5 +1,5 @@
-//! Rate limits on scans, logins, registrations and password changes, per device, per login id,
-//! per account and per client address (GCRA via `governor`, kept in memory per server process). A throttled request is answered 429 and
+//! Rate limits on scans, logins, registrations, password changes and federation requests, per
+//! device, per login id, per account, per peer deployment and per client address (GCRA via `governor`, kept in memory per server process). A throttled request is answered 429 and
 //! audited; the audit is coalesced to one event per limit and key per minute, so a flood cannot
 //! flood the audit log.
 //!
@@ -26,6 +26,10 @@ pub struct RateLimitConfig {
     /// Public facility applications per client address **per hour**: one client cannot fill the
     /// city's queue of pending applications (its cap is shared by every applicant).
     pub applications_per_addr_per_hour: u32,
+    /// Signed requests to `POST /api/v1/federation/*` per peer deployment (counted once the
+    /// peer's signature verifies, so no one else can spend a peer's budget): all of a peer's
+    /// paramedics together, each of whom its own server limits per device.
+    pub federation_per_peer_per_min: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -38,6 +42,7 @@ impl Default for RateLimitConfig {
             registrations_per_addr_per_min: 10,
             password_changes_per_account_per_min: 5,
             applications_per_addr_per_hour: 10,
+            federation_per_peer_per_min: 600,
         }
     }
 }
@@ -53,6 +58,8 @@ pub enum Limit {
     PasswordAccount,
     /// Per client address, per hour (the others are per minute).
     ApplyAddr,
+    /// Per peer deployment (federation requests, after the peer's signature verified).
+    FederationPeer,
 }
 
 impl Limit {
@@ -65,6 +72,7 @@ impl Limit {
             Limit::RegisterAddr => "register_per_address",
             Limit::PasswordAccount => "password_change_per_account",
             Limit::ApplyAddr => "application_per_address",
+            Limit::FederationPeer => "federation_per_peer",
         }
     }
 
@@ -104,6 +112,7 @@ impl RateLimits {
                 Limit::PasswordAccount,
                 cfg.password_changes_per_account_per_min,
             ),
+            (Limit::FederationPeer, cfg.federation_per_peer_per_min),
         ] {
             if let Some(n) = NonZeroU32::new(per_min) {
                 limiters.insert(limit, RateLimiter::keyed(Quota::per_minute(n)));

@@ -113,6 +113,7 @@ fn wipe(app: &TestApp) {
     std::fs::remove_dir_all(app.data_dir.join("keys")).unwrap();
     std::fs::remove_file(app.data_dir.join(backup::VAPID_FILE)).unwrap();
     std::fs::remove_file(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap();
+    std::fs::remove_file(app.data_dir.join(backup::SERVER_KEY_FILE)).unwrap();
 }
 
 fn pg_database_name(url: &str) -> String {
@@ -122,7 +123,7 @@ fn pg_database_name(url: &str) -> String {
 }
 
 /// A new, empty place to restore into (its own data directory and database).
-fn fresh_target(backend: Backend, root: &Path) -> (PathBuf, String) {
+pub(crate) fn fresh_target(backend: Backend, root: &Path) -> (PathBuf, String) {
     let data_dir = root.join(format!("restored-{}", random_hex(4)));
     let url = match backend {
         Backend::Sqlite => data_dir.join("kyukit.db").display().to_string(),
@@ -285,6 +286,8 @@ both_backends!(
         let vapid_before = vapid_public_key(&app, &app.base).await;
         let vapid_pem = std::fs::read(app.data_dir.join(backup::VAPID_FILE)).unwrap();
         let trust_pem = std::fs::read(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap();
+        let server_pem = std::fs::read(app.data_dir.join(backup::SERVER_KEY_FILE)).unwrap();
+        let trust_list_key_before = get_json(&app, &app.base, "/api/v1/trust-list/key").await;
 
         // Online: the server is running.
         let to = backups_dir();
@@ -305,13 +308,17 @@ both_backends!(
                 .count(),
             2
         );
-        assert_eq!(
-            m.files
-                .iter()
-                .filter(|f| f.path == backup::VAPID_FILE)
-                .count(),
-            1
-        );
+        for name in [
+            backup::VAPID_FILE,
+            backup::TRUST_LIST_FILE,
+            backup::SERVER_KEY_FILE,
+        ] {
+            assert_eq!(
+                m.files.iter().filter(|f| f.path == name).count(),
+                1,
+                "{name}"
+            );
+        }
         assert!(
             made.dir
                 .file_name()
@@ -353,6 +360,13 @@ both_backends!(
             std::fs::read(app.data_dir.join(backup::TRUST_LIST_FILE)).unwrap(),
             trust_pem
         );
+        // And the federation server key: peers that pinned it keep accepting this deployment's
+        // signed requests (tests/tests/federation.rs sends one with the restored key).
+        assert!(restored.server_key);
+        assert_eq!(
+            std::fs::read(app.data_dir.join(backup::SERVER_KEY_FILE)).unwrap(),
+            server_pem
+        );
         assert_eq!(restored.audit_entries, head_before.0);
 
         // Every table, every row; the audit chain to the same head; keys 0600 in a 0700 directory.
@@ -365,7 +379,13 @@ both_backends!(
             for f in m.files.iter().filter(|f| f.path.starts_with("keys/")) {
                 assert_eq!(mode(&app.data_dir.join(&f.path)), 0o600);
             }
-            assert_eq!(mode(&app.data_dir.join(backup::VAPID_FILE)), 0o600);
+            for name in [
+                backup::VAPID_FILE,
+                backup::TRUST_LIST_FILE,
+                backup::SERVER_KEY_FILE,
+            ] {
+                assert_eq!(mode(&app.data_dir.join(name)), 0o600, "{name}");
+            }
         }
 
         // A server started on the restored data publishes the same keys; old cards verify.
@@ -381,6 +401,10 @@ both_backends!(
         let jwks_after = jwks(&app, &base).await;
         assert_eq!(jwks_after, jwks_before);
         assert_eq!(vapid_public_key(&app, &base).await, vapid_before);
+        assert_eq!(
+            get_json(&app, &base, "/api/v1/trust-list/key").await,
+            trust_list_key_before
+        );
         let keys = kyukit_card::KeySet::from_jwks_json(jwks_after.to_string().as_bytes()).unwrap();
         let old = kyukit_card::verify(&old_cose, &keys, T0 + 200).unwrap();
         let new = kyukit_card::verify(&new_cose, &keys, T0 + 200).unwrap();

@@ -470,6 +470,43 @@ async fn scenario(backend: Backend) {
         error_of(r).await,
         (StatusCode::UNAUTHORIZED, "replayed_request".into())
     );
+
+    // A backup of A, restored into a new data directory and database: the same deployment,
+    // whose signed requests B still accepts without any refresh (the server key is in the
+    // generation, verified, and put back 0600).
+    {
+        use kyukit_server::service::backup::{self, Target};
+        let target = Target::new(&a.data_dir, Some(&a.database_url)).unwrap();
+        let backups = dir.join("backups");
+        let (made_in, at) = (backups.clone(), now);
+        let made = tokio::task::spawn_blocking(move || backup::create(&target, &made_in, 1, at))
+            .await
+            .unwrap()
+            .expect("backup of A");
+        assert!(
+            made.manifest
+                .files
+                .iter()
+                .any(|f| f.path == backup::SERVER_KEY_FILE)
+        );
+        let (data_dir, url) = crate::backup::fresh_target(a.backend, &dir);
+        let restored_into = Target::new(&data_dir, Some(&url)).unwrap();
+        let generation = made.dir.clone();
+        let restored = tokio::task::spawn_blocking(move || {
+            backup::restore(&generation, &restored_into, false)
+        })
+        .await
+        .unwrap()
+        .expect("restore of A");
+        assert!(restored.server_key);
+        let restored_key = ServerKey::load_or_create(&data_dir).unwrap();
+        assert_eq!(restored_key.public(), a_server.public());
+        let r = post_signed(&b, &restored_key, &body, &body, &random_hex(12)).await;
+        assert_eq!(r.status(), StatusCode::OK, "the restored A's signature");
+        for name in backup::generations(&backups).unwrap() {
+            backup::remove_generation(&backups.join(name)).unwrap();
+        }
+    }
     let denied_at_b = audit_rows(&b, "record.federated_scan")
         .into_iter()
         .filter(|e| e.outcome == "denied")
@@ -623,6 +660,114 @@ async fn scenario(backend: Backend) {
 fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// B limits each peer deployment's signed federation requests (`--federation-per-peer-per-min`,
+/// here 2): A's third request within the minute is answered 429 `rate_limited` in the one error
+/// shape and audited at B; requests by keys of no peer do not spend A's budget.
+async fn rate_limit_scenario(backend: Backend) {
+    let Some(a) = spawn_app(backend).await else {
+        eprintln!("SKIPPED on PostgreSQL: KYUKIT_TEST_PG_URL not set (tests/run.sh sets it)");
+        return;
+    };
+    let b = spawn_app_with(backend, |c| {
+        c.public_url = B_URL.into();
+        c.municipality.code = "082201".into();
+        c.municipality.name_ja = "つくば市".into();
+        c.municipality.name_en = "Tsukuba City".into();
+        c.rate_limits.federation_per_peer_per_min = 2;
+    })
+    .await
+    .expect("the second server");
+    let now = real_now();
+    a.clock.set(now);
+    b.clock.set(now);
+    // B peers with A (the service the CLI calls), pinning A's trust-list key.
+    let a_trust: kyukit_card::Jwk = a
+        .get("/api/v1/trust-list/key", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a_trust = kyukit_card::PublicKey::from_jwk(&a_trust).unwrap();
+    let (a_bytes, _) = trust_list(&a).await;
+    let b_db = b.db();
+    let b_muni = b.municipality_id(&b_db);
+    let b_config = kyukit_server::config::Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        b.data_dir.clone(),
+        B_URL.into(),
+    );
+    federation::add_peer(
+        &b_db,
+        &b_config,
+        &b_muni,
+        &a.url("/api/v1/trust-list"),
+        &a_trust,
+        &a_bytes,
+        now,
+    )
+    .expect("B peers with A");
+    let body = serde_json::to_vec(&json!({
+        "deployment": A_ID,
+        "fire_department": {"id": "f", "name_ja": "常総広域消防本部", "name_en": "Joso Fire"},
+        "purpose": "scan",
+        "card": "not-a-card!",
+        "incident_ref": "R8-FED-RL",
+    }))
+    .unwrap();
+    // A key of no peer: refused, and A's budget is untouched.
+    let dir = std::env::temp_dir().join(format!("kyukit-fed-rl-{}", random_hex(6)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stranger = ServerKey::load_or_create(&dir).unwrap();
+    for _ in 0..3 {
+        let r = post_signed(&b, &stranger, &body, &body, &random_hex(12)).await;
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::UNAUTHORIZED, "peer_unknown".into())
+        );
+    }
+    let a_server = ServerKey::load_or_create(&a.data_dir).unwrap();
+    for _ in 0..2 {
+        let r = post_signed(&b, &a_server, &body, &body, &random_hex(12)).await;
+        assert_eq!(
+            error_of(r).await,
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_card".into()),
+            "within the limit, the request is served (and its bad card refused)"
+        );
+    }
+    let r = post_signed(&b, &a_server, &body, &body, &random_hex(12)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "rate_limited");
+    assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
+    let throttled = audit_rows(&b, "rate.throttled");
+    assert_eq!(throttled.len(), 1);
+    assert_eq!(throttled[0].purpose.as_deref(), Some("federation_per_peer"));
+    assert_eq!(
+        throttled[0].facility_id.as_deref(),
+        Some(format!("{A_ID}/-").as_str())
+    );
+    // Coalesced: a fourth throttled request answers 429 without another audit entry.
+    let r = post_signed(&b, &a_server, &body, &body, &random_hex(12)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(audit_rows(&b, "rate.throttled").len(), 1);
+    kyukit(&b, B_URL, &["audit", "verify"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+mod peer_rate_limit {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        rate_limit_scenario(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        rate_limit_scenario(Backend::Postgres).await;
+    }
 }
 
 mod two_deployments {

@@ -38,6 +38,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_card`, `invalid_text`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this peer deployment sent more than `--federation-per-peer-per-min` signed requests in a minute", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     )
@@ -52,7 +53,15 @@ pub(crate) async fn scan(
     let st = state.clone();
     let d = web::block(move || {
         let now = st.clock.now();
-        federation::serve_scan(&st.db, &st.config, &st.municipality_id, signed, input, now)
+        federation::serve_scan(
+            &st.db,
+            &st.config,
+            &st.limits,
+            &st.municipality_id,
+            signed,
+            input,
+            now,
+        )
     })
     .await??;
     Ok(HttpResponse::Ok()

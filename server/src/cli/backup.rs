@@ -117,7 +117,7 @@ pub fn restore(args: RestoreArgs) -> Result<(), String> {
         .map(|h| format!("{}:{}", h.seq, h.hash))
         .collect();
     println!(
-        "restored the {} backup of {} into {} ({} key files, {}); audit log verifies: {} entries, head {}",
+        "restored the {} backup of {} into {} ({} key files, {}, {}); audit log verifies: {} entries, head {}",
         r.manifest.backend,
         r.manifest.created_at,
         target.data_dir.display(),
@@ -126,6 +126,11 @@ pub fn restore(args: RestoreArgs) -> Result<(), String> {
             "the Web Push key"
         } else {
             "no Web Push key: browsers must subscribe again"
+        },
+        if r.server_key {
+            "the federation server key"
+        } else {
+            "no federation server key: peer deployments must refresh this one"
         },
         r.audit_entries,
         heads.join(", ")

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// Public facility applications per client address per hour; 0 = no limit.
     #[arg(long, env = "KYUKIT_APPLICATIONS_PER_ADDR_PER_HOUR", default_value_t = RateLimitConfig::default().applications_per_addr_per_hour)]
     applications_per_addr_per_hour: u32,
+    /// Signed federation requests (`POST /api/v1/federation/*`) per peer deployment per minute,
+    /// all of its paramedics together; over it a peer is answered 429 `rate_limited`. 0 = no limit.
+    #[arg(long, env = "KYUKIT_FEDERATION_PER_PEER_PER_MIN", default_value_t = RateLimitConfig::default().federation_per_peer_per_min)]
+    federation_per_peer_per_min: u32,
     /// Open connections one client address may hold (a request on one more is answered 429 and
     /// closed); 0 = no cap. Behind a reverse proxy every client has the proxy's address: set it
     /// above the proxy's upstream connections, and cap per client in the proxy.
@@ -141,6 +145,7 @@ impl ServeArgs {
             registrations_per_addr_per_min: self.registrations_per_addr_per_min,
             password_changes_per_account_per_min: self.password_changes_per_account_per_min,
             applications_per_addr_per_hour: self.applications_per_addr_per_hour,
+            federation_per_peer_per_min: self.federation_per_peer_per_min,
         };
         config.slow_clients = crate::connections::SlowClientLimits {
             per_addr: self.connections_per_addr,

@@ -21,6 +21,7 @@ use crate::db::peers::{FederatedAccessRow, PeerRow};
 use crate::db::{self, Db, DbConnection};
 use crate::domain::{Purpose, Role};
 use crate::httpsig;
+use crate::ratelimit::{Limit, RateLimits};
 use crate::secrets;
 use crate::service::disclosure::Disclosure;
 use crate::service::error::DomainError;
@@ -41,7 +42,7 @@ const COMPONENTS: &str = "(\"@method\" \"@authority\" \"@path\" \"content-digest
 
 /// The server key's file in the data directory.
 pub fn server_key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("server-key.pem")
+    data_dir.join(super::backup::SERVER_KEY_FILE)
 }
 
 /// The deployment's server-to-server signing key.
@@ -689,10 +690,12 @@ pub fn deployment_of(facility_id: Option<&str>) -> Option<String> {
 /// The home deployment's side of `POST /api/v1/federation/scan`: the peer's signature (a peer
 /// server key, the time window, the nonce), the request, the card (this municipality's keys),
 /// the resident and the consent; the disclosure is recorded and audited (naming the peer's fire
-/// department and deployment) before it is returned. Every refusal is audited.
+/// department and deployment) before it is returned. Every refusal is audited. A peer over its
+/// rate limit (`Limit::FederationPeer`) is refused with `rate_limited` (429).
 pub fn serve_scan(
     db: &Db,
     config: &Config,
+    limits: &RateLimits,
     muni: &str,
     signed: Result<Option<httpsig::Signed>, DomainError>,
     input: Result<FederatedScanRequest, DomainError>,
@@ -748,6 +751,21 @@ pub fn serve_scan(
             "signature_expired",
             format!("created must be within {SIGNATURE_WINDOW_SECS} s of the server's clock"),
         )));
+    }
+    // Per peer deployment, counted only once its signature verified (no one else can spend a
+    // peer's budget); a throttle is audited at most once a minute per peer.
+    let limit = Limit::FederationPeer;
+    if !limits.check(limit, &deployment) {
+        let err = DomainError::too_many(limit.retry_hint());
+        if !limits.should_audit(limit, &deployment, now) {
+            return Err(err);
+        }
+        let mut e = base();
+        e.action = Action::Throttled;
+        e.purpose = Some(limit.as_str().to_string());
+        // The peer, as its facilities are named here (the fire department is not read yet).
+        e.facility_id = Some(qualified_facility(&deployment, "-"));
+        return Err(deny(db, muni, e, err, now));
     }
     let input = input?;
     let fire = FireDepartment {

@@ -13,6 +13,9 @@
 //! - `trust-list.pem`, the trust-list signing key, when the data directory has one: field devices
 //!   pin its public key at enrollment, so a restore without it would make every device refuse the
 //!   new lists until re-enrolled;
+//! - `server-key.pem`, the federation server key (`service::federation`), when the data directory
+//!   has one: peer deployments pin its public key from this deployment's trust list, so a restore
+//!   without it would make a new key that every peer refuses until its operator refreshes;
 //! - `manifest.json`: when, which backend and version, the audit chain heads in the snapshot, the
 //!   keys, and every file with its size and SHA-256.
 //!
@@ -51,6 +54,11 @@ pub const PG_FILE: &str = "kyukit.pgdump";
 pub const VAPID_FILE: &str = "vapid.pem";
 /// The trust-list private key (`service::trust_list`), in the data directory and in a generation.
 pub const TRUST_LIST_FILE: &str = "trust-list.pem";
+/// The federation server key (`service::federation`), in the data directory and in a generation.
+pub const SERVER_KEY_FILE: &str = "server-key.pem";
+/// The data directory's private keys (besides the issuer keys and the VAPID key) a generation
+/// carries when present: P-256 PKCS#8, each verified as a private key and restored 0600.
+pub const DATA_DIR_KEY_FILES: [&str; 2] = [TRUST_LIST_FILE, SERVER_KEY_FILE];
 /// Generations kept by `backup create` unless `--keep` says otherwise.
 pub const DEFAULT_KEEP: u32 = 7;
 const PREFIX: &str = "kyukit-backup-";
@@ -216,6 +224,9 @@ pub struct Restored {
     /// Whether the generation's VAPID key was put back (generations made before it was backed up
     /// have none; the server then makes a new one and browsers must subscribe again).
     pub vapid_key: bool,
+    /// Whether the generation's federation server key was put back (older generations have none:
+    /// the server then makes a new one and every peer must `kyukit federation peer refresh`).
+    pub server_key: bool,
     /// Audit entries that verified in the restored database, over all municipalities.
     pub audit_entries: i64,
 }
@@ -341,10 +352,12 @@ fn write_generation(target: &Target, out: &Path, now: i64) -> Result<Manifest, B
         copy_with_mode(&vapid, &out.join(VAPID_FILE), 0o600)?;
         files.push(file_record(out, VAPID_FILE)?);
     }
-    let trust = target.data_dir.join(TRUST_LIST_FILE);
-    if trust.is_file() {
-        copy_with_mode(&trust, &out.join(TRUST_LIST_FILE), 0o600)?;
-        files.push(file_record(out, TRUST_LIST_FILE)?);
+    for name in DATA_DIR_KEY_FILES {
+        let src = target.data_dir.join(name);
+        if src.is_file() {
+            copy_with_mode(&src, &out.join(name), 0o600)?;
+            files.push(file_record(out, name)?);
+        }
     }
     let manifest = Manifest {
         format: FORMAT.into(),
@@ -531,7 +544,7 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
     for f in &manifest.files {
         if f.path != expected_db
             && f.path != VAPID_FILE
-            && f.path != TRUST_LIST_FILE
+            && !DATA_DIR_KEY_FILES.contains(&f.path.as_str())
             && key_file_kid(&f.path).is_none()
         {
             return Err(fail(format!("{MANIFEST}: unexpected path {:?}", f.path)));
@@ -568,9 +581,11 @@ pub fn verify(generation: &Path) -> Result<Verified, BackupError> {
             .map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
         crate::push::check_vapid_pem(&pem).map_err(|e| fail(format!("file {VAPID_FILE}: {e}")))?;
     }
-    if listed.contains(TRUST_LIST_FILE) {
-        crate::secrets::read_private_key(&generation.join(TRUST_LIST_FILE))
-            .map_err(|e| fail(format!("file {TRUST_LIST_FILE}: not a private key: {e}")))?;
+    for name in DATA_DIR_KEY_FILES {
+        if listed.contains(name) {
+            crate::secrets::read_private_key(&generation.join(name))
+                .map_err(|e| fail(format!("file {name}: not a private key: {e}")))?;
+        }
     }
     for f in &manifest.files {
         if let Some(kid) = key_file_kid(&f.path) {

@@ -2,7 +2,7 @@
 //! chain against the manifest.
 
 use super::{
-    BackupError, CountRow, Database, PG_FILE, Restored, SQLITE_FILE, TRUST_LIST_FILE, Target,
+    BackupError, CountRow, DATA_DIR_KEY_FILES, Database, PG_FILE, Restored, SQLITE_FILE, Target,
     VAPID_FILE, copy_with_mode, fail, io_at, key_file_kid, list_pem, remove_if_exists, run_pg_tool,
     set_mode, sync_dir, utf8, verify,
 };
@@ -39,10 +39,15 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
     if has_vapid && vapid_dst.exists() {
         occupied.push(vapid_dst.display().to_string());
     }
-    let trust_dst = target.data_dir.join(TRUST_LIST_FILE);
-    let has_trust = manifest.files.iter().any(|f| f.path == TRUST_LIST_FILE);
-    if has_trust && trust_dst.exists() {
-        occupied.push(trust_dst.display().to_string());
+    let data_dir_keys: Vec<&str> = DATA_DIR_KEY_FILES
+        .into_iter()
+        .filter(|name| manifest.files.iter().any(|f| f.path == *name))
+        .collect();
+    for name in &data_dir_keys {
+        let dst = target.data_dir.join(name);
+        if dst.exists() {
+            occupied.push(dst.display().to_string());
+        }
     }
     match &target.database {
         Database::Sqlite(p) => {
@@ -106,14 +111,13 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
         set_mode(&vapid_dst, 0o600)?;
         sync_dir(&target.data_dir)?;
     }
-    if has_trust {
-        let tmp = target
-            .data_dir
-            .join(format!(".{TRUST_LIST_FILE}.restoring"));
+    for name in &data_dir_keys {
+        let dst = target.data_dir.join(name);
+        let tmp = target.data_dir.join(format!(".{name}.restoring"));
         remove_if_exists(&tmp)?;
-        copy_with_mode(&generation.join(TRUST_LIST_FILE), &tmp, 0o600)?;
-        std::fs::rename(&tmp, &trust_dst).map_err(io_at(&trust_dst))?;
-        set_mode(&trust_dst, 0o600)?;
+        copy_with_mode(&generation.join(name), &tmp, 0o600)?;
+        std::fs::rename(&tmp, &dst).map_err(io_at(&dst))?;
+        set_mode(&dst, 0o600)?;
         sync_dir(&target.data_dir)?;
     }
     // The restored state must be the backed-up state.
@@ -136,6 +140,7 @@ pub fn restore(generation: &Path, target: &Target, force: bool) -> Result<Restor
         manifest,
         key_files,
         vapid_key: has_vapid,
+        server_key: data_dir_keys.contains(&super::SERVER_KEY_FILE),
         audit_entries,
     })
 }
