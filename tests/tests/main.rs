@@ -44,5 +44,6 @@ mod replay;
 mod residents;
 mod slow_clients;
 mod staff;
+mod tenancy;
 mod trust_list;
 mod webauthn;

@@ -308,12 +308,14 @@ pub(crate) async fn revocations(
     state: web::Data<AppState>,
     kid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now) = (
-        state.db.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-    );
-    let list = web::block(move || cards::revocation_list(&db, &muni, &kid, now)).await??;
+    let (db, now) = (state.db.clone(), state.clock.now());
+    // Per kid: the key's owner is the municipality whose list it is.
+    let list = web::block(move || {
+        let muni = crate::service::keys::kid_owner(&db, &kid)?
+            .ok_or_else(|| ApiError::not_found("no such key"))?;
+        cards::revocation_list(&db, &muni, &kid, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(list))

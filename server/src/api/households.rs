@@ -322,7 +322,7 @@ pub(crate) async fn scan(
 ) -> Result<HttpResponse, ApiError> {
     let input: Result<svc::HouseholdScanInput, _> = json_body(&req, &body);
     let now = state.clock.now();
-    let (cfg, muni) = (state.config.clone(), state.municipality_id.clone());
+    let cfg = state.config.clone();
     let out = signed(
         &state,
         &req,
@@ -331,7 +331,9 @@ pub(crate) async fn scan(
         true,
         move |db, actor, by| {
             let input = input?;
-            let ring = keys::load(db, &cfg.data_dir, &muni, false)?;
+            // The paramedic's municipality's keys: a sticker of another is refused as not
+            // genuine here.
+            let ring = keys::load(db, &cfg.data_dir, &actor.municipality_id, false)?;
             svc::scan(db, &ring.trusted, &actor, &by, &input, now)
         },
     )
@@ -385,16 +387,16 @@ async fn sticker_page_for(
     state: web::Data<AppState>,
     digits: String,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, cfg, muni) = (
-        state.db.clone(),
-        state.config.clone(),
-        state.municipality_id.clone(),
-    );
+    let (db, cfg) = (state.db.clone(), state.config.clone());
     let handoff =
         (!digits.is_empty() && digits.len() <= 2048 && digits.bytes().all(|b| b.is_ascii_digit()))
             .then(|| format!("household={digits}"));
     let genuine = web::block(move || {
         let Ok(cose) = kyukit_card::digits_to_bytes(&digits) else {
+            return Ok(false);
+        };
+        // Its issuer: the owner of the key it names.
+        let Some(muni) = keys::card_issuer(&db, &cose)? else {
             return Ok(false);
         };
         let ring = keys::load(&db, &cfg.data_dir, &muni, false)?;

@@ -107,7 +107,7 @@ async fn guarded_async<T: Send + 'static>(
     db: &Db,
     actor: Actor,
     by: SignedBy,
-    about: Option<String>,
+    about: Option<(String, String)>,
     action: Action,
     purpose: Purpose,
     now: i64,
@@ -176,7 +176,7 @@ pub struct ScanInput {
 }
 
 /// The card bytes from a URL or base64url.
-fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
+pub(crate) fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
     let card = card.trim();
     let invalid = |m: String| DomainError::unprocessable("invalid_card", m);
     if card.len() > 4096 {
@@ -351,7 +351,8 @@ impl PreparedScan {
             card_core,
             now,
         } = self;
-        let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
+        let about = (actor.municipality_id.clone(), access.resident_id.clone());
+        let (who, about) = (actor.clone(), Some(about));
         let notify_seen = seen.1.notify_family;
         let (access, fresh) = guarded_async(
             db,
