@@ -26,6 +26,7 @@ mod household;
 mod idempotency;
 mod import;
 mod incident_grant;
+mod joint;
 mod keys;
 mod lean;
 mod openapi;
