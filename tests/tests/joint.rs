@@ -129,6 +129,77 @@ both_backends!(
         assert_eq!(on(&a), [w.rid.clone()]);
         assert!(!events.iter().any(|e| e.municipality_id == a && e.resident_id.as_deref() == Some(b_rid.as_str())));
 
+        // A hospital of A that also serves B (approved by B): the crew's incidents for both
+        // patients are on its board. (An incident is its crew's municipality's; one is seeded
+        // only from a scan of that municipality — B's patient's incident is opened unseeded.)
+        let hosp = create_facility(&app, &w.admin, "hospital", "きぬ医師会病院").await;
+        add_staff(&app, &w.admin, &hosp, "ed1", "ed_staff").await;
+        add_staff(&app, &w.admin, &hosp, "hmgr", "facility_manager").await;
+        let hmgr = staff_token(&app, "hmgr", MEDIC_PASSWORD).await;
+        let r = app
+            .post(
+                &format!("/api/v1/facilities/{hosp}/change-requests"),
+                Some(&hmgr),
+                json!({"type": "join", "municipality": B_CODE}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let hosp_apid = json_of(r).await["application_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let r = app
+            .post(
+                &format!("/api/v1/facility-applications/{hosp_apid}/decision"),
+                Some(&b_admin),
+                json!({"decision": "approve"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let mut incidents = Vec::new();
+        for (r#ref, seed) in [("J-1", da["access_id"].as_str()), ("J-2", None)] {
+            let inc = medic.open_incident(r#ref, seed).await.expect("an incident");
+            let iid = inc["id"].as_str().unwrap().to_string();
+            medic
+                .send_report(
+                    &iid,
+                    &json!({"base_version": 0, "chief_complaint": "胸痛", "activation": "stemi"}),
+                )
+                .await
+                .expect("report");
+            medic.inquire(&iid, &[&hosp]).await.expect("inquiry");
+            incidents.push(iid);
+        }
+        let ed = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let board = json_of(app.get("/api/v1/hospital/board", Some(&ed)).await).await;
+        assert_eq!(board["summaries"].as_array().unwrap().len(), 2, "{board}");
+        for iid in &incidents {
+            assert!(
+                board.to_string().contains(iid.as_str()),
+                "{iid} missing: {board}"
+            );
+        }
+        // The paramedic re-reads B's scan within its grant: read as B's (B's chain and history).
+        let reread = medic
+            .signed(
+                reqwest::Method::GET,
+                &format!("/api/v1/accesses/{}", d["access_id"].as_str().unwrap()),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(reread.status(), StatusCode::OK);
+        let reads: Vec<Value> = b_history().await["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "record.read")
+            .cloned()
+            .collect();
+        assert_eq!(reads.len(), 1, "the re-read of B's scan is in B's history");
+        assert_eq!(reads[0]["facility_name"], "常総広域消防本部");
+
         // B suspends the membership: B's card is refused and audited; A's still reads.
         let r = app
             .post(
@@ -149,6 +220,13 @@ both_backends!(
             .await
             .expect("the fire department stays A's");
 
+        // Throughout (incidents included), B's resident is never named on A's chain.
+        let named_on_a = audit_events(&app)
+            .into_iter()
+            .filter(|e| e.municipality_id == a && e.resident_id.as_deref() == Some(b_rid.as_str()))
+            .map(|e| e.action)
+            .collect::<Vec<_>>();
+        assert!(named_on_a.is_empty(), "{named_on_a:?}");
         assert!(verify_chain(&app, &a) > 10);
         assert!(verify_chain(&app, &b) > 5);
     }

@@ -730,6 +730,7 @@ pub fn reread(
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
     check_id(access_id)?;
+    let actor = &super::memberships::access_actor(db, actor, access_id)?;
     guarded(db, actor, by, Action::ReadAccess, purpose, now, |c| {
         let (d, event) = reread_in(c, actor, by, access_id, None, now)?;
         audit::append(c, &actor.municipality_id, &event, now);
@@ -753,6 +754,7 @@ pub fn photo(
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadPhoto, purpose, err, now))?;
     check_id(access_id)?;
+    let actor = &super::memberships::access_actor(db, actor, access_id)?;
     guarded(db, actor, by, Action::ReadPhoto, purpose, now, |c| {
         let (d, mut event) = reread_in(c, actor, by, access_id, Some(purpose), now)?;
         let resident = Some(d.patient.id.clone());

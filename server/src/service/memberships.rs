@@ -75,3 +75,23 @@ pub fn scan_actor(
     let _ = deny(db, &issuer, theirs, err(), now);
     Err(deny(db, &actor.municipality_id, event, err(), now))
 }
+
+/// Who a paramedic's re-read of access `access_id` acts as: an access of another municipality
+/// that the fire department serves is read as that municipality's (its chain, its resident's
+/// history); anything else as the actor (the access is then found only in their own).
+pub fn access_actor(db: &Db, actor: &Actor, access_id: &str) -> Result<Actor, DomainError> {
+    let found =
+        db.read(|c| db::access::access_municipality(c, access_id).map_err(DomainError::from))?;
+    match found {
+        Some(muni)
+            if muni != actor.municipality_id
+                && serves(db, actor.facility_id.as_deref(), &muni)? =>
+        {
+            Ok(Actor {
+                municipality_id: muni,
+                ..actor.clone()
+            })
+        }
+        _ => Ok(actor.clone()),
+    }
+}
