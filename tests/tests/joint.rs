@@ -125,8 +125,8 @@ both_backends!(
                 .map(|e| e.resident_id.clone().unwrap_or_default())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(on(&b), [b_rid.clone()]);
-        assert_eq!(on(&a), [w.rid.clone()]);
+        assert_eq!(on(&b), vec![b_rid.clone()]);
+        assert_eq!(on(&a), vec![w.rid.clone()]);
         assert!(!events.iter().any(|e| e.municipality_id == a && e.resident_id.as_deref() == Some(b_rid.as_str())));
 
         // A hospital of A that also serves B (approved by B): the crew's incidents for both

@@ -42,7 +42,9 @@ fn prepare_scan(
     input: Result<ScanInput, ApiError>,
 ) -> Result<access::PreparedScan, Failed> {
     let about = |mut failed: Failed, input: Option<&ScanInput>| {
-        failed.about = input.and_then(|i| memberships::card_subject(db, i));
+        failed.about = input
+            .and_then(|i| memberships::card_subject(db, i))
+            .map(Box::new);
         failed
     };
     let (actor, by) = request

@@ -107,7 +107,7 @@ async fn guarded_async<T: Send + 'static>(
     db: &Db,
     actor: Actor,
     by: SignedBy,
-    about: Option<(String, String)>,
+    about: Option<Box<(String, String)>>,
     action: Action,
     purpose: Purpose,
     now: i64,
@@ -352,7 +352,7 @@ impl PreparedScan {
             now,
         } = self;
         let about = (actor.municipality_id.clone(), access.resident_id.clone());
-        let (who, about) = (actor.clone(), Some(about));
+        let (who, about) = (actor.clone(), Some(Box::new(about)));
         let notify_seen = seen.1.notify_family;
         let (access, fresh) = guarded_async(
             db,

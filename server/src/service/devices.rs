@@ -463,7 +463,7 @@ pub struct Failed {
     pub err: DomainError,
     pub by: Option<Box<SignedBy>>,
     /// The resident's municipality and id.
-    pub about: Option<(String, String)>,
+    pub about: Option<Box<(String, String)>>,
     pub now: i64,
 }
 
@@ -509,7 +509,7 @@ impl Failed {
             about,
             now,
         } = self;
-        if let Some((muni, resident)) = &about {
+        if let Some((muni, resident)) = about.as_deref() {
             for pending in &mut held {
                 pending.about_if_unnamed(muni, resident);
             }
@@ -522,8 +522,7 @@ impl Failed {
                         let muni = by.device.municipality_id.as_str();
                         let mut event = replay_event(&by);
                         // Named only on the resident's own municipality's chain.
-                        event.resident_id =
-                            about.filter(|(m, _)| m.as_str() == muni).map(|(_, r)| r);
+                        event.resident_id = about.filter(|a| a.0.as_str() == muni).map(|a| a.1);
                         audit::append(tx, muni, &event, now);
                         return Ok(replay);
                     }
