@@ -6,14 +6,16 @@
 use crate::field::{ADMIN_PASSWORD, json_of};
 use crate::{StatusCode, TestApp, Value, json, resident_body};
 
-/// Creates a municipality with its issuer key; returns its id.
+/// Creates a municipality with its issuer key and its own card URL base
+/// (`https://qq.m<code>.example.jp/c/`); returns its id.
 pub fn create_municipality(app: &TestApp, code: &str, name_ja: &str, name_en: &str) -> String {
     let db = app.db();
     let new = kyukit_server::service::keys::NewMunicipality {
         code: code.into(),
         name_ja: name_ja.into(),
         name_en: name_en.into(),
-        card_base_url: None,
+        // Its own card URL base (another host than the deployment's public URL).
+        card_base_url: Some(format!("https://qq.m{code}.example.jp/c/")),
     };
     kyukit_server::service::keys::create_municipality(
         &db,

@@ -34,6 +34,12 @@ both_backends!(
         // The same login id as B's first resident: login ids are unique per municipality.
         let (a_rid, _a_token, a_card) =
             resident_in(&app, A_CODE, "hanako", "ロキソプロフェン", &["medications"]).await;
+        // A's cards carry A's own card URL base.
+        let a_url = a_card["url"].as_str().unwrap().to_ascii_lowercase();
+        assert!(
+            a_url.starts_with("https://qq.m082171.example.jp/c/"),
+            "{a_url}"
+        );
         let mut a_medic = enrolled_client(&app, &a_admin, &a_fire).await;
         medic_login(&app, &mut a_medic, "medic-kasama")
             .await

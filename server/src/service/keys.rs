@@ -305,3 +305,15 @@ pub fn all_trusted(db: &Db, data_dir: &Path) -> Result<KeySet, DomainError> {
 pub fn kid_owner(db: &Db, kid: &str) -> Result<Option<String>, DomainError> {
     db.read(|c| db::keys::key_owner(c, kid).map_err(DomainError::from))
 }
+
+/// A municipality's card URL base: its own (`kyukit municipality create --card-base-url`), else
+/// the deployment's.
+pub fn card_base(
+    db: &Db,
+    config: &crate::config::Config,
+    muni: &str,
+) -> Result<String, DomainError> {
+    let m = db.read(|c| db::keys::municipality(c, muni).map_err(DomainError::from))?;
+    Ok(m.and_then(|m| m.card_base_url)
+        .unwrap_or_else(|| config.card_base_url()))
+}
