@@ -23,6 +23,8 @@ pub struct MunicipalityRow {
     pub created_at: i64,
     /// The https prefix of its cards' URLs; `None`: the deployment's.
     pub card_base_url: Option<String>,
+    /// The deployment's default municipality (made on first start; exactly one).
+    pub is_default: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -36,9 +38,14 @@ pub struct IssuerKeyRow {
     pub retired_at: Option<i64>,
 }
 
+/// The deployment's default municipality (before migration 000071 marked it: the earliest).
 pub fn first_municipality(conn: &mut DbConnection) -> QueryResult<Option<MunicipalityRow>> {
     municipalities::table
-        .order(municipalities::created_at.asc())
+        .order((
+            municipalities::is_default.desc(),
+            municipalities::created_at.asc(),
+            municipalities::id.asc(),
+        ))
         .select(MunicipalityRow::as_select())
         .first(conn)
         .optional()
@@ -47,7 +54,11 @@ pub fn first_municipality(conn: &mut DbConnection) -> QueryResult<Option<Municip
 /// Every municipality of the deployment, the default (first created) first.
 pub fn municipalities(conn: &mut DbConnection) -> QueryResult<Vec<MunicipalityRow>> {
     municipalities::table
-        .order((municipalities::created_at.asc(), municipalities::id.asc()))
+        .order((
+            municipalities::is_default.desc(),
+            municipalities::created_at.asc(),
+            municipalities::id.asc(),
+        ))
         .select(MunicipalityRow::as_select())
         .load(conn)
 }

@@ -736,6 +736,7 @@ pub(crate) mod testing {
             name_en: id.into(),
             created_at: 0,
             card_base_url: None,
+            is_default: false,
         }
     }
 }

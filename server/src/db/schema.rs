@@ -10,6 +10,7 @@ diesel::table! {
         name_en -> Text,
         created_at -> BigInt,
         card_base_url -> Nullable<Text>,
+        is_default -> Bool,
     }
 }
 

@@ -93,6 +93,7 @@ pub fn bootstrap(
                 name_en: defaults.name_en.clone(),
                 created_at: now,
                 card_base_url: None,
+                is_default: true,
             };
             db.write(|c| db::keys::insert_municipality(c, &row).map_err(DomainError::from))?;
             id
@@ -157,6 +158,7 @@ pub fn create_municipality(
         name_en: new.name_en.trim().to_string(),
         created_at: now,
         card_base_url: new.card_base_url.clone(),
+        is_default: false,
     };
     db.write(|c| {
         if db::keys::municipality_by_code(c, &row.code)?.is_some() {
