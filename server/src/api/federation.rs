@@ -57,7 +57,7 @@ pub(crate) async fn scan(
             &st.db,
             &st.config,
             &st.limits,
-            &st.municipality_id,
+            &st.default_municipality,
             signed,
             input,
             now,

@@ -7,6 +7,7 @@ mod card;
 mod cards;
 mod federation;
 mod keys;
+mod municipality;
 mod residents;
 pub mod serve;
 mod totp;
@@ -35,6 +36,9 @@ enum Command {
     /// The hash-chained audit log: print the head, verify the chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Municipalities (tenants) of this deployment: create one with its issuer key, list them.
+    #[command(subcommand)]
+    Municipality(municipality::MunicipalityCommand),
     /// Issuer keys: list, rotate, mark compromised.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -123,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Card(cmd) => card::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Federation(cmd) => federation::run(cmd),
+        Command::Municipality(cmd) => municipality::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Backup(cmd) => backup::run(cmd),

@@ -37,6 +37,7 @@ pub mod incidents;
 pub mod invites;
 pub mod keys;
 pub mod peers;
+pub mod memberships;
 pub mod photos;
 mod pool;
 pub mod push; // push
@@ -735,6 +736,8 @@ pub(crate) mod testing {
             name_ja: id.into(),
             name_en: id.into(),
             created_at: 0,
+            card_base_url: None,
+            is_default: false,
         }
     }
 }
