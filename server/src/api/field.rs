@@ -65,14 +65,15 @@ fn prepare_scan(
     // department serves; else refused here.
     let actor = memberships::scan_actor(db, &actor, &input, Action::Scan, now)
         .map_err(|e| about(fail(e), Some(&input)))?;
-    let prepared = keys::load(db, &st.config.data_dir, &actor.municipality_id, false).and_then(
-        |ring| {
+    let prepared =
+        keys::load(db, &st.config.data_dir, &actor.municipality_id, false).and_then(|ring| {
             // A card whose key is none of this deployment's municipalities' may be a peer
             // deployment's.
             if let Ok(cose) = access::card_bytes(&input.card)
                 && let Some(fed) = federation::prepare_scan(
                     db,
                     &st.config,
+                    &st.default_municipality,
                     &ring.trusted,
                     &actor,
                     &by,
@@ -84,8 +85,7 @@ fn prepare_scan(
                 return Ok(Prepared::Federated(Box::new(fed)));
             }
             access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now).map(Prepared::Local)
-        },
-    );
+        });
     prepared.map_err(|e| about(fail(e), Some(&input)))
 }
 

@@ -36,8 +36,8 @@ pub mod imports;
 pub mod incidents;
 pub mod invites;
 pub mod keys;
-pub mod peers;
 pub mod memberships;
+pub mod peers;
 pub mod photos;
 mod pool;
 pub mod push; // push

@@ -473,11 +473,13 @@ fn refuse(db: &Db, actor: &Actor, err: DomainError, now: i64) -> DomainError {
 /// A scan whose card is not signed by this municipality's keys (`trusted`): if its key is a
 /// peer's, the checks of this side (a paramedic on a device; the key not compromised at the
 /// peer; the card's signature and expiry) and the request to send; `Ok(None)` when no peer
-/// holds the key (the local scan refuses it: `untrusted_issuer`). Refusals are audited here.
+/// holds the key (the local scan refuses it: `untrusted_issuer`). The peers are the deployment's,
+/// stored under `peers_of` (its default municipality). Refusals are audited here.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_scan(
     db: &Db,
     config: &Config,
+    peers_of: &str,
     trusted: &KeySet,
     actor: &Actor,
     by: &SignedBy,
@@ -493,7 +495,7 @@ pub fn prepare_scan(
     }
     let muni = actor.municipality_id.as_str();
     let found = db.read(|c| -> Result<_, DomainError> {
-        for row in db::peers::peers(c, muni)? {
+        for row in db::peers::peers(c, peers_of)? {
             let list = stored_list(&row)?;
             let hit = served(&list).find_map(|i| {
                 i.keys
