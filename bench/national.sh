@@ -61,7 +61,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kyukit-national.XXXXXX")
 server_pid="" pg_dir=""
 cleanup() {
   set +e
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null
+  fi
   if [ -n "$pg_dir" ]; then "$root/tests/pg.sh" stop "$pg_dir" >/dev/null 2>&1; fi
   if [ -z "$keep" ]; then rm -rf "$work"; else log "kept $work"; fi
 }
@@ -107,7 +111,7 @@ fi
 server_pid=$!
 base_url=""
 for _ in $(seq 200); do
-  base_url=$(sed -n 's#.*health: *\(http://127\.0\.0\.1:[0-9]*\)/healthz.*#\1#p' "$work/server.out" | head -1)
+  base_url=$(sed -n 's#.*health: *\(http://127\.0\.0\.1:[0-9]*\)/healthz.*#\1#p' "$work/server.out" 2>/dev/null | head -1 || true)
   if [ -n "$base_url" ] && curl -fsS "$base_url/healthz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then cat "$work/server.out" "$work/server.log" >&2; exit 1; fi
   base_url=""; sleep 0.1

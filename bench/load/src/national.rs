@@ -119,6 +119,12 @@ struct Region {
     hospitals: Vec<usize>,
 }
 
+/// `?municipality=CODE` (login ids are per municipality), or nothing for the default one.
+fn muni_query(code: Option<&str>) -> String {
+    code.map(|c| format!("?municipality={c}"))
+        .unwrap_or_default()
+}
+
 /// The loopback address hospital `h`'s feeds come from.
 fn hospital_addr(h: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 20, (h / 250) as u8, (h % 250 + 1) as u8)
@@ -272,7 +278,7 @@ async fn national(args: NationalArgs) -> Result<(), String> {
                 let login = post_created(
                     &http,
                     &base,
-                    "/api/v1/sessions",
+                    &format!("/api/v1/sessions{}", muni_query(admin.code.as_deref())),
                     None,
                     json!({"login_id": admin.login, "password": admin.password,
                            "totp": setup::totp_now(&admin.totp_secret)?}),
@@ -284,9 +290,18 @@ async fn national(args: NationalArgs) -> Result<(), String> {
                 t
             }
         };
-        let (region, hs) = build_region(&args, &http, &base, &run, &token, r, hospitals.len())
-            .await
-            .map_err(|e| format!("region {r}: {e}"))?;
+        let (region, hs) = build_region(
+            &args,
+            &http,
+            &base,
+            &run,
+            &token,
+            admin.code.as_deref(),
+            r,
+            hospitals.len(),
+        )
+        .await
+        .map_err(|e| format!("region {r}: {e}"))?;
         hospitals.extend(hs);
         regions.push(region);
         eprintln!(
@@ -614,6 +629,7 @@ async fn build_region(
     base: &str,
     run: &str,
     admin: &str,
+    code: Option<&str>,
     r: usize,
     first_hospital: usize,
 ) -> Result<(Region, Vec<Hospital>), String> {
@@ -642,9 +658,10 @@ async fn build_region(
     .await?;
     let (hpr, staff) = (args.hospitals_per_region, args.ed_staff_per_hospital);
     let c = ctx.clone();
+    let query = muni_query(code);
     let hs = setup::parallel(hpr, args.setup_parallelism, move |i| {
-        let c = c.clone();
-        async move { hospital(&c, r, i, staff).await }
+        let (c, query) = (c.clone(), query.clone());
+        async move { hospital(&c, &query, r, i, staff).await }
     })
     .await?;
     let hospitals = hs
@@ -669,6 +686,7 @@ async fn build_region(
 /// Hospital `i` of region `r` and its ED staff, each logged in once.
 async fn hospital(
     c: &Ctx,
+    query: &str,
     r: usize,
     i: usize,
     staff: usize,
@@ -704,7 +722,7 @@ async fn hospital(
         let session = post_created(
             &c.http,
             &c.base,
-            "/api/v1/sessions",
+            &format!("/api/v1/sessions{query}"),
             None,
             json!({"login_id": login, "password": setup::MEDIC_PASSWORD,
                    "totp": setup::totp_now(secret)?}),
