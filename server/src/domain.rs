@@ -241,6 +241,14 @@ text_enum! {
 }
 
 text_enum! {
+    /// `facility_municipalities.status`: a facility serving another municipality (issue 22).
+    pub enum MembershipStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+text_enum! {
     /// `accesses.kind`.
     pub enum AccessKind {
         Scan = "scan",
@@ -560,6 +568,7 @@ mod tests {
         round_trips(FacilityKind::ALL);
         round_trips(FacilityStatus::ALL);
         round_trips(DeviceStatus::ALL);
+        round_trips(MembershipStatus::ALL);
         round_trips(AccessKind::ALL);
         round_trips(DisclosureKind::ALL);
         round_trips(ReviewStatus::ALL);

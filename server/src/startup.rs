@@ -53,11 +53,11 @@ pub fn open(config: &Config, clock: &dyn Clock) -> io::Result<(Db, String)> {
 
 impl Application {
     pub fn build(config: &Config, clock: Arc<dyn Clock>) -> io::Result<Self> {
-        let (db, municipality_id) = open(config, clock.as_ref())?;
+        let (db, default_municipality) = open(config, clock.as_ref())?;
         let state = AppState {
             db,
             config: Arc::new(config.clone()),
-            municipality_id,
+            default_municipality,
             clock,
             metrics: Arc::default(),
             limits: Arc::new(crate::ratelimit::RateLimits::new(&config.rate_limits)),
@@ -291,14 +291,25 @@ async fn escalate(state: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let (db, muni, now, policy) = (
+        let (db, now, policy) = (
             state.db.clone(),
-            state.municipality_id.clone(),
             state.clock.now(),
             state.config.escalation_policy(),
         );
         let wake = state.wakers();
-        let due = move || crate::service::incidents::escalate_due(&db, &muni, &policy, now, &wake);
+        // Every municipality's incidents, one after another (each is scoped by its tenant).
+        let due = move || {
+            let munis = db.read(|c| {
+                crate::db::keys::municipalities(c).map_err(crate::service::error::DomainError::from)
+            })?;
+            let mut steps = Vec::new();
+            for m in munis {
+                steps.extend(crate::service::incidents::escalate_due(
+                    &db, &m.id, &policy, now, &wake,
+                )?);
+            }
+            Ok::<_, crate::service::error::DomainError>(steps)
+        };
         match web::block(due).await {
             Ok(Ok(steps)) => {
                 for s in &steps {

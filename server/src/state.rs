@@ -9,8 +9,10 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    /// This server's municipality (one tenant per server process for now).
-    pub municipality_id: String,
+    /// The deployment's default municipality (the first created): the tenant of a public request
+    /// that names none (`api::tenant`) and of the operator's commands without `--municipality`.
+    /// Every other request's municipality comes from what it carries (docs/data-model.md).
+    pub default_municipality: String,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub limits: Arc<crate::ratelimit::RateLimits>,

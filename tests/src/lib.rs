@@ -7,6 +7,7 @@
 pub mod field;
 pub mod push;
 pub mod sse;
+pub mod tenancy;
 
 use diesel::Connection;
 use diesel::connection::SimpleConnection;

@@ -14,7 +14,7 @@ use reqwest::Method;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum A {
+pub(crate) enum A {
     Anonymous,
     Resident,
     OtherResident,
@@ -62,7 +62,7 @@ const SESSIONS: [A; 9] = [
 ];
 
 /// Who may call a route. Returns the allowed actors; panics for a route without a rule.
-fn rule(method: &str, path: &str) -> BTreeSet<A> {
+pub(crate) fn rule(method: &str, path: &str) -> BTreeSet<A> {
     let set = |v: &[A]| v.iter().copied().collect::<BTreeSet<A>>();
     let p = path;
     match (method, p) {
@@ -238,15 +238,16 @@ fn rule(method: &str, path: &str) -> BTreeSet<A> {
 }
 
 /// Everything the cells need: tokens, clients and object ids.
-struct World {
-    tokens: BTreeMap<A, String>,
-    medic: Client,
+/// The matrix's world, also the victim municipality of `tenancy.rs`.
+pub(crate) struct World {
+    pub(crate) tokens: BTreeMap<A, String>,
+    pub(crate) medic: Client,
     medic_x: Client,
     revoked: Client,
-    ids: BTreeMap<&'static str, String>,
-    r3: String,
-    r3_card: String,
-    r3_item: String,
+    pub(crate) ids: BTreeMap<&'static str, String>,
+    pub(crate) r3: String,
+    pub(crate) r3_card: String,
+    pub(crate) r3_item: String,
 }
 
 async fn created(r: reqwest::Response) -> Value {
@@ -256,7 +257,7 @@ async fn created(r: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn build(app: &TestApp, other: &TestApp) -> World {
+pub(crate) async fn build(app: &TestApp, other: &TestApp) -> World {
     let admin = admin_token(app).await;
     let fire = create_facility(app, &admin, "fire_department", "常総広域消防本部").await;
     let hosp = create_facility(app, &admin, "hospital", "きぬ医師会病院").await;
@@ -611,7 +612,7 @@ fn push_subscription(endpoint: &str) -> Value {
 }
 
 /// The concrete path (and query) of a route for an actor: a proxy addresses its own resident.
-fn concrete(w: &World, actor: A, path: &str) -> String {
+pub(crate) fn concrete(w: &World, actor: A, path: &str) -> String {
     let proxy = actor == A::Proxy;
     let id = |k: &str| w.ids[k].clone();
     let mut out = path.to_string();
@@ -676,7 +677,7 @@ fn concrete(w: &World, actor: A, path: &str) -> String {
 }
 
 /// A valid body for each writing route, so a refusal is the authorization's, not the parser's.
-fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
+pub(crate) fn body(w: &World, method: &str, path: &str, now: i64) -> Option<Value> {
     let b = match (method, path) {
         ("PUT", "/api/v1/residents/{rid}") => resident_body("x")["profile"].clone(),
         ("POST", "/api/v1/residents/{rid}/dataset") => {
@@ -798,7 +799,7 @@ async fn send(
         .as_u16()
 }
 
-fn routes() -> Vec<(String, String)> {
+pub(crate) fn routes() -> Vec<(String, String)> {
     let doc = kyukit_server::api::openapi::document();
     let v = serde_json::to_value(doc).unwrap();
     let mut out = Vec::new();

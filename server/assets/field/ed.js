@@ -75,7 +75,10 @@ async function api(method, path, body) {
   const headers = {};
   if (S.token) headers.Authorization = `Bearer ${S.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await net.fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+  // The board's municipality for a login (`/pages/ed?municipality=CODE`); a session carries its own.
+  const code = new URLSearchParams(location.search).get("municipality");
+  const url = code && method === "POST" && path === "/api/v1/sessions" ? `${path}?municipality=${encodeURIComponent(code)}` : path;
+  const r = await net.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
   if (r.status === 204) return null;
   const data = await r.json().catch(() => ({}));
   if (!r.ok) {

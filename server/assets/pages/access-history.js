@@ -221,7 +221,8 @@ async function load() {
 $("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
-  const r = await fetch("/api/v1/sessions", {
+  const code = new URLSearchParams(location.search).get("municipality");
+  const r = await fetch(code ? `/api/v1/sessions?municipality=${encodeURIComponent(code)}` : "/api/v1/sessions", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ login_id: f.get("login_id"), password: f.get("password") }),

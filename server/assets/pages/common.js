@@ -155,6 +155,19 @@ export function onUnauthorized(fn) {
   unauthorizedHandler = fn;
 }
 
+// The page's municipality: `?municipality=CODE` on a page is carried to the public routes that
+// name one (login, registration, facility applications); everything else is the session's
+// (docs/data-model.md, "Tenancy").
+const TENANT_POSTS = ["/api/v1/sessions", "/api/v1/residents", "/api/v1/proxies", "/api/v1/proxy-invites/register", "/api/v1/facility-applications"];
+
+export function tenantPath(method, path) {
+  const code = new URLSearchParams(location.search).get("municipality");
+  if (!code) return path;
+  const bare = path.split("?")[0];
+  const named = (method === "POST" && TENANT_POSTS.includes(bare)) || (method === "GET" && bare.startsWith("/api/v1/facility-applications/"));
+  return named ? `${path}${path.includes("?") ? "&" : "?"}municipality=${encodeURIComponent(code)}` : path;
+}
+
 async function send(method, path, body) {
   const headers = {};
   const token = sessionStorage.getItem(TOKEN);
@@ -164,7 +177,7 @@ async function send(method, path, body) {
   if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
   let r;
   try {
-    r = await fetch(path, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
+    r = await fetch(tenantPath(method, path), { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
   } catch {
     throw new ApiFailure(0, "network", "network error");
   }

@@ -17,11 +17,13 @@ use serde::Serialize;
 /// (a registrant must be told), so this limit is how fast one address can probe ids.
 pub(crate) async fn limit_registration(
     state: &web::Data<AppState>,
+    muni: &str,
     req: &HttpRequest,
 ) -> Result<(), ApiError> {
     let event = audit::Event::new(audit::Action::Throttled, audit::Outcome::Denied);
     extract::limit(
         state,
+        muni,
         Limit::RegisterAddr,
         &extract::client_addr(req),
         event,
@@ -34,6 +36,7 @@ pub(crate) async fn limit_registration(
     post,
     path = "/api/v1/residents",
     tag = "accounts",
+    params(crate::api::tenant::MunicipalityQuery),
     request_body = residents::RegisterResident,
     responses(
         (status = 201, description = "Registered and logged in", body = residents::Registered),
@@ -46,6 +49,7 @@ pub(crate) async fn limit_registration(
         (status = 429, description = "`rate_limited`: too many registrations from this address", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
 pub(crate) async fn register_resident(
@@ -53,16 +57,16 @@ pub(crate) async fn register_resident(
     req: HttpRequest,
     body: web::Json<residents::RegisterResident>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now, policy) = (
+    let muni = super::tenant::public(&state, &req).await?;
+    let (db, now, policy) = (
         state.db.clone(),
-        state.municipality_id.clone(),
         state.clock.now(),
         state.config.session_policy,
     );
     let body = body.into_inner();
     // Only a registration that would reach the login id's lookup counts towards the limit.
     residents::check_self(&body, now)?;
-    limit_registration(&state, &req).await?;
+    limit_registration(&state, &muni, &req).await?;
     let out = web::block(move || residents::register_self(&db, &muni, body, now, policy)).await??;
     Ok(HttpResponse::Created().json(out))
 }
@@ -75,6 +79,7 @@ pub(crate) async fn register_resident(
     post,
     path = "/api/v1/proxies",
     tag = "accounts",
+    params(crate::api::tenant::MunicipalityQuery),
     request_body = residents::RegisterProxy,
     responses(
         (status = 201, description = "The proxy is registered and logged in; `resident_id` is the new resident",
@@ -88,6 +93,7 @@ pub(crate) async fn register_resident(
         (status = 429, description = "`rate_limited`: too many registrations from this address", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
 pub(crate) async fn register_proxy(
@@ -95,15 +101,15 @@ pub(crate) async fn register_proxy(
     req: HttpRequest,
     body: web::Json<residents::RegisterProxy>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now, policy) = (
+    let muni = super::tenant::public(&state, &req).await?;
+    let (db, now, policy) = (
         state.db.clone(),
-        state.municipality_id.clone(),
         state.clock.now(),
         state.config.session_policy,
     );
     let body = body.into_inner();
     residents::check_proxy(&body, now)?;
-    limit_registration(&state, &req).await?;
+    limit_registration(&state, &muni, &req).await?;
     let out =
         web::block(move || residents::register_by_proxy(&db, &muni, body, now, policy)).await??;
     Ok(HttpResponse::Created().json(out))
@@ -128,6 +134,7 @@ pub struct ResidentList {
     post,
     path = "/api/v1/sessions",
     tag = "accounts",
+    params(crate::api::tenant::MunicipalityQuery),
     request_body = accounts::Credentials,
     responses(
         (status = 201, description = "Logged in", body = Session),
@@ -143,6 +150,7 @@ pub struct ResidentList {
         (status = 415, response = UnsupportedMediaType),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
 pub(crate) async fn login(
@@ -150,16 +158,16 @@ pub(crate) async fn login(
     req: HttpRequest,
     body: super::RawBody,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now, policy) = (
+    let muni = super::tenant::public(&state, &req).await?;
+    let (db, now, policy) = (
         state.db.clone(),
-        state.municipality_id.clone(),
         state.clock.now(),
         state.config.session_policy,
     );
     // Throttle before anything costly (argon2), per address and per login id.
     let addr = extract::client_addr(&req);
     let event = audit::Event::new(audit::Action::LoginFailed, audit::Outcome::Denied);
-    extract::limit(&state, Limit::LoginAddr, &addr, event.clone()).await?;
+    extract::limit(&state, &muni, Limit::LoginAddr, &addr, event.clone()).await?;
     // A field device signs its paramedic's login (docs/device-protocol.md); others do not sign.
     let signed = extract::parse_signature(&req, &body)?;
     let creds: accounts::Credentials = extract::json_body(&req, &body)?;
@@ -172,6 +180,10 @@ pub(crate) async fn login(
         }
         None => None,
     };
+    // A device-signed login is its device's municipality's (its paramedics' accounts are there).
+    let muni = device
+        .as_ref()
+        .map_or(muni, |d| d.device.municipality_id.clone());
     let id_key = creds.login_id.trim().to_ascii_lowercase();
     let mut event = event.detail(id_key.clone());
     let bucket = match &device {
@@ -181,7 +193,8 @@ pub(crate) async fn login(
         }
         None => id_key,
     };
-    extract::limit(&state, Limit::LoginId, &bucket, event).await?;
+    let bucket = format!("{muni} {bucket}");
+    extract::limit(&state, &muni, Limit::LoginId, &bucket, event).await?;
     let token = web::block(move || {
         let Some(by) = device else {
             return accounts::login(&db, &muni, &creds, None, now, policy);

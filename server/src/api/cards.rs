@@ -7,6 +7,7 @@ use super::openapi::{
 use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::Authenticated;
 use crate::service::cards::{self, IssuePolicy};
+use crate::service::keys;
 use crate::state::AppState;
 use actix_web::{HttpResponse, http::header, web};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub(crate) async fn issue(
 ) -> Result<HttpResponse, ApiError> {
     let (db, now, cfg) = (state.db.clone(), state.clock.now(), state.config.clone());
     let card = web::block(move || {
-        let base = cfg.card_base_url();
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
         let policy = IssuePolicy {
             data_dir: &cfg.data_dir,
             card_base_url: &base,
@@ -71,8 +72,12 @@ pub(crate) async fn list(
     Authenticated(a): Authenticated,
     rid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base) = (state.db.clone(), state.config.card_base_url());
-    let list = web::block(move || cards::list(&db, &a, &rid, &base)).await??;
+    let (db, cfg) = (state.db.clone(), state.config.clone());
+    let list = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        cards::list(&db, &a, &rid, &base)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(CardList { cards: list }))
 }
 
@@ -96,9 +101,13 @@ pub(crate) async fn get(
     Authenticated(a): Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base) = (state.db.clone(), state.config.card_base_url());
+    let (db, cfg) = (state.db.clone(), state.config.clone());
     let (rid, cid) = path.into_inner();
-    let card = web::block(move || cards::get(&db, &a, &rid, &cid, &base)).await??;
+    let card = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        cards::get(&db, &a, &rid, &cid, &base)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(card))
 }
 
@@ -129,15 +138,13 @@ pub(crate) async fn revoke(
     path: web::Path<(String, String)>,
     body: web::Json<cards::RevokeInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base, now) = (
-        state.db.clone(),
-        state.config.card_base_url(),
-        state.clock.now(),
-    );
+    let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
     let (rid, cid) = path.into_inner();
-    let card =
-        web::block(move || cards::revoke(&db, &a, &rid, &cid, body.into_inner(), &base, now))
-            .await??;
+    let card = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        cards::revoke(&db, &a, &rid, &cid, body.into_inner(), &base, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(card))
 }
 
@@ -165,7 +172,7 @@ pub(crate) async fn reissue(
     let (db, now, cfg) = (state.db.clone(), state.clock.now(), state.config.clone());
     let (rid, cid) = path.into_inner();
     let card = web::block(move || {
-        let base = cfg.card_base_url();
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
         let policy = IssuePolicy {
             data_dir: &cfg.data_dir,
             card_base_url: &base,
@@ -195,9 +202,10 @@ async fn card_qr(
     rid: String,
     cid: String,
 ) -> Result<(kyukit_card::CardQr, Vec<u8>, String), ApiError> {
-    let (db, base) = (state.db.clone(), state.config.card_base_url());
+    let (db, cfg) = (state.db.clone(), state.config.clone());
     web::block(move || {
         let row = cards::active_row(&db, &a, &rid, &cid)?;
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
         let url = kyukit_card::card_url(&base, &row.cose).map_err(ApiError::internal)?;
         let qr = kyukit_card::CardQr::encode(&url, kyukit_card::EcLevel::Q)
             .map_err(ApiError::internal)?;
@@ -308,12 +316,14 @@ pub(crate) async fn revocations(
     state: web::Data<AppState>,
     kid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now) = (
-        state.db.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-    );
-    let list = web::block(move || cards::revocation_list(&db, &muni, &kid, now)).await??;
+    let (db, now) = (state.db.clone(), state.clock.now());
+    // Per kid: the key's owner is the municipality whose list it is.
+    let list = web::block(move || {
+        let muni = crate::service::keys::kid_owner(&db, &kid)?
+            .ok_or_else(|| ApiError::not_found("no such key"))?;
+        cards::revocation_list(&db, &muni, &kid, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(list))
@@ -354,8 +364,9 @@ pub(crate) async fn printable(
             ));
         }
     };
-    let (db, base) = (state.db.clone(), state.config.card_base_url());
+    let (db, cfg) = (state.db.clone(), state.config.clone());
     let bytes = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
         let d = cards::print_data(&db, &a, &rid, &cid, &base)?;
         let qr = kyukit_card::CardQr::encode(&d.url, kyukit_card::EcLevel::Q)
             .map_err(ApiError::internal)?;

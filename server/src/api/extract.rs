@@ -49,9 +49,11 @@ pub(crate) fn client_addr(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Applies a rate limit; a throttle is answered 429 and audited (coalesced per minute).
+/// Applies a rate limit; a throttle is answered 429 and audited (coalesced per minute) in the
+/// chain of `muni`, the request's municipality.
 pub(crate) async fn limit(
     state: &web::Data<AppState>,
+    muni: &str,
     which: Limit,
     key: &str,
     event: Event,
@@ -59,14 +61,15 @@ pub(crate) async fn limit(
     if state.limits.check(which, key) {
         return Ok(());
     }
-    let (state, key) = (state.clone(), key.to_string());
-    web::block(move || limit_blocking(&state, &state.db, which, &key, event)).await?
+    let (state, key, muni) = (state.clone(), key.to_string(), muni.to_string());
+    web::block(move || limit_blocking(&state, &state.db, &muni, which, &key, event)).await?
 }
 
 /// [`limit`] on a thread that may block (the audit write of a throttle).
 fn limit_blocking(
     state: &AppState,
     db: &Db,
+    muni: &str,
     which: Limit,
     key: &str,
     event: Event,
@@ -82,7 +85,7 @@ fn limit_blocking(
     let mut event = event;
     event.action = Action::Throttled;
     event.purpose = Some(which.as_str().to_string());
-    Err(deny(db, &state.municipality_id, event, err, now))
+    Err(deny(db, muni, event, err, now))
 }
 
 /// What a field request's authentication needs from the HTTP request, taken on the worker
@@ -126,8 +129,10 @@ impl FieldRequest {
         state: &AppState,
         db: &Db,
     ) -> Result<(Actor, SignedBy), Failed> {
+        // Until the device is known, refusals go to the default municipality's chain; then the
+        // request is its device's municipality's.
         let (muni, now, policy) = (
-            state.municipality_id.as_str(),
+            state.default_municipality.as_str(),
             state.clock.now(),
             state.config.session_policy,
         );
@@ -149,13 +154,16 @@ impl FieldRequest {
                     ),
                 };
                 let mut event = Event::new(action, Outcome::Denied);
+                let mut muni = muni.to_string();
                 if let Some(actor) = token
                     .as_deref()
                     .and_then(|t| accounts::authenticate(db, t, now, policy).ok())
                 {
+                    // On the caller's own municipality's chain.
                     event = actor.event(action, Outcome::Denied);
+                    muni = actor.municipality_id;
                 }
-                return Err(Failed::unverified(deny(db, muni, event, err, now), now));
+                return Err(Failed::unverified(deny(db, &muni, event, err, now), now));
             }
         };
         let by = devices::verify_signature(db, muni, &signed, now)
@@ -164,13 +172,21 @@ impl FieldRequest {
         // A replay is refused as one before anything else can refuse it (the session, the rate
         // limits): whatever the first copy got, the second gets `replayed_request`.
         devices::refuse_replay(db, &by, now).map_err(&fail)?;
+        let muni = by.device.municipality_id.as_str();
         let actor =
             devices::bound_session(db, muni, &by, token.as_deref(), now, policy).map_err(&fail)?;
         if scan_limited {
             let event = actor.event(action, Outcome::Denied);
-            limit_blocking(state, db, Limit::ScanDevice, &by.device.id, event.clone())
-                .map_err(&fail)?;
-            limit_blocking(state, db, Limit::ScanAddr, &addr, event).map_err(&fail)?;
+            limit_blocking(
+                state,
+                db,
+                muni,
+                Limit::ScanDevice,
+                &by.device.id,
+                event.clone(),
+            )
+            .map_err(&fail)?;
+            limit_blocking(state, db, muni, Limit::ScanAddr, &addr, event).map_err(&fail)?;
         }
         Ok((actor, by))
     }

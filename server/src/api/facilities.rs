@@ -202,7 +202,7 @@ pub(crate) async fn enroll(
 ) -> Result<HttpResponse, ApiError> {
     let (db, muni, now) = (
         state.db.clone(),
-        state.municipality_id.clone(),
+        state.default_municipality.clone(),
         state.clock.now(),
     );
     let mut e = web::block(move || devices::enroll(&db, &muni, &body, now)).await??;

@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::service::access::{self, BreakGlassInput, ScanInput};
 use crate::service::devices::{self, Failed};
 use crate::service::disclosure::Disclosure;
-use crate::service::{self, fhir, keys};
+use crate::service::{self, fhir, keys, memberships};
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -32,8 +32,8 @@ fn respond(
 }
 
 /// A scan up to its write: the request's authentication, then the card and the reads. A
-/// failure names the resident whose card the body presented, if it is one this municipality
-/// issued ([`access::card_resident`]): a refused scan of a resident's card, whatever refused it,
+/// failure names the resident whose card the body presented, on that resident's municipality's
+/// chain ([`memberships::card_subject`]): a refused scan of a resident's card, whatever refused it,
 /// is in that resident's access history.
 fn prepare_scan(
     st: &AppState,
@@ -42,7 +42,9 @@ fn prepare_scan(
     input: Result<ScanInput, ApiError>,
 ) -> Result<access::PreparedScan, Failed> {
     let about = |mut failed: Failed, input: Option<&ScanInput>| {
-        failed.about = input.and_then(|i| access::card_resident(db, &st.municipality_id, i));
+        failed.about = input
+            .and_then(|i| memberships::card_subject(db, i))
+            .map(Box::new);
         failed
     };
     let (actor, by) = request
@@ -51,7 +53,11 @@ fn prepare_scan(
     let now = st.clock.now();
     let fail = Failed::after(&by, now);
     let input = input.map_err(&fail)?;
-    let prepared = keys::load(db, &st.config.data_dir, &st.municipality_id, false)
+    // The card's municipality (its key's owner): the paramedic's own, or one their fire
+    // department serves; else refused here.
+    let actor = memberships::scan_actor(db, &actor, &input, Action::Scan, now)
+        .map_err(|e| about(fail(e), Some(&input)))?;
+    let prepared = keys::load(db, &st.config.data_dir, &actor.municipality_id, false)
         .and_then(|ring| access::prepare_scan(db, &ring.trusted, &actor, &by, &input, now));
     prepared.map_err(|e| about(fail(e), Some(&input)))
 }

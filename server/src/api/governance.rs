@@ -51,6 +51,7 @@ fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuild
     post,
     path = "/api/v1/facility-applications",
     tag = "governance",
+    params(crate::api::tenant::MunicipalityQuery),
     request_body = ApplicationInput,
     responses(
         (status = 201, description = "Submitted, pending the city's decision", body = Submitted),
@@ -61,6 +62,7 @@ fn no_store(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuild
         (status = 429, description = "`rate_limited`: too many applications from this address this hour, or too many waiting", body = ErrorBody),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
 pub(crate) async fn apply(
@@ -68,13 +70,17 @@ pub(crate) async fn apply(
     req: HttpRequest,
     body: web::Json<ApplicationInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let muni = super::tenant::public(&state, &req).await?;
     let event = audit::Event::new(audit::Action::Throttled, audit::Outcome::Denied);
-    extract::limit(&state, Limit::ApplyAddr, &extract::client_addr(&req), event).await?;
-    let (db, muni, now) = (
-        state.db.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-    );
+    extract::limit(
+        &state,
+        &muni,
+        Limit::ApplyAddr,
+        &extract::client_addr(&req),
+        event,
+    )
+    .await?;
+    let (db, now) = (state.db.clone(), state.clock.now());
     let s = web::block(move || governance::apply(&db, &muni, &body, now)).await??;
     Ok(no_store(actix_web::http::StatusCode::CREATED).json(s))
 }
@@ -84,7 +90,7 @@ pub(crate) async fn apply(
     get,
     path = "/api/v1/facility-applications/{apid}",
     tag = "governance",
-    params(("apid" = String, Path, description = "Application id"), TokenQuery),
+    params(("apid" = String, Path, description = "Application id"), TokenQuery, crate::api::tenant::MunicipalityQuery),
     responses(
         (status = 200, description = "The status; `notification` once decided", body = ApplicationStatus),
         (status = 400, description = "`invalid_query`: no token", body = ErrorBody),
@@ -95,14 +101,12 @@ pub(crate) async fn apply(
 )]
 pub(crate) async fn status(
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, id) = (
-        state.db.clone(),
-        state.municipality_id.clone(),
-        path.into_inner(),
-    );
+    let muni = super::tenant::public(&state, &req).await?;
+    let (db, id) = (state.db.clone(), path.into_inner());
     let token = query.into_inner().token;
     let s = web::block(move || governance::status(&db, &muni, &id, &token)).await??;
     Ok(no_store(actix_web::http::StatusCode::OK).json(s))
@@ -203,14 +207,20 @@ pub(crate) async fn change_request(
     get,
     path = "/api/v1/directory",
     tag = "governance",
+    params(crate::api::tenant::MunicipalityQuery),
     responses(
         (status = 200, description = "Listed, active facilities", body = Directory),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
-pub(crate) async fn directory(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+pub(crate) async fn directory(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let muni = super::tenant::public(&state, &req).await?;
+    let db = state.db.clone();
     let d = web::block(move || governance::directory(&db, &muni)).await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -251,14 +261,20 @@ pub(crate) async fn publish_notice(
     get,
     path = "/api/v1/notices",
     tag = "governance",
+    params(crate::api::tenant::MunicipalityQuery),
     responses(
         (status = 200, description = "Published notices", body = NoticeList),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
-pub(crate) async fn notices(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+pub(crate) async fn notices(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let muni = super::tenant::public(&state, &req).await?;
+    let db = state.db.clone();
     let notices = web::block(move || governance::notices(&db, &muni)).await??;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -326,11 +342,12 @@ fn page_lang(req: &HttpRequest) -> &'static str {
     get,
     path = "/pages/directory",
     tag = "pages",
-    params(("lang" = Option<String>, Query, description = "`ja` (default) or `en`; remembered in the `kyukit_lang` cookie")),
+    params(("lang" = Option<String>, Query, description = "`ja` (default) or `en`; remembered in the `kyukit_lang` cookie"), crate::api::tenant::MunicipalityQuery),
     responses(
         (status = 200, description = "The page, rendered on the server (no scripts)", content_type = "text/html", body = String),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
+        (status = 404, description = "`municipality_unknown`: no municipality has the code in `?municipality=`", body = ErrorBody),
     )
 )]
 pub(crate) async fn directory_page(
@@ -338,7 +355,8 @@ pub(crate) async fn directory_page(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let lang = page_lang(&req);
-    let (db, muni) = (state.db.clone(), state.municipality_id.clone());
+    let muni = super::tenant::public(&state, &req).await?;
+    let db = state.db.clone();
     let (dir, notices) = web::block(move || -> Result<_, ApiError> {
         Ok((
             governance::directory(&db, &muni)?,

@@ -51,7 +51,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
     let out = web::block(move || {
-        let base = cfg.card_base_url();
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
         let policy = IssuePolicy {
             data_dir: &cfg.data_dir,
             card_base_url: &base,
@@ -83,12 +83,12 @@ pub(crate) async fn of_resident(
     Authenticated(a): Authenticated,
     rid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base, now) = (
-        state.db.clone(),
-        state.config.card_base_url(),
-        state.clock.now(),
-    );
-    let households = web::block(move || svc::of_resident(&db, &a, &rid, &base, now)).await??;
+    let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
+    let households = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        svc::of_resident(&db, &a, &rid, &base, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(HouseholdList { households }))
 }
 
@@ -112,12 +112,12 @@ pub(crate) async fn get(
     Authenticated(a): Authenticated,
     hh: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base, now) = (
-        state.db.clone(),
-        state.config.card_base_url(),
-        state.clock.now(),
-    );
-    let out = web::block(move || svc::get(&db, &a, &hh, &base, now)).await??;
+    let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
+    let out = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        svc::get(&db, &a, &hh, &base, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -147,12 +147,12 @@ pub(crate) async fn add_member(
     hh: web::Path<String>,
     body: web::Json<svc::MemberInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, base, now) = (
-        state.db.clone(),
-        state.config.card_base_url(),
-        state.clock.now(),
-    );
-    let out = web::block(move || svc::add_member(&db, &a, &hh, &body, &base, now)).await??;
+    let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
+    let out = web::block(move || {
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        svc::add_member(&db, &a, &hh, &body, &base, now)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -265,8 +265,8 @@ async fn printable(
     let (db, cfg) = (state.db.clone(), state.config.clone());
     let bytes = web::block(move || {
         let row = svc::sticker(&db, &a, &hh)?;
-        let url = kyukit_card::household_url(&cfg.card_base_url(), &row.cose)
-            .map_err(ApiError::internal)?;
+        let base = keys::card_base(&db, &cfg, &a.municipality_id)?;
+        let url = kyukit_card::household_url(&base, &row.cose).map_err(ApiError::internal)?;
         let qr = kyukit_card::CardQr::encode(&url, kyukit_card::EcLevel::Q)
             .map_err(ApiError::internal)?;
         if pdf {
@@ -322,7 +322,7 @@ pub(crate) async fn scan(
 ) -> Result<HttpResponse, ApiError> {
     let input: Result<svc::HouseholdScanInput, _> = json_body(&req, &body);
     let now = state.clock.now();
-    let (cfg, muni) = (state.config.clone(), state.municipality_id.clone());
+    let cfg = state.config.clone();
     let out = signed(
         &state,
         &req,
@@ -331,7 +331,9 @@ pub(crate) async fn scan(
         true,
         move |db, actor, by| {
             let input = input?;
-            let ring = keys::load(db, &cfg.data_dir, &muni, false)?;
+            // The paramedic's municipality's keys: a sticker of another is refused as not
+            // genuine here.
+            let ring = keys::load(db, &cfg.data_dir, &actor.municipality_id, false)?;
             svc::scan(db, &ring.trusted, &actor, &by, &input, now)
         },
     )
@@ -385,16 +387,16 @@ async fn sticker_page_for(
     state: web::Data<AppState>,
     digits: String,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, cfg, muni) = (
-        state.db.clone(),
-        state.config.clone(),
-        state.municipality_id.clone(),
-    );
+    let (db, cfg) = (state.db.clone(), state.config.clone());
     let handoff =
         (!digits.is_empty() && digits.len() <= 2048 && digits.bytes().all(|b| b.is_ascii_digit()))
             .then(|| format!("household={digits}"));
     let genuine = web::block(move || {
         let Ok(cose) = kyukit_card::digits_to_bytes(&digits) else {
+            return Ok(false);
+        };
+        // Its issuer: the owner of the key it names.
+        let Some(muni) = keys::card_issuer(&db, &cose)? else {
             return Ok(false);
         };
         let ring = keys::load(&db, &cfg.data_dir, &muni, false)?;

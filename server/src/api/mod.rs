@@ -29,6 +29,7 @@ pub mod registrations;
 pub mod residents;
 pub mod router;
 pub mod staff;
+pub mod tenant;
 pub mod webauthn;
 
 use crate::api::error::ApiError;

@@ -161,6 +161,7 @@ pub(crate) async fn accept(
     post,
     path = "/api/v1/proxy-invites/register",
     tag = "accounts",
+    params(crate::api::tenant::MunicipalityQuery),
     request_body = svc::RegisterWithInvite,
     responses(
         (status = 201, description = "Registered and logged in; `resident_id` is the resident they now act for", body = Registered),
@@ -180,15 +181,15 @@ pub(crate) async fn register(
     req: HttpRequest,
     body: web::Json<svc::RegisterWithInvite>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, muni, now, policy) = (
+    let muni = super::tenant::public(&state, &req).await?;
+    let (db, now, policy) = (
         state.db.clone(),
-        state.municipality_id.clone(),
         state.clock.now(),
         state.config.session_policy,
     );
     let body = body.into_inner();
     svc::check_register(&body)?;
-    super::accounts::limit_registration(&state, &req).await?;
+    super::accounts::limit_registration(&state, &muni, &req).await?;
     let out =
         web::block(move || svc::register_with_invite(&db, &muni, body, now, policy)).await??;
     Ok(HttpResponse::Created().json(out))

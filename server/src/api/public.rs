@@ -79,7 +79,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     let (db, cfg, muni) = (
         state.db.clone(),
         state.config.clone(),
-        state.municipality_id.clone(),
+        state.default_municipality.clone(),
     );
     let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
     if ring.rows.iter().any(|r| r.status == KeyStatus::Active) {
@@ -106,13 +106,10 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, A
     )
 )]
 pub(crate) async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (db, cfg, muni) = (
-        state.db.clone(),
-        state.config.clone(),
-        state.municipality_id.clone(),
-    );
-    let ring = web::block(move || keys::load(&db, &cfg.data_dir, &muni, false)).await??;
-    let jwks = ring.trusted.to_jwks().map_err(ApiError::internal)?;
+    // Every municipality's keys: a card names its key, and the key's owner is its issuer.
+    let (db, cfg) = (state.db.clone(), state.config.clone());
+    let trusted = web::block(move || keys::all_trusted(&db, &cfg.data_dir)).await??;
+    let jwks = trusted.to_jwks().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/jwk-set+json")
@@ -146,7 +143,7 @@ async fn signed_trust_list(state: &AppState) -> Result<std::sync::Arc<Vec<u8>>, 
     let (db, cfg, muni, now, trust) = (
         state.db.clone(),
         state.config.clone(),
-        state.municipality_id.clone(),
+        state.default_municipality.clone(),
         state.clock.now(),
         state.trust.clone(),
     );
@@ -244,18 +241,17 @@ async fn card_page_for(
     state: web::Data<AppState>,
     digits: String,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, cfg, muni, now) = (
-        state.db.clone(),
-        state.config.clone(),
-        state.municipality_id.clone(),
-        state.clock.now(),
-    );
+    let (db, cfg, now) = (state.db.clone(), state.config.clone(), state.clock.now());
     // Only plain digits go into the hand-off link (they are the card itself, already in the URL).
     let handoff =
         (!digits.is_empty() && digits.len() <= 2048 && digits.bytes().all(|b| b.is_ascii_digit()))
             .then(|| digits.clone());
     let genuine = web::block(move || {
         let Ok(cose) = kyukit_card::digits_to_bytes(&digits) else {
+            return Ok(false);
+        };
+        // Verified against its issuer's keys only (the owner of the key it names).
+        let Some(muni) = keys::card_issuer(&db, &cose)? else {
             return Ok(false);
         };
         let ring = keys::load(&db, &cfg.data_dir, &muni, false)?;

@@ -173,7 +173,15 @@ pub(crate) async fn change_password(
     let (db, now) = (state.db.clone(), state.clock.now());
     // Each attempt checks the current password: limited per account, before argon2.
     let event = actor.event(Action::ChangePassword, Outcome::Denied);
-    extract::limit(&state, Limit::PasswordAccount, &actor.account_id, event).await?;
+    let muni = actor.municipality_id.clone();
+    extract::limit(
+        &state,
+        &muni,
+        Limit::PasswordAccount,
+        &actor.account_id,
+        event,
+    )
+    .await?;
     web::block(move || staff::change_password(&db, &actor, &token, &body, now)).await??;
     Ok(HttpResponse::NoContent().finish())
 }

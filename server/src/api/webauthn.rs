@@ -113,7 +113,7 @@ async fn device_signed<T: Send + 'static>(
     };
     let (st, now) = (state.clone(), state.clock.now());
     web::block(move || {
-        let by = devices::verify_signature(&st.db, &st.municipality_id, &s, now)?;
+        let by = devices::verify_signature(&st.db, &st.default_municipality, &s, now)?;
         devices::run_signed(&st.db, &by, now, |db| {
             devices::refuse_replay(db, &by, now)?;
             f(db, &by)

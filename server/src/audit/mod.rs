@@ -360,9 +360,10 @@ impl Pending {
         }
     }
 
-    /// Names `resident` as the event's subject unless it names one already.
-    pub fn about_if_unnamed(&mut self, resident: &str) {
-        if self.event.resident_id.is_none() {
+    /// Names the resident `resident` of municipality `muni` if the event names none and is on
+    /// that municipality's chain (a resident is never named on another municipality's chain).
+    pub fn about_if_unnamed(&mut self, muni: &str, resident: &str) {
+        if self.event.resident_id.is_none() && self.muni == muni {
             self.event.resident_id = Some(resident.to_string());
         }
     }

@@ -30,6 +30,9 @@ pub struct CreateArgs {
     /// The facility id, for paramedics, ED staff and facility managers.
     #[arg(long)]
     facility: Option<String>,
+    /// The municipality's code (default: the deployment's default municipality).
+    #[arg(long)]
+    municipality: Option<String>,
     /// The user's profession (RULES R3), e.g. city_staff, physician, nurse, paramedic.
     #[arg(long)]
     profession: Option<String>,
@@ -50,7 +53,8 @@ pub fn run(cmd: AdminCommand) -> Result<(), String> {
     };
     let config = a.server.config()?;
     let clock = SystemClock;
-    let (db, muni) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
+    let (db, default) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
+    let muni = super::municipality::resolve(&db, &default, a.municipality.as_deref())?;
     let staff = accounts::NewStaff {
         login_id: a.login_id.clone(),
         password,

@@ -24,6 +24,10 @@ pub enum AuditCommand {
 pub struct AuditArgs {
     #[command(flatten)]
     server: ServeArgs,
+    /// The municipality's code (default: the deployment's default municipality); each
+    /// municipality has its own chain.
+    #[arg(long)]
+    municipality: Option<String>,
 }
 
 pub fn run(cmd: AuditCommand) -> Result<(), String> {
@@ -42,7 +46,8 @@ pub fn run(cmd: AuditCommand) -> Result<(), String> {
         })
         .transpose()?;
     let config = args.server.config()?;
-    let (db, muni) = startup::open(&config, &SystemClock).map_err(|e| e.to_string())?;
+    let (db, default) = startup::open(&config, &SystemClock).map_err(|e| e.to_string())?;
+    let muni = super::municipality::resolve(&db, &default, args.municipality.as_deref())?;
     let mut conn = db.conn().map_err(|e| e.to_string())?;
     match cmd {
         AuditCommand::Head(_) => {

@@ -28,6 +28,9 @@ pub enum KeysCommand {
 pub struct KeysArgs {
     #[command(flatten)]
     server: ServeArgs,
+    /// The municipality's code (default: the deployment's default municipality).
+    #[arg(long)]
+    municipality: Option<String>,
 }
 
 pub fn run(cmd: KeysCommand) -> Result<(), String> {
@@ -38,7 +41,8 @@ pub fn run(cmd: KeysCommand) -> Result<(), String> {
         KeysCommand::Compromised { args, .. } => (args, Some("compromised")),
     };
     let config = args.server.config()?;
-    let (db, muni) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
+    let (db, default) = startup::open(&config, &clock).map_err(|e| e.to_string())?;
+    let muni = super::municipality::resolve(&db, &default, args.municipality.as_deref())?;
     let now = clock.now();
     match (action, &cmd) {
         (Some("rotate"), _) => {

@@ -6,6 +6,7 @@ mod backup;
 mod card;
 mod cards;
 mod keys;
+mod municipality;
 mod residents;
 pub mod serve;
 mod totp;
@@ -34,6 +35,9 @@ enum Command {
     /// The hash-chained audit log: print the head, verify the chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Municipalities (tenants) of this deployment: create one with its issuer key, list them.
+    #[command(subcommand)]
+    Municipality(municipality::MunicipalityCommand),
     /// Issuer keys: list, rotate, mark compromised.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -118,6 +122,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Card(cmd) => card::run(cmd),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Municipality(cmd) => municipality::run(cmd),
         Command::Admin(cmd) => admin::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Backup(cmd) => backup::run(cmd),

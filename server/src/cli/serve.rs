@@ -203,7 +203,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         if args.demo {
             let card_base = config.card_base_url();
             let policy = IssuePolicy { data_dir: &config.data_dir, card_base_url: &card_base, validity_secs: config.card_validity_secs };
-            let logins = demo::load(&state.db, &state.municipality_id, &policy, clock.now()).map_err(|e| format!("demo data: {e}"))?;
+            let logins = demo::load(&state.db, &state.default_municipality, &policy, clock.now()).map_err(|e| format!("demo data: {e}"))?;
             if logins.is_empty() {
                 println!("Demo data not loaded: this municipality already has residents.");
             } else {
@@ -213,7 +213,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
                 println!("  demo login: {} / {}  ({})", l.login_id, l.password, l.who);
             }
         }
-        if !accounts::has_city_admin(&state.db, &state.municipality_id).map_err(|e| e.for_operator())? {
+        if !accounts::has_city_admin(&state.db, &state.default_municipality).map_err(|e| e.for_operator())? {
             println!("No administrator yet. In another terminal, from this directory, create the first one:");
             println!(
                 "  {} admin create --data-dir {} --login-id admin --name \"City administrator\"",

@@ -51,6 +51,16 @@ pub fn access(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Opti
         .optional()
 }
 
+/// The municipality of an access, found by its (128-bit random) id alone: a paramedic's scan of
+/// a municipality their fire department serves is that municipality's access (issue 22).
+pub fn access_municipality(conn: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    accesses::table
+        .filter(accesses::id.eq(id))
+        .select(accesses::municipality_id)
+        .get_result(conn)
+        .optional()
+}
+
 pub fn accesses_for_review(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<AccessRow>> {
     accesses::table
         .filter(accesses::municipality_id.eq(muni))

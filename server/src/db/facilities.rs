@@ -112,13 +112,13 @@ pub fn insert_enrollment_code(
         .execute(conn)
 }
 
+/// An enrollment code by its hash, in any municipality (a code is ≈130 random bits; the row
+/// says whose it is, and the device enrolled with it is that municipality's).
 pub fn enrollment_code(
     conn: &mut DbConnection,
-    muni: &str,
     code_hash: &str,
 ) -> QueryResult<Option<EnrollmentCodeRow>> {
     enrollment_codes::table
-        .filter(enrollment_codes::municipality_id.eq(muni))
         .filter(enrollment_codes::code_hash.eq(code_hash))
         .select(EnrollmentCodeRow::as_select())
         .get_result(conn)
@@ -168,9 +168,10 @@ pub fn device(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Opti
 
 /// A signed request's first read, in one statement: the device by id, and whether a request it
 /// signed at `created` with `nonce` was already recorded (a replay).
+/// A device by its id, in any municipality (device ids are 128-bit random: a signed request
+/// names its device, and the device's row says its municipality), and whether the nonce is spent.
 pub fn device_and_nonce(
     conn: &mut DbConnection,
-    muni: &str,
     id: &str,
     created: i64,
     nonce: &str,
@@ -181,7 +182,6 @@ pub fn device_and_nonce(
             .filter(spent_nonces::device_id.eq(id))
             .filter(spent_nonces::nonce.eq(nonce));
         devices::table
-            .filter(devices::municipality_id.eq(muni))
             .filter(devices::id.eq(id))
             .select((DeviceRow::as_select(), diesel::dsl::exists(spent)))
             .get_result(c)
@@ -260,4 +260,17 @@ pub fn insert_nonce(conn: &mut DbConnection, row: &SpentNonceRow) -> QueryResult
 /// Deletes the nonces of requests signed before `before`.
 pub fn delete_nonces_created_before(conn: &mut DbConnection, before: i64) -> QueryResult<usize> {
     diesel::delete(spent_nonces::table.filter(spent_nonces::created.lt(before))).execute(conn)
+}
+
+/// Facilities' names by id, in any municipality: a resident's access history names the fire
+/// department of a scan even when it is another municipality's (one serving theirs, or one
+/// refused). Names only, nothing else of the other municipality.
+pub fn names_by_id(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> QueryResult<Vec<(String, String, String)>> {
+    facilities::table
+        .filter(facilities::id.eq_any(ids))
+        .select((facilities::id, facilities::name_ja, facilities::name_en))
+        .load(conn)
 }

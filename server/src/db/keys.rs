@@ -21,6 +21,8 @@ pub struct MunicipalityRow {
     pub name_ja: String,
     pub name_en: String,
     pub created_at: i64,
+    /// The https prefix of its cards' URLs; `None`: the deployment's.
+    pub card_base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -38,6 +40,34 @@ pub fn first_municipality(conn: &mut DbConnection) -> QueryResult<Option<Municip
     municipalities::table
         .order(municipalities::created_at.asc())
         .select(MunicipalityRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Every municipality of the deployment, the default (first created) first.
+pub fn municipalities(conn: &mut DbConnection) -> QueryResult<Vec<MunicipalityRow>> {
+    municipalities::table
+        .order((municipalities::created_at.asc(), municipalities::id.asc()))
+        .select(MunicipalityRow::as_select())
+        .load(conn)
+}
+
+pub fn municipality_by_code(
+    conn: &mut DbConnection,
+    code: &str,
+) -> QueryResult<Option<MunicipalityRow>> {
+    municipalities::table
+        .filter(municipalities::code.eq(code))
+        .select(MunicipalityRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
+/// The municipality whose issuer key `kid` is (whatever its status): a card's issuer.
+pub fn key_owner(conn: &mut DbConnection, kid: &str) -> QueryResult<Option<String>> {
+    issuer_keys::table
+        .filter(issuer_keys::kid.eq(kid))
+        .select(issuer_keys::municipality_id)
         .first(conn)
         .optional()
 }

@@ -36,6 +36,7 @@ pub mod imports;
 pub mod incidents;
 pub mod invites;
 pub mod keys;
+pub mod memberships;
 pub mod photos;
 mod pool;
 pub mod push; // push
@@ -734,6 +735,7 @@ pub(crate) mod testing {
             name_ja: id.into(),
             name_en: id.into(),
             created_at: 0,
+            card_base_url: None,
         }
     }
 }

@@ -9,6 +9,7 @@ diesel::table! {
         name_ja -> Text,
         name_en -> Text,
         created_at -> BigInt,
+        card_base_url -> Nullable<Text>,
     }
 }
 
@@ -723,3 +724,20 @@ diesel::table! {
         reminded_at -> Nullable<BigInt>,
     }
 }
+
+// ---- Facilities serving several municipalities (issue 22) ---------------------------------------
+
+diesel::table! {
+    facility_municipalities (facility_id, municipality_id) {
+        facility_id -> Text,
+        municipality_id -> Text,
+        status -> Text,
+        application_id -> Nullable<Text>,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<BigInt>,
+        suspended_by -> Nullable<Text>,
+        suspended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(facility_municipalities, facilities);

@@ -107,7 +107,7 @@ async fn guarded_async<T: Send + 'static>(
     db: &Db,
     actor: Actor,
     by: SignedBy,
-    about: Option<String>,
+    about: Option<Box<(String, String)>>,
     action: Action,
     purpose: Purpose,
     now: i64,
@@ -176,7 +176,7 @@ pub struct ScanInput {
 }
 
 /// The card bytes from a URL or base64url.
-fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
+pub(crate) fn card_bytes(card: &str) -> Result<Vec<u8>, DomainError> {
     let card = card.trim();
     let invalid = |m: String| DomainError::unprocessable("invalid_card", m);
     if card.len() > 4096 {
@@ -351,7 +351,8 @@ impl PreparedScan {
             card_core,
             now,
         } = self;
-        let (who, about) = (actor.clone(), Some(access.resident_id.clone()));
+        let about = (actor.municipality_id.clone(), access.resident_id.clone());
+        let (who, about) = (actor.clone(), Some(Box::new(about)));
         let notify_seen = seen.1.notify_family;
         let (access, fresh) = guarded_async(
             db,
@@ -729,6 +730,7 @@ pub fn reread(
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadAccess, purpose, err, now))?;
     check_id(access_id)?;
+    let actor = &super::memberships::access_actor(db, actor, access_id)?;
     guarded(db, actor, by, Action::ReadAccess, purpose, now, |c| {
         let (d, event) = reread_in(c, actor, by, access_id, None, now)?;
         audit::append(c, &actor.municipality_id, &event, now);
@@ -752,6 +754,7 @@ pub fn photo(
     require_responder(actor)
         .map_err(|err| refuse_early(db, actor, Action::ReadPhoto, purpose, err, now))?;
     check_id(access_id)?;
+    let actor = &super::memberships::access_actor(db, actor, access_id)?;
     guarded(db, actor, by, Action::ReadPhoto, purpose, now, |c| {
         let (d, mut event) = reread_in(c, actor, by, access_id, Some(purpose), now)?;
         let resident = Some(d.patient.id.clone());

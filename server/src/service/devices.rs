@@ -152,7 +152,14 @@ pub struct Enrolled {
     pub trust_list_key: Option<kyukit_card::Jwk>,
 }
 
-pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enrolled, DomainError> {
+/// `default_muni`: where an unknown code's refusal is audited; a known code's municipality is
+/// the device's (and its audit chain the one written).
+pub fn enroll(
+    db: &Db,
+    default_muni: &str,
+    input: &EnrollInput,
+    now: i64,
+) -> Result<Enrolled, DomainError> {
     let key = kyukit_card::PublicKey::from_jwk(&input.public_key).map_err(|e| {
         DomainError::unprocessable("invalid_public_key", format!("public_key: {e}"))
     })?;
@@ -167,7 +174,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
     let hash = code_hash(&normalised);
     let device_id = new_id()?;
     let outcome = db.write(|c| {
-        let Some(code) = db::facilities::enrollment_code(c, muni, &hash)? else {
+        let Some(code) = db::facilities::enrollment_code(c, &hash)? else {
             return Err(Refusal(
                 None,
                 DomainError::not_found("enrollment code unknown")
@@ -199,6 +206,7 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
             Some(l) => text("label", l, 1, 60).map_err(|e| refuse(&code, e))?,
             None => code.label.clone(),
         };
+        let muni = code.municipality_id.as_str();
         let row = DeviceRow {
             id: device_id.clone(),
             municipality_id: muni.to_string(),
@@ -231,8 +239,12 @@ pub fn enroll(db: &Db, muni: &str, input: &EnrollInput, now: i64) -> Result<Enro
         Ok(e) => Ok(e),
         Err(Refusal(code, err)) if err.is_denial() => {
             let mut event = Event::new(Action::EnrollDevice, Outcome::Denied);
+            let muni = code
+                .as_ref()
+                .map_or(default_muni, |c| c.municipality_id.as_str())
+                .to_string();
             event.facility_id = code.map(|c| c.facility_id);
-            Err(deny(db, muni, event, err, now))
+            Err(deny(db, &muni, event, err, now))
         }
         Err(Refusal(_, err)) => Err(err),
     }
@@ -355,7 +367,7 @@ pub fn verify_signature(
         .map(|_| {
             db.read(|c| {
                 let (id, nonce) = (&signed.keyid, &signed.nonce);
-                db::facilities::device_and_nonce(c, muni, id, signed.created, nonce)
+                db::facilities::device_and_nonce(c, id, signed.created, nonce)
                     .map_err(DomainError::from)
             })
         })
@@ -367,6 +379,9 @@ pub fn verify_signature(
     };
     event.device_id = Some(device.id.clone());
     event.facility_id = Some(device.facility_id.clone());
+    // From here on, the request is the device's municipality's.
+    let muni = device.municipality_id.clone();
+    let muni = muni.as_str();
     if device.status != DeviceStatus::Active {
         let err = DomainError::unauthorized_code(
             "device_revoked",
@@ -447,7 +462,8 @@ fn replay_event(by: &SignedBy) -> Event {
 pub struct Failed {
     pub err: DomainError,
     pub by: Option<Box<SignedBy>>,
-    pub about: Option<String>,
+    /// The resident's municipality and id.
+    pub about: Option<Box<(String, String)>>,
     pub now: i64,
 }
 
@@ -493,9 +509,9 @@ impl Failed {
             about,
             now,
         } = self;
-        if let Some(resident) = &about {
+        if let Some((muni, resident)) = about.as_deref() {
             for pending in &mut held {
-                pending.about_if_unnamed(resident);
+                pending.about_if_unnamed(muni, resident);
             }
         }
         move |tx| {
@@ -505,7 +521,8 @@ impl Failed {
                     Err(replay) if replay.code() == "replayed_request" => {
                         let muni = by.device.municipality_id.as_str();
                         let mut event = replay_event(&by);
-                        event.resident_id = about;
+                        // Named only on the resident's own municipality's chain.
+                        event.resident_id = about.filter(|a| a.0.as_str() == muni).map(|a| a.1);
                         audit::append(tx, muni, &event, now);
                         return Ok(replay);
                     }

@@ -92,6 +92,7 @@ pub fn bootstrap(
                 name_ja: defaults.name_ja.clone(),
                 name_en: defaults.name_en.clone(),
                 created_at: now,
+                card_base_url: None,
             };
             db.write(|c| db::keys::insert_municipality(c, &row).map_err(DomainError::from))?;
             id
@@ -103,6 +104,90 @@ pub fn bootstrap(
         add_key(db, data_dir, &muni, now)?;
     }
     Ok(muni)
+}
+
+/// A municipality the deployment operator adds (`kyukit municipality create`).
+#[derive(Debug, Clone)]
+pub struct NewMunicipality {
+    /// The 6-digit 全国地方公共団体コード (e.g. `082171`).
+    pub code: String,
+    pub name_ja: String,
+    pub name_en: String,
+    /// The https prefix of its cards' URLs; `None`: the deployment's.
+    pub card_base_url: Option<String>,
+}
+
+/// Creates a municipality with its audit chain and its first issuer key (as a first start does
+/// for the default one). A code already present is a conflict.
+pub fn create_municipality(
+    db: &Db,
+    data_dir: &Path,
+    new: &NewMunicipality,
+    now: i64,
+) -> Result<MunicipalityRow, DomainError> {
+    if new.code.len() != 6 || !new.code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DomainError::unprocessable(
+            "invalid_code",
+            "the municipality code is the 6-digit 全国地方公共団体コード, e.g. 082171",
+        ));
+    }
+    for (field, name) in [("name_ja", &new.name_ja), ("name_en", &new.name_en)] {
+        let n = name.trim().chars().count();
+        if n == 0 || n > 100 || name.chars().any(char::is_control) {
+            return Err(DomainError::unprocessable(
+                "invalid_text",
+                format!("{field}: 1–100 characters, no control characters"),
+            ));
+        }
+    }
+    if let Some(url) = &new.card_base_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        return Err(DomainError::unprocessable(
+            "invalid_url",
+            "the card base URL is an http(s) URL ending in the card path, e.g. https://qq.city.kasama.lg.jp/c/",
+        ));
+    }
+    let id = super::new_id()?;
+    let row = MunicipalityRow {
+        id: id.clone(),
+        municipality_id: id.clone(),
+        code: new.code.clone(),
+        name_ja: new.name_ja.trim().to_string(),
+        name_en: new.name_en.trim().to_string(),
+        created_at: now,
+        card_base_url: new.card_base_url.clone(),
+    };
+    db.write(|c| {
+        if db::keys::municipality_by_code(c, &row.code)?.is_some() {
+            return Err(DomainError::conflict(
+                "municipality_exists",
+                format!("a municipality with code {} exists", row.code),
+            ));
+        }
+        db::keys::insert_municipality(c, &row)?;
+        crate::audit::init_chain(c, &id)?;
+        Ok::<_, DomainError>(())
+    })?;
+    add_key(db, data_dir, &id, now)?;
+    Ok(row)
+}
+
+/// A municipality by its code; `None` (no code given): the deployment's default municipality.
+pub fn municipality_by_code(
+    db: &Db,
+    default: &str,
+    code: Option<&str>,
+) -> Result<String, DomainError> {
+    let Some(code) = code else {
+        return Ok(default.to_string());
+    };
+    db.read(|c| db::keys::municipality_by_code(c, code).map_err(DomainError::from))?
+        .map(|m| m.id)
+        .ok_or_else(|| {
+            DomainError::not_found(format!("no municipality with code {code}"))
+                .with_code("municipality_unknown")
+        })
 }
 
 /// Generates a key, writes its file, and makes it the active key (the previous active key becomes
@@ -186,4 +271,49 @@ pub fn load(
         trusted,
         rows,
     })
+}
+
+/// The municipality that issued a card (or a household sticker): the owner of the key its
+/// protected header names. Nothing is verified here (the caller verifies against that
+/// municipality's keys); `None`: not a COSE object, or a key no municipality of this deployment
+/// has. A card carries no issuer: its `kid` is the only pointer (cards stay the same size).
+pub fn card_issuer(db: &Db, cose: &[u8]) -> Result<Option<String>, DomainError> {
+    let kid = match kyukit_card::decode_unverified(cose) {
+        Ok((kid, _)) => kid,
+        Err(_) => match kyukit_card::decode_household_unverified(cose) {
+            Ok((kid, _)) => kid,
+            Err(_) => return Ok(None),
+        },
+    };
+    db.read(|c| db::keys::key_owner(c, &kid.to_b64()).map_err(DomainError::from))
+}
+
+/// Every municipality's live public keys (active and retired, never compromised): the
+/// deployment's JWKS.
+pub fn all_trusted(db: &Db, data_dir: &Path) -> Result<KeySet, DomainError> {
+    let munis = db.read(|c| db::keys::municipalities(c).map_err(DomainError::from))?;
+    let mut all = KeySet::new();
+    for m in munis {
+        for key in load(db, data_dir, &m.id, false)?.trusted.iter() {
+            all.insert(key.clone());
+        }
+    }
+    Ok(all)
+}
+
+/// The municipality whose issuer key `kid` is (any status); `None`: no such key here.
+pub fn kid_owner(db: &Db, kid: &str) -> Result<Option<String>, DomainError> {
+    db.read(|c| db::keys::key_owner(c, kid).map_err(DomainError::from))
+}
+
+/// A municipality's card URL base: its own (`kyukit municipality create --card-base-url`), else
+/// the deployment's.
+pub fn card_base(
+    db: &Db,
+    config: &crate::config::Config,
+    muni: &str,
+) -> Result<String, DomainError> {
+    let m = db.read(|c| db::keys::municipality(c, muni).map_err(DomainError::from))?;
+    Ok(m.and_then(|m| m.card_base_url)
+        .unwrap_or_else(|| config.card_base_url()))
 }

@@ -29,6 +29,7 @@ pub mod import;
 pub mod import_jobs;
 pub mod incidents;
 pub mod keys;
+pub mod memberships;
 pub mod photo;
 pub mod proxies;
 pub mod purge;

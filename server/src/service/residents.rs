@@ -543,36 +543,48 @@ pub fn access_history(
 ) -> Result<Vec<AccessEntry>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        let names: std::collections::HashMap<String, (String, String)> =
+        let mut names: std::collections::HashMap<String, (String, String)> =
             db::facilities::facilities(c, &actor.municipality_id)?
                 .into_iter()
                 .map(|f| (f.id, (f.name_ja, f.name_en)))
                 .collect();
-        Ok(
-            db::audit::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?
-                .into_iter()
-                .map(|e| AccessEntry {
-                    facility_name: e
-                        .facility_id
-                        .as_ref()
-                        .and_then(|f| names.get(f))
-                        .map(|n| n.0.clone()),
-                    facility_name_en: e
-                        .facility_id
-                        .as_ref()
-                        .and_then(|f| names.get(f))
-                        .map(|n| n.1.clone()),
-                    at: e.at,
-                    by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
-                        && actor.role == Role::Resident,
-                    action: e.action,
-                    outcome: e.outcome,
-                    role: e.actor_role,
-                    facility_id: e.facility_id,
-                    purpose: e.purpose,
-                    audit_seq: e.seq,
-                })
-                .collect(),
-        )
+        let events = db::audit::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?;
+        // Facilities of other municipalities (one serving this one, or one refused) by name.
+        let mut others: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.facility_id.clone())
+            .filter(|f| !names.contains_key(f))
+            .collect();
+        others.sort();
+        others.dedup();
+        if !others.is_empty() {
+            for (id, ja, en) in db::facilities::names_by_id(c, &others)? {
+                names.insert(id, (ja, en));
+            }
+        }
+        Ok(events
+            .into_iter()
+            .map(|e| AccessEntry {
+                facility_name: e
+                    .facility_id
+                    .as_ref()
+                    .and_then(|f| names.get(f))
+                    .map(|n| n.0.clone()),
+                facility_name_en: e
+                    .facility_id
+                    .as_ref()
+                    .and_then(|f| names.get(f))
+                    .map(|n| n.1.clone()),
+                at: e.at,
+                by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
+                    && actor.role == Role::Resident,
+                action: e.action,
+                outcome: e.outcome,
+                role: e.actor_role,
+                facility_id: e.facility_id,
+                purpose: e.purpose,
+                audit_seq: e.seq,
+            })
+            .collect())
     })
 }

@@ -251,8 +251,32 @@ pub fn suspend_facility(
     check_id(facility_id)?;
     let reason = text("reason", &input.reason, 1, 200)?;
     db.write(|c| {
-        db::facilities::facility(c, &actor.municipality_id, facility_id)?
-            .ok_or_else(|| DomainError::not_found("no such facility"))?;
+        let own = db::facilities::facility(c, &actor.municipality_id, facility_id)?;
+        if own.is_none() {
+            // Another municipality's facility serving this one (issue 22): this city suspends
+            // the membership only; the facility, its staff and devices stay its home's.
+            let n = db::memberships::suspend(
+                c,
+                &actor.municipality_id,
+                facility_id,
+                &actor.account_id,
+                now,
+            )?;
+            if n == 0 {
+                return Err(DomainError::not_found("no such facility"));
+            }
+            let mut event = actor
+                .event(Action::SuspendFacility, Outcome::Ok)
+                .detail(format!("membership: {reason}"));
+            event.facility_id = Some(facility_id.to_string());
+            audit::append(c, &actor.municipality_id, &event, now);
+            return Ok(FacilitySuspended {
+                facility_id: facility_id.to_string(),
+                status: FacilityStatus::Suspended.to_string(),
+                sessions_ended: 0,
+                devices_revoked: 0,
+            });
+        }
         db::facilities::set_facility_status(c, facility_id, FacilityStatus::Suspended)?;
         let mut sessions_ended = 0;
         for account in db::accounts::accounts_of_facility(c, facility_id)? {

@@ -160,26 +160,43 @@ fn weight(s: KeyStatus) -> u64 {
     }
 }
 
-/// The list's content from the database (times zeroed, filled in when signed).
+/// The list's content from the database (times zeroed, filled in when signed): every
+/// municipality of the deployment is an issuer; `muni` (the default one) names the deployment.
 pub fn build(db: &Db, config: &Config, muni: &str) -> Result<TrustList, DomainError> {
-    let ring = keys::load(db, &config.data_dir, muni, false)?;
-    let m = db
-        .read(|c| crate::db::keys::municipality(c, muni).map_err(DomainError::from))?
-        .ok_or_else(|| DomainError::internal("the municipality row is missing"))?;
-    let keys = ring
-        .rows
+    let munis = db.read(|c| crate::db::keys::municipalities(c).map_err(DomainError::from))?;
+    let m = munis
         .iter()
-        .map(|r| {
-            Ok(TrustedKey {
-                key: keys::public_key(&r.public_jwk)?,
-                status: state(r.status),
-            })
-        })
-        .collect::<Result<Vec<_>, DomainError>>()?;
-    let version = ring.rows.iter().map(|r| weight(r.status)).sum();
+        .find(|m| m.id == muni)
+        .cloned()
+        .ok_or_else(|| DomainError::internal("the municipality row is missing"))?;
     let deployment = deployment_id(config);
     let base = config.public_url.trim_end_matches('/');
-    let issuer = issuer_id(&m.code);
+    let mut version = 0;
+    let mut issuers = Vec::with_capacity(munis.len());
+    for each in munis {
+        let ring = keys::load(db, &config.data_dir, &each.id, false)?;
+        let keys = ring
+            .rows
+            .iter()
+            .map(|r| {
+                Ok(TrustedKey {
+                    key: keys::public_key(&r.public_jwk)?,
+                    status: state(r.status),
+                })
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        // Adding a municipality or a key, or a key's retirement or compromise, raises it.
+        version += ring.rows.iter().map(|r| weight(r.status)).sum::<u64>();
+        issuers.push(TrustedIssuer {
+            id: issuer_id(&each.code),
+            name_ja: each.name_ja,
+            name_en: each.name_en,
+            card_base: each.card_base_url.unwrap_or_else(|| config.card_base_url()),
+            keys,
+            revocation_url: format!("{base}/api/v1/revocations/"),
+            deployment: deployment.clone(),
+        });
+    }
     Ok(TrustList {
         version,
         issued_at: 0,
@@ -190,16 +207,8 @@ pub fn build(db: &Db, config: &Config, muni: &str) -> Result<TrustList, DomainEr
             name_en: format!("{} Kyukit", m.name_en),
             base_url: format!("{base}/"),
             server_keys: vec![],
-            default_issuer: Some(issuer.clone()),
+            default_issuer: Some(issuer_id(&m.code)),
         },
-        issuers: vec![TrustedIssuer {
-            id: issuer,
-            name_ja: m.name_ja,
-            name_en: m.name_en,
-            card_base: config.card_base_url(),
-            keys,
-            revocation_url: format!("{base}/api/v1/revocations/"),
-            deployment,
-        }],
+        issuers,
     })
 }

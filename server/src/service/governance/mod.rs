@@ -30,6 +30,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod join;
 mod notices;
 
 pub use notices::{Notice, NoticeInput, notices, publish_notice, withdraw_notice};
@@ -100,12 +101,16 @@ pub struct ChangeFields {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRequestInput {
-    /// `change` | `withdrawal`.
+    /// `change` | `withdrawal` | `join` (serve another municipality too: issue 22).
     #[serde(rename = "type")]
     pub request_type: String,
-    /// For `change`: at least one field. Not for `withdrawal`.
+    /// For `change`: at least one field. Not for `withdrawal` or `join`.
     #[serde(default)]
     pub changes: Option<ChangeFields>,
+    /// For `join`: the 6-digit code of the municipality to serve; the request goes to its
+    /// city admin.
+    #[serde(default)]
+    pub municipality: Option<String>,
     /// The facility's note to the city (why), up to 500 characters.
     #[serde(default)]
     pub note: Option<String>,
@@ -477,10 +482,19 @@ pub fn request_change(
             "only the facility's manager may ask to change or withdraw it",
         ));
     }
+    if input.request_type == "join" {
+        return join::request_join(db, actor, facility_id, input, now);
+    }
+    if input.municipality.is_some() {
+        return Err(DomainError::unprocessable(
+            "invalid_field",
+            "municipality: only for a join",
+        ));
+    }
     let note = opt_text("note", &input.note, 500)?;
     let (token, token_hash) = new_token()?;
     let bad_type =
-        || DomainError::unprocessable("invalid_field", "type: one of change, withdrawal");
+        || DomainError::unprocessable("invalid_field", "type: one of change, withdrawal, join");
     let request_type = match input.request_type.parse() {
         Ok(t @ (RequestType::Change | RequestType::Withdrawal)) => t,
         _ => return Err(bad_type()),
@@ -658,6 +672,10 @@ pub fn decide(
         }
         let facility_id = match (approve, app.request_type) {
             (false, _) => app.facility_id.clone(),
+            // An application naming an existing facility (of another municipality): a join.
+            (true, RequestType::Application) if app.facility_id.is_some() => {
+                Some(join::approve_join(c, actor, &app, now)?)
+            }
             (true, RequestType::Application) => Some(approve_application(c, actor, &app, now)?),
             (true, RequestType::Change) => Some(approve_change(c, actor, &app, now)?),
             (true, RequestType::Withdrawal) => Some(approve_withdrawal(c, actor, &app, now)?),
