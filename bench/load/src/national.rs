@@ -623,6 +623,7 @@ fn loadavg() -> Option<[f64; 3]> {
 
 /// A region: its fire department, crews (paramedic + enrolled device, logged in), hospitals and
 /// their ED staff sessions.
+#[allow(clippy::too_many_arguments)]
 async fn build_region(
     args: &NationalArgs,
     http: &reqwest::Client,
