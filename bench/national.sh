@@ -74,7 +74,8 @@ trap 'exit 130' INT TERM
 
 db_args=()
 if [ -n "$pg" ]; then
-  pg_dir=$work/pg
+  # Not under $work (mode 0700): tests/pg.sh runs the cluster as another user when root.
+  pg_dir=$(mktemp -u "${TMPDIR:-/tmp}/kyukit-national-pg.XXXXXX")
   db_args=(--database-url "$("$root/tests/pg.sh" start "$pg_dir")")
   log "PostgreSQL cluster in $pg_dir"
 fi
