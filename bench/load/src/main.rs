@@ -5,7 +5,8 @@
 //! and a card — then runs `--concurrency` tasks of signed card scans for `--warmup` + `--duration`
 //! seconds and reports the window after the warm-up. `login` does the same with residents'
 //! password logins; both print one table (`report`). `crash` kills a server it runs, again and
-//! again, during mixed writes; `failover` kills PostgreSQL primaries under two servers; `cards` signs and renders cards without a server.
+//! again, during mixed writes; `failover` kills PostgreSQL primaries under two servers; `cards` signs and renders cards without a server;
+//! `national` holds 10,000 hospital feeds open and measures reports fanning out to them.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -16,6 +17,7 @@ mod crash;
 mod failover;
 mod load;
 mod login;
+mod national;
 mod prearrival;
 mod probe;
 mod report;
@@ -56,6 +58,10 @@ enum Command {
     Cards(cards::CardsArgs),
     /// Pre-arrival latency: a crew's report POST → the ED's SSE event, and → its push endpoint.
     Prearrival(PrearrivalArgs),
+    /// The national shape (issue 22): many regions or municipalities, 10,000 live hospital
+    /// feeds, reports fanning out to them; POST → event latency on every feed, nothing lost,
+    /// server RSS and CPU.
+    National(national::NationalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -213,6 +219,7 @@ fn main() -> ExitCode {
         Command::Failover(a) => failover::run(a),
         Command::Cards(a) => cards::run(&a),
         Command::Prearrival(args) => run_prearrival(args),
+        Command::National(args) => national::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -58,13 +58,15 @@ pub fn http_client(max_in_flight: usize) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("HTTP client: {e}"))
 }
 
+/// What building a part of the world needs: the server, this run's id, an administrator's
+/// session and the fire department new devices join.
 #[derive(Debug)]
-struct Ctx {
-    http: reqwest::Client,
-    base: String,
-    run: String,
-    admin: String,
-    facility: String,
+pub(crate) struct Ctx {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub run: String,
+    pub admin: String,
+    pub facility: String,
 }
 
 impl Ctx {
@@ -103,7 +105,7 @@ pub(crate) fn field_str(v: &Value, key: &str, what: &str) -> Result<String, Stri
 
 /// Runs `f(0..n)` with at most `width` calls in flight; results in index order. Stops at the
 /// first error (the other calls are aborted).
-async fn parallel<T, F, Fut>(n: usize, width: usize, f: F) -> Result<Vec<T>, String>
+pub(crate) async fn parallel<T, F, Fut>(n: usize, width: usize, f: F) -> Result<Vec<T>, String>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -140,7 +142,7 @@ where
 }
 
 /// A short id that makes this run's login ids unique on a shared server.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -218,7 +220,7 @@ pub async fn build(
 
 /// Paramedic `i`, a fresh device key enrolled with its own one-time code, and the paramedic's
 /// signed login on it.
-async fn device(c: &Ctx, i: usize) -> Result<Client, String> {
+pub(crate) async fn device(c: &Ctx, i: usize) -> Result<Client, String> {
     let login = format!("bench-{}-medic{i}", c.run);
     let label = format!("bench {} device {i}", c.run);
     let staff = c

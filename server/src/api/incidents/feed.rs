@@ -59,7 +59,8 @@ fn stream(
 ) -> HttpResponse {
     let (tx, mut rx) =
         tokio::sync::mpsc::channel::<Result<web::Bytes, std::convert::Infallible>>(64);
-    let mut wake = state.feed.subscribe();
+    // Subscribed before the head is read: a note committed meanwhile still wakes the stream.
+    let mut wake = state.feed.subscribe(&facility);
     let mut closing = state.feed.closing();
     let guard = state.feed.client();
     tokio::spawn(async move {
@@ -127,11 +128,8 @@ fn stream(
             tokio::select! {
                 // Shutdown: the stream ends now (the client reconnects, to another instance).
                 _ = closing.changed() => return,
-                note = wake.recv() => match note {
-                    Ok(n) if n.facility_id != facility => {}
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                },
+                // A note of this facility: read what is new.
+                () = wake.changed() => {}
                 _ = tokio::time::sleep(HEARTBEAT) => {
                     let (db, token, now, policy) = (
                         db.clone(),
