@@ -231,3 +231,189 @@ both_backends!(
         assert!(verify_chain(&app, &b) > 5);
     }
 );
+
+async fn ed_feed(app: &TestApp, token: &str) -> kyukit_tests::sse::Sse {
+    let req = app
+        .client
+        .get(app.url("/api/v1/hospital/feed"))
+        .bearer_auth(token);
+    kyukit_tests::sse::Sse::new(req.send().await.expect("feed")).await
+}
+
+fn hospital_ids(list: &Value) -> Vec<String> {
+    list["hospitals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// B's own fire department's crew asks H, a hospital of A serving B: H's board and live feed get
+// the incident, H accepts; B's resident's history names H; A's hospital that does not serve B
+// never sees it; after B suspends H, B's crews are no longer offered H (the accepted one stays
+// on H's board until it closes).
+both_backends!(
+    a_hospital_serving_another_municipality_receives_its_own_crews_incidents,
+    |app: TestApp| async move {
+        const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+        let w = world(&app).await;
+        let db = app.db();
+        let a = app.municipality_id(&db);
+        let b = create_municipality(&app, B_CODE, "坂東市", "Bando City");
+        let b_admin = admin_of(&app, &b, B_CODE, "admin-bando").await;
+        let (b_rid, b_token, b_card) =
+            resident_in(&app, B_CODE, "jiro", "アスピリン", &["medications"]).await;
+        let b_url = b_card["url"].as_str().unwrap().to_string();
+
+        // H: a hospital of A that joins B (approved by B); A2: A's hospital not serving B.
+        let hosp = create_facility(&app, &w.admin, "hospital", "きぬ医師会病院").await;
+        add_staff(&app, &w.admin, &hosp, "ed1", "ed_staff").await;
+        add_staff(&app, &w.admin, &hosp, "hmgr", "facility_manager").await;
+        let other = create_facility(&app, &w.admin, "hospital", "水海道病院").await;
+        add_staff(&app, &w.admin, &other, "ed2", "ed_staff").await;
+        let hmgr = staff_token(&app, "hmgr", MEDIC_PASSWORD).await;
+        let r = app
+            .post(
+                &format!("/api/v1/facilities/{hosp}/change-requests"),
+                Some(&hmgr),
+                json!({"type": "join", "municipality": B_CODE}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let apid = json_of(r).await["application_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // B's own fire department and its paramedic on an enrolled device.
+        let b_fire = create_facility(&app, &b_admin, "fire_department", "坂東消防本部").await;
+        add_staff(&app, &b_admin, &b_fire, "bmedic", "paramedic").await;
+        let b_world = FieldWorld {
+            admin: b_admin.clone(),
+            fire_id: b_fire.clone(),
+            medic_login: "bmedic".into(),
+            ..w.clone()
+        };
+        let crew = medic_client(&app, &b_world).await;
+        // Before B approves H, B's crew is not offered it (nor asks it).
+        let before = hospital_ids(&crew.hospitals().await.expect("hospitals"));
+        assert!(
+            !before.contains(&hosp) && !before.contains(&other),
+            "{before:?}"
+        );
+        let r = app
+            .post(
+                &format!("/api/v1/facility-applications/{apid}/decision"),
+                Some(&b_admin),
+                json!({"decision": "approve"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let list = crew.hospitals().await.expect("hospitals");
+        let offered = hospital_ids(&list);
+        assert!(offered.contains(&hosp), "{list}");
+        assert!(!offered.contains(&other), "{list}");
+
+        let ed = staff_token(&app, "ed1", MEDIC_PASSWORD).await;
+        let ed2 = staff_token(&app, "ed2", MEDIC_PASSWORD).await;
+        let mut feed = ed_feed(&app, &ed).await;
+
+        // B's crew scans B's resident, opens the incident from the scan, reports and asks H.
+        let d = crew.scan(&b_url, "B-1").await.expect("B's card");
+        let inc = crew
+            .open_incident("B-1", d["access_id"].as_str())
+            .await
+            .expect("an incident");
+        let iid = inc["id"].as_str().unwrap().to_string();
+        crew.send_report(
+            &iid,
+            &json!({"base_version": 0, "chief_complaint": "胸痛", "activation": "stemi"}),
+        )
+        .await
+        .expect("report");
+        crew.inquire(&iid, &[&hosp]).await.expect("H may be asked");
+        let e = feed
+            .next_of("inquiry", WAIT)
+            .await
+            .expect("H's feed gets the inquiry live");
+        assert_eq!(e.data["incident_id"], iid.as_str());
+        assert!(!e.data.to_string().contains("jiro"), "{}", e.data);
+
+        // H's board and incoming list have it (naming B's fire department); H reads and accepts.
+        let board = json_of(app.get("/api/v1/hospital/board", Some(&ed)).await).await;
+        assert!(board.to_string().contains(iid.as_str()), "{board}");
+        let incoming = json_of(app.get("/api/v1/hospital/incidents", Some(&ed)).await).await;
+        assert!(incoming.to_string().contains(iid.as_str()), "{incoming}");
+        assert!(incoming.to_string().contains("坂東消防本部"), "{incoming}");
+        let r = app
+            .get(&format!("/api/v1/hospital/incidents/{iid}"), Some(&ed))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app
+            .post(
+                &format!("/api/v1/hospital/incidents/{iid}/answer"),
+                Some(&ed),
+                json!({"decision": "accept"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let seen = crew.incident(&iid, "application/json").await.expect("read");
+        assert_eq!(seen["status"], "accepted", "{seen}");
+
+        // A's hospital that does not serve B never sees it.
+        let board2 = json_of(app.get("/api/v1/hospital/board", Some(&ed2)).await).await;
+        assert!(!board2.to_string().contains(iid.as_str()), "{board2}");
+        let r = app
+            .get(&format!("/api/v1/hospital/incidents/{iid}"), Some(&ed2))
+            .await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+        // B's resident's history names H; B's resident is never named on A's chain.
+        let h = json_of(
+            app.get(
+                &format!("/api/v1/residents/{b_rid}/access-history"),
+                Some(&b_token),
+            )
+            .await,
+        )
+        .await;
+        assert!(
+            h["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "incident.read" && e["facility_name"] == "きぬ医師会病院"),
+            "{h}"
+        );
+        assert!(!audit_events(&app).iter().any(|e| e.municipality_id == a
+            && e.resident_id.as_deref() == Some(b_rid.as_str())));
+
+        // B suspends H's membership: B's crew no longer sees or asks H; the accepted patient
+        // stays on H's board until the incident closes.
+        let r = app
+            .post(
+                &format!("/api/v1/facilities/{hosp}/suspend"),
+                Some(&b_admin),
+                json!({"reason": "協定の終了"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let after = hospital_ids(&crew.hospitals().await.expect("hospitals"));
+        assert!(!after.contains(&hosp), "{after:?}");
+        let inc2 = crew.open_incident("B-2", None).await.expect("incident");
+        let iid2 = inc2["id"].as_str().unwrap().to_string();
+        crew.send_report(
+            &iid2,
+            &json!({"base_version": 0, "chief_complaint": "腹痛", "activation": "stemi"}),
+        )
+        .await
+        .expect("report");
+        let (status, code) = http_error(crew.inquire(&iid2, &[&hosp]).await).await;
+        assert_eq!((status, code.as_str()), (422, "unknown_hospital"));
+        let board = json_of(app.get("/api/v1/hospital/board", Some(&ed)).await).await;
+        assert!(board.to_string().contains(iid.as_str()), "{board}");
+        assert!(verify_chain(&app, &a) > 5);
+        assert!(verify_chain(&app, &b) > 5);
+    }
+);

@@ -83,6 +83,16 @@ pub fn facility(conn: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Op
         .optional()
 }
 
+/// A facility by its id, whatever its municipality (ids are random and global): only for a
+/// facility already known to serve the caller's municipality (a membership row).
+pub fn facility_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<FacilityRow>> {
+    facilities::table
+        .filter(facilities::id.eq(id))
+        .select(FacilityRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
 pub fn facilities(conn: &mut DbConnection, muni: &str) -> QueryResult<Vec<FacilityRow>> {
     facilities::table
         .filter(facilities::municipality_id.eq(muni))

@@ -146,6 +146,15 @@ pub fn incident(c: &mut DbConnection, muni: &str, id: &str) -> QueryResult<Optio
         .optional()
 }
 
+/// The municipality an incident belongs to (its crew's), whatever it is.
+pub fn incident_municipality(c: &mut DbConnection, id: &str) -> QueryResult<Option<String>> {
+    incidents::table
+        .filter(incidents::id.eq(id))
+        .select(incidents::municipality_id)
+        .get_result(c)
+        .optional()
+}
+
 /// Moves the report version from `base` to `base + 1` (with the new activation and ETA); false if
 /// someone else moved it first (or the incident is closed).
 pub fn bump_version(

@@ -51,6 +51,16 @@ pub fn served_by(conn: &mut DbConnection, facility_id: &str) -> QueryResult<Vec<
         .load(conn)
 }
 
+/// The municipalities a facility has joined, active or suspended (an ED board keeps the
+/// in-flight incidents of a suspended membership until they close).
+pub fn joined_by(conn: &mut DbConnection, facility_id: &str) -> QueryResult<Vec<String>> {
+    facility_municipalities::table
+        .filter(facility_municipalities::facility_id.eq(facility_id))
+        .order(facility_municipalities::municipality_id.asc())
+        .select(facility_municipalities::municipality_id)
+        .load(conn)
+}
+
 /// Inserts or re-activates a membership.
 pub fn upsert(conn: &mut DbConnection, row: &MembershipRow) -> QueryResult<usize> {
     let n = diesel::update(

@@ -183,6 +183,8 @@ fn age_sex(
 }
 
 fn fire_department(c: &mut DbConnection, inc: &IncidentRow) -> Result<FacilityRef, DomainError> {
+    // The crew's fire department is of the incident's municipality (a joint one serving it is
+    // found through its membership there).
     let f = db::facilities::facility(c, &inc.municipality_id, &inc.facility_id)?
         .ok_or_else(|| DomainError::internal(format!("facility {} missing", inc.facility_id)))?;
     Ok(FacilityRef::from(&f))
@@ -190,13 +192,13 @@ fn fire_department(c: &mut DbConnection, inc: &IncidentRow) -> Result<FacilityRe
 
 /// The board's summary for an ED staff member's hospital (see the module's comment).
 pub fn board(db: &Db, actor: &Actor, now: i64) -> Result<BoardView, DomainError> {
-    let muni = actor.municipality_id.as_str();
+    let own = actor.municipality_id.as_str();
     let hospital = match (actor.role, &actor.facility_id) {
         (Role::EdStaff, Some(h)) => h.clone(),
         _ => {
             return Err(deny(
                 db,
-                muni,
+                own,
                 actor.event(Action::ListIncidents, Outcome::Denied),
                 DomainError::forbidden("only emergency department staff of a hospital may do this"),
                 now,
@@ -206,58 +208,72 @@ pub fn board(db: &Db, actor: &Actor, now: i64) -> Result<BoardView, DomainError>
     let since = now - BOARD_WINDOW;
     db.write(|c| {
         let mut summaries = vec![];
-        for (inc, _) in q::hospital_incidents(c, muni, &hospital)? {
-            let rep = latest_report(c, &inc)?;
-            summaries.push(summary(&inc, rep.as_ref()));
-        }
         let mut elsewhere = vec![];
-        for (inc, t) in b::taken_elsewhere(c, muni, &hospital, since)? {
-            let rep = latest_report(c, &inc)?;
-            let (age_band, sex) = age_sex(&inc, rep.as_ref())?;
-            let decided_at = q::targets(c, &inc.id)?
-                .iter()
-                .filter(|x| x.status == TargetStatus::Accepted)
-                .find_map(|x| x.answered_at);
-            elsewhere.push(ElsewhereView {
-                incident_id: inc.id.clone(),
-                activation: inc.activation.clone(),
-                age_band,
-                sex,
-                fire_department: fire_department(c, &inc)?,
-                asked_at: t.asked_at,
-                decided_at,
-            });
-        }
         let mut arrivals = vec![];
-        for inc in b::arrivals(c, muni, &hospital, since)? {
-            let rep = latest_report(c, &inc)?;
-            let (age_band, sex) = age_sex(&inc, rep.as_ref())?;
-            arrivals.push(ArrivalView {
-                incident_id: inc.id.clone(),
-                incident_ref: inc.incident_ref.clone(),
-                activation: inc.activation.clone(),
-                chief_complaint: rep.as_ref().map(|r| r.chief_complaint.clone()),
-                age_band,
-                sex,
-                fire_department: fire_department(c, &inc)?,
-                arrived_at: inc.closed_at,
-                summary: summary(&inc, rep.as_ref()),
-            });
+        // Its own municipality's incidents, then those of every municipality it joined (issue
+        // 22; only incidents that asked it); each municipality's part audited on its chain.
+        let mut munis = vec![own.to_string()];
+        munis.extend(db::memberships::joined_by(c, &hospital)?);
+        for muni in &munis {
+            let muni = muni.as_str();
+            let counts = (summaries.len(), elsewhere.len(), arrivals.len());
+            for (inc, _) in q::hospital_incidents(c, muni, &hospital)? {
+                let rep = latest_report(c, &inc)?;
+                summaries.push(summary(&inc, rep.as_ref()));
+            }
+            for (inc, t) in b::taken_elsewhere(c, muni, &hospital, since)? {
+                let rep = latest_report(c, &inc)?;
+                let (age_band, sex) = age_sex(&inc, rep.as_ref())?;
+                let decided_at = q::targets(c, &inc.id)?
+                    .iter()
+                    .filter(|x| x.status == TargetStatus::Accepted)
+                    .find_map(|x| x.answered_at);
+                elsewhere.push(ElsewhereView {
+                    incident_id: inc.id.clone(),
+                    activation: inc.activation.clone(),
+                    age_band,
+                    sex,
+                    fire_department: fire_department(c, &inc)?,
+                    asked_at: t.asked_at,
+                    decided_at,
+                });
+            }
+            for inc in b::arrivals(c, muni, &hospital, since)? {
+                let rep = latest_report(c, &inc)?;
+                let (age_band, sex) = age_sex(&inc, rep.as_ref())?;
+                arrivals.push(ArrivalView {
+                    incident_id: inc.id.clone(),
+                    incident_ref: inc.incident_ref.clone(),
+                    activation: inc.activation.clone(),
+                    chief_complaint: rep.as_ref().map(|r| r.chief_complaint.clone()),
+                    age_band,
+                    sex,
+                    fire_department: fire_department(c, &inc)?,
+                    arrived_at: inc.closed_at,
+                    summary: summary(&inc, rep.as_ref()),
+                });
+            }
+            let n = (
+                summaries.len() - counts.0,
+                elsewhere.len() - counts.1,
+                arrivals.len() - counts.2,
+            );
+            if muni != own && n == (0, 0, 0) {
+                continue;
+            }
+            audit::append(
+                c,
+                muni,
+                &actor
+                    .event(Action::ListIncidents, Outcome::Ok)
+                    .purpose(Purpose::Incident)
+                    .detail(format!(
+                        "board: {} open, {} elsewhere, {} arrived",
+                        n.0, n.1, n.2
+                    )),
+                now,
+            );
         }
-        audit::append(
-            c,
-            muni,
-            &actor
-                .event(Action::ListIncidents, Outcome::Ok)
-                .purpose(Purpose::Incident)
-                .detail(format!(
-                    "board: {} open, {} elsewhere, {} arrived",
-                    summaries.len(),
-                    elsewhere.len(),
-                    arrivals.len()
-                )),
-            now,
-        );
         Ok(BoardView {
             since,
             summaries,

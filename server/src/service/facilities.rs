@@ -244,9 +244,23 @@ pub fn crew_hospitals(
     db.write(|c| {
         super::devices::consume_nonce(c, by)?;
         let mut capacity = super::incidents::capacity_by_hospital(c, &actor.municipality_id, now)?;
-        let hospitals = db::facilities::facilities(c, &actor.municipality_id)?
+        let mut list: Vec<_> = db::facilities::facilities(c, &actor.municipality_id)?
             .into_iter()
             .filter(|f| f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active)
+            .collect();
+        // Hospitals of other municipalities serving this one (active memberships only), with
+        // their capacity as their home municipality keeps it.
+        for m in db::memberships::memberships_of(c, &actor.municipality_id)? {
+            if let Some(f) =
+                super::incidents::askable_hospital(c, &actor.municipality_id, &m.facility_id)?
+            {
+                let home = super::incidents::capacity_by_hospital(c, &f.municipality_id, now)?;
+                capacity.extend(home.into_iter().filter(|(id, _)| *id == f.id));
+                list.push(f);
+            }
+        }
+        let hospitals = list
+            .into_iter()
             .map(|f| CrewHospital {
                 capacity: capacity.remove(&f.id).unwrap_or_default(),
                 id: f.id,

@@ -478,6 +478,17 @@ pub fn enqueue_for_tiers(
     if ttl_secs < 0 {
         return refuse("push TTL must not be negative".into());
     }
+    // A hospital serving another municipality (issue 22) registered its browsers at home: an
+    // alert of an incident of that other municipality goes to them, queued as the home's.
+    let home = match crate::db::facilities::facility(c, muni, facility_id)? {
+        Some(_) => muni.to_string(),
+        None if crate::db::memberships::membership(c, muni, facility_id)?.is_some() => {
+            crate::db::facilities::facility_by_id(c, facility_id)?
+                .map_or_else(|| muni.to_string(), |f| f.municipality_id)
+        }
+        None => muni.to_string(),
+    };
+    let muni = home.as_str();
     let subs = q::deliverable_subscriptions(c, muni, facility_id, max_tier)?;
     let mut rows = Vec::with_capacity(subs.len());
     for s in subs {

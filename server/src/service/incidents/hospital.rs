@@ -58,6 +58,33 @@ fn ed_tx<T: Send>(
     outcome.map_err(|r| r.audited(db, muni, base(), now))
 }
 
+/// Who an ED request on `incident_id` acts as. An incident belongs to its crew's municipality;
+/// one of another municipality that the hospital has joined (issue 22) is handled as that
+/// municipality's: its chain audits the read (the resident's history there names the hospital)
+/// and its feed and push carry the answers. A suspended membership still reaches the incidents
+/// already addressed to the hospital (in flight until closed): no new ones can be, as crews are
+/// offered only hospitals with an active membership. Anything else: the actor as is (the
+/// incident is then looked for in its own municipality only: 404).
+fn ed_actor(db: &Db, actor: &Actor, incident_id: &str) -> Result<Actor, DomainError> {
+    let Some(hospital) = actor.facility_id.as_deref() else {
+        return Ok(actor.clone());
+    };
+    let found = db.read(|c| q::incident_municipality(c, incident_id).map_err(DomainError::from))?;
+    let Some(muni) = found.filter(|m| *m != actor.municipality_id) else {
+        return Ok(actor.clone());
+    };
+    let joined = db.read(|c| {
+        crate::db::memberships::membership(c, &muni, hospital).map_err(DomainError::from)
+    })?;
+    Ok(match joined {
+        Some(_) => Actor {
+            municipality_id: muni,
+            ..actor.clone()
+        },
+        None => actor.clone(),
+    })
+}
+
 fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
     if matches!(
         t.status,
@@ -80,57 +107,81 @@ fn still_involved(inc: &IncidentRow, t: &TargetRow) -> Result<(), Refusal> {
 
 /// The hospital's incoming list (no names), newest first.
 pub fn incoming(db: &Db, actor: &Actor, now: i64) -> Result<Vec<IncomingView>, DomainError> {
-    let muni = actor.municipality_id.as_str();
+    let own = actor.municipality_id.as_str();
     let hospital = require_ed(actor).map_err(|err| {
         deny(
             db,
-            muni,
+            own,
             actor.event(Action::ListIncidents, Outcome::Denied),
             err,
             now,
         )
     })?;
     db.write(|c| {
-        let rows = q::hospital_incidents(c, muni, &hospital)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (inc, t) in rows {
-            let rep = latest_report(c, &inc)?;
-            let patient = rep
-                .as_ref()
-                .map(|r| r.patient.clone())
-                .or(patient_of(&inc)?);
-            out.push(IncomingView {
-                id: inc.id.clone(),
-                status: inc.status.to_string(),
-                fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
-                version: inc.version,
-                activation_code: inc
-                    .activation
-                    .as_deref()
-                    .and_then(report::nemsis_code)
-                    .map(str::to_string),
-                activation: inc.activation.clone(),
-                chief_complaint: rep.as_ref().map(|r| r.chief_complaint.clone()),
-                age_band: patient
-                    .as_ref()
-                    .map_or_else(|| "unknown".into(), |p| p.age_band.clone()),
-                sex: patient.and_then(|p| p.sex),
-                eta_at: inc.eta_at,
-                target: target_view(c, muni, &t)?,
-                inquiry: inquiry_summary(c, &inc, rep.as_ref(), now)?,
-                updated_at: inc.updated_at,
-            });
+        // Its own municipality's incidents, then those of every municipality it joined (issue
+        // 22): only incidents addressed to it; each list read audited on that municipality's chain.
+        let mut munis = vec![own.to_string()];
+        munis.extend(crate::db::memberships::joined_by(c, &hospital)?);
+        let mut out = Vec::new();
+        for muni in &munis {
+            let muni = muni.as_str();
+            let rows = q::hospital_incidents(c, muni, &hospital)?;
+            if muni != own && rows.is_empty() {
+                continue;
+            }
+            let before = out.len();
+            for (inc, t) in rows {
+                let created = inc.created_at;
+                out.push((created, incoming_view(c, muni, inc, &t, now)?));
+            }
+            audit::append(
+                c,
+                muni,
+                &actor
+                    .event(Action::ListIncidents, Outcome::Ok)
+                    .purpose(Purpose::Incident)
+                    .detail(format!("{} incidents", out.len() - before)),
+                now,
+            );
         }
-        audit::append(
-            c,
-            muni,
-            &actor
-                .event(Action::ListIncidents, Outcome::Ok)
-                .purpose(Purpose::Incident)
-                .detail(format!("{} incidents", out.len())),
-            now,
-        );
-        Ok(out)
+        // Newest first across municipalities, as one query orders one.
+        out.sort_by(|(a, va), (b, vb)| b.cmp(a).then(va.id.cmp(&vb.id)));
+        Ok(out.into_iter().map(|(_, v)| v).collect())
+    })
+}
+
+fn incoming_view(
+    c: &mut crate::db::DbConnection,
+    muni: &str,
+    inc: IncidentRow,
+    t: &TargetRow,
+    now: i64,
+) -> Result<IncomingView, DomainError> {
+    let rep = latest_report(c, &inc)?;
+    let patient = rep
+        .as_ref()
+        .map(|r| r.patient.clone())
+        .or(patient_of(&inc)?);
+    Ok(IncomingView {
+        id: inc.id.clone(),
+        status: inc.status.to_string(),
+        fire_department: FacilityRef::from(&facility(c, muni, &inc.facility_id)?),
+        version: inc.version,
+        activation_code: inc
+            .activation
+            .as_deref()
+            .and_then(report::nemsis_code)
+            .map(str::to_string),
+        activation: inc.activation.clone(),
+        chief_complaint: rep.as_ref().map(|r| r.chief_complaint.clone()),
+        age_band: patient
+            .as_ref()
+            .map_or_else(|| "unknown".into(), |p| p.age_band.clone()),
+        sex: patient.and_then(|p| p.sex),
+        eta_at: inc.eta_at,
+        target: target_view(c, muni, t)?,
+        inquiry: inquiry_summary(c, &inc, rep.as_ref(), now)?,
+        updated_at: inc.updated_at,
     })
 }
 
@@ -141,6 +192,7 @@ pub fn ed_read(
     incident_id: &str,
     now: i64,
 ) -> Result<IncidentView, DomainError> {
+    let actor = &ed_actor(db, actor, incident_id)?;
     ed_tx(
         db,
         actor,
@@ -168,6 +220,7 @@ pub fn ed_reports(
     incident_id: &str,
     now: i64,
 ) -> Result<Vec<report::Report>, DomainError> {
+    let actor = &ed_actor(db, actor, incident_id)?;
     ed_tx(
         db,
         actor,
@@ -201,6 +254,7 @@ pub fn acknowledge(
     now: i64,
     wake: &Wakers,
 ) -> Result<IncidentView, DomainError> {
+    let actor = &ed_actor(db, actor, incident_id)?;
     ed_tx(
         db,
         actor,
@@ -237,6 +291,7 @@ pub fn answer(
     now: i64,
     wake: &Wakers,
 ) -> Result<IncidentView, DomainError> {
+    let actor = &ed_actor(db, actor, incident_id)?;
     let accept = match input.decision.as_str() {
         "accept" => true,
         "decline" => false,
@@ -425,6 +480,7 @@ pub fn ed_attachment(
     attachment_id: &str,
     now: i64,
 ) -> Result<Attachment, DomainError> {
+    let actor = &ed_actor(db, actor, incident_id)?;
     check_id(attachment_id)?;
     ed_tx(
         db,

@@ -450,24 +450,48 @@ fn age_band_of(c: &mut DbConnection, inc: &IncidentRow) -> Result<String, Domain
         .unwrap_or_else(|| "unknown".into()))
 }
 
+/// A facility of `muni`, or of another municipality that joined `muni` (a hospital serving it,
+/// even if that membership is suspended since: its in-flight incidents keep their names).
 fn facility(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
-    db::facilities::facility(c, muni, id)?
-        .ok_or_else(|| DomainError::internal(format!("facility {id} missing")))
+    let found = match db::facilities::facility(c, muni, id)? {
+        Some(f) => Some(f),
+        None if db::memberships::membership(c, muni, id)?.is_some() => {
+            db::facilities::facility_by_id(c, id)?
+        }
+        None => None,
+    };
+    found.ok_or_else(|| DomainError::internal(format!("facility {id} missing")))
 }
 
-/// A hospital of this municipality that is active; else `422 unknown_hospital`.
+/// A hospital a crew of `muni` may ask: `muni`'s own, or another municipality's hospital with an
+/// active membership in `muni` (issue 22); active in both cases.
+pub(crate) fn askable_hospital(
+    c: &mut DbConnection,
+    muni: &str,
+    id: &str,
+) -> Result<Option<FacilityRow>, DomainError> {
+    let f = match db::facilities::facility(c, muni, id)? {
+        Some(f) => Some(f),
+        None => match db::memberships::membership(c, muni, id)? {
+            Some(m) if m.status == crate::domain::MembershipStatus::Active => {
+                db::facilities::facility_by_id(c, id)?
+            }
+            _ => None,
+        },
+    };
+    Ok(f.filter(|f| f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active))
+}
+
+/// A hospital the crew may ask ([`askable_hospital`]); else `422 unknown_hospital`.
 fn active_hospital(c: &mut DbConnection, muni: &str, id: &str) -> Result<FacilityRow, DomainError> {
     let unknown = || {
         DomainError::unprocessable(
             "unknown_hospital",
-            format!("{id} is not an active hospital of this municipality"),
+            format!("{id} is not an active hospital serving this municipality"),
         )
     };
     check_id(id).map_err(|_| unknown())?;
-    match db::facilities::facility(c, muni, id)? {
-        Some(f) if f.kind == FacilityKind::Hospital && f.status == FacilityStatus::Active => Ok(f),
-        _ => Err(unknown()),
-    }
+    askable_hospital(c, muni, id)?.ok_or_else(unknown)
 }
 
 fn target_view(c: &mut DbConnection, muni: &str, t: &TargetRow) -> Result<TargetView, DomainError> {
