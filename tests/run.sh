@@ -117,7 +117,7 @@ command -v node >/dev/null || { echo "node (20+) is required for the browser sui
 lane_checks() {
   step "oracle tests (zxing-cpp, ndeflib, cryptography, cbor2, Pillow, fhir.resources) against the kyukit binary"
   KYUKIT_BIN="$PWD/target/debug/kyukit" KYUKIT_BENCH_BIN="$PWD/target/debug/kyukit-bench" \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/oracle
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=8 tests/oracle
   step "schema-driven fuzzing: schemathesis against the live /api/v1/openapi.json as a resident and as a city administrator (tests/fuzz_api.sh)"
   tests/fuzz_api.sh "$venv/bin/python" "$PWD/target/debug/kyukit" 50
   step "the walkthrough: every sh block of docs/walkthrough.md, run as written (tests/walkthrough.sh)"
