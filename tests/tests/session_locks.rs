@@ -59,7 +59,9 @@ async fn a_due_session_touch_skips_a_locked_session_row_instead_of_waiting() {
     };
     // Answered at once (the touch skipped the locked row), not after the lock is released.
     let answered = feed().await;
-    let r = answered.expect("a request whose session touch met a locked row hung (≥ 5 s)");
+    let r = answered
+        .expect("a request whose session touch met a locked row hung (≥ 5 s)")
+        .expect("answered");
     assert_eq!(r.status(), 200);
     drop(r);
     other.batch_execute("ROLLBACK").expect("release");
@@ -69,7 +71,7 @@ async fn a_due_session_touch_skips_a_locked_session_row_instead_of_waiting() {
     );
 
     // Unlocked: the touch is written as before (the idle timeout keeps working).
-    let r = feed().await.expect("answered");
+    let r = feed().await.expect("answered").expect("answered");
     assert_eq!(r.status(), 200);
     drop(r);
     assert!(
