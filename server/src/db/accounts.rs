@@ -114,7 +114,6 @@ pub fn touch_session(conn: &mut DbConnection, token_hash: &str, now: i64) -> Que
     match conn {
         DbConnection::Pg(pg) => {
             let free: Option<String> = target
-                .clone()
                 .select(sessions::token_hash)
                 .for_update()
                 .skip_locked()
