@@ -44,6 +44,7 @@ mod reconfirm;
 mod registration_holds;
 mod replay;
 mod residents;
+mod session_locks;
 mod slow_clients;
 mod staff;
 mod tenancy;

@@ -102,10 +102,34 @@ pub fn session_with_account(
     })
 }
 
+/// Moves a session's `last_seen_at` forward. **Never waits for a row lock** (PostgreSQL): a
+/// session row another transaction holds is being touched by it already (every request of a
+/// session touches it when due, and a board's dozen feeds re-check it together), so this one
+/// skips it (`FOR UPDATE SKIP LOCKED`) and returns 0. Waiting was a deadlock: the group-commit
+/// writers' batches touched the same sessions in different orders, each PostgreSQL deadlock
+/// detection (1 s) failed one touch, and every write of the server queued behind them
+/// (docs/scaling.md "National shape"). SQLite has one writer: no lock to wait for.
 pub fn touch_session(conn: &mut DbConnection, token_hash: &str, now: i64) -> QueryResult<usize> {
-    diesel::update(sessions::table.filter(sessions::token_hash.eq(token_hash)))
-        .set(sessions::last_seen_at.eq(now))
-        .execute(conn)
+    let target = sessions::table.filter(sessions::token_hash.eq(token_hash));
+    match conn {
+        DbConnection::Pg(pg) => {
+            let free: Option<String> = target
+                .select(sessions::token_hash)
+                .for_update()
+                .skip_locked()
+                .get_result(pg)
+                .optional()?;
+            if free.is_none() {
+                return Ok(0);
+            }
+            diesel::update(target)
+                .set(sessions::last_seen_at.eq(now))
+                .execute(pg)
+        }
+        DbConnection::Sqlite(lite) => diesel::update(target)
+            .set(sessions::last_seen_at.eq(now))
+            .execute(lite),
+    }
 }
 
 pub fn delete_session(conn: &mut DbConnection, token_hash: &str) -> QueryResult<usize> {
