@@ -9,14 +9,13 @@
 use super::accounts::Actor;
 use super::consent::Consent;
 use super::dataset::Item;
-use super::residents::{AccessEntry, Profile, for_actor};
+use super::residents::{AccessEntry, Profile, access_entries, facility_names, for_actor};
 use crate::audit::{self, Action, Outcome};
 use crate::db::{self, Db};
 use crate::domain::{Category, ConsentStatus, DisclosureKind, GivenBy, Purpose, Role};
 use crate::service::error::DomainError;
 use crate::service::words;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Most audit events included (far more than a resident accumulates; bounds the work).
 pub const HISTORY_LIMIT: i64 = 100_000;
@@ -138,14 +137,17 @@ pub fn export(
                 name_en: m.name_en,
             })
             .ok_or_else(|| DomainError::internal("municipality row missing"))?;
-        let mut names: HashMap<String, (String, String)> = db::facilities::facilities(c, muni)?
-            .into_iter()
-            .map(|f| (f.id, (f.name_ja, f.name_en)))
-            .collect();
-        // Peer deployments' fire departments (federation), under their qualified ids.
-        for (dep, fid, ja, en) in db::peers::facility_names(c, muni, &resident.id)? {
-            names.insert(super::federation::qualified_facility(&dep, &fid), (ja, en));
-        }
+        let events = db::audit::audit_events_about(c, muni, &resident.id, HISTORY_LIMIT)?;
+        let held = db::access::accesses_of_resident(c, muni, &resident.id)?;
+        let names = facility_names(
+            c,
+            muni,
+            &resident.id,
+            events
+                .iter()
+                .filter_map(|e| e.facility_id.as_deref())
+                .chain(held.iter().map(|a| a.facility_id.as_str())),
+        )?;
         let dataset = db::residents::items(c, &resident.id)?
             .into_iter()
             .map(Item::try_from)
@@ -181,7 +183,7 @@ pub fn export(
         let photo =
             db::photos::photo(c, muni, &resident.id)?.map(|r| super::photo::Photo::from(r).info);
         let mut accesses = Vec::new();
-        for a in db::access::accesses_of_resident(c, muni, &resident.id)? {
+        for a in held {
             let name = names.get(&a.facility_id);
             accesses.push(HeldAccess {
                 categories: serde_json::from_str(&a.categories).map_err(DomainError::internal)?,
@@ -217,26 +219,7 @@ pub fn export(
             });
         }
         accesses.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.id.cmp(&b.id)));
-        let access_history = db::audit::audit_events_about(c, muni, &resident.id, HISTORY_LIMIT)?
-            .into_iter()
-            .map(|e| {
-                let name = e.facility_id.as_ref().and_then(|f| names.get(f));
-                AccessEntry {
-                    facility_name: name.map(|n| n.0.clone()),
-                    facility_name_en: name.map(|n| n.1.clone()),
-                    deployment: super::federation::deployment_of(e.facility_id.as_deref()),
-                    at: e.at,
-                    by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
-                        && actor.role == Role::Resident,
-                    action: e.action,
-                    outcome: e.outcome,
-                    role: e.actor_role,
-                    facility_id: e.facility_id,
-                    purpose: e.purpose,
-                    audit_seq: e.seq,
-                }
-            })
-            .collect();
+        let access_history = access_entries(events, &names, actor);
         Ok(DataDisclosure {
             generated_at: now,
             municipality,

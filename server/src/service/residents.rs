@@ -547,43 +547,63 @@ pub fn access_history(
 ) -> Result<Vec<AccessEntry>, DomainError> {
     db.read(|c| {
         for_actor(c, actor, resident_id)?;
-        let mut names: std::collections::HashMap<String, (String, String)> =
-            db::facilities::facilities(c, &actor.municipality_id)?
-                .into_iter()
-                .map(|f| (f.id, (f.name_ja, f.name_en)))
-                .collect();
-        // Peer deployments' fire departments, under their qualified ids (the latest names).
-        for (dep, fid, ja, en) in db::peers::facility_names(c, &actor.municipality_id, resident_id)?
-        {
-            names.insert(super::federation::qualified_facility(&dep, &fid), (ja, en));
-        }
         let events = db::audit::audit_events_about(c, &actor.municipality_id, resident_id, 1000)?;
-        // Facilities of other municipalities (one serving this one, or one refused) by name.
-        let mut others: Vec<String> = events
-            .iter()
-            .filter_map(|e| e.facility_id.clone())
-            .filter(|f| !names.contains_key(f))
-            .collect();
-        others.sort();
-        others.dedup();
-        if !others.is_empty() {
-            for (id, ja, en) in db::facilities::names_by_id(c, &others)? {
-                names.insert(id, (ja, en));
-            }
-        }
-        Ok(events
+        let names = facility_names(
+            c,
+            &actor.municipality_id,
+            resident_id,
+            events.iter().filter_map(|e| e.facility_id.as_deref()),
+        )?;
+        Ok(access_entries(events, &names, actor))
+    })
+}
+
+/// Facility names (ja, en) by id, for what a resident's access history and disclosure export
+/// name: the municipality's own facilities, peer deployments' fire departments (under their
+/// qualified ids, the latest names), and the facilities of other municipalities among `named`
+/// (one serving this municipality, or one refused).
+pub(crate) fn facility_names<'a>(
+    c: &mut DbConnection,
+    muni: &str,
+    resident_id: &str,
+    named: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, (String, String)>, DomainError> {
+    let mut names: std::collections::HashMap<String, (String, String)> =
+        db::facilities::facilities(c, muni)?
             .into_iter()
-            .map(|e| AccessEntry {
-                facility_name: e
-                    .facility_id
-                    .as_ref()
-                    .and_then(|f| names.get(f))
-                    .map(|n| n.0.clone()),
-                facility_name_en: e
-                    .facility_id
-                    .as_ref()
-                    .and_then(|f| names.get(f))
-                    .map(|n| n.1.clone()),
+            .map(|f| (f.id, (f.name_ja, f.name_en)))
+            .collect();
+    for (dep, fid, ja, en) in db::peers::facility_names(c, muni, resident_id)? {
+        names.insert(super::federation::qualified_facility(&dep, &fid), (ja, en));
+    }
+    let mut others: Vec<String> = named
+        .into_iter()
+        .filter(|f| !names.contains_key(*f))
+        .map(str::to_string)
+        .collect();
+    others.sort();
+    others.dedup();
+    if !others.is_empty() {
+        for (id, ja, en) in db::facilities::names_by_id(c, &others)? {
+            names.insert(id, (ja, en));
+        }
+    }
+    Ok(names)
+}
+
+/// The audited events about a resident as access-history entries, facilities by name.
+pub(crate) fn access_entries(
+    events: Vec<crate::audit::AuditRow>,
+    names: &std::collections::HashMap<String, (String, String)>,
+    actor: &Actor,
+) -> Vec<AccessEntry> {
+    events
+        .into_iter()
+        .map(|e| {
+            let name = e.facility_id.as_ref().and_then(|f| names.get(f));
+            AccessEntry {
+                facility_name: name.map(|n| n.0.clone()),
+                facility_name_en: name.map(|n| n.1.clone()),
                 deployment: super::federation::deployment_of(e.facility_id.as_deref()),
                 at: e.at,
                 by_self: e.actor_account_id.as_deref() == Some(actor.account_id.as_str())
@@ -594,7 +614,7 @@ pub fn access_history(
                 facility_id: e.facility_id,
                 purpose: e.purpose,
                 audit_seq: e.seq,
-            })
-            .collect())
-    })
+            }
+        })
+        .collect()
 }
